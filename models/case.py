@@ -1,0 +1,119 @@
+"""Process models, cases, their task table, history and attachments."""
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .org import Enterprise, Region, User
+from .types import UTCDateTime
+
+CASE_ACTIVE, CASE_COMPLETED, CASE_CANCELLED = "active", "completed", "cancelled"
+TASK_OPEN, TASK_COMPLETED, TASK_CANCELLED = "open", "completed", "cancelled"
+
+
+class ProcessModel(Base):
+    """One version of a BPMN model. The parsed spec is stored here once, not in every case."""
+
+    __tablename__ = "process_models"
+    __table_args__ = (
+        UniqueConstraint("key", "version", name="uq_process_models_key_version"),
+        UniqueConstraint("key", "checksum", name="uq_process_models_key_checksum"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    checksum: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict] = mapped_column(JSON)
+    # What the engine needs without deserializing the spec: start form, starter roles,
+    # lane → role and task → form maps.
+    meta: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_model_id: Mapped[int] = mapped_column(ForeignKey("process_models.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=CASE_ACTIVE)
+    title: Mapped[str] = mapped_column(String(256), default="")
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # Workflow data visible to users (the workflow's own data dictionary).
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Serialized workflow state without its spec (the spec lives on the process model).
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Bumped by every transition; the UPDATE that bumps it is also the case's row lock.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    process_model: Mapped[ProcessModel] = relationship()
+    county: Mapped[Region | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class Task(Base):
+    """A READY user task of a case, mirrored from the workflow so queues are plain queries."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    spiff_id: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(256))
+    form_key: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default=TASK_OPEN)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+Index("ix_tasks_queue", Task.status, Task.role, Task.county_id, Task.enterprise_id)
+Index("ix_tasks_assignee", Task.assignee_id, Task.status)
+Index("ix_tasks_spiff", Task.case_id, Task.spiff_id)
+Index("ix_cases_scope", Case.status, Case.county_id, Case.enterprise_id)
+
+
+class CaseEvent(Base):
+    """Append-only history of a case: who did what, when."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    task_name: Mapped[str] = mapped_column(String(256), default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    filename: Mapped[str] = mapped_column(String(256))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Owner scope until the attachment is bound to a case by a task completion.
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

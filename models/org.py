@@ -1,0 +1,105 @@
+"""Regions, enterprises, users and their credentials."""
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .types import UTCDateTime
+
+CITY, COUNTY = "city", "county"
+ENTERPRISE_KINDS = ("bottled", "pipeline", "vehicle")
+
+ROLE_CITY_ADMIN = "city_admin"
+ROLE_COUNTY_SUPERVISOR = "county_supervisor"
+ROLE_INSPECTOR = "inspector"
+ROLE_ENTERPRISE_ADMIN = "enterprise_admin"
+ROLE_ENTERPRISE_STAFF = "enterprise_staff"
+AUTHORITY_ROLES = (ROLE_CITY_ADMIN, ROLE_COUNTY_SUPERVISOR, ROLE_INSPECTOR)
+ENTERPRISE_ROLES = (ROLE_ENTERPRISE_ADMIN, ROLE_ENTERPRISE_STAFF)
+ROLES = AUTHORITY_ROLES + ENTERPRISE_ROLES
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(8))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    parent: Mapped["Region | None"] = relationship(remote_side="Region.id")
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    address: Mapped[str] = mapped_column(String(256), default="")
+    # WGS84; on PostgreSQL the migration adds a PostGIS geography column derived
+    # from these two, with a spatial index, so the database can answer distance queries.
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    county: Mapped[Region] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32))
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    county: Mapped[Region | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+    # Flask-Login protocol, kept here so the web layer needs no wrapper class.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    """A bearer token: shown once, stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class Setting(Base):
+    """Small key/value facts about the installation (e.g. demo seeded)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+Index("ix_users_role_county", User.role, User.county_id)

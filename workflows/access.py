@@ -1,0 +1,84 @@
+"""Who may see and act on which cases and tasks.
+
+Authority users see their county (the city admin sees everything); enterprise
+users see their own enterprise's cases and the tasks addressed to enterprises.
+Everything a caller may not see is reported as not found, never as forbidden,
+so ids of other tenants' cases leak nothing.
+"""
+from sqlalchemy import and_, false, or_
+
+from models import ROLE_CITY_ADMIN, Case, Enterprise, Task
+
+from .roles import ENTERPRISE, user_plays
+
+
+def is_enterprise_user(user) -> bool:
+    return user.enterprise_id is not None and user.role in ("enterprise_admin", "enterprise_staff")
+
+
+def case_scope(user):
+    """A WHERE clause selecting the cases ``user`` may see."""
+    if user.role == ROLE_CITY_ADMIN:
+        return Case.id.isnot(None)
+    if is_enterprise_user(user):
+        return Case.enterprise_id == user.enterprise_id
+    if user.county_id is not None:
+        return Case.county_id == user.county_id
+    return false()
+
+
+def task_scope(user):
+    """A WHERE clause selecting the tasks ``user`` may see in queues."""
+    if user.role == ROLE_CITY_ADMIN:
+        return Task.id.isnot(None)
+    if is_enterprise_user(user):
+        return and_(Task.enterprise_id == user.enterprise_id, Task.role == ENTERPRISE)
+    if user.county_id is not None:
+        return Task.county_id == user.county_id
+    return false()
+
+
+def group_queue(user):
+    """Open tasks the user's role may pick up within the user's scope."""
+    role = ENTERPRISE if is_enterprise_user(user) else user.role
+    return and_(task_scope(user), Task.role == role, or_(Task.assignee_id.is_(None), Task.assignee_id == user.id))
+
+
+def enterprise_scope(user):
+    if user.role == ROLE_CITY_ADMIN:
+        return Enterprise.id.isnot(None)
+    if is_enterprise_user(user):
+        return Enterprise.id == user.enterprise_id
+    if user.county_id is not None:
+        return Enterprise.county_id == user.county_id
+    return false()
+
+
+def can_see_case(user, case) -> bool:
+    if user.role == ROLE_CITY_ADMIN:
+        return True
+    if is_enterprise_user(user):
+        return case.enterprise_id == user.enterprise_id
+    return user.county_id is not None and case.county_id == user.county_id
+
+
+def can_see_task(user, task) -> bool:
+    if user.role == ROLE_CITY_ADMIN:
+        return True
+    if is_enterprise_user(user):
+        return task.enterprise_id == user.enterprise_id and task.role == ENTERPRISE
+    return user.county_id is not None and task.county_id == user.county_id
+
+
+def can_work_task(user, task) -> bool:
+    """Complete or claim: the task's role, the task's scope, and not someone else's."""
+    return (
+        can_see_task(user, task)
+        and user_plays(user.role, task.role)
+        and task.assignee_id in (None, user.id)
+    )
+
+
+def can_assign(user, task) -> bool:
+    """Supervisors (and the city admin) hand out the tasks of their area."""
+    return user.role in ("county_supervisor", ROLE_CITY_ADMIN) and can_see_task(user, task)

@@ -1,0 +1,151 @@
+"""Reading a BPMN file into a deployable process definition, or the list of reasons it is refused."""
+import hashlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from .errors import InvalidModel
+from .roles import lane_role
+from .scripting import ScriptRejected, compile_expression, compile_script
+from .serialization import spec_to_dict
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+
+# Flow elements the engine runs. Anything else in a process is refused up front
+# rather than failing when a case reaches it.
+SUPPORTED = {
+    "startEvent", "endEvent", "userTask", "scriptTask", "exclusiveGateway", "parallelGateway",
+    "inclusiveGateway", "eventBasedGateway", "sequenceFlow", "boundaryEvent", "intermediateCatchEvent",
+    "intermediateThrowEvent", "laneSet", "lane", "childLaneSet", "flowNodeRef", "incoming", "outgoing",
+    "timerEventDefinition", "terminateEventDefinition", "conditionExpression", "timeDate", "timeDuration",
+    "timeCycle", "documentation", "extensionElements", "script", "textAnnotation", "association", "text",
+    "task",
+}
+STARTER_ROLES = {"city_admin", "county_supervisor", "inspector", "enterprise_admin", "enterprise_staff"}
+MAX_BPMN_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class ProcessDefinition:
+    key: str
+    name: str
+    checksum: str
+    xml: str
+    spec: dict
+    meta: dict = field(default_factory=dict)
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _check_expressions(process, reasons):
+    for el in process.iter(f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}timeDate",
+                           f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle"):
+        text = (el.text or "").strip()
+        owner = el.getparent().getparent().get("id") if _local(el.tag) != "conditionExpression" \
+            else el.getparent().get("id")
+        if not text:
+            reasons.append(f"{owner}: empty {_local(el.tag)}")
+            continue
+        try:
+            compile_expression(text)
+        except (ScriptRejected, SyntaxError) as exc:
+            reasons.append(f"{owner}: expression '{text}' refused: {exc}")
+    for el in process.iter(f"{{{BPMN}}}script"):
+        try:
+            compile_script(el.text or "")
+        except (ScriptRejected, SyntaxError) as exc:
+            reasons.append(f"{el.getparent().get('id')}: script refused: {exc}")
+
+
+def _lanes(process) -> dict[str, str | None]:
+    """flow node id → lane name (innermost lane wins)."""
+    found = {}
+    for lane in process.iter(f"{{{BPMN}}}lane"):
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            found[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
+    return found
+
+
+def read_bpmn(content: bytes, known_forms: set[str]) -> ProcessDefinition:
+    reasons: list[str] = []
+    if len(content) > MAX_BPMN_BYTES:
+        raise InvalidModel([f"file is larger than {MAX_BPMN_BYTES // 1024} KiB"])
+    try:
+        parser_xml = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(content, parser_xml)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidModel([f"not well-formed XML: {exc}"]) from None
+    if root.tag != f"{{{BPMN}}}definitions":
+        raise InvalidModel(["not a BPMN 2.0 file (root element must be bpmn:definitions)"])
+    processes = [p for p in root.findall("bpmn:process", NS) if p.get("isExecutable", "false") == "true"]
+    if len(processes) != 1:
+        raise InvalidModel([f"expected exactly one executable process, found {len(processes)}"])
+    process = processes[0]
+    key = process.get("id")
+
+    for el in process.iterdescendants():
+        name = _local(el.tag)
+        if el.tag.startswith(f"{{{BPMN}}}") and name not in SUPPORTED:
+            reasons.append(f"{el.get('id') or name}: unsupported element bpmn:{name}")
+
+    lanes = _lanes(process)
+    starters = [s.strip() for s in (process.get(f"{{{CAMUNDA}}}candidateStarterGroups") or "").split(",")
+                if s.strip()]
+    for role in starters:
+        if role not in STARTER_ROLES:
+            reasons.append(f"{key}: unknown starter group '{role}'")
+    if not starters:
+        reasons.append(f"{key}: no camunda:candidateStarterGroups (who may start a case)")
+
+    starts = process.findall("bpmn:startEvent", NS)
+    if len(starts) != 1:
+        reasons.append(f"{key}: expected one start event, found {len(starts)}")
+    start_form = starts[0].get(f"{{{CAMUNDA}}}formKey") if starts else None
+    if start_form and start_form not in known_forms:
+        reasons.append(f"{starts[0].get('id')}: unknown form '{start_form}'")
+
+    tasks = {}
+    for ut in process.iter(f"{{{BPMN}}}userTask"):
+        tid = ut.get("id")
+        form = ut.get(f"{{{CAMUNDA}}}formKey")
+        role = lane_role(lanes.get(tid))
+        if not form:
+            reasons.append(f"{tid}: user task has no camunda:formKey")
+        elif form not in known_forms:
+            reasons.append(f"{tid}: unknown form '{form}'")
+        if role is None:
+            reasons.append(f"{tid}: user task is in no lane naming a role (lane: {lanes.get(tid)!r})")
+        due = ut.get(f"{{{CAMUNDA}}}dueDate")
+        if due:
+            try:
+                compile_expression(due)
+            except (ScriptRejected, SyntaxError) as exc:
+                reasons.append(f"{tid}: dueDate '{due}' refused: {exc}")
+        tasks[tid] = {"name": ut.get("name") or tid, "form": form, "role": role, "due": due}
+    _check_expressions(process, reasons)
+    if reasons:
+        raise InvalidModel(reasons)
+
+    parser = CamundaParser()
+    try:
+        parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        raise InvalidModel([f"{key}: {exc}"]) from None
+
+    return ProcessDefinition(
+        key=key,
+        name=process.get("name") or key,
+        checksum=hashlib.sha256(content).hexdigest(),
+        xml=content.decode("utf-8"),
+        spec=spec_to_dict(spec, subprocess_specs),
+        meta={"starters": starters, "start_form": start_form, "tasks": tasks},
+    )
