@@ -261,7 +261,7 @@ class CaseEngine:
         if workflow.is_completed():
             case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
             self._event(s, case, actor, "case_completed", now,
-                        detail={"end": last.task_spec.bpmn_name if last is not None else None})
+                        detail=_end_detail(workflow))
 
     def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
@@ -325,6 +325,15 @@ class CaseEngine:
         s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
                         task_id=row.id if row else None, task_name=row.title if row else "",
                         detail=detail or {}))
+
+
+def _end_detail(workflow) -> dict:
+    """Which end event the case reached (the last completed BPMN element that has an id)."""
+    for task in sorted(workflow.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change,
+                       reverse=True):
+        if task.task_spec.bpmn_id:
+            return {"end": task.task_spec.bpmn_id, "end_name": task.task_spec.bpmn_name}
+    return {}
 
 
 def _sha256(content: bytes) -> str:

@@ -1,0 +1,82 @@
+"""Field types shared by the task forms."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from werkzeug.datastructures import FileStorage
+from wtforms import Field, MultipleFileField
+from wtforms.validators import ValidationError
+from wtforms.widgets import DateTimeLocalInput
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+
+
+class InstantField(Field):
+    """A point in time: ISO 8601 with offset from the API, ``YYYY-MM-DDTHH:MM`` (Shanghai) from the browser."""
+
+    widget = DateTimeLocalInput()
+    json_schema = {"type": "string", "format": "date-time"}
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") if self.data else ""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0]:
+            self.data = None
+            return
+        try:
+            value = datetime.fromisoformat(str(valuelist[0]).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid date and time.")) from None
+        self.data = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+
+
+class InFuture:
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is not None and field.data <= datetime.now(LOCAL_TZ):
+            raise ValidationError(self.message or field.gettext("Must be in the future."))
+
+
+class AttachmentsField(MultipleFileField):
+    """Files uploaded with the form (web) or ids of files uploaded before (API)."""
+
+    json_schema = {"type": "array", "items": {"type": "integer"},
+                   "description": "ids returned by POST /api/v1/attachments"}
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        for v in valuelist:
+            if isinstance(v, FileStorage):
+                if v.filename:
+                    self.data.append(v)
+            elif isinstance(v, str) and v.strip().isdigit():
+                self.data.append(int(v))
+            elif v not in ("", None):
+                self.data = []
+                raise ValueError(self.gettext("Not a list of attachment ids."))
+
+    def pre_validate(self, form):
+        for item in self.data or []:
+            if isinstance(item, FileStorage):
+                if item.mimetype not in ATTACHMENT_TYPES:
+                    raise ValidationError(self.gettext("File type not allowed: %(type)s") % {"type": item.mimetype})
+                item.stream.seek(0, 2)
+                size = item.stream.tell()
+                item.stream.seek(0)
+                if size > MAX_ATTACHMENT_BYTES:
+                    raise ValidationError(self.gettext("File larger than 10 MB."))
+
+    @property
+    def uploads(self) -> list[FileStorage]:
+        return [v for v in self.data or [] if isinstance(v, FileStorage)]
+
+    @property
+    def ids(self) -> list[int]:
+        return [v for v in self.data or [] if isinstance(v, int)]

@@ -1,0 +1,46 @@
+"""Forms of the rectification lifecycle (L2)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from .fields import AttachmentsField, InFuture, InstantField
+
+HAZARD_CLASSES = [("I", _l("Class I")), ("II", _l("Class II")), ("III", _l("Class III"))]
+
+
+class RectificationIssueForm(FlaskForm):
+    """Start of L2: the order an inspector issues."""
+
+    enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
+    hazard_description = TextAreaField(_l("Hazard description"), validators=[DataRequired(), Length(max=2000)])
+    hazard_class = SelectField(_l("Hazard class"), choices=HAZARD_CLASSES, validators=[InputRequired()])
+    deadline_at = InstantField(_l("Deadline"), validators=[InputRequired(), InFuture()])
+
+
+class RectificationRespondForm(FlaskForm):
+    response = TextAreaField(_l("Rectification done"), validators=[DataRequired(), Length(max=4000)])
+    photos = AttachmentsField(_l("Photos"))
+
+
+class RectificationVerifyForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept: rectified")),
+                                                   ("send_back", _l("Send back"))],
+                          validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+    def validate_comment(self, field):
+        if self.decision.data == "send_back" and not (field.data or "").strip():
+            raise ValidationError(_l("Say why the answer is sent back."))
+
+
+class RectificationEscalateForm(FlaskForm):
+    action = RadioField(_l("Action"), choices=[("extend", _l("Extend the deadline")),
+                                               ("transfer", _l("Transfer to a penalty case"))],
+                        validators=[InputRequired()])
+    deadline_at = InstantField(_l("New deadline"), validators=[Optional(), InFuture()])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+    def validate_deadline_at(self, field):
+        if self.action.data == "extend" and field.data is None:
+            raise ValidationError(_l("A new deadline is needed to extend."))

@@ -1,0 +1,102 @@
+"""One form definition, two paths: WTForms for the page, JSON Schema and JSON validation for the API."""
+from datetime import date, datetime
+
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from .fields import AttachmentsField
+
+SKIP = {"csrf_token", "submit"}
+
+
+def _field_schema(field) -> dict:
+    if hasattr(field, "json_schema"):
+        schema = dict(field.json_schema)
+    elif isinstance(field, SelectField | RadioField):
+        choices = list(field.iter_choices())
+        values = [c[0] for c in choices]
+        if getattr(field, "coerce", str) is int:
+            schema = {"type": "integer", "enum": [int(v) for v in values]}
+        else:
+            schema = {"type": "string", "enum": values}
+        schema["x-labels"] = {str(c[0]): str(c[1]) for c in choices}
+    elif isinstance(field, BooleanField):
+        schema = {"type": "boolean"}
+    elif isinstance(field, IntegerField):
+        schema = {"type": "integer"}
+    elif isinstance(field, DecimalField | FloatField):
+        schema = {"type": "number"}
+    elif isinstance(field, DateField):
+        schema = {"type": "string", "format": "date"}
+    else:
+        schema = {"type": "string"}
+    for v in field.validators:
+        if isinstance(v, Length) and isinstance(field, StringField):
+            if v.max and v.max > 0:
+                schema["maxLength"] = v.max
+    schema["title"] = str(field.label.text)
+    if field.description:
+        schema["description"] = str(field.description)
+    return schema
+
+
+def json_schema(form) -> dict:
+    props, required = {}, []
+    for field in form:
+        if field.name in SKIP:
+            continue
+        props[field.name] = _field_schema(field)
+        if any(isinstance(v, DataRequired | InputRequired) for v in field.validators):
+            required.append(field.name)
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def formdata_from_json(data: dict) -> tuple[MultiDict, dict]:
+    """Turn a JSON object into the form data WTForms validates, so both paths share validators.
+
+    Values become strings as a browser would send them; nested objects are refused here.
+    """
+    md, errors = MultiDict(), {}
+    for key, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                if v:
+                    md.add(key, "y")
+            elif isinstance(v, int | float | str):
+                md.add(key, str(v))
+            else:
+                errors[key] = ["Not a valid value."]
+    return md, errors
+
+
+def unknown_fields(form, data: dict) -> dict:
+    names = {f.name for f in form} - SKIP
+    return {k: ["Unknown field."] for k in data if k not in names}
+
+
+def task_data(form) -> dict:
+    """The validated values a workflow receives: JSON-safe, files excluded (they travel apart)."""
+    out = {}
+    for field in form:
+        if field.name in SKIP or isinstance(field, AttachmentsField):
+            continue
+        value = field.data
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif hasattr(value, "as_tuple"):  # Decimal
+            value = str(value)
+        out[field.name] = value
+    return out

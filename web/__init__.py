@@ -1,0 +1,83 @@
+"""Flask application factory."""
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy.orm import sessionmaker
+
+from forms import FORMS
+from workflows.engine import CaseEngine
+
+from . import errors
+from .config import load_config
+from .database import engine_options, upgrade
+from .extensions import babel, csrf, db, login_manager
+
+LOCALES = ("zh", "en")
+
+
+def select_locale():
+    chosen = session.get("locale") or request.cookies.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "zh"
+
+
+def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(overrides))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    if migrate:
+        upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    with app.app_context():
+        sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
+        engine = CaseEngine(sessions, FORMS.keys())
+        if migrate:
+            engine.deploy_directory(app.config["BPMN_DIR"])
+    app.extensions["gasflow.engine"] = engine
+
+    from . import api, auth, cases, labels, queue
+
+    labels.register(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(queue.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
+    errors.register(app)
+
+    @app.context_processor
+    def inject():
+        return {"current_user": current_user, "locale": select_locale()}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'",
+        )
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    app.teardown_appcontext(lambda exc: g.pop("api_user", None))
+    return app
+
+
+def case_engine(app=None) -> CaseEngine:
+    from flask import current_app
+
+    return (app or current_app).extensions["gasflow.engine"]

@@ -1,0 +1,269 @@
+"""REST API v1 (see shared api.md): processes, cases, tasks, attachments."""
+import hashlib
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, Response, abort, g, jsonify, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import func, select
+from wtforms.validators import ValidationError
+
+from forms import FORMS
+from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from forms.schema import json_schema
+from models import ROLE_CITY_ADMIN, Attachment, Case, ProcessModel, Task
+from workflows import access
+from workflows.errors import Forbidden, InvalidInput
+
+from . import case_engine, taskflow
+from .errors import json_error
+from .extensions import db
+from .security import user_for_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PER_PAGE = 200
+
+
+@bp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, raw = header.partition(" ")
+        user = user_for_token(db.session, raw.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return json_error(401, "unauthorized", "invalid or expired token")
+        g.api_user = user
+        return None
+    if not current_user.is_authenticated:
+        return json_error(401, "unauthorized", "authentication required")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        try:  # a browser session must prove the request comes from our pages
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except (ValidationError, CSRFError):
+            return json_error(403, "csrf", "missing or invalid CSRF token")
+    g.api_user = current_user._get_current_object()
+    return None
+
+
+def me():
+    return g.api_user
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.data:
+            abort(400, "malformed JSON body")
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput("body must be a JSON object", {"body": ["Must be a JSON object."]})
+    return data
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+        per_page = min(max(int(request.args.get("per_page", 50)), 1), MAX_PER_PAGE)
+    except ValueError:
+        raise InvalidInput("page and per_page must be integers",
+                           {"page": ["Must be an integer."]}) from None
+    return page, per_page
+
+
+def int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise InvalidInput(f"{name} must be an integer", {name: ["Must be an integer."]})
+    return int(value)
+
+
+def paged(stmt, to_dict):
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify({"items": [to_dict(i) for i in items], "total": total, "page": page})
+
+
+# ---- process models ---------------------------------------------------------
+def model_dict(m: ProcessModel) -> dict:
+    return {"key": m.key, "version": m.version, "name": m.name, "created_at": taskflow.iso(m.created_at),
+            "cases": db.session.scalar(select(func.count()).where(Case.process_model_id == m.id))}
+
+
+@bp.get("/processes")
+def list_processes():
+    models = db.session.scalars(select(ProcessModel).order_by(ProcessModel.key, ProcessModel.version.desc()))
+    return jsonify([model_dict(m) for m in models])
+
+
+@bp.post("/processes")
+def upload_process():
+    if me().role != ROLE_CITY_ADMIN:
+        raise Forbidden("only the city admin manages process models")
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("a BPMN file is required", {"file": ["A BPMN file is required."]})
+    model_id, created = case_engine().deploy(upload.read(), actor_id=me().id)
+    return jsonify(model_dict(db.session.get(ProcessModel, model_id))), 201 if created else 200
+
+
+@bp.get("/processes/<key>/bpmn")
+def process_bpmn(key):
+    stmt = select(ProcessModel).where(ProcessModel.key == key)
+    version = int_arg("version")
+    if version is not None:
+        stmt = stmt.where(ProcessModel.version == version)
+    model = db.session.scalar(stmt.order_by(ProcessModel.version.desc()).limit(1))
+    if model is None:
+        abort(404, "no such process version")
+    return Response(model.bpmn_xml, mimetype="application/xml")
+
+
+# ---- cases ------------------------------------------------------------------
+@bp.post("/cases")
+def create_case():
+    data = body()
+    process = data.get("process")
+    if not isinstance(process, str) or not process:
+        raise InvalidInput("process is required", {"process": ["This field is required."]})
+    form = taskflow.bind_form(taskflow.start_form_key(process), me(), json=data.get("data", {}))
+    if not form.validate():
+        raise InvalidInput("invalid data", form.errors)
+    case_id = taskflow.start_case(process, me(), form)
+    db.session.expire_all()
+    return jsonify(taskflow.case_dict(db.session.get(Case, case_id), me())), 201
+
+
+@bp.get("/cases")
+def list_cases():
+    stmt = select(Case).where(access.case_scope(me())).order_by(Case.id.desc())
+    if request.args.get("process"):
+        stmt = stmt.where(Case.process_key == request.args["process"])
+    if request.args.get("status"):
+        stmt = stmt.where(Case.status == request.args["status"])
+    for name, col in (("enterprise", Case.enterprise_id), ("county", Case.county_id)):
+        value = int_arg(name)
+        if value is not None:
+            stmt = stmt.where(col == value)
+    return paged(stmt, lambda c: taskflow.case_dict(c, me(), full=False))
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id):
+    return jsonify(taskflow.case_dict(taskflow.visible_case(case_id, me()), me()))
+
+
+# ---- tasks ------------------------------------------------------------------
+@bp.get("/tasks")
+def list_tasks():
+    user = me()
+    scope = request.args.get("scope", "group")
+    status = request.args.get("status", "open")
+    stmt = select(Task).where(access.task_scope(user), Task.status == status)
+    if scope == "mine":
+        stmt = stmt.where(Task.assignee_id == user.id)
+    elif scope == "group":
+        stmt = stmt.where(access.group_queue(user))
+    elif scope != "all":
+        raise InvalidInput("scope must be mine, group or all", {"scope": ["Not a valid choice."]})
+    if request.args.get("process"):
+        stmt = stmt.join(Case, Case.id == Task.case_id).where(Case.process_key == request.args["process"])
+    if request.args.get("overdue") in ("1", "true"):
+        stmt = stmt.where(Task.due_at < datetime.now(UTC))
+    return paged(stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.id), taskflow.task_dict)
+
+
+@bp.get("/tasks/<int:task_id>")
+def get_task(task_id):
+    task = taskflow.visible_task(task_id, me())
+    out = taskflow.task_dict(task)
+    out["form"] = json_schema(taskflow.bind_form(task.form_key, me())) if task.form_key in FORMS else None
+    out["case"] = taskflow.case_dict(task.case, me(), full=False)
+    return jsonify(out)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id):
+    case_engine().claim(task_id, me())
+    return _task_reply(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id):
+    case_engine().unclaim(task_id, me())
+    return _task_reply(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+def assign(task_id):
+    username = body().get("user")
+    if not isinstance(username, str) or not username:
+        raise InvalidInput("user is required", {"user": ["This field is required."]})
+    case_engine().assign(task_id, me(), username)
+    return _task_reply(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete(task_id):
+    task = taskflow.visible_task(task_id, me())
+    form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}))
+    if not form.validate():
+        raise InvalidInput("invalid data", form.errors)
+    case_id = taskflow.complete_task(task, me(), form)
+    db.session.expire_all()
+    return jsonify(taskflow.case_dict(db.session.get(Case, case_id), me()))
+
+
+def _task_reply(task_id):
+    db.session.expire_all()
+    return jsonify(taskflow.task_dict(db.session.get(Task, task_id)))
+
+
+# ---- attachments --------------------------------------------------------------
+@bp.post("/attachments")
+def upload_attachment():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("a file is required", {"file": ["A file is required."]})
+    if upload.mimetype not in ATTACHMENT_TYPES:
+        raise InvalidInput("file type not allowed", {"file": [f"Type {upload.mimetype} not allowed."]})
+    content = upload.read(MAX_ATTACHMENT_BYTES + 1)
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        return json_error(413, "too_large", "file larger than 10 MB", {"file": ["File larger than 10 MB."]})
+    att = Attachment(filename=upload.filename[:256], content_type=upload.mimetype, size=len(content),
+                     sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by_id=me().id,
+                     enterprise_id=me().enterprise_id)
+    db.session.add(att)
+    db.session.commit()
+    return jsonify({"id": att.id, "filename": att.filename, "size": att.size,
+                    "url": url_for("api.download_attachment", att_id=att.id)}), 201
+
+
+@bp.get("/attachments/<int:att_id>")
+def download_attachment(att_id):
+    att = taskflow.visible_attachment(att_id, me())
+    return Response(att.content, mimetype=att.content_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(att.filename)}"})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    paths = {}
+    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/v1") or rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        ops = paths.setdefault(path, {})
+        doc = (current_app.view_functions[rule.endpoint].__doc__ or "").strip()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            ops[method.lower()] = {"operationId": rule.endpoint.split(".", 1)[-1], "summary": doc,
+                                   "responses": {"200": {"description": "OK"}}}
+    schemas = {key: json_schema(taskflow.bind_form(key, me())) for key in FORMS}
+    return jsonify({"openapi": "3.1.0", "info": {"title": "gasflow API", "version": "1"},
+                    "paths": paths, "components": {"schemas": schemas,
+                                                   "securitySchemes": {"bearer": {"type": "http",
+                                                                                  "scheme": "bearer"}}},
+                    "security": [{"bearer": []}]})

@@ -1,0 +1,94 @@
+"""Case pages: list, open a new case, the case with its data, history and diagram."""
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from models import Case, ProcessModel
+from workflows import access
+from workflows.errors import InvalidInput
+
+from . import taskflow
+from .extensions import db
+
+bp = Blueprint("cases", __name__)
+PER_PAGE = 50
+
+
+def startable_processes(user) -> list[ProcessModel]:
+    latest = select(ProcessModel.key, func.max(ProcessModel.version).label("v")).group_by(ProcessModel.key)
+    latest = latest.subquery()
+    models = db.session.scalars(select(ProcessModel).join(
+        latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.v))).all()
+    return [m for m in models if user.role in m.meta.get("starters", [])]
+
+
+@bp.get("/cases")
+@login_required
+def index():
+    stmt = select(Case).where(access.case_scope(current_user))
+    status = request.args.get("status", "")
+    if status in ("active", "completed", "cancelled"):
+        stmt = stmt.where(Case.status == status)
+    q = request.args.get("q", "").strip()
+    if q:
+        stmt = stmt.where(Case.title.contains(q) | (Case.id == int(q) if q.isdigit() else Case.title.contains(q)))
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    cases = db.session.scalars(stmt.order_by(Case.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("cases.html", cases=cases, status=status, q=q, page=page, total=total,
+                           per_page=PER_PAGE, processes=startable_processes(current_user))
+
+
+@bp.route("/cases/new/<process_key>", methods=["GET", "POST"])
+@login_required
+def new(process_key):
+    user = current_user._get_current_object()
+    model = next((m for m in startable_processes(user) if m.key == process_key), None)
+    if model is None:
+        flash(_("You may not open this kind of case."), "error")
+        return redirect(url_for("cases.index"))
+    form = taskflow.bind_form(model.meta.get("start_form"), user)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                case_id = taskflow.start_case(process_key, user, form)
+            except InvalidInput as exc:
+                for name, messages in exc.fields.items():
+                    if name in form:
+                        form[name].errors = list(messages)
+            else:
+                flash(_("Case opened."), "success")
+                return redirect(url_for("cases.detail", case_id=case_id))
+        return render_template("case_new.html", form=form, model=model), 422
+    return render_template("case_new.html", form=form, model=model)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def detail(case_id):
+    user = current_user._get_current_object()
+    case = taskflow.visible_case(case_id, user)
+    info = taskflow.case_dict(case, user)
+    return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
+                           can_work=lambda t: access.can_work_task(user, t))
+
+
+@bp.get("/cases/<int:case_id>/diagram.bpmn")
+@login_required
+def diagram(case_id):
+    case = taskflow.visible_case(case_id, current_user)
+    return Response(case.process_model.bpmn_xml, mimetype="application/xml")
+
+
+@bp.get("/attachments/<int:att_id>")
+@login_required
+def attachment(att_id):
+    att = taskflow.visible_attachment(att_id, current_user)
+    inline = att.content_type.startswith("image/") and request.args.get("inline") == "1"
+    from urllib.parse import quote
+
+    disposition = "inline" if inline else "attachment"
+    return Response(att.content, mimetype=att.content_type,
+                    headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(att.filename)}"})

@@ -1,0 +1,46 @@
+"""Configuration from the environment; with nothing set, an embedded SQLite install."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("GASFLOW_INSTANCE", ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """A stable secret per installation, so sessions survive restarts and all workers agree."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    instance = instance_dir()
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'gasflow.db'}"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "SECRET_KEY": _secret_key(instance),
+        "BPMN_DIR": str(ROOT / "bpmn"),
+        # Whole request bodies; single attachments are limited to 10 MB by the forms.
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("GASFLOW_SECURE_COOKIES", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "TIMER_INTERVAL_SECONDS": int(os.environ.get("GASFLOW_TIMER_INTERVAL", "30")),
+        # The embedded default runs the timer ticker inside the web process.
+        "INPROCESS_TICKER": os.environ.get("GASFLOW_TICKER", "1") == "1",
+    }
+    cfg.update(overrides or {})
+    return cfg
