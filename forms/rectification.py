@@ -38,7 +38,8 @@ class RectificationEscalateForm(FlaskForm):
     action = RadioField(_l("Action"), choices=[("extend", _l("Extend the deadline")),
                                                ("transfer", _l("Transfer to a penalty case"))],
                         validators=[InputRequired()])
-    deadline_at = InstantField(_l("New deadline"), validators=[Optional(), InFuture()])
+    # No Optional() here: it would stop the chain before validate_deadline_at runs.
+    deadline_at = InstantField(_l("New deadline"), validators=[InFuture()])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
     def validate_deadline_at(self, field):

@@ -20,21 +20,22 @@ def bind_form(form_key: str, user, json: dict | None = None):
     cls = FORMS.get(form_key)
     if cls is None:
         raise NotFound(f"no form '{form_key}'")
+    errors = {}
     if json is not None:
         if not isinstance(json, dict):
             raise InvalidInput("data must be an object", {"data": ["Must be an object."]})
         md, errors = formdata_from_json(json)
         form = cls(formdata=md, meta={"csrf": False})
         errors.update(unknown_fields(form, json))
-        if errors:
-            form.validate()
-            raise InvalidInput("invalid data", {**form.errors, **errors})
     else:
         form = cls()  # Flask-WTF takes the posted form and files of the current request
     if hasattr(form, "enterprise_id"):
         rows = db.session.execute(select(Enterprise.id, Enterprise.name)
                                   .where(access.enterprise_scope(user)).order_by(Enterprise.name)).all()
         form.enterprise_id.choices = [(r.id, r.name) for r in rows]
+    if errors:
+        form.validate()
+        raise InvalidInput("invalid data", {**form.errors, **errors})
     return form
 
 

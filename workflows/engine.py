@@ -155,8 +155,8 @@ class CaseEngine:
             spiff_task.set_data(**data)
             try:
                 spiff_task.run()
-            except SpiffWorkflowException as exc:
-                raise ModelRuntimeError(str(exc)) from None
+            except Exception as exc:  # a model's expression failing must not become a 500
+                raise ModelRuntimeError(_model_error(exc)) from None
             row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
             if row.assignee_id is None:
                 row.assignee_id = actor.id
@@ -251,12 +251,11 @@ class CaseEngine:
                 workflow.do_engine_steps()
                 workflow.refresh_waiting_tasks()
                 workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise ModelRuntimeError(str(exc)) from None
+        except Exception as exc:  # a model's expression failing must not become a 500
+            raise ModelRuntimeError(_model_error(exc)) from None
         self._sync_tasks(s, case, model, workflow, actor, now)
         case.state = dump_state(workflow)
-        last = workflow.last_task
-        case.data = _json_safe(dict(last.data)) if last is not None else {}
+        case.data = _json_safe(_current_data(workflow))
         case.next_timer_at = _next_timer(workflow)
         if workflow.is_completed():
             case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
@@ -325,6 +324,20 @@ class CaseEngine:
         s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
                         task_id=row.id if row else None, task_name=row.title if row else "",
                         detail=detail or {}))
+
+
+def _model_error(exc: Exception) -> str:
+    log.warning("model error: %s", exc)
+    return f"the process model failed: {exc}"
+
+
+def _current_data(workflow) -> dict:
+    """The case's data as it stands: what the waiting user tasks received, else what the last task left."""
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    if ready:
+        return dict(max(ready, key=lambda t: t.last_state_change).data)
+    last = workflow.last_task
+    return dict(last.data) if last is not None else {}
 
 
 def _end_detail(workflow) -> dict:

@@ -95,6 +95,10 @@ def read_bpmn(content: bytes, known_forms: set[str]) -> ProcessDefinition:
         if el.tag.startswith(f"{{{BPMN}}}") and name not in SUPPORTED:
             reasons.append(f"{el.get('id') or name}: unsupported element bpmn:{name}")
 
+    for el in process.iterdescendants():
+        if el.get("id") in ("Start", "End", f"{key}.EndJoin"):
+            reasons.append(f"{el.get('id')}: this element id is reserved by the engine, rename it")
+
     lanes = _lanes(process)
     starters = [s.strip() for s in (process.get(f"{{{CAMUNDA}}}candidateStarterGroups") or "").split(",")
                 if s.strip()]

@@ -4,6 +4,7 @@ Models can be uploaded by any city admin, so what they execute is compiled with
 RestrictedPython: no imports, no open(), no dunder access, only a small set of
 builtins. A model can compute with its case data and nothing else.
 """
+import ast
 from functools import lru_cache
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
@@ -54,6 +55,11 @@ def compile_expression(source: str):
 
 @lru_cache(maxsize=1024)
 def compile_script(source: str):
+    # RestrictedPython accepts import statements and fails them when run; refuse them up front
+    # so a model that tries is rejected at upload with a reason, not half-way through a case.
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise ScriptRejected(f"line {node.lineno}: imports are not allowed")
     result = compile_restricted_exec(source)
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))

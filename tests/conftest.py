@@ -1,0 +1,156 @@
+"""Test fixtures: a real database (SQLite file, or PostgreSQL when GASFLOW_TEST_DATABASE_URL is set),
+migrated with the project's Alembic migrations, and the app driven through HTTP."""
+import os
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from models import Base
+
+PG_URL = os.environ.get("GASFLOW_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    from web.database import upgrade
+
+    if not PG_URL:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gasflow-test.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = make_url(PG_URL)
+    name = f"gasflow_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _wipe(url: str) -> None:
+    engine = create_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "instance"))
+    _wipe(database_url)
+    from web import create_app
+    from web.extensions import db
+    from web.seed import seed
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False})
+    with app.app_context():
+        seed(db.session)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def engine(app):
+    from web import case_engine
+
+    return case_engine(app)
+
+
+class Api:
+    """A caller of /api/v1 with a bearer token of one demo user."""
+
+    def __init__(self, app, username):
+        from sqlalchemy import select
+
+        from models import User
+        from web.extensions import db
+        from web.security import new_token
+
+        self.client = app.test_client()
+        with app.app_context():
+            self.user = db.session.scalar(select(User).where(User.username == username))
+            self.user_id = self.user.id
+            self.token = new_token(db.session, self.user, "test")
+            db.session.commit()
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path, **kw):
+        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post("/api/v1" + path, json=json, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def api(app):
+    made = {}
+
+    def for_user(username):
+        if username not in made:
+            made[username] = Api(app, username)
+        return made[username]
+
+    return for_user
+
+
+class Browser:
+    """A signed-in browser session over the test client: real login form, real CSRF tokens."""
+
+    def __init__(self, app, username, password):
+        self.client = app.test_client()
+        page = self.client.get("/login")
+        resp = self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": csrf_of(page.data)})
+        assert resp.status_code == 302, resp.data[:500]
+
+    def form_post(self, path, data, page_path=None):
+        page = self.client.get(page_path or path)
+        return self.client.post(path, data={**data, "csrf_token": csrf_of(page.data)},
+                                content_type="multipart/form-data")
+
+
+def csrf_of(html: bytes) -> str:
+    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1).decode()
+
+
+@pytest.fixture
+def browser(app):
+    from web.seed import DEMO_PASSWORD
+
+    return lambda username: Browser(app, username, DEMO_PASSWORD)
+
+
+def enterprise_id(app, name="柯桥区瓶装液化气供应有限公司"):
+    from sqlalchemy import select
+
+    from models import Enterprise
+    from web.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(Enterprise.id).where(Enterprise.name == name))
+
+
+def future(hours=48) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+BPMN_DIR = Path(__file__).resolve().parent / "bpmn"

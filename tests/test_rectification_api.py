@@ -1,0 +1,135 @@
+"""The rectification lifecycle (L2) over the REST API, as the three users who own its steps."""
+from datetime import UTC, datetime, timedelta
+
+from conftest import enterprise_id, future
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def open_order(api, app, **overrides):
+    data = {"enterprise_id": enterprise_id(app), "hazard_description": "储瓶间可燃气体报警器失效",
+            "hazard_class": "II", "deadline_at": future()}
+    data.update(overrides)
+    return api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
+
+
+def only_open_task(api_user, case_id):
+    tasks = [t for t in api_user.get("/tasks?scope=all").json["items"] if t["case_id"] == case_id]
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def test_order_answered_sent_back_answered_again_and_accepted(app, api):
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    resp = open_order(api, app)
+    assert resp.status_code == 201, resp.json
+    case = resp.json
+    assert case["status"] == "active" and case["process"] == "rectification" and case["version"] == 1
+    assert case["data"]["hazard_class"] == "II"
+
+    # The enterprise finds the order in its group queue, with the deadline as due date.
+    queue = staff.get("/tasks?scope=group").json["items"]
+    task = next(t for t in queue if t["case_id"] == case["id"])
+    assert task["name"] == "Task_respond" and task["role"] == "enterprise" and task["due_at"]
+    detail = staff.get(f"/tasks/{task['id']}").json
+    assert detail["form"]["required"] == ["response"]
+    assert detail["form"]["properties"]["photos"]["type"] == "array"
+
+    photo = staff.post("/attachments", data={"file": (__import__("io").BytesIO(PNG), "after.png", "image/png")},
+                       content_type="multipart/form-data")
+    assert photo.status_code == 201, photo.json
+    done = staff.post(f"/tasks/{task['id']}/complete",
+                      {"data": {"response": "已更换报警器", "photos": [photo.json["id"]]}})
+    assert done.status_code == 200, done.json
+    assert [a["filename"] for a in done.json["attachments"]] == ["after.png"]
+
+    # The verification lands with the inspector who issued the order.
+    mine = inspector.get("/tasks?scope=mine").json["items"]
+    verify = next(t for t in mine if t["case_id"] == case["id"])
+    assert verify["name"] == "Task_verify" and verify["assignee"] == "keqiao_inspector"
+    back = inspector.post(f"/tasks/{verify['id']}/complete",
+                          {"data": {"decision": "send_back", "comment": "照片不清晰"}})
+    assert back.status_code == 200 and back.json["data"]["send_back_count"] == 1
+
+    again = only_open_task(staff, case["id"])
+    assert again["name"] == "Task_respond" and again["id"] != task["id"]
+    assert staff.post(f"/tasks/{again['id']}/complete", {"data": {"response": "补充照片"}}).status_code == 200
+    verify2 = only_open_task(inspector, case["id"])
+    final = inspector.post(f"/tasks/{verify2['id']}/complete", {"data": {"decision": "accept"}})
+    assert final.status_code == 200
+    assert final.json["status"] == "completed" and final.json["tasks"] == []
+
+    history = inspector.get(f"/cases/{case['id']}").json["history"]
+    completed = [(h["actor"], h["task"]) for h in history if h["event"] == "task_completed"]
+    assert completed == [("kq_bottled_staff", "提交整改反馈"), ("keqiao_inspector", "核查整改情况"),
+                         ("kq_bottled_staff", "提交整改反馈"), ("keqiao_inspector", "核查整改情况")]
+    assert history[0]["event"] == "case_started" and history[-1]["event"] == "case_completed"
+    assert history[-1]["detail"]["end"] == "End_closed"
+    sent_back = next(h for h in history if h["detail"].get("decision") == "send_back")
+    assert sent_back["detail"]["comment"] == "照片不清晰"
+
+
+def test_missed_deadline_escalates_to_the_county_supervisor(app, api, engine):
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    case = open_order(api, app, deadline_at=future(hours=2)).json
+    assert supervisor.get("/tasks?scope=group").json["total"] == 0
+
+    # An hour later nothing is due; three hours later the timer fires.
+    assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=1)) == 0
+    assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=3)) == 1
+    assert staff.get("/tasks?scope=group").json["total"] == 0
+    escalation = only_open_task(supervisor, case["id"])
+    assert escalation["name"] == "Task_escalate" and escalation["role"] == "county_supervisor"
+    assert supervisor.get(f"/cases/{case['id']}").json["data"]["overdue_count"] == 1
+
+    new_deadline = future(hours=72)
+    resp = supervisor.post(f"/tasks/{escalation['id']}/complete",
+                           {"data": {"action": "extend", "deadline_at": new_deadline, "comment": "延期三天"}})
+    assert resp.status_code == 200, resp.json
+    respond = only_open_task(staff, case["id"])
+    assert datetime.fromisoformat(respond["due_at"]) == datetime.fromisoformat(new_deadline)
+
+    # Missed again: the supervisor transfers the case to a penalty; the case ends there.
+    assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=80)) == 1
+    second = only_open_task(supervisor, case["id"])
+    closed = supervisor.post(f"/tasks/{second['id']}/complete", {"data": {"action": "transfer"}})
+    assert closed.status_code == 200 and closed.json["status"] == "completed"
+    assert closed.json["data"]["overdue_count"] == 2
+    assert closed.json["history"][-1]["detail"]["end"] == "End_transferred"
+    assert [h["event"] for h in closed.json["history"]].count("timer_fired") == 2
+
+
+def test_extend_without_new_deadline_is_refused(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    case = open_order(api, app, deadline_at=future(hours=1)).json
+    engine.run_due_timers(datetime.now(UTC) + timedelta(hours=2))
+    task = only_open_task(supervisor, case["id"])
+    resp = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {"action": "extend"}})
+    assert resp.status_code == 422 and "deadline_at" in resp.json["error"]["fields"]
+    past = supervisor.post(f"/tasks/{task['id']}/complete",
+                           {"data": {"action": "extend", "deadline_at": "2020-01-01T00:00:00+08:00"}})
+    assert past.status_code == 422 and "deadline_at" in past.json["error"]["fields"]
+    assert only_open_task(supervisor, case["id"])["id"] == task["id"]
+
+
+def test_claim_unclaim_and_assign(app, api):
+    staff, inspector, inspector2, supervisor = (api("kq_bottled_staff"), api("keqiao_inspector"),
+                                                api("keqiao_inspector2"), api("keqiao_supervisor"))
+    case = open_order(api, app).json
+    task = only_open_task(staff, case["id"])
+    assert staff.post(f"/tasks/{task['id']}/claim").json["assignee"] == "kq_bottled_staff"
+    other = api("kq_bottled_admin")
+    assert other.post(f"/tasks/{task['id']}/claim").status_code == 409
+    assert other.post(f"/tasks/{task['id']}/complete", {"data": {"response": "x"}}).status_code == 403
+    assert staff.post(f"/tasks/{task['id']}/unclaim").json["assignee"] is None
+    staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": "done"}})
+
+    verify = only_open_task(inspector, case["id"])
+    assert inspector2.post(f"/tasks/{verify['id']}/assign", {"user": "keqiao_inspector2"}).status_code == 403
+    wrong = supervisor.post(f"/tasks/{verify['id']}/assign", {"user": "yuecheng_inspector"})
+    assert wrong.status_code == 422 and "user" in wrong.json["error"]["fields"]
+    moved = supervisor.post(f"/tasks/{verify['id']}/assign", {"user": "keqiao_inspector2"})
+    assert moved.status_code == 200 and moved.json["assignee"] == "keqiao_inspector2"
+    assert [t["id"] for t in inspector2.get("/tasks?scope=mine").json["items"]] == [verify["id"]]
+    assert inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 403
+    assert inspector2.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 200
