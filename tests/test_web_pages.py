@@ -39,7 +39,7 @@ def test_lifecycle_through_the_pages(app, browser):
         "csrf_token": _csrf(staff, f"/tasks/{task_id}")}, content_type="multipart/form-data")
     assert done.status_code == 302, done.data[:2000]
     case_page = staff.client.get(case_url)
-    assert "fixed.png".encode() in case_page.data
+    assert b"fixed.png" in case_page.data
     att_id = int(re.search(rb'href="/attachments/(\d+)"', case_page.data).group(1))
     assert staff.client.get(f"/attachments/{att_id}").data == PNG
 

@@ -3,7 +3,7 @@ import hashlib
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, Response, abort, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select

@@ -32,7 +32,8 @@ def index():
         stmt = stmt.where(Case.status == status)
     q = request.args.get("q", "").strip()
     if q:
-        stmt = stmt.where(Case.title.contains(q) | (Case.id == int(q) if q.isdigit() else Case.title.contains(q)))
+        match = Case.title.contains(q)
+        stmt = stmt.where(match | (Case.id == int(q)) if q.isdigit() else match)
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and int(page) > 0 else 1
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))

@@ -31,7 +31,7 @@ def demo(host, port):
     app = _app()
     with app.app_context():
         seed(db.session)
-        click.echo("\nDemo accounts (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
         for username, role, display in demo_accounts():
             user = db.session.scalar(select(User).where(User.username == username))
             where = user.enterprise.name if user.enterprise else (user.county.name if user.county else "绍兴市")

@@ -2,7 +2,15 @@
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from workflows.errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
+from workflows.errors import (
+    Conflict,
+    EngineError,
+    Forbidden,
+    InvalidInput,
+    InvalidModel,
+    ModelRuntimeError,
+    NotFound,
+)
 
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, InvalidModel: 422,
           ModelRuntimeError: 422}
