@@ -2,6 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, MultipleFileField
 from wtforms.validators import ValidationError
@@ -31,7 +32,7 @@ class InstantField(Field):
             value = datetime.fromisoformat(str(valuelist[0]).strip().replace("Z", "+00:00"))
         except ValueError:
             self.data = None
-            raise ValueError(self.gettext("Not a valid date and time.")) from None
+            raise ValueError(_("Not a valid date and time.")) from None
         self.data = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 
@@ -41,7 +42,7 @@ class InFuture:
 
     def __call__(self, form, field):
         if field.data is not None and field.data <= datetime.now(LOCAL_TZ):
-            raise ValidationError(self.message or field.gettext("Must be in the future."))
+            raise ValidationError(self.message or _("Must be in the future."))
 
 
 class AttachmentsField(MultipleFileField):
@@ -60,18 +61,18 @@ class AttachmentsField(MultipleFileField):
                 self.data.append(int(v))
             elif v not in ("", None):
                 self.data = []
-                raise ValueError(self.gettext("Not a list of attachment ids."))
+                raise ValueError(_("Not a list of attachment ids."))
 
     def pre_validate(self, form):
         for item in self.data or []:
             if isinstance(item, FileStorage):
                 if item.mimetype not in ATTACHMENT_TYPES:
-                    raise ValidationError(self.gettext("File type not allowed: %(type)s") % {"type": item.mimetype})
+                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
                 item.stream.seek(0, 2)
                 size = item.stream.tell()
                 item.stream.seek(0)
                 if size > MAX_ATTACHMENT_BYTES:
-                    raise ValidationError(self.gettext("File larger than 10 MB."))
+                    raise ValidationError(_("File larger than 10 MB."))
 
     @property
     def uploads(self) -> list[FileStorage]:

@@ -27,7 +27,8 @@ class RectificationVerifyForm(FlaskForm):
     decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept: rectified")),
                                                    ("send_back", _l("Send back"))],
                           validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    # No Optional() here: it would stop the chain before validate_comment runs.
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
 
     def validate_comment(self, field):
         if self.decision.data == "send_back" and not (field.data or "").strip():

@@ -71,4 +71,5 @@ def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page,
     assert "现场.png" in page.inner_text("#attachments")
     assert "已加装排风扇" in page.inner_text("#history")
     page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
-    assert page.console_errors == []
+    # The re-shown invalid form answers 422 on purpose; Chromium logs that status as a console error.
+    assert [e for e in page.console_errors if "status of 422" not in e] == []

@@ -47,6 +47,8 @@ def test_order_answered_sent_back_answered_again_and_accepted(app, api):
     mine = inspector.get("/tasks?scope=mine").json["items"]
     verify = next(t for t in mine if t["case_id"] == case["id"])
     assert verify["name"] == "Task_verify" and verify["assignee"] == "keqiao_inspector"
+    no_reason = inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "send_back"}})
+    assert no_reason.status_code == 422 and "comment" in no_reason.json["error"]["fields"]
     back = inspector.post(f"/tasks/{verify['id']}/complete",
                           {"data": {"decision": "send_back", "comment": "照片不清晰"}})
     assert back.status_code == 200 and back.json["data"]["send_back_count"] == 1
