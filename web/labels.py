@@ -58,6 +58,13 @@ def register(app):
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
     def value_label(name, value):
+        if name == "enterprise_id" and isinstance(value, int):
+            from models import Enterprise
+
+            from .extensions import db
+
+            enterprise = db.session.get(Enterprise, value)
+            return enterprise.name if enterprise else value
         if isinstance(value, str) and (name, value) in choices:
             return choices[(name, value)]
         if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
