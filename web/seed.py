@@ -58,7 +58,7 @@ def seed(session) -> bool:
         counties[code] = region
     enterprises = []
     for i, (name, kind, county, lon, lat) in enumerate(ENTERPRISES):
-        uscc = make_uscc(f"91{county}MA2{i:09d}"[:17])
+        uscc = make_uscc(f"91{county}MA{i:07d}")
         ent = session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
         if ent is None:
             ent = Enterprise(name=name, kind=kind, uscc=uscc, county_id=counties[county].id,
