@@ -109,7 +109,6 @@ def test_two_racing_completions_of_one_task_one_wins(app, api):
 
     inspector = api("keqiao_inspector")
     case = inspector.post("/cases", {"process": "rectification", "data": issue_data(app)}).json
-    task_id = case["tasks"][0]["id"] if case["tasks"] else None
     staff = api("kq_bottled_staff")
     task_id = next(t["id"] for t in staff.get("/tasks").json["items"] if t["case_id"] == case["id"])
     a, b = Api(app, "kq_bottled_staff"), Api(app, "kq_bottled_admin")

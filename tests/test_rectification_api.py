@@ -1,4 +1,5 @@
 """The rectification lifecycle (L2) over the REST API, as the three users who own its steps."""
+import io
 from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id, future
@@ -35,7 +36,7 @@ def test_order_answered_sent_back_answered_again_and_accepted(app, api):
     assert detail["form"]["required"] == ["response"]
     assert detail["form"]["properties"]["photos"]["type"] == "array"
 
-    photo = staff.post("/attachments", data={"file": (__import__("io").BytesIO(PNG), "after.png", "image/png")},
+    photo = staff.post("/attachments", data={"file": (io.BytesIO(PNG), "after.png", "image/png")},
                        content_type="multipart/form-data")
     assert photo.status_code == 201, photo.json
     done = staff.post(f"/tasks/{task['id']}/complete",

@@ -1,4 +1,6 @@
 """Case pages: list, open a new case, the case with its data, history and diagram."""
+from urllib.parse import quote
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -88,8 +90,6 @@ def diagram(case_id):
 def attachment(att_id):
     att = taskflow.visible_attachment(att_id, current_user)
     inline = att.content_type.startswith("image/") and request.args.get("inline") == "1"
-    from urllib.parse import quote
-
     disposition = "inline" if inline else "attachment"
     return Response(att.content, mimetype=att.content_type,
                     headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(att.filename)}"})

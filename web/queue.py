@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models import Case, Task, User
 from workflows import access
-from workflows.errors import Conflict, EngineError, InvalidInput
+from workflows.errors import Conflict, InvalidInput
 from workflows.roles import user_plays
 
 from . import case_engine, taskflow
@@ -111,6 +111,4 @@ def act(task_id, action):
             return redirect(url_for("queue.task", task_id=task_id))
     except (Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
-    except EngineError:
-        raise
     return redirect(url_for("queue.task", task_id=task_id))

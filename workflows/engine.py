@@ -6,6 +6,7 @@ so a second transition on the same case waits (it does not fail) and then sees t
 first one's result. Two completions of one task therefore give one success and
 one Conflict; completions of two tasks of one case both succeed, in turn.
 """
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -350,8 +351,6 @@ def _end_detail(workflow) -> dict:
 
 
 def _sha256(content: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(content).hexdigest()
 
 
