@@ -16,9 +16,5 @@ def test_distance_query_runs_in_the_database(app):
             "ORDER BY m")).all()
         assert [r.name for r in rows] == ["柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "柯桥汽车加气站"]
         assert rows[0].m == 0 and 1000 < rows[1].m < 2000
-        plan = "\n".join(r[0] for r in db.session.execute(text(
-            "EXPLAIN SELECT id FROM enterprises WHERE ST_DWithin(geom, "
-            "ST_SetSRID(ST_MakePoint(120.49, 30.08), 4326)::geography, 3000)")))
-        assert "ix_enterprises_geom" in plan or "Seq Scan" in plan  # index exists; tiny tables may scan
         indexes = db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'enterprises'")).all()
         assert "ix_enterprises_geom" in indexes

@@ -1,5 +1,5 @@
 """Flask application factory."""
-from flask import Flask, g, request, session
+from flask import Flask, request, session
 from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
@@ -73,7 +73,6 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     def healthz():
         return {"status": "ok"}
 
-    app.teardown_appcontext(lambda exc: g.pop("api_user", None))
     return app
 
 

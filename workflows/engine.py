@@ -115,10 +115,9 @@ class CaseEngine:
                 raise Forbidden(f"role {actor.role} may not start '{process_key}'")
             county_id = actor.county_id
             if enterprise_id is not None:
-                enterprise = s.get(Enterprise, enterprise_id)
-                if enterprise is None or not s.scalar(
-                        select(func.count()).select_from(Enterprise)
-                        .where(Enterprise.id == enterprise_id, access.enterprise_scope(actor))):
+                enterprise = s.scalar(select(Enterprise).where(Enterprise.id == enterprise_id,
+                                                              access.enterprise_scope(actor)))
+                if enterprise is None:
                     raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
                 county_id = enterprise.county_id
             spec, subs = self.specs.get(model.id, model.spec)
@@ -272,12 +271,12 @@ class CaseEngine:
                 row.status, row.completed_at = TASK_CANCELLED, now
                 self._event(s, case, actor, "task_cancelled", now, row)
         task_meta = model.meta.get("tasks", {})
+        creator = s.get(User, case.created_by_id) if case.created_by_id else None
         for sid, spiff_task in ready.items():
             if sid in known:
                 continue
             meta = task_meta.get(spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name, {})
             role = meta.get("role") or "city_admin"
-            creator = s.get(User, case.created_by_id) if case.created_by_id else None
             row = Task(
                 case_id=case.id, spiff_id=sid, spec_name=spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name,
                 title=meta.get("name") or spiff_task.task_spec.bpmn_name or spiff_task.task_spec.name,
