@@ -10,8 +10,11 @@ from .case import (
     Attachment,
     Case,
     CaseEvent,
+    DecisionModel,
+    Notification,
     ProcessModel,
     Task,
+    TaskCandidate,
 )
 from .org import (
     AUTHORITY_ROLES,
@@ -31,6 +34,14 @@ from .org import (
     Setting,
     User,
 )
+from .registry import (
+    CERT_EXPIRED,
+    CERT_RENEWING,
+    CERT_VALID,
+    TEMPLATE_KINDS,
+    Certificate,
+    ChecklistTemplate,
+)
 
 __all__ = [
     "AUTHORITY_ROLES",
@@ -44,9 +55,16 @@ __all__ = [
     "COUNTY",
     "Case",
     "CaseEvent",
+    "CERT_EXPIRED",
+    "CERT_RENEWING",
+    "CERT_VALID",
+    "Certificate",
+    "ChecklistTemplate",
+    "DecisionModel",
     "ENTERPRISE_KINDS",
     "ENTERPRISE_ROLES",
     "Enterprise",
+    "Notification",
     "ProcessModel",
     "ROLES",
     "ROLE_CITY_ADMIN",
@@ -59,7 +77,9 @@ __all__ = [
     "TASK_CANCELLED",
     "TASK_COMPLETED",
     "TASK_OPEN",
+    "TEMPLATE_KINDS",
     "Task",
+    "TaskCandidate",
     "User",
     "utcnow",
 ]

@@ -63,6 +63,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The case that opened this one (an inspection's rectifications, an overdue order's penalty).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     process_model: Mapped[ProcessModel] = relationship()
     county: Mapped[Region | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
@@ -85,13 +87,69 @@ class Task(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default=TASK_OPEN)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the assignee means to look at it again (Camunda's follow-up date); set by people, not models.
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once the overdue notice went out, so the periodic job notifies once per task.
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case: Mapped[Case] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    candidates: Mapped[list["TaskCandidate"]] = relationship(lazy="selectin")
+
+    @property
+    def candidate_ids(self) -> set[int]:
+        return {c.user_id for c in self.candidates}
 
 
+class TaskCandidate(Base):
+    """Named users who may pick up a task (camunda:candidateUsers), on top of its role and area."""
+
+    __tablename__ = "task_candidates"
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class DecisionModel(Base):
+    """One version of a DMN decision table. Business rule tasks use the latest version when they run,
+    so an admin changes thresholds by uploading a table, without redeploying processes."""
+
+    __tablename__ = "decision_models"
+    __table_args__ = (
+        UniqueConstraint("key", "version", name="uq_decision_models_key_version"),
+        UniqueConstraint("key", "checksum", name="uq_decision_models_key_checksum"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    checksum: Mapped[str] = mapped_column(String(64))
+    dmn_xml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Notification(Base):
+    """Something a user should see: a new task, an overdue task, a warning a model sent.
+
+    Written in the transaction that caused it; shown at login and mailed by a job when SMTP is set.
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # task_created, task_overdue, message
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    text: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_notifications_user", Notification.user_id, Notification.read_at)
+Index("ix_notifications_mail", Notification.emailed_at)
 Index("ix_tasks_queue", Task.status, Task.role, Task.county_id, Task.enterprise_id)
 Index("ix_tasks_assignee", Task.assignee_id, Task.status)
 Index("ix_tasks_spiff", Task.case_id, Task.spiff_id)

@@ -5,9 +5,9 @@ users see their own enterprise's cases and the tasks addressed to enterprises.
 Everything a caller may not see is reported as not found, never as forbidden,
 so ids of other tenants' cases leak nothing.
 """
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, exists, false, or_, select
 
-from models import ROLE_CITY_ADMIN, Case, Enterprise, Task
+from models import ROLE_CITY_ADMIN, Case, Enterprise, Task, TaskCandidate
 
 from .roles import ENTERPRISE, user_plays
 
@@ -41,7 +41,11 @@ def task_scope(user):
 def group_queue(user):
     """Open tasks the user's role may pick up within the user's scope."""
     role = ENTERPRISE if is_enterprise_user(user) else user.role
-    return and_(task_scope(user), Task.role == role, or_(Task.assignee_id.is_(None), Task.assignee_id == user.id))
+    named = select(TaskCandidate.task_id).where(TaskCandidate.task_id == Task.id)
+    return and_(task_scope(user), Task.role == role,
+                or_(Task.assignee_id == user.id,
+                    and_(Task.assignee_id.is_(None),
+                         or_(~exists(named), exists(named.where(TaskCandidate.user_id == user.id))))))
 
 
 def enterprise_scope(user):
@@ -71,12 +75,16 @@ def can_see_task(user, task) -> bool:
 
 
 def can_work_task(user, task) -> bool:
-    """Complete or claim: the task's role, the task's scope, and not someone else's."""
-    return (
-        can_see_task(user, task)
-        and user_plays(user.role, task.role)
-        and task.assignee_id in (None, user.id)
-    )
+    """Complete or claim: the task's role, the task's scope, and not someone else's.
+
+    A task naming candidate users is theirs to pick up; a supervisor can still assign it to anyone.
+    """
+    if not (can_see_task(user, task) and user_plays(user.role, task.role)):
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    named = task.candidate_ids
+    return not named or user.id in named
 
 
 def can_assign(user, task) -> bool:

@@ -9,6 +9,7 @@ one Conflict; completions of two tasks of one case both succeed, in turn.
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,20 +31,29 @@ from models import (
     Attachment,
     Case,
     CaseEvent,
+    DecisionModel,
     Enterprise,
     ProcessModel,
     Task,
+    TaskCandidate,
     User,
 )
 
-from . import access, clock
+from . import access, clock, notify
+from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
-from .loader import read_bpmn
+from .loader import START_PREFIX, read_bpmn
 from .roles import user_plays
 from .serialization import SpecCache, dump_state, load_state, new_workflow
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+MAX_SPAWN_DEPTH = 5  # a model that opens cases that open cases... stops here, not in a loop
+# The session of the transition that is running, for business rule tasks to read decision tables in.
+_transition_session: ContextVar[Session | None] = ContextVar("gasflow_transition_session", default=None)
+
+# A handler for a message a model throws: (session, case, payload, actor, now) → None.
+MessageHandler = Callable[[Session, Case, object, object, datetime], None]
 
 
 @dataclass
@@ -57,10 +67,13 @@ class NewFile:
 
 
 class CaseEngine:
-    def __init__(self, session_factory: Callable[[], Session], known_forms: Iterable[str]):
+    def __init__(self, session_factory: Callable[[], Session], known_forms: Iterable[str],
+                 handlers: dict[str, MessageHandler] | None = None):
         self.sessions = session_factory
         self.known_forms = set(known_forms)
+        self.handlers = dict(handlers or {})
         self.specs = SpecCache()
+        self.decisions = DecisionCache()
 
     # ---- process models -------------------------------------------------
     def deploy(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
@@ -68,7 +81,9 @@ class CaseEngine:
 
         The same file deployed twice is the same version: versions follow content.
         """
-        definition = read_bpmn(content, self.known_forms)
+        with self.sessions() as s:
+            decisions = {m.key: m.dmn_xml for m in self._latest_decisions(s)}
+        definition = read_bpmn(content, self.known_forms, decisions, set(self.handlers))
         for _attempt in range(3):
             with self.sessions() as s:
                 found = s.scalar(select(ProcessModel).where(
@@ -91,12 +106,59 @@ class CaseEngine:
                 return model.id, True
         raise Conflict("process model changed concurrently, try again")
 
+    def deploy_decision(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
+        """Store a DMN decision table as a new version of its decision. Returns (id, created)."""
+        definition = read_dmn(content)
+        for _attempt in range(3):
+            with self.sessions() as s:
+                found = s.scalar(select(DecisionModel).where(
+                    DecisionModel.key == definition.key, DecisionModel.checksum == definition.checksum))
+                if found:
+                    return found.id, False
+                latest = s.scalar(select(func.max(DecisionModel.version)).where(
+                    DecisionModel.key == definition.key)) or 0
+                model = DecisionModel(key=definition.key, version=latest + 1, name=definition.name,
+                                      checksum=definition.checksum, dmn_xml=definition.xml,
+                                      created_by_id=actor_id)
+                s.add(model)
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+                    continue
+                return model.id, True
+        raise Conflict("decision table changed concurrently, try again")
+
+    def deploy_file(self, content: bytes, actor_id: int | None = None) -> tuple[str, int, bool]:
+        """A BPMN process or a DMN decision table, told apart by content. Returns (kind, id, created)."""
+        if is_dmn(content):
+            return ("decision", *self.deploy_decision(content, actor_id))
+        return ("process", *self.deploy(content, actor_id))
+
     def deploy_directory(self, path: Path) -> list[tuple[str, int, bool]]:
         done = []
-        for file in sorted(Path(path).glob("*.bpmn")):
-            model_id, created = self.deploy(file.read_bytes())
+        # Decision tables first: processes are checked against them.
+        files = sorted(Path(path).glob("*.dmn")) + sorted(Path(path).glob("*.bpmn"))
+        for file in files:
+            _kind, model_id, created = self.deploy_file(file.read_bytes())
             done.append((file.name, model_id, created))
         return done
+
+    def _latest_decisions(self, s: Session) -> list[DecisionModel]:
+        newest = select(DecisionModel.key, func.max(DecisionModel.version).label("v")) \
+            .group_by(DecisionModel.key).subquery()
+        return s.scalars(select(DecisionModel).join(
+            newest, (DecisionModel.key == newest.c.key) & (DecisionModel.version == newest.c.v))).all()
+
+    def _resolve_decision(self, key: str):
+        s = _transition_session.get()
+        if s is None:
+            raise ModelRuntimeError(f"decision '{key}' used outside a transition")
+        model = s.scalar(select(DecisionModel).where(DecisionModel.key == key)
+                         .order_by(DecisionModel.version.desc()).limit(1))
+        if model is None:
+            raise ModelRuntimeError(f"no decision table '{key}'")
+        return self.decisions.engine(model.id, model.dmn_xml), model.version
 
     def latest_model(self, s: Session, key: str) -> ProcessModel:
         model = s.scalar(select(ProcessModel).where(ProcessModel.key == key)
@@ -113,27 +175,36 @@ class CaseEngine:
             model = self.latest_model(s, process_key)
             if actor.role not in model.meta.get("starters", []):
                 raise Forbidden(f"role {actor.role} may not start '{process_key}'")
-            county_id = actor.county_id
-            if enterprise_id is not None:
-                enterprise = s.scalar(select(Enterprise).where(Enterprise.id == enterprise_id,
-                                                              access.enterprise_scope(actor)))
-                if enterprise is None:
-                    raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
-                county_id = enterprise.county_id
-            spec, subs = self.specs.get(model.id, model.spec)
-            workflow = new_workflow(spec, subs)
-            for start in workflow.get_tasks(state=TaskState.READY):
-                start.set_data(**data)
-            case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
-                        title=title[:256], county_id=county_id, enterprise_id=enterprise_id,
-                        created_by_id=actor.id, created_at=now, data={}, state={})
-            s.add(case)
-            s.flush()
-            self._event(s, case, actor, "case_started", now, detail={"process": model.key,
-                                                                     "version": model.version})
-            self._advance(s, case, model, workflow, actor, now)
+            if enterprise_id is not None and s.scalar(select(Enterprise.id).where(
+                    Enterprise.id == enterprise_id, access.enterprise_scope(actor))) is None:
+                raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
+            case = self._open(s, model, data, actor, actor.id, enterprise_id, title, now, parent=None)
             s.commit()
             return case.id
+
+    def _open(self, s: Session, model: ProcessModel, data: dict, actor, creator_id: int | None,
+              enterprise_id: int | None, title: str, now: datetime, parent: Case | None) -> Case:
+        county_id = actor.county_id if actor is not None else None
+        if enterprise_id is not None:
+            county_id = s.scalar(select(Enterprise.county_id).where(Enterprise.id == enterprise_id))
+        elif parent is not None:
+            county_id = parent.county_id
+        spec, subs = self.specs.get(model.id, model.spec)
+        workflow = new_workflow(spec, subs)
+        for start in workflow.get_tasks(state=TaskState.READY):
+            start.set_data(**data)
+        case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
+                    title=(title or model.name)[:256], county_id=county_id, enterprise_id=enterprise_id,
+                    created_by_id=creator_id, created_at=now, data={}, state={},
+                    parent_id=parent.id if parent is not None else None)
+        s.add(case)
+        s.flush()
+        detail = {"process": model.key, "version": model.version}
+        if parent is not None:
+            detail["parent"] = parent.id
+        self._event(s, case, actor, "case_started", now, detail=detail)
+        self._advance(s, case, model, workflow, actor, now)
+        return case
 
     def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
                       attachment_ids: dict[str, list[int]] | None = None,
@@ -153,10 +224,7 @@ class CaseEngine:
             data = dict(data)
             data.update(self._store_attachments(s, case, row, actor, files, attachment_ids or {}))
             spiff_task.set_data(**data)
-            try:
-                spiff_task.run()
-            except Exception as exc:  # a model's expression failing must not become a 500
-                raise ModelRuntimeError(_model_error(exc)) from None
+            self._run(s, model, spiff_task.run, now)
             row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
             if row.assignee_id is None:
                 row.assignee_id = actor.id
@@ -201,7 +269,62 @@ class CaseEngine:
                 raise InvalidInput("user cannot work this task", {"user": ["no such user for this task"]})
             row.assignee_id = target.id
             self._event(s, case, actor, "task_assigned", clock.now(), row, detail={"user": target.username})
+            if target.id != actor.id:
+                notify.task_assigned(s, row, clock.now())
             s.commit()
+
+    def set_follow_up(self, task_id: int, actor, when: datetime | None) -> None:
+        """The follow-up date: when the assignee (or a supervisor) means to look at the task again."""
+        with self.sessions() as s:
+            case, row = self._lock_task(s, task_id, actor)
+            if row.status != TASK_OPEN:
+                raise Conflict("task is no longer open")
+            if row.assignee_id != actor.id and not access.can_assign(actor, row):
+                raise Forbidden("only the assignee or a supervisor may set the follow-up date")
+            row.follow_up_at = when
+            self._event(s, case, actor, "follow_up_set", clock.now(), row,
+                        detail={"follow_up_at": when.isoformat() if when else None})
+            s.commit()
+
+    def add_comment(self, case_id: int, actor, text: str, files: list[NewFile] = (),
+                    now: datetime | None = None) -> int:
+        """A comment on a case, with optional files, kept in its history. Returns the event id."""
+        now = now or clock.now()
+        text = (text or "").strip()
+        if not text and not files:
+            raise InvalidInput("empty comment", {"text": ["Write a comment or attach a file."]})
+        if len(text) > 4000:
+            raise InvalidInput("comment too long", {"text": ["At most 4000 characters."]})
+        with self.sessions() as s:
+            self._lock_case(s, case_id)
+            case = s.get(Case, case_id)
+            if case is None or not access.can_see_case(actor, case):
+                raise NotFound("no such case")
+            ids = []
+            for f in files:
+                att = Attachment(case_id=case.id, filename=f.filename[:256], content_type=f.content_type[:128],
+                                 size=len(f.content), sha256=_sha256(f.content), content=f.content,
+                                 uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
+                s.add(att)
+                s.flush()
+                ids.append(att.id)
+            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment",
+                           detail={"text": text, "attachments": ids})
+            s.add(ev)
+            s.flush()
+            s.commit()
+            return ev.id
+
+    def notify_overdue(self, now: datetime | None = None, limit: int = 1000) -> int:
+        """Tell people once about each open task past its due date. The periodic job calls this."""
+        now = now or clock.now()
+        with self.sessions() as s:
+            rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, Task.due_at < now,
+                                                Task.overdue_notified_at.is_(None)).limit(limit)).all()
+            for row in rows:
+                notify.task_overdue(s, row, now)
+            s.commit()
+            return len(rows)
 
     def run_due_timers(self, now: datetime | None = None, limit: int = 500) -> int:
         """Fire every timer due at ``now``. The periodic job calls this; returns cases advanced."""
@@ -244,16 +367,31 @@ class CaseEngine:
         spec, subs = self.specs.get(model.id, model.spec)
         return load_state(case.state, spec, subs)
 
-    def _advance(self, s: Session, case: Case, model: ProcessModel, workflow, actor, now: datetime) -> None:
-        """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+    def _run(self, s: Session, model: ProcessModel, work: Callable[[], None], now: datetime) -> None:
+        """Run ``work`` (engine steps, a task) at ``now`` with the transition's session for decisions."""
+        spec, subs = self.specs.get(model.id, model.spec)
+        bind_latest(spec, subs, model.meta.get("decisions") or {}, self._resolve_decision)
+        token = _transition_session.set(s)
         try:
             with clock.frozen_at(now):
-                workflow.do_engine_steps()
-                workflow.refresh_waiting_tasks()
-                workflow.do_engine_steps()
+                work()
+        except ModelRuntimeError:
+            raise
         except Exception as exc:  # a model's expression failing must not become a 500
             raise ModelRuntimeError(_model_error(exc)) from None
+        finally:
+            _transition_session.reset(token)
+
+    def _advance(self, s: Session, case: Case, model: ProcessModel, workflow, actor, now: datetime) -> None:
+        """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+        def steps():
+            workflow.do_engine_steps()
+            workflow.refresh_waiting_tasks()
+            workflow.do_engine_steps()
+        self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now)
+        for event in workflow.get_events():
+            self._deliver(s, case, event, actor, now)
         case.state = dump_state(workflow)
         case.data = _json_safe(_current_data(workflow))
         case.next_timer_at = _next_timer(workflow)
@@ -289,7 +427,81 @@ class CaseEngine:
             )
             s.add(row)
             s.flush()
+            self._people(s, workflow, spiff_task, row, meta)
             self._event(s, case, actor, "task_created", now, row)
+            notify.task_created(s, row, now)
+
+    def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> None:
+        """camunda:assignee and camunda:candidateUsers: usernames computed from case data.
+
+        Names that are not active users able to work the task are skipped, not fatal: a plan may
+        name an inspector who has since left, and the task then falls to the role's queue.
+        """
+        def users(expression) -> list[User]:
+            if not expression:
+                return []
+            try:
+                value = workflow.script_engine.evaluate(spiff_task, expression)
+            except (SpiffWorkflowException, NameError, KeyError, TypeError) as exc:
+                log.warning("task %s: %r gave no users: %s", row.spec_name, expression, exc)
+                return []
+            names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value or [])
+                     if isinstance(v, str) and v.strip()]
+            if not names:
+                return []
+            found = s.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+            return [u for u in found if user_plays(u.role, row.role) and access.can_see_task(u, row)]
+
+        assignee = users(meta.get("assignee"))
+        if assignee:
+            row.assignee_id = assignee[0].id
+        for user in users(meta.get("candidates")):
+            s.add(TaskCandidate(task_id=row.id, user_id=user.id))
+        s.flush()
+
+    def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
+        """A message the model threw that nothing in it catches: open linked cases, or a handler."""
+        name = event.event_definition.name
+        payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+        if name.startswith(START_PREFIX):
+            self._spawn(s, case, name[len(START_PREFIX):], payload, actor, now)
+            return
+        handler = self.handlers.get(name)
+        if handler is None:
+            raise ModelRuntimeError(f"no handler for message '{name}'")
+        handler(s, case, _json_safe(payload), actor, now)
+        self._event(s, case, actor, "message_handled", now, detail={"message": name})
+
+    def _spawn(self, s: Session, parent: Case, process_key: str, payload, actor, now: datetime) -> None:
+        """Open one linked case per payload item (a list opens several: one per problem found)."""
+        depth, ancestor = 0, parent
+        while ancestor.parent_id is not None and depth <= MAX_SPAWN_DEPTH:
+            ancestor, depth = s.get(Case, ancestor.parent_id), depth + 1
+        if depth >= MAX_SPAWN_DEPTH:
+            raise ModelRuntimeError(f"cases opening cases deeper than {MAX_SPAWN_DEPTH} levels")
+        try:
+            model = self.latest_model(s, process_key)
+        except NotFound:
+            raise ModelRuntimeError(f"the model opens a '{process_key}' case, but no such process exists") from None
+        items = payload if isinstance(payload, list) else [payload]
+        for item in items:
+            if not isinstance(item, dict):
+                raise ModelRuntimeError(f"start:{process_key} payload items must be objects, got {item!r}")
+            data = _json_safe(item)
+            enterprise_id = data.pop("enterprise_id", parent.enterprise_id)
+            if enterprise_id is not None:
+                enterprise = s.get(Enterprise, enterprise_id) if isinstance(enterprise_id, int) else None
+                if enterprise is None:
+                    raise ModelRuntimeError(f"start:{process_key}: unknown enterprise {enterprise_id!r}")
+                data["enterprise_id"] = enterprise_id
+            title = str(data.pop("title", "") or "")
+            if not title:
+                parts = [model.name] + ([enterprise.name] if enterprise_id is not None else [])
+                title = " · ".join(parts)
+            creator_id = actor.id if actor is not None else parent.created_by_id
+            child = self._open(s, model, data, actor, creator_id, enterprise_id, title, now, parent=parent)
+            self._event(s, parent, actor, "case_opened", now,
+                        detail={"case": child.id, "process": process_key, "title": child.title})
 
     def _due(self, workflow, spiff_task, expression: str | None) -> datetime | None:
         if not expression:

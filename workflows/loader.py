@@ -24,8 +24,12 @@ SUPPORTED = {
     "intermediateThrowEvent", "laneSet", "lane", "childLaneSet", "flowNodeRef", "incoming", "outgoing",
     "timerEventDefinition", "terminateEventDefinition", "conditionExpression", "timeDate", "timeDuration",
     "timeCycle", "documentation", "extensionElements", "script", "textAnnotation", "association", "text",
-    "task",
+    "task", "businessRuleTask", "messageEventDefinition", "multiInstanceLoopCharacteristics",
+    "loopCardinality", "completionCondition",
 }
+# Messages a model may throw that no process catches: "start:<process key>" opens a linked case,
+# the others are the engine's handlers (updating registers, notifying people).
+START_PREFIX = "start:"
 STARTER_ROLES = {"city_admin", "county_supervisor", "inspector", "enterprise_admin", "enterprise_staff"}
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 
@@ -73,7 +77,44 @@ def _lanes(process) -> dict[str, str | None]:
     return found
 
 
-def read_bpmn(content: bytes, known_forms: set[str]) -> ProcessDefinition:
+def _messages(root, process, reasons, known_messages) -> None:
+    names = {m.get("id"): m.get("name") or "" for m in root.findall("bpmn:message", NS)}
+    for med in process.iter(f"{{{BPMN}}}messageEventDefinition"):
+        owner = med.getparent()
+        ref = med.get("messageRef")
+        name = names.get(ref)
+        if name is None:
+            reasons.append(f"{owner.get('id')}: message '{ref}' is not defined")
+            continue
+        throws = _local(owner.tag) in ("intermediateThrowEvent", "endEvent")
+        if throws and not name.startswith(START_PREFIX) and name not in known_messages:
+            reasons.append(f"{owner.get('id')}: unknown message '{name}' (known: start:<process>, "
+                           f"{', '.join(sorted(known_messages))})")
+        payload = med.get(f"{{{CAMUNDA}}}expression")
+        if throws and not payload:
+            reasons.append(f"{owner.get('id')}: a thrown message needs camunda:expression (its payload)")
+        elif payload:
+            try:
+                compile_expression(payload)
+            except (ScriptRejected, SyntaxError) as exc:
+                reasons.append(f"{owner.get('id')}: payload '{payload}' refused: {exc}")
+
+
+def _expression_attr(el, name: str, reasons: list) -> str | None:
+    value = el.get(f"{{{CAMUNDA}}}{name}")
+    if value:
+        try:
+            compile_expression(value)
+        except (ScriptRejected, SyntaxError) as exc:
+            reasons.append(f"{el.get('id')}: {name} '{value}' refused: {exc}")
+    return value or None
+
+
+def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] | None = None,
+              known_messages: set[str] = frozenset()) -> ProcessDefinition:
+    """Check and parse a BPMN file. ``decisions`` maps decision keys to the DMN the business rule
+    tasks are parsed against (at run time the newest version is used)."""
+    decisions = decisions or {}
     reasons: list[str] = []
     if len(content) > MAX_BPMN_BYTES:
         raise InvalidModel([f"file is larger than {MAX_BPMN_BYTES // 1024} KiB"])
@@ -126,19 +167,28 @@ def read_bpmn(content: bytes, known_forms: set[str]) -> ProcessDefinition:
             reasons.append(f"{tid}: unknown form '{form}'")
         if role is None:
             reasons.append(f"{tid}: user task is in no lane naming a role (lane: {lanes.get(tid)!r})")
-        due = ut.get(f"{{{CAMUNDA}}}dueDate")
-        if due:
-            try:
-                compile_expression(due)
-            except (ScriptRejected, SyntaxError) as exc:
-                reasons.append(f"{tid}: dueDate '{due}' refused: {exc}")
-        tasks[tid] = {"name": ut.get("name") or tid, "form": form, "role": role, "due": due}
+        tasks[tid] = {"name": ut.get("name") or tid, "form": form, "role": role,
+                      "due": _expression_attr(ut, "dueDate", reasons),
+                      "assignee": _expression_attr(ut, "assignee", reasons),
+                      "candidates": _expression_attr(ut, "candidateUsers", reasons)}
+    used_decisions = {}
+    for brt in process.iter(f"{{{BPMN}}}businessRuleTask"):
+        ref = brt.get(f"{{{CAMUNDA}}}decisionRef")
+        if not ref:
+            reasons.append(f"{brt.get('id')}: business rule task has no camunda:decisionRef")
+        elif ref not in decisions:
+            reasons.append(f"{brt.get('id')}: no decision table '{ref}' has been uploaded")
+        else:
+            used_decisions[brt.get("id")] = ref
+    _messages(root, process, reasons, known_messages)
     _check_expressions(process, reasons)
     if reasons:
         raise InvalidModel(reasons)
 
     parser = CamundaParser()
     try:
+        for ref in set(used_decisions.values()):
+            parser.add_dmn_xml(etree.fromstring(decisions[ref].encode("utf-8")), filename=f"{ref}.dmn")
         parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
@@ -151,5 +201,5 @@ def read_bpmn(content: bytes, known_forms: set[str]) -> ProcessDefinition:
         checksum=hashlib.sha256(content).hexdigest(),
         xml=content.decode("utf-8"),
         spec=spec_to_dict(spec, subprocess_specs),
-        meta={"starters": starters, "start_form": start_form, "tasks": tasks},
+        meta={"starters": starters, "start_form": start_form, "tasks": tasks, "decisions": used_decisions},
     )

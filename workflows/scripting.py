@@ -5,6 +5,7 @@ RestrictedPython: no imports, no open(), no dunder access, only a small set of
 builtins. A model can compute with its case data and nothing else.
 """
 import ast
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
@@ -12,6 +13,8 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from . import clock
 
 
 class ScriptRejected(Exception):
@@ -33,6 +36,19 @@ def _inplace(op, x, y):
     return ops[op]()
 
 
+def _now() -> str:
+    """The engine's current instant as ISO 8601 text (case data holds text, not datetimes)."""
+    return clock.now().isoformat()
+
+
+def _add_days(instant, days) -> str:
+    """``instant`` (ISO text or datetime) moved by ``days``, as ISO text: deadlines in models."""
+    value = instant if isinstance(instant, datetime) else datetime.fromisoformat(str(instant))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value + timedelta(days=float(days))).isoformat()
+
+
 def _base_globals() -> dict:
     return {
         "__builtins__": _BUILTINS,
@@ -42,6 +58,8 @@ def _base_globals() -> dict:
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_write_": full_write_guard,
         "_inplacevar_": _inplace,
+        "now": _now,
+        "add_days": _add_days,
     }
 
 
