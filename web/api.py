@@ -180,7 +180,7 @@ def list_tasks():
 def get_task(task_id):
     task = taskflow.visible_task(task_id, me())
     out = taskflow.task_dict(task)
-    out["form"] = json_schema(taskflow.bind_form(task.form_key, me())) if task.form_key in FORMS else None
+    out["form"] = json_schema(taskflow.bind_form(task.form_key, me(), task=task)) if task.form_key in FORMS else None
     out["case"] = taskflow.case_dict(task.case, me(), full=False)
     return jsonify(out)
 
@@ -209,7 +209,7 @@ def assign(task_id):
 @bp.post("/tasks/<int:task_id>/complete")
 def complete(task_id):
     task = taskflow.visible_task(task_id, me())
-    form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}))
+    form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}), task=task)
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
     case_id = taskflow.complete_task(task, me(), form)

@@ -62,7 +62,7 @@ def task(task_id):
     can_work = task.status == "open" and access.can_work_task(user, task)
     form = None
     if can_work:
-        form = taskflow.bind_form(task.form_key, user)  # Flask-WTF reads the posted form and files
+        form = taskflow.bind_form(task.form_key, user, task=task)  # Flask-WTF reads the posted form and files
         if request.method == "POST" and form.validate():
             try:
                 case_id = taskflow.complete_task(task, user, form)

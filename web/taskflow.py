@@ -15,11 +15,17 @@ from . import case_engine
 from .extensions import db
 
 
-def bind_form(form_key: str, user, json: dict | None = None):
-    """The form for ``form_key``, with the caller's choices; from a browser post or a JSON object."""
+def bind_form(form_key: str, user, json: dict | None = None, task: Task | None = None):
+    """The form for ``form_key``, with the caller's choices; from a browser post or a JSON object.
+
+    Some forms grow fields from the case (a checklist's items, a data batch's rows): ``for_case``.
+    Forms that offer records as choices fill them in ``load_choices`` for the caller's scope.
+    """
     cls = FORMS.get(form_key)
     if cls is None:
         raise NotFound(f"no form '{form_key}'")
+    if task is not None and hasattr(cls, "for_case"):
+        cls = cls.for_case(task.case.data or {})
     errors = {}
     if json is not None:
         if not isinstance(json, dict):
@@ -33,6 +39,8 @@ def bind_form(form_key: str, user, json: dict | None = None):
         rows = db.session.execute(select(Enterprise.id, Enterprise.name)
                                   .where(access.enterprise_scope(user)).order_by(Enterprise.name)).all()
         form.enterprise_id.choices = [(r.id, r.name) for r in rows]
+    if hasattr(form, "load_choices"):
+        form.load_choices(user, db.session)
     if errors:
         form.validate()
         raise InvalidInput("invalid data", {**form.errors, **errors})
