@@ -1,6 +1,5 @@
 """REST API v1 (see shared api.md): processes, cases, tasks, attachments."""
 import hashlib
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
@@ -156,24 +155,29 @@ def get_case(case_id):
     return jsonify(taskflow.case_dict(taskflow.visible_case(case_id, me()), me()))
 
 
+@bp.post("/cases/<int:case_id>/comments")
+def add_comment(case_id):
+    """A comment on a case: JSON {"text"}, or multipart with "text" and "files"."""
+    case = taskflow.visible_case(case_id, me())
+    if request.mimetype == "multipart/form-data":
+        text, files = request.form.get("text", ""), request.files.getlist("files")
+    else:
+        text, files = body().get("text"), []
+    event_id = taskflow.add_comment(case, me(), text, files)
+    return jsonify(taskflow.comment_dict(case, event_id)), 201
+
+
 # ---- tasks ------------------------------------------------------------------
 @bp.get("/tasks")
 def list_tasks():
-    user = me()
-    scope = request.args.get("scope", "group")
-    status = request.args.get("status", "open")
-    stmt = select(Task).where(access.task_scope(user), Task.status == status)
-    if scope == "mine":
-        stmt = stmt.where(Task.assignee_id == user.id)
-    elif scope == "group":
-        stmt = stmt.where(access.group_queue(user))
-    elif scope != "all":
-        raise InvalidInput("scope must be mine, group or all", {"scope": ["Not a valid choice."]})
-    if request.args.get("process"):
-        stmt = stmt.join(Case, Case.id == Task.case_id).where(Case.process_key == request.args["process"])
-    if request.args.get("overdue") in ("1", "true"):
-        stmt = stmt.where(Task.due_at < datetime.now(UTC))
-    return paged(stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.id), taskflow.task_dict)
+    """The task queues: scope, process, enterprise, county, due, follow_up, q filters; sort; counts."""
+    try:
+        query = taskflow.parse_queue_args(request.args, max_per_page=MAX_PER_PAGE)
+        result = taskflow.queue_page(me(), query)
+    except taskflow.BadFilter as exc:
+        return json_error(400, "bad_filter", exc.message, exc.fields)
+    return jsonify({"items": [taskflow.task_dict(t) for t in result.items], "total": result.total,
+                    "page": result.page, "per_page": result.per_page, "counts": result.counts})
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -203,6 +207,17 @@ def assign(task_id):
     if not isinstance(username, str) or not username:
         raise InvalidInput("user is required", {"user": ["This field is required."]})
     case_engine().assign(task_id, me(), username)
+    return _task_reply(task_id)
+
+
+@bp.put("/tasks/<int:task_id>/follow-up")
+def follow_up(task_id):
+    """Set (ISO 8601) or clear (null) the task's follow-up date: its assignee or a supervisor."""
+    data = body()
+    if "follow_up_at" not in data:
+        raise InvalidInput("follow_up_at is required", {"follow_up_at": ["This field is required."]})
+    task = taskflow.visible_task(task_id, me())
+    taskflow.set_follow_up(task, me(), taskflow.parse_instant(data["follow_up_at"], "follow_up_at"))
     return _task_reply(task_id)
 
 

@@ -72,10 +72,32 @@ def new(process_key):
 @login_required
 def detail(case_id):
     user = current_user._get_current_object()
-    case = taskflow.visible_case(case_id, user)
+    return detail_page(taskflow.visible_case(case_id, user), user)
+
+
+def detail_page(case, user, comment_text: str = ""):
     info = taskflow.case_dict(case, user)
+    parent, children = taskflow.linked_cases(case, user)
+    linked = [(role, c, taskflow.active_elements(c)) for role, c in
+              ([("parent", parent)] if parent else []) + [("child", c) for c in children]]
     return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
-                           can_work=lambda t: access.can_work_task(user, t))
+                           can_work=lambda t: access.can_work_task(user, t), parent=parent,
+                           children=children, linked=linked, comment_text=comment_text)
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@login_required
+def comment(case_id):
+    user = current_user._get_current_object()
+    case = taskflow.visible_case(case_id, user)
+    try:
+        taskflow.add_comment(case, user, request.form.get("text", ""), request.files.getlist("files"))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        # The text is shown again so a refused file does not cost the user what he wrote.
+        return detail_page(case, user, comment_text=request.form.get("text", "")), 422
+    flash(_("Comment added."), "success")
+    return redirect(url_for("cases.detail", case_id=case_id, _anchor="history"))
 
 
 @bp.get("/cases/<int:case_id>/diagram.bpmn")

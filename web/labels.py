@@ -20,11 +20,15 @@ EVENTS = {
     "task_created": _l("Task created"), "task_completed": _l("Task completed"),
     "task_cancelled": _l("Task withdrawn"), "task_claimed": _l("Task claimed"),
     "task_unclaimed": _l("Task released"), "task_assigned": _l("Task assigned"),
-    "timer_fired": _l("Deadline passed"),
+    "timer_fired": _l("Deadline passed"), "comment": _l("Comment"),
+    "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
+    "message_handled": _l("Message handled"),
 }
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
-                "end": _l("End"), "end_name": _l("Outcome")}
+                "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
+                "text": _l("Comment"), "attachments": _l("Files"), "case": _l("Case"), "title": _l("Title"),
+                "message": _l("Message"), "parent": _l("Opened from")}
 
 
 def _form_labels():

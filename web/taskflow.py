@@ -1,13 +1,19 @@
 """What the pages and the API share: binding forms to a caller, submitting them to the engine,
-and presenting cases and tasks. One path, so both validate and act alike."""
-from datetime import UTC, datetime
+querying the task queues, and presenting cases and tasks. One path, so both validate and act alike."""
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import case as case_when
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from forms import FORMS
+from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from forms.schema import formdata_from_json, task_data, unknown_fields
-from models import Attachment, Case, CaseEvent, Enterprise, ProcessModel, Task, User
-from workflows import access
+from models import ROLE_CITY_ADMIN, Attachment, Case, CaseEvent, Enterprise, ProcessModel, Region, Task, User
+from workflows import access, clock
 from workflows.engine import NewFile
 from workflows.errors import InvalidInput, NotFound
 
@@ -120,30 +126,52 @@ def iso(value: datetime | None) -> str | None:
 
 
 def is_overdue(task: Task, now: datetime | None = None) -> bool:
-    return task.status == "open" and task.due_at is not None and task.due_at < (now or datetime.now(UTC))
+    return task.status == "open" and task.due_at is not None and task.due_at < (now or clock.now())
+
+
+def follow_up_reached(task: Task, now: datetime | None = None) -> bool:
+    return task.status == "open" and task.follow_up_at is not None and task.follow_up_at <= (now or clock.now())
 
 
 def task_dict(task: Task) -> dict:
+    candidates = []
+    if task.candidate_ids:
+        candidates = sorted(db.session.scalars(select(User.username).where(User.id.in_(task.candidate_ids))))
     return {
         "id": task.id, "case_id": task.case_id, "name": task.spec_name, "title": task.title,
         "role": task.role, "county": task.county_id, "enterprise": task.enterprise_id,
         "assignee": task.assignee.username if task.assignee else None, "due_at": iso(task.due_at),
         "created_at": iso(task.created_at), "status": task.status, "overdue": is_overdue(task),
-        "form_key": task.form_key,
+        "form_key": task.form_key, "follow_up_at": iso(task.follow_up_at),
+        "follow_up_reached": follow_up_reached(task), "candidates": candidates,
     }
 
 
 def history(case: Case) -> list[dict]:
-    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.id)).all()
     users = {}
+    # Comment files by id, read without their content: the history only links to them.
+    att_ids = [i for ev in events if ev.event == "comment" for i in (ev.detail or {}).get("attachments") or []
+               if isinstance(i, int)]
+    files = {}
+    if att_ids:
+        rows = db.session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type,
+                                         Attachment.size).where(Attachment.id.in_(att_ids),
+                                                                Attachment.case_id == case.id))
+        files = {r.id: {"id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size}
+                 for r in rows}
     out = []
     for ev in events:
         if ev.actor_id and ev.actor_id not in users:
             users[ev.actor_id] = db.session.get(User, ev.actor_id)
         actor = users.get(ev.actor_id)
-        out.append({"at": iso(ev.at), "actor": actor.username if actor else None,
-                    "actor_name": actor.display_name if actor else None, "event": ev.event,
-                    "task": ev.task_name or None, "task_id": ev.task_id, "detail": ev.detail})
+        entry = {"id": ev.id, "at": iso(ev.at), "actor": actor.username if actor else None,
+                 "actor_name": actor.display_name if actor else None, "event": ev.event,
+                 "task": ev.task_name or None, "task_id": ev.task_id, "detail": ev.detail}
+        if ev.event == "comment":
+            entry["attachments"] = [files[i] for i in (ev.detail or {}).get("attachments") or [] if i in files]
+        out.append(entry)
     return out
 
 
@@ -160,6 +188,9 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         "created_at": iso(case.created_at), "completed_at": iso(case.completed_at),
     }
     if full:
+        parent, children = linked_cases(case, user)
+        out["parent"] = link_dict(parent) if parent else None
+        out["children"] = [link_dict(c) for c in children]
         out["data"] = case.data
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
         out["history"] = history(case)
@@ -182,3 +213,275 @@ def active_elements(case: Case) -> list[str]:
         if end and end.get("end"):
             ids.append(end["end"])
     return ids
+
+
+# ---- linked cases -------------------------------------------------------------
+def linked_cases(case: Case, user) -> tuple[Case | None, list[Case]]:
+    """The case that opened this one and the cases it opened, as far as ``user`` may see them:
+    a linked case outside the caller's scope is left out, not named."""
+    parent = None
+    if case.parent_id is not None:
+        parent = db.session.scalar(select(Case).where(Case.id == case.parent_id, access.case_scope(user)))
+    children = db.session.scalars(select(Case).where(Case.parent_id == case.id, access.case_scope(user))
+                                  .order_by(Case.id)).all()
+    return parent, list(children)
+
+
+def link_dict(case: Case) -> dict:
+    return {"id": case.id, "process": case.process_key, "title": case.title, "status": case.status}
+
+
+# ---- follow-up dates and comments ---------------------------------------------
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+MAX_COMMENT = 4000
+
+
+def parse_instant(value, name: str) -> datetime | None:
+    """ISO 8601 from the API or ``YYYY-MM-DDTHH:MM`` from a browser (read as Shanghai time); None clears."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(_("Not a valid date and time."), {name: [_("Not a valid date and time.")]})
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(_("Not a valid date and time."), {name: [_("Not a valid date and time.")]}) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TZ)
+
+
+def may_set_follow_up(task: Task, user) -> bool:
+    return task.status == "open" and (task.assignee_id == user.id or access.can_assign(user, task))
+
+
+def set_follow_up(task: Task, user, when: datetime | None) -> None:
+    case_engine().set_follow_up(task.id, user, when)
+
+
+def add_comment(case: Case, user, text, uploads) -> int:
+    """A comment with files on ``case``; the files are checked as task attachments are. Returns the event id."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidInput(_("The comment must be text."), {"text": [_("Must be a string.")]})
+    files = []
+    for upload in uploads:
+        if upload is None or not upload.filename:
+            continue  # an empty file input posts a nameless part
+        if upload.mimetype not in ATTACHMENT_TYPES:
+            message = _("File type not allowed: %(type)s", type=upload.mimetype)
+            raise InvalidInput(message, {"files": [message]})
+        content = upload.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise InvalidInput(_("File larger than 10 MB."), {"files": [_("File larger than 10 MB.")]})
+        files.append(NewFile(upload.filename, upload.mimetype, content, "comment"))
+    text = text.strip()
+    if not text and not files:
+        message = _("Write a comment or attach a file.")
+        raise InvalidInput(message, {"text": [message]})
+    if len(text) > MAX_COMMENT:
+        message = _("At most %(n)s characters.", n=MAX_COMMENT)
+        raise InvalidInput(message, {"text": [message]})
+    return case_engine().add_comment(case.id, user, text, files)
+
+
+def comment_dict(case: Case, event_id: int) -> dict:
+    return next(h for h in history(case) if h["id"] == event_id)
+
+
+# ---- task queues ----------------------------------------------------------------
+SCOPES = ("mine", "group", "all")
+STATUSES = ("open", "completed", "cancelled")
+DUE_FILTERS = ("overdue", "soon", "none")
+FOLLOW_UP_FILTERS = ("reached", "pending", "none")
+SORTS = ("priority", "due", "-due", "created", "-created", "follow_up", "-follow_up")
+DUE_SOON = timedelta(days=3)
+MAX_SEARCH = 100
+PER_PAGE = 50
+
+
+class BadFilter(Exception):
+    """A queue parameter the caller got wrong: answered 400 naming it, never 500."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param, self.message = param, message
+
+    @property
+    def fields(self) -> dict:
+        return {self.param: [self.message]}
+
+
+@dataclass
+class QueueQuery:
+    scope: str = "group"
+    status: str = "open"
+    process: str = ""
+    enterprise: int | None = None
+    county: int | None = None
+    due: str = ""
+    follow_up: str = ""
+    q: str = ""
+    sort: str = "priority"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    def args(self, **changes) -> dict:
+        """The query as URL parameters, defaults left out, for links that keep the filters."""
+        current = replace(self, **changes)
+        blank = QueueQuery()
+        return {f.name: getattr(current, f.name) for f in fields(self)
+                if getattr(current, f.name) != getattr(blank, f.name)}
+
+
+def _choice(args, name: str, allowed, default: str) -> str:
+    value = args.get(name, "") or default
+    if value not in allowed:
+        raise BadFilter(name, _("Must be one of: %(values)s.", values=", ".join(a for a in allowed if a)))
+    return value
+
+
+def _int(args, name: str, default: int | None = None, minimum: int = 1) -> int | None:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return default
+    # Nine digits at most: larger numbers overflow PostgreSQL's integer columns.
+    if not value.isdigit() or len(value) > 9 or int(value) < minimum:
+        raise BadFilter(name, _("Must be a whole number of at least %(n)s.", n=minimum))
+    return int(value)
+
+
+def parse_queue_args(args, max_per_page: int = PER_PAGE) -> QueueQuery:
+    """Read the queue filters from request parameters; a bad value raises BadFilter."""
+    query = QueueQuery(
+        scope=_choice(args, "scope", SCOPES, "group"),
+        status=_choice(args, "status", STATUSES, "open"),
+        due=_choice(args, "due", ("",) + DUE_FILTERS, ""),
+        follow_up=_choice(args, "follow_up", ("",) + FOLLOW_UP_FILTERS, ""),
+        sort=_choice(args, "sort", SORTS, "priority"),
+        enterprise=_int(args, "enterprise"), county=_int(args, "county"),
+        page=_int(args, "page", 1),
+    )
+    if not query.due and args.get("overdue") in ("1", "true"):
+        query.due = "overdue"  # the older spelling of the overdue filter, still in the API contract
+    per_page = _int(args, "per_page", PER_PAGE)
+    if per_page > max_per_page:
+        raise BadFilter("per_page", _("At most %(n)s.", n=max_per_page))
+    query.per_page = per_page
+    process = (args.get("process") or "").strip()
+    if process and db.session.scalar(select(ProcessModel.id).where(ProcessModel.key == process).limit(1)) is None:
+        raise BadFilter("process", _("Unknown process."))
+    query.process = process
+    q = (args.get("q") or "").strip()
+    if len(q) > MAX_SEARCH:
+        raise BadFilter("q", _("At most %(n)s characters.", n=MAX_SEARCH))
+    query.q = q
+    return query
+
+
+def queue_stmt(user, scope: str, status: str = "open"):
+    """The tasks of one queue: mine (assigned to me), group (my role may pick up), all (my area)."""
+    stmt = select(Task).where(access.task_scope(user), Task.status == status)
+    if scope == "mine":
+        return stmt.where(Task.assignee_id == user.id)
+    if scope == "group":
+        return stmt.where(access.group_queue(user))
+    return stmt
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filtered_stmt(user, query: QueueQuery, now: datetime):
+    stmt = queue_stmt(user, query.scope, query.status)
+    if query.process or query.q:
+        stmt = stmt.join(Case, Case.id == Task.case_id)
+    if query.process:
+        stmt = stmt.where(Case.process_key == query.process)
+    if query.enterprise is not None:
+        stmt = stmt.where(Task.enterprise_id == query.enterprise)
+    if query.county is not None:
+        stmt = stmt.where(Task.county_id == query.county)
+    if query.due == "overdue":
+        stmt = stmt.where(Task.due_at < now)
+    elif query.due == "soon":
+        stmt = stmt.where(Task.due_at >= now, Task.due_at < now + DUE_SOON)
+    elif query.due == "none":
+        stmt = stmt.where(Task.due_at.is_(None))
+    if query.follow_up == "reached":
+        stmt = stmt.where(Task.follow_up_at <= now)
+    elif query.follow_up == "pending":
+        stmt = stmt.where(Task.follow_up_at > now)
+    elif query.follow_up == "none":
+        stmt = stmt.where(Task.follow_up_at.is_(None))
+    if query.q:
+        pattern = _like(query.q)
+        stmt = stmt.outerjoin(Enterprise, Enterprise.id == Task.enterprise_id)
+        match = [Task.title.ilike(pattern, escape="\\"), Case.title.ilike(pattern, escape="\\"),
+                 Enterprise.name.ilike(pattern, escape="\\")]
+        if query.q.isdigit() and len(query.q) <= 9:
+            match += [Task.id == int(query.q), Task.case_id == int(query.q)]
+        stmt = stmt.where(or_(*match))
+    return stmt
+
+
+def _order(query: QueueQuery, now: datetime) -> list:
+    descending = query.sort.startswith("-")
+    columns = {"due": Task.due_at, "created": Task.created_at, "follow_up": Task.follow_up_at}
+    column = columns.get(query.sort.lstrip("-"))
+    if column is None:  # priority: what is late first, then what is due soonest, undated last
+        return [case_when((Task.due_at < now, 0), else_=1), Task.due_at.is_(None), Task.due_at, Task.id]
+    # Undated tasks go last either way; NULLS LAST is not portable, a boolean sort key is.
+    return [column.is_(None), column.desc() if descending else column, Task.id]
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+
+def queue_counts(user, now: datetime | None = None) -> dict:
+    now = now or clock.now()
+    counts = {scope: _count(queue_stmt(user, scope)) for scope in SCOPES}
+    counts["overdue"] = _count(queue_stmt(user, "all").where(Task.due_at < now))
+    return counts
+
+
+@dataclass
+class QueuePage:
+    items: list
+    total: int
+    page: int
+    per_page: int
+    counts: dict
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def queue_page(user, query: QueueQuery, now: datetime | None = None) -> QueuePage:
+    now = now or clock.now()
+    stmt = filtered_stmt(user, query, now)
+    total = _count(stmt)
+    items = db.session.scalars(stmt.options(selectinload(Task.case).selectinload(Case.enterprise),
+                                            selectinload(Task.assignee))
+                               .order_by(*_order(query, now))
+                               .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
+    return QueuePage(items=list(items), total=total, page=query.page, per_page=query.per_page,
+                     counts=queue_counts(user, now))
+
+
+def queue_choices(user) -> dict:
+    """What the queue's filter form offers: processes, enterprises in scope, counties for the city admin."""
+    latest = select(ProcessModel.key, func.max(ProcessModel.version).label("v")).group_by(ProcessModel.key).subquery()
+    processes = db.session.execute(select(ProcessModel.key, ProcessModel.name).join(
+        latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.v))
+        .order_by(ProcessModel.key)).all()
+    enterprises = db.session.execute(select(Enterprise.id, Enterprise.name).where(access.enterprise_scope(user))
+                                     .order_by(Enterprise.name)).all()
+    counties = []
+    if user.role == ROLE_CITY_ADMIN:
+        counties = db.session.execute(select(Region.id, Region.name).where(Region.level == "county")
+                                      .order_by(Region.code)).all()
+    return {"processes": processes, "enterprises": enterprises, "counties": counties}

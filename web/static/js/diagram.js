@@ -1,23 +1,54 @@
-// Renders a case's BPMN diagram with bpmn-js and marks where the case stands.
+// Renders a case's BPMN diagram with bpmn-js and marks where the case stands; linked cases
+// (the case that opened this one, the cases it opened) get a compact diagram each, behind tabs.
 (function () {
-  const holder = document.getElementById('diagram');
-  if (!holder || !window.BpmnJS) return;
-  const active = JSON.parse(holder.dataset.active || '[]');
-  const viewer = new window.BpmnJS({ container: holder });
-  fetch(holder.dataset.src, { credentials: 'same-origin' })
-    .then((r) => r.text())
-    .then((xml) => viewer.importXML(xml))
-    .then(() => {
-      const canvas = viewer.get('canvas');
-      canvas.zoom('fit-viewport');
-      active.forEach((id) => {
-        try { canvas.addMarker(id, 'gf-current'); } catch (e) { /* element not in this diagram */ }
+  if (!window.BpmnJS) return;
+
+  // data-rendered is set only once drawing ended (tests wait for it), so a separate set
+  // remembers which holders were started.
+  const started = new Set();
+  function render(holder) {
+    if (started.has(holder)) return;
+    started.add(holder);
+    const active = JSON.parse(holder.dataset.active || '[]');
+    const viewer = new window.BpmnJS({ container: holder });
+    fetch(holder.dataset.src, { credentials: 'same-origin' })
+      .then((r) => {
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.text();
+      })
+      .then((xml) => viewer.importXML(xml))
+      .then(() => {
+        const canvas = viewer.get('canvas');
+        canvas.zoom('fit-viewport');
+        active.forEach((id) => {
+          try { canvas.addMarker(id, 'gf-current'); } catch (e) { /* element not in this diagram */ }
+        });
+        holder.dataset.rendered = 'true';
+      })
+      .catch((err) => {
+        holder.textContent = holder.dataset.error || 'diagram unavailable';
+        holder.dataset.rendered = 'error';
+        console.warn(err);
       });
-      holder.dataset.rendered = 'true';
-    })
-    .catch((err) => {
-      holder.textContent = holder.dataset.error || 'diagram unavailable';
-      holder.dataset.rendered = 'error';
-      console.warn(err);
+  }
+
+  const main = document.getElementById('diagram');
+  if (main) render(main);
+
+  // A hidden container has no size for bpmn-js to fit to, so each linked diagram is drawn
+  // the first time its tab is shown.
+  const tabs = Array.from(document.querySelectorAll('.linked-tab'));
+  function show(tab) {
+    tabs.forEach((t) => {
+      const panel = document.getElementById(t.dataset.target);
+      const on = t === tab;
+      t.classList.toggle('on', on);
+      t.setAttribute('aria-selected', on ? 'true' : 'false');
+      if (panel) panel.hidden = !on;
     });
+    const panel = document.getElementById(tab.dataset.target);
+    if (panel) render(panel);
+  }
+  tabs.forEach((t) => t.addEventListener('click', () => show(t)));
+  if (tabs.length) show(tabs[0]);
 })();
