@@ -42,13 +42,15 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
             engine.deploy_directory(app.config["BPMN_DIR"])
     app.extensions["gasflow.engine"] = engine
 
-    from . import api, auth, cases, labels, queue
+    from . import admin, api, auth, cases, labels, notifications, queue
 
     labels.register(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)

@@ -1,4 +1,4 @@
-"""REST API v1 (see shared api.md): processes, cases, tasks, attachments."""
+"""REST API v1 (see shared api.md): processes, decision tables, notifications, cases, tasks, attachments."""
 import hashlib
 from urllib.parse import quote
 
@@ -11,11 +11,12 @@ from wtforms.validators import ValidationError
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from forms.schema import json_schema
-from models import ROLE_CITY_ADMIN, Attachment, Case, ProcessModel, Task
+from models import ROLE_CITY_ADMIN, Attachment, Case, DecisionModel, Notification, ProcessModel, Task
 from workflows import access
+from workflows.decisions import describe_xml
 from workflows.errors import Forbidden, InvalidInput
 
-from . import case_engine, taskflow
+from . import admin, case_engine, notifications, taskflow
 from .errors import json_error
 from .extensions import db
 from .security import user_for_token
@@ -87,30 +88,59 @@ def paged(stmt, to_dict):
 
 
 # ---- process models ---------------------------------------------------------
-def model_dict(m: ProcessModel) -> dict:
-    return {"key": m.key, "version": m.version, "name": m.name, "created_at": taskflow.iso(m.created_at),
-            "cases": db.session.scalar(select(func.count()).where(Case.process_model_id == m.id))}
+def model_dict(row: dict) -> dict:
+    return {"key": row["key"], "version": row["version"], "name": row["name"],
+            "created_at": taskflow.iso(row["created_at"]), "cases": row["cases"], "running": row["running"],
+            "completed": row["completed"]}
+
+
+def uploaded_content(what: str) -> bytes:
+    """A multipart upload's "file", else the raw request body."""
+    raw = request.get_data()  # read first: `curl --data-binary @x.dmn` posts the file as a urlencoded "form"
+    upload = request.files.get("file")
+    if upload is not None:
+        content = upload.read()
+    else:
+        content = b"" if request.mimetype == "multipart/form-data" else raw
+    if not content.strip():
+        raise InvalidInput(f"a {what} file is required", {"file": [f"A {what} file is required."]})
+    return content
+
+
+def admin_only():
+    if me().role != ROLE_CITY_ADMIN:
+        raise Forbidden("only the city admin manages process models and decision tables")
 
 
 @bp.get("/processes")
 def list_processes():
-    models = db.session.scalars(select(ProcessModel).order_by(ProcessModel.key, ProcessModel.version.desc()))
-    return jsonify([model_dict(m) for m in models])
+    """Every process version (newest first per key) with its case counts: cases, running, completed."""
+    return jsonify([model_dict(r) for r in admin.version_rows()])
+
+
+@bp.get("/processes/<key>/versions")
+def process_versions(key):
+    """The versions of one process, newest first, with their case counts."""
+    rows = admin.version_rows(key)
+    if not rows:
+        abort(404, "no such process")
+    return jsonify({"key": key, "name": rows[0]["name"], "latest": rows[0]["version"],
+                    "versions": [model_dict(r) for r in rows]})
 
 
 @bp.post("/processes")
 def upload_process():
-    if me().role != ROLE_CITY_ADMIN:
-        raise Forbidden("only the city admin manages process models")
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInput("a BPMN file is required", {"file": ["A BPMN file is required."]})
-    model_id, created = case_engine().deploy(upload.read(), actor_id=me().id)
-    return jsonify(model_dict(db.session.get(ProcessModel, model_id))), 201 if created else 200
+    """Upload a BPMN file (multipart "file" or raw body): 201 new version, 200 identical, 422 with reasons."""
+    admin_only()
+    model_id, created = admin.deploy_upload("process", uploaded_content("BPMN"), me().id)
+    key = db.session.scalar(select(ProcessModel.key).where(ProcessModel.id == model_id))
+    row = next(r for r in admin.version_rows(key) if r["id"] == model_id)
+    return jsonify(model_dict(row)), 201 if created else 200
 
 
 @bp.get("/processes/<key>/bpmn")
 def process_bpmn(key):
+    """The BPMN XML of a process: the latest version, or ?version=N."""
     stmt = select(ProcessModel).where(ProcessModel.key == key)
     version = int_arg("version")
     if version is not None:
@@ -119,6 +149,82 @@ def process_bpmn(key):
     if model is None:
         abort(404, "no such process version")
     return Response(model.bpmn_xml, mimetype="application/xml")
+
+
+# ---- decision tables ----------------------------------------------------------
+def decision_version_dict(row: dict) -> dict:
+    return {"version": row["version"], "name": row["name"], "created_at": taskflow.iso(row["created_at"]),
+            "checksum": row["checksum"]}
+
+
+def decision_dict(key: str) -> dict:
+    rows = admin.decision_rows(key)
+    if not rows:
+        abort(404, "no such decision table")
+    latest = db.session.get(DecisionModel, rows[0]["id"])
+    return {"key": key, "name": latest.name, "version": latest.version, "table": describe_xml(latest.dmn_xml),
+            "versions": [decision_version_dict(r) for r in rows]}
+
+
+@bp.get("/decisions")
+def list_decisions():
+    """Decision tables: key, name, latest version and every version (newest first)."""
+    return jsonify([{"key": d["key"], "name": d["name"], "version": d["latest"],
+                     "versions": [decision_version_dict(r) for r in d["versions"]]}
+                    for d in admin.by_key(admin.decision_rows())])
+
+
+@bp.post("/decisions")
+def upload_decision():
+    """Upload a DMN decision table (multipart "file" or raw body): 201 new version, 200 identical, 422 with reasons."""
+    admin_only()
+    model_id, created = admin.deploy_upload("decision", uploaded_content("DMN"), me().id)
+    key = db.session.scalar(select(DecisionModel.key).where(DecisionModel.id == model_id))
+    return jsonify(decision_dict(key)), 201 if created else 200
+
+
+@bp.get("/decisions/<key>")
+def get_decision(key):
+    """The latest version of a decision table, described (hit policy, inputs, outputs, rules), and its versions."""
+    return jsonify(decision_dict(key))
+
+
+@bp.get("/decisions/<key>/dmn")
+def decision_dmn(key):
+    """The DMN XML of a decision table: the latest version, or ?version=N."""
+    stmt = select(DecisionModel).where(DecisionModel.key == key)
+    version = int_arg("version")
+    if version is not None:
+        stmt = stmt.where(DecisionModel.version == version)
+    model = db.session.scalar(stmt.order_by(DecisionModel.version.desc()).limit(1))
+    if model is None:
+        abort(404, "no such decision version")
+    return Response(model.dmn_xml, mimetype="application/xml")
+
+
+# ---- notifications ------------------------------------------------------------
+@bp.get("/notifications")
+def list_notifications():
+    """The caller's notifications, unread first, newest first; ?unread=1 for the unread ones only."""
+    stmt = notifications.user_stmt(me())
+    if request.args.get("unread") in ("1", "true"):
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return paged(stmt, notifications.as_dict)
+
+
+@bp.post("/notifications/read")
+def read_notifications():
+    """Mark the caller's notifications read: {"ids": [..]} or {"all": true}. Returns marked and unread counts."""
+    data = body()
+    if data.get("all") is True:
+        marked = notifications.mark_read(me())
+    else:
+        ids = data.get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise InvalidInput("ids (a list of notification ids) or all: true is required",
+                               {"ids": ["Must be a list of integers."]})
+        marked = notifications.mark_read(me(), ids)
+    return jsonify({"marked": marked, "unread": notifications.unread_count(me())})
 
 
 # ---- cases ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from forms.auth import LoginForm
 from models import User
 
+from . import notifications
 from .extensions import db, login_manager
 from .security import verify_password
 
@@ -27,6 +28,7 @@ def login():
         if verify_password(user, form.password.data) and user.active:
             session.clear()  # no session fixation: a fresh session for the signed-in user
             login_user(user)
+            notifications.login_summary(user)
             target = request.args.get("next", "")
             if not target.startswith("/") or target.startswith("//"):
                 target = url_for("queue.index")
