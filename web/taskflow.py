@@ -433,7 +433,9 @@ def _order(query: QueueQuery, now: datetime) -> list:
     if column is None:  # priority: what is late first, then what is due soonest, undated last
         return [case_when((Task.due_at < now, 0), else_=1), Task.due_at.is_(None), Task.due_at, Task.id]
     # Undated tasks go last either way; NULLS LAST is not portable, a boolean sort key is.
-    return [column.is_(None), column.desc() if descending else column, Task.id]
+    if descending:
+        return [column.is_(None), column.desc(), Task.id.desc()]
+    return [column.is_(None), column, Task.id]
 
 
 def _count(stmt) -> int:
