@@ -1,4 +1,16 @@
 """WTForms definitions: each user task's form is defined once, used by the web pages and the API."""
+from .accident import AccidentConcludeForm, AccidentInvestigateForm, AccidentReportForm, AccidentResponseForm
+from .certificate import CertificateApplyForm, CertificateRegisterForm, CertificateReviewForm
+from .data_review import DataBatchForm, DataCorrectForm, DataReviewForm
+from .inspection import ChecklistForm, InspectionPlanForm, InspectionStartForm
+from .penalty import (
+    PenaltyApproveForm,
+    PenaltyExecuteForm,
+    PenaltyFileForm,
+    PenaltyInvestigateForm,
+    PenaltyProposeForm,
+    PenaltyServeForm,
+)
 from .rectification import (
     RectificationEscalateForm,
     RectificationIssueForm,
@@ -12,4 +24,23 @@ FORMS = {
     "rectification_respond": RectificationRespondForm,
     "rectification_verify": RectificationVerifyForm,
     "rectification_escalate": RectificationEscalateForm,
+    "inspection_plan": InspectionPlanForm,
+    "inspection_start": InspectionStartForm,
+    "inspection_checklist": ChecklistForm,
+    "penalty_file": PenaltyFileForm,
+    "penalty_investigate": PenaltyInvestigateForm,
+    "penalty_propose": PenaltyProposeForm,
+    "penalty_approve": PenaltyApproveForm,
+    "penalty_serve": PenaltyServeForm,
+    "penalty_execute": PenaltyExecuteForm,
+    "accident_report": AccidentReportForm,
+    "accident_response": AccidentResponseForm,
+    "accident_investigate": AccidentInvestigateForm,
+    "accident_conclude": AccidentConcludeForm,
+    "certificate_register": CertificateRegisterForm,
+    "certificate_apply": CertificateApplyForm,
+    "certificate_review": CertificateReviewForm,
+    "data_batch": DataBatchForm,
+    "data_review": DataReviewForm,
+    "data_correct": DataCorrectForm,
 }

@@ -45,6 +45,17 @@ class InFuture:
             raise ValidationError(self.message or _("Must be in the future."))
 
 
+class NotInFuture:
+    """For what has happened: an accident's time, the moment a decision was served."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is not None and field.data > datetime.now(LOCAL_TZ):
+            raise ValidationError(self.message or _("Cannot be in the future."))
+
+
 class AttachmentsField(MultipleFileField):
     """Files uploaded with the form (web) or ids of files uploaded before (API)."""
 

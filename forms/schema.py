@@ -99,4 +99,5 @@ def task_data(form) -> dict:
         elif hasattr(value, "as_tuple"):  # Decimal
             value = str(value)
         out[field.name] = value
-    return out
+    # A form may reshape its flat fields into what its model reads (checklist answers as a list).
+    return form.shape_data(out) if hasattr(form, "shape_data") else out

@@ -92,14 +92,30 @@ def test_missed_deadline_escalates_to_the_county_supervisor(app, api, engine):
     respond = only_open_task(staff, case["id"])
     assert datetime.fromisoformat(respond["due_at"]) == datetime.fromisoformat(new_deadline)
 
-    # Missed again: the supervisor transfers the case to a penalty; the case ends there.
+    # Missed again: the order goes to a penalty case by itself; the rectification ends there.
     assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=80)) == 1
-    second = only_open_task(supervisor, case["id"])
-    closed = supervisor.post(f"/tasks/{second['id']}/complete", {"data": {"action": "transfer"}})
-    assert closed.status_code == 200 and closed.json["status"] == "completed"
-    assert closed.json["data"]["overdue_count"] == 2
-    assert closed.json["history"][-1]["detail"]["end"] == "End_transferred"
-    assert [h["event"] for h in closed.json["history"]].count("timer_fired") == 2
+    closed = supervisor.get(f"/cases/{case['id']}").json
+    assert closed["status"] == "completed" and closed["data"]["overdue_count"] == 2
+    events = [h["event"] for h in closed["history"]]
+    assert events.count("timer_fired") == 2 and closed["history"][-1]["detail"]["end"] == "End_penalty"
+    opened = next(h for h in closed["history"] if h["event"] == "case_opened")
+    assert opened["detail"]["process"] == "penalty"
+    penalty = supervisor.get(f"/cases/{opened['detail']['case']}").json
+    assert penalty["data"]["source"] == "rectification_overdue" and penalty["enterprise"] == case["enterprise"]
+
+
+def test_supervisor_transfers_an_overdue_order_to_a_penalty(app, api, engine):
+    supervisor, inspector = api("keqiao_supervisor"), api("keqiao_inspector")
+    case = open_order(api, app, deadline_at=future(hours=1)).json
+    engine.run_due_timers(datetime.now(UTC) + timedelta(hours=2))
+    escalation = only_open_task(supervisor, case["id"])
+    done = supervisor.post(f"/tasks/{escalation['id']}/complete", {"data": {"action": "transfer"}})
+    assert done.status_code == 200 and done.json["status"] == "completed"
+    assert done.json["history"][-1]["detail"]["end"] == "End_transferred"
+    child = next(h["detail"]["case"] for h in done.json["history"] if h["event"] == "case_opened")
+    # The penalty's investigation lands with the inspector who issued the order.
+    investigate = only_open_task(inspector, child)
+    assert investigate["name"] == "Task_investigate" and investigate["assignee"] == "keqiao_inspector"
 
 
 def test_extend_without_new_deadline_is_refused(app, api, engine):

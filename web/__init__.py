@@ -1,15 +1,19 @@
 """Flask application factory."""
+from pathlib import Path
+
 from flask import Flask, request, session
 from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
 from forms import FORMS
 from workflows.engine import CaseEngine
+from workflows.handlers import HANDLERS
 
 from . import errors
 from .config import load_config
 from .database import engine_options, upgrade
 from .extensions import babel, csrf, db, login_manager
+from .reference import load_checklists
 
 LOCALES = ("zh", "en")
 
@@ -37,9 +41,11 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     with app.app_context():
         sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
-        engine = CaseEngine(sessions, FORMS.keys())
+        engine = CaseEngine(sessions, FORMS.keys(), HANDLERS)
         if migrate:
             engine.deploy_directory(app.config["BPMN_DIR"])
+            with sessions() as s:
+                load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
     app.extensions["gasflow.engine"] = engine
 
     from . import admin, api, auth, cases, labels, notifications, queue

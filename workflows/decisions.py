@@ -74,9 +74,7 @@ def read_dmn(content: bytes) -> DecisionDefinition:
         for entry in rule.inputEntries:
             for lhs in entry.lhs:
                 if lhs is not None:
-                    # "> 50000" and "'fine'" are both valid entries: check them as the engine runs them.
-                    _check(reasons, f"rule {rule.row_number}", f"dmninputexpr {lhs}"
-                           if lhs.strip()[:1] in "<>=!" else lhs.replace("?", "dmninputexpr"))
+                    _check_entry(reasons, f"rule {rule.row_number}", lhs)
         for entry in rule.outputEntries:
             _check(reasons, f"rule {rule.row_number} output", entry.text)
     if reasons:
@@ -96,6 +94,21 @@ def _check(reasons: list, where: str, text: str | None, required: bool = False) 
         compile_expression(text)
     except (ScriptRejected, SyntaxError) as exc:
         reasons.append(f"{where}: expression '{text}' refused: {exc}")
+
+
+def _check_entry(reasons: list, where: str, text: str) -> None:
+    """An input entry is a value ("'fine'", "5"), a test ("> 50000", "in ('a', 'b')") or uses "?"
+    for the input; the engine reads it the same three ways, so it is checked the same three ways."""
+    text = text.strip()
+    candidates = [text.replace("?", "dmninputexpr")] if "?" in text else [text, f"dmninputexpr {text}"]
+    errors = []
+    for candidate in candidates:
+        try:
+            compile_expression(candidate)
+            return
+        except (ScriptRejected, SyntaxError) as exc:
+            errors.append(exc)
+    reasons.append(f"{where}: input entry '{text}' refused: {errors[-1]}")
 
 
 def describe(table) -> dict:

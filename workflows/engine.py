@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from models import (
     CASE_ACTIVE,
     CASE_COMPLETED,
+    ROLE_INSPECTOR,
     TASK_CANCELLED,
     TASK_COMPLETED,
     TASK_OPEN,
@@ -83,7 +85,8 @@ class CaseEngine:
         """
         with self.sessions() as s:
             decisions = {m.key: m.dmn_xml for m in self._latest_decisions(s)}
-        definition = read_bpmn(content, self.known_forms, decisions, set(self.handlers))
+        definition = _read_bpmn_cached(content, frozenset(self.known_forms),
+                                       tuple(sorted(decisions.items())), frozenset(self.handlers))
         for _attempt in range(3):
             with self.sessions() as s:
                 found = s.scalar(select(ProcessModel).where(
@@ -175,6 +178,8 @@ class CaseEngine:
             model = self.latest_model(s, process_key)
             if actor.role not in model.meta.get("starters", []):
                 raise Forbidden(f"role {actor.role} may not start '{process_key}'")
+            if enterprise_id is None and access.is_enterprise_user(actor):
+                enterprise_id = actor.enterprise_id  # an enterprise's own case is about the enterprise
             if enterprise_id is not None and s.scalar(select(Enterprise.id).where(
                     Enterprise.id == enterprise_id, access.enterprise_scope(actor))) is None:
                 raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
@@ -191,14 +196,18 @@ class CaseEngine:
             county_id = parent.county_id
         spec, subs = self.specs.get(model.id, model.spec)
         workflow = new_workflow(spec, subs)
-        for start in workflow.get_tasks(state=TaskState.READY):
-            start.set_data(**data)
         case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
                     title=(title or model.name)[:256], county_id=county_id, enterprise_id=enterprise_id,
                     created_by_id=creator_id, created_at=now, data={}, state={},
                     parent_id=parent.id if parent is not None else None)
         s.add(case)
         s.flush()
+        # The case's own id and enterprise are data too: models quote them in what they send on.
+        data = {**data, "case_id": case.id}
+        if enterprise_id is not None:
+            data["enterprise_id"] = enterprise_id
+        for start in workflow.get_tasks(state=TaskState.READY):
+            start.set_data(**data)
         detail = {"process": model.key, "version": model.version}
         if parent is not None:
             detail["parent"] = parent.id
@@ -472,6 +481,17 @@ class CaseEngine:
         handler(s, case, _json_safe(payload), actor, now)
         self._event(s, case, actor, "message_handled", now, detail={"message": name})
 
+    def _owner(self, s: Session, parent: Case, actor) -> int | None:
+        """Who a linked case belongs to: the inspector who acted (problems found in an inspection go
+        with the inspector who found them); otherwise whoever owns the parent case (a supervisor's
+        transfer or a timer keeps the penalty with the inspector who issued the order)."""
+        if actor is not None and actor.role == ROLE_INSPECTOR:
+            return actor.id
+        owner = s.get(User, parent.created_by_id) if parent.created_by_id else None
+        if owner is not None and not access.is_enterprise_user(owner):
+            return owner.id
+        return actor.id if actor is not None else None
+
     def _spawn(self, s: Session, parent: Case, process_key: str, payload, actor, now: datetime) -> None:
         """Open one linked case per payload item (a list opens several: one per problem found)."""
         depth, ancestor = 0, parent
@@ -498,7 +518,7 @@ class CaseEngine:
             if not title:
                 parts = [model.name] + ([enterprise.name] if enterprise_id is not None else [])
                 title = " · ".join(parts)
-            creator_id = actor.id if actor is not None else parent.created_by_id
+            creator_id = self._owner(s, parent, actor)
             child = self._open(s, model, data, actor, creator_id, enterprise_id, title, now, parent=parent)
             self._event(s, parent, actor, "case_opened", now,
                         detail={"case": child.id, "process": process_key, "title": child.title})
@@ -536,6 +556,12 @@ class CaseEngine:
         s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
                         task_id=row.id if row else None, task_name=row.title if row else "",
                         detail=detail or {}))
+
+
+@lru_cache(maxsize=64)
+def _read_bpmn_cached(content: bytes, forms: frozenset, decisions: tuple, messages: frozenset):
+    # Every process start-up (and every test) deploys the same files again; parse each once.
+    return read_bpmn(content, set(forms), dict(decisions), set(messages))
 
 
 def _model_error(exc: Exception) -> str:

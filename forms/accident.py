@@ -1,0 +1,72 @@
+"""Forms of accident handling (L4, A8.4 and the repair data of A2.8)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from .fields import AttachmentsField, InstantField, NotInFuture
+from .rectification import HAZARD_CLASSES
+
+SOURCES = [("enterprise", _l("Enterprise report")), ("public", _l("Public report")),
+           ("emergency_call", _l("Emergency call (110/119)")), ("monitoring", _l("Monitoring alarm")),
+           ("inspection", _l("Inspection"))]
+TYPES = [("leak", _l("Gas leak")), ("fire", _l("Fire")), ("explosion", _l("Explosion")),
+         ("poisoning", _l("Poisoning / asphyxiation")), ("pipeline_damage", _l("Pipeline damage")),
+         ("other", _l("Other"))]
+
+
+class AccidentReportForm(FlaskForm):
+    enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
+    source = SelectField(_l("Source"), choices=SOURCES, validators=[InputRequired()])
+    accident_type = SelectField(_l("Accident type"), choices=TYPES, validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=128)])
+    occurred_at = InstantField(_l("Occurred at"), validators=[InputRequired(), NotInFuture()])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=256)])
+    lon = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(min=73, max=136)])
+    lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(min=3, max=54)])
+    description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=4000)])
+    photos = AttachmentsField(_l("Photos"))
+
+
+class AccidentResponseForm(FlaskForm):
+    """The enterprise's emergency repair (A2.8)."""
+
+    measures = TextAreaField(_l("Emergency measures taken"), validators=[DataRequired(), Length(max=4000)])
+    leak_location = StringField(_l("Leak location"), validators=[Optional(), Length(max=256)])
+    pressure_mpa = FloatField(_l("Pressure (MPa)"), validators=[Optional(), NumberRange(min=0, max=10)])
+    diameter_mm = IntegerField(_l("Pipe diameter (mm)"), validators=[Optional(), NumberRange(min=0, max=3000)])
+    affected_range = StringField(_l("Affected range"), validators=[Optional(), Length(max=256)])
+    finished_at = InstantField(_l("Repair finished at"), validators=[InputRequired(), NotInFuture()])
+    photos = AttachmentsField(_l("Photos"))
+
+
+class AccidentInvestigateForm(FlaskForm):
+    cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
+    casualties = IntegerField(_l("Casualties"), default=0, validators=[InputRequired(), NumberRange(min=0)])
+    economic_loss = DecimalField(_l("Direct economic loss (yuan)"), places=2, default=0,
+                                 validators=[InputRequired(), NumberRange(min=0)])
+    report = AttachmentsField(_l("Investigation report"))
+
+    def shape_data(self, data: dict) -> dict:
+        return {**data, "economic_loss": float(data.get("economic_loss") or 0)}
+
+
+class AccidentConcludeForm(FlaskForm):
+    conclusion = TextAreaField(_l("Conclusion"), validators=[DataRequired(), Length(max=4000)])
+    responsibility = TextAreaField(_l("Responsibility"), validators=[DataRequired(), Length(max=2000)])
+    open_rectification = BooleanField(_l("Order a rectification"))
+    # No Optional() on the follow-up fields: it would stop the chain before the validate_* checks.
+    rectification_description = TextAreaField(_l("What must be rectified"), validators=[Length(max=2000)])
+    rectification_class = SelectField(_l("Hazard class"), choices=HAZARD_CLASSES, default="II")
+    rectification_days = IntegerField(_l("Days allowed for rectification"), default=15,
+                                      validators=[Optional(), NumberRange(min=1, max=180)])
+    open_penalty = BooleanField(_l("File a penalty case"))
+    penalty_facts = TextAreaField(_l("Facts for the penalty case"), validators=[Length(max=4000)])
+
+    def validate_rectification_description(self, field):
+        if self.open_rectification.data and not (field.data or "").strip():
+            raise ValidationError(_l("Describe what must be rectified."))
+
+    def validate_penalty_facts(self, field):
+        if self.open_penalty.data and not (field.data or "").strip():
+            raise ValidationError(_l("State the facts for the penalty case."))

@@ -1,0 +1,92 @@
+"""Forms of data review (L6, §6.2): an enterprise's batch is accepted or rejected row by row."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from .dynamic import dynamic_form
+from .fields import AttachmentsField
+
+DATA_KINDS = [
+    ("enterprise_info", _l("Enterprise basic information")),
+    ("stations", _l("Stations")),
+    ("users", _l("Real-name users")),
+    ("delivery_staff", _l("Delivery staff")),
+    ("vehicles", _l("Delivery vehicles")),
+    ("cylinders", _l("Cylinders")),
+    ("supply", _l("Supply volumes")),
+    ("safety_management", _l("Safety management records")),
+    ("other", _l("Other")),
+]
+DECISIONS = [("accept", _l("Accept")), ("reject", _l("Reject"))]
+MAX_ROWS = 200
+
+
+def _rows(text: str) -> list[dict]:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return [{"ref": i + 1, "summary": line[:500]} for i, line in enumerate(lines)]
+
+
+class DataBatchForm(FlaskForm):
+    """A batch submitted by hand: one row per line. (Uploads over the data API start the same process.)"""
+
+    data_kind = SelectField(_l("Data kind"), choices=DATA_KINDS, validators=[InputRequired()])
+    period = StringField(_l("Period"), validators=[DataRequired(), Length(max=32)])
+    rows_text = TextAreaField(_l("Rows (one per line)"), validators=[DataRequired(), Length(max=100_000)])
+    files = AttachmentsField(_l("Files"))
+
+    def validate_rows_text(self, field):
+        if len(_rows(field.data)) > MAX_ROWS:
+            raise ValidationError(_l("At most %(n)d rows per batch.", n=MAX_ROWS))
+
+    def shape_data(self, data: dict) -> dict:
+        out = {k: v for k, v in data.items() if k != "rows_text"}
+        out["items"] = _rows(data.get("rows_text", ""))
+        return out
+
+
+class DataCorrectForm(DataBatchForm):
+    """The enterprise resubmits the rejected rows, corrected."""
+
+    data_kind = None
+    period = None
+
+
+class DataReviewForm(FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+    @classmethod
+    def for_case(cls, data: dict):
+        return dynamic_form(cls, data.get("items") or [], _review_fields)
+
+    def validate(self, extra_validators=None):
+        # A rejected row needs its reason; checked here because the pair of fields is generated.
+        ok = super().validate(extra_validators)
+        for field in self:
+            if field.name.startswith("decision_") and field.data == "reject":
+                reason = self[f"reason_{field.name[9:]}"]
+                if not (reason.data or "").strip():
+                    reason.errors = [*reason.errors, _l("Say why this row is rejected.")]
+                    ok = False
+        return ok
+
+    def shape_data(self, data: dict) -> dict:
+        decisions, out = [], {}
+        for key, value in data.items():
+            if key.startswith("decision_"):
+                ref = int(key[9:])
+                decisions.append({"ref": ref, "decision": value, "reason": data.get(f"reason_{ref}") or ""})
+            elif not key.startswith("reason_"):
+                out[key] = value
+        out["review"] = sorted(decisions, key=lambda d: d["ref"])
+        return out
+
+
+def _review_fields(items: list) -> dict:
+    fields = {}
+    for item in items:
+        ref = int(item["ref"])
+        fields[f"decision_{ref}"] = RadioField(f"#{ref} {item.get('summary', '')}", choices=DECISIONS,
+                                               validators=[InputRequired()])
+        fields[f"reason_{ref}"] = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    return fields
