@@ -23,6 +23,10 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_config(overrides: dict | None = None) -> dict:
     instance = instance_dir()
     cfg = {
@@ -41,6 +45,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "TIMER_INTERVAL_SECONDS": int(os.environ.get("GASFLOW_TIMER_INTERVAL", "30")),
         # The embedded default runs the timer ticker inside the web process.
         "INPROCESS_TICKER": os.environ.get("GASFLOW_TICKER", "1") == "1",
+        # Links in e-mails point here; the job has no request to take the host from.
+        "BASE_URL": os.environ.get("BASE_URL", "http://localhost:5000").rstrip("/"),
+        # Notifications are mailed only when MAIL_SERVER is set.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or (465 if _flag("MAIL_USE_SSL") else 25)),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "gasflow@localhost"),
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
     }
     cfg.update(overrides or {})
     return cfg

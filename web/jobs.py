@@ -1,4 +1,4 @@
-"""Periodic work: firing due BPMN timers.
+"""Periodic work: firing due BPMN timers, telling people about overdue tasks, mailing notifications.
 
 With REDIS_URL the job runs on RQ workers (``gasflow worker``), enqueued by a ticker
 that holds a short Redis lock so that many workers enqueue it once per interval.
@@ -12,28 +12,50 @@ log = logging.getLogger(__name__)
 _app = None
 
 
+def periodic(app) -> dict:
+    """One round of the periodic work; returns what each step did.
+
+    Timers fire first: a task a timer interrupts is no longer open, so nobody is told it is
+    overdue, and the notifications written in this round are mailed in the same round.
+    One step failing does not keep the others from running; its error is raised afterwards so
+    that the round shows as failed (in the log, or as a failed RQ job) and is retried next round.
+    """
+    from . import case_engine
+    from .mail import send_pending_mail
+
+    engine = case_engine(app)
+    steps = {"timers": engine.run_due_timers, "overdue": engine.notify_overdue,
+             "mailed": lambda: send_pending_mail(app)}
+    done, failure = {}, None
+    for name, step in steps.items():
+        try:
+            done[name] = step()
+        except Exception as exc:
+            log.exception("periodic step %s failed", name)
+            done[name], failure = 0, failure or exc
+    if failure is not None:
+        raise failure
+    return done
+
+
 def run_timers_job() -> int:
-    """RQ job entry point; builds the app once per worker process."""
+    """RQ job entry point; builds the app once per worker process. Returns the cases whose timers fired."""
     global _app
     if _app is None:
         from . import create_app
 
         _app = create_app(migrate=False)
-    from . import case_engine
-
-    return case_engine(_app).run_due_timers()
+    return periodic(_app)["timers"]
 
 
 def start_inprocess_ticker(app, interval: int) -> threading.Thread:
-    from . import case_engine
-
     def loop():
         while True:
             time.sleep(interval)
             try:
-                fired = case_engine(app).run_due_timers()
-                if fired:
-                    log.info("fired timers on %s cases", fired)
+                done = periodic(app)
+                if any(done.values()):
+                    log.info("periodic job: %s", done)
             except Exception:  # keep ticking; the next round retries what failed
                 log.exception("timer tick failed")
 
