@@ -1,4 +1,6 @@
 """Forms of the inspection lifecycle (L1, A5.3/A8.1): the plan, a single inspection, the checklist."""
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -79,7 +81,9 @@ class InspectionStartForm(_TemplateChoices, FlaskForm):
         self.load_templates(session)
 
     def shape_data(self, data: dict) -> dict:
-        return {**data, **self.template_data(data["template_id"])}
+        # The same data an activity hands each of its inspections, so one model serves both.
+        return {**data, **self.template_data(data["template_id"]), "planned_on": date.today().isoformat(),
+                "inspectors": [], "level": "county", "department": "", "delegated": False, "delegate_unit": ""}
 
 
 class ChecklistForm(FlaskForm):

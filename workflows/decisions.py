@@ -127,6 +127,20 @@ def describe_xml(xml: str) -> dict:
     return describe(decision.decisionTables[0])
 
 
+class _DecisionEngine(DMNEngine):
+    """Spiff's DMN engine, reading a test entry such as ``in ("a", "b")`` or ``> 5`` as a test on the
+    input: Spiff glues the two texts together with no space (``typein (...)``), which breaks on
+    word operators; here they are joined as ``(input) test``."""
+
+    def evaluate(self, input_expr, match_expr, task):
+        if match_expr is None or "?" in match_expr:
+            return super().evaluate(input_expr, match_expr, task)
+        script_engine = task.workflow.script_engine
+        if self.needs_eq(script_engine, match_expr):
+            return script_engine.evaluate(task, f"({input_expr}) == ({match_expr})")
+        return script_engine.evaluate(task, f"({input_expr}) {match_expr}")
+
+
 class DecisionCache:
     """DMN engines by decision model id; a stored version never changes, so entries never go stale."""
 
@@ -138,7 +152,7 @@ class DecisionCache:
         found = self._engines.get(model_id)
         if found is None:
             _key, decision = _parse(etree.fromstring(xml.encode("utf-8")), f"decision-{model_id}.dmn")
-            found = DMNEngine(decision.decisionTables[0])
+            found = _DecisionEngine(decision.decisionTables[0])
             with self._lock:
                 self._engines[model_id] = found
         return found
