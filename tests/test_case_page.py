@@ -2,7 +2,11 @@
 diagrams, and the history labels of the new events."""
 import io
 import re
+import shutil
+import threading
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import csrf_of, enterprise_id, future
 from sqlalchemy import update
 
@@ -162,3 +166,71 @@ def test_history_labels_for_new_events(app, api, browser):
     html = english(browser("keqiao_inspector")).client.get(f"/cases/{case_id}").data.decode()
     assert "Follow-up date changed" in html and "2030-01-02 11:00" in html
     assert "Message handled" in html and "warn_enterprise" in html
+
+
+def transferred_to_penalty(app, api, engine):
+    """A rectification whose missed deadline the supervisor transfers: the engine opens a penalty case."""
+    case_id = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
+        "enterprise_id": enterprise_id(app), "hazard_description": "无证经营", "hazard_class": "I",
+        "deadline_at": future(1)}}).json["id"]
+    engine.run_due_timers(datetime.now(UTC) + timedelta(hours=2))
+    supervisor = api("keqiao_supervisor")
+    task = next(t for t in supervisor.get("/tasks?scope=group").json["items"] if t["case_id"] == case_id)
+    done = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {"action": "transfer"}})
+    assert done.status_code == 200, done.json
+    return case_id, done.json["children"][0]["id"]
+
+
+def test_a_penalty_opened_by_the_engine_shows_as_linked(app, api, browser, engine):
+    parent, child = transferred_to_penalty(app, api, engine)
+    got = api("keqiao_supervisor").get(f"/cases/{child}").json
+    assert got["parent"] == {"id": parent, "process": "rectification", "title": got["parent"]["title"],
+                             "status": "completed"}
+    html = english(browser("keqiao_supervisor")).client.get(f"/cases/{parent}").data.decode()
+    history = html[html.index('id="history"'):]
+    assert "Linked case opened" in history and f'href="/cases/{child}"' in history
+    assert f'data-src="/cases/{child}/diagram.bpmn"' in html
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from web.seed import DEMO_PASSWORD
+
+    parent, child = transferred_to_penalty(app, api, engine)
+    other = open_order(api, app, "柯桥汽车加气站")
+    link(app, parent, other)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+            page = chromium.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/login")
+            page.fill("#username", "keqiao_supervisor")
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("#submit")
+            page.wait_for_url(f"{base}/")
+            page.goto(f"{base}/cases/{parent}")
+            page.wait_for_selector(f"#linked-diagram-{child}[data-rendered]")
+            assert page.get_attribute(f"#linked-diagram-{child}", "data-rendered") == "true"
+            assert page.locator(f"#linked-diagram-{child} .gf-current").count() >= 1  # the penalty's open step
+            assert page.get_attribute(f"#linked-diagram-{other}", "data-rendered") is None  # drawn when shown
+            assert not page.is_visible(f"#linked-diagram-{other}")
+            page.click(f".linked-tab[data-target='linked-diagram-{other}']")
+            page.wait_for_selector(f"#linked-diagram-{other}[data-rendered='true']")
+            assert page.is_visible(f"#linked-diagram-{other}") and not page.is_visible(f"#linked-diagram-{child}")
+            assert page.get_attribute("#diagram", "data-rendered") == "true"
+            chromium.close()
+            assert errors == []
+    finally:
+        server.shutdown()
