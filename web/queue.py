@@ -22,8 +22,9 @@ def index():
     user = current_user._get_current_object()
     args = request.args.to_dict()
     # The page keeps its old leniency about page numbers; filters a user got wrong are said out loud.
-    if not (args.get("page") or "1").isdigit():
-        args.pop("page")
+    page = args.get("page") or "1"
+    if not page.isdigit() or len(page) > 9 or int(page) < 1:
+        args.pop("page", None)
     args.pop("per_page", None)
     error, status = None, 200
     try:
@@ -49,7 +50,7 @@ def task(task_id):
     can_work = task.status == "open" and access.can_work_task(user, task)
     form = None
     if can_work:
-        form = taskflow.bind_form(task.form_key, user)  # Flask-WTF reads the posted form and files
+        form = taskflow.bind_form(task.form_key, user, task=task)  # Flask-WTF reads the posted form and files
         if request.method == "POST" and form.validate():
             try:
                 case_id = taskflow.complete_task(task, user, form)
