@@ -7,6 +7,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
@@ -52,8 +53,10 @@ class InspectionPlanForm(_TemplateChoices, FlaskForm):
     # No Optional() here: it would stop the chain before validate_delegate_unit runs.
     delegate_unit = StringField(_l("Delegated unit"), validators=[Length(max=128)])
     template_id = SelectField(_l("Checklist template"), coerce=int, validators=[InputRequired()])
-    enterprise_ids = SelectMultipleField(_l("Enterprises"), coerce=int, validators=[DataRequired()])
-    inspectors = SelectMultipleField(_l("Inspectors"), validators=[DataRequired()])
+    enterprise_ids = SelectMultipleField(_l("Enterprises"), coerce=int, validators=[DataRequired()],
+                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    inspectors = SelectMultipleField(_l("Inspectors"), validators=[DataRequired()],
+                                     widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
     def load_choices(self, user, session):
         self.load_templates(session)

@@ -131,3 +131,25 @@ def test_single_inspection_started_by_an_inspector_is_theirs(app, api):
     done = complete(inspector, resp.json["id"], "Task_fill", answers(items, {5: "未投保"}))
     assert done["data"]["problem_counts"] == {"I": 0, "II": 0, "III": 1} and done["data"]["qualified"] is True
     assert len(children(inspector, resp.json["id"], "rectification")) == 1
+
+
+def test_checklist_page_shows_one_question_per_template_item_and_takes_answers(app, api, browser):
+    activity = plan(api, app).json
+    (first, _second) = children(api("keqiao_inspector"), activity["id"], "inspection")
+    task = task_named(api("keqiao_inspector"), first, "Task_fill")
+    _tid, items = template(app)
+    page = browser("keqiao_inspector")
+    html = page.client.get(f"/tasks/{task['id']}").data.decode()
+    for i, item in enumerate(items):
+        assert f'name="item_{i}"' in html and item["code"] in html
+    form = {f"item_{i}": "pass" for i in range(len(items))}
+    form.update({"rectification_days": "10", "item_1": "fail", "note_1": "追溯系统离线"})
+    del form["item_2"]
+    resp = page.form_post(f"/tasks/{task['id']}", form)
+    assert resp.status_code == 422 or b"errors" in resp.data  # re-shown with the missing answer marked
+    assert 'id="field-item_2"' in resp.data.decode()
+    form["item_2"] = "na"
+    resp = page.form_post(f"/tasks/{task['id']}", form)
+    assert resp.status_code == 302, resp.data[:300]
+    done = api("keqiao_inspector").get(f"/cases/{first}").json
+    assert done["data"]["problem_counts"]["II"] == 1 and len(children(api("keqiao_inspector"), first)) == 1

@@ -22,7 +22,9 @@ def select_locale():
     chosen = session.get("locale") or request.cookies.get("locale")
     if chosen in LOCALES:
         return chosen
-    return request.accept_languages.best_match(LOCALES) or "zh"
+    # Chinese first: the platform speaks Chinese unless a user picks English in the header,
+    # whatever language the browser happens to be set to.
+    return "zh"
 
 
 def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
