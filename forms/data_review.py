@@ -46,10 +46,35 @@ class DataBatchForm(FlaskForm):
 
 
 class DataCorrectForm(DataBatchForm):
-    """The enterprise resubmits the rejected rows, corrected."""
+    """The enterprise resubmits the rejected rows, corrected: one line per rejected row, in order.
+
+    Each corrected line keeps the number of the row it corrects, so the rows accepted over several
+    rounds are the batch's rows, each once (numbering the corrections 1, 2, ... again made row 1 of
+    the second round a different row from row 1 of the first).
+    """
 
     data_kind = None
     period = None
+    rejected_refs: tuple = ()
+
+    @classmethod
+    def for_case(cls, data: dict):
+        rejected = [{"ref": int(r["ref"]), "summary": str(r.get("summary", "")), "reason": str(r.get("reason", ""))}
+                    for r in data.get("rejected_rows") or [] if isinstance(r, dict) and "ref" in r]
+        return dynamic_form(cls, rejected, _correct_fields)
+
+    def validate_rows_text(self, field):
+        super().validate_rows_text(field)
+        if self.rejected_refs and len(_rows(field.data)) != len(self.rejected_refs):
+            raise ValidationError(_l("Give one corrected line for each rejected row (%(n)d), in their order.",
+                                     n=len(self.rejected_refs)))
+
+    def shape_data(self, data: dict) -> dict:
+        out = super().shape_data(data)
+        if self.rejected_refs:
+            pairs = zip(self.rejected_refs, out["items"], strict=True)
+            out["items"] = [{"ref": ref, "summary": row["summary"]} for ref, row in pairs]
+        return out
 
 
 class DataReviewForm(FlaskForm):
@@ -80,6 +105,14 @@ class DataReviewForm(FlaskForm):
                 out[key] = value
         out["review"] = sorted(decisions, key=lambda d: d["ref"])
         return out
+
+
+def _correct_fields(items: list) -> dict:
+    listing = "; ".join(f"#{i['ref']} {i['summary']} ({i['reason']})" for i in items)
+    return {"rejected_refs": tuple(i["ref"] for i in items),
+            "rows_text": TextAreaField(_l("Corrected rows (one per line, in the order of the rejected rows)"),
+                                       description=listing,
+                                       validators=[DataRequired(), Length(max=100_000)])}
 
 
 def _review_fields(items: list) -> dict:

@@ -85,28 +85,37 @@ def test_rejected_rows_are_corrected_and_reviewed_again(app, api):
     assert correct["name"] == "Task_correct" and correct["role"] == "enterprise"
     form = review_form(staff, correct)
     assert form["required"] == ["rows_text"] and "data_kind" not in form["properties"]
+    # The page lists what was rejected and why.
+    assert "#2" in form["properties"]["rows_text"]["description"]
+    assert "缺少行驶证号" in form["properties"]["rows_text"]["description"]
     empty = staff.post(f"/tasks/{correct['id']}/complete", {"data": {"rows_text": " \n "}})
     assert empty.status_code == 422 and "rows_text" in empty.json["error"]["fields"]
+    # One corrected line per rejected row: a missing or an extra line is refused.
+    short = staff.post(f"/tasks/{correct['id']}/complete", {"data": {"rows_text": "浙D·B5678 核载 2.0 吨"}})
+    assert short.status_code == 422 and "rows_text" in short.json["error"]["fields"]
     corrected = "浙D·B5678 危险品运输车 核载 2.0 吨\n浙D·C9012 送气三轮车 行驶证 330600123"
     fixed = staff.post(f"/tasks/{correct['id']}/complete", {"data": {"rows_text": corrected}})
     assert fixed.status_code == 200, fixed.json
     assert fixed.json["data"]["review_round"] == 2
+    # The corrected lines keep the numbers of the rows they correct.
+    assert fixed.json["data"]["items"] == [{"ref": 2, "summary": "浙D·B5678 危险品运输车 核载 2.0 吨"},
+                                           {"ref": 3, "summary": "浙D·C9012 送气三轮车 行驶证 330600123"}]
 
     # The second review covers the corrected rows only.
     second = only_open_task(supervisor, case["id"])
     assert second["name"] == "Task_review" and second["id"] != task["id"]
     props = review_form(supervisor, second)["properties"]
-    decisions = sorted(name for name in props if name.startswith("decision_"))
-    assert len(decisions) == 2
-    assert any("核载 2.0 吨" in props[name]["title"] for name in decisions)
-    done = supervisor.post(f"/tasks/{second['id']}/complete", {"data": {name: "accept" for name in decisions}})
+    assert sorted(name for name in props if name.startswith("decision_")) == ["decision_2", "decision_3"]
+    assert "核载 2.0 吨" in props["decision_2"]["title"]
+    done = supervisor.post(f"/tasks/{second['id']}/complete",
+                           {"data": {"decision_2": "accept", "decision_3": "accept"}})
     assert done.status_code == 200, done.json
     result = done.json
     assert result["status"] == "completed" and result["history"][-1]["detail"]["end"] == "End_accepted"
     assert result["data"]["review_round"] == 2 and result["data"]["rejected_count"] == 0
-    summaries = [r["summary"] for r in result["data"]["accepted_rows"]]
-    assert summaries == ["浙D·A1234 危险品运输车 核载 2.5 吨", "浙D·B5678 危险品运输车 核载 2.0 吨",
-                         "浙D·C9012 送气三轮车 行驶证 330600123"]
+    assert result["data"]["accepted_rows"] == [{"ref": 1, "summary": "浙D·A1234 危险品运输车 核载 2.5 吨"},
+                                               {"ref": 2, "summary": "浙D·B5678 危险品运输车 核载 2.0 吨"},
+                                               {"ref": 3, "summary": "浙D·C9012 送气三轮车 行驶证 330600123"}]
     completed = [(h["actor"], h["task"]) for h in result["history"] if h["event"] == "task_completed"]
     assert completed == [("keqiao_supervisor", "逐条审核"), ("kq_bottled_staff", "修正被驳回数据"),
                          ("keqiao_supervisor", "逐条审核")]
@@ -139,3 +148,19 @@ def test_data_review_diagram_renders(app, api, browser):
     xml = resp.get_data(as_text=True)
     for element in ("Start_submit", "Task_review", "Gateway_rejected", "Task_correct", "End_accepted"):
         assert re.search(rf'<bpmndi:BPMNShape [^>]*bpmnElement="{element}"', xml), element
+
+
+def test_rows_accepted_over_rounds_are_listed_in_batch_order(app, api):
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    case = submit(api, rows_text="甲\n乙\n丙").json
+    first = only_open_task(supervisor, case["id"])
+    assert supervisor.post(f"/tasks/{first['id']}/complete",
+                           {"data": {"decision_1": "reject", "reason_1": "格式错误", "decision_2": "accept",
+                                     "decision_3": "accept"}}).status_code == 200
+    correct = only_open_task(staff, case["id"])
+    assert staff.post(f"/tasks/{correct['id']}/complete", {"data": {"rows_text": "甲（已更正）"}}).status_code == 200
+    second = only_open_task(supervisor, case["id"])
+    done = supervisor.post(f"/tasks/{second['id']}/complete", {"data": {"decision_1": "accept"}}).json
+    assert done["status"] == "completed"
+    accepted = [(r["ref"], r["summary"]) for r in done["data"]["accepted_rows"]]
+    assert accepted == [(1, "甲（已更正）"), (2, "乙"), (3, "丙")]
