@@ -27,3 +27,19 @@ def test_credit_code_check_digit():
     assert uscc_error(code[:16] + "I" + code[17]) == "contains characters not allowed in a credit code"
     # The worked example printed in GB 32100-2015 itself: an independent check of the algorithm.
     assert uscc_error("91350100M000100Y43") is None
+
+
+def test_demo_cases_give_every_demo_account_work(app, api):
+    from web import case_engine
+    from web.demo_cases import seed_demo_cases
+    from web.extensions import db
+
+    with app.app_context():
+        assert seed_demo_cases(case_engine(app), db.session) is True
+        assert seed_demo_cases(case_engine(app), db.session) is False  # idempotent
+    processes = {c["process"] for c in api("admin").get("/cases?per_page=100").json["items"]}
+    assert processes == {"inspection_activity", "inspection", "rectification", "penalty", "accident",
+                         "certificate", "data_review"}
+    for username in ("keqiao_supervisor", "keqiao_inspector", "kq_bottled_staff", "kq_bottled_admin"):
+        assert api(username).get("/tasks?scope=group").json["total"] + \
+            api(username).get("/tasks?scope=mine").json["total"] > 0, username

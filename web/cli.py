@@ -25,12 +25,15 @@ def demo(host, port):
     """Create the database, load demo data, print the demo accounts and serve."""
     from models import User
 
+    from . import case_engine
+    from .demo_cases import seed_demo_cases
     from .extensions import db
     from .seed import DEMO_PASSWORD, demo_accounts, seed
 
     app = _app()
     with app.app_context():
         seed(db.session)
+        seed_demo_cases(case_engine(app), db.session)
         click.echo(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
         for username, role, display in demo_accounts():
             user = db.session.scalar(select(User).where(User.username == username))
