@@ -1,10 +1,12 @@
 """Certificate renewal (L5): the register follows the case; timers warn, remind and expire."""
 import re
-from datetime import date, datetime, timedelta
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conftest import enterprise_id
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -124,7 +126,8 @@ def test_registered_certificate_is_warned_reminded_rejected_and_renewed(app, api
     assert renewed["status"] == "active" and renewed["tasks"] == []
     assert renewed["data"]["renewals"] == 1 and renewed["data"]["expires_on"] == new_expiry.isoformat()
     [cert] = certificates(app)
-    assert (cert["status"], cert["expires_on"], cert["issued_on"]) == ("valid", new_expiry, date.today())
+    assert (cert["status"], cert["expires_on"]) == ("valid", new_expiry)
+    assert cert["issued_on"] == datetime.now(SHANGHAI).date()
 
     # The watch starts again: the next warning is 90 days before the new expiry.
     new_warn = expiry_instant(new_expiry) - timedelta(days=90)
@@ -203,3 +206,85 @@ def test_certificate_diagram_renders(app, api, browser):
     xml = resp.get_data(as_text=True)
     for element in ("Timer_warn", "Task_apply", "Timer_remind", "Timer_expired", "Task_review", "End_expired"):
         assert re.search(rf'<bpmndi:BPMNShape [^>]*bpmnElement="{element}"', xml), element
+
+
+def renew(api, case_id, new_expiry: date):
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    apply = only_open_task(staff, case_id)
+    assert staff.post(f"/tasks/{apply['id']}/complete", {"data": {"note": "申请换证"}}).status_code == 200
+    review = only_open_task(supervisor, case_id)
+    return supervisor.post(f"/tasks/{review['id']}/complete",
+                           {"data": {"decision": "issue", "new_expires_on": new_expiry.isoformat()}})
+
+
+def test_renewal_is_dated_by_the_day_in_shanghai(app, api, engine):
+    from workflows import clock
+
+    expires_on = date.today() + timedelta(days=60)  # inside the warning window: the task opens at once
+    case = register(api, app, days=60).json
+    assert [t["name"] for t in case["tasks"]] == ["Task_apply"]
+    # 23:30 UTC is 07:30 the next morning in Shanghai.
+    evening = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=23, minutes=30)
+    with clock.frozen_at(evening):
+        resp = renew(api, case["id"], expires_on + timedelta(days=1095))
+    assert resp.status_code == 200, resp.json
+    shanghai_day = (evening + timedelta(hours=8)).date()
+    assert resp.json["data"]["issued_on"] == shanghai_day.isoformat()
+    assert certificates(app)[0]["issued_on"] == shanghai_day
+
+
+def test_review_still_pending_at_expiry_then_rejected_expires(app, api, engine):
+    """An application made in time keeps the certificate renewing; rejected after the expiry date, it expires."""
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    expires_on = date.today() + timedelta(days=100)
+    case = register(api, app, days=100).json
+    expiry = expiry_instant(expires_on)
+    engine.run_due_timers(at(expiry - timedelta(days=90)))
+    apply = only_open_task(staff, case["id"])
+    assert staff.post(f"/tasks/{apply['id']}/complete", {"data": {"note": "申请换证"}}).status_code == 200
+    assert engine.run_due_timers(at(expiry, 48)) == 0  # no timer waits on the review
+    assert certificates(app)[0]["status"] == "renewing"
+    review = only_open_task(supervisor, case["id"])
+    from workflows import clock
+
+    with clock.frozen_at(at(expiry, 72)):
+        resp = supervisor.post(f"/tasks/{review['id']}/complete",
+                               {"data": {"decision": "reject", "reasons": "不符合换证条件"}})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["status"] == "completed" and resp.json["history"][-1]["detail"]["end"] == "End_expired"
+    assert certificates(app)[0]["status"] == "expired"
+
+
+def test_concurrent_duplicate_registration_is_refused_not_a_server_error(app, api):
+    """The duplicate check cannot see a registration not yet committed: the unique index decides, as a 422."""
+    from models import Certificate
+    from web.extensions import db
+
+    admin = api("kq_bottled_admin")
+    expires_on = date.today() + timedelta(days=200)
+    with app.app_context():
+        side = db.engine.connect()
+    tx = side.begin()
+    side.execute(insert(Certificate.__table__).values(
+        enterprise_id=enterprise_id(app), kind="principal", number="ZJ-RQ-2024-0017", holder="并发登记",
+        expires_on=expires_on, status="valid", updated_at=datetime.now(UTC)))
+    result = {}
+
+    def post():
+        try:
+            result["resp"] = register(api, app)
+        except Exception as exc:  # noqa: BLE001 - a server error surfaces here under TESTING
+            result["error"] = exc
+
+    worker = threading.Thread(target=post)
+    worker.start()
+    time.sleep(1.0)  # the registration reaches the certificate insert and waits on the other transaction
+    tx.commit()
+    side.close()
+    worker.join(timeout=60)
+    assert "error" not in result, result.get("error")
+    resp = result["resp"]
+    assert resp.status_code == 422 and "number" in resp.json["error"]["fields"], resp.json
+    assert case_count(app) == 0
+    assert [c["holder"] for c in certificates(app)] == ["并发登记"]
+    assert admin.get("/cases?process=certificate").json["total"] == 0

@@ -7,6 +7,7 @@ transaction, so a case never moves without its register following.
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, Certificate
 
@@ -29,15 +30,21 @@ def register_certificate(s, case, payload, actor, now) -> None:
     if not isinstance(payload, dict) or case.enterprise_id is None:
         raise ModelRuntimeError("certificate.register needs an object payload and a case with an enterprise")
     kind, number = str(payload.get("kind") or ""), str(payload.get("number") or "").strip()
+    duplicate = InvalidInput("certificate already registered",
+                             {"number": ["A certificate of this kind with this number is already registered."]})
     if s.scalar(select(Certificate.id).where(Certificate.kind == kind, Certificate.number == number)):
-        raise InvalidInput("certificate already registered",
-                           {"number": ["A certificate of this kind with this number is already registered."]})
+        raise duplicate
     s.add(Certificate(enterprise_id=case.enterprise_id, kind=kind, number=number,
                       holder=str(payload.get("holder") or "")[:64],
                       issued_on=_date(payload.get("issued_on"), "issued_on"),
                       expires_on=_date(payload.get("expires_on"), "expires_on"), status=CERT_VALID, case_id=case.id,
                       updated_at=now))
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError:
+        # Registered by a concurrent transition after the check above (it could not see the row
+        # yet): the same answer, not a server error. The transition's transaction is rolled back.
+        raise duplicate from None
 
 
 def update_certificate(s, case, payload, actor, now) -> None:
