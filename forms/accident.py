@@ -1,9 +1,12 @@
 """Forms of accident handling (L4, A8.4 and the repair data of A2.8)."""
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .dynamic import dynamic_form
 from .fields import AttachmentsField, InstantField, NotInFuture
 from .rectification import HAZARD_CLASSES
 
@@ -38,6 +41,20 @@ class AccidentResponseForm(FlaskForm):
     affected_range = StringField(_l("Affected range"), validators=[Optional(), Length(max=256)])
     finished_at = InstantField(_l("Repair finished at"), validators=[InputRequired(), NotInFuture()])
     photos = AttachmentsField(_l("Photos"))
+    occurred_at: str | None = None  # the accident's time, from the case (for_case)
+
+    @classmethod
+    def for_case(cls, data: dict):
+        occurred = data.get("occurred_at")
+        return dynamic_form(cls, [occurred] if isinstance(occurred, str) else [], _occurred)
+
+    def validate_finished_at(self, field):
+        if field.data is not None and self.occurred_at and field.data < datetime.fromisoformat(self.occurred_at):
+            raise ValidationError(_l("The repair cannot finish before the accident occurred."))
+
+
+def _occurred(items: list) -> dict:
+    return {"occurred_at": items[0]} if items else {}
 
 
 class AccidentInvestigateForm(FlaskForm):

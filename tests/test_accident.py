@@ -133,6 +133,19 @@ def test_conclusion_opens_both_follow_ups_from_an_enterprise_report(app, api):
     assert sorted(c["process"] for c in mine["children"]) == ["penalty", "rectification"]
 
 
+def test_repair_cannot_finish_before_the_accident(app, api):
+    staff = api("kq_bottled_staff")
+    case = report(api, app, occurred_at=past(5)).json
+    task = only_open_task(staff, case["id"])
+    early = staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(6)}})
+    assert early.status_code == 422 and "finished_at" in early.json["error"]["fields"]
+    future = staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(-1)}})
+    assert future.status_code == 422 and "finished_at" in future.json["error"]["fields"]
+    assert only_open_task(staff, case["id"])["id"] == task["id"]
+    assert staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(4)}}) \
+        .status_code == 200
+
+
 def test_county_supervisor_may_report(app, api):
     resp = report(api, app, "keqiao_supervisor")
     assert resp.status_code == 201, resp.json
