@@ -95,7 +95,7 @@ class ChecklistForm(FlaskForm):
     rectification_days = IntegerField(_l("Days allowed for rectification"), default=15,
                                       validators=[InputRequired(), NumberRange(min=1, max=180)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
-    photos = AttachmentsField(_l("Photos"))
+    photos = AttachmentsField(_l("Inspection photos"))
 
     @classmethod
     def for_case(cls, data: dict):

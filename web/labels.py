@@ -2,9 +2,12 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from forms import FORMS
+from forms.inspection import RESULTS as _RESULT_CHOICES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -24,11 +27,27 @@ EVENTS = {
     "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
     "message_handled": _l("Message handled"),
 }
+RESULTS = dict(_RESULT_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
                 "text": _l("Comment"), "attachments": _l("Files"), "case": _l("Case"), "title": _l("Title"),
-                "message": _l("Message"), "parent": _l("Opened from")}
+                "message": _l("Message"), "parent": _l("Opened from"),
+                # What the models compute and keep.
+                "score": _l("Score"), "deducted": _l("Points deducted"), "problem_counts": _l("Problems by class"),
+                "problem_count": _l("Problems"),
+                "qualified": _l("Qualified"), "problems": _l("Problems found"), "results": _l("Checklist results"),
+                "template_name": _l("Checklist template"), "template_kind": _l("Template kind"),
+                "template_version": _l("Template version"), "inspection_count": _l("Inspections"),
+                "code": _l("Item"), "points": _l("Points"), "problem_class": _l("Class"), "result": _l("Result"),
+                "inspection_item": _l("Checklist item"), "city_approval": _l("Needs city approval"),
+                "decisions": _l("Decisions"), "penalty_approval": _l("Penalty approval level"),
+                "rectification_orders": _l("Rectification orders"), "penalty_requests": _l("Penalty cases"),
+                "items": _l("Rows"), "review": _l("Review"), "ref": _l("No."), "summary": _l("Summary"),
+                "accepted_rows": _l("Accepted rows"), "rejected_rows": _l("Rejected rows"),
+                "rejected_count": _l("Rejected"), "review_round": _l("Review round"), "reason": _l("Reason"),
+                "renewals": _l("Renewals"), "expires_at": _l("Expires at"), "warn_at": _l("Renewal asked from"),
+                "remind_at": _l("Reminder on"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
 
 
 def _form_labels():
@@ -73,13 +92,35 @@ def register(app):
             return choices[(name, value)]
         if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
             return localtime(value)
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if value is None or value == "":
+            return "—"
+        if name == "enterprise_ids" and isinstance(value, list):
+            from models import Enterprise
+
+            from .extensions import db
+
+            names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
+                                            .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
+            return ", ".join(names.get(v, str(v)) for v in value)
+        if name == "result" and isinstance(value, str):
+            return RESULTS.get(value, value)
         if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
+            return ", ".join(str(value_label(name, v)) for v in value)
         return value
+
+    def table_columns(rows):
+        cols = {}
+        for row in rows:
+            if isinstance(row, dict):
+                cols.update(dict.fromkeys(row))
+        return list(cols)
 
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(
         role_label=lambda r: ROLES.get(r, r), status_label=lambda s: STATUSES.get(s, s),
         event_label=lambda e: EVENTS.get(e, e),
         field_label=lambda n: labels.get(n) or EXTRA_FIELDS.get(n, n), value_label=value_label,
+        table_columns=table_columns,
     )

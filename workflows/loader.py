@@ -110,6 +110,18 @@ def _expression_attr(el, name: str, reasons: list) -> str | None:
     return value or None
 
 
+def _hidden(process) -> list[str]:
+    """Case data the case page leaves out (payloads, copies): the process's Camunda extension
+    property ``gasflow.hidden``, a comma-separated list of names, set in any modeller."""
+    names = []
+    ext = process.find("bpmn:extensionElements", NS)
+    if ext is not None:
+        for prop in ext.iter(f"{{{CAMUNDA}}}property"):
+            if prop.get("name") == "gasflow.hidden":
+                names += [n.strip() for n in (prop.get("value") or "").split(",") if n.strip()]
+    return names
+
+
 def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] | None = None,
               known_messages: set[str] = frozenset()) -> ProcessDefinition:
     """Check and parse a BPMN file. ``decisions`` maps decision keys to the DMN the business rule
@@ -201,5 +213,6 @@ def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] |
         checksum=hashlib.sha256(content).hexdigest(),
         xml=content.decode("utf-8"),
         spec=spec_to_dict(spec, subprocess_specs),
-        meta={"starters": starters, "start_form": start_form, "tasks": tasks, "decisions": used_decisions},
+        meta={"starters": starters, "start_form": start_form, "tasks": tasks, "decisions": used_decisions,
+              "hidden": _hidden(process)},
     )
