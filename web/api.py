@@ -234,7 +234,7 @@ def create_case():
     process = data.get("process")
     if not isinstance(process, str) or not process:
         raise InvalidInput("process is required", {"process": ["This field is required."]})
-    form = taskflow.bind_form(taskflow.start_form_key(process), me(), json=data.get("data", {}))
+    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=data.get("data", {}))
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
     case_id = taskflow.start_case(process, me(), form)

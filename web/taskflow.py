@@ -15,7 +15,7 @@ from forms.schema import formdata_from_json, task_data, unknown_fields
 from models import ROLE_CITY_ADMIN, Attachment, Case, CaseEvent, Enterprise, ProcessModel, Region, Task, User
 from workflows import access, clock
 from workflows.engine import NewFile
-from workflows.errors import InvalidInput, NotFound
+from workflows.errors import Forbidden, InvalidInput, NotFound
 
 from . import case_engine
 from .extensions import db
@@ -76,11 +76,15 @@ def complete_task(task: Task, user, form) -> int:
     return case_engine().complete_task(task.id, user, task_data(form), files=files, attachment_ids=ids)
 
 
-def start_form_key(process_key: str) -> str:
+def start_form_key(process_key: str, user=None) -> str:
+    """The start form of a process; with ``user``, refused first (403) if the user may not start it,
+    so nobody learns a form's rules for a case they could never open."""
     model = db.session.scalar(select(ProcessModel).where(ProcessModel.key == process_key)
                               .order_by(ProcessModel.version.desc()).limit(1))
     if model is None:
         raise InvalidInput("unknown process", {"process": ["Unknown process."]})
+    if user is not None and user.role not in model.meta.get("starters", []):
+        raise Forbidden(f"role {user.role} may not start '{process_key}'")
     return model.meta.get("start_form") or ""
 
 
