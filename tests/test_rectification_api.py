@@ -152,3 +152,23 @@ def test_claim_unclaim_and_assign(app, api):
     assert [t["id"] for t in inspector2.get("/tasks?scope=mine").json["items"]] == [verify["id"]]
     assert inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 403
     assert inspector2.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 200
+
+
+def test_third_send_back_files_a_penalty(app, api):
+    staff, inspector = api("kq_bottled_staff"), api("keqiao_inspector")
+    case = open_order(api, app).json
+    for round_ in (1, 2, 3):
+        answer = only_open_task(staff, case["id"])
+        answered = staff.post(f"/tasks/{answer['id']}/complete", {"data": {"response": f"第{round_}次整改"}})
+        assert answered.status_code == 200
+        verify = only_open_task(inspector, case["id"])
+        resp = inspector.post(f"/tasks/{verify['id']}/complete",
+                              {"data": {"decision": "send_back", "comment": "仍不合格"}})
+        assert resp.status_code == 200, resp.json
+    done = resp.json
+    assert done["status"] == "completed" and done["data"]["send_back_count"] == 3
+    assert [h["detail"].get("end") for h in done["history"] if h["event"] == "case_completed"] == ["End_failed"]
+    penalty_id = next(h["detail"]["case"] for h in done["history"] if h["event"] == "case_opened")
+    penalty = inspector.get(f"/cases/{penalty_id}").json
+    assert penalty["data"]["source"] == "rectification_failed" and "3 次未通过核查" in penalty["data"]["facts"]
+    assert penalty["parent"]["id"] == case["id"]
