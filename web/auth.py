@@ -26,7 +26,10 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
         if verify_password(user, form.password.data) and user.active:
+            locale = session.get("locale")
             session.clear()  # no session fixation: a fresh session for the signed-in user
+            if locale:
+                session["locale"] = locale  # the language picked on the sign-in page stays
             login_user(user)
             notifications.login_summary(user)
             target = request.args.get("next", "")
