@@ -187,6 +187,20 @@ class CaseEngine:
             s.commit()
             return case.id
 
+    def open_system_case(self, s: Session, process_key: str, data: dict, enterprise_id: int | None,
+                         title: str = "", county_id: int | None = None, now: datetime | None = None) -> int:
+        """Open a case on behalf of the platform itself (a warning from monitoring, a data batch
+        from the API), inside the caller's transaction ``s``: the case and whatever caused it are
+        committed together or not at all. The caller commits."""
+        now = now or clock.now()
+        model = self.latest_model(s, process_key)
+        case = self._open(s, model, data, None, None, enterprise_id, title, now, parent=None)
+        if enterprise_id is None and county_id is not None:
+            case.county_id = county_id
+            for row in s.scalars(select(Task).where(Task.case_id == case.id)):
+                row.county_id = county_id
+        return case.id
+
     def _open(self, s: Session, model: ProcessModel, data: dict, actor, creator_id: int | None,
               enterprise_id: int | None, title: str, now: datetime, parent: Case | None) -> Case:
         county_id = actor.county_id if actor is not None else None
