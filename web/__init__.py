@@ -50,7 +50,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
                 load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
     app.extensions["gasflow.engine"] = engine
 
-    from . import admin, api, auth, cases, labels, notifications, queue
+    from . import admin, api, auth, cases, labels, notifications, queue, templates_admin
 
     labels.register(app)
 
@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(queue.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(templates_admin.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
