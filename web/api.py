@@ -388,3 +388,70 @@ def openapi():
                                                    "securitySchemes": {"bearer": {"type": "http",
                                                                                   "scheme": "bearer"}}},
                     "security": [{"bearer": []}]})
+
+
+# ---- checklist templates (A5.1) -----------------------------------------------
+# Imported where used: this section is appended to a module other work also edits, and its imports stay with it.
+def _template_dict(t, items: bool = True) -> dict:
+    from .templates_admin import summary
+
+    out = {**summary(t), "created_at": taskflow.iso(t.created_at)}
+    if items:
+        out["items"] = t.items
+    return out
+
+
+def _template_detail(kind: str, version: int | None = None) -> dict:
+    from .templates_admin import TEMPLATE_KINDS, versions_of
+
+    versions = versions_of(kind) if kind in TEMPLATE_KINDS else []
+    shown = next((t for t in versions if version is None or t.version == version), None)
+    if shown is None:
+        abort(404, "no such checklist template")
+    return {**_template_dict(shown), "latest": versions[0].version,
+            "versions": [_template_dict(t, items=False) for t in versions]}
+
+
+@bp.get("/checklist-templates")
+def list_checklist_templates():
+    """The newest version of each checklist template kind (A5.1), with its items {code, text, points, problem_class}."""
+    from .templates_admin import TEMPLATE_KINDS, latest_per_kind
+
+    latest = latest_per_kind()
+    return jsonify([_template_dict(latest[k]) for k in TEMPLATE_KINDS if k in latest])
+
+
+@bp.get("/checklist-templates/<kind>")
+def get_checklist_template(kind):
+    """One kind's newest checklist template (or ?version=N) with its items, and every version, newest first."""
+    return jsonify(_template_detail(kind, int_arg("version")))
+
+
+@bp.post("/checklist-templates/<kind>")
+def upload_checklist_template(kind):
+    """City admin: the next version of a kind, from JSON {"name", "items": [{code, text, points, problem_class}]}
+    or a multipart "file" (.xlsx or .json, optional "name"). 201 new version, 200 identical to the latest,
+    422 with a message per field (items[i].points ...); nothing is stored unless every row is valid."""
+    from forms.checklist_file import MAX_FILE_BYTES, ChecklistFileError, from_json, read_file
+
+    from .templates_admin import TEMPLATE_KINDS, store_upload
+
+    if me().role != ROLE_CITY_ADMIN:
+        raise Forbidden("only the city admin manages checklist templates")
+    if kind not in TEMPLATE_KINDS:
+        abort(404, "no such checklist template kind")
+    try:
+        if request.mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                raise InvalidInput("an .xlsx or .json file is required", {"file": ["A file is required."]})
+            parsed, name = read_file(upload.filename, upload.read(MAX_FILE_BYTES + 1)), request.form.get("name")
+        else:
+            parsed = from_json(body())
+            if parsed.problems:
+                raise ChecklistFileError(parsed.problems)
+            name = parsed.name
+        template, created = store_upload(parsed, kind, name)
+    except ChecklistFileError as exc:
+        raise InvalidInput("invalid checklist template", exc.fields()) from None
+    return jsonify({**_template_detail(kind, template.version), "created": created}), 201 if created else 200
