@@ -13,6 +13,7 @@ from . import errors
 from .config import load_config
 from .database import engine_options, upgrade
 from .extensions import babel, csrf, db, login_manager
+from .monitoring_reference import load_threshold_rules
 from .reference import load_checklists
 
 LOCALES = ("zh", "en")
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
             engine.deploy_directory(app.config["BPMN_DIR"])
             with sessions() as s:
                 load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
+                load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
     app.extensions["gasflow.engine"] = engine
 
     from . import admin, api, auth, cases, labels, notifications, queue, templates_admin
