@@ -42,6 +42,7 @@ class DataBatchForm(FlaskForm):
     def shape_data(self, data: dict) -> dict:
         out = {k: v for k, v in data.items() if k != "rows_text"}
         out["items"] = _rows(data.get("rows_text", ""))
+        out["batch_id"] = None  # typed in by hand: no docked records behind the rows
         return out
 
 

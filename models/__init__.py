@@ -16,6 +16,18 @@ from .case import (
     Task,
     TaskCandidate,
 )
+from .data import (
+    BATCH_IN_REVIEW,
+    BATCH_REVIEWED,
+    BATCH_UNCHANGED,
+    REC_OFFICIAL,
+    REC_PENDING,
+    REC_REJECTED,
+    REC_SUPERSEDED,
+    DataBatch,
+    DataLookup,
+    DataRecord,
+)
 from .monitoring import (
     COMPARISONS,
     LEVELS,
@@ -56,6 +68,16 @@ from .registry import (
 )
 
 __all__ = [
+    "BATCH_IN_REVIEW",
+    "BATCH_REVIEWED",
+    "BATCH_UNCHANGED",
+    "DataBatch",
+    "DataLookup",
+    "DataRecord",
+    "REC_OFFICIAL",
+    "REC_PENDING",
+    "REC_REJECTED",
+    "REC_SUPERSEDED",
     "AUTHORITY_ROLES",
     "ApiToken",
     "Attachment",

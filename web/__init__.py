@@ -64,6 +64,10 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
+    from . import data_api
+
+    app.register_blueprint(data_api.bp)
+    csrf.exempt(data_api.bp)
     errors.register(app)
 
     @app.context_processor

@@ -383,6 +383,11 @@ def openapi():
             ops[method.lower()] = {"operationId": rule.endpoint.split(".", 1)[-1], "summary": doc,
                                    "responses": {"200": {"description": "OK"}}}
     schemas = {key: json_schema(taskflow.bind_form(key, me())) for key in FORMS}
+    from forms.data_forms import form_for
+    from forms.data_kinds import KINDS
+
+    # A data kind's record, as POST /data/<kind> takes it.
+    schemas.update({f"data_{k.key}": json_schema(form_for(k.key)(meta={"csrf": False})) for k in KINDS})
     return jsonify({"openapi": "3.1.0", "info": {"title": "gasflow API", "version": "1"},
                     "paths": paths, "components": {"schemas": schemas,
                                                    "securitySchemes": {"bearer": {"type": "http",

@@ -1,4 +1,5 @@
 """Configuration from the environment; with nothing set, an embedded SQLite install."""
+import json
 import os
 import secrets
 from pathlib import Path
@@ -23,13 +24,39 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _data_keys(instance: Path) -> tuple[list[str], str]:
+    """Keys for personal data at rest: ``DATA_KEYS`` (comma-separated Fernet keys, the first encrypts,
+    all decrypt) and ``DATA_LOOKUP_KEY`` from the environment (production keeps them in its secret
+    store, apart from the database); else a key file made once in the instance folder."""
+    if os.environ.get("DATA_KEYS"):
+        keys = [k.strip() for k in os.environ["DATA_KEYS"].split(",") if k.strip()]
+        if not os.environ.get("DATA_LOOKUP_KEY"):
+            # The lookup key must outlive every data key (digests are not re-computed on rotation).
+            raise RuntimeError("DATA_LOOKUP_KEY must be set together with DATA_KEYS")
+        return keys, os.environ["DATA_LOOKUP_KEY"]
+    path = instance / "data_keys.json"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(json.dumps({"keys": [Fernet.generate_key().decode()], "lookup": secrets.token_hex(32)}))
+        path.chmod(0o600)
+    stored = json.loads(path.read_text())
+    return stored["keys"], stored["lookup"]
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_config(overrides: dict | None = None) -> dict:
     instance = instance_dir()
+    data_keys, lookup_key = _data_keys(instance)
     cfg = {
+        "DATA_KEYS": data_keys,
+        "DATA_LOOKUP_KEY": lookup_key,
+        # Data docking limits (D3): records per batch, and a batch's body.
+        "DATA_MAX_RECORDS": int(os.environ.get("GASFLOW_DATA_MAX_RECORDS", "1000")),
+        "DATA_MAX_BYTES": int(os.environ.get("GASFLOW_DATA_MAX_BYTES", str(5 * 1024 * 1024))),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'gasflow.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SECRET_KEY": _secret_key(instance),

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, Certificate
 
 from . import notify
+from .datadock import reviewed as data_reviewed
 from .errors import InvalidInput, ModelRuntimeError
 
 CERT_STATUSES = (CERT_VALID, CERT_RENEWING, CERT_EXPIRED)
@@ -73,4 +74,5 @@ HANDLERS = {
     "certificate.register": register_certificate,
     "certificate.update": update_certificate,
     "notify.enterprise": notify_enterprise,
+    "data.reviewed": data_reviewed,
 }
