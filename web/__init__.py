@@ -64,10 +64,11 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
-    from . import data_api
+    from . import data_api, data_pages
 
     app.register_blueprint(data_api.bp)
     csrf.exempt(data_api.bp)
+    app.register_blueprint(data_pages.bp)
     errors.register(app)
 
     @app.context_processor
