@@ -68,6 +68,11 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     app.register_blueprint(data_api.bp)
     csrf.exempt(data_api.bp)
+    from . import map_api, map_pages
+
+    app.register_blueprint(map_api.bp)
+    csrf.exempt(map_api.bp)
+    app.register_blueprint(map_pages.bp)
     app.register_blueprint(data_pages.bp)
     errors.register(app)
 

@@ -83,6 +83,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "gasflow@localhost"),
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        # The map draws without any tile server; set TILE_URL (e.g. https://{s}.tile.example.cn/{z}/{x}/{y}.png)
+        # to lay tiles under it.
+        "TILE_URL": os.environ.get("TILE_URL", "").strip(),
+        "TILE_ATTRIBUTION": os.environ.get("TILE_ATTRIBUTION", "").strip(),
     }
     cfg.update(overrides or {})
     return cfg
