@@ -45,6 +45,7 @@ from . import access, clock, notify
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
 from .loader import START_PREFIX, read_bpmn
+from .pruning import prune
 from .roles import user_plays
 from .serialization import SpecCache, dump_state, load_state, new_workflow
 
@@ -415,6 +416,7 @@ class CaseEngine:
         self._sync_tasks(s, case, model, workflow, actor, now)
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
+        prune(workflow)
         case.state = dump_state(workflow)
         case.data = _json_safe(_current_data(workflow))
         case.next_timer_at = _next_timer(workflow)

@@ -1,0 +1,81 @@
+"""What the benchmarks share: a throw-away platform (SQLite file or a fresh PostgreSQL database),
+demo users, and percentiles."""
+import os
+import platform
+import statistics
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}"
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    ms = [s * 1000 for s in seconds]
+    return {"p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
+            "p99_ms": round(percentile(ms, 99), 2), "mean_ms": round(statistics.fmean(ms), 2) if ms else None}
+
+
+@contextmanager
+def platform_app(backend: str = "sqlite"):
+    """A fresh app with demo data on SQLite (a temp file) or on a new PostgreSQL database."""
+    instance = tempfile.mkdtemp(prefix="gasflow-bench-")
+    os.environ["GASFLOW_INSTANCE"] = instance
+    dropper = None
+    if backend == "sqlite":
+        url = f"sqlite:///{instance}/bench.db"
+    else:
+        base = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+        name = f"gasflow_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.rsplit("/", 1)[0] + "/" + name
+
+        def dropper():
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    from web import create_app
+    from web.extensions import db
+    from web.seed import seed
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False})
+    with app.app_context():
+        seed(db.session)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if dropper:
+            dropper()
+
+
+def user(app, username):
+    from sqlalchemy import select
+
+    from models import User
+    from web.extensions import db
+
+    with app.app_context():
+        found = db.session.scalar(select(User).where(User.username == username))
+        db.session.expunge(found)
+        return found
