@@ -96,7 +96,9 @@ def _field(spec):
     if spec.type == "bool":
         return BooleanField(label)
     if spec.type == "choice":
-        return SelectField(label, choices=list(spec.choices), validators=need)
+        # An optional choice can be left empty; without a blank option a browser always sends the first.
+        blank = [] if spec.required else [("", "—")]
+        return SelectField(label, choices=blank + list(spec.choices), validators=need)
     if spec.type == "track":
         return TextAreaField(label, validators=[Optional(), Length(max=200_000), TrackCheck()])
     raise ValueError(f"unknown field type {spec.type!r}")

@@ -197,12 +197,7 @@ def source_labels() -> dict:
 
 
 def _report_form(kind: DataKind):
-    form = form_for(kind.key)()
-    for col in columns(kind):
-        if col.type == "choice" and not col.required:
-            # The generated select has no empty choice; an optional one must be leavable blank on a page.
-            form[col.key].choices = [("", "—"), *col.choices]
-    return form
+    return form_for(kind.key)()  # optional choices carry their blank option from the generated form
 
 
 @bp.route("/<kind_key>/new", methods=["GET", "POST"])
