@@ -1,7 +1,7 @@
 """Flask application factory."""
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
@@ -20,6 +20,8 @@ LOCALES = ("zh", "en")
 
 
 def select_locale():
+    if not has_request_context():
+        return "zh"  # jobs and commands (the demo data, mails) speak the platform's language
     chosen = session.get("locale") or request.cookies.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -86,6 +86,33 @@ def seed_demo_cases(engine, s) -> bool:
         "items": [{"ref": 1, "summary": "王小明 3306**********1234 柯桥区华舍街道 居民用户"},
                   {"ref": 2, "summary": "李红 3306**********5678 柯桥区柯岩街道 居民用户"},
                   {"ref": 3, "summary": "绍兴某餐饮店 91330603MA0000000X 商业用户"}]}, staff, title="实名用户 2026-11")
+    _demo_data(engine, s, ent_admin, sup)
     s.add(Setting(key=MARK, value="1"))
     s.commit()
     return True
+
+
+def _demo_data(engine, s, ent_admin, sup) -> None:
+    """Reported data: the bottled company's stations (accepted, so they are on the map) and a batch
+    of real-name users waiting for the county's review."""
+    from forms.data_kinds import KINDS_BY_KEY
+
+    from . import dataflow
+
+    stations = [
+        {"external_id": "ST-01", "name": "华舍储配站", "station_type": "storage_distribution",
+         "address": "柯桥区华舍街道", "head": "陈军", "phone": "13805750001", "lon": 120.47, "lat": 30.09},
+        {"external_id": "ST-02", "name": "柯岩供应站", "station_type": "supply", "address": "柯桥区柯岩街道",
+         "head": "孙丽", "phone": "13805750002", "lon": 120.52, "lat": 30.05},
+    ]
+    answer = dataflow.submit(KINDS_BY_KEY["station"], ent_admin, stations, "api")
+    task_id = s.scalar(select(Task.id).where(Task.case_id == answer["case"], Task.status == "open"))
+    engine.complete_task(task_id, sup, {"review": [{"ref": 1, "decision": "accept", "reason": ""},
+                                                   {"ref": 2, "decision": "accept", "reason": ""}]})
+    users = [
+        {"external_id": "U-0001", "name": "王小明", "id_number": "11010519491231002X", "user_type": "residential",
+         "phone": "13912345678", "address": "柯桥区华舍街道 12 幢"},
+        {"external_id": "U-0002", "name": "绍兴某餐饮店", "user_type": "commercial", "phone": "0575-88001234",
+         "address": "柯桥区柯岩街道 8 号"},
+    ]
+    dataflow.submit(KINDS_BY_KEY["gas_user"], ent_admin, users, "api")
