@@ -17,6 +17,7 @@ from .rectification import (
     RectificationRespondForm,
     RectificationVerifyForm,
 )
+from .warning import WarningConfirmForm, WarningDisposeForm
 
 # camunda:formKey in a BPMN model → the form class.
 FORMS = {
@@ -43,4 +44,6 @@ FORMS = {
     "data_batch": DataBatchForm,
     "data_review": DataReviewForm,
     "data_correct": DataCorrectForm,
+    "warning_dispose": WarningDisposeForm,
+    "warning_confirm": WarningConfirmForm,
 }

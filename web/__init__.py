@@ -54,7 +54,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
                 load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
     app.extensions["gasflow.engine"] = engine
 
-    from . import admin, api, auth, cases, labels, notifications, queue, templates_admin
+    from . import admin, api, auth, cases, labels, monitoring_api, notifications, queue, templates_admin, warnings
 
     labels.register(app)
 
@@ -65,6 +65,8 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(templates_admin.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(monitoring_api.bp)
+    app.register_blueprint(warnings.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
     from . import data_api, data_pages
 

@@ -1,0 +1,87 @@
+"""Warning pages: the warnings of the user's scope, and the city admin's threshold rules."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from forms.warning import CATEGORY_CHOICES, LEVEL_CHOICES, QUANTITY_CHOICES, SITE_KIND_CHOICES, ThresholdRulesForm
+from models import ROLE_CITY_ADMIN, WARNING_OPEN, ThresholdRule
+from workflows.errors import InvalidInput
+
+from . import monitoring_api
+from .extensions import db
+
+bp = Blueprint("warnings", __name__, url_prefix="/warnings")
+PER_PAGE = 50
+
+
+def _labels() -> dict:
+    return {"quantity": dict(QUANTITY_CHOICES), "site_kind": dict(SITE_KIND_CHOICES),
+            "category": dict(CATEGORY_CHOICES), "level": dict(LEVEL_CHOICES)}
+
+
+@bp.get("/")
+@login_required
+def index():
+    user = current_user._get_current_object()
+    args = {k: request.args.get(k, "") for k in ("status", "level", "category")}
+    if "status" not in request.args:
+        args["status"] = WARNING_OPEN  # what needs attention; "all" is an explicit choice
+    query = {k: ("" if v == "all" else v) for k, v in args.items()}
+    error, status = None, 200
+    try:
+        stmt = monitoring_api.warnings_stmt(user, query)
+    except InvalidInput as exc:
+        error, status = exc, 400
+        stmt = monitoring_api.warnings_stmt(user, {"status": WARNING_OPEN})
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("warnings.html", warnings=rows, args=args, total=total, page=page, per_page=PER_PAGE,
+                           error=error, labels=_labels(), categories=CATEGORY_CHOICES, levels=LEVEL_CHOICES), status
+
+
+def _rules_form(rules: list[ThresholdRule]) -> ThresholdRulesForm:
+    data = [{"id": str(r.id), "quantity": r.quantity, "site_kind": r.site_kind or "", "comparison": r.comparison,
+             "threshold": r.threshold, "level": r.level, "active": r.active} for r in rules]
+    data.append({"id": "", "quantity": "", "site_kind": "", "comparison": ">", "threshold": None, "level": 2,
+                 "active": True})  # a blank row to add a rule
+    return ThresholdRulesForm(data={"rules": data})
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@login_required
+def rules():
+    if current_user.role != ROLE_CITY_ADMIN:
+        abort(403)
+    stored = db.session.scalars(select(ThresholdRule).order_by(ThresholdRule.quantity, ThresholdRule.level,
+                                                               ThresholdRule.id)).all()
+    if request.method == "GET":
+        return render_template("threshold_rules.html", form=_rules_form(stored), labels=_labels())
+    form = ThresholdRulesForm()
+    known = {r.id for r in stored}
+    if form.validate():
+        clean, bad = [], False
+        for row in form.rules:
+            entry = row.form
+            if not entry.quantity.data:
+                if entry.id.data:  # a stored rule whose quantity was blanked: say so rather than drop it
+                    entry.quantity.errors = [_("Choose a quantity.")]
+                    bad = True
+                continue
+            rule_id = int(entry.id.data) if (entry.id.data or "").isdigit() else None
+            if entry.id.data and rule_id not in known:
+                entry.quantity.errors = [_("Unknown rule.")]
+                bad = True
+                continue
+            clean.append({"id": rule_id, "quantity": entry.quantity.data, "site_kind": entry.site_kind.data or None,
+                          "comparison": entry.comparison.data, "threshold": float(entry.threshold.data),
+                          "level": entry.level.data, "active": bool(entry.active.data)})
+        if not bad:
+            monitoring_api.save_rules(clean, current_user.id)
+            db.session.commit()
+            flash(_("Threshold rules saved. The next readings are checked against them."), "success")
+            return redirect(url_for("warnings.rules"))
+    flash(_("The rules were not saved: see the messages below."), "error")
+    return render_template("threshold_rules.html", form=form, labels=_labels()), 400
