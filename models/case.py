@@ -35,8 +35,10 @@ class ProcessModel(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(128))
     checksum: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    spec: Mapped[dict] = mapped_column(JSON)
+    # Deferred: every transition reads its case's model, but only needs these once per process
+    # (the engine caches the restored spec), so they are not loaded with the row.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)
     # What the engine needs without deserializing the spec: start form, starter roles,
     # lane → role and task → form maps.
     meta: Mapped[dict] = mapped_column(JSON)

@@ -209,7 +209,7 @@ class CaseEngine:
             county_id = s.scalar(select(Enterprise.county_id).where(Enterprise.id == enterprise_id))
         elif parent is not None:
             county_id = parent.county_id
-        spec, subs = self.specs.get(model.id, model.spec)
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
         workflow = new_workflow(spec, subs)
         case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
                     title=(title or model.name)[:256], county_id=county_id, enterprise_id=enterprise_id,
@@ -388,12 +388,12 @@ class CaseEngine:
         return case, row
 
     def _load(self, case: Case, model: ProcessModel):
-        spec, subs = self.specs.get(model.id, model.spec)
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
         return load_state(case.state, spec, subs)
 
     def _run(self, s: Session, model: ProcessModel, work: Callable[[], None], now: datetime) -> None:
         """Run ``work`` (engine steps, a task) at ``now`` with the transition's session for decisions."""
-        spec, subs = self.specs.get(model.id, model.spec)
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
         bind_latest(spec, subs, model.meta.get("decisions") or {}, self._resolve_decision)
         token = _transition_session.set(s)
         try:

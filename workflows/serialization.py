@@ -53,9 +53,11 @@ class SpecCache:
         self._specs = {}
         self._lock = Lock()
 
-    def get(self, model_id: int, stored: dict):
+    def get(self, model_id: int, stored):
+        """``stored`` is the serialized spec, or a callable giving it (only called on a cache miss)."""
         found = self._specs.get(model_id)
         if found is None:
+            stored = stored() if callable(stored) else stored
             found = (
                 SERIALIZER.from_dict(stored["spec"]),
                 {name: SERIALIZER.from_dict(s) for name, s in stored["subprocess_specs"].items()},
