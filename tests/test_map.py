@@ -4,6 +4,7 @@ and its locally served Leaflet."""
 import itertools
 import math
 import os
+import re
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -407,7 +408,8 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.wait_for_selector("#nearby[data-state='done']")
         assert page.locator("#nearby-list li strong").all_inner_texts() == ["近站", "次近站"]
         page.screenshot(path=str(tmp_path / "map-nearby.png"), full_page=True)
-        assert " · 300 " in page.inner_text("#nearby-list li:first-child")
+        # 300 m by haversine; PostGIS measures on the spheroid and may say 301.
+        assert re.search(r" · (299|300|301) ", page.inner_text("#nearby-list li:first-child"))
 
         page.select_option("#map-kind", "vehicle")
         page.wait_for_selector("#map[data-rendered='true'][data-count='1']")
