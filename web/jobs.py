@@ -25,7 +25,7 @@ def periodic(app) -> dict:
 
     engine = case_engine(app)
     steps = {"timers": engine.run_due_timers, "overdue": engine.notify_overdue,
-             "mailed": lambda: send_pending_mail(app)}
+             "mailed": lambda: send_pending_mail(app), "data_checks": lambda: daily_data_checks(app)}
     done, failure = {}, None
     for name, step in steps.items():
         try:
@@ -36,6 +36,34 @@ def periodic(app) -> dict:
     if failure is not None:
         raise failure
     return done
+
+
+def daily_data_checks(app) -> int:
+    """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
+    such as a cylinder's inspection falling due. Returns the warnings open after it, or 0 if not run."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from models import Setting
+    from workflows.data_checks import check_all
+
+    from . import case_engine
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    engine = case_engine(app)
+    with engine.sessions() as s:
+        if s.get(Setting, "data_checks_day") is None:
+            s.add(Setting(key="data_checks_day", value=""))
+            s.commit()
+        # The UPDATE is the claim: with several workers, only the one whose UPDATE changed the row runs.
+        claimed = s.execute(update(Setting).where(Setting.key == "data_checks_day", Setting.value != today)
+                            .values(value=today)).rowcount
+        s.commit()
+        if not claimed:
+            return 0
+        return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
 
 
 def run_timers_job() -> int:

@@ -144,6 +144,10 @@ def reviewed(s, case, payload, actor, now) -> None:
             record.status, record.review_reason = REC_REJECTED, str(row.get("reason") or "")[:2000]
             rejected += 1
     batch.status = BATCH_REVIEWED
+    from .data_checks import KINDS_CHECKED, check_enterprise
+
+    if batch.kind in KINDS_CHECKED:
+        check_enterprise(s, batch.enterprise_id, now)  # newly official records may raise or settle warnings
     if rejected:
         notify.add(s, notify.enterprise_users(s, batch.enterprise_id), notify.MESSAGE, now, case_id=case.id,
                    text=f"数据审核: {rejected} 条被驳回, 请按驳回理由修正后重新报送 (批次 {batch.id})")
