@@ -312,3 +312,11 @@ def test_warnings_page_and_rules_page(app, api, browser):
         ("gate_station", 5000, 3, True)]
     no_csrf = admin.client.post("/warnings/rules", data=data)
     assert no_csrf.status_code == 400 and len(rules(api)) == n + 1
+
+
+def test_warning_cases_are_opened_by_the_platform_not_by_hand(app, api, browser):
+    supervisor = api("keqiao_supervisor")
+    resp = supervisor.post("/cases", {"process": "warning", "data": {}})
+    assert resp.status_code == 403 and "platform" in resp.json["error"]["message"]
+    page = browser("keqiao_supervisor").client.get("/cases").data.decode()
+    assert "/cases/new/warning" not in page and "/cases/new/penalty" in page

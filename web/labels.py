@@ -47,7 +47,13 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "accepted_rows": _l("Accepted rows"), "rejected_rows": _l("Rejected rows"),
                 "rejected_count": _l("Rejected"), "review_round": _l("Review round"), "reason": _l("Reason"),
                 "renewals": _l("Renewals"), "expires_at": _l("Expires at"), "warn_at": _l("Renewal asked from"),
-                "remind_at": _l("Reminder on"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "remind_at": _l("Reminder on"),
+                # A warning case's data (monitoring).
+                "warning_id": _l("Warning"), "category": _l("Category"), "level": _l("Level"), "site": _l("Site"),
+                "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
+                "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
+                "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
+                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
 
 
 def _form_labels():

@@ -85,7 +85,9 @@ def start_form_key(process_key: str, user=None) -> str:
         raise InvalidInput("unknown process", {"process": ["Unknown process."]})
     if user is not None and user.role not in model.meta.get("starters", []):
         raise Forbidden(f"role {user.role} may not start '{process_key}'")
-    return model.meta.get("start_form") or ""
+    if not model.meta.get("start_form"):
+        raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")
+    return model.meta["start_form"]
 
 
 def _case_title(process_key, enterprise_id, data) -> str:
