@@ -42,9 +42,13 @@ def test_reported_data_raises_and_settles_warnings(app, api):
     assert open_warnings(api, "user") == ["user:U1:holding"]
 
     report(api, "delivery_staff", [{"external_id": "S1", "name": "张华", "qualification_no": "ZJ-001"}])
-    report(api, "delivery_vehicle", [{"external_id": "V1", "plate": "浙D12345", "driver": "张华"},
-                                     {"external_id": "V2", "plate": "浙D54321", "driver": "无证司机"}])
-    assert open_warnings(api, "vehicle") == ["vehicle:V2:driver"]
+    report(api, "station", [{"external_id": "ST-1", "name": "华舍供应站", "station_type": "supply",
+                             "lon": 120.47, "lat": 30.09}])
+    near, far = "120.48,30.10;120.50,30.12", "120.48,30.10;121.20,30.60"  # the second reaches Ningbo's edge
+    report(api, "delivery_vehicle", [{"external_id": "V1", "plate": "浙D12345", "driver": "张华", "track": near},
+                                     {"external_id": "V2", "plate": "浙D54321", "driver": "无证司机"},
+                                     {"external_id": "V3", "plate": "浙D11111", "driver": "张华", "track": far}])
+    assert open_warnings(api, "vehicle") == ["vehicle:V2:driver", "vehicle:V3:off_route"]
 
     # C3 comes back and C4's user registers: the holding and unregistered warnings close; C1 stays overdue.
     report(api, "cylinder_movement", [move("C3", "U1", "return", minutes=10)])

@@ -5,6 +5,7 @@ warning per condition through ``workflows.warnings``: a condition found opens (o
 warning, a condition gone closes it. They run when a review makes records official, and once a
 day for what time alone changes (an inspection falling due).
 """
+import math
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -15,8 +16,10 @@ from .warnings import clear_warning, raise_warning
 
 # Cylinders a user may hold before it is a warning (A1.5 气瓶保有量预警), by user type.
 HOLDING_NORMS = {"residential": 2, "commercial": 6, "public_welfare": 6, "industrial": 20, "vehicle": 0}
-KINDS_CHECKED = {"cylinder", "cylinder_movement", "gas_user", "delivery_vehicle", "delivery_staff"}
-LEVEL_INSPECTION, LEVEL_UNREGISTERED, LEVEL_HOLDING, LEVEL_DRIVER = 2, 2, 3, 2
+KINDS_CHECKED = {"cylinder", "cylinder_movement", "gas_user", "delivery_vehicle", "delivery_staff", "station"}
+LEVEL_INSPECTION, LEVEL_UNREGISTERED, LEVEL_HOLDING, LEVEL_DRIVER, LEVEL_OFF_ROUTE = 2, 2, 3, 2, 2
+# A delivery vehicle farther than this from every station of its enterprise is off its delivery area.
+DELIVERY_RADIUS_KM = 30.0
 
 
 def _official(s, enterprise_id: int, kind: str) -> list[DataRecord]:
@@ -37,6 +40,20 @@ def _settle(s, enterprise_id, category, prefix, found: dict[str, tuple[int, str]
     for key in _open_keys(s, enterprise_id, category, prefix) - set(found):
         clear_warning(s, enterprise_id, category, key, now)
     return len(found)
+
+
+def _km(lon1, lat1, lon2, lat2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+def _off_route(track, bases) -> list | None:
+    """The first track point farther than DELIVERY_RADIUS_KM from every base (station or enterprise)."""
+    for point in track or []:
+        if all(_km(point[0], point[1], lon, lat) > DELIVERY_RADIUS_KM for lon, lat in bases):
+            return point
+    return None
 
 
 def _parse_date(value) -> date | None:
@@ -83,6 +100,10 @@ def check_enterprise(s, enterprise_id: int, now: datetime, engine=None) -> dict:
             text = f"用户 {name} 持有 {len(codes)} 只气瓶, 超过 {norm} 只的限额"
             holding[f"user:{ref}:holding"] = (LEVEL_HOLDING, text)
 
+    stations = _official(s, enterprise_id, "station")
+    enterprise = s.get(Enterprise, enterprise_id)
+    bases = [(r.lon, r.lat) for r in stations if r.lon is not None] or \
+        ([(enterprise.lon, enterprise.lat)] if enterprise.lon is not None else [])
     qualified = {r.data.get("name") for r in staff if r.data.get("qualification_no")}
     drivers = {}
     for v in vehicles:
@@ -93,9 +114,16 @@ def check_enterprise(s, enterprise_id: int, now: datetime, engine=None) -> dict:
 
     _settle(s, enterprise_id, "cylinder", "cylinder:", {**overdue, **unregistered}, now, engine)
     _settle(s, enterprise_id, "user", "user:", holding, now, engine)
-    _settle(s, enterprise_id, "vehicle", "vehicle:", drivers, now, engine)
+    off_route = {}
+    for v in vehicles:
+        point = _off_route(v.data.get("track"), bases) if bases else None
+        if point is not None:
+            off_route[f"vehicle:{v.external_id}:off_route"] = (
+                LEVEL_OFF_ROUTE, f"配送车辆 {v.data.get('plate', v.external_id)} 驶出配送区域 "
+                                 f"(距各站点均超过 {DELIVERY_RADIUS_KM:g} 公里, 位置 {point[0]:.4f},{point[1]:.4f})")
+    _settle(s, enterprise_id, "vehicle", "vehicle:", {**drivers, **off_route}, now, engine)
     return {"inspection_overdue": len(overdue), "unregistered_user": len(unregistered), "holding": len(holding),
-            "unqualified_driver": len(drivers)}
+            "unqualified_driver": len(drivers), "off_route": len(off_route)}
 
 
 def check_all(s, now: datetime, engine=None) -> int:
