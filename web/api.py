@@ -385,7 +385,8 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, or a bad filter",
            "422": "Invalid input: fields names each invalid field"}
 _PAGING = (("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1,
                                                                       "maximum": MAX_PER_PAGE}))
-_ID = {"type": "integer", "minimum": 1}
+# Ids are PostgreSQL integer columns: a larger number names nothing.
+_ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
 _TEXT64 = {"type": "string", "minLength": 1, "maxLength": 64}
 
 
@@ -486,7 +487,6 @@ def _operation_extras() -> dict[str, dict]:
 
     from .taskflow import DUE_FILTERS, FOLLOW_UP_FILTERS, MAX_SEARCH, SCOPES, SORTS, STATUSES
 
-    ids = {"type": "integer", "minimum": 1}
     instant = {"type": "string", "format": "date-time"}
     version = (("version", {"type": "integer", "minimum": 1}),)
     personal = sorted({name for k in KINDS for name in k.personal_fields})
@@ -506,10 +506,10 @@ def _operation_extras() -> dict[str, dict]:
             **_file_body({"name": {"type": "string"}})["content"]}}},
         "api.list_notifications": {"query": (("unread", {"enum": ["1", "true", "0", "false"]}), *_PAGING)},
         "api.read_notifications": {"body": _json_body({"type": "object", "properties": {
-            "ids": {"type": "array", "items": ids}, "all": {"type": "boolean"}}})},
+            "ids": {"type": "array", "items": _ID}, "all": {"type": "boolean"}}})},
         "api.create_case": {"body": _start_body(), "success": ("201",)},
         "api.list_cases": {"query": (("process", {"type": "string"}), ("status", {"type": "string"}),
-                                     ("enterprise", ids), ("county", ids), *_PAGING)},
+                                     ("enterprise", _ID), ("county", _ID), *_PAGING)},
         "api.add_comment": {"success": ("201",), "body": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["text"],
                                             "properties": {"text": {"type": "string", "minLength": 1}}}},
@@ -518,7 +518,7 @@ def _operation_extras() -> dict[str, dict]:
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
         "api.list_tasks": {"query": (
             ("scope", {"enum": list(SCOPES)}), ("status", {"enum": list(STATUSES)}),
-            ("process", {"type": "string"}), ("enterprise", ids), ("county", ids),
+            ("process", {"type": "string"}), ("enterprise", _ID), ("county", _ID),
             ("due", {"enum": list(DUE_FILTERS)}), ("follow_up", {"enum": list(FOLLOW_UP_FILTERS)}),
             ("q", {"type": "string", "maxLength": MAX_SEARCH}), ("sort", {"enum": list(SORTS)}), *_PAGING)},
         "api.assign": {"body": _json_body({"type": "object", "required": ["user"],
@@ -532,27 +532,27 @@ def _operation_extras() -> dict[str, dict]:
         "data_api.submit": {"body": _records_body(), "success": ("202", "200")},
         "data_api.list_records": {"query": (
             ("status", {"enum": ["official", "pending", "rejected", "superseded", "all"]}),
-            ("external_id", {"type": "string"}), ("enterprise", ids),
+            ("external_id", {"type": "string"}), ("enterprise", _ID),
             *((name, {"type": "string", "description": "exact search on a personal field"}) for name in personal),
             *_PAGING)},
-        "data_api.record_versions": {"query": (("enterprise", ids),)},
+        "data_api.record_versions": {"query": (("enterprise", _ID),)},
         "monitoring_api.post_readings": {"success": ("202",), "body": _json_body({
             "type": "object", "required": ["readings"], "properties": {
                 "readings": {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _reading_schema()},
-                "enterprise_id": {**ids, "description": "required from authorities; enterprises send their own"}}})},
+                "enterprise_id": {**_ID, "description": "required from authorities; enterprises send their own"}}})},
         "monitoring_api.get_readings": {"query": (
             ("site", {"type": "string"}), ("sensor", {"type": "string"}), ("quantity", {"enum": list(QUANTITIES)}),
-            ("enterprise", ids), ("since", instant), ("until", instant),
+            ("enterprise", _ID), ("since", instant), ("until", instant),
             ("limit", {"type": "integer", "minimum": 1, "maximum": 5000}))},
         "monitoring_api.get_warnings": {"query": (
             ("status", {"enum": ["open", "closed"]}), ("level", {"enum": list(LEVELS)}),
-            ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", ids), ("enterprise", ids), *_PAGING)},
+            ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", _ID), ("enterprise", _ID), *_PAGING)},
         "monitoring_api.put_threshold_rules": {"body": _json_body({"type": "object", "required": ["rules"],
                                                                    "properties": {"rules": {
                                                                        "type": "array", "items": _rule_schema()}}})},
         "map_api.map_features": {"query": (
             ("layers", {"type": "string", "description": f"comma-separated: {', '.join(FEATURE_LAYERS)}"}),
-            ("county", ids), ("kind", {"enum": list(ENTERPRISE_KINDS)}))},
+            ("county", _ID), ("kind", {"enum": list(ENTERPRISE_KINDS)}))},
         "map_api.map_nearby": {"query": (("lon", {"type": "number", "minimum": 73, "maximum": 136}),
                                          ("lat", {"type": "number", "minimum": 3, "maximum": 54}), *near),
                                "required": ("lon", "lat")},
@@ -564,7 +564,7 @@ def _path_schema(rule, converter: str | None, name: str) -> dict:
     """A path parameter as the URL rule's converter matches it; where the code declares the set of
     values (data kinds, checklist kinds), that set, so generated requests reach past the 404."""
     if converter == "int":
-        return {"type": "integer", "minimum": 0}
+        return {**_ID, "minimum": 0}  # the rule matches any digits; ids start at 1
     if name == "kind_key":
         from forms.data_kinds import KINDS
 
