@@ -142,3 +142,14 @@ def test_openapi_and_lists(app, api):
     assert "rectification_issue" in spec["components"]["schemas"]
     assert api("admin").get("/cases?per_page=500").status_code == 200
     assert api("admin").get("/cases?page=x").status_code == 422
+
+
+def test_numbers_and_characters_the_database_cannot_hold_are_refused_not_500(api):
+    admin = api("admin")
+    assert admin.get("/cases/4733079411").status_code == 404  # beyond PostgreSQL's integer
+    assert admin.get("/tasks/99999999999999999999999").status_code == 404
+    for path in ("/cases?enterprise=%C2%B2", "/tasks?enterprise=%C2%B2", "/warnings?county=%C2%B2",
+                 "/notifications?page=61913401605766936286447271936", "/cases?county=5151227402"):
+        resp = admin.get(path)
+        assert resp.status_code in (400, 422) and resp.json["error"], path
+    assert admin.get("/readings?sensor=a%00b").status_code == 400

@@ -1,7 +1,7 @@
 """Flask application factory."""
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, abort, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
@@ -14,6 +14,7 @@ from .config import load_config
 from .database import engine_options, upgrade
 from .extensions import babel, csrf, db, login_manager
 from .monitoring_reference import load_threshold_rules
+from .params import IdConverter
 from .reference import load_checklists
 
 LOCALES = ("zh", "en")
@@ -32,6 +33,7 @@ def select_locale():
 
 def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = IdConverter  # ids beyond any row are 404, not a database overflow
     app.config.update(load_config(overrides))
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
@@ -72,13 +74,20 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     app.register_blueprint(data_api.bp)
     csrf.exempt(data_api.bp)
+    app.register_blueprint(data_pages.bp)
     from . import map_api, map_pages
 
     app.register_blueprint(map_api.bp)
     csrf.exempt(map_api.bp)
     app.register_blueprint(map_pages.bp)
-    app.register_blueprint(data_pages.bp)
     errors.register(app)
+
+    @app.before_request
+    def refuse_nul():
+        # A NUL character cannot be stored in PostgreSQL text; refuse it at the door, for every route.
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+            abort(400, "NUL characters are not allowed in the address")
+        return None
 
     @app.context_processor
     def inject():

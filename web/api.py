@@ -19,6 +19,7 @@ from workflows.errors import Forbidden, InvalidInput
 from . import admin, case_engine, notifications, taskflow
 from .errors import json_error
 from .extensions import db
+from .params import small_int
 from .security import user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -62,22 +63,20 @@ def body() -> dict:
 
 
 def page_args() -> tuple[int, int]:
-    try:
-        page = max(int(request.args.get("page", 1)), 1)
-        per_page = min(max(int(request.args.get("per_page", 50)), 1), MAX_PER_PAGE)
-    except ValueError:
+    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "50")
+    if small_int(page) is None or small_int(per_page) is None:
         raise InvalidInput("page and per_page must be integers",
-                           {"page": ["Must be an integer."]}) from None
-    return page, per_page
+                           {"page" if small_int(page) is None else "per_page": ["Must be an integer."]})
+    return max(small_int(page), 1), min(max(small_int(per_page), 1), MAX_PER_PAGE)
 
 
 def int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if small_int(value) is None:
         raise InvalidInput(f"{name} must be an integer", {name: ["Must be an integer."]})
-    return int(value)
+    return small_int(value)
 
 
 def paged(stmt, to_dict):

@@ -9,6 +9,7 @@ from models import User
 
 from . import notifications
 from .extensions import db, login_manager
+from .params import small_int
 from .security import verify_password
 
 bp = Blueprint("auth", __name__)
@@ -16,7 +17,7 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, small_int(user_id)) if small_int(user_id) is not None else None
     return user if user is not None and user.active else None
 
 

@@ -12,6 +12,7 @@ from workflows.errors import InvalidInput
 
 from . import taskflow
 from .extensions import db
+from .params import small_int
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 50
@@ -36,9 +37,9 @@ def index():
     q = request.args.get("q", "").strip()
     if q:
         match = Case.title.contains(q)
-        stmt = stmt.where(match | (Case.id == int(q)) if q.isdigit() else match)
+        stmt = stmt.where(match | (Case.id == small_int(q)) if small_int(q) is not None else match)
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = small_int(page) or 1
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     cases = db.session.scalars(stmt.order_by(Case.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render_template("cases.html", cases=cases, status=status, q=q, page=page, total=total,

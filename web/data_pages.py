@@ -20,6 +20,7 @@ from workflows.errors import Forbidden, InvalidInput, NotFound
 from . import dataflow
 from .extensions import db
 from .labels import STATUSES as CASE_STATUSES
+from .params import small_int
 
 bp = Blueprint("data_pages", __name__, url_prefix="/data")
 PER_PAGE = 50
@@ -127,12 +128,12 @@ def records(kind_key):
     value = args.get("value", "").strip()[:64]
     exact = {field: value} if field in personal and value else {}
     enterprise = args.get("enterprise", "")
-    enterprise_id = int(enterprise) if enterprise.isdigit() and len(enterprise) < 10 else None
+    enterprise_id = small_int(enterprise)
     stmt = dataflow.find_records(user, kind, None if status == "all" else status, None, exact, enterprise_id)
     if q:
         stmt = stmt.where(DataRecord.external_id.contains(q, autoescape=True))
     page = args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    page = min(small_int(page) or 1, 10**6)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     found = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     cols = {c.key: c for c in columns(kind)}

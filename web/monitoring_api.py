@@ -28,6 +28,7 @@ from . import case_engine, taskflow
 from .api import authenticate, body, int_arg, me, paged
 from .errors import json_error
 from .extensions import csrf, db
+from .params import small_int
 
 bp = Blueprint("monitoring_api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
@@ -221,7 +222,7 @@ def warnings_stmt(user, args):
         value = args.get(name) or ""
         if not value:
             continue
-        if not value.isdigit() or (allowed and int(value) not in allowed):
+        if small_int(value) is None or (allowed and int(value) not in allowed):
             raise InvalidInput(f"{name} is not valid", {name: ["Must be 1, 2 or 3." if allowed else
                                                                "Must be an integer."]})
         stmt = stmt.where(col == int(value))

@@ -13,6 +13,7 @@ from workflows import access
 
 from . import taskflow
 from .extensions import db
+from .params import small_int
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 50
@@ -93,7 +94,7 @@ def header_count():
 @login_required
 def index():
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = small_int(page) or 1
     items = db.session.scalars(user_stmt(current_user).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     total = db.session.scalar(select(func.count()).where(Notification.user_id == current_user.id))
     return render_template("notifications.html", items=items, kinds=KINDS, link_for=link_for, page=page,
@@ -106,7 +107,7 @@ def read():
     if request.form.get("all"):
         mark_read(current_user)
     else:
-        ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
+        ids = [small_int(i) for i in request.form.getlist("id") if small_int(i) is not None]
         mark_read(current_user, ids)
     target = request.form.get("next", "")
     if target.startswith("/") and not target.startswith("//"):

@@ -11,6 +11,7 @@ from workflows.roles import user_plays
 
 from . import case_engine, taskflow
 from .extensions import db
+from .params import small_int
 
 bp = Blueprint("queue", __name__)
 PER_PAGE = taskflow.PER_PAGE
@@ -23,7 +24,7 @@ def index():
     args = request.args.to_dict()
     # The page keeps its old leniency about page numbers; filters a user got wrong are said out loud.
     page = args.get("page") or "1"
-    if not page.isdigit() or len(page) > 9 or int(page) < 1:
+    if not small_int(page):
         args.pop("page", None)
     args.pop("per_page", None)
     error, status = None, 200

@@ -19,6 +19,7 @@ from workflows.errors import Forbidden, InvalidInput, NotFound
 
 from . import case_engine
 from .extensions import db
+from .params import small_int
 
 
 def bind_form(form_key: str, user, json: dict | None = None, task: Task | None = None):
@@ -351,7 +352,7 @@ def _int(args, name: str, default: int | None = None, minimum: int = 1) -> int |
     if not value:
         return default
     # Nine digits at most: larger numbers overflow PostgreSQL's integer columns.
-    if not value.isdigit() or len(value) > 9 or int(value) < minimum:
+    if small_int(value) is None or small_int(value) < minimum:
         raise BadFilter(name, _("Must be a whole number of at least %(n)s.", n=minimum))
     return int(value)
 
@@ -426,7 +427,7 @@ def filtered_stmt(user, query: QueueQuery, now: datetime):
         stmt = stmt.outerjoin(Enterprise, Enterprise.id == Task.enterprise_id)
         match = [Task.title.ilike(pattern, escape="\\"), Case.title.ilike(pattern, escape="\\"),
                  Enterprise.name.ilike(pattern, escape="\\")]
-        if query.q.isdigit() and len(query.q) <= 9:
+        if small_int(query.q) is not None:
             match += [Task.id == int(query.q), Task.case_id == int(query.q)]
         stmt = stmt.where(or_(*match))
     return stmt

@@ -25,6 +25,7 @@ from models import ROLE_CITY_ADMIN, TEMPLATE_KINDS, ChecklistTemplate
 from workflows.errors import Forbidden
 
 from .extensions import db
+from .params import small_int
 
 bp = Blueprint("checklist_templates", __name__, url_prefix="/admin/templates")
 KIND_LABELS = {
@@ -130,7 +131,7 @@ def index():
 @bp.get("/<kind>")
 def kind_page(kind):
     version = request.args.get("version", "")
-    return _kind_page(_kind_or_404(kind), int(version) if version.isdigit() else None)
+    return _kind_page(_kind_or_404(kind), small_int(version))
 
 
 @bp.get("/<kind>/<int:version>/checklist.<fmt>")

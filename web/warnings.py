@@ -10,6 +10,7 @@ from workflows.errors import InvalidInput
 
 from . import monitoring_api
 from .extensions import db
+from .params import small_int
 
 bp = Blueprint("warnings", __name__, url_prefix="/warnings")
 PER_PAGE = 50
@@ -35,7 +36,7 @@ def index():
         error, status = exc, 400
         stmt = monitoring_api.warnings_stmt(user, {"status": WARNING_OPEN})
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    page = min(small_int(page) or 1, 10**6)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render_template("warnings.html", warnings=rows, args=args, total=total, page=page, per_page=PER_PAGE,
@@ -70,7 +71,7 @@ def rules():
                     entry.quantity.errors = [_("Choose a quantity.")]
                     bad = True
                 continue
-            rule_id = int(entry.id.data) if (entry.id.data or "").isdigit() else None
+            rule_id = small_int(entry.id.data or "")
             if entry.id.data and rule_id not in known:
                 entry.quantity.errors = [_("Unknown rule.")]
                 bad = True

@@ -8,6 +8,7 @@ bounding box narrows the rows in SQL and the exact distance is computed here.
 Every query is limited to what the caller may see (``workflows.access``).
 """
 import math
+import re
 from dataclasses import dataclass
 
 from geoalchemy2 import Geography
@@ -89,7 +90,7 @@ def parse_layers(raw, allowed: tuple[str, ...]) -> list[str]:
 def parse_filters(county_raw, kind_raw) -> Filters:
     county_id = None
     if county_raw not in (None, ""):
-        if not str(county_raw).isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", str(county_raw)):  # ASCII digits that fit an integer column
             raise InvalidInput("county must be an integer", {"county": ["Must be an integer."]})
         county_id = int(county_raw)
     kind = kind_raw or None
