@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from .dynamic import dynamic_form
+from .dynamic import dynamic_form, pair_rows
 from .fields import AttachmentsField
 
 DATA_KINDS = [
@@ -97,15 +97,8 @@ class DataReviewForm(FlaskForm):
         return ok
 
     def shape_data(self, data: dict) -> dict:
-        decisions, out = [], {}
-        for key, value in data.items():
-            if key.startswith("decision_"):
-                ref = int(key[9:])
-                decisions.append({"ref": ref, "decision": value, "reason": data.get(f"reason_{ref}") or ""})
-            elif not key.startswith("reason_"):
-                out[key] = value
-        out["review"] = sorted(decisions, key=lambda d: d["ref"])
-        return out
+        review, out = pair_rows(data, "decision_", "reason_", "ref", "decision", "reason")
+        return {**out, "review": review}
 
 
 def _correct_fields(items: list) -> dict:

@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
 
-from .dynamic import dynamic_form
+from .dynamic import dynamic_form, pair_rows
 from .fields import AttachmentsField
 
 LEVELS = [("city", _l("City level")), ("county", _l("County level"))]
@@ -102,15 +102,8 @@ class ChecklistForm(FlaskForm):
         return dynamic_form(cls, data.get("checklist") or [], _checklist_fields)
 
     def shape_data(self, data: dict) -> dict:
-        answers, out = [], {}
-        for key, value in data.items():
-            if key.startswith("item_"):
-                index = int(key[5:])
-                answers.append({"index": index, "result": value, "note": data.get(f"note_{index}") or ""})
-            elif not key.startswith("note_"):
-                out[key] = value
-        out["answers"] = sorted(answers, key=lambda a: a["index"])
-        return out
+        answers, out = pair_rows(data, "item_", "note_", "index", "result", "note")
+        return {**out, "answers": answers}
 
 
 def _checklist_fields(items: list) -> dict:

@@ -88,50 +88,34 @@ class CaseEngine:
             decisions = {m.key: m.dmn_xml for m in self._latest_decisions(s)}
         definition = _read_bpmn_cached(content, frozenset(self.known_forms),
                                        tuple(sorted(decisions.items())), frozenset(self.handlers))
-        for _attempt in range(3):
-            with self.sessions() as s:
-                found = s.scalar(select(ProcessModel).where(
-                    ProcessModel.key == definition.key, ProcessModel.checksum == definition.checksum))
-                if found:
-                    return found.id, False
-                latest = s.scalar(select(func.max(ProcessModel.version)).where(
-                    ProcessModel.key == definition.key)) or 0
-                model = ProcessModel(
-                    key=definition.key, version=latest + 1, name=definition.name,
-                    checksum=definition.checksum, bpmn_xml=definition.xml, spec=definition.spec,
-                    meta=definition.meta, created_by_id=actor_id,
-                )
-                s.add(model)
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()  # another process deployed concurrently; look again
-                    continue
-                return model.id, True
-        raise Conflict("process model changed concurrently, try again")
+        return self._store_version(ProcessModel, definition.key, definition.checksum, dict(
+            name=definition.name, bpmn_xml=definition.xml, spec=definition.spec, meta=definition.meta,
+            created_by_id=actor_id))
 
     def deploy_decision(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
         """Store a DMN decision table as a new version of its decision. Returns (id, created)."""
         definition = read_dmn(content)
+        return self._store_version(DecisionModel, definition.key, definition.checksum, dict(
+            name=definition.name, dmn_xml=definition.xml, created_by_id=actor_id))
+
+    def _store_version(self, model_cls, key: str, checksum: str, fields: dict) -> tuple[int, bool]:
+        """Versions follow content: the same content is the same version, new content version n+1.
+        Returns (id, created)."""
         for _attempt in range(3):
             with self.sessions() as s:
-                found = s.scalar(select(DecisionModel).where(
-                    DecisionModel.key == definition.key, DecisionModel.checksum == definition.checksum))
+                found = s.scalar(select(model_cls.id).where(model_cls.key == key, model_cls.checksum == checksum))
                 if found:
-                    return found.id, False
-                latest = s.scalar(select(func.max(DecisionModel.version)).where(
-                    DecisionModel.key == definition.key)) or 0
-                model = DecisionModel(key=definition.key, version=latest + 1, name=definition.name,
-                                      checksum=definition.checksum, dmn_xml=definition.xml,
-                                      created_by_id=actor_id)
+                    return found, False
+                latest = s.scalar(select(func.max(model_cls.version)).where(model_cls.key == key)) or 0
+                model = model_cls(key=key, version=latest + 1, checksum=checksum, **fields)
                 s.add(model)
                 try:
                     s.commit()
                 except IntegrityError:
-                    s.rollback()
+                    s.rollback()  # another process stored a version concurrently; look again
                     continue
                 return model.id, True
-        raise Conflict("decision table changed concurrently, try again")
+        raise Conflict(f"{key} changed concurrently, try again")
 
     def deploy_file(self, content: bytes, actor_id: int | None = None) -> tuple[str, int, bool]:
         """A BPMN process or a DMN decision table, told apart by content. Returns (kind, id, created)."""
