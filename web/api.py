@@ -140,14 +140,19 @@ def upload_process():
 @bp.get("/processes/<key>/bpmn")
 def process_bpmn(key):
     """The BPMN XML of a process: the latest version, or ?version=N."""
-    stmt = select(ProcessModel).where(ProcessModel.key == key)
+    return Response(_version_of(ProcessModel, key, "process").bpmn_xml, mimetype="application/xml")
+
+
+def _version_of(model_cls, key: str, what: str):
+    """The latest version of a process or decision table, or the one ?version= names; 404 if none."""
+    stmt = select(model_cls).where(model_cls.key == key)
     version = int_arg("version")
     if version is not None:
-        stmt = stmt.where(ProcessModel.version == version)
-    model = db.session.scalar(stmt.order_by(ProcessModel.version.desc()).limit(1))
+        stmt = stmt.where(model_cls.version == version)
+    model = db.session.scalar(stmt.order_by(model_cls.version.desc()).limit(1))
     if model is None:
-        abort(404, "no such process version")
-    return Response(model.bpmn_xml, mimetype="application/xml")
+        abort(404, f"no such {what} version")
+    return model
 
 
 # ---- decision tables ----------------------------------------------------------
@@ -191,14 +196,7 @@ def get_decision(key):
 @bp.get("/decisions/<key>/dmn")
 def decision_dmn(key):
     """The DMN XML of a decision table: the latest version, or ?version=N."""
-    stmt = select(DecisionModel).where(DecisionModel.key == key)
-    version = int_arg("version")
-    if version is not None:
-        stmt = stmt.where(DecisionModel.version == version)
-    model = db.session.scalar(stmt.order_by(DecisionModel.version.desc()).limit(1))
-    if model is None:
-        abort(404, "no such decision version")
-    return Response(model.dmn_xml, mimetype="application/xml")
+    return Response(_version_of(DecisionModel, key, "decision").dmn_xml, mimetype="application/xml")
 
 
 # ---- notifications ------------------------------------------------------------
