@@ -185,16 +185,6 @@ def get_readings():
 
 
 # ---- warnings -------------------------------------------------------------------
-def warning_scope(user):
-    if user.role == ROLE_CITY_ADMIN:
-        return EarlyWarning.id.isnot(None)
-    if access.is_enterprise_user(user):
-        return EarlyWarning.enterprise_id == user.enterprise_id
-    if user.county_id is not None:
-        return EarlyWarning.county_id == user.county_id
-    return EarlyWarning.id.is_(None)
-
-
 def warning_dict(w: EarlyWarning) -> dict:
     return {"id": w.id, "enterprise_id": w.enterprise_id, "county_id": w.county_id, "category": w.category,
             "key": w.key, "site": w.site, "sensor": w.sensor, "quantity": w.quantity, "rule_id": w.rule_id,
@@ -206,7 +196,7 @@ def warning_dict(w: EarlyWarning) -> dict:
 
 def warnings_stmt(user, args):
     """Warnings in ``user``'s scope filtered by status, level, category, county, enterprise; bad filters are 422."""
-    stmt = select(EarlyWarning).where(warning_scope(user))
+    stmt = select(EarlyWarning).where(access.warning_scope(user))
     status = args.get("status") or ""
     if status:
         if status not in (WARNING_OPEN, WARNING_CLOSED):

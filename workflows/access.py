@@ -7,7 +7,7 @@ so ids of other tenants' cases leak nothing.
 """
 from sqlalchemy import and_, exists, false, or_, select
 
-from models import ROLE_CITY_ADMIN, Case, Enterprise, Task, TaskCandidate
+from models import ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
 
 from .roles import ENTERPRISE, user_plays
 
@@ -16,15 +16,26 @@ def is_enterprise_user(user) -> bool:
     return user.enterprise_id is not None and user.role in ("enterprise_admin", "enterprise_staff")
 
 
+def _area(user, model):
+    """Rows that carry their enterprise and county: the city admin sees all, a county its own, an
+    enterprise its own."""
+    if user.role == ROLE_CITY_ADMIN:
+        return model.id.isnot(None)
+    if is_enterprise_user(user):
+        return model.enterprise_id == user.enterprise_id
+    if user.county_id is not None:
+        return model.county_id == user.county_id
+    return false()
+
+
 def case_scope(user):
     """A WHERE clause selecting the cases ``user`` may see."""
-    if user.role == ROLE_CITY_ADMIN:
-        return Case.id.isnot(None)
-    if is_enterprise_user(user):
-        return Case.enterprise_id == user.enterprise_id
-    if user.county_id is not None:
-        return Case.county_id == user.county_id
-    return false()
+    return _area(user, Case)
+
+
+def warning_scope(user):
+    """A WHERE clause selecting the early warnings ``user`` may see (the same rule as cases)."""
+    return _area(user, EarlyWarning)
 
 
 def task_scope(user):

@@ -202,15 +202,6 @@ def case_location(session, case: Case) -> tuple[float, float] | None:
 
 
 # ---- map features --------------------------------------------------------------------------------
-def warning_scope(user):
-    """Warnings carry their own county: the same rule as cases (city all, county its own, enterprise its own)."""
-    if user.role == ROLE_CITY_ADMIN:
-        return EarlyWarning.id.isnot(None)
-    if access.is_enterprise_user(user):
-        return EarlyWarning.enterprise_id == user.enterprise_id
-    if user.county_id is not None:
-        return EarlyWarning.county_id == user.county_id
-    return false()
 
 
 def _feature(lon: float, lat: float, props: dict) -> dict:
@@ -254,7 +245,7 @@ def warning_features(session, user, filters: Filters) -> list[dict]:
                    EarlyWarning.started_at, Enterprise.id.label("enterprise_id"),
                    Enterprise.name.label("enterprise"), Enterprise.lon, Enterprise.lat)
             .join(Enterprise, Enterprise.id == EarlyWarning.enterprise_id)
-            .where(EarlyWarning.status == WARNING_OPEN, warning_scope(user),
+            .where(EarlyWarning.status == WARNING_OPEN, access.warning_scope(user),
                    Enterprise.lon.isnot(None), Enterprise.lat.isnot(None)))
     rows = session.execute(_filtered(stmt, filters, EarlyWarning.county_id)
                            .order_by(EarlyWarning.level, EarlyWarning.id)).all()
