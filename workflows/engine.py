@@ -219,9 +219,7 @@ class CaseEngine:
                       now: datetime | None = None) -> int:
         now = now or clock.now()
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
-            if row.status != TASK_OPEN:
-                raise Conflict("task is no longer open")
+            case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
             model = s.get(ProcessModel, case.process_model_id)
@@ -243,9 +241,7 @@ class CaseEngine:
 
     def claim(self, task_id: int, actor) -> None:
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
-            if row.status != TASK_OPEN:
-                raise Conflict("task is no longer open")
+            case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_work_task(actor, row):
                 raise Conflict("task is assigned to someone else") if row.assignee_id else \
                     Forbidden("this task is not for your role")
@@ -256,9 +252,7 @@ class CaseEngine:
 
     def unclaim(self, task_id: int, actor) -> None:
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
-            if row.status != TASK_OPEN:
-                raise Conflict("task is no longer open")
+            case, row = self._lock_open_task(s, task_id, actor)
             if row.assignee_id != actor.id and not access.can_assign(actor, row):
                 raise Forbidden("only the assignee or a supervisor may release a task")
             row.assignee_id = None
@@ -267,9 +261,7 @@ class CaseEngine:
 
     def assign(self, task_id: int, actor, username: str) -> None:
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
-            if row.status != TASK_OPEN:
-                raise Conflict("task is no longer open")
+            case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_assign(actor, row):
                 raise Forbidden("only a supervisor may assign tasks")
             target = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
@@ -284,9 +276,7 @@ class CaseEngine:
     def set_follow_up(self, task_id: int, actor, when: datetime | None) -> None:
         """The follow-up date: when the assignee (or a supervisor) means to look at the task again."""
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
-            if row.status != TASK_OPEN:
-                raise Conflict("task is no longer open")
+            case, row = self._lock_open_task(s, task_id, actor)
             if row.assignee_id != actor.id and not access.can_assign(actor, row):
                 raise Forbidden("only the assignee or a supervisor may set the follow-up date")
             row.follow_up_at = when
@@ -369,6 +359,12 @@ class CaseEngine:
         case = s.get(Case, case_id)
         if not access.can_see_task(actor, row):
             raise NotFound("no such task")
+        return case, row
+
+    def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
+        case, row = self._lock_task(s, task_id, actor)
+        if row.status != TASK_OPEN:
+            raise Conflict("task is no longer open")
         return case, row
 
     def _load(self, case: Case, model: ProcessModel):

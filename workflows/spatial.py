@@ -202,8 +202,6 @@ def case_location(session, case: Case) -> tuple[float, float] | None:
 
 
 # ---- map features --------------------------------------------------------------------------------
-
-
 def _feature(lon: float, lat: float, props: dict) -> dict:
     # GeoJSON (RFC 7946) positions are [longitude, latitude].
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props}
