@@ -105,10 +105,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
         )
         return response
 
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
+    from . import health
 
+    health.register(app)
     return app
 
 

@@ -82,6 +82,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "gasflow@localhost"),
+        # /metrics answers only with this bearer token when it is set.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
         # The map draws without any tile server; set TILE_URL (e.g. https://{s}.tile.example.cn/{z}/{x}/{y}.png)
         # to lay tiles under it.

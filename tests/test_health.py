@@ -1,0 +1,62 @@
+"""Watching the platform (O4): liveness, readiness with its real dependencies, Prometheus metrics."""
+import os
+
+import pytest
+from conftest import enterprise_id, future
+
+
+def test_liveness_and_readiness(app):
+    app.config["REDIS_URL"] = None  # the embedded default: jobs run inside the web process
+    client = app.test_client()
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
+
+
+def test_not_ready_when_the_database_is_unreachable(tmp_path, monkeypatch):
+    from web import create_app
+
+    monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path))
+    broken = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/gasflow.db",
+                         "INPROCESS_TICKER": False}, migrate=False)
+    resp = broken.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.json["checks"]["database"].startswith("failed")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (the second CI pass)")
+def test_ready_only_with_a_live_worker(app):
+    from redis import Redis
+    from rq import Queue, Worker
+
+    app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    conn = Redis.from_url(os.environ["REDIS_URL"])
+    for old in Worker.all(connection=conn):
+        old.register_death()
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.json["checks"]["redis"] == "ok"
+    assert resp.json["checks"]["workers"].startswith("failed")
+    worker = Worker([Queue(connection=conn)], connection=conn)
+    worker.register_birth()
+    worker.heartbeat()
+    try:
+        resp = app.test_client().get("/readyz")
+        assert resp.status_code == 200 and resp.json["checks"]["workers"] == "ok (1)"
+    finally:
+        worker.register_death()
+
+
+def test_metrics_count_requests_and_open_work(app, api):
+    client = app.test_client()
+    client.get("/healthz")
+    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
+        "enterprise_id": enterprise_id(app), "hazard_description": "报警器失效", "hazard_class": "II",
+        "deadline_at": future()}})
+    assert resp.status_code == 201
+    text = client.get("/metrics").data.decode()
+    assert 'gasflow_http_requests_total{endpoint="health.healthz",method="GET",status="200"}' in text
+    assert 'gasflow_open_cases{process="rectification"} 1.0' in text
+    assert 'gasflow_open_tasks{role="enterprise"} 1.0' in text
+    assert "gasflow_http_request_seconds_bucket" in text
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
