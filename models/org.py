@@ -102,4 +102,18 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class LoginFailure(Base):
+    """A failed sign-in, by the name typed and the address it came from: lockout and throttling
+    count these, so they hold across every web process, and a name that does not exist locks the
+    same way as one that does (nothing tells which accounts exist)."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_login_failures_user", LoginFailure.username, LoginFailure.at)
+Index("ix_login_failures_address", LoginFailure.address, LoginFailure.at)
 Index("ix_users_role_county", User.role, User.county_id)
