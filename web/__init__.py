@@ -60,26 +60,13 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     labels.register(app)
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(queue.bp)
-    app.register_blueprint(cases.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(templates_admin.bp)
-    app.register_blueprint(notifications.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(monitoring_api.bp)
-    app.register_blueprint(warnings.bp)
-    csrf.exempt(api.bp)  # the API checks CSRF itself when a browser session calls it
-    from . import data_api, data_pages
+    from . import data_api, data_pages, map_api, map_pages
 
-    app.register_blueprint(data_api.bp)
-    csrf.exempt(data_api.bp)
-    app.register_blueprint(data_pages.bp)
-    from . import map_api, map_pages
-
-    app.register_blueprint(map_api.bp)
-    csrf.exempt(map_api.bp)
-    app.register_blueprint(map_pages.bp)
+    for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
+                   data_api, data_pages, map_api, map_pages):
+        app.register_blueprint(module.bp)
+    for module in (api, data_api, map_api):
+        csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)
 
     @app.before_request
