@@ -76,6 +76,7 @@ class CaseEngine:
         self.known_forms = set(known_forms)
         self.handlers = dict(handlers or {})
         self.specs = SpecCache()
+        self._model_facts: dict[int, ModelFacts] = {}
         self.decisions = DecisionCache()
 
     # ---- process models -------------------------------------------------
@@ -148,12 +149,23 @@ class CaseEngine:
             raise ModelRuntimeError(f"no decision table '{key}'")
         return self.decisions.engine(model.id, model.dmn_xml), model.version
 
-    def latest_model(self, s: Session, key: str) -> ProcessModel:
-        model = s.scalar(select(ProcessModel).where(ProcessModel.key == key)
-                         .order_by(ProcessModel.version.desc()).limit(1))
-        if model is None:
+    def latest_model(self, s: Session, key: str) -> "ModelFacts":
+        model_id = s.scalar(select(ProcessModel.id).where(ProcessModel.key == key)
+                            .order_by(ProcessModel.version.desc()).limit(1))
+        if model_id is None:
             raise NotFound(f"no process '{key}'", {"process": ["unknown process"]})
-        return model
+        return self._model(s, model_id)
+
+    def _model(self, s: Session, model_id: int) -> "ModelFacts":
+        """A process model version's facts. Versions never change once stored, so each is read once
+        per process: a transition then costs no model query."""
+        facts = self._model_facts.get(model_id)
+        if facts is None:
+            row = s.get(ProcessModel, model_id)
+            self.specs.get(row.id, lambda: row.spec)
+            facts = ModelFacts(row.id, row.key, row.version, row.name, row.meta)
+            self._model_facts[model_id] = facts
+        return facts
 
     # ---- cases ----------------------------------------------------------
     def start_case(self, process_key: str, data: dict, actor, enterprise_id: int | None = None,
@@ -186,7 +198,7 @@ class CaseEngine:
                 row.county_id = county_id
         return case.id
 
-    def _open(self, s: Session, model: ProcessModel, data: dict, actor, creator_id: int | None,
+    def _open(self, s: Session, model: "ModelFacts", data: dict, actor, creator_id: int | None,
               enterprise_id: int | None, title: str, now: datetime, parent: Case | None) -> Case:
         county_id = actor.county_id if actor is not None else None
         if enterprise_id is not None:
@@ -222,7 +234,7 @@ class CaseEngine:
             case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
-            model = s.get(ProcessModel, case.process_model_id)
+            model = self._model(s, case.process_model_id)
             workflow = self._load(case, model)
             spiff_task = workflow.get_task_from_id(UUID(row.spiff_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -337,7 +349,7 @@ class CaseEngine:
                 case = s.get(Case, case_id)
                 if case.status != CASE_ACTIVE or case.next_timer_at is None or case.next_timer_at > now:
                     continue  # another worker got there first
-                model = s.get(ProcessModel, case.process_model_id)
+                model = self._model(s, case.process_model_id)
                 workflow = self._load(case, model)
                 self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
                 self._advance(s, case, model, workflow, None, now)
@@ -351,15 +363,17 @@ class CaseEngine:
                   .execution_options(synchronize_session=False))
 
     def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
-        case_id = s.scalar(select(Task.case_id).where(Task.id == task_id))
-        if case_id is None:
+        # Taking the case's write lock first (through its task) serialises transitions of one case;
+        # the task and case are then read in one statement, after the lock, so they are current.
+        locked = s.execute(update(Case).where(Case.id == select(Task.case_id).where(Task.id == task_id)
+                                              .scalar_subquery())
+                           .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
+        if locked.rowcount == 0:
             raise NotFound("no such task")
-        self._lock_case(s, case_id)
-        row = s.get(Task, task_id)
-        case = s.get(Case, case_id)
-        if not access.can_see_task(actor, row):
+        found = s.execute(select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == task_id)).first()
+        if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
-        return case, row
+        return found[1], found[0]
 
     def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         case, row = self._lock_task(s, task_id, actor)
@@ -367,11 +381,11 @@ class CaseEngine:
             raise Conflict("task is no longer open")
         return case, row
 
-    def _load(self, case: Case, model: ProcessModel):
+    def _load(self, case: Case, model: "ModelFacts"):
         spec, subs = self.specs.get(model.id, lambda: model.spec)
         return load_state(case.state, spec, subs)
 
-    def _run(self, s: Session, model: ProcessModel, work: Callable[[], None], now: datetime) -> None:
+    def _run(self, s: Session, model: "ModelFacts", work: Callable[[], None], now: datetime) -> None:
         """Run ``work`` (engine steps, a task) at ``now`` with the transition's session for decisions."""
         spec, subs = self.specs.get(model.id, lambda: model.spec)
         bind_latest(spec, subs, model.meta.get("decisions") or {}, self._resolve_decision)
@@ -386,7 +400,7 @@ class CaseEngine:
         finally:
             _transition_session.reset(token)
 
-    def _advance(self, s: Session, case: Case, model: ProcessModel, workflow, actor, now: datetime) -> None:
+    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime) -> None:
         """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
         def steps():
             workflow.do_engine_steps()
@@ -414,10 +428,12 @@ class CaseEngine:
                 row.status, row.completed_at = TASK_CANCELLED, now
                 self._event(s, case, actor, "task_cancelled", now, row)
         task_meta = model.meta.get("tasks", {})
-        creator = s.get(User, case.created_by_id) if case.created_by_id else None
+        creator = _UNREAD
         for sid, spiff_task in ready.items():
             if sid in known:
                 continue
+            if creator is _UNREAD:
+                creator = s.get(User, case.created_by_id) if case.created_by_id else None
             meta = task_meta.get(spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name, {})
             role = meta.get("role") or "city_admin"
             row = Task(
@@ -432,11 +448,11 @@ class CaseEngine:
             )
             s.add(row)
             s.flush()
-            self._people(s, workflow, spiff_task, row, meta)
+            named = self._people(s, workflow, spiff_task, row, meta)
             self._event(s, case, actor, "task_created", now, row)
-            notify.task_created(s, row, now)
+            notify.task_created(s, row, now, named)
 
-    def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> None:
+    def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:
         """camunda:assignee and camunda:candidateUsers: usernames computed from case data.
 
         Names that are not active users able to work the task are skipped, not fatal: a plan may
@@ -460,9 +476,10 @@ class CaseEngine:
         assignee = users(meta.get("assignee"))
         if assignee:
             row.assignee_id = assignee[0].id
-        for user in users(meta.get("candidates")):
-            s.add(TaskCandidate(task_id=row.id, user_id=user.id))
-        s.flush()
+        named = [user.id for user in users(meta.get("candidates"))]
+        for user_id in named:
+            s.add(TaskCandidate(task_id=row.id, user_id=user_id))
+        return named
 
     def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
         """A message the model threw that nothing in it catches: open linked cases, or a handler."""
@@ -552,6 +569,20 @@ class CaseEngine:
         s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
                         task_id=row.id if row else None, task_name=row.title if row else "",
                         detail=detail or {}))
+
+
+_UNREAD = object()
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a transition needs of its process model version (its spec lives in the SpecCache)."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    meta: dict
 
 
 @lru_cache(maxsize=64)

@@ -19,11 +19,14 @@ def enterprise_users(s, enterprise_id: int | None) -> list[int]:
     return list(s.scalars(select(User.id).where(User.enterprise_id == enterprise_id, User.active.is_(True))))
 
 
-def task_audience(s, row: Task) -> list[int]:
-    """The assignee; else the named candidates; else everyone who may pick the task up."""
+def task_audience(s, row: Task, named: list[int] | None = None) -> list[int]:
+    """The assignee; else the named candidates; else everyone who may pick the task up.
+
+    ``named``: the candidates when the caller has just made them (saves reading them back)."""
     if row.assignee_id:
         return [row.assignee_id]
-    named = list(s.scalars(select(TaskCandidate.user_id).where(TaskCandidate.task_id == row.id)))
+    if named is None:
+        named = list(s.scalars(select(TaskCandidate.user_id).where(TaskCandidate.task_id == row.id)))
     if named:
         return named
     if row.role == ENTERPRISE:
@@ -41,8 +44,8 @@ def add(s, user_ids, kind: str, now: datetime, case_id=None, task_id=None, text:
                            text=(text or "")[:512], created_at=now))
 
 
-def task_created(s, row: Task, now: datetime) -> None:
-    add(s, task_audience(s, row), TASK_CREATED, now, row.case_id, row.id, row.title)
+def task_created(s, row: Task, now: datetime, named: list[int] | None = None) -> None:
+    add(s, task_audience(s, row, named), TASK_CREATED, now, row.case_id, row.id, row.title)
 
 
 def task_assigned(s, row: Task, now: datetime) -> None:
