@@ -126,3 +126,8 @@ def test_nav_links_the_enterprise_home_for_enterprise_roles_only(app, browser):
     assert b'id="nav-enterprise"' in browser("kq_bottled_admin").client.get("/").data
     assert b'id="nav-enterprise"' not in browser("keqiao_supervisor").client.get("/").data
     assert app.test_client().get("/enterprise/").status_code == 302  # to the sign-in page
+    # The authority picks an enterprise of its area.
+    picked = browser("keqiao_supervisor").client.get("/enterprise/")
+    assert picked.status_code == 200
+    assert f"/enterprise/{enterprise_id(app, KQ_PIPELINE)}".encode() in picked.data
+    assert f"/enterprise/{enterprise_id(app, YC_PIPELINE)}".encode() not in picked.data

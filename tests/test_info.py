@@ -254,3 +254,28 @@ def test_bad_input_reshows_the_form_and_writes_nothing(app, browser):
     assert act(admin, item_id, "explode").status_code == 404
     assert admin.client.get("/info/manage/99999").status_code == 404
     assert app.test_client().get("/info/99999999999").status_code == 404
+
+
+def test_a_draft_never_published_may_be_deleted(app, browser):
+    from models import InfoAttachment, InfoItem
+
+    admin = browser("admin")
+    before = rows(app, InfoItem), rows(app, InfoAttachment)
+    item_id = item_id_of(new_item(admin, files=[(io.BytesIO(PDF), "a.pdf")]))
+    assert act(admin, item_id, "delete").status_code == 302
+    assert admin.client.get(f"/info/manage/{item_id}").status_code == 404
+    assert (rows(app, InfoItem), rows(app, InfoAttachment)) == before
+
+
+def test_demo_publishes_policies_and_an_announcement(app, api):
+    from web import case_engine
+    from web.demo_cases import seed_demo_cases
+    from web.extensions import db
+
+    with app.app_context():
+        assert seed_demo_cases(case_engine(app), db.session) is True
+    public = app.test_client()
+    assert total(public.get("/info/?category=policy")) == 2
+    assert total(public.get("/info/?category=announcement")) == 1
+    page = public.get(f"/info/{min(listed(public.get('/info/')))}")
+    assert page.status_code == 200
