@@ -16,7 +16,7 @@ RESULT_WORDS = {
     "不合格": TRAINEE_UNQUALIFIED, "未通过": TRAINEE_UNQUALIFIED, "unqualified": TRAINEE_UNQUALIFIED,
     "fail": TRAINEE_UNQUALIFIED,
 }
-RESULTS = [(TRAINEE_QUALIFIED, _l("Qualified")), (TRAINEE_UNQUALIFIED, _l("Not qualified"))]
+RESULTS = [(TRAINEE_QUALIFIED, _l("Passed")), (TRAINEE_UNQUALIFIED, _l("Not passed"))]
 PUBLICITY_KIND_CHOICES = [("campaign", _l("Safety publicity")), ("rules", _l("Rules and regulations")),
                           ("slogan", _l("Slogans and posters")), ("other", _l("Other"))]
 GROUPINGS = [("enterprise", _l("By enterprise")), ("county", _l("By county")), ("month", _l("By month"))]

@@ -30,7 +30,8 @@ def _user():
 
 
 def _labels() -> dict:
-    return {"result": dict(RESULTS), "kind": dict(PUBLICITY_KIND_CHOICES), "group": dict(GROUPINGS)}
+    return {"result": dict(RESULTS), "kind": dict(PUBLICITY_KIND_CHOICES), "group": dict(GROUPINGS),
+            "group_column": {"enterprise": _("Enterprise"), "county": _("County"), "month": _("Month")}}
 
 
 def _reporter(user):
