@@ -87,6 +87,8 @@ def seed_demo_cases(engine, s) -> bool:
                   {"ref": 2, "summary": "李红 3306**********5678 柯桥区柯岩街道 居民用户"},
                   {"ref": 3, "summary": "绍兴某餐饮店 91330603MA0000000X 商业用户"}]}, staff, title="实名用户 2026-11")
     _demo_data(engine, s, ent_admin, sup)
+    from .demo_info import seed_demo_info
+    seed_demo_info(s)
     s.add(Setting(key=MARK, value="1"))
     s.commit()
     return True
