@@ -60,10 +60,10 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     labels.register(app)
 
-    from . import data_api, data_pages, map_api, map_pages
+    from . import data_api, data_pages, ledger, map_api, map_pages, portal, statistics
 
     for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
-                   data_api, data_pages, map_api, map_pages):
+                   data_api, data_pages, map_api, map_pages, portal, statistics, ledger):
         app.register_blueprint(module.bp)
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
