@@ -8,7 +8,8 @@ from flows import children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-KEQIAO_BOTTLED, KEQIAO_PIPELINE, YUECHENG_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
+KEQIAO_BOTTLED, KEQIAO_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司"
+YUECHENG_PIPELINE = "越城燃气有限公司"
 
 
 def template(app):

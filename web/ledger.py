@@ -16,7 +16,7 @@ from .params import small_int
 from .portal import authority_user
 
 bp = Blueprint("ledger", __name__)
-PER_PAGE = 50
+PER_PAGE, MAX_PER_PAGE = 50, 200
 LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
                  "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
 # Fixed Chinese headers of the exports (the standard's words), by row key.
@@ -51,6 +51,12 @@ def _columns(book: ledgers.Ledger) -> list[str]:
             "completed_at"]
 
 
+def _paging() -> tuple[int, int]:
+    number = small_int(request.args.get("page", "1")) or 1
+    per_page = min(small_int(request.args.get("per_page", "")) or PER_PAGE, MAX_PER_PAGE)
+    return number, per_page
+
+
 def _data_name(column: str) -> str:
     # "problem_counts_I" is labelled as its class ("I").
     return column.rsplit("_", 1)[1] if column.startswith("problem_counts_") else column
@@ -69,8 +75,7 @@ def index(key):
     except InvalidInput as exc:
         return render_template("portal/ledger.html", result=None, errors=exc.fields, filters=ReportFilters(),
                                **common), 400
-    number = small_int(request.args.get("page", "1")) or 1
-    result = ledgers.page(db.session, user, key, f, number, PER_PAGE)
+    result = ledgers.page(db.session, user, key, f, *_paging())
     return render_template("portal/ledger.html", result=result, errors={}, filters=f, **common)
 
 
@@ -83,8 +88,7 @@ def page_json(key):
         f = parse_filters(db.session, user, request.args)
     except InvalidInput as exc:
         return json_error(400, exc.code, exc.message, exc.fields)
-    number = small_int(request.args.get("page", "1")) or 1
-    return jsonify(ledgers.page(db.session, user, key, f, number, PER_PAGE))
+    return jsonify(ledgers.page(db.session, user, key, f, *_paging()))
 
 
 @bp.get("/ledger/<key>/export.xlsx")

@@ -37,16 +37,17 @@ def daily_volumes(session, user, f: ReportFilters, period: str = "day") -> list[
     """Sums of the stations' daily volumes per day (or month), enterprise kind and unit."""
     day = DataRecord.data["date"].as_string()
     bucket = day if period == "day" else func.substr(day, 1, 7)
+    # One expression object each: PostgreSQL matches GROUP BY to SELECT by their bound parameters too.
+    unit = DataRecord.data["unit"].as_string()
     where = [_records(user, DAILY_KIND, f)]
     if f.date_from:
         where.append(day >= f.date_from.isoformat())
     if f.date_to:
         where.append(day <= f.date_to.isoformat())
-    stmt = (select(bucket.label("period"), Enterprise.kind, DataRecord.data["unit"].as_string().label("unit"),
+    stmt = (select(bucket.label("period"), Enterprise.kind, unit.label("unit"),
                    func.count(DataRecord.id), *(_sum(m) for m in DAILY_MEASURES))
             .join(Enterprise, Enterprise.id == DataRecord.enterprise_id)
-            .where(*where).group_by(bucket, Enterprise.kind, DataRecord.data["unit"].as_string())
-            .order_by(bucket, Enterprise.kind, DataRecord.data["unit"].as_string()))
+            .where(*where).group_by(bucket, Enterprise.kind, unit).order_by(bucket, Enterprise.kind, unit))
     return [{"period": p, "enterprise_kind": k, "unit": u, "records": int(n),
              **{m: round(float(v), 3) for m, v in zip(DAILY_MEASURES, values, strict=True)}}
             for p, k, u, n, *values in session.execute(stmt)]
