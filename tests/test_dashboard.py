@@ -1,15 +1,21 @@
 """The authorities' dashboard (§5.5, A5.2): every figure follows cases driven through the API and the
 engine in the test; a county sees its own county only; the export is the same figures in Chinese."""
 import io
+import os
+import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import enterprise_id, future
 from flows import children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 KEQIAO_BOTTLED, KEQIAO_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司"
 YUECHENG_PIPELINE = "越城燃气有限公司"
+CHROMIUM = "/usr/bin/chromium"
 
 
 def template(app):
@@ -166,3 +172,51 @@ def test_dashboard_export_is_in_chinese_and_in_scope(app, api, browser):
     assert city_total[1] == 12 and city_total[2] == 1 and city_total[4] == 1
     kinds = [row[0] for row in list(city["企业"].iter_rows(values_only=True))[1:]]
     assert len(kinds) == 3 and next(city["企业"].iter_rows(values_only=True)) == ("企业类型", "企业数")
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
+                    reason="Debian's chromium is not installed")
+def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
+    """The page's charts and map come from static files and the JSON endpoint, under the CSP, with no
+    script error; the demo's cases and volumes give them something to draw."""
+    from playwright.sync_api import sync_playwright
+
+    from web import case_engine
+    from web.demo_cases import seed_demo_cases
+    from web.extensions import db
+    from web.seed import DEMO_PASSWORD
+
+    with app.app_context():
+        seed_demo_cases(case_engine(app), db.session)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
+        errors = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live_server}/login")
+        page.fill("#username", "keqiao_supervisor")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#submit")
+        page.wait_for_url(f"{live_server}/")
+        page.click("#nav-dashboard")
+        page.wait_for_selector("#chart-cases canvas")
+        page.wait_for_selector("#chart-inspections canvas")
+        page.wait_for_selector("#dash-map .leaflet-interactive")  # the open cases' markers
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        page.goto(f"{live_server}/statistics/volumes?period=month")
+        page.wait_for_selector("#stats-chart canvas")
+        assert page.locator("#table-volumes tbody tr").count() >= 2  # the demo's 40 days span two months
+        page.screenshot(path=str(tmp_path / "statistics.png"), full_page=True)
+        browser.close()
+    assert errors == []

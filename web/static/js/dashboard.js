@@ -24,6 +24,13 @@
   }
 
   function pie(id, entries) {
+    const shown = entries.filter(([, value]) => value > 0);
+    if (!shown.length) {  // a ring of equal slices would show nothing as if it were something
+      const holder = document.getElementById(id);
+      if (holder) holder.hidden = true;
+      return;
+    }
+    entries = shown;
     chart(id, {
       tooltip: { trigger: 'item' },
       series: [{ type: 'pie', radius: ['35%', '65%'], data: entries.map(([name, value]) => ({ name, value })) }],
@@ -34,7 +41,8 @@
     const L = d.labels;
     const byProcess = {};
     d.open_cases.forEach((r) => {
-      const k = L.processes[r.process] || r.process;
+      // Process names read "整改 Rectification": the chart's axis has room for the first word only.
+      const k = (L.processes[r.process] || r.process).split(' ')[0];
       byProcess[k] = byProcess[k] || { open: 0, overdue: 0 };
       byProcess[k].open += r.open;
       byProcess[k].overdue += r.overdue;
