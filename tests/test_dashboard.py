@@ -218,5 +218,8 @@ def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
         page.wait_for_selector("#stats-chart canvas")
         assert page.locator("#table-volumes tbody tr").count() >= 2  # the demo's 40 days span two months
         page.screenshot(path=str(tmp_path / "statistics.png"), full_page=True)
+        page.goto(f"{live_server}/ledger/inspections")
+        assert page.locator("#ledger-table tbody tr").count() == 3  # the demo campaign's three inspections
+        page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
         browser.close()
     assert errors == []

@@ -19,6 +19,9 @@ bp = Blueprint("ledger", __name__)
 PER_PAGE, MAX_PER_PAGE = 50, 200
 LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
                  "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
+# The case's own columns; the rest are case data, labelled as the case page labels them.
+CASE_COLUMNS = {"id": "#", "title": _l("Title"), "enterprise": _l("Enterprise"), "county": _l("County"),
+                "created_at": _l("Opened"), "status": _l("Status"), "completed_at": _l("Closed")}
 # Fixed Chinese headers of the exports (the standard's words), by row key.
 HEADERS_ZH = {
     "id": "案卷号", "title": "标题", "status": "状态", "created_at": "立案时间", "completed_at": "结案时间",
@@ -69,7 +72,8 @@ def index(key):
     book = _book(key)
     choices = {"counties": counties_in_scope(db.session, user), "enterprises": enterprises_in_scope(db.session, user)}
     common = {"book": book, "key": key, "title": LEDGER_LABELS[key], "columns": _columns(book),
-              "data_name": _data_name, "args": request.args, "ledger_labels": LEDGER_LABELS, **choices}
+              "data_name": _data_name, "case_columns": CASE_COLUMNS, "args": request.args,
+              "ledger_labels": LEDGER_LABELS, **choices}
     try:
         f = parse_filters(db.session, user, request.args)
     except InvalidInput as exc:
