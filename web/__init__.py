@@ -60,10 +60,11 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     labels.register(app)
 
-    from . import data_api, data_pages, enterprise_home, info, map_api, map_pages, training
+    from . import data_api, data_pages, enterprise_home, info, ledger, map_api, map_pages, portal, statistics, training
 
     for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
-                   data_api, data_pages, map_api, map_pages, info, training, enterprise_home):
+                   data_api, data_pages, map_api, map_pages, info, training, enterprise_home, portal, statistics,
+                   ledger):
         app.register_blueprint(module.bp)
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
