@@ -35,3 +35,10 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this release's migrations know (a backup of any other is from a newer release)."""
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
