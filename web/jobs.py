@@ -117,9 +117,10 @@ def start_redis_ticker(redis_url: str, interval: int) -> threading.Thread:
 # is then rolled back by the database, and the job stays in RQ's StartedJobRegistry until its heartbeat
 # lapses (the job's timeout, at most RQ's 30 s monitoring interval, plus 60 s). A live worker's registry
 # maintenance then finds it: with retries left it is queued again, else it goes to the failed registry.
-# RQ runs that maintenance every 10 minutes by default; once a minute here, so an abandoned job runs
-# again within about two and a half minutes. Every job must therefore be safe to run again after a
-# rollback, which the case engine's one-transaction-per-transition design gives.
+# RQ runs that maintenance every 10 minutes by default (and an idle worker wakes for it every 405 s);
+# once a minute here, so an abandoned job runs again within about two and a half minutes. Every job
+# must therefore be safe to run again after a rollback, which the engine's one transaction per
+# transition gives.
 JOB_RETRIES = 3
 MAINTENANCE_SECONDS = 60
 
@@ -137,5 +138,7 @@ def make_worker(conn, queue_names=("gasflow",)):
     from rq import Queue, Worker
 
     interval = int(os.environ.get("GASFLOW_WORKER_MAINTENANCE", MAINTENANCE_SECONDS))
+    # An idle worker only wakes (and so only does maintenance) when its blocking dequeue times out,
+    # after worker_ttl - 15 s: 405 s by default. Waking once per maintenance interval keeps it on time.
     return Worker([Queue(name, connection=conn) for name in queue_names], connection=conn,
-                  maintenance_interval=interval)
+                  maintenance_interval=interval, worker_ttl=interval + 15)
