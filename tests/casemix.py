@@ -5,6 +5,7 @@ Shared by the backup and upgrade tests: both must show that the cases they carry
 import contextlib
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id, future
 from sqlalchemy import select
@@ -23,18 +24,57 @@ def open_tasks(user, case_id: int) -> list[dict]:
     return [t for t in user.get("/tasks?scope=all&per_page=100").json["items"] if t["case_id"] == case_id]
 
 
-def open_order(api, ent_id: int, hazard: str) -> int:
-    data = {"enterprise_id": ent_id, "hazard_description": hazard, "hazard_class": "II", "deadline_at": future()}
+def open_order(api, ent_id: int, hazard: str, deadline_hours: int = 48) -> int:
+    data = {"enterprise_id": ent_id, "hazard_description": hazard, "hazard_class": "II",
+            "deadline_at": future(deadline_hours)}
     resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
     assert resp.status_code == 201, resp.json
     return resp.json["id"]
 
 
-def make_cases(app, api) -> dict[str, int]:
-    """Rectification orders in every state its lifecycle has, with attachments, comments and history."""
+def past(hours: int) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+def report_accident(api, ent_id: int) -> int:
+    data = {"enterprise_id": ent_id, "source": "emergency_call", "accident_type": "leak", "title": "储瓶间泄漏",
+            "occurred_at": past(3), "address": "柯桥区华舍街道 12 号", "lon": 120.49, "lat": 30.08,
+            "description": "储瓶间一只钢瓶角阀泄漏，现场已疏散。"}
+    resp = api("keqiao_inspector").post("/cases", {"process": "accident", "data": data})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+# Who does each task, with what (a function of the user, so that photos are uploaded by their owner).
+STEPS = {
+    "Task_respond": ("kq_bottled_staff",
+                     lambda u: {"response": "已整改完毕", "photos": [upload(u, "final.png", PNG + b"final")]}),
+    "Task_verify": ("keqiao_inspector", lambda u: {"decision": "accept"}),
+    "Task_response": ("kq_bottled_staff", lambda u: {"measures": "关闭总阀，更换角阀", "leak_location": "储瓶间",
+                                                     "pressure_mpa": 0.8, "finished_at": past(1)}),
+    "Task_investigate": ("keqiao_inspector", lambda u: {"cause": "角阀老化", "casualties": 0,
+                                                         "economic_loss": "1200.50"}),
+    "Task_conclude": ("keqiao_supervisor", lambda u: {"conclusion": "一般泄漏事故，已处置",
+                                                      "responsibility": "设备维护不到位"}),
+}
+
+
+def step(api, case_id: int) -> None:
+    """Completes the one open task of a case as the user whose task it is."""
+    case = api("keqiao_inspector").get(f"/cases/{case_id}").json
+    (task,) = case["tasks"]
+    username, data = STEPS[task["name"]]
+    user = api(username)
+    resp = user.post(f"/tasks/{task['id']}/complete", {"data": data(user)})
+    assert resp.status_code == 200, resp.json
+
+
+def make_cases(app, api, deadline_hours: int = 48) -> dict[str, int]:
+    """Rectification orders in every state its lifecycle has and accidents mid-flight, with attachments,
+    comments and history."""
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
     ent = enterprise_id(app)
-    cases = {name: open_order(api, ent, f"隐患 {name}") for name in
+    cases = {name: open_order(api, ent, f"隐患 {name}", deadline_hours) for name in
              ("awaiting_response", "awaiting_verification", "sent_back", "completed")}
     for name in ("awaiting_verification", "sent_back", "completed"):
         task = open_tasks(staff, cases[name])[0]
@@ -49,23 +89,20 @@ def make_cases(app, api) -> dict[str, int]:
         == "completed"
     comment = inspector.post(f"/cases/{cases['awaiting_response']}/comments", {"text": "请尽快整改"})
     assert comment.status_code == 201, comment.json
+    cases["accident_reported"] = report_accident(api, ent)
+    cases["accident_investigated"] = report_accident(api, ent)
+    step(api, cases["accident_investigated"])
+    step(api, cases["accident_investigated"])
     return cases
 
 
 def finish(api, case_id: int) -> dict:
-    """Answers and accepts a rectification order from whatever step it is at, until it is completed."""
-    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
-    for _ in range(6):
-        case = inspector.get(f"/cases/{case_id}").json
+    """Works a case from whatever step it is at until it is completed; returns it as the API shows it."""
+    for _ in range(8):
+        case = api("keqiao_inspector").get(f"/cases/{case_id}").json
         if case["status"] == "completed":
             return case
-        (task,) = case["tasks"]
-        if task["name"] == "Task_respond":
-            photo = upload(staff, "final.png", PNG + b"final")
-            resp = staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": "已整改完毕", "photos": [photo]}})
-        else:
-            resp = inspector.post(f"/tasks/{task['id']}/complete", {"data": {"decision": "accept"}})
-        assert resp.status_code == 200, resp.json
+        step(api, case_id)
     raise AssertionError(f"case {case_id} did not complete")
 
 
@@ -117,3 +154,34 @@ def app_on(url: str):
     from web import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INPROCESS_TICKER": False})
+
+
+def key_paths(value, prefix: str = "") -> set[str]:
+    """The field paths of a JSON body (list elements merged under ``[]``)."""
+    out = set()
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            out.add(prefix + key)
+            out |= key_paths(sub, f"{prefix}{key}.")
+    elif isinstance(value, list):
+        for sub in value:
+            out |= key_paths(sub, f"{prefix}[].")
+    return out
+
+
+def api_shapes(api, cases: dict[str, int]) -> dict[str, list[str]]:
+    """What the API answers about the cases, as field paths: a release's contract as clients saw it."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    calls = {f"GET /cases/{{{name}}}": (inspector, f"/cases/{i}") for name, i in cases.items()}
+    calls |= {"GET /cases": (inspector, "/cases?per_page=100"),
+              "GET /tasks (inspector)": (inspector, "/tasks?scope=all"),
+              "GET /tasks (enterprise)": (staff, "/tasks?scope=all"), "GET /notifications": (staff, "/notifications"),
+              "GET /processes": (api("admin"), "/processes")}
+    (task,) = inspector.get(f"/cases/{cases['awaiting_verification']}").json["tasks"]
+    calls["GET /tasks/{id}"] = (inspector, f"/tasks/{task['id']}")
+    out = {}
+    for label, (user, path) in calls.items():
+        resp = user.get(path)
+        assert resp.status_code == 200, (label, resp.json)
+        out[label] = sorted(key_paths(resp.json))
+    return out

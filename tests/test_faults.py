@@ -1,4 +1,5 @@
 """Faults (O6): a worker killed in the middle of a job, and the database going away and coming back."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -102,7 +103,9 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     finally:
         for proc in workers:
             kill(proc)
-        job.delete()  # from the queue and every registry: a failed run leaves nothing for later workers
+        # A failed run leaves no job behind for later workers (RQ may refuse to delete an execution that lapsed).
+        with contextlib.suppress(Exception):
+            job.delete()
         redis.delete(f"{gate}:reached", f"{gate}:open")
     case = inspector.get(f"/cases/{case_id}").json
     assert case["status"] == "completed" and case["tasks"] == []
