@@ -217,3 +217,60 @@ def restore_cmd(path, no_upgrade):
     if not no_upgrade:
         upgrade(url)
         click.echo("database is at the latest schema")
+
+
+# Containment (docs/incident-response.md): from a shell, when the web admin itself may not be trusted.
+@user.command("lock")
+@click.argument("username")
+def user_lock(username):
+    """Deactivate USERNAME: its sessions and API tokens stop working on their next request."""
+    _set_active(username, False)
+    click.echo(f"locked {username}")
+
+
+@user.command("unlock")
+@click.argument("username")
+def user_unlock(username):
+    """Reactivate USERNAME (after its password was reset and its tokens reviewed)."""
+    _set_active(username, True)
+    click.echo(f"unlocked {username}")
+
+
+def _set_active(username, active):
+    from models import User
+
+    from .extensions import db as sqldb
+
+    app = _app(migrate=False)
+    with app.app_context():
+        u = sqldb.session.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise click.UsageError(f"no user {username}")
+        u.active = active
+        sqldb.session.commit()
+
+
+@token.command("revoke")
+@click.argument("username", required=False)
+@click.option("--all", "everyone", is_flag=True, help="revoke every user's tokens")
+def token_revoke(username, everyone):
+    """Revoke every API token of USERNAME (or of everyone with --all); clients need new ones."""
+    from sqlalchemy import update
+
+    from models import ApiToken, User
+
+    from .extensions import db as sqldb
+
+    if bool(username) == everyone:
+        raise click.UsageError("name a user, or give --all")
+    app = _app(migrate=False)
+    with app.app_context():
+        stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
+        if username:
+            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.UsageError(f"no user {username}")
+            stmt = stmt.where(ApiToken.user_id == user_id)
+        n = sqldb.session.execute(stmt).rowcount
+        sqldb.session.commit()
+    click.echo(f"revoked {n} tokens")
