@@ -15,7 +15,8 @@ from pgcluster import Cluster, server_bin
 from sqlalchemy import create_engine, text
 
 TESTS = Path(__file__).resolve().parent
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+# CI starts Redis for the SQLite run too, without exporting REDIS_URL.
+REDIS_URL = os.environ.get("GASFLOW_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 def wait_for(predicate, timeout: float, what: str):
