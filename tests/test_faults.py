@@ -140,7 +140,7 @@ def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(priva
         seed(db.session)
         db.session.remove()
     inspector = Api(app, "keqiao_inspector")
-    page = Browser(app, "keqiao_supervisor", DEMO_PASSWORD)
+    page = Browser(app, "kq_bottled_staff", DEMO_PASSWORD)
     case_id = open_order(lambda _name: inspector, enterprise_id(app), "管道腐蚀")
     assert inspector.get(f"/cases/{case_id}").status_code == 200
     assert page.client.get("/").status_code == 200

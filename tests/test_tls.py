@@ -174,7 +174,7 @@ def test_behind_https_sessions_are_secure_cookies_and_hsts_is_sent(secure_app):
     assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     # Over HTTPS, CSRF protection also checks that the form was posted from this site (the Referer).
     resp = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"}, data={
-        "username": "keqiao_inspector", "password": DEMO_PASSWORD, "csrf_token": csrf_of(page.data)})
+        "username": "kq_bottled_staff", "password": DEMO_PASSWORD, "csrf_token": csrf_of(page.data)})
     assert resp.status_code == 302
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
     flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
