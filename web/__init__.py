@@ -91,6 +91,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
             "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'",
         )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            # Behind HTTPS (GASFLOW_SECURE_COOKIES=1), browsers are told never to come back over plain HTTP.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     from . import health

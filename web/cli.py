@@ -67,9 +67,8 @@ def _serve(app, host, port):
 def worker(burst):
     """Run an RQ worker (needs REDIS_URL); it also schedules the timer job."""
     from redis import Redis
-    from rq import Queue, Worker
 
-    from .jobs import start_redis_ticker
+    from .jobs import make_worker, start_redis_ticker
 
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -79,7 +78,7 @@ def worker(burst):
     conn = Redis.from_url(url)
     if not burst:
         start_redis_ticker(url, app.config["TIMER_INTERVAL_SECONDS"])
-    Worker([Queue("gasflow", connection=conn)], connection=conn).work(burst=burst)
+    make_worker(conn).work(burst=burst)
 
 
 @main.command()
@@ -174,3 +173,104 @@ def token_create(username, name, days):
         raw = new_token(sqldb.session, u, name, datetime.now(UTC) + timedelta(days=days))
         sqldb.session.commit()
     click.echo(raw)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(file_okay=False))
+def backup_cmd(path):
+    """Back up the database (attachments included) into the new directory PATH, with a manifest.
+
+    The data keys are not in the backup: keep DATA_KEYS / DATA_LOOKUP_KEY (or instance/data_keys.json)
+    in the secret store, apart from the backups."""
+    from workflows.backup import BackupError, backup
+
+    from .config import load_config
+
+    cfg = load_config()
+    try:
+        manifest = backup(cfg["SQLALCHEMY_DATABASE_URI"], path, cfg["DATA_KEYS"], cfg["DATA_LOOKUP_KEY"])
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = sum(manifest["tables"].values())
+    click.echo(f"backed up schema {manifest['schema_revision']}: {len(manifest['tables'])} tables, {rows} rows, "
+               f"{manifest['size']} bytes (sha256 {manifest['sha256']}) into {path}")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--no-upgrade", is_flag=True, help="leave the schema at the backup's revision")
+def restore_cmd(path, no_upgrade):
+    """Restore the backup at PATH into the empty database DATABASE_URL names, then upgrade its schema."""
+    from workflows.backup import BackupError, restore
+
+    from .config import load_config
+    from .database import known_revisions, upgrade
+
+    cfg = load_config()
+    url = cfg["SQLALCHEMY_DATABASE_URI"]
+    try:
+        manifest = restore(url, path, known_revisions(), cfg["DATA_KEYS"], cfg["DATA_LOOKUP_KEY"])
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables "
+               f"(backup of {manifest['created_at']}, schema {manifest['schema_revision']}); counts verified")
+    if not no_upgrade:
+        upgrade(url)
+        click.echo("database is at the latest schema")
+
+
+# Containment (docs/incident-response.md): from a shell, when the web admin itself may not be trusted.
+@user.command("lock")
+@click.argument("username")
+def user_lock(username):
+    """Deactivate USERNAME: its sessions and API tokens stop working on their next request."""
+    _set_active(username, False)
+    click.echo(f"locked {username}")
+
+
+@user.command("unlock")
+@click.argument("username")
+def user_unlock(username):
+    """Reactivate USERNAME (after its password was reset and its tokens reviewed)."""
+    _set_active(username, True)
+    click.echo(f"unlocked {username}")
+
+
+def _set_active(username, active):
+    from models import User
+
+    from .extensions import db as sqldb
+
+    app = _app(migrate=False)
+    with app.app_context():
+        u = sqldb.session.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise click.UsageError(f"no user {username}")
+        u.active = active
+        sqldb.session.commit()
+
+
+@token.command("revoke")
+@click.argument("username", required=False)
+@click.option("--all", "everyone", is_flag=True, help="revoke every user's tokens")
+def token_revoke(username, everyone):
+    """Revoke every API token of USERNAME (or of everyone with --all); clients need new ones."""
+    from sqlalchemy import update
+
+    from models import ApiToken, User
+
+    from .extensions import db as sqldb
+
+    if bool(username) == everyone:
+        raise click.UsageError("name a user, or give --all")
+    app = _app(migrate=False)
+    with app.app_context():
+        stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
+        if username:
+            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.UsageError(f"no user {username}")
+            stmt = stmt.where(ApiToken.user_id == user_id)
+        n = sqldb.session.execute(stmt).rowcount
+        sqldb.session.commit()
+    click.echo(f"revoked {n} tokens")

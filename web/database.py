@@ -13,7 +13,11 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Writers wait for each other (30 s) instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # pool_pre_ping: a connection the server dropped (restart, failover) is replaced before use, so the
+    # process serves again once the database is back. connect_timeout: an unreachable server fails a
+    # request in seconds (503) instead of holding it until the load balancer gives up.
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
+            "connect_args": {"connect_timeout": 5}}
 
 
 @event.listens_for(Engine, "connect")
@@ -35,3 +39,10 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this release's migrations know (a backup of any other is from a newer release)."""
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}

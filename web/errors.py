@@ -1,5 +1,8 @@
 """Errors as the API contract states them, and as pages for browsers."""
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from workflows.errors import (
@@ -43,3 +46,28 @@ def register(app):
             code = (exc.name or "error").lower().replace(" ", "_")
             return json_error(exc.code or 500, code, exc.description or exc.name)
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+    # The database gone (restarting, failing over, unreachable) or too busy to give a connection: the
+    # request could not be served but nothing is wrong with it, so 503 and "try again", never a 500.
+    # Its transaction was never committed; the pool checks connections before use (pool_pre_ping),
+    # so the same process serves again as soon as the database is back.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc):
+        app.logger.error("database unavailable: %s", exc)
+        from .extensions import db, login_manager
+
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at teardown anyway
+            pass
+        # The page must not ask the database who is signed in.
+        g._login_user = login_manager.anonymous_user()
+        message = _("The database is unavailable at the moment. Please try again in a minute.")
+        if wants_json():
+            response, status = json_error(503, "database_unavailable", message)
+        else:
+            response, status = render_template("error.html", status=503, message=message), 503
+        return response, status, {"Retry-After": "30"}

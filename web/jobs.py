@@ -103,7 +103,7 @@ def start_redis_ticker(redis_url: str, interval: int) -> threading.Thread:
         while True:
             try:
                 if conn.set("gasflow:timer-tick", "1", nx=True, ex=interval):
-                    queue.enqueue(run_timers_job, job_timeout=max(interval * 4, 60), result_ttl=interval * 10)
+                    enqueue(queue, run_timers_job, job_timeout=max(interval * 4, 60), result_ttl=interval * 10)
             except Exception:
                 log.exception("could not enqueue the timer job")
             time.sleep(interval)
@@ -111,3 +111,34 @@ def start_redis_ticker(redis_url: str, interval: int) -> threading.Thread:
     thread = threading.Thread(target=loop, name="gasflow-rq-ticker", daemon=True)
     thread.start()
     return thread
+
+
+# A worker can die in the middle of a job (OOM killer, a host lost, SIGKILL on deploy). Its transaction
+# is then rolled back by the database, and the job stays in RQ's StartedJobRegistry until its heartbeat
+# lapses (the job's timeout, at most RQ's 30 s monitoring interval, plus 60 s). A live worker's registry
+# maintenance then finds it: with retries left it is queued again, else it goes to the failed registry.
+# RQ runs that maintenance every 10 minutes by default (and an idle worker wakes for it every 405 s);
+# once a minute here, so an abandoned job runs again within about two and a half minutes. Every job
+# must therefore be safe to run again after a rollback, which the engine's one transaction per
+# transition gives.
+JOB_RETRIES = 3
+MAINTENANCE_SECONDS = 60
+
+
+def enqueue(queue, func, *args, job_timeout: int = 300, **kwargs):
+    """Enqueue with the platform's retry policy: a job abandoned by a dead worker, or failing, runs again."""
+    from rq import Retry
+
+    return queue.enqueue(func, *args, job_timeout=job_timeout, retry=Retry(max=JOB_RETRIES), **kwargs)
+
+
+def make_worker(conn, queue_names=("gasflow",)):
+    import os
+
+    from rq import Queue, Worker
+
+    interval = int(os.environ.get("GASFLOW_WORKER_MAINTENANCE", MAINTENANCE_SECONDS))
+    # An idle worker only wakes (and so only does maintenance) when its blocking dequeue times out,
+    # after worker_ttl - 15 s: 405 s by default. Waking once per maintenance interval keeps it on time.
+    return Worker([Queue(name, connection=conn) for name in queue_names], connection=conn,
+                  maintenance_interval=interval, worker_ttl=interval + 15)

@@ -1,0 +1,187 @@
+"""Cases left in several states mid-flight, and driving any of them on to completion, over the API.
+
+Shared by the backup and upgrade tests: both must show that the cases they carry across still work.
+"""
+import contextlib
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from conftest import enterprise_id, future
+from sqlalchemy import select
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(user, name: str, content: bytes) -> int:
+    resp = user.post("/attachments", data={"file": (io.BytesIO(content), name, "image/png")},
+                     content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def open_tasks(user, case_id: int) -> list[dict]:
+    return [t for t in user.get("/tasks?scope=all&per_page=100").json["items"] if t["case_id"] == case_id]
+
+
+def open_order(api, ent_id: int, hazard: str, deadline_hours: int = 48) -> int:
+    data = {"enterprise_id": ent_id, "hazard_description": hazard, "hazard_class": "II",
+            "deadline_at": future(deadline_hours)}
+    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def past(hours: int) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+def report_accident(api, ent_id: int) -> int:
+    data = {"enterprise_id": ent_id, "source": "emergency_call", "accident_type": "leak", "title": "储瓶间泄漏",
+            "occurred_at": past(3), "address": "柯桥区华舍街道 12 号", "lon": 120.49, "lat": 30.08,
+            "description": "储瓶间一只钢瓶角阀泄漏，现场已疏散。"}
+    resp = api("keqiao_inspector").post("/cases", {"process": "accident", "data": data})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+# Who does each task, with what (a function of the user, so that photos are uploaded by their owner).
+STEPS = {
+    "Task_respond": ("kq_bottled_staff",
+                     lambda u: {"response": "已整改完毕", "photos": [upload(u, "final.png", PNG + b"final")]}),
+    "Task_verify": ("keqiao_inspector", lambda u: {"decision": "accept"}),
+    "Task_response": ("kq_bottled_staff", lambda u: {"measures": "关闭总阀，更换角阀", "leak_location": "储瓶间",
+                                                     "pressure_mpa": 0.8, "finished_at": past(1)}),
+    "Task_investigate": ("keqiao_inspector", lambda u: {"cause": "角阀老化", "casualties": 0,
+                                                         "economic_loss": "1200.50"}),
+    "Task_conclude": ("keqiao_supervisor", lambda u: {"conclusion": "一般泄漏事故，已处置",
+                                                      "responsibility": "设备维护不到位"}),
+}
+
+
+def step(api, case_id: int) -> None:
+    """Completes the one open task of a case as the user whose task it is."""
+    case = api("keqiao_inspector").get(f"/cases/{case_id}").json
+    (task,) = case["tasks"]
+    username, data = STEPS[task["name"]]
+    user = api(username)
+    resp = user.post(f"/tasks/{task['id']}/complete", {"data": data(user)})
+    assert resp.status_code == 200, resp.json
+
+
+def make_cases(app, api, deadline_hours: int = 48) -> dict[str, int]:
+    """Rectification orders in every state its lifecycle has and accidents mid-flight, with attachments,
+    comments and history."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    ent = enterprise_id(app)
+    cases = {name: open_order(api, ent, f"隐患 {name}", deadline_hours) for name in
+             ("awaiting_response", "awaiting_verification", "sent_back", "completed")}
+    for name in ("awaiting_verification", "sent_back", "completed"):
+        task = open_tasks(staff, cases[name])[0]
+        photos = [upload(staff, f"{name}-{i}.png", PNG + name.encode() + bytes([i])) for i in range(2)]
+        done = staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": f"已整改 {name}", "photos": photos}})
+        assert done.status_code == 200, done.json
+    back = open_tasks(inspector, cases["sent_back"])[0]
+    assert inspector.post(f"/tasks/{back['id']}/complete",
+                          {"data": {"decision": "send_back", "comment": "照片不清晰"}}).status_code == 200
+    last = open_tasks(inspector, cases["completed"])[0]
+    assert inspector.post(f"/tasks/{last['id']}/complete", {"data": {"decision": "accept"}}).json["status"] \
+        == "completed"
+    comment = inspector.post(f"/cases/{cases['awaiting_response']}/comments", {"text": "请尽快整改"})
+    assert comment.status_code == 201, comment.json
+    cases["accident_reported"] = report_accident(api, ent)
+    cases["accident_investigated"] = report_accident(api, ent)
+    step(api, cases["accident_investigated"])
+    step(api, cases["accident_investigated"])
+    return cases
+
+
+def finish(api, case_id: int) -> dict:
+    """Works a case from whatever step it is at until it is completed; returns it as the API shows it."""
+    for _ in range(8):
+        case = api("keqiao_inspector").get(f"/cases/{case_id}").json
+        if case["status"] == "completed":
+            return case
+        step(api, case_id)
+    raise AssertionError(f"case {case_id} did not complete")
+
+
+CASE_TABLES = ("cases", "tasks", "task_candidates", "case_events", "attachments", "notifications")
+
+
+def snapshot(url: str) -> dict[str, list[dict]]:
+    """Every row of the case tables, read through the models' column types, ordered by key."""
+    from sqlalchemy import create_engine
+
+    from models import Base
+
+    engine = create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for name in CASE_TABLES:
+            table = Base.metadata.tables[name]
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+            out[name] = [dict(r) for r in rows]
+    engine.dispose()
+    return out
+
+
+@contextlib.contextmanager
+def new_database(tmp_path):
+    """A new, empty database on the backend under test: a new SQLite file, or a new PostgreSQL database."""
+    from conftest import PG_URL
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    base = make_url(PG_URL)
+    name = f"gasflow_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def app_on(url: str):
+    """A second app bound to another database (migrated to head, models deployed), as a restarted server is."""
+    from web import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INPROCESS_TICKER": False})
+
+
+def key_paths(value, prefix: str = "") -> set[str]:
+    """The field paths of a JSON body (list elements merged under ``[]``)."""
+    out = set()
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            out.add(prefix + key)
+            out |= key_paths(sub, f"{prefix}{key}.")
+    elif isinstance(value, list):
+        for sub in value:
+            out |= key_paths(sub, f"{prefix}[].")
+    return out
+
+
+def api_shapes(api, cases: dict[str, int]) -> dict[str, list[str]]:
+    """What the API answers about the cases, as field paths: a release's contract as clients saw it."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    calls = {f"GET /cases/{{{name}}}": (inspector, f"/cases/{i}") for name, i in cases.items()}
+    calls |= {"GET /cases": (inspector, "/cases?per_page=100"),
+              "GET /tasks (inspector)": (inspector, "/tasks?scope=all"),
+              "GET /tasks (enterprise)": (staff, "/tasks?scope=all"), "GET /notifications": (staff, "/notifications"),
+              "GET /processes": (api("admin"), "/processes")}
+    (task,) = inspector.get(f"/cases/{cases['awaiting_verification']}").json["tasks"]
+    calls["GET /tasks/{id}"] = (inspector, f"/tasks/{task['id']}")
+    out = {}
+    for label, (user, path) in calls.items():
+        resp = user.get(path)
+        assert resp.status_code == 200, (label, resp.json)
+        out[label] = sorted(key_paths(resp.json))
+    return out

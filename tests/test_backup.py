@@ -1,0 +1,109 @@
+"""`gasflow backup` / `gasflow restore` (O1): the whole state into an empty database, checked, and working."""
+import hashlib
+import json
+
+import pytest
+from casemix import app_on, finish, make_cases, new_database, snapshot
+from click.testing import CliRunner
+from conftest import Api
+
+from web.cli import main
+
+
+def cli(url, *args):
+    return CliRunner().invoke(main, list(args), env={"DATABASE_URL": url}, catch_exceptions=False)
+
+
+@pytest.fixture
+def backed_up(app, api, database_url, tmp_path):
+    cases = make_cases(app, api)
+    out = cli(database_url, "backup", str(tmp_path / "backup"))
+    assert out.exit_code == 0, out.output
+    return cases, tmp_path / "backup"
+
+
+def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(backed_up, database_url, tmp_path):
+    cases, path = backed_up
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["tables"]["cases"] == len(cases) and manifest["tables"]["attachments"] == 6
+    assert manifest["schema_revision"] and len(manifest["sha256"]) == 64
+    assert hashlib.sha256((path / manifest["file"]).read_bytes()).hexdigest() == manifest["sha256"]
+    # The keys that decrypt the data are named, never stored next to it.
+    assert set(manifest["data_keys"]) == {"fingerprints", "lookup_fingerprint"}
+    assert not any("key" in f.name for f in path.iterdir())
+
+    before = snapshot(database_url)
+    with new_database(tmp_path) as fresh:
+        out = cli(fresh, "restore", str(path))
+        assert out.exit_code == 0, out.output
+        assert "counts verified" in out.output
+        after = snapshot(fresh)
+        assert after == before
+        for att in after["attachments"]:
+            assert hashlib.sha256(att["content"]).hexdigest() == att["sha256"]
+        assert {a["sha256"] for a in after["attachments"]} == {a["sha256"] for a in before["attachments"]}
+
+        restored = app_on(fresh)
+        try:
+            users = {}
+
+            def api(name):
+                return users.setdefault(name, Api(restored, name))
+
+            staff = api("kq_bottled_staff")
+            photo = staff.get(f"/attachments/{after['attachments'][0]['id']}")
+            assert photo.status_code == 200
+            assert hashlib.sha256(photo.data).hexdigest() == after["attachments"][0]["sha256"]
+            for name, case_id in cases.items():
+                done = finish(api, case_id)
+                assert done["status"] == "completed", done
+                ends = [h for h in done["history"] if h["event"] == "case_completed"]
+                assert len(ends) == 1 and ends[0]["detail"]["end"] == "End_closed", (name, ends)
+        finally:
+            with restored.app_context():
+                from web.extensions import db
+
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_restore_refuses_a_database_that_is_not_empty(backed_up, database_url):
+    _, path = backed_up
+    rows = snapshot(database_url)
+    out = cli(database_url, "restore", str(path))
+    assert out.exit_code != 0 and "not empty" in out.output
+    assert snapshot(database_url) == rows
+
+
+def test_restore_refuses_a_newer_schema_a_damaged_file_and_foreign_keys(backed_up, tmp_path, monkeypatch):
+    _, path = backed_up
+    manifest_file = path / "manifest.json"
+    good = manifest_file.read_text()
+    with new_database(tmp_path) as fresh:
+        manifest_file.write_text(good.replace('"schema_revision": "', '"schema_revision": "9999'))
+        out = cli(fresh, "restore", str(path))
+        assert out.exit_code != 0 and "newer release" in out.output
+
+        manifest_file.write_text(good)
+        data = path / json.loads(good)["file"]
+        original = data.read_bytes()
+        data.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        out = cli(fresh, "restore", str(path))
+        assert out.exit_code != 0 and "checksum" in out.output
+        data.write_bytes(original)
+
+        # Another installation's keys could not read the personal fields: refused before anything is written.
+        monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "other-instance"))
+        out = cli(fresh, "restore", str(path))
+        assert out.exit_code != 0 and "data keys" in out.output
+
+        (path / "manifest.json").unlink()
+        out = cli(fresh, "restore", str(path))
+        assert out.exit_code != 0 and "manifest.json" in out.output
+
+
+def test_backup_refuses_a_directory_in_use(app, database_url, tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("x")
+    out = cli(database_url, "backup", str(tmp_path / "used"))
+    assert out.exit_code != 0 and "not an empty directory" in out.output
