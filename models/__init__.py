@@ -55,6 +55,8 @@ from .org import (
     ApiToken,
     Enterprise,
     LoginFailure,
+    PasswordHistory,
+    RecoveryCode,
     Region,
     Setting,
     User,
@@ -128,4 +130,6 @@ __all__ = [
     "WARNING_CLOSED",
     "WARNING_OPEN",
     "utcnow",
+    "PasswordHistory",
+    "RecoveryCode",
 ]
