@@ -114,7 +114,7 @@ def api(app):
 _CURRENT_APP = [None]
 
 
-def totp_code(app, username) -> str:
+def totp_code(app, username, at=None) -> str:
     """The current second-factor code of an enrolled demo account, as its authenticator app would show.
     Tests sign in more often than once per 30-second code, so the last accepted step is forgotten here
     (the server's refusal of a replayed code is tested in test_totp.py)."""
@@ -129,7 +129,20 @@ def totp_code(app, username) -> str:
         user = db.session.scalar(select(User).where(User.username == username))
         user.totp_last_step = None
         db.session.commit()
-        return totp.current_code(user, cipher(), datetime.now(UTC))
+        return totp.current_code(user, cipher(), at or datetime.now(UTC))
+
+
+def sign_in_form(client, username, password, at=None):
+    """Sign a test client in through the form: the password, then the second factor when asked for
+    (the code of the instant ``at`` when the test has moved the clock). Returns the last response."""
+    page = client.get("/login")
+    resp = client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_of(page.data)})
+    if resp.status_code == 302 and resp.headers["Location"].endswith("/login/code"):
+        page = client.get("/login/code")
+        resp = client.post("/login/code", data={"code": totp_code(client.application, username, at),
+                                                "csrf_token": csrf_of(page.data)})
+    return resp
 
 
 class Browser:
@@ -137,15 +150,8 @@ class Browser:
 
     def __init__(self, app, username, password):
         self.client = app.test_client()
-        page = self.client.get("/login")
-        resp = self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": csrf_of(page.data)})
+        resp = sign_in_form(self.client, username, password)
         assert resp.status_code == 302, resp.data[:500]
-        if resp.headers["Location"].endswith("/login/code"):
-            page = self.client.get("/login/code")
-            resp = self.client.post("/login/code", data={"code": totp_code(app, username),
-                                                         "csrf_token": csrf_of(page.data)})
-            assert resp.status_code == 302, resp.data[:500]
 
     def form_post(self, path, data, page_path=None):
         page = self.client.get(page_path or path)

@@ -1,20 +1,8 @@
 """Sign-in lockout per account name and throttling per address (GB/T 22239 level 3)."""
 from datetime import UTC, datetime, timedelta
 
-from conftest import csrf_of, totp_code
+from conftest import sign_in_form as sign_in
 from sqlalchemy import func, select, update
-
-
-def sign_in(client, username, password):
-    """The password, then (authority accounts) the right second-factor code."""
-    page = client.get("/login")
-    resp = client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_of(page.data)})
-    if resp.status_code == 302 and resp.headers["Location"].endswith("/login/code"):
-        page = client.get("/login/code")
-        resp = client.post("/login/code", data={"code": totp_code(client.application, username),
-                                                "csrf_token": csrf_of(page.data)})
-    return resp
 
 
 def test_five_failures_lock_the_name_even_with_the_right_password_then_it_opens_again(app):

@@ -153,10 +153,11 @@ def second_factor():
             accepted = totp.verify_code(user, cipher(), code, now)
         if accepted:
             db.session.commit()
-            if totp.looks_like_recovery_code(code):
+            response = _complete(user, False, pending.get("next") or url_for("queue.index"))
+            if totp.looks_like_recovery_code(code):  # after _complete, which starts a fresh session
                 flash(_("A recovery code was used; %(n)d are left.",
                         n=totp.recovery_codes_left(db.session, user)), "info")
-            return _complete(user, False, pending.get("next") or url_for("queue.index"))
+            return response
         db.session.rollback()
         record_failure(user.username)
         form.code.errors.append(_("Wrong or already used code."))
