@@ -102,6 +102,8 @@ def test_a_reset_gives_a_one_time_password_that_must_be_changed(app, browser):
     from web.extensions import db
 
     ids = _ids(app)
+    signed_in_before = browser("keqiao_inspector").client
+    assert signed_in_before.get("/cases").status_code == 200
     admin = browser("admin")
     page = admin.client.get(f"/admin/users/{ids['keqiao_inspector']}/reset-password")
     assert page.status_code == 200
@@ -111,14 +113,18 @@ def test_a_reset_gives_a_one_time_password_that_must_be_changed(app, browser):
         assert temporary not in db.session.get(User, ids["keqiao_inspector"]).password_hash  # stored hashed
 
     assert sign_in_form(app.test_client(), "keqiao_inspector", DEMO).status_code == 200  # the old one is gone
+    assert signed_in_before.get("/cases").headers["Location"].startswith("/login")  # its sessions ended
     client = english(app.test_client())
     resp = sign_in_form(client, "keqiao_inspector", temporary)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
     assert client.get("/cases").headers["Location"].endswith("/account/password")
     # The temporary password counts in the history: it cannot be kept.
     assert "last 5 passwords" in errors_of(change(client, temporary, temporary))
+    other_device = english(app.test_client())
+    sign_in_form(other_device, "keqiao_inspector", temporary)
     assert change(client, temporary, "Fresh-start-2027").status_code == 302
-    assert client.get("/cases").status_code == 200
+    assert client.get("/cases").status_code == 200  # the session that changed it goes on
+    assert other_device.get("/account/password").status_code == 302  # another one ends
 
 
 def test_who_may_reset_whose_password(app, browser):

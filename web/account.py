@@ -12,7 +12,7 @@ from forms.auth import ChangePasswordForm, ResetPasswordForm
 from models import User
 from workflows import clock, passwords, totp
 
-from .auth import _blocked, _fresh_session, record_failure
+from .auth import _blocked, _fresh_session, password_proved_now, record_failure
 from .extensions import db
 from .security import hash_password, verify_password
 
@@ -65,6 +65,7 @@ def change_password():
             else:
                 passwords.set_password(db.session, user, form.new.data, hash_password, clock.now())
                 db.session.commit()
+                password_proved_now()  # this session stays; the user's other sessions end
                 flash(_("Your password has been changed."), "info")
                 return redirect(url_for("queue.index"))
     status = 422 if form.errors else 200

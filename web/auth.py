@@ -106,7 +106,7 @@ def _complete(user: User, remember: bool, target: str):
     _fresh_session()
     login_user(user)
     stamp = clock.now().timestamp()
-    session["signed_in_at"], session["seen_at"] = stamp, stamp
+    session["signed_in_at"], session["seen_at"], session["password_at"] = stamp, stamp, stamp
     session.permanent = remember
     notifications.login_summary(user)
     now = clock.now()
@@ -200,7 +200,7 @@ def guard_session():
     now, cfg = clock.now().timestamp(), current_app.config
     signed_in, seen = session.get("signed_in_at"), session.get("seen_at")
     if (signed_in is None or seen is None or now - seen > cfg["SESSION_IDLE_MINUTES"] * 60
-            or now - signed_in > cfg["SESSION_MAX_HOURS"] * 3600):
+            or now - signed_in > cfg["SESSION_MAX_HOURS"] * 3600 or _password_changed_since(session)):
         logout_user()
         _fresh_session()
         message = _("Your session has ended. Sign in again, please.")
@@ -216,6 +216,19 @@ def guard_session():
         flash(_("Change your password before you go on."), "info")
         return redirect(url_for("account.change_password"))
     return None
+
+
+def _password_changed_since(sess) -> bool:
+    """A password changed (or reset) elsewhere after this session proved it ends the session: a reset
+    after a suspected break-in signs the intruder out."""
+    user = load_user(sess.get("_user_id", ""))
+    if user is None or user.password_changed_at is None:
+        return False
+    return user.password_changed_at.timestamp() > sess.get("password_at", sess.get("signed_in_at") or 0)
+
+
+def password_proved_now() -> None:
+    session["password_at"] = clock.now().timestamp()
 
 
 @bp.post("/logout")
