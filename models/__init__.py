@@ -72,6 +72,8 @@ from .org import (
     ApiToken,
     Enterprise,
     LoginFailure,
+    PasswordHistory,
+    RecoveryCode,
     Region,
     Setting,
     User,
@@ -160,4 +162,6 @@ __all__ = [
     "PublicityActivity",
     "Trainee",
     "TrainingSession",
+    "PasswordHistory",
+    "RecoveryCode",
 ]

@@ -60,6 +60,7 @@ def app(database_url, tmp_path, monkeypatch):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False})
     with app.app_context():
         seed(db.session)
+    _CURRENT_APP[0] = app  # for sign_in_page, whose signature has no app
     yield app
     with app.app_context():
         db.session.remove()
@@ -110,14 +111,46 @@ def api(app):
     return for_user
 
 
+_CURRENT_APP = [None]
+
+
+def totp_code(app, username, at=None) -> str:
+    """The current second-factor code of an enrolled demo account, as its authenticator app would show.
+    Tests sign in more often than once per 30-second code, so the last accepted step is forgotten here
+    (the server's refusal of a replayed code is tested in test_totp.py)."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.dataflow import cipher
+    from web.extensions import db
+    from workflows import totp
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        user.totp_last_step = None
+        db.session.commit()
+        return totp.current_code(user, cipher(), at or datetime.now(UTC))
+
+
+def sign_in_form(client, username, password, at=None):
+    """Sign a test client in through the form: the password, then the second factor when asked for
+    (the code of the instant ``at`` when the test has moved the clock). Returns the last response."""
+    page = client.get("/login")
+    resp = client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_of(page.data)})
+    if resp.status_code == 302 and resp.headers["Location"].endswith("/login/code"):
+        page = client.get("/login/code")
+        resp = client.post("/login/code", data={"code": totp_code(client.application, username, at),
+                                                "csrf_token": csrf_of(page.data)})
+    return resp
+
+
 class Browser:
-    """A signed-in browser session over the test client: real login form, real CSRF tokens."""
+    """A signed-in browser session over the test client: real login form (and second factor), real CSRF."""
 
     def __init__(self, app, username, password):
         self.client = app.test_client()
-        page = self.client.get("/login")
-        resp = self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": csrf_of(page.data)})
+        resp = sign_in_form(self.client, username, password)
         assert resp.status_code == 302, resp.data[:500]
 
     def form_post(self, path, data, page_path=None):
@@ -137,6 +170,21 @@ def browser(app):
     from web.seed import DEMO_PASSWORD
 
     return lambda username: Browser(app, username, DEMO_PASSWORD)
+
+
+def sign_in_page(page, base_url, username, password=None):
+    """Sign a Playwright page in through the form, with the second factor when the account has one."""
+    from web.seed import DEMO_PASSWORD
+
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password or DEMO_PASSWORD)
+    page.click("#submit")
+    page.wait_for_load_state()
+    if page.url.endswith("/login/code"):
+        page.fill("#code", totp_code(_CURRENT_APP[0], username))
+        page.click("#submit")
+    page.wait_for_url(f"{base_url}/")
 
 
 def enterprise_id(app, name="柯桥区瓶装液化气供应有限公司"):

@@ -5,7 +5,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id
+from conftest import enterprise_id, sign_in_page
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,23 +38,13 @@ def page(tmp_path):
         browser.close()
 
 
-def sign_in(page, base, username):
-    from web.seed import DEMO_PASSWORD
-
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(f"{base}/")
-
-
 def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page, tmp_path):
     deadline = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     case = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app), "hazard_description": "钢瓶存放区通风不良", "hazard_class": "II",
         "deadline_at": deadline}}).json
 
-    sign_in(page, live_server, "kq_bottled_staff")
+    sign_in_page(page, live_server, "kq_bottled_staff")
     assert "任务" in page.content()  # Chinese first
     page.click("#tasks a[href^='/tasks/']")
     page.click("#submit")  # empty: the form comes back with a message

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import csrf_of, enterprise_id, future
+from conftest import csrf_of, enterprise_id, future, sign_in_page
 from sqlalchemy import update
 
 from models import Case, CaseEvent
@@ -200,7 +200,6 @@ def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from web.seed import DEMO_PASSWORD
 
     parent, child = transferred_to_penalty(app, api, engine)
     other = open_order(api, app, "柯桥汽车加气站")
@@ -215,11 +214,7 @@ def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
             page = chromium.new_page()
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{base}/login")
-            page.fill("#username", "keqiao_supervisor")
-            page.fill("#password", DEMO_PASSWORD)
-            page.click("#submit")
-            page.wait_for_url(f"{base}/")
+            sign_in_page(page, base, "keqiao_supervisor")  # password and second factor
             page.goto(f"{base}/cases/{parent}")
             page.wait_for_selector(f"#linked-diagram-{child}[data-rendered]")
             assert page.get_attribute(f"#linked-diagram-{child}", "data-rendered") == "true"

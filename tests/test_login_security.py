@@ -1,14 +1,8 @@
 """Sign-in lockout per account name and throttling per address (GB/T 22239 level 3)."""
 from datetime import UTC, datetime, timedelta
 
-from conftest import csrf_of
+from conftest import sign_in_form as sign_in
 from sqlalchemy import func, select, update
-
-
-def sign_in(client, username, password):
-    page = client.get("/login")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_of(page.data)})
 
 
 def test_five_failures_lock_the_name_even_with_the_right_password_then_it_opens_again(app):

@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id
+from conftest import enterprise_id, sign_in_page
 from sqlalchemy import select, text
 
 KQ_BOTTLED, KQ_PIPELINE, YC_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
@@ -362,7 +362,6 @@ def live_server(app):
 def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api, live_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from web.seed import DEMO_PASSWORD
 
     spot = offset(*HERE, -1500, 1500)
     add_stations(app, [("近站", *offset(*spot, 300, 0)), ("次近站", *offset(*spot, 0, -1200)),
@@ -387,11 +386,7 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         errors = []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{live_server}/login")
-        page.fill("#username", "keqiao_supervisor")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("#submit")
-        page.wait_for_url(f"{live_server}/")
+        sign_in_page(page, live_server, "keqiao_supervisor")  # password and second factor
         page.click("#nav-map")
         page.wait_for_selector("#map[data-rendered='true']")
         # 3 enterprises, 3 stations, 1 warning, 1 case

@@ -66,6 +66,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
                    data_api, data_pages, map_api, map_pages, info, training, enterprise_home, portal, statistics,
                    ledger):
         app.register_blueprint(module.bp)
+    from . import account
+
+    app.register_blueprint(account.bp)
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)

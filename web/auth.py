@@ -1,15 +1,19 @@
-"""Sign in and out, language choice, and loading the signed-in user."""
+"""Sign in (password, then the TOTP second factor for authority accounts) and out, the session's
+idle and absolute limits, the forced password change, language choice, and loading the signed-in user."""
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, select
 
-from forms.auth import LoginForm
-from models import LoginFailure, User
+from forms.auth import CodeForm, EnrolForm, LoginForm
+from models import AUTHORITY_ROLES, LoginFailure, User
+from workflows import clock, passwords, totp
 
 from . import notifications
+from .dataflow import cipher
+from .errors import json_error
 from .extensions import db, login_manager
 from .params import small_int
 from .security import verify_password
@@ -25,7 +29,12 @@ def load_user(user_id: str):
 
 # Lockout (GB/T 22239 level 3 asks for it): five failures for one name within the window lock that
 # name; fifty from one address throttle the address. Counted in the database so every process agrees.
+# Wrong second-factor codes and wrong current passwords count the same as wrong passwords.
 LOCK_AFTER, THROTTLE_AFTER, WINDOW = 5, 50, timedelta(minutes=15)
+# Between the password and the second factor: the half-signed-in state lasts this long.
+PENDING_FOR = timedelta(minutes=5)
+# Reachable while a password change is due (besides the change page itself).
+OPEN_WHILE_CHANGE_DUE = {"auth.logout", "auth.set_locale", "account.change_password", "static"}
 
 
 def _address() -> str:
@@ -46,6 +55,25 @@ def _blocked(username: str, now: datetime) -> str | None:
     return None
 
 
+def record_failure(username: str) -> None:
+    db.session.add(LoginFailure(at=datetime.now(UTC), username=username[:64], address=_address()))
+    db.session.commit()
+
+
+def _fresh_session() -> None:
+    """No session fixation: every step of signing in starts from a new session (the language stays)."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return url_for("queue.index")
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -57,23 +85,150 @@ def login():
             return render_template("login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == name))
         if not (verify_password(user, form.password.data) and user.active):
-            db.session.add(LoginFailure(at=now, username=name, address=_address()))
-            db.session.commit()
+            record_failure(name)
         else:
-            db.session.execute(delete(LoginFailure).where(LoginFailure.username == name))
-            db.session.commit()
-            locale = session.get("locale")
-            session.clear()  # no session fixation: a fresh session for the signed-in user
-            if locale:
-                session["locale"] = locale  # the language picked on the sign-in page stays
-            login_user(user)
-            notifications.login_summary(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("queue.index")
-            return redirect(target)
+            remember = bool(form.remember.data) and user.role not in AUTHORITY_ROLES
+            target = _safe_next(request.args.get("next"))
+            if totp.required(user, current_app.config["REQUIRE_TOTP"]):
+                # The password alone does not sign in; the failures are kept until the code is right,
+                # so codes cannot be guessed by typing the password again between tries.
+                _fresh_session()
+                session["pending"] = {"uid": user.id, "at": clock.now().timestamp(), "next": target}
+                return redirect(url_for("auth.second_factor" if totp.enrolled(user) else "auth.enrol"))
+            return _complete(user, remember, target)
         flash(_("Wrong username or password."), "error")
     return render_template("login.html", form=form)
+
+
+def _complete(user: User, remember: bool, target: str):
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    db.session.commit()
+    _fresh_session()
+    login_user(user)
+    stamp = clock.now().timestamp()
+    session["signed_in_at"], session["seen_at"], session["password_at"] = stamp, stamp, stamp
+    session.permanent = remember
+    notifications.login_summary(user)
+    now = clock.now()
+    days = passwords.days_left_to_warn(user, now)
+    if days is not None:
+        flash(_("Your password expires in %(n)d days; change it soon.", n=days), "info")
+    if passwords.must_change(user, now):
+        return redirect(url_for("account.change_password"))
+    return redirect(target)
+
+
+def _pending_user() -> tuple[User | None, dict]:
+    pending = session.get("pending") or {}
+    started = pending.get("at")
+    if not started or clock.now().timestamp() - started > PENDING_FOR.total_seconds():
+        return None, {}
+    user = db.session.get(User, pending.get("uid"))
+    return (user if user is not None and user.active else None), pending
+
+
+def _back_to_sign_in(message: str | None = None):
+    session.pop("pending", None)
+    if message:
+        flash(message, "error")
+    else:
+        flash(_("Sign in again, please."), "error")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    user, pending = _pending_user()
+    if user is None or not totp.enrolled(user):
+        return _back_to_sign_in()
+    form = CodeForm()
+    if form.validate_on_submit():
+        blocked = _blocked(user.username, datetime.now(UTC))
+        if blocked:
+            return _back_to_sign_in(blocked)
+        code, now = form.code.data, clock.now()
+        if totp.looks_like_recovery_code(code):
+            accepted = totp.use_recovery_code(db.session, user, code, now)
+        else:
+            accepted = totp.verify_code(user, cipher(), code, now)
+        if accepted:
+            db.session.commit()
+            response = _complete(user, False, pending.get("next") or url_for("queue.index"))
+            if totp.looks_like_recovery_code(code):  # after _complete, which starts a fresh session
+                flash(_("A recovery code was used; %(n)d are left.",
+                        n=totp.recovery_codes_left(db.session, user)), "info")
+            return response
+        db.session.rollback()
+        record_failure(user.username)
+        form.code.errors.append(_("Wrong or already used code."))
+    return render_template("login_code.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():
+    user, pending = _pending_user()
+    if user is None or totp.enrolled(user):
+        return _back_to_sign_in()
+    secret = totp.pending_secret(db.session, user, cipher())
+    db.session.commit()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        blocked = _blocked(user.username, datetime.now(UTC))
+        if blocked:
+            return _back_to_sign_in(blocked)
+        codes = totp.confirm_enrolment(db.session, user, cipher(), form.code.data, clock.now())
+        if codes is not None:
+            db.session.commit()
+            response = _complete(user, False, pending.get("next") or url_for("queue.index"))
+            # Shown once: only their digests are kept.
+            return render_template("login_recovery_codes.html", codes=codes, next_url=response.location)
+        db.session.rollback()
+        record_failure(user.username)
+        form.code.errors.append(_("Wrong code: check the authenticator app's clock and try again."))
+    uri = totp.provisioning_uri(user, secret)
+    return render_template("login_enrol.html", form=form, secret=secret, qr=totp.qr_svg(uri)), \
+        200 if not form.errors else 422
+
+
+@bp.before_app_request
+def guard_session():
+    """Idle and absolute session limits from the times in the signed session, and the forced change."""
+    if request.endpoint in (None, "static") or request.headers.get("Authorization"):
+        return None  # bearer tokens are checked by the API, not by the session
+    if "_user_id" not in session:
+        return None
+    now, cfg = clock.now().timestamp(), current_app.config
+    signed_in, seen = session.get("signed_in_at"), session.get("seen_at")
+    if (signed_in is None or seen is None or now - seen > cfg["SESSION_IDLE_MINUTES"] * 60
+            or now - signed_in > cfg["SESSION_MAX_HOURS"] * 3600 or _password_changed_since(session)):
+        logout_user()
+        _fresh_session()
+        message = _("Your session has ended. Sign in again, please.")
+        if request.path.startswith("/api/"):
+            return json_error(401, "session_expired", message)
+        flash(message, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    session["seen_at"] = now
+    if request.endpoint not in OPEN_WHILE_CHANGE_DUE and current_user.is_authenticated \
+            and passwords.must_change(current_user, clock.now()):
+        if request.path.startswith("/api/"):
+            return json_error(403, "password_change_required", "change the password first")
+        flash(_("Change your password before you go on."), "info")
+        return redirect(url_for("account.change_password"))
+    return None
+
+
+def _password_changed_since(sess) -> bool:
+    """A password changed (or reset) elsewhere after this session proved it ends the session: a reset
+    after a suspected break-in signs the intruder out."""
+    user = load_user(sess.get("_user_id", ""))
+    if user is None or user.password_changed_at is None:
+        return False
+    return user.password_changed_at.timestamp() > sess.get("password_at", sess.get("signed_in_at") or 0)
+
+
+def password_proved_now() -> None:
+    session["password_at"] = clock.now().timestamp()
 
 
 @bp.post("/logout")

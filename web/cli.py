@@ -34,11 +34,20 @@ def demo(host, port):
     with app.app_context():
         seed(db.session)
         seed_demo_cases(case_engine(app), db.session)
+        from workflows import totp
+
+        from .dataflow import cipher
+
         click.echo(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
         for username, role, display in demo_accounts():
             user = db.session.scalar(select(User).where(User.username == username))
             where = user.enterprise.name if user.enterprise else (user.county.name if user.county else "绍兴市")
             click.echo(f"  {username:<20} {role:<18} {where}  {display}")
+            if totp.enrolled(user):
+                click.echo(f"  {'':<20} authenticator key {totp.secret_of(user, cipher())}")
+        if app.config["REQUIRE_TOTP"]:
+            click.echo("Authority accounts also need a code: add the key to an authenticator app, or run "
+                       "`gasflow user totp-code USERNAME` (for the demo and tests).")
     _serve(app, host, port)
 
 
@@ -123,6 +132,7 @@ def user():
 def user_create(username, role, display_name, county, enterprise, password):
     """Create a user bound to a county or an enterprise."""
     from models import Enterprise, Region, User
+    from workflows import passwords
 
     from .extensions import db as sqldb
     from .security import hash_password
@@ -141,12 +151,38 @@ def user_create(username, role, display_name, county, enterprise, password):
             raise click.UsageError("county roles need --county")
         if role.startswith("enterprise") and ent is None:
             raise click.UsageError("enterprise roles need --enterprise")
-        sqldb.session.add(User(username=username, role=role, display_name=display_name or username,
-                               password_hash=hash_password(password),
-                               county_id=(ent.county_id if ent else county_row.id if county_row else None),
-                               enterprise_id=ent.id if ent else None))
+        account = User(username=username, role=role, display_name=display_name or username, password_hash="",
+                       county_id=(ent.county_id if ent else county_row.id if county_row else None),
+                       enterprise_id=ent.id if ent else None)
+        broken = passwords.broken_rules(password, username, role)
+        if broken:
+            raise click.UsageError("the password breaks the rules: " + ", ".join(broken))
+        sqldb.session.add(account)
+        # The person who chose it is not the account's owner: it must be changed at the first sign-in.
+        passwords.set_password(sqldb.session, account, password, hash_password, datetime.now(UTC), must_change=True)
         sqldb.session.commit()
-    click.echo(f"created {username} ({role})")
+    click.echo(f"created {username} ({role}); the password must be changed at the first sign-in")
+
+
+@user.command("totp-code")
+@click.argument("username")
+def user_totp_code(username):
+    """Print USERNAME's current second-factor code (for the demo and for testing only: it reads the
+    stored key, which only the operator of the installation can)."""
+    from models import User
+    from workflows import totp
+
+    from .dataflow import cipher
+    from .extensions import db as sqldb
+
+    app = _app()
+    with app.app_context():
+        u = sqldb.session.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise click.UsageError(f"no user {username}")
+        if not totp.enrolled(u):
+            raise click.UsageError(f"{username} has no enrolled second factor")
+        click.echo(totp.current_code(u, cipher(), datetime.now(UTC)))
 
 
 @main.group()
@@ -274,3 +310,38 @@ def token_revoke(username, everyone):
         n = sqldb.session.execute(stmt).rowcount
         sqldb.session.commit()
     click.echo(f"revoked {n} tokens")
+
+
+@main.group()
+def data():
+    """Reported enterprise data."""
+
+
+@data.command("rekey")
+@click.option("--batch-size", default=500, type=int)
+def data_rekey(batch_size):
+    """Re-encrypt personal data and second-factor keys under the first of DATA_KEYS (after a new key was
+    put first); afterwards the old key can be dropped."""
+    from workflows import datadock
+
+    from .dataflow import cipher
+    from .extensions import db as sqldb
+
+    app = _app()
+    with app.app_context():
+        records = datadock.rekey(sqldb.session, cipher(), batch_size)
+        secrets = _rekey_totp_secrets(sqldb.session, cipher())
+    click.echo(f"re-encrypted {records} data records and {secrets} second-factor keys under the first key")
+
+
+def _rekey_totp_secrets(session, cipher) -> int:
+    from models import User
+    from models.crypto import PREFIX
+
+    done = 0
+    for u in session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        if u.totp_secret.startswith(PREFIX):
+            u.totp_secret = cipher.rotate(u.totp_secret)
+            done += 1
+    session.commit()
+    return done

@@ -89,6 +89,14 @@ def load_config(overrides: dict | None = None) -> dict:
         # to lay tiles under it.
         "TILE_URL": os.environ.get("TILE_URL", "").strip(),
         "TILE_ATTRIBUTION": os.environ.get("TILE_ATTRIBUTION", "").strip(),
+        # Signed-in sessions end after this long without a request, and this long after sign-in whatever
+        # happens (GB/T 22239 level 3); the server checks both from times kept in the signed session.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("GASFLOW_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("GASFLOW_SESSION_MAX_HOURS", "12")),
+        # A TOTP second factor for authority accounts; only special deployments turn it off.
+        # "Remember me" (enterprise accounts only) keeps the cookie across browser restarts, no longer.
+        "PERMANENT_SESSION_LIFETIME": 3600 * int(os.environ.get("GASFLOW_SESSION_MAX_HOURS", "12")),
+        "REQUIRE_TOTP": os.environ.get("GASFLOW_REQUIRE_TOTP", "1").strip().lower() not in ("0", "false", "no", "off"),
     }
     cfg.update(overrides or {})
     return cfg

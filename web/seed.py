@@ -1,8 +1,11 @@
 """Demo data: Shaoxing, its six counties, a dozen enterprises of the three kinds, one account per role."""
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from models import Enterprise, Region, Setting, User
+from models import AUTHORITY_ROLES, Enterprise, Region, Setting, User
 from models.uscc import make_uscc
+from workflows import passwords, totp
 
 from .security import hash_password
 
@@ -37,6 +40,12 @@ def demo_accounts() -> list[tuple[str, str, str]]:
         ("kq_bottled_staff", "enterprise_staff", "柯桥瓶装 安全员 张华"),
         ("yc_pipeline_staff", "enterprise_staff", "越城燃气 安全员 周丽"),
     ]
+
+
+def _cipher():
+    from .dataflow import cipher
+
+    return cipher()
 
 
 def seed(session) -> bool:
@@ -75,11 +84,17 @@ def seed(session) -> bool:
         "kq_bottled_staff": {"enterprise_id": enterprises[0].id, "county_id": keqiao.id},
         "yc_pipeline_staff": {"enterprise_id": enterprises[3].id, "county_id": yuecheng.id},
     }
-    hashed = hash_password(DEMO_PASSWORD)
+    hashed, now = hash_password(DEMO_PASSWORD), datetime.now(UTC)
     for username, role, display in demo_accounts():
         if session.scalar(select(User).where(User.username == username)) is None:
-            session.add(User(username=username, role=role, display_name=display, password_hash=hashed,
-                             **scope[username]))
+            # The demo must stay usable with the printed password: no forced change, and the authority
+            # accounts come enrolled in the second factor (`gasflow demo` prints their keys).
+            user = User(username=username, role=role, display_name=display, password_hash=hashed,
+                        **scope[username])
+            session.add(user)
+            passwords.set_password(session, user, DEMO_PASSWORD, lambda _p: hashed, now)
+            if role in AUTHORITY_ROLES:
+                totp.enrol_directly(session, user, _cipher(), now)
     session.add(Setting(key="demo_seeded", value="1"))
     session.commit()
     return True

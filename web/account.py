@@ -1,0 +1,109 @@
+"""The signed-in user's own password, and password resets by the city admin or a county supervisor."""
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import select
+
+from forms.auth import ChangePasswordForm, ResetPasswordForm
+from models import User
+from workflows import clock, passwords, totp
+
+from .auth import _blocked, _fresh_session, password_proved_now, record_failure
+from .extensions import db
+from .security import hash_password, verify_password
+
+bp = Blueprint("account", __name__)
+
+
+_hasher = PasswordHasher()
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def rule_messages(user: User, broken: list[str]) -> list[str]:
+    policy = passwords.policy_for(user.role)
+    texts = {
+        passwords.RULE_LENGTH: _("Too short: at least %(n)d characters.", n=policy.min_length),
+        passwords.RULE_MAX_LENGTH: _("Too long: at most %(n)d characters.", n=passwords.MAX_LENGTH),
+        passwords.RULE_CLASSES: _("Too simple: use at least %(n)d of lower-case letters, upper-case letters, "
+                                  "digits and other characters.", n=policy.min_classes),
+        passwords.RULE_USERNAME: _("Must not contain the username."),
+        passwords.RULE_HISTORY: _("Must not be one of your last %(n)d passwords.", n=policy.history),
+    }
+    return [texts[rule] for rule in broken]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user: User = current_user._get_current_object()
+    form = ChangePasswordForm()
+    policy = passwords.policy_for(user.role)
+    if form.validate_on_submit():
+        if not verify_password(user, form.current.data):
+            record_failure(user.username)
+            blocked = _blocked(user.username, datetime.now(UTC))
+            if blocked:  # a stolen session cannot guess its way to the password
+                logout_user()
+                _fresh_session()
+                flash(blocked, "error")
+                return redirect(url_for("auth.login"))
+            form.current.errors.append(_("Wrong password."))
+        else:
+            broken = passwords.check(db.session, user, form.new.data, _verify)
+            if broken:
+                form.new.errors.extend(rule_messages(user, broken))
+            else:
+                passwords.set_password(db.session, user, form.new.data, hash_password, clock.now())
+                db.session.commit()
+                password_proved_now()  # this session stays; the user's other sessions end
+                flash(_("Your password has been changed."), "info")
+                return redirect(url_for("queue.index"))
+    status = 422 if form.errors else 200
+    return render_template("account_password.html", form=form, policy=policy,
+                           due=passwords.must_change(user, clock.now()),
+                           expires_at=passwords.expires_at(user)), status
+
+
+def _target_or_404(user_id: int) -> User:
+    target = db.session.get(User, user_id)
+    if target is None or not passwords.may_reset(current_user, target):
+        abort(404)
+    return target
+
+
+@bp.route("/admin/users/<int:user_id>/reset-password", methods=["GET", "POST"])
+@login_required
+def reset_password(user_id):
+    target = _target_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        temporary = passwords.temporary_password()
+        passwords.set_password(db.session, target, temporary, hash_password, clock.now(), must_change=True)
+        if form.reset_totp.data:
+            totp.reset(db.session, target)
+        db.session.commit()
+        # Shown once, on this page only: it is stored as its hash like any password.
+        return render_template("account_reset_done.html", target=target, temporary=temporary,
+                               totp_reset=bool(form.reset_totp.data))
+    return render_template("account_reset.html", form=form, target=target)
+
+
+@bp.get("/admin/users/reset-password")
+@login_required
+def resettable():
+    """The accounts the signed-in user may reset, each with its reset link."""
+    users = [u for u in db.session.scalars(select(User).order_by(User.username))
+             if passwords.may_reset(current_user, u)]
+    if not users:
+        abort(404)
+    return render_template("account_resettable.html", users=users)
