@@ -28,6 +28,7 @@ from .data import (
     DataLookup,
     DataRecord,
 )
+from .documents import DocumentCounter, IssuedDocument
 from .monitoring import (
     COMPARISONS,
     LEVELS,
@@ -97,6 +98,8 @@ __all__ = [
     "Certificate",
     "ChecklistTemplate",
     "DecisionModel",
+    "DocumentCounter",
+    "IssuedDocument",
     "EarlyWarning",
     "ENTERPRISE_KINDS",
     "ENTERPRISE_ROLES",
