@@ -5,14 +5,14 @@ from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import Align, TextMode, XPos, YPos
+from fpdf.enums import Align, TextMode, WrapMode, XPos, YPos
 
 from .templates import DocumentKind
 
 FONT = Path(__file__).with_name("fonts") / "NotoSerifCJKsc-Regular-GB2312.otf"
 FAMILY = "NotoSerifSC"
 TITLE_PT, BODY_PT = 22, 16
-LINE_MM = 9.5  # about 28 pt: 22 lines to a page, as official documents have
+LINE_MM = 8.5  # about 24 pt between lines
 
 
 class _Document(FPDF):
@@ -54,25 +54,26 @@ def _block(pdf: FPDF, style: str, text: str) -> None:
         # Bold by stroking the outlines: the bundled font has one weight.
         with pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=0.35):
             pdf.set_font(FAMILY, size=TITLE_PT)
-            pdf.multi_cell(width, 12, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(2)
+            pdf.multi_cell(width, 11, text, align=Align.C, wrapmode=WrapMode.CHAR,
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     elif style == "number":
         pdf.set_font(FAMILY, size=BODY_PT)
-        pdf.ln(4)
+        pdf.ln(3)
         pdf.multi_cell(width, LINE_MM, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         y = pdf.get_y() + 2
         pdf.set_draw_color(200, 0, 0)  # the red line under the number (版头分隔线)
         pdf.set_line_width(0.6)
         pdf.line(pdf.l_margin, y, pdf.l_margin + width, y)
         pdf.set_draw_color(0, 0, 0)
-        pdf.ln(8)
+        pdf.ln(6)
     elif style == "heading":
         with pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=0.2):
             pdf.set_font(FAMILY, size=BODY_PT)
             pdf.multi_cell(width, LINE_MM, "　　" + text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     elif style == "addressee":
         pdf.set_font(FAMILY, size=BODY_PT)
-        pdf.multi_cell(width, LINE_MM, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, LINE_MM, text, align=Align.L, wrapmode=WrapMode.CHAR,
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     elif style == "signature":
         pdf.set_font(FAMILY, size=BODY_PT)
         pdf.multi_cell(width - 16, LINE_MM, text, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -80,5 +81,6 @@ def _block(pdf: FPDF, style: str, text: str) -> None:
         pdf.set_font(FAMILY, size=BODY_PT)
         for paragraph in text.split("\n"):
             if paragraph.strip():
-                pdf.multi_cell(width, LINE_MM, "　　" + paragraph.strip(), align=Align.J,
+                # Chinese breaks between any two characters, not at the indent's spaces.
+                pdf.multi_cell(width, LINE_MM, "　　" + paragraph.strip(), align=Align.J, wrapmode=WrapMode.CHAR,
                                new_x=XPos.LMARGIN, new_y=YPos.NEXT)
