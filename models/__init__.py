@@ -28,6 +28,7 @@ from .data import (
     DataLookup,
     DataRecord,
 )
+from .documents import DocumentCounter, IssuedDocument
 from .info import (
     INFO_ANNOUNCEMENT,
     INFO_CATEGORIES,
@@ -116,6 +117,8 @@ __all__ = [
     "Certificate",
     "ChecklistTemplate",
     "DecisionModel",
+    "DocumentCounter",
+    "IssuedDocument",
     "EarlyWarning",
     "ENTERPRISE_KINDS",
     "ENTERPRISE_ROLES",

@@ -40,7 +40,7 @@ def test_lifecycle_through_the_pages(app, browser):
     assert done.status_code == 302, done.data[:2000]
     case_page = staff.client.get(case_url)
     assert b"fixed.png" in case_page.data
-    att_id = int(re.search(rb'href="/attachments/(\d+)"', case_page.data).group(1))
+    att_id = int(re.search(rb'href="/attachments/(\d+)">fixed\.png', case_page.data).group(1))
     assert staff.client.get(f"/attachments/{att_id}").data == PNG
 
     mine = inspector.client.get("/?scope=mine")

@@ -408,11 +408,12 @@ class CaseEngine:
             workflow.do_engine_steps()
         self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now)
+        # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
+        case.data = _json_safe(_current_data(workflow))
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
         prune(workflow)
         case.state = dump_state(workflow)
-        case.data = _json_safe(_current_data(workflow))
         case.next_timer_at = _next_timer(workflow)
         if workflow.is_completed():
             case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None

@@ -13,6 +13,8 @@ from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, Certificate
 
 from . import notify
 from .datadock import reviewed as data_reviewed
+from .documents.issue import MESSAGE as DOCUMENT_ISSUE
+from .documents.issue import issue_document
 from .errors import InvalidInput, ModelRuntimeError
 
 CERT_STATUSES = (CERT_VALID, CERT_RENEWING, CERT_EXPIRED)
@@ -75,4 +77,5 @@ HANDLERS = {
     "certificate.update": update_certificate,
     "notify.enterprise": notify_enterprise,
     "data.reviewed": data_reviewed,
+    DOCUMENT_ISSUE: issue_document,
 }

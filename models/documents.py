@@ -1,0 +1,37 @@
+"""Official documents the platform issues (整改通知书, 行政处罚决定书) and their number counters."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+from .types import UTCDateTime
+
+
+class DocumentCounter(Base):
+    """The last number given per kind of document and year: one row, bumped in the issuing
+    transaction, so numbers are not skipped by a rolled-back case and never given twice."""
+
+    __tablename__ = "document_counters"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IssuedDocument(Base):
+    """A document of a case: its number and the attachment holding the PDF. One per case and kind,
+    so issuing it again renders the same number."""
+
+    __tablename__ = "issued_documents"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", name="uq_issued_documents_case_kind"),
+        UniqueConstraint("kind", "year", "serial", name="uq_issued_documents_number"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(64))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,244 @@
+"""Official documents: the rectification notice when an order is issued, the penalty decision when it is
+approved. Driven through the real lifecycles over the API; the PDFs are fetched over HTTP and read back
+with poppler (pdftotext, pdftoppm, pdffonts), as a person opening them would see them."""
+import re
+import subprocess
+import threading
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import enterprise_id, future
+from flows import complete
+from PIL import Image
+from sqlalchemy import func, select
+from test_penalty import file_penalty, investigate_and_propose
+
+pytestmark = pytest.mark.skipif(subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0,
+                                reason="poppler-utils (pdftotext, pdftoppm) not installed")
+
+ENTERPRISE = "柯桥区瓶装液化气供应有限公司"
+HAZARD = "储瓶间可燃气体报警器失效，未设置防倾倒措施"
+
+
+def this_year() -> int:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).year
+
+
+def written(instant: str) -> str:
+    """How a document writes an instant: Beijing time, 2026年12月3日09时05分."""
+    local = datetime.fromisoformat(instant).astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{local.year}年{local.month}月{local.day}日{local.hour:02d}时{local.minute:02d}分"
+
+
+def open_order(api, app, deadline=None, name=ENTERPRISE):
+    body = {"enterprise_id": enterprise_id(app, name), "hazard_description": HAZARD, "hazard_class": "II",
+            "deadline_at": deadline or future(72)}
+    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": body})
+    assert resp.status_code == 201, resp.json
+    return resp.json
+
+
+def pdfs(case: dict) -> list[dict]:
+    return [a for a in case["attachments"] if a["content_type"] == "application/pdf"]
+
+
+def fetch(client, att_id: int) -> bytes:
+    """The PDF over HTTP, from the web page's link or the API (both are scoped to the case)."""
+    resp = client.get(f"/attachments/{att_id}")
+    assert resp.status_code == 200, resp.data[:300]
+    assert resp.mimetype == "application/pdf"
+    assert resp.data.startswith(b"%PDF-")
+    return resp.data
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True).stdout
+    # Lines wrap wherever the page ends; compare without the breaks.
+    return re.sub(r"\s+", "", out.decode())
+
+
+def first_page_png(pdf: bytes, tmp_path) -> Image.Image:
+    path = tmp_path / "page.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")],
+                   check=True, capture_output=True)
+    png = next(tmp_path.glob("page*.png"))
+    return Image.open(BytesIO(png.read_bytes()))
+
+
+def assert_not_blank(image: Image.Image) -> None:
+    gray = image.convert("L")
+    dark = sum(1 for v in gray.getdata() if v < 128)
+    share = dark / (gray.width * gray.height)
+    # Characters, not a stray dot: a page of text at 60 dpi is a few per cent ink.
+    assert 0.005 < share < 0.5, share
+    red = sum(1 for r, g, b in image.convert("RGB").getdata() if r > 150 and g < 80 and b < 80)
+    assert red > 20  # the red line under the number
+
+
+def assert_font_embedded(pdf: bytes, tmp_path) -> None:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True).stdout.decode()
+    rows = out.splitlines()[2:]
+    assert rows, out
+    for row in rows:  # every font in the file is embedded (emb = yes), so no installed font is needed
+        assert "NotoSerifCJKSC" in row and " yes yes yes " in row, out
+
+
+def test_rectification_notice_is_attached_when_the_order_is_issued(app, api, browser, tmp_path):
+    deadline = future(72)
+    case = open_order(api, app, deadline)
+    year = this_year()
+    number = f"绍燃整〔{year}〕第0001号"
+    [notice] = pdfs(case)
+    assert notice["filename"] == f"整改通知书 {number}.pdf" and notice["task_id"] is None
+    # The enterprise reads it from the case page, where its task is.
+    staff = browser("kq_bottled_staff")
+    page = staff.client.get(f"/cases/{case['id']}")
+    assert page.status_code == 200 and f"/attachments/{notice['id']}".encode() in page.data
+    pdf = fetch(staff.client, notice["id"])
+    assert len(pdf) < 200_000  # the font is subset to the glyphs used, not the 2 MB bundled file
+
+    text = pdf_text(pdf, tmp_path)
+    for expected in ("责令限期整改通知书", number, ENTERPRISE + "：", HAZARD, "二类",
+                     written(deadline) + "前整改完毕", "柯桥区燃气主管部门"):
+        assert expected in text, (expected, text)
+    assert_not_blank(first_page_png(pdf, tmp_path))
+    assert_font_embedded(pdf, tmp_path)
+
+    # The same file over the API, for the inspector who issued it.
+    assert api("keqiao_inspector").get(f"/attachments/{notice['id']}").data == pdf
+
+
+def test_penalty_decision_is_attached_when_approved_not_before(app, api, tmp_path):
+    case_id = file_penalty(api, app)
+    inspector, supervisor, city = api("keqiao_inspector"), api("keqiao_supervisor"), api("admin")
+    investigate_and_propose(api, case_id, amount=60000)
+    county = complete(supervisor, case_id, "Task_county", {"decision": "approve"})
+    # Above 50 000 yuan the city approves too: nothing is issued until it has.
+    assert pdfs(county) == []
+    approved = complete(city, case_id, "Task_city", {"decision": "approve"})
+    number = f"绍燃罚〔{this_year()}〕第0001号"
+    [decision] = pdfs(approved)
+    assert decision["filename"] == f"行政处罚决定书 {number}.pdf"
+
+    pdf = fetch(inspector, decision["id"])
+    text = pdf_text(pdf, tmp_path)
+    for expected in ("行政处罚决定书", number, "当事人：" + ENTERPRISE, "群众举报", "调取送气记录三份",
+                     "《城镇燃气管理条例》第四十五条", "罚款，人民币60,000.00元", "申请行政复议", "提起行政诉讼",
+                     "柯桥区燃气主管部门"):
+        assert expected in text, (expected, text)
+    assert_not_blank(first_page_png(pdf, tmp_path))
+    assert_font_embedded(pdf, tmp_path)
+
+    # Serving and carrying it out keep the one decision.
+    complete(inspector, case_id, "Task_serve", {"document_no": number, "served_at": "2026-01-05T10:00:00+08:00"})
+    done = complete(inspector, case_id, "Task_execute", {"outcome": "paid", "paid_amount": 60000})
+    assert [a["id"] for a in pdfs(done)] == [decision["id"]]
+
+
+def test_numbers_count_per_kind_and_year(app, api, engine):
+    from models import DocumentCounter, User
+    from web.extensions import db
+
+    year = this_year()
+    first, second = open_order(api, app), open_order(api, app)
+    assert pdfs(first)[0]["filename"].endswith(f"〔{year}〕第0001号.pdf")
+    assert pdfs(second)[0]["filename"].endswith(f"〔{year}〕第0002号.pdf")
+    # Penalties have their own count.
+    case_id = file_penalty(api, app)
+    investigate_and_propose(api, case_id, penalty_type="warning", amount=0)
+    approved = complete(api("keqiao_supervisor"), case_id, "Task_county", {"decision": "approve"})
+    assert pdfs(approved)[0]["filename"] == f"行政处罚决定书 绍燃罚〔{year}〕第0001号.pdf"
+
+    # Half past midnight on New Year's Day in Shaoxing is still 16:30 UTC the day before: a new year's count.
+    new_year = datetime(year, 12, 31, 16, 30, tzinfo=UTC)
+    with app.app_context():
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        data = {"hazard_description": HAZARD, "hazard_class": "I",
+                "deadline_at": (new_year + timedelta(days=7)).isoformat()}
+        third = engine.start_case("rectification", data, inspector, enterprise_id=enterprise_id(app), now=new_year)
+    case = api("keqiao_inspector").get(f"/cases/{third}").json
+    assert pdfs(case)[0]["filename"] == f"整改通知书 绍燃整〔{year + 1}〕第0001号.pdf"
+    with app.app_context():
+        counters = {(c.kind, c.year): c.last for c in db.session.scalars(select(DocumentCounter))}
+    assert counters == {("rectification_notice", year): 2, ("penalty_decision", year): 1,
+                        ("rectification_notice", year + 1): 1}
+
+
+def test_issuing_again_keeps_the_number(app, api, tmp_path):
+    from models import Attachment, Case, DocumentCounter, IssuedDocument
+    from web.extensions import db
+    from workflows.documents.issue import issue_document
+
+    case = open_order(api, app)
+    [notice] = pdfs(case)
+    with app.app_context():
+        row = db.session.get(Case, case["id"])
+        row.data = {**row.data, "hazard_description": "报警器已拆除"}
+        doc = issue_document(db.session, row, "rectification_notice", None, datetime.now(UTC))
+        db.session.commit()
+        assert doc.attachment_id == notice["id"]
+        assert db.session.scalar(select(func.count()).select_from(IssuedDocument)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Attachment)
+                                 .where(Attachment.case_id == case["id"])) == 1
+        assert db.session.scalar(select(DocumentCounter.last)) == 1
+    pdf = api("keqiao_inspector").get(f"/attachments/{notice['id']}").data
+    text = pdf_text(pdf, tmp_path)
+    assert f"绍燃整〔{this_year()}〕第0001号" in text and "报警器已拆除" in text and HAZARD not in text
+
+
+def test_a_rolled_back_or_concurrent_issue_neither_skips_nor_repeats_a_number(app):
+    from sqlalchemy.orm import Session
+
+    from web.extensions import db
+    from workflows.documents.numbering import next_serial
+
+    with app.app_context():
+        bind = db.engine
+        with Session(bind) as s:
+            assert next_serial(s, "test_kind", 2030) == 1
+            s.rollback()  # the transition failed: its number is given back
+        with Session(bind) as s:
+            assert next_serial(s, "test_kind", 2030) == 1
+            s.commit()
+
+        taken, errors = [], []
+
+        def issuer():
+            try:
+                for _ in range(5):
+                    with Session(bind) as s:
+                        serial = next_serial(s, "test_kind", 2030)
+                        s.commit()
+                    taken.append(serial)
+            except Exception as exc:  # noqa: BLE001 - reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=issuer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert sorted(taken) == list(range(2, 22))
+
+
+def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api, browser):
+    case = open_order(api, app)
+    att = pdfs(case)[0]["id"]
+    for username in ("yuecheng_inspector", "yc_pipeline_staff"):
+        assert api(username).get(f"/attachments/{att}").status_code == 404
+        assert browser(username).client.get(f"/attachments/{att}").status_code == 404
+    for username in ("admin", "keqiao_supervisor", "kq_bottled_admin"):
+        assert api(username).get(f"/attachments/{att}").status_code == 200
+    # Another enterprise of the same county does not see this one's notice.
+    other = pdfs(open_order(api, app, name="柯桥天然气有限公司"))[0]["id"]
+    assert api("kq_bottled_staff").get(f"/attachments/{other}").status_code == 404
+    assert browser("kq_bottled_staff").client.get(f"/attachments/{other}").status_code == 404
+    assert api("keqiao_inspector2").get(f"/attachments/{other}").status_code == 200

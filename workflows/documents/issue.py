@@ -1,0 +1,110 @@
+"""Issue a document of a case: number it once, render it, keep it as the case's attachment.
+
+The engine calls ``issue_document`` for the ``document.issue`` message a model throws (the payload
+names the kind), in the transition's transaction. Issuing again (a model throwing it twice, or
+``issue_document`` called to re-render) keeps the number and the date and replaces the PDF.
+"""
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Attachment, Case, Enterprise, IssuedDocument, Region
+
+from ..errors import ModelRuntimeError
+from .numbering import LOCAL_TZ, document_year, format_number, next_serial
+from .render import render
+from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
+
+MESSAGE = "document.issue"
+
+
+def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> IssuedDocument:
+    kind = KINDS.get(str(payload))
+    if kind is None:
+        raise ModelRuntimeError(f"{MESSAGE}: unknown document {payload!r} (known: {', '.join(sorted(KINDS))})")
+    enterprise = s.get(Enterprise, case.enterprise_id) if case.enterprise_id is not None else None
+    if enterprise is None:
+        raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
+    doc = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id, IssuedDocument.kind == kind.key))
+    if doc is None:
+        year = document_year(now)
+        serial = next_serial(s, kind.key, year)
+        doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
+                             number=format_number(kind.prefix, year, serial), issued_at=now)
+        s.add(doc)
+    content = render(kind, fields(s, kind, case, enterprise, doc), doc.issued_at)
+    att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
+    if att is None:
+        att = Attachment(case_id=case.id, enterprise_id=case.enterprise_id, content_type="application/pdf",
+                         created_at=now)
+        s.add(att)
+    att.filename = f"{kind.title} {doc.number}.pdf"
+    att.content, att.size, att.sha256 = content, len(content), hashlib.sha256(content).hexdigest()
+    s.flush()
+    doc.attachment_id = att.id
+    return doc
+
+
+def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument) -> dict:
+    """What the placeholders of the kind's text stand for, from the case and its enterprise."""
+    data = case.data or {}
+    out = {
+        "authority": authority(s, case), "number": doc.number, "date": chinese_date(doc.issued_at),
+        "enterprise": enterprise.name, "uscc": enterprise.uscc, "address": enterprise.address or "—",
+        "case_id": str(case.id),
+        "hazard_description": str(data.get("hazard_description") or ""),
+        "hazard_class": HAZARD_CLASSES.get(str(data.get("hazard_class")), str(data.get("hazard_class") or "")),
+        "deadline": chinese_instant(data.get("deadline_at")),
+        "facts": str(data.get("facts") or ""), "findings": str(data.get("findings") or ""),
+        "legal_basis": str(data.get("legal_basis") or ""),
+    }
+    penalty_type = str(data.get("penalty_type") or "")
+    amount = _amount(data.get("amount"))
+    label = PENALTY_TYPES.get(penalty_type, penalty_type)
+    if penalty_type in ("fine", "confiscation") and amount:
+        out["penalty"] = f"{label}，人民币{amount}元"
+        out["payment"] = PAYMENT_FINE.format(amount=amount)
+    else:
+        out["penalty"] = label
+        out["payment"] = PAYMENT_NONE
+    return out
+
+
+def authority(s: Session, case: Case) -> str:
+    """The issuing authority: the gas authority of the case's county (or of the city)."""
+    region = s.get(Region, case.county_id) if case.county_id is not None else None
+    if region is None:
+        region = s.scalar(select(Region).where(Region.level == "city"))
+    if region is None:
+        return "燃气主管部门"
+    parent = s.get(Region, region.parent_id) if region.parent_id is not None else None
+    return f"{parent.name if parent else ''}{region.name}燃气主管部门"
+
+
+def chinese_date(instant: datetime) -> str:
+    local = instant.astimezone(LOCAL_TZ)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def chinese_instant(value) -> str:
+    """An ISO instant as the document writes it: 2026年12月15日17时00分 (Beijing time)."""
+    if not value:
+        return ""
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=LOCAL_TZ)
+    local = instant.astimezone(LOCAL_TZ)
+    return f"{chinese_date(local)}{local.hour:02d}时{local.minute:02d}分"
+
+
+def _amount(value) -> str:
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return ""
+    return f"{number:,.2f}" if number > 0 else ""

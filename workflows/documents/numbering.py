@@ -1,0 +1,36 @@
+"""Document numbers (文号): 绍燃整〔2026〕第0001号, counted per kind of document and year.
+
+The counter row is bumped in the transaction that issues the document: a rolled-back transition
+gives its number back, and concurrent issuers queue on the row (PostgreSQL's row lock; SQLite's
+write lock, which the transition already holds), so no number is given twice or skipped.
+"""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models import DocumentCounter
+
+# The year on a document is the regulator's year: 1 January starts at midnight in Shaoxing.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def document_year(now: datetime) -> int:
+    return now.astimezone(LOCAL_TZ).year
+
+
+def next_serial(s: Session, kind: str, year: int) -> int:
+    """The next number of ``kind`` in ``year``, taken in ``s``'s transaction."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # The first document of a year creates the row; a concurrent first one finds it made.
+    s.execute(insert(DocumentCounter).values(kind=kind, year=year, last=0).on_conflict_do_nothing())
+    s.execute(update(DocumentCounter).where(DocumentCounter.kind == kind, DocumentCounter.year == year)
+              .values(last=DocumentCounter.last + 1).execution_options(synchronize_session=False))
+    return s.scalar(select(DocumentCounter.last).where(DocumentCounter.kind == kind, DocumentCounter.year == year))
+
+
+def format_number(prefix: str, year: int, serial: int) -> str:
+    return f"{prefix}〔{year}〕第{serial:04d}号"
