@@ -59,6 +59,7 @@ from .org import (
     Setting,
     User,
 )
+from .permissions import UserRight
 from .registry import (
     CERT_EXPIRED,
     CERT_RENEWING,
@@ -124,6 +125,7 @@ __all__ = [
     "TaskCandidate",
     "ThresholdRule",
     "User",
+    "UserRight",
     "WARNING_CATEGORIES",
     "WARNING_CLOSED",
     "WARNING_OPEN",

@@ -60,14 +60,15 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     labels.register(app)
 
-    from . import data_api, data_pages, map_api, map_pages
+    from . import api_keys, data_api, data_pages, map_api, map_pages, rights, users_admin
 
     for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
-                   data_api, data_pages, map_api, map_pages):
+                   data_api, data_pages, map_api, map_pages, users_admin, api_keys):
         app.register_blueprint(module.bp)
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)
+    rights.register(app)
 
     @app.before_request
     def refuse_nul():
