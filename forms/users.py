@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 ROLE_CHOICES = [
@@ -31,13 +31,16 @@ class UserCreateForm(FlaskForm):
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Not an e-mail address."))])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=12, max=256)])
 
-    def validate_county_id(self, field):
-        if self.role.data in ("county_supervisor", "inspector") and not field.data:
-            raise ValidationError(_l("County roles need a county."))
-
-    def validate_enterprise_id(self, field):
-        if self.role.data in ("enterprise_admin", "enterprise_staff") and not field.data:
-            raise ValidationError(_l("Enterprise roles need an enterprise."))
+    def validate(self, extra_validators=None) -> bool:
+        # The county and enterprise fields are optional alone; which one is needed depends on the role.
+        ok = super().validate(extra_validators)
+        if self.role.data in ("county_supervisor", "inspector") and not self.county_id.data:
+            self.county_id.errors = [*self.county_id.errors, _l("County roles need a county.")]
+            ok = False
+        if self.role.data in ("enterprise_admin", "enterprise_staff") and not self.enterprise_id.data:
+            self.enterprise_id.errors = [*self.enterprise_id.errors, _l("Enterprise roles need an enterprise.")]
+            ok = False
+        return ok
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -61,23 +61,23 @@ def new():
     form = _create_form()
     if request.method == "GET":
         return render_template("admin/users_new.html", form=form)
-    if form.validate():
-        username = form.username.data.strip()
-        if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-            form.username.errors = [_("This username is taken.")]
-        else:
-            enterprise = db.session.get(Enterprise, int(form.enterprise_id.data)) \
-                if form.role.data.startswith("enterprise") else None
-            county_id = enterprise.county_id if enterprise else (
-                int(form.county_id.data) if form.role.data in ("county_supervisor", "inspector") else None)
-            user = User(username=username, display_name=form.display_name.data.strip(), role=form.role.data,
-                        county_id=county_id, enterprise_id=enterprise.id if enterprise else None,
-                        email=(form.email.data or "").strip(), password_hash=hash_password(form.password.data),
-                        active=True)
-            db.session.add(user)
-            db.session.commit()
-            flash(_("Account %(name)s created.", name=username), "success")
-            return redirect(url_for("users_admin.detail", user_id=user.id), 303)
+    valid = form.validate()
+    username = (form.username.data or "").strip()
+    if username and db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        form.username.errors = [*form.username.errors, _("This username is taken.")]
+    elif valid:
+        enterprise = db.session.get(Enterprise, int(form.enterprise_id.data)) \
+            if form.role.data.startswith("enterprise") else None
+        county_id = enterprise.county_id if enterprise else (
+            int(form.county_id.data) if form.role.data in ("county_supervisor", "inspector") else None)
+        user = User(username=username, display_name=form.display_name.data.strip(), role=form.role.data,
+                    county_id=county_id, enterprise_id=enterprise.id if enterprise else None,
+                    email=(form.email.data or "").strip(), password_hash=hash_password(form.password.data),
+                    active=True)
+        db.session.add(user)
+        db.session.commit()
+        flash(_("Account %(name)s created.", name=username), "success")
+        return redirect(url_for("users_admin.detail", user_id=user.id), 303)
     return render_template("admin/users_new.html", form=form), 422
 
 
