@@ -14,7 +14,7 @@ from forms.schema import json_schema
 from models import Attachment, Case, DecisionModel, Notification, ProcessModel, Task
 from workflows import access
 from workflows.decisions import describe_xml
-from workflows.errors import InvalidInput
+from workflows.errors import Forbidden, InvalidInput
 
 from . import admin, case_engine, notifications, rights, taskflow
 from .errors import json_error
@@ -354,6 +354,9 @@ def follow_up(task_id):
 @api_scope("tasks:write")
 def complete(task_id):
     task = taskflow.visible_task(task_id, me())
+    if task.status == "open" and not access.can_work_task(me(), task):
+        # Refused before the form is read: nobody learns a form's rules for a task he may not work.
+        raise Forbidden("this task is not yours to complete")
     form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}), task=task)
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
