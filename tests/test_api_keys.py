@@ -265,3 +265,11 @@ def test_cli_token_create_takes_scopes(app, monkeypatch, database_url):
     assert call(app, raw, "POST", "/cases", rectification(app)).json["error"]["fields"]["scope"] == ["cases:write"]
     bad = CliRunner().invoke(main, ["token", "create", "kq_bottled_admin", "--scope", "models:write"])
     assert bad.exit_code != 0 and "models:write" in bad.output
+
+
+def test_the_openapi_document_names_each_operations_scope(app, api):
+    doc = api("admin").get("/openapi.json").json
+    assert doc["paths"]["/api/v1/cases"]["post"]["security"] == [{"bearer": ["cases:write"]}]
+    assert doc["paths"]["/api/v1/cases"]["get"]["security"] == [{"bearer": ["read"]}]
+    assert {"bearer": ["tasks:write"]} in doc["paths"]["/api/v1/attachments"]["post"]["security"]
+    assert doc["paths"]["/api/v1/readings"]["post"]["security"] == [{"bearer": ["readings:write"]}]

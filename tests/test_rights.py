@@ -232,3 +232,17 @@ def test_admin_creates_a_user_with_field_errors_first(app, browser):
     resp = client.post("/login", data={"username": "keqiao_inspector3", "password": "A-long-password-2026",
                                        "csrf_token": csrf_of(login.data)})
     assert resp.status_code == 302
+
+
+def test_without_the_comment_right_the_form_goes_and_posting_is_refused(app, browser, api):
+    case_id = start_rectification(api("keqiao_inspector"), app).json["id"]
+    inspector = browser("keqiao_inspector")
+    assert 'id="comment-form"' in inspector.client.get(f"/cases/{case_id}").data.decode()
+    set_rights(browser("admin"), user_id(app, "keqiao_inspector"), {"cases.comment": "revoke"})
+    page = inspector.client.get(f"/cases/{case_id}")
+    assert 'id="comment-form"' not in page.data.decode()
+    resp = inspector.client.post(f"/cases/{case_id}/comments", data={"text": "x", "csrf_token": csrf_of(page.data)})
+    assert resp.status_code == 403
+    resp = api("keqiao_inspector").post(f"/cases/{case_id}/comments", {"text": "x"})
+    assert resp.status_code == 403 and resp.json["error"]["code"] == "forbidden"
+    assert all(h["event"] != "comment" for h in api("keqiao_supervisor").get(f"/cases/{case_id}").json["history"])

@@ -407,7 +407,8 @@ def download_attachment(att_id):
 _RULE_ARG = r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>"
 _ERRORS = {"400": "Malformed request: a body that is not JSON, or a bad filter",
            "401": "No valid bearer token or session",
-           "403": "The caller may not do this (or a browser session without its CSRF token)",
+           "403": "The caller may not do this, the API key lacks the scope (fields.scope names it), or a browser "
+                  "session sent no CSRF token",
            "404": "No such object, or not in the caller's scope",
            "409": "The task is not in a state that allows this",
            "413": "The body, batch or file is too large",
@@ -612,6 +613,10 @@ def _operation(rule, method: str, extras: dict) -> dict:
     summary = " ".join(doc.split()) or rule.endpoint.split(".", 1)[-1].replace("_", " ").capitalize()
     op = {"operationId": rule.endpoint.replace(".", "_"), "summary": summary,
           "tags": [rule.rule.removeprefix(bp.url_prefix).strip("/").split("/")[0] or "api"]}
+    # The API key scope the endpoint needs (any one of them), as OpenAPI 3.1 lets a bearer scheme name roles.
+    needed = rights.scope_needed(rule.endpoint, method.upper())
+    if needed:
+        op["security"] = [{"bearer": [scope]} for scope in needed]
     spec = extras.get(rule.endpoint, {})
     params = [{"name": m["name"], "in": "path", "required": True, "schema": _path_schema(rule, m["conv"], m["name"])}
               for m in re.finditer(_RULE_ARG, rule.rule)]
