@@ -79,6 +79,7 @@ from .org import (
     Setting,
     User,
 )
+from .permissions import UserRight
 from .registry import (
     CERT_EXPIRED,
     CERT_RENEWING,
@@ -146,6 +147,7 @@ __all__ = [
     "TaskCandidate",
     "ThresholdRule",
     "User",
+    "UserRight",
     "WARNING_CATEGORIES",
     "WARNING_CLOSED",
     "WARNING_OPEN",

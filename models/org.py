@@ -88,7 +88,7 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token: shown once, stored as its SHA-256."""
+    """A bearer token (an API key): shown once, stored as its SHA-256; scoped, expiring, revocable."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,7 +100,15 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    user: Mapped[User] = relationship()
+    last_used_address: Mapped[str | None] = mapped_column(String(64))
+    # Space-separated scopes (workflows.permissions.SCOPES): short, and the same on every database.
+    scopes: Mapped[str] = mapped_column(String(256), default="")
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split() if self.scopes else []
 
 
 class Setting(Base):

@@ -60,11 +60,25 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     labels.register(app)
 
-    from . import data_api, data_pages, enterprise_home, info, ledger, map_api, map_pages, portal, statistics, training
+    from . import (
+        api_keys,
+        data_api,
+        data_pages,
+        enterprise_home,
+        info,
+        ledger,
+        map_api,
+        map_pages,
+        portal,
+        rights,
+        statistics,
+        training,
+        users_admin,
+    )
 
     for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
                    data_api, data_pages, map_api, map_pages, info, training, enterprise_home, portal, statistics,
-                   ledger):
+                   ledger, users_admin, api_keys):
         app.register_blueprint(module.bp)
     from . import account
 
@@ -72,6 +86,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)
+    rights.register(app)
 
     @app.before_request
     def refuse_nul():

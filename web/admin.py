@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
-from models import CASE_ACTIVE, CASE_COMPLETED, ROLE_CITY_ADMIN, Case, DecisionModel, ProcessModel, User
+from models import CASE_ACTIVE, CASE_COMPLETED, Case, DecisionModel, ProcessModel, User
 from workflows.decisions import describe_xml
 from workflows.errors import Conflict, Forbidden, InvalidModel
+from workflows.permissions import has_right
 
 from . import case_engine
 from .extensions import db
@@ -79,7 +80,7 @@ def _version_of(model_cls, model_id: int) -> int:
 @bp.before_request
 @login_required
 def city_admin_only():
-    if current_user.role != ROLE_CITY_ADMIN:
+    if not has_right(current_user, "models.manage"):
         raise Forbidden(_("Only the city admin manages process models."))
 
 

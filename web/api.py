@@ -11,16 +11,17 @@ from wtforms.validators import ValidationError
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from forms.schema import json_schema
-from models import ROLE_CITY_ADMIN, Attachment, Case, DecisionModel, Notification, ProcessModel, Task
+from models import Attachment, Case, DecisionModel, Notification, ProcessModel, Task
 from workflows import access
 from workflows.decisions import describe_xml
 from workflows.errors import Forbidden, InvalidInput
 
-from . import admin, case_engine, notifications, taskflow
+from . import admin, case_engine, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
 from .params import small_int
-from .security import user_for_token
+from .rights import api_scope, check_right
+from .security import token_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
@@ -31,10 +32,16 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, raw = header.partition(" ")
-        user = user_for_token(db.session, raw.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        token = token_for(db.session, raw.strip(), request.remote_addr) if scheme.lower() == "bearer" else None
+        if token is None:
             return json_error(401, "unauthorized", "invalid or expired token")
-        g.api_user = user
+        g.api_user, g.api_token = token.user, token
+        missing = rights.token_lacks_scope()
+        if missing == "":
+            return json_error(403, "missing_scope", "no API key may call this endpoint", {"scope": ["none"]})
+        if missing:
+            return json_error(403, "missing_scope", f"this API key lacks the scope '{missing}'",
+                              {"scope": [missing]})
         return None
     if not current_user.is_authenticated:
         return json_error(401, "unauthorized", "authentication required")
@@ -107,17 +114,18 @@ def uploaded_content(what: str) -> bytes:
 
 
 def admin_only():
-    if me().role != ROLE_CITY_ADMIN:
-        raise Forbidden("only the city admin manages process models and decision tables")
+    check_right(me(), "models.manage", "only users with the right to manage process models upload them")
 
 
 @bp.get("/processes")
+@api_scope("read")
 def list_processes():
     """Every process version (newest first per key) with its case counts: cases, running, completed."""
     return jsonify([model_dict(r) for r in admin.version_rows()])
 
 
 @bp.get("/processes/<key>/versions")
+@api_scope("read")
 def process_versions(key):
     """The versions of one process, newest first, with their case counts."""
     rows = admin.version_rows(key)
@@ -128,6 +136,7 @@ def process_versions(key):
 
 
 @bp.post("/processes")
+@api_scope("models:write")
 def upload_process():
     """Upload a BPMN file (multipart "file" or raw body): 201 new version, 200 identical, 422 with reasons."""
     admin_only()
@@ -138,6 +147,7 @@ def upload_process():
 
 
 @bp.get("/processes/<key>/bpmn")
+@api_scope("read")
 def process_bpmn(key):
     """The BPMN XML of a process: the latest version, or ?version=N."""
     return Response(_version_of(ProcessModel, key, "process").bpmn_xml, mimetype="application/xml")
@@ -171,6 +181,7 @@ def decision_dict(key: str) -> dict:
 
 
 @bp.get("/decisions")
+@api_scope("read")
 def list_decisions():
     """Decision tables: key, name, latest version and every version (newest first)."""
     return jsonify([{"key": d["key"], "name": d["name"], "version": d["latest"],
@@ -179,6 +190,7 @@ def list_decisions():
 
 
 @bp.post("/decisions")
+@api_scope("models:write")
 def upload_decision():
     """Upload a DMN decision table (multipart "file" or raw body): 201 new version, 200 identical, 422 with reasons."""
     admin_only()
@@ -188,12 +200,14 @@ def upload_decision():
 
 
 @bp.get("/decisions/<key>")
+@api_scope("read")
 def get_decision(key):
     """The latest version of a decision table, described (hit policy, inputs, outputs, rules), and its versions."""
     return jsonify(decision_dict(key))
 
 
 @bp.get("/decisions/<key>/dmn")
+@api_scope("read")
 def decision_dmn(key):
     """The DMN XML of a decision table: the latest version, or ?version=N."""
     return Response(_version_of(DecisionModel, key, "decision").dmn_xml, mimetype="application/xml")
@@ -201,6 +215,7 @@ def decision_dmn(key):
 
 # ---- notifications ------------------------------------------------------------
 @bp.get("/notifications")
+@api_scope("read")
 def list_notifications():
     """The caller's notifications, unread first, newest first; ?unread=1 for the unread ones only."""
     stmt = notifications.user_stmt(me())
@@ -210,6 +225,7 @@ def list_notifications():
 
 
 @bp.post("/notifications/read")
+@api_scope("notifications:write")
 def read_notifications():
     """Mark the caller's notifications read: {"ids": [..]} or {"all": true}. Returns marked and unread counts."""
     data = body()
@@ -226,6 +242,7 @@ def read_notifications():
 
 # ---- cases ------------------------------------------------------------------
 @bp.post("/cases")
+@api_scope("cases:write")
 def create_case():
     data = body()
     process = data.get("process")
@@ -240,6 +257,7 @@ def create_case():
 
 
 @bp.get("/cases")
+@api_scope("read")
 def list_cases():
     stmt = select(Case).where(access.case_scope(me())).order_by(Case.id.desc())
     if request.args.get("process"):
@@ -254,11 +272,13 @@ def list_cases():
 
 
 @bp.get("/cases/<int:case_id>")
+@api_scope("read")
 def get_case(case_id):
     return jsonify(taskflow.case_dict(taskflow.visible_case(case_id, me()), me()))
 
 
 @bp.post("/cases/<int:case_id>/comments")
+@api_scope("cases:write")
 def add_comment(case_id):
     """A comment on a case: JSON {"text"}, or multipart with "text" and "files"."""
     case = taskflow.visible_case(case_id, me())
@@ -272,6 +292,7 @@ def add_comment(case_id):
 
 # ---- tasks ------------------------------------------------------------------
 @bp.get("/tasks")
+@api_scope("read")
 def list_tasks():
     """The task queues: scope, process, enterprise, county, due, follow_up, q filters; sort; counts."""
     try:
@@ -284,6 +305,7 @@ def list_tasks():
 
 
 @bp.get("/tasks/<int:task_id>")
+@api_scope("read")
 def get_task(task_id):
     task = taskflow.visible_task(task_id, me())
     out = taskflow.task_dict(task)
@@ -293,18 +315,21 @@ def get_task(task_id):
 
 
 @bp.post("/tasks/<int:task_id>/claim")
+@api_scope("tasks:write")
 def claim(task_id):
     case_engine().claim(task_id, me())
     return _task_reply(task_id)
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
+@api_scope("tasks:write")
 def unclaim(task_id):
     case_engine().unclaim(task_id, me())
     return _task_reply(task_id)
 
 
 @bp.post("/tasks/<int:task_id>/assign")
+@api_scope("tasks:write")
 def assign(task_id):
     username = body().get("user")
     if not isinstance(username, str) or not username:
@@ -314,6 +339,7 @@ def assign(task_id):
 
 
 @bp.put("/tasks/<int:task_id>/follow-up")
+@api_scope("tasks:write")
 def follow_up(task_id):
     """Set (ISO 8601) or clear (null) the task's follow-up date: its assignee or a supervisor."""
     data = body()
@@ -325,8 +351,12 @@ def follow_up(task_id):
 
 
 @bp.post("/tasks/<int:task_id>/complete")
+@api_scope("tasks:write")
 def complete(task_id):
     task = taskflow.visible_task(task_id, me())
+    if task.status == "open" and not access.can_work_task(me(), task):
+        # Refused before the form is read: nobody learns a form's rules for a task he may not work.
+        raise Forbidden("this task is not yours to complete")
     form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}), task=task)
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
@@ -342,6 +372,7 @@ def _task_reply(task_id):
 
 # ---- attachments --------------------------------------------------------------
 @bp.post("/attachments")
+@api_scope("tasks:write", "cases:write")  # files for task forms and for start forms (an accident's photos)
 def upload_attachment():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -361,6 +392,7 @@ def upload_attachment():
 
 
 @bp.get("/attachments/<int:att_id>")
+@api_scope("read")
 def download_attachment(att_id):
     att = taskflow.visible_attachment(att_id, me())
     return Response(att.content, mimetype=att.content_type,
@@ -375,7 +407,8 @@ def download_attachment(att_id):
 _RULE_ARG = r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>"
 _ERRORS = {"400": "Malformed request: a body that is not JSON, or a bad filter",
            "401": "No valid bearer token or session",
-           "403": "The caller may not do this (or a browser session without its CSRF token)",
+           "403": "The caller may not do this, the API key lacks the scope (fields.scope names it), or a browser "
+                  "session sent no CSRF token",
            "404": "No such object, or not in the caller's scope",
            "409": "The task is not in a state that allows this",
            "413": "The body, batch or file is too large",
@@ -580,6 +613,10 @@ def _operation(rule, method: str, extras: dict) -> dict:
     summary = " ".join(doc.split()) or rule.endpoint.split(".", 1)[-1].replace("_", " ").capitalize()
     op = {"operationId": rule.endpoint.replace(".", "_"), "summary": summary,
           "tags": [rule.rule.removeprefix(bp.url_prefix).strip("/").split("/")[0] or "api"]}
+    # The API key scope the endpoint needs (any one of them), as OpenAPI 3.1 lets a bearer scheme name roles.
+    needed = rights.scope_needed(rule.endpoint, method.upper())
+    if needed:
+        op["security"] = [{"bearer": [scope]} for scope in needed]
     spec = extras.get(rule.endpoint, {})
     params = [{"name": m["name"], "in": "path", "required": True, "schema": _path_schema(rule, m["conv"], m["name"])}
               for m in re.finditer(_RULE_ARG, rule.rule)]
@@ -606,6 +643,7 @@ def _operation(rule, method: str, extras: dict) -> dict:
 
 
 @bp.get("/openapi.json")
+@api_scope("read")
 def openapi():
     """This document: OpenAPI 3.1, generated from the routes, their docstrings and the forms."""
     import re
@@ -661,6 +699,7 @@ def _template_detail(kind: str, version: int | None = None) -> dict:
 
 
 @bp.get("/checklist-templates")
+@api_scope("read")
 def list_checklist_templates():
     """The newest version of each checklist template kind (A5.1), with its items {code, text, points, problem_class}."""
     from .templates_admin import TEMPLATE_KINDS, latest_per_kind
@@ -670,12 +709,14 @@ def list_checklist_templates():
 
 
 @bp.get("/checklist-templates/<kind>")
+@api_scope("read")
 def get_checklist_template(kind):
     """One kind's newest checklist template (or ?version=N) with its items, and every version, newest first."""
     return jsonify(_template_detail(kind, int_arg("version")))
 
 
 @bp.post("/checklist-templates/<kind>")
+@api_scope("models:write")
 def upload_checklist_template(kind):
     """City admin: the next version of a kind, from JSON {"name", "items": [{code, text, points, problem_class}]}
     or a multipart "file" (.xlsx or .json, optional "name"). 201 new version, 200 identical to the latest,
@@ -684,8 +725,7 @@ def upload_checklist_template(kind):
 
     from .templates_admin import TEMPLATE_KINDS, store_upload
 
-    if me().role != ROLE_CITY_ADMIN:
-        raise Forbidden("only the city admin manages checklist templates")
+    check_right(me(), "templates.manage", "only users with the right to manage checklist templates upload them")
     if kind not in TEMPLATE_KINDS:
         abort(404, "no such checklist template kind")
     try:

@@ -193,20 +193,26 @@ def token():
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="cli")
-@click.option("--days", default=365, type=int, help="days until it expires")
-def token_create(username, name, days):
+@click.option("--days", default=365, type=click.IntRange(1, 365), help="days until it expires (at most 365)")
+@click.option("--scope", "scopes", multiple=True, help="a scope (repeatable): read, tasks:write, cases:write, "
+              "data:submit, readings:write, ...; default: every scope the user's rights allow")
+def token_create(username, name, days, scopes):
     """Create a bearer token for USERNAME; it is printed once."""
     from models import User
 
     from .extensions import db as sqldb
-    from .security import new_token
+    from .security import TokenError, new_token
 
     app = _app()
     with app.app_context():
         u = sqldb.session.scalar(select(User).where(User.username == username))
         if u is None:
             raise click.UsageError(f"no user {username}")
-        raw = new_token(sqldb.session, u, name, datetime.now(UTC) + timedelta(days=days))
+        try:
+            raw = new_token(sqldb.session, u, name, datetime.now(UTC) + timedelta(days=days),
+                            scopes=list(scopes) or None)
+        except TokenError as exc:
+            raise click.UsageError(f"--{'scope' if exc.field == 'scopes' else exc.field}: {exc.message}") from None
         sqldb.session.commit()
     click.echo(raw)
 

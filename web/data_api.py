@@ -11,6 +11,7 @@ from workflows.errors import InvalidInput
 from . import api, dataflow
 from .errors import json_error
 from .extensions import db
+from .rights import api_scope
 
 bp = Blueprint("data_api", __name__, url_prefix="/api/v1")
 bp.before_request(api.authenticate)
@@ -18,6 +19,7 @@ STATUSES = (REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED)
 
 
 @bp.get("/data")
+@api_scope("read")
 def kinds():
     """Every data kind: its table and item in the standard, who reports it, and its record schema."""
     return jsonify([{"kind": k.key, "table": k.table, "item": k.item, "label": str(k.label),
@@ -26,6 +28,7 @@ def kinds():
 
 
 @bp.post("/data/<kind_key>")
+@api_scope("data:submit")
 def submit(kind_key):
     """Report a batch {"records": [{"external_id": ..., ...}]}: 202 with accepted and rejected records
     (index and field errors); the same batch sent again changes nothing and gets the same answer."""
@@ -45,6 +48,7 @@ def submit(kind_key):
 
 
 @bp.get("/data/<kind_key>")
+@api_scope("read")
 def list_records(kind_key):
     """Records of a kind in the caller's scope: official by default (?status=), ?external_id=, exact
     search on a personal field (?id_number=..., ?phone=...), ?enterprise=. Personal fields are masked
@@ -60,6 +64,7 @@ def list_records(kind_key):
 
 
 @bp.get("/data/<kind_key>/<external_id>")
+@api_scope("read")
 def record_versions(kind_key, external_id):
     """Every version of one record, newest first, to compare what changed."""
     kind = dataflow.kind_or_404(kind_key)

@@ -16,6 +16,7 @@ from models import REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED, Data
 from models.crypto import mask
 from workflows import access, datadock
 from workflows.errors import Forbidden, InvalidInput, NotFound
+from workflows.permissions import has_right
 
 from . import dataflow
 from .extensions import db
@@ -52,7 +53,7 @@ def kinds_for(user) -> list[DataKind]:
 
 def can_report(user, kind: DataKind) -> bool:
     enterprise = _own_enterprise(user)
-    return enterprise is not None and enterprise.kind in kind.enterprise_kinds
+    return enterprise is not None and enterprise.kind in kind.enterprise_kinds and has_right(user, "data.submit")
 
 
 def _kind(key: str) -> DataKind:
@@ -66,6 +67,8 @@ def _reporting(user, kind: DataKind) -> None:
     """The checks of ``dataflow.reporting_enterprise``, said in the page's language before anything is read."""
     if not access.is_enterprise_user(user):
         raise Forbidden(_("Data is reported by the enterprise's own accounts."))
+    if not has_right(user, "data.submit"):
+        raise Forbidden(_("You may not report data."))
     if not can_report(user, kind):
         raise InvalidInput(_("Your enterprise does not report “%(kind)s”.", kind=kind.label))
 

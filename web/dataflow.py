@@ -8,9 +8,6 @@ from forms.data_kinds import KINDS_BY_KEY
 from forms.schema import formdata_from_json, task_data, unknown_fields
 from models import (
     REC_OFFICIAL,
-    ROLE_CITY_ADMIN,
-    ROLE_COUNTY_SUPERVISOR,
-    ROLE_ENTERPRISE_ADMIN,
     DataLookup,
     DataRecord,
     Enterprise,
@@ -18,6 +15,7 @@ from models import (
 from models.crypto import FieldCipher
 from workflows import access, datadock
 from workflows.errors import Forbidden, InvalidInput, NotFound
+from workflows.permissions import has_right
 
 from . import case_engine
 from .extensions import db
@@ -43,6 +41,8 @@ def reporting_enterprise(user, kind) -> Enterprise:
     """Only an enterprise reports its own data (D3: keys scoped to the enterprise)."""
     if not access.is_enterprise_user(user):
         raise Forbidden("data is reported by the enterprise's own accounts")
+    if not has_right(user, "data.submit"):
+        raise Forbidden("this account may not report data")
     enterprise = db.session.get(Enterprise, user.enterprise_id)
     if enterprise.kind not in kind.enterprise_kinds:
         raise InvalidInput("this data kind is not reported by this kind of enterprise",
@@ -83,10 +83,12 @@ def submit(kind, user, records: list, source: str, validated: list | None = None
 
 
 def sees_in_full(user, enterprise_id: int) -> bool:
-    """Personal data in clear: the supervisors and the enterprise's admin; everyone else sees it masked."""
-    if user.role in (ROLE_CITY_ADMIN, ROLE_COUNTY_SUPERVISOR):
-        return True
-    return user.role == ROLE_ENTERPRISE_ADMIN and user.enterprise_id == enterprise_id
+    """Personal data in clear: holders of data.personal (by default the supervisors and the enterprise's
+    admin); everyone else sees it masked."""
+    if not has_right(user, "data.personal"):
+        return False
+    # The right never widens scope: an enterprise account sees its own enterprise's records in clear only.
+    return not access.is_enterprise_user(user) or user.enterprise_id == enterprise_id
 
 
 def record_scope(user):

@@ -7,6 +7,7 @@ from workflows.errors import InvalidInput
 
 from . import api, taskflow
 from .extensions import db
+from .rights import api_scope
 
 bp = Blueprint("map_api", __name__, url_prefix="/api/v1")
 bp.before_request(api.authenticate)
@@ -41,6 +42,7 @@ def _links(collection: dict) -> dict:
 
 
 @bp.get("/map/features")
+@api_scope("read")
 def map_features():
     """GeoJSON FeatureCollection of ?layers=enterprises,stations,warnings,cases (default all) in the caller's
     scope, filtered by ?county= (id) and ?kind= (bottled, pipeline, vehicle). Points are [lon, lat]."""
@@ -58,6 +60,7 @@ def _nearby_reply(lon: float, lat: float, radius: float, layers: list[str], **ex
 
 
 @bp.get("/map/nearby")
+@api_scope("read")
 def map_nearby():
     """Stations and enterprises within ?radius_m= (default 2000, at most 50 000) of ?lon=&lat=, nearest first,
     each with distance_m; ?layers=stations,enterprises."""
@@ -68,6 +71,7 @@ def map_nearby():
 
 
 @bp.get("/cases/<int:case_id>/nearby")
+@api_scope("read")
 def case_nearby(case_id):
     """What lies around a case's place (an accident's reported lon/lat, else its enterprise), as /map/nearby."""
     case = taskflow.visible_case(case_id, api.me())

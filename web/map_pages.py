@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import AUTHORITY_ROLES, ENTERPRISE_KINDS, ROLE_CITY_ADMIN, ProcessModel
+from models import ENTERPRISE_KINDS, ROLE_CITY_ADMIN, ProcessModel
 from workflows import spatial
+from workflows.permissions import has_right
 
 from .extensions import db
 
@@ -40,7 +41,7 @@ def _tile_origin(url: str) -> str | None:
 @login_required
 def index():
     user = current_user._get_current_object()
-    if user.role not in AUTHORITY_ROLES:
+    if not has_right(user, "map.view"):
         abort(403)
     counties = spatial.visible_counties(db.session, user)
     tile_url = current_app.config.get("TILE_URL") or ""

@@ -29,6 +29,7 @@ from .api import authenticate, body, int_arg, me, paged
 from .errors import json_error
 from .extensions import csrf, db
 from .params import small_int
+from .rights import api_scope, check_right
 
 bp = Blueprint("monitoring_api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
@@ -98,6 +99,7 @@ def validate_reading(item, now: datetime) -> tuple[monitoring.ReadingIn | None, 
 def _batch_enterprise(data: dict) -> int:
     """Whose readings these are: an enterprise user's own enterprise; an authority names one in its scope."""
     user = me()
+    check_right(user, "readings.submit", "this account may not send readings")
     given = data.get("enterprise_id")
     if given is not None and (isinstance(given, bool) or not isinstance(given, int)):
         raise InvalidInput("enterprise_id must be an integer", {"enterprise_id": ["Must be an integer."]})
@@ -116,6 +118,7 @@ def _batch_enterprise(data: dict) -> int:
 
 
 @bp.post("/readings")
+@api_scope("readings:write")
 def post_readings():
     """A batch of sensor readings (at most 10,000): 202 with the accepted count, the rejected readings
     (index and field errors) and the warnings the batch opened."""
@@ -162,6 +165,7 @@ def reading_dict(r: Reading) -> dict:
 
 
 @bp.get("/readings")
+@api_scope("read")
 def get_readings():
     """Readings in the caller's scope, newest first: site, sensor, quantity, enterprise, since, until, limit."""
     stmt = select(Reading).where(reading_scope(me()))
@@ -220,6 +224,7 @@ def warnings_stmt(user, args):
 
 
 @bp.get("/warnings")
+@api_scope("read")
 def get_warnings():
     """Warnings in the caller's scope (county, own enterprise, all for the city admin): status, level,
     category, county, enterprise filters; paged."""
@@ -298,17 +303,18 @@ def save_rules(rules: list[dict], actor_id: int) -> None:
 
 
 @bp.get("/threshold-rules")
+@api_scope("read")
 def get_threshold_rules():
     """The threshold rules readings are checked against (active and switched off)."""
     return jsonify({"items": rules_list()})
 
 
 @bp.put("/threshold-rules")
+@api_scope("thresholds:write")
 def put_threshold_rules():
     """Replace the threshold rules (city admin): {"rules": [...]}; rules with an id are updated, without one
     added, unlisted ones switched off. The next batch of readings is checked against the new rules."""
-    if me().role != ROLE_CITY_ADMIN:
-        raise Forbidden("only the city admin edits threshold rules")
+    check_right(me(), "thresholds.manage", "only users with the right to edit threshold rules replace them")
     items = body().get("rules")
     if not isinstance(items, list):
         raise InvalidInput("rules must be a list", {"rules": ["Must be a list."]})

@@ -1,13 +1,14 @@
-"""Password hashes (argon2) and bearer tokens (random, stored as SHA-256)."""
+"""Password hashes (argon2) and API keys: bearer tokens (random, stored as SHA-256), scoped and expiring."""
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from models import ApiToken, User
+from workflows import permissions
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which usernames exist.
@@ -25,25 +26,75 @@ def verify_password(user: User | None, password: str) -> bool:
         return False
 
 
-def new_token(session, user: User, name: str, expires_at: datetime | None = None) -> str:
+MAX_TOKEN_DAYS = 365
+
+
+class TokenError(ValueError):
+    """A key that may not be made as asked; ``field`` names what to change."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def new_token(session, user: User, name: str, expires_at: datetime | None = None,
+              scopes: list[str] | tuple[str, ...] | None = None) -> str:
+    """A new API key for ``user``, returned once (only its SHA-256 is kept). Without ``scopes`` it gets
+    every scope the user's rights allow; without ``expires_at`` it lives the longest a key may."""
+    now = datetime.now(UTC)
+    expires_at = expires_at or now + timedelta(days=MAX_TOKEN_DAYS)
+    if expires_at <= now:
+        raise TokenError("expires_at", "The expiry must be in the future.")
+    if expires_at > now + timedelta(days=MAX_TOKEN_DAYS, minutes=5):
+        raise TokenError("expires_at", f"A key lives at most {MAX_TOKEN_DAYS} days.")
+    allowed = permissions.allowed_scopes(user)
+    chosen = list(allowed) if scopes is None else [s for s in permissions.SCOPES if s in set(scopes)]
+    unknown = sorted(set(scopes or ()) - set(permissions.SCOPES))
+    if unknown:
+        raise TokenError("scopes", f"Unknown scope: {', '.join(unknown)}.")
+    beyond = [s for s in chosen if s not in allowed]
+    if beyond:
+        raise TokenError("scopes", f"The user's rights do not allow: {', '.join(beyond)}.")
+    if not chosen:
+        raise TokenError("scopes", "Choose at least one scope.")
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise TokenError("name", "A name of 1 to 64 characters is required.")
     raw = "gf_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(raw), prefix=raw[:10],
-                         expires_at=expires_at))
+                         expires_at=expires_at, scopes=" ".join(chosen), created_at=now))
     return raw
 
 
-def user_for_token(session, raw: str) -> User | None:
+def token_for(session, raw: str, address: str | None = None) -> ApiToken | None:
+    """The live token ``raw`` names (not revoked, not expired, its user active), its last use noted."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
     now = datetime.now(UTC)
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
     if not token.user.active:
         return None
-    # Last-use time at minute resolution: enough to see that a key is alive without a write per request.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+    address = (address or "")[:64] or None
+    # Last use at minute resolution (and on a new address): enough to see a key is alive, and from
+    # where, without a write per request.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60 \
+            or token.last_used_address != address:
+        token.last_used_at, token.last_used_address = now, address
         session.commit()
-    return token.user
+    return token
+
+
+def user_for_token(session, raw: str, address: str | None = None) -> User | None:
+    token = token_for(session, raw, address)
+    return token.user if token is not None else None
+
+
+def revoke_token(session, token: ApiToken, actor: User) -> bool:
+    """Revoke ``token``; False when it already was. The caller commits."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at, token.revoked_by_id = datetime.now(UTC), actor.id
+    return True
 
 
 def _digest(raw: str) -> str:

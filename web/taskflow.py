@@ -16,6 +16,7 @@ from models import ROLE_CITY_ADMIN, Attachment, Case, CaseEvent, Enterprise, Pro
 from workflows import access, clock
 from workflows.engine import NewFile
 from workflows.errors import Forbidden, InvalidInput, NotFound
+from workflows.permissions import has_right
 
 from . import case_engine
 from .extensions import db
@@ -84,7 +85,7 @@ def start_form_key(process_key: str, user=None) -> str:
                               .order_by(ProcessModel.version.desc()).limit(1))
     if model is None:
         raise InvalidInput("unknown process", {"process": ["Unknown process."]})
-    if user is not None and user.role not in model.meta.get("starters", []):
+    if user is not None and (user.role not in model.meta.get("starters", []) or not has_right(user, "cases.start")):
         raise Forbidden(f"role {user.role} may not start '{process_key}'")
     if not model.meta.get("start_form"):
         raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")

@@ -21,8 +21,9 @@ from forms.checklist_file import (
     to_json,
     to_xlsx,
 )
-from models import ROLE_CITY_ADMIN, TEMPLATE_KINDS, ChecklistTemplate
+from models import TEMPLATE_KINDS, ChecklistTemplate
 from workflows.errors import Forbidden
+from workflows.permissions import has_right
 
 from .extensions import db
 from .params import small_int
@@ -95,7 +96,7 @@ def store_upload(upload: Upload, kind: str | None, name: str | None) -> tuple[Ch
 @bp.before_request
 @login_required
 def city_admin_only():
-    if current_user.role != ROLE_CITY_ADMIN:
+    if not has_right(current_user, "templates.manage"):
         raise Forbidden(_("Only the city admin manages checklist templates."))
 
 

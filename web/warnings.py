@@ -5,8 +5,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from forms.warning import CATEGORY_CHOICES, LEVEL_CHOICES, QUANTITY_CHOICES, SITE_KIND_CHOICES, ThresholdRulesForm
-from models import ROLE_CITY_ADMIN, WARNING_OPEN, ThresholdRule
+from models import WARNING_OPEN, ThresholdRule
 from workflows.errors import InvalidInput
+from workflows.permissions import has_right
 
 from . import monitoring_api
 from .extensions import db
@@ -54,7 +55,7 @@ def _rules_form(rules: list[ThresholdRule]) -> ThresholdRulesForm:
 @bp.route("/rules", methods=["GET", "POST"])
 @login_required
 def rules():
-    if current_user.role != ROLE_CITY_ADMIN:
+    if not has_right(current_user, "thresholds.manage"):
         abort(403)
     stored = db.session.scalars(select(ThresholdRule).order_by(ThresholdRule.quantity, ThresholdRule.level,
                                                                ThresholdRule.id)).all()

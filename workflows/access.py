@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, false, or_, select
 
 from models import ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
 
+from .permissions import has_right, may_work
 from .roles import ENTERPRISE, user_plays
 
 
@@ -86,11 +87,11 @@ def can_see_task(user, task) -> bool:
 
 
 def can_work_task(user, task) -> bool:
-    """Complete or claim: the task's role, the task's scope, and not someone else's.
+    """Complete or claim: the task's role, the task's scope, the rights its kind needs, and not someone else's.
 
     A task naming candidate users is theirs to pick up; a supervisor can still assign it to anyone.
     """
-    if not (can_see_task(user, task) and user_plays(user.role, task.role)):
+    if not (can_see_task(user, task) and user_plays(user.role, task.role) and may_work(user, task)):
         return False
     if task.assignee_id is not None:
         return task.assignee_id == user.id
@@ -99,5 +100,5 @@ def can_work_task(user, task) -> bool:
 
 
 def can_assign(user, task) -> bool:
-    """Supervisors (and the city admin) hand out the tasks of their area."""
-    return user.role in ("county_supervisor", ROLE_CITY_ADMIN) and can_see_task(user, task)
+    """Holders of tasks.assign (supervisors and the city admin by default) hand out the tasks of their area."""
+    return has_right(user, "tasks.assign") and can_see_task(user, task)

@@ -45,6 +45,7 @@ from . import access, clock, notify
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
 from .loader import START_PREFIX, read_bpmn
+from .permissions import has_right
 from .pruning import prune
 from .roles import user_plays
 from .serialization import SpecCache, dump_state, load_state, new_workflow
@@ -173,7 +174,7 @@ class CaseEngine:
         now = now or clock.now()
         with self.sessions() as s:
             model = self.latest_model(s, process_key)
-            if actor.role not in model.meta.get("starters", []):
+            if actor.role not in model.meta.get("starters", []) or not has_right(actor, "cases.start"):
                 raise Forbidden(f"role {actor.role} may not start '{process_key}'")
             if enterprise_id is None and access.is_enterprise_user(actor):
                 enterprise_id = actor.enterprise_id  # an enterprise's own case is about the enterprise
@@ -310,6 +311,8 @@ class CaseEngine:
             case = s.get(Case, case_id)
             if case is None or not access.can_see_case(actor, case):
                 raise NotFound("no such case")
+            if not has_right(actor, "cases.comment"):
+                raise Forbidden("this account may not comment on cases")
             ids = []
             for f in files:
                 att = Attachment(case_id=case.id, filename=f.filename[:256], content_type=f.content_type[:128],

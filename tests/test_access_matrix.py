@@ -1,0 +1,532 @@
+"""The access matrix (GB/T 22239 level 3 access control): every endpoint of the URL map, called by each
+demo role and anonymously, against objects of the caller's own tenant and of other tenants.
+
+EXPECT classifies every endpoint; an endpoint added later that is not classified fails
+``test_every_endpoint_is_classified``, so each new route gets a decision. Outside the caller's scope
+or rights the answer is 403 or 404 (401 / the sign-in page for anonymous callers), never data; inside,
+the call works (or, for writes the matrix does not want to carry out, gets past the access checks to
+the input checks). No call may end in a server error.
+"""
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import csrf_of, enterprise_id, future
+from sqlalchemy import select
+
+from models import Attachment, Case, Enterprise, Region, Task, User
+
+# ---- who is calling ------------------------------------------------------------------------------
+KQB, KQP, YCP = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str | None
+    role: str | None
+    county: str | None = None  # "K" (柯桥区) or "Y" (越城区)
+    enterprise: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.name is not None
+
+    @property
+    def authority(self) -> bool:
+        return self.role in ("city_admin", "county_supervisor", "inspector")
+
+
+CALLERS = [
+    Caller("admin", "city_admin"),
+    Caller("keqiao_supervisor", "county_supervisor", "K"),
+    Caller("keqiao_inspector", "inspector", "K"),
+    Caller("yuecheng_inspector", "inspector", "Y"),
+    Caller("kq_bottled_admin", "enterprise_admin", "K", KQB),
+    Caller("kq_bottled_staff", "enterprise_staff", "K", KQB),
+    Caller("yc_pipeline_staff", "enterprise_staff", "Y", YCP),
+    Caller(None, None),
+]
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object of some tenant: its county, its enterprise, and whether enterprise users see it at all
+    (an authority's internal task of an enterprise's case is not theirs to see)."""
+    id: int
+    county: str
+    enterprise: str | None
+    for_enterprise: bool = True
+    extra: str = ""
+
+
+def sees(c: Caller, o: Obj) -> bool:
+    if c.role == "city_admin":
+        return True
+    if c.enterprise:
+        return o.enterprise == c.enterprise and o.for_enterprise
+    return c.county is not None and o.county == c.county
+
+
+# ---- the world the calls are made in ------------------------------------------------------------------
+def _token(app, username):
+    from web.extensions import db
+    from web.security import new_token
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        raw = new_token(db.session, user, "matrix")
+        db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def _gas(value: float) -> dict:
+    return {"site": "SITE-1", "site_kind": "storage_station", "sensor": "GAS-1", "quantity": "gas_concentration",
+            "value": value, "at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()}
+
+
+def build_world(app) -> dict:
+    """The demo's cases in Keqiao (web/demo_cases.py: one in each lifecycle) and, made here through the
+    API, a case, an attachment, a data batch and a warning in Yuecheng and more of each in Keqiao."""
+    from web import case_engine
+    from web.demo_cases import seed_demo_cases
+    from web.extensions import db
+
+    with app.app_context():
+        seed_demo_cases(case_engine(app), db.session)
+    client = app.test_client()
+
+    def post(user, path, **kw):
+        resp = client.post("/api/v1" + path, headers=_token(app, user), **kw)
+        assert resp.status_code in (200, 201, 202), (path, resp.json)
+        return resp.json
+
+    ycp = enterprise_id(app, YCP)
+    case_y = post("yuecheng_inspector", "/cases", json={"process": "rectification", "data": {
+        "enterprise_id": ycp, "hazard_class": "II", "hazard_description": "调压箱锈蚀", "deadline_at": future()}})
+    with app.app_context():
+        s = db.session
+        kqb = s.scalar(select(Enterprise.id).where(Enterprise.name == KQB))
+        kqp = s.scalar(select(Enterprise.id).where(Enterprise.name == KQP))
+        # The demo's order answered by the enterprise, waiting for the inspector's verification.
+        case_k = s.scalar(select(Task.case_id).where(Task.spec_name == "Task_verify", Task.status == "open",
+                                                     Task.enterprise_id == kqb))
+        case_kp = s.scalar(select(Case.id).where(Case.process_key == "penalty", Case.enterprise_id == kqp))
+        cert = s.scalar(select(Case.id).where(Case.process_key == "certificate"))
+    for user, case_id in (("keqiao_inspector", case_k), ("yuecheng_inspector", case_y["id"])):
+        post(user, f"/cases/{case_id}/comments", data={"text": "现场照片", "files": (io.BytesIO(b"%PDF-1.4 x"),
+                                                                                     "photo.pdf")},
+             content_type="multipart/form-data")
+    post("yc_pipeline_staff", "/data/station", json={"records": [{"external_id": "ST-Y1", "name": "越城门站",
+                                                                  "station_type": "supply"}]})
+    post("kq_bottled_staff", "/readings", json={"readings": [_gas(30)]})
+    post("yc_pipeline_staff", "/readings", json={"readings": [_gas(30)]})
+    with app.app_context():
+        s = db.session
+
+        def open_task(case_id, name):
+            return s.scalar(select(Task.id).where(Task.case_id == case_id, Task.spec_name == name,
+                                                  Task.status == "open"))
+
+        def attachment(case_id):
+            return s.scalar(select(Attachment.id).where(Attachment.case_id == case_id))
+
+        warn_case = {e: s.scalar(select(Case.id).where(Case.process_key == "warning", Case.enterprise_id == e))
+                     for e in (kqb, ycp)}
+        counties = dict(s.execute(select(Region.name, Region.id)).all())
+        staff = s.scalar(select(User.id).where(User.username == "kq_bottled_staff"))
+        world = {
+            "ent": {KQB: kqb, KQP: kqp, YCP: ycp},
+            "county": {"K": counties["柯桥区"], "Y": counties["越城区"]},
+            "cases": [Obj(case_k, "K", KQB), Obj(case_kp, "K", KQP), Obj(case_y["id"], "Y", YCP),
+                      Obj(warn_case[kqb], "K", KQB), Obj(warn_case[ycp], "Y", YCP)],
+            "tasks": [Obj(open_task(case_k, "Task_verify"), "K", KQB, False, "inspector"),
+                      Obj(open_task(cert, "Task_apply"), "K", KQB, True, "enterprise"),
+                      Obj(open_task(case_kp, "Task_county"), "K", KQP, False, "county_supervisor"),
+                      Obj(open_task(case_y["id"], "Task_respond"), "Y", YCP, True, "enterprise"),
+                      Obj(open_task(warn_case[ycp], "Task_dispose"), "Y", YCP, True, "enterprise")],
+            "attachments": [Obj(attachment(case_k), "K", KQB), Obj(attachment(case_y["id"]), "Y", YCP)],
+            "records": [Obj(kqb, "K", KQB, extra="ST-01"), Obj(ycp, "Y", YCP, extra="ST-Y1")],
+            "staff_id": staff,
+        }
+    for kind in ("cases", "tasks", "attachments"):  # warning cases: readings above the level 1 threshold
+        assert all(o.id for o in world[kind]), (kind, world[kind])
+    return world
+
+
+# ---- outcomes -----------------------------------------------------------------------------------------
+OK = "ok"            # 2xx (3xx for pages that redirect after a write)
+DENY = "deny"        # 403 or 404
+PASS = "pass"        # past the access checks: any answer but 401/403/404 (e.g. 422 for a deliberately empty form)
+EMPTY = "empty"      # 200 with nothing in it: a list filtered on another tenant's id
+PUBLIC = "public"    # answered for anyone, signed in or not
+REDIRECT = "redirect"
+BODY_REF = {403, 404, 422}  # another tenant's id in a request body
+
+
+@dataclass
+class Probe:
+    method: str
+    url: str
+    expect: str | set  # an outcome above, or the exact statuses allowed
+    api: bool = False
+    kw: dict | None = None
+
+
+def deny_unless(condition: bool, allowed: str = OK) -> str:
+    return allowed if condition else DENY
+
+
+def foreign_enterprises(c: Caller, w) -> list[int]:
+    if c.role == "city_admin" or not c.signed_in:
+        return []
+    if c.enterprise:
+        return [i for n, i in w["ent"].items() if n != c.enterprise]
+    return [i for n, i in w["ent"].items() if (n == YCP) == (c.county == "K")]
+
+
+def foreign_county(c: Caller, w) -> int | None:
+    if c.role == "city_admin" or not c.signed_in:
+        return None
+    return w["county"]["Y" if c.county == "K" else "K"]
+
+
+def _file(name="x.pdf", content=b"%PDF-1.4 x"):
+    return {"data": {"file": (io.BytesIO(content), name)}, "content_type": "multipart/form-data"}
+
+
+def _readings(c: Caller, w, enterprise: int | None):
+    body = {"readings": [_gas(1.0)]}
+    if enterprise is not None:
+        body["enterprise_id"] = enterprise
+    return {"json": body}
+
+
+# Every endpoint → the probes made for a caller in a world. Expectations are written out here, from what
+# the platform promises, not derived from the code under test.
+ADMIN = ("city_admin",)
+STARTERS_ACCIDENT = ("inspector", "county_supervisor", "enterprise_admin")
+
+
+def _all(url, api=False, method="GET", **kw):
+    return lambda c, w: [Probe(method, url, OK, api, kw or None)]
+
+
+def _admin_only(url, method="GET", expect_admin=OK, api=False, **kw):
+    return lambda c, w: [Probe(method, url, expect_admin if c.role in ADMIN else DENY, api, kw or None)]
+
+
+def _per(kind, url, method="GET", api=False, allowed=OK, **kw):
+    """One probe per object of ``kind``: allowed where the caller sees the object, refused elsewhere."""
+    return lambda c, w: [Probe(method, url.format(o=o), deny_unless(sees(c, o), allowed), api, kw or None)
+                         for o in w[kind]]
+
+
+def _lists(url):
+    """A list: everything the caller may see, and nothing when filtered on another tenant's enterprise."""
+    return lambda c, w: [Probe("GET", url, OK, True)] + [
+        Probe("GET", url + ("&" if "?" in url else "?") + f"enterprise={e}", EMPTY, True)
+        for e in foreign_enterprises(c, w)]
+
+
+def _data_reporting(url):
+    # Only an enterprise's own accounts report its data; every enterprise reports stations.
+    return lambda c, w: [Probe("GET", url, OK if c.enterprise else DENY)]
+
+
+def plays(c: Caller, task: Obj) -> bool:
+    return c.enterprise is not None if task.extra == "enterprise" else c.role == task.extra
+
+
+def assigner(c: Caller) -> bool:
+    return c.role in ("city_admin", "county_supervisor")
+
+
+def _task_probes(method, action, api=True, **kw):
+    """Writes on a task: who may make them depends on the task's role, whether the caller hands out tasks,
+    and whether someone else holds it; a task out of sight is not found."""
+    ok = 302 if not api else 200
+
+    def expected(c: Caller, t: Obj):
+        if not sees(c, t):
+            return DENY
+        if action == "claim":
+            return {200, 409} if plays(c, t) else {403, 409}  # 409: held by someone else anyway
+        if action in ("unclaim", "follow-up"):
+            return {ok} if assigner(c) else {ok, 403} if plays(c, t) else {403}
+        if action == "assign":
+            return {422} if assigner(c) else {403}
+        if action == "complete":  # the empty form is refused, but only to those who may work the task
+            return {422, 403, 409} if plays(c, t) else {403}
+        raise AssertionError(action)
+
+    return lambda c, w: [Probe(method, f"/tasks/{t.id}/{action}", expected(c, t), api, kw or None)
+                         for t in w["tasks"]]
+
+
+def _records_page(c, w):
+    return [Probe("GET", f"/data/station/{o.id}/{o.extra}", deny_unless(sees(c, o))) for o in w["records"]]
+
+
+def _record_versions(c, w):
+    return [Probe("GET", f"/data/station/{o.extra}?enterprise={o.id}", deny_unless(sees(c, o)), True)
+            for o in w["records"]]
+
+
+def _map_features(c, w):
+    probes = [Probe("GET", "/map/features", OK, True)]
+    county = foreign_county(c, w)
+    if county is not None:
+        probes.append(Probe("GET", f"/map/features?county={county}&layers=enterprises,cases,warnings", EMPTY, True))
+    return probes
+
+
+def _post_readings(c, w):
+    # Another tenant's enterprise named in the body is refused as an unknown value of that field (422, as
+    # everywhere a body names an id); test_access_matrix checks nothing reached it.
+    if c.enterprise:
+        return [Probe("POST", "/readings", OK, True, _readings(c, w, None))] + [
+            Probe("POST", "/readings", BODY_REF, True, _readings(c, w, e)) for e in foreign_enterprises(c, w)]
+    own = w["ent"][KQB if c.county in ("K", None) else YCP]
+    return [Probe("POST", "/readings", OK, True, _readings(c, w, own))] + [
+        Probe("POST", "/readings", BODY_REF, True, _readings(c, w, e)) for e in foreign_enterprises(c, w)]
+
+
+def _submit_data(c, w):
+    record = {"records": [{"external_id": f"ST-M-{c.name}", "name": "矩阵站", "station_type": "supply"}]}
+    return [Probe("POST", "/data/station", OK if c.enterprise else DENY, True, {"json": record})]
+
+
+def _create_case(c, w):
+    # Refused before the form is read when the role may not start it; otherwise the empty form is refused.
+    return [Probe("POST", "/cases", PASS if c.role in STARTERS_ACCIDENT else DENY, True,
+                  {"json": {"process": "accident", "data": {}}})]
+
+
+def _new_case_page(c, w):
+    # Not a starter: sent back to the case list with a message.
+    return [Probe("GET", "/cases/new/accident", OK if c.role in STARTERS_ACCIDENT else REDIRECT)]
+
+
+def _revoke_key(c, w):
+    # kq_bottled_staff's own key: its owner or the city admin revoke it; for anyone else it does not exist.
+    return [Probe("POST", f"/api-keys/{w['staff_key']}/revoke",
+                  OK if c.name in ("kq_bottled_staff", "admin") else DENY)]
+
+
+def _map_page(c, w):
+    return [Probe("GET", "/map", OK if c.authority else DENY)]
+
+
+EXPECT = {
+    # public
+    "static": lambda c, w: [Probe("GET", "/static/css/app.css", PUBLIC)],
+    "auth.login": lambda c, w: [Probe("GET", "/login", PUBLIC)],
+    "auth.set_locale": lambda c, w: [Probe("GET", "/locale/en", PUBLIC)],
+    "auth.logout": lambda c, w: [],  # signs the caller out: checked last, in test_access_matrix
+    "health.healthz": lambda c, w: [Probe("GET", "/healthz", PUBLIC)],
+    "health.readyz": lambda c, w: [Probe("GET", "/readyz", PUBLIC)],
+    "metrics": lambda c, w: [Probe("GET", "/metrics", PUBLIC)],
+    # pages every signed-in user has
+    "queue.index": _all("/"),
+    "cases.index": _all("/cases"),
+    "notifications.index": _all("/notifications"),
+    "notifications.read": _all("/notifications/read", method="POST", data={"all": "1"}),
+    "data_pages.index": _all("/data"),
+    "data_pages.records": _all("/data/station"),
+    "data_pages.template": _all("/data/station/template.xlsx"),
+    "warnings.index": _all("/warnings/"),
+    "api_keys.index": _all("/api-keys"),
+    "api_keys.create": lambda c, w: [Probe("POST", "/api-keys", PASS, kw={"data": {"name": "", "days": "30"}})],
+    "api_keys.revoke": _revoke_key,
+    "cases.new": _new_case_page,
+    "data_pages.new": _data_reporting("/data/station/new"),
+    "data_pages.excel_import": _data_reporting("/data/station/import"),
+    "data_pages.record": _records_page,
+    "map_pages.index": _map_page,
+    # pages on one object
+    "cases.detail": _per("cases", "/cases/{o.id}"),
+    "cases.diagram": _per("cases", "/cases/{o.id}/diagram.bpmn"),
+    "cases.comment": _per("cases", "/cases/{o.id}/comments", "POST", data={"text": "矩阵"}),
+    "cases.attachment": _per("attachments", "/attachments/{o.id}"),
+    "queue.task": _per("tasks", "/tasks/{o.id}"),
+    "queue.act": _task_probes("POST", "unclaim", api=False),
+    "queue.follow_up": _per("tasks", "/tasks/{o.id}/follow-up", "POST", allowed=PASS, data={"action": "clear"}),
+    # the city admin's pages
+    "admin.index": _admin_only("/admin/models"),
+    "admin.upload": _admin_only("/admin/models/upload", "POST", PASS),
+    "admin.process": _admin_only("/admin/models/processes/rectification/1"),
+    "admin.process_xml": _admin_only("/admin/models/processes/rectification/1/diagram.bpmn"),
+    "admin.decision": _admin_only("/admin/models/decisions/penalty_approval"),
+    "admin.decision_xml": _admin_only("/admin/models/decisions/penalty_approval/1/table.dmn"),
+    "checklist_templates.index": _admin_only("/admin/templates"),
+    "checklist_templates.kind_page": _admin_only("/admin/templates/lpg_station"),
+    "checklist_templates.download": _admin_only("/admin/templates/lpg_station/1/checklist.xlsx"),
+    "checklist_templates.upload": _admin_only("/admin/templates/upload", "POST", PASS),
+    "warnings.rules": lambda c, w: [Probe("GET", "/warnings/rules", deny_unless(c.role in ADMIN))],
+    "users_admin.index": _admin_only("/admin/users"),
+    "users_admin.all_keys": _admin_only("/admin/users/api-keys"),
+    "users_admin.new": _admin_only("/admin/users/new"),
+    "users_admin.detail": lambda c, w: [Probe("GET", f"/admin/users/{w['staff_id']}", deny_unless(c.role in ADMIN))],
+    "users_admin.save_rights": lambda c, w: [Probe("POST", f"/admin/users/{w['staff_id']}/rights",
+                                                   deny_unless(c.role in ADMIN, PASS), kw={"data": {}})],
+    "users_admin.set_active": lambda c, w: [Probe("POST", f"/admin/users/{w['staff_id']}/active",
+                                                  deny_unless(c.role in ADMIN, PASS), kw={"data": {"active": "x"}})],
+    # API: what every signed-in caller reads
+    "api.list_processes": _all("/processes", True),
+    "api.process_versions": _all("/processes/rectification/versions", True),
+    "api.process_bpmn": _all("/processes/rectification/bpmn", True),
+    "api.list_decisions": _all("/decisions", True),
+    "api.get_decision": _all("/decisions/penalty_approval", True),
+    "api.decision_dmn": _all("/decisions/penalty_approval/dmn", True),
+    "api.list_notifications": _all("/notifications", True),
+    "api.read_notifications": _all("/notifications/read", True, "POST", json={"all": True}),
+    "api.openapi": _all("/openapi.json", True),
+    "api.list_checklist_templates": _all("/checklist-templates", True),
+    "api.get_checklist_template": _all("/checklist-templates/lpg_station", True),
+    "api.list_cases": _lists("/cases"),
+    "api.list_tasks": _lists("/tasks?scope=all"),
+    "data_api.kinds": _all("/data", True),
+    "data_api.list_records": _lists("/data/station?status=all"),
+    "monitoring_api.get_readings": _lists("/readings"),
+    "monitoring_api.get_warnings": _lists("/warnings?status=open"),
+    "monitoring_api.get_threshold_rules": _all("/threshold-rules", True),
+    "map_api.map_features": _map_features,
+    "map_api.map_nearby": _all("/map/nearby?lon=120.5&lat=30.05", True),
+    # API: writes anyone signed in may make, within his own scope
+    "api.create_case": _create_case,
+    "api.upload_attachment": lambda c, w: [Probe("POST", "/attachments", OK, True, _file())],
+    "monitoring_api.post_readings": _post_readings,
+    "data_api.submit": _submit_data,
+    # API: one object
+    "api.get_case": _per("cases", "/cases/{o.id}", api=True),
+    "map_api.case_nearby": _per("cases", "/cases/{o.id}/nearby", api=True),
+    "api.add_comment": _per("cases", "/cases/{o.id}/comments", "POST", True, json={"text": "矩阵"}),
+    "api.get_task": _per("tasks", "/tasks/{o.id}", api=True),
+    "api.claim": _task_probes("POST", "claim"),
+    "api.unclaim": _task_probes("POST", "unclaim"),
+    "api.assign": _task_probes("POST", "assign", json={"user": "nobody"}),
+    "api.follow_up": _task_probes("PUT", "follow-up", json={"follow_up_at": None}),
+    "api.complete": _task_probes("POST", "complete", json={"data": {}}),
+    "api.download_attachment": _per("attachments", "/attachments/{o.id}", api=True),
+    "data_api.record_versions": _record_versions,
+    # API: the city admin's
+    "api.upload_process": _admin_only("/processes", "POST", PASS, True, data=b"<not-bpmn/>",
+                                      content_type="application/octet-stream"),
+    "api.upload_decision": _admin_only("/decisions", "POST", PASS, True, data=b"<not-dmn/>",
+                                       content_type="application/octet-stream"),
+    "api.upload_checklist_template": _admin_only("/checklist-templates/lpg_station", "POST", PASS, True, json={}),
+    "monitoring_api.put_threshold_rules": _admin_only("/threshold-rules", "PUT", PASS, True, json={"rules": "x"}),
+}
+
+
+def test_every_endpoint_is_classified(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    unclassified = sorted(endpoints - set(EXPECT))
+    assert not unclassified, f"classify these endpoints in EXPECT: {unclassified}"
+    assert not sorted(set(EXPECT) - endpoints), "EXPECT names endpoints that no longer exist"
+
+
+def test_every_api_endpoint_declares_its_scope(app):
+    from workflows.permissions import SCOPES
+
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            declared = getattr(app.view_functions[rule.endpoint], "api_scope", None)
+            assert declared and set(declared) <= set(SCOPES), rule.endpoint
+
+
+# ---- the calls ------------------------------------------------------------------------------------------
+class Session:
+    def __init__(self, app, caller: Caller):
+        from web.seed import DEMO_PASSWORD
+
+        self.client = app.test_client()
+        self.caller = caller
+        login = self.client.get("/login")
+        self.csrf = csrf_of(login.data)
+        self.headers = {}
+        if caller.signed_in:
+            resp = self.client.post("/login", data={"username": caller.name, "password": DEMO_PASSWORD,
+                                                    "csrf_token": self.csrf})
+            assert resp.status_code == 302
+            self.csrf = csrf_of(self.client.get("/api-keys").data)
+            self.headers = _token(app, caller.name)
+        self.api = app.test_client()  # bearer calls carry no session
+
+    def call(self, p: Probe):
+        kw = dict(p.kw or {})
+        if p.api:
+            return self.api.open("/api/v1" + p.url, method=p.method, headers=self.headers, **kw)
+        if p.method != "GET":
+            kw["data"] = {**kw.get("data", {}), "csrf_token": self.csrf}
+        return self.client.open(p.url, method=p.method, **kw)
+
+
+def judge(c: Caller, p: Probe, resp) -> str | None:
+    """What is wrong with ``resp`` for probe ``p`` by caller ``c``, or None."""
+    status = resp.status_code
+    if p.expect == PUBLIC:  # /readyz says 503 when Redis has no worker heartbeat: not ready, not broken
+        fine = status in (200, 302) or (p.url == "/readyz" and status == 503)
+        return None if fine else f"public endpoint answered {status}"
+    if status >= 500:
+        return f"server error {status}"
+    if not c.signed_in:
+        if p.api:
+            return None if status == 401 else f"anonymous API call got {status}"
+        login = status == 302 and "/login" in resp.headers.get("Location", "")
+        return None if login else f"anonymous page call got {status} {resp.headers.get('Location')}"
+    if isinstance(p.expect, set):
+        return None if status in p.expect else f"expected {sorted(p.expect)}, got {status}: {resp.data[:200]!r}"
+    if p.expect == DENY:
+        return None if status in (403, 404) else f"expected 403/404, got {status}"
+    if p.expect == OK:
+        return None if 200 <= status < 400 else f"expected success, got {status}: {resp.data[:200]!r}"
+    if p.expect == REDIRECT:
+        return None if status in (302, 303) else f"expected a redirect, got {status}"
+    if p.expect == PASS:
+        return None if status not in (401, 403, 404) else f"refused ({status}) inside scope and rights: " \
+                                                          f"{resp.data[:200]!r}"
+    if p.expect == EMPTY:
+        if status != 200:
+            return f"expected an empty 200, got {status}"
+        body = resp.json
+        items = body.get("items", body.get("features"))
+        return None if items == [] else f"another tenant's data: {str(items)[:200]}"
+    raise AssertionError(p.expect)
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name or "anonymous")
+def test_access_matrix(app, caller):
+    from web.extensions import db
+    from web.security import new_token
+
+    world = build_world(app)
+    with app.app_context():
+        staff = db.session.get(User, world["staff_id"])
+        new_token(db.session, staff, "to revoke")
+        db.session.commit()
+        from models import ApiToken
+
+        world["staff_key"] = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "to revoke"))
+    session = Session(app, caller)
+    problems, calls = [], 0
+    reads = [(e, p) for e, f in sorted(EXPECT.items()) for p in f(caller, world) if p.method == "GET"]
+    writes = [(e, p) for e, f in sorted(EXPECT.items()) for p in f(caller, world) if p.method != "GET"]
+    for endpoint, probe in reads + writes:  # reads first: the writes change what there is to read
+        resp = session.call(probe)
+        calls += 1
+        wrong = judge(caller, probe, resp)
+        if wrong:
+            problems.append(f"{endpoint} {probe.method} {probe.url}: {wrong}")
+    assert not problems, "\n".join(problems)
+    assert calls > 100
+    with app.app_context():
+        from models import Reading
+
+        # The probes' readings (value 1.0) reached the caller's own enterprises only.
+        reached = set(db.session.scalars(select(Reading.enterprise_id).where(Reading.value == 1.0)))
+        assert not reached & set(foreign_enterprises(caller, world))
+    if caller.signed_in:  # and last: signing out ends the session
+        resp = session.client.post("/logout", data={"csrf_token": session.csrf})
+        assert resp.status_code == 302 and session.client.get("/").status_code == 302
