@@ -59,31 +59,33 @@ def run(args) -> dict:
     details, figures = dict(previous.get("details", {})), dict(previous.get("figures") or dict.fromkeys(FIGURES))
     if which in ("all", "engine"):
         n = args.cases or (FULL["cases"] if full else 100)
-        details["engine"] = engine_throughput.run(n, _backends(args, "both"), args.processes)
+        details["engine"] = _merge(details, "engine", engine_throughput.run(n, _backends(args, "both"),
+                                                                           args.processes))
         _show("engine", details["engine"])
         eng = details["engine"]
         figures["engine_ratio"] = eng.get("postgresql", {}).get("ratio_to_bare") or \
             eng.get("sqlite", {}).get("ratio_to_bare")
     if which in ("all", "state"):
-        details["state"] = {b: _safe(state_growth.run, b) for b in _backends(args, "both")}
+        details["state"] = _merge(details, "state", {b: _safe(state_growth.run, b) for b in _backends(args, "both")})
         _show("state", details["state"])
         figures["sendback50_ratio"] = next((details["state"][b].get("sendback50_ratio") for b in
                                             ("postgresql", "sqlite") if b in details["state"]), None)
     if which in ("all", "api"):
         n = args.cases or (FULL["api_cases"] if full else 100)
-        details["api"] = {b: _safe(api_load.run, b, n, args.clients, args.workers)
-                          for b in _backends(args, "both" if full else "postgresql")}
+        details["api"] = _merge(details, "api", {b: _safe(api_load.run, b, n, args.clients, args.workers)
+                                                 for b in _backends(args, "both" if full else "postgresql")})
         _show("api", details["api"])
         main = _primary(details["api"])
         figures["api_completions_per_s"] = main.get("completions_per_s")
         figures["api_completion_p95_ms"] = main.get("latency", {}).get("complete", {}).get("p95_ms")
         figures["web_worker_peak_rss_mb"] = main.get("memory_peak_mb", {}).get("gunicorn_child")
     if which in ("all", "queue"):
-        details["queue"] = {}
+        queue = {}
         for b in _backends(args, "both"):
             sizes = args.sizes or (str(args.cases) if args.cases else None) or \
                 ((FULL["sizes"] if b == "postgresql" else FULL["sqlite_sizes"]) if full else "2000")
-            details["queue"][b] = _safe(queue_scale.run, b, [int(x) for x in sizes.split(",")], args.repeats)
+            queue[b] = _safe(queue_scale.run, b, [int(x) for x in sizes.split(",")], args.repeats)
+        details["queue"] = _merge(details, "queue", queue)
         _show("queue", details["queue"])
         main = _primary(details["queue"]).get("sizes", {})
         figures["queue_p95_ms_1m"] = main.get("1000000", {}).get("p95_ms_worst")
@@ -92,8 +94,9 @@ def run(args) -> dict:
     if which in ("all", "readings"):
         batches = FULL["batches"] if full else args.batches
         size = FULL["batch_size"] if full else args.batch_size
-        details["readings"] = {b: _safe(readings_ingest.run, b, batches, size, min(args.clients, 4), args.workers)
-                               for b in _backends(args, "both" if full else "postgresql")}
+        details["readings"] = _merge(details, "readings", {
+            b: _safe(readings_ingest.run, b, batches, size, min(args.clients, 4), args.workers)
+            for b in _backends(args, "both" if full else "postgresql")})
         _show("readings", details["readings"])
         main = _primary(details["readings"])
         figures["readings_per_s"] = main.get("readings_per_s")
@@ -101,6 +104,11 @@ def run(args) -> dict:
     out = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds"), "figures": figures,
            "not_measured": [k for k, v in figures.items() if v is None], "details": details}
     return out
+
+
+def _merge(details: dict, name: str, new: dict) -> dict:
+    """A run of one backend keeps the other backend's figures from the previous run."""
+    return {**{k: v for k, v in details.get(name, {}).items() if k != "note"}, **new}
 
 
 def _primary(per_backend: dict) -> dict:
