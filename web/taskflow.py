@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
@@ -477,7 +477,10 @@ def queue_page(user, query: QueueQuery, now: datetime | None = None) -> QueuePag
     now = now or clock.now()
     stmt = filtered_stmt(user, query, now)
     total = _count(stmt)
-    items = db.session.scalars(stmt.options(selectinload(Task.case).selectinload(Case.enterprise),
+    # A page shows each task's case title and enterprise, never its task tree: the state (the largest
+    # column, several KB of JSON per case) stays in the database.
+    items = db.session.scalars(stmt.options(selectinload(Task.case).options(defer(Case.state),
+                                                                            selectinload(Case.enterprise)),
                                             selectinload(Task.assignee))
                                .order_by(*_order(query, now))
                                .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
