@@ -13,7 +13,11 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Writers wait for each other (30 s) instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No JIT: it pays off for long analytical queries, not for the platform's short ones. At a million
+    # cases the planner's estimate for the queue counts crossed jit_above_cost and compiling took
+    # 0.7 s of a 1.3 s request (bench/results/plans, `python -m bench queue`).
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20,
+            "connect_args": {"options": "-c jit=off"}}
 
 
 @event.listens_for(Engine, "connect")
