@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from .common import fresh_database, seeded_app, summary_ms
-from .servers import MemoryWatch, gunicorn, redis_url, request, rq_worker, tokens
+from .servers import CpuMeter, MemoryWatch, gunicorn, redis_url, request, rq_worker, tokens
 
 # (inspector, enterprise user, enterprise): who issues orders to whom; clients take these in turn.
 PAIRS = (("keqiao_inspector", "kq_bottled_staff", "柯桥区瓶装液化气供应有限公司"),
@@ -83,6 +83,21 @@ def load(port: int, pairs: list[tuple[str, str, int]], cases: int, clients: int)
             "latency": {k: summary_ms(v) for k, v in timings.items()}}
 
 
+def _capacity(cpu: dict, result: dict, cores: int = 2) -> dict:
+    """CPU milliseconds per task completion (its share of the case's four requests: start, two completions,
+    one read) in the web workers and in PostgreSQL, and what an otherwise idle server of ``cores`` cores
+    would do at that cost, the clients elsewhere: an estimate, for a machine too busy to measure it."""
+    done = len(result["latency"]["complete"]) if isinstance(result["latency"]["complete"], list) else None
+    done = done or round(result["completions_per_s"] * result["seconds"])
+    if not done:
+        return cpu
+    per = (cpu["web_cpu_s"] + cpu["postgres_cpu_s"]) / done
+    return {**cpu, "cpu_ms_per_completion": round(per * 1000, 1),
+            "web_cpu_ms_per_completion": round(cpu["web_cpu_s"] / done * 1000, 1),
+            "postgres_cpu_ms_per_completion": round(cpu["postgres_cpu_s"] / done * 1000, 1),
+            f"estimated_completions_per_s_{cores}_idle_cores": round(cores / per, 1) if per else None}
+
+
 def run(backend: str = "postgresql", cases: int = 100, clients: int = 8, workers: int = 4) -> dict:
     from models import Enterprise
     from web.extensions import db
@@ -95,10 +110,13 @@ def run(backend: str = "postgresql", cases: int = 100, clients: int = 8, workers
             with app.app_context():
                 ents = dict(db.session.execute(select(Enterprise.name, Enterprise.id)).all())
         pairs = [(tok[i], tok[s], ents[e]) for i, s, e in PAIRS]
-        with MemoryWatch() as memory, gunicorn(url, workers, memory, redis) as port, \
+        with MemoryWatch() as memory, gunicorn(url, workers, memory, redis) as (port, pid), \
                 rq_worker(url, redis, memory):
             load(port, pairs, min(cases, 2 * clients), clients)  # warm-up: every worker loads its specs
+            cpu = CpuMeter(url, pid)
+            cpu.start()
             result = load(port, pairs, cases, clients)
+            result["server_cpu"] = _capacity(cpu.stop(), result)
         result.update({"backend": backend, "gunicorn_workers": workers, "memory_peak_mb": memory.peaks_mb(),
                        "rq_worker": "measured" if redis else "not run (no Redis answering)"})
     return result

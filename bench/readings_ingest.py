@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, func, select, text
 
 from .common import fresh_database, seeded_app, summary_ms
-from .servers import MemoryWatch, gunicorn, redis_url, request, rq_worker, tokens
+from .servers import CpuMeter, MemoryWatch, gunicorn, redis_url, request, rq_worker, tokens
 
 QUANTITIES = (("pressure", "regulator_station", 0.4, 0.05), ("temperature", "storage_station", 25.0, 3.0),
               ("level", "storage_station", 50.0, 10.0), ("gas_concentration", "supply_station", 1.0, 0.8),
@@ -122,10 +122,17 @@ def run(backend: str = "postgresql", n_batches: int = 40, batch_size: int = 1000
         for p in warm:  # late news from two days ago: warms every worker, opens nothing the load depends on
             for r in p["readings"]:
                 r["at"] = (datetime.fromisoformat(r["at"]) - timedelta(days=1)).isoformat()
-        with MemoryWatch() as memory, gunicorn(url, workers, memory, redis) as port, \
+        with MemoryWatch() as memory, gunicorn(url, workers, memory, redis) as (port, pid), \
                 rq_worker(url, redis, memory):
             post_all(port, token, warm, clients)
+            cpu = CpuMeter(url, pid)
+            cpu.start()
             result = post_all(port, token, payloads, clients)
+            used = cpu.stop()
+            per = (used["web_cpu_s"] + used["postgres_cpu_s"]) / max(result["accepted"], 1)
+            # What an otherwise idle 2-core server would ingest at that CPU cost (an estimate, see api_load).
+            result["server_cpu"] = {**used, "cpu_us_per_reading": round(per * 1e6, 1),
+                                    "estimated_readings_per_s_2_idle_cores": round(2 / per) if per else None}
         ceiling = bare_copy(url, payloads)
         with seeded_app(url) as app, app.app_context():
             stored = db.session.scalar(select(func.count()).select_from(Reading))

@@ -101,6 +101,63 @@ class MemoryWatch:
         return {k: round(v / 1024, 1) for k, v in sorted(self.peak_kb.items()) if v}
 
 
+def descendants(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        kids = _children(stack.pop())
+        out += kids
+        stack += kids
+    return out
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """User + system CPU time of each process (/proc/<pid>/stat, Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def postgres_pids(url: str) -> list[int]:
+    """The server processes of the connections to the database of ``url`` (none on SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND pid <> pg_backend_pid()")).scalars())
+    finally:
+        engine.dispose()
+
+
+class CpuMeter:
+    """CPU seconds spent by the web workers and by PostgreSQL's backends between start() and stop(): what a
+    request costs the server, which a busy shared machine does not inflate the way it inflates wall time."""
+
+    def __init__(self, url: str, gunicorn_pid: int):
+        self.url, self.root = url, gunicorn_pid
+
+    def _snapshot(self) -> tuple[dict, dict]:
+        return cpu_seconds(descendants(self.root)), cpu_seconds(postgres_pids(self.url))
+
+    def start(self):
+        self.before = self._snapshot()
+
+    def stop(self) -> dict:
+        after = self._snapshot()
+        web, db = (sum(v - b.get(pid, 0.0) for pid, v in a.items()) for a, b in zip(after, self.before, strict=True))
+        return {"web_cpu_s": round(web, 2), "postgres_cpu_s": round(db, 2)}
+
+
 def _env(url: str, extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
     env.update({"DATABASE_URL": url, "GASFLOW_TICKER": "0", "PYTHONPATH": str(ROOT)})
@@ -147,7 +204,7 @@ def gunicorn(url: str, workers: int = 4, memory: MemoryWatch | None = None, redi
         _wait_http(port, proc)
         if memory is not None:
             memory.watch("gunicorn", proc.pid)
-        yield port
+        yield port, proc.pid
     finally:
         _stop(proc)
 
