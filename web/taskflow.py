@@ -438,7 +438,7 @@ def _order(query: QueueQuery, now: datetime) -> list:
     column = columns.get(query.sort.lstrip("-"))
     # Priority: what is late first, then what is due soonest, undated last; late tasks are due before
     # the others, so that is plain due order. Undated tasks go last either way. NULLS LAST (PostgreSQL,
-    # SQLite >= 3.30) keeps the order one an index on the column can give, with no sort of every task.
+    # SQLite >= 3.30) is an order an index on the column gives, so a page needs no sort of every task.
     column = column if column is not None else Task.due_at
     if descending:
         return [column.desc().nulls_last(), Task.id.desc()]
