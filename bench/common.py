@@ -9,8 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where latest.json and the query plans go; the smoke test points it elsewhere.
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
 
 
 def machine() -> str:
@@ -32,26 +35,42 @@ def summary_ms(seconds: list[float]) -> dict:
             "p99_ms": round(percentile(ms, 99), 2), "mean_ms": round(statistics.fmean(ms), 2) if ms else None}
 
 
+def pg_base() -> str:
+    return os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_database(backend: str = "sqlite"):
+    """A URL of an empty database: a SQLite file in a temp folder, or a new PostgreSQL database that is
+    dropped afterwards (as tests/conftest.py does). Also points GASFLOW_INSTANCE at a temp folder."""
+    instance = tempfile.mkdtemp(prefix="gasflow-bench-")
+    os.environ["GASFLOW_INSTANCE"] = instance
+    if backend == "sqlite":
+        yield f"sqlite:///{instance}/bench.db"
+        return
+    base = make_url(pg_base())
+    name = f"gasflow_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @contextmanager
 def platform_app(backend: str = "sqlite"):
     """A fresh app with demo data on SQLite (a temp file) or on a new PostgreSQL database."""
-    instance = tempfile.mkdtemp(prefix="gasflow-bench-")
-    os.environ["GASFLOW_INSTANCE"] = instance
-    dropper = None
-    if backend == "sqlite":
-        url = f"sqlite:///{instance}/bench.db"
-    else:
-        base = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-        name = f"gasflow_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.rsplit("/", 1)[0] + "/" + name
+    with fresh_database(backend) as url, seeded_app(url) as app:
+        yield app
 
-        def dropper():
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+
+@contextmanager
+def seeded_app(url: str):
+    """The app on ``url``, migrated, with the demo data."""
     from web import create_app
     from web.extensions import db
     from web.seed import seed
@@ -65,8 +84,6 @@ def platform_app(backend: str = "sqlite"):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if dropper:
-            dropper()
 
 
 def user(app, username):

@@ -34,44 +34,86 @@ def bare_spiff(n: int) -> dict:
     return {"cases": n, "seconds": round(elapsed, 3), "cases_per_s": round(n / elapsed, 1)}
 
 
-def persisted(backend: str, n: int) -> dict:
+def _drive(engine, app, n: int) -> dict:
+    """``n`` rectification cases issue → respond → verify through ``engine``; seconds per transition."""
     from models import Enterprise, Task
-    from web import case_engine
     from web.extensions import db
 
-    with platform_app(backend) as app:
-        engine = case_engine(app)
-        inspector, staff = user(app, "keqiao_inspector"), user(app, "kq_bottled_staff")
-        with app.app_context():
-            ent = db.session.scalar(select(Enterprise.id).where(Enterprise.name == "柯桥区瓶装液化气供应有限公司"))
-        deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-        data = {"enterprise_id": ent, "hazard_description": "报警器失效", "hazard_class": "II", "deadline_at": deadline}
-        timings = {"start": [], "respond": [], "verify": []}
-        t0 = time.perf_counter()
-        for _ in range(n):
+    inspector, staff = user(app, "keqiao_inspector"), user(app, "kq_bottled_staff")
+    with app.app_context():
+        ent = db.session.scalar(select(Enterprise.id).where(Enterprise.name == "柯桥区瓶装液化气供应有限公司"))
+    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    data = {"enterprise_id": ent, "hazard_description": "报警器失效", "hazard_class": "II", "deadline_at": deadline}
+    timings = {"start": [], "respond": [], "verify": []}
+    for _ in range(n):
+        t = time.perf_counter()
+        case_id = engine.start_case("rectification", data, inspector, enterprise_id=ent)
+        timings["start"].append(time.perf_counter() - t)
+        for name, actor, form, key in (("Task_respond", staff, {"response": "已整改"}, "respond"),
+                                       ("Task_verify", inspector, {"decision": "accept"}, "verify")):
+            with engine.sessions() as s:
+                task_id = s.scalar(select(Task.id).where(Task.case_id == case_id, Task.spec_name == name,
+                                                         Task.status == "open"))
             t = time.perf_counter()
-            case_id = engine.start_case("rectification", data, inspector, enterprise_id=ent)
-            timings["start"].append(time.perf_counter() - t)
-            for name, actor, form, key in (("Task_respond", staff, {"response": "已整改"}, "respond"),
-                                           ("Task_verify", inspector, {"decision": "accept"}, "verify")):
-                with engine.sessions() as s:
-                    task_id = s.scalar(select(Task.id).where(Task.case_id == case_id, Task.spec_name == name,
-                                                             Task.status == "open"))
-                t = time.perf_counter()
-                engine.complete_task(task_id, actor, form)
-                timings[key].append(time.perf_counter() - t)
-        elapsed = time.perf_counter() - t0
-    return {"backend": backend, "cases": n, "seconds": round(elapsed, 3), "cases_per_s": round(n / elapsed, 1),
-            "completions_per_s": round(2 * n / elapsed, 1),
+            engine.complete_task(task_id, actor, form)
+            timings[key].append(time.perf_counter() - t)
+    return timings
+
+
+def _worker(url: str, n: int, ready, go) -> dict:
+    """One of several worker processes: its own app and connections on the shared database."""
+    from web import case_engine, create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False}, migrate=False)
+    engine = case_engine(app)
+    _drive(engine, app, 1)  # warm: the spec cache, the connection pool
+    ready.put(1)
+    go.wait()
+    return _drive(engine, app, n)
+
+
+def persisted(backend: str, n: int, processes: int = 1) -> dict:
+    from web import case_engine
+
+    with platform_app(backend) as app:
+        if processes <= 1:
+            t0 = time.perf_counter()
+            timings = _drive(case_engine(app), app, n)
+            elapsed = time.perf_counter() - t0
+        else:
+            elapsed, timings = _in_processes(app.config["SQLALCHEMY_DATABASE_URI"], n, processes)
+    return {"backend": backend, "processes": processes, "cases": n, "seconds": round(elapsed, 3),
+            "cases_per_s": round(n / elapsed, 1), "completions_per_s": round(2 * n / elapsed, 1),
             "transitions": {k: summary_ms(v) for k, v in timings.items()}}
 
 
-def run(n: int = 200, backends=("sqlite", "postgresql")) -> dict:
+def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict]:
+    """``processes`` processes (as RQ workers or gunicorn workers would be) share out ``n`` cases."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no database connection crosses a fork
+    with ctx.Manager() as manager, ctx.Pool(processes) as pool:
+        ready, go = manager.Queue(), manager.Event()
+        shares = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
+        pending = pool.starmap_async(_worker, [(url, k, ready, go) for k in shares])
+        for _ in range(processes):
+            ready.get(timeout=300)
+        t0 = time.perf_counter()
+        go.set()
+        parts = pending.get(timeout=3600)
+        elapsed = time.perf_counter() - t0
+    return elapsed, {k: [v for part in parts for v in part[k]] for k in ("start", "respond", "verify")}
+
+
+def run(n: int = 200, backends=("sqlite", "postgresql"), processes: int = 2) -> dict:
+    """One process, then ``processes`` worker processes (0 or 1: not run), per backend."""
     ceiling = bare_spiff(n)
     out = {"bare_spiff": ceiling}
     for backend in backends:
         try:
             result = persisted(backend, n)
+            if processes > 1:
+                result[f"processes_{processes}"] = persisted(backend, n, processes)
         except Exception as exc:  # a backend that is not running is reported, not fatal
             out[backend] = {"error": str(exc)[:200]}
             continue

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -156,6 +157,14 @@ Index("ix_tasks_queue", Task.status, Task.role, Task.county_id, Task.enterprise_
 Index("ix_tasks_assignee", Task.assignee_id, Task.status)
 Index("ix_tasks_spiff", Task.case_id, Task.spiff_id)
 Index("ix_cases_scope", Case.status, Case.county_id, Case.enterprise_id)
+# Open tasks in due order, city-wide, per county and per enterprise: the queues' priority sort and
+# overdue count (migration 0011; measured by `python -m bench queue`).
+_OPEN = text("status = 'open'")
+# role and assignee_id close each key so the tab counts are answered from the index alone.
+_COVER = (Task.due_at, Task.id, Task.role, Task.assignee_id)
+Index("ix_tasks_open_due", *_COVER, sqlite_where=_OPEN, postgresql_where=_OPEN)
+Index("ix_tasks_open_county", Task.county_id, *_COVER, sqlite_where=_OPEN, postgresql_where=_OPEN)
+Index("ix_tasks_open_enterprise", Task.enterprise_id, *_COVER, sqlite_where=_OPEN, postgresql_where=_OPEN)
 
 
 class CaseEvent(Base):

@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import case as case_when
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
@@ -438,12 +437,13 @@ def _order(query: QueueQuery, now: datetime) -> list:
     descending = query.sort.startswith("-")
     columns = {"due": Task.due_at, "created": Task.created_at, "follow_up": Task.follow_up_at}
     column = columns.get(query.sort.lstrip("-"))
-    if column is None:  # priority: what is late first, then what is due soonest, undated last
-        return [case_when((Task.due_at < now, 0), else_=1), Task.due_at.is_(None), Task.due_at, Task.id]
-    # Undated tasks go last either way; NULLS LAST is not portable, a boolean sort key is.
+    # Priority: what is late first, then what is due soonest, undated last; late tasks are due before
+    # the others, so that is plain due order. Undated tasks go last either way. NULLS LAST (PostgreSQL,
+    # SQLite >= 3.30) is an order an index on the column gives, so a page needs no sort of every task.
+    column = column if column is not None else Task.due_at
     if descending:
-        return [column.is_(None), column.desc(), Task.id.desc()]
-    return [column.is_(None), column, Task.id]
+        return [column.desc().nulls_last(), Task.id.desc()]
+    return [column.asc().nulls_last(), Task.id]
 
 
 def _count(stmt) -> int:
@@ -451,10 +451,14 @@ def _count(stmt) -> int:
 
 
 def queue_counts(user, now: datetime | None = None) -> dict:
+    """The tab counts in one pass over the open tasks in scope (one statement, not four)."""
     now = now or clock.now()
-    counts = {scope: _count(queue_stmt(user, scope)) for scope in SCOPES}
-    counts["overdue"] = _count(queue_stmt(user, "all").where(Task.due_at < now))
-    return counts
+    row = db.session.execute(
+        select(func.count().filter(Task.assignee_id == user.id).label("mine"),
+               func.count().filter(access.group_queue(user)).label("group"),
+               func.count().label("all"), func.count().filter(Task.due_at < now).label("overdue"))
+        .where(access.task_scope(user), Task.status == "open")).one()
+    return {"mine": row.mine, "group": row.group, "all": row.all, "overdue": row.overdue}
 
 
 @dataclass
@@ -474,7 +478,10 @@ def queue_page(user, query: QueueQuery, now: datetime | None = None) -> QueuePag
     now = now or clock.now()
     stmt = filtered_stmt(user, query, now)
     total = _count(stmt)
-    items = db.session.scalars(stmt.options(selectinload(Task.case).selectinload(Case.enterprise),
+    # A page shows each task's case title and enterprise, never its task tree: the state (the largest
+    # column, several KB of JSON per case) stays in the database.
+    items = db.session.scalars(stmt.options(selectinload(Task.case).options(defer(Case.state),
+                                                                            selectinload(Case.enterprise)),
                                             selectinload(Task.assignee))
                                .order_by(*_order(query, now))
                                .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
