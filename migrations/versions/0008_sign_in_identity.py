@@ -1,7 +1,7 @@
 """sign-in identity: password rules and history, TOTP second factor
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -16,15 +16,15 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        # Accounts that exist before this migration keep their passwords (no forced change on upgrade).
-        batch_op.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column("password_changed_at", models.types.UTCDateTime(timezone=True),
-                                      nullable=True))
-        batch_op.add_column(sa.Column("totp_secret", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("totp_enrolled_at", models.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
+    # Plain ADD COLUMNs (not a batch copy of the table): on SQLite a batch rebuild would drop `users`, which
+    # every case, task and token refers to, and fail on a live database.
+    # Accounts that exist before this migration keep their passwords (no forced change on upgrade).
+    op.add_column("users", sa.Column("must_change_password", sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
+    op.add_column("users", sa.Column("password_changed_at", models.types.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_secret", sa.Text(), nullable=True))
+    op.add_column("users", sa.Column("totp_enrolled_at", models.types.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_last_step", sa.Integer(), nullable=True))
     op.create_table(
         "password_history",
         sa.Column("id", sa.Integer(), nullable=False),
