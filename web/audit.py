@@ -228,7 +228,6 @@ def export():
         flash(_("Correct the filters before exporting."), "error")
         return redirect(url_for("audit.index", **request.args))
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("审计日志")

@@ -111,7 +111,8 @@ def verify(s, batch: int = 1000) -> Verdict:
     head = s.get(AuditChainHead, HEAD_ID)
     head_id, head_hash = (head.last_id, head.last_hash) if head else (0, GENESIS_HASH)
     if head_id > expected - 1:
-        return Verdict(False, checked, expected, f"the chain head names entry {head_id}: entries at the end are missing")
+        return Verdict(False, checked, expected,
+                       f"the chain head names entry {head_id}: entries at the end are missing")
     if head_id < expected - 1:
         return Verdict(False, checked, head_id + 1, "entries beyond the chain head")
     if head_hash != prev:
