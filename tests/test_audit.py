@@ -280,3 +280,20 @@ def test_a_failed_audit_write_keeps_the_request_and_is_counted(app, api, databas
     assert "AUDIT ENTRY NOT WRITTEN: POST /api/v1/cases" in caplog.text
     metrics = app.test_client().get("/metrics").get_data(as_text=True)
     assert f"gasflow_audit_write_failures_total {before + 1}" in metrics
+
+
+def test_forwarded_addresses_are_believed_only_behind_configured_proxies(app, database_url):
+    from web import create_app
+    from web.extensions import db
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    app.test_client().post("/login", data={"username": "someone", "password": "x"}, headers=forwarded)
+    proxied = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False,
+                          "PROXY_HOPS": 1}, migrate=False)
+    try:
+        proxied.test_client().post("/login", data={"username": "someone", "password": "x"}, headers=forwarded)
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
+    assert [(e.kind, e.address) for e in entries(app)] == [("login_failure", "127.0.0.1"),
+                                                           ("login_failure", "203.0.113.7")]
