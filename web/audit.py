@@ -59,7 +59,7 @@ def register(app) -> None:
 
 # ---- recording ----------------------------------------------------------------------------------
 def _logged_in(_sender, user, **_extra):
-    g.audit_user = (user.id, user.username)
+    g.audit_user, g.audit_logged_in = (user.id, user.username), True
 
 
 def _note_actor():
@@ -86,10 +86,14 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
     """What to record for this request, and its outcome; None for ordinary reads."""
     outcome = "success" if status < 400 else "denied" if status in audit_rules.DENIED_STATUSES else \
         "error" if status >= 500 else "failure"
+    if g.get("audit_logged_in"):  # whichever step of signing in calls login_user
+        return "login_success", "success"
     if request.endpoint == "auth.login" and request.method == "POST":
-        if status in (301, 302, 303) and g.get("audit_user"):
-            return "login_success", "success"
-        return ("login_locked", "locked") if status == 429 else ("login_failure", "failure")
+        if status == 429:
+            return "login_locked", "locked"
+        if not 300 <= status < 400:  # the form shown again: wrong name or password, or a missing field
+            return "login_failure", "failure"
+        # A redirect without a sign-in is a further step (a second factor): recorded as a write.
     if disposition.lower().lstrip().startswith("attachment"):
         return "export", outcome
     if request.method not in SAFE_METHODS:
