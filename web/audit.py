@@ -69,17 +69,25 @@ def _note_actor():
 
 
 def _after(response):
-    if not g.get("audit_done"):
-        g.audit_done = True
-        _record(response.status_code, response.headers.get("Content-Disposition", ""))
+    g.audit_response = (response.status_code, response.headers.get("Content-Disposition", ""))
     return response
 
 
 def _teardown(exc):
-    # An exception nobody turned into a response (only when exceptions propagate, as in testing).
-    if exc is not None and not g.get("audit_done"):
-        g.audit_done = True
-        _record(500, "")
+    """Written at teardown, after every after-request hook has committed what it meant to: the
+    request's own session is then rolled back (teardown would discard it a moment later anyway), so
+    no lock it still holds can make the audit write wait for its own request."""
+    if g.get("audit_done"):
+        return
+    g.audit_done = True
+    # No response means an exception nobody turned into one (only when exceptions propagate).
+    status, disposition = g.get("audit_response", (500, ""))
+    try:
+        if db.session().in_transaction():
+            db.session.rollback()
+    except Exception:
+        log.exception("the request's session could not be rolled back before the audit write")
+    _record(status, disposition)
 
 
 def _kind(status: int, disposition: str) -> tuple[str, str] | None:
@@ -124,7 +132,6 @@ def _record(status: int, disposition: str) -> None:
         what = _kind(status, disposition)
         if what is None:
             return
-        _release_sqlite_write_lock()
         kind, outcome = what
         detail = {}
         if kind.startswith("login"):
@@ -151,17 +158,6 @@ def _record(status: int, disposition: str) -> None:
     except Exception:
         health.AUDIT_FAILURES.inc()
         log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
-
-
-def _release_sqlite_write_lock() -> None:
-    """On SQLite a request that wrote without committing (a refused form after a flush) still holds
-    the database's write lock; its changes are rolled back at teardown anyway, so roll back now rather
-    than have the audit write wait for the lock."""
-    session = db.session()
-    if session.in_transaction() and db.engine.dialect.name == "sqlite":
-        raw = session.connection().connection.dbapi_connection
-        if getattr(raw, "in_transaction", False):
-            db.session.rollback()
 
 
 # ---- the city admin's pages -------------------------------------------------------------------
