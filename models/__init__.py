@@ -1,4 +1,5 @@
 """SQLAlchemy models. Plain SQLAlchemy: the engine uses them without Flask."""
+from .audit import AUDIT_KINDS, GENESIS_HASH, AuditAlert, AuditAnchor, AuditChainHead, AuditEntry, AuditRule
 from .base import Base, utcnow
 from .case import (
     CASE_ACTIVE,
@@ -100,7 +101,14 @@ __all__ = [
     "REC_PENDING",
     "REC_REJECTED",
     "REC_SUPERSEDED",
+    "AUDIT_KINDS",
     "AUTHORITY_ROLES",
+    "GENESIS_HASH",
+    "AuditAlert",
+    "AuditAnchor",
+    "AuditChainHead",
+    "AuditEntry",
+    "AuditRule",
     "ApiToken",
     "Attachment",
     "Base",

@@ -117,6 +117,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from . import health
 
     health.register(app)
+    from . import audit
+
+    audit.register(app)
     return app
 
 

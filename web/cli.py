@@ -351,3 +351,48 @@ def _rekey_totp_secrets(session, cipher) -> int:
             done += 1
     session.commit()
     return done
+
+
+@main.group("audit")
+def audit_group():
+    """The security audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify():
+    """Check the audit chain; print the first bad entry and exit 1 if it is broken."""
+    from workflows import audit
+
+    from .extensions import db as sqldb
+
+    app = _app()
+    with app.app_context():
+        verdict = audit.verify(sqldb.session)
+    if not verdict.ok:
+        click.echo(f"audit chain BROKEN at entry {verdict.bad_id}: {verdict.reason} "
+                   f"({verdict.checked} entries verified before it)", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain OK: {verdict.checked} entries")
+
+
+@audit_group.command("purge")
+@click.option("--before", "before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="remove entries older than this date (UTC); at least 180 days ago")
+def audit_purge(before):
+    """Remove audit entries older than DATE, leaving an anchor so the rest of the chain verifies.
+
+    The purge is recorded in the trail itself. On PostgreSQL it is the only deletion the
+    append-only trigger lets through."""
+    from workflows import audit
+
+    from .extensions import db as sqldb
+
+    app = _app()
+    with app.app_context():
+        try:
+            removed = audit.purge(sqldb.session, before.replace(tzinfo=UTC), datetime.now(UTC),
+                                  actor=f"cli:{os.environ.get('USER', '')}"[:64])
+        except audit.PurgeRefused as exc:
+            raise click.UsageError(str(exc)) from None
+        sqldb.session.commit()
+    click.echo(f"removed {removed} audit entries older than {before.date()}")

@@ -31,6 +31,7 @@ HEARTBEAT_WITHIN = timedelta(minutes=2)
 REQUESTS = Counter("gasflow_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
 LATENCY = Histogram("gasflow_http_request_seconds", "HTTP request latency", ["endpoint"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+AUDIT_FAILURES = Counter("gasflow_audit_write_failures_total", "Audit entries that could not be written")
 
 
 def _redis():
@@ -148,3 +149,4 @@ class _ProcessMetrics:
     def collect(self):
         yield from REQUESTS.collect()
         yield from LATENCY.collect()
+        yield from AUDIT_FAILURES.collect()

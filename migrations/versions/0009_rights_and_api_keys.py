@@ -1,7 +1,7 @@
 """per-operator rights; API keys with scopes, required expiry and last-used address
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-30 04:30:00.000000
 """
 from datetime import UTC, datetime, timedelta

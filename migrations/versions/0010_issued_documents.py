@@ -1,7 +1,7 @@
 """issued documents and their number counters
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-11-30 04:30:00.000000
 """
 

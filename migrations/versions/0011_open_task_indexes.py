@@ -1,7 +1,7 @@
 """open task indexes
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-30 04:45:00
 
 The task queues read open tasks in due order (priority sort, the overdue count) within the caller's
