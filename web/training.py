@@ -18,11 +18,14 @@ from models import AUTHORITY_ROLES, PublicityActivity, TrainingSession
 from workflows import access
 from workflows import training as service
 
+from . import xlsx
+from .errors import json_error
 from .extensions import db
 from .params import small_int
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 PER_PAGE = 50
+EXPORT_LIMIT = 50000
 
 
 def _user():
@@ -112,6 +115,33 @@ def new_publicity():
 def activity(activity_id):
     row = service.visible(db.session, _user(), PublicityActivity, activity_id)
     return render_template("training/activity.html", activity=row, labels=_labels())
+
+
+@bp.get("/export.xlsx")
+def export():
+    """The training sessions of the caller's area (an enterprise: its own), as Excel."""
+    sessions = db.session.scalars(service.sessions_stmt(_user()).limit(EXPORT_LIMIT)).all()
+    rows = [[t.id, t.enterprise.name, t.held_on.isoformat(), t.name, t.topic, t.trainer, t.assessment,
+             t.trainee_count, t.qualified_count] for t in sessions]
+    headers = ["编号", "企业", "培训日期", "培训名称", "培训内容", "授课人", "考核方式", "参训人数", "合格人数"]
+    return xlsx.response("培训记录.xlsx", [("培训记录", headers, rows)])
+
+
+@bp.get("/stats/export.xlsx")
+def stats_export():
+    """The training statistics as filtered on the page, as Excel; bad filters are a 400 naming the field."""
+    user = _user()
+    if user.role not in AUTHORITY_ROLES:
+        abort(403, _("Training statistics are for the authority."))
+    form = TrainingStatsForm(MultiDict(request.args))
+    if not form.validate():
+        return json_error(400, "invalid_input", "invalid filter", form.errors)
+    group = form.group.data if form.group.data in service.GROUPS else "enterprise"
+    rows = service.statistics(db.session, user, group, form.date_from.data, form.date_to.data)
+    first = {"enterprise": "企业", "county": "县(区)", "month": "月份"}[group]
+    table = [[r["label"], r["sessions"], r["trainees"], r["qualified"], r["pass_rate"]] for r in rows]
+    headers = [first, "培训场次", "参训人次", "合格人次", "合格率(%)"]
+    return xlsx.response("培训统计.xlsx", [("培训统计", headers, table)])
 
 
 @bp.get("/stats")

@@ -3,6 +3,7 @@ attachment. Headers are fixed Chinese words (the regulator files these documents
 page's language; values are labelled in Chinese the way the pages label them."""
 from io import BytesIO
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from flask_babel import force_locale
@@ -25,6 +26,14 @@ def value_zh(name: str, value):
     with force_locale("zh"):
         shown = current_app.jinja_env.globals["value_label"](name, value)
         return shown if isinstance(shown, int | float) else str(shown)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(instant) -> str | None:
+    """An instant as the regulator reads it: Shaoxing local time to the minute."""
+    return instant.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if instant is not None else None
 
 
 def response(filename: str, sheets: list[tuple[str, list[str], list[list]]]) -> Response:
