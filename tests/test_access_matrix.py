@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import csrf_of, enterprise_id, future
+from conftest import csrf_of, enterprise_id, future, sign_in_form
 from sqlalchemy import select
 
 from models import Attachment, Case, Enterprise, Region, Task, User
@@ -149,9 +149,55 @@ def build_world(app) -> dict:
             "records": [Obj(kqb, "K", KQB, extra="ST-01"), Obj(ycp, "Y", YCP, extra="ST-Y1")],
             "staff_id": staff,
         }
+    world.update(_pages_world(app, world))
     for kind in ("cases", "tasks", "attachments"):  # warning cases: readings above the level 1 threshold
         assert all(o.id for o in world[kind]), (kind, world[kind])
     return world
+
+
+def _pages_world(app, world) -> dict:
+    """Industry information of each county (drafts with a file, one published item), training sessions and
+    publicity activities of an enterprise in each county, and the enterprises' home pages."""
+    from datetime import date
+
+    from web.extensions import db
+    from workflows import info, training
+
+    def user(s, name):
+        return s.scalar(select(User).where(User.username == name))
+
+    with app.app_context():
+        s = db.session
+        admin = user(s, "admin")
+
+        def item(county, title, publish=False):
+            made = info.create_item(s, admin, {"category": "announcement", "title": title, "doc_number": "",
+                                               "body": "矩阵", "county_id": world["county"][county]},
+                                    [info.NewFile("note.pdf", "application/pdf", b"%PDF-1.4 x")])
+            if publish:
+                info.transition(s, made, "publish")
+            s.flush()
+            return Obj(made.id, county, None, extra=str(made.attachments[0].id))
+
+        drafts = [item("K", "柯桥草稿"), item("Y", "越城草稿")]
+        published = item("K", "柯桥通知", publish=True)
+        sessions, activities = [], []
+        for name, county, ent in (("kq_bottled_staff", "K", KQB), ("yc_pipeline_staff", "Y", YCP)):
+            staff = user(s, name)
+            row = training.record_session(s, staff, {"name": "矩阵培训", "held_on": date.today(), "topic": "安全",
+                                                     "trainer": "", "assessment": "笔试"},
+                                          [{"name": "张三", "result": "qualified"}])
+            sessions.append(Obj(row.id, county, ent))
+            row = training.record_publicity(s, staff, {"activity": "矩阵宣传", "kind": "campaign",
+                                                       "held_on": date.today(), "audience": "居民",
+                                                       "audience_count": 10, "materials": ""})
+            activities.append(Obj(row.id, county, ent))
+        s.commit()
+        yc_staff = s.scalar(select(User.id).where(User.username == "yc_pipeline_staff"))
+    return {"info_drafts": drafts, "info_published": published, "training_sessions": sessions,
+            "publicity": activities, "homes": [Obj(world["ent"][KQB], "K", KQB), Obj(world["ent"][KQP], "K", KQP),
+                                               Obj(world["ent"][YCP], "Y", YCP)],
+            "yc_staff_id": yc_staff}
 
 
 # ---- outcomes -----------------------------------------------------------------------------------------
@@ -318,6 +364,69 @@ def _map_page(c, w):
     return [Probe("GET", "/map", OK if c.authority else DENY)]
 
 
+# ---- sign-in steps, passwords, audit, information, training, reports ---------------------------------------
+EDITORS = ("city_admin", "county_supervisor")  # info.publish by default
+
+
+def _sign_in_step(url):
+    # A step of signing in, open to anyone: without a password just proved it sends back to the sign-in page.
+    return lambda c, w: [Probe("GET", url, REDIRECT)]
+
+
+def _reset_password(c, w):
+    # The city admin resets anyone's; a county supervisor his county's inspectors and enterprise accounts.
+    return [Probe("GET", f"/admin/users/{w['staff_id']}/reset-password",
+                  deny_unless(c.role in ADMIN or c.role == "county_supervisor" and c.county == "K")),
+            Probe("GET", f"/admin/users/{w['yc_staff_id']}/reset-password", deny_unless(c.role in ADMIN))]
+
+
+def _audit_rules(c, w):
+    return [Probe("GET", "/admin/audit/rules", deny_unless(c.role in ADMIN)),
+            Probe("POST", "/admin/audit/rules", deny_unless(c.role in ADMIN, PASS), kw={"data": {}})]
+
+
+def edits(c: Caller, o: Obj) -> bool:
+    """Information editors: the city admin everywhere, a county supervisor in his county."""
+    return c.role == "city_admin" or (c.role == "county_supervisor" and o.county == c.county)
+
+
+def _info_detail(c, w):
+    pub = w["info_published"]
+    return [Probe("GET", f"/info/{pub.id}", PUBLIC)] + (
+        [Probe("GET", f"/info/{d.id}", DENY) for d in w["info_drafts"]] if c.signed_in else [])
+
+
+def _info_download(c, w):
+    pub = w["info_published"]
+    # Another item's file is not found through the published one, for anyone.
+    return [Probe("GET", f"/info/{pub.id}/files/{pub.extra}", PUBLIC)] + (
+        [Probe("GET", f"/info/{pub.id}/files/{d.extra}", DENY) for d in w["info_drafts"]] if c.signed_in else [])
+
+
+def _info_editor(url, method="GET", allowed=OK, **kw):
+    return lambda c, w: [Probe(method, url, deny_unless(c.role in EDITORS, allowed), kw=kw or None)]
+
+
+def _info_item(url, method="GET", allowed=OK, **kw):
+    return lambda c, w: [Probe(method, url.format(o=o), deny_unless(edits(c, o), allowed), kw=kw or None)
+                         for o in w["info_drafts"]]
+
+
+def _enterprise_only(url, method="GET", allowed=OK, **kw):
+    return lambda c, w: [Probe(method, url, deny_unless(c.enterprise is not None, allowed), kw=kw or None)]
+
+
+def _authority_only(url, api=False):
+    return lambda c, w: [Probe("GET", url, deny_unless(c.authority), api)]
+
+
+def _report_json(url):
+    # Filtered on another tenant's enterprise: refused as an unknown value of the filter (400), no data.
+    return lambda c, w: [Probe("GET", url, deny_unless(c.authority))] + [
+        Probe("GET", url + ("&" if "?" in url else "?") + f"enterprise={e}", {400} if c.authority else DENY)
+        for e in foreign_enterprises(c, w)]
+
+
 EXPECT = {
     # public
     "static": lambda c, w: [Probe("GET", "/static/css/app.css", PUBLIC)],
@@ -417,6 +526,59 @@ EXPECT = {
                                        content_type="application/octet-stream"),
     "api.upload_checklist_template": _admin_only("/checklist-templates/lpg_station", "POST", PASS, True, json={}),
     "monitoring_api.put_threshold_rules": _admin_only("/threshold-rules", "PUT", PASS, True, json={"rules": "x"}),
+    # signing in and passwords
+    "auth.second_factor": _sign_in_step("/login/code"),
+    "auth.enrol": _sign_in_step("/login/enrol"),
+    "account.change_password": _all("/account/password"),
+    "account.resettable": lambda c, w: [Probe("GET", "/admin/users/reset-password",
+                                              deny_unless(c.role in ("city_admin", "county_supervisor")))],
+    "account.reset_password": _reset_password,
+    # the audit trail: the city admin's (audit.view)
+    "audit.index": _admin_only("/admin/audit"),
+    "audit.export": _admin_only("/admin/audit/export.xlsx"),
+    "audit.rules": _audit_rules,
+    # industry information: public pages, and the editors' (info.publish) within their county
+    "info.index": lambda c, w: [Probe("GET", "/info/", PUBLIC)],
+    "info.detail": _info_detail,
+    "info.download": _info_download,
+    "info.manage": _info_editor("/info/manage/"),
+    "info.new": lambda c, w: _info_editor("/info/manage/new")(c, w) + _info_editor(
+        "/info/manage/new", "POST", PASS, data={})(c, w),
+    "info.preview": _info_item("/info/manage/{o.id}"),
+    "info.edit": lambda c, w: _info_item("/info/manage/{o.id}/edit")(c, w) + _info_item(
+        "/info/manage/{o.id}/edit", "POST", PASS, data={})(c, w),
+    # withdrawing a draft: past the checks, refused as a conflict (409), nothing changes
+    "info.act": _info_item("/info/manage/{o.id}/withdraw", "POST", PASS),
+    "info.editor_download": lambda c, w: [Probe("GET", f"/info/manage/{o.id}/files/{o.extra}",
+                                                deny_unless(edits(c, o))) for o in w["info_drafts"]],
+    # training and publicity: recorded by enterprises, read within scope, statistics for the authority
+    "training.index": _all("/training/"),
+    "training.publicity": _all("/training/publicity"),
+    "training.new_session": lambda c, w: _enterprise_only("/training/sessions/new")(c, w) + _enterprise_only(
+        "/training/sessions/new", "POST", PASS, data={})(c, w),
+    "training.new_publicity": lambda c, w: _enterprise_only("/training/publicity/new")(c, w) + _enterprise_only(
+        "/training/publicity/new", "POST", PASS, data={})(c, w),
+    "training.session": _per("training_sessions", "/training/sessions/{o.id}"),
+    "training.activity": _per("publicity", "/training/publicity/{o.id}"),
+    "training.stats": _authority_only("/training/stats"),
+    "training.stats_export": _authority_only("/training/stats/export.xlsx"),
+    "training.export": _all("/training/export.xlsx"),
+    # the lists as Excel, each over the caller's own scope
+    "cases.export": _all("/cases/export.xlsx"),
+    "warnings.export": _all("/warnings/export.xlsx"),
+    # enterprise homes: one's own, or those of the authority's area
+    "enterprise_home.index": _all("/enterprise/"),
+    "enterprise_home.home": _per("homes", "/enterprise/{o.id}"),
+    # reports (reports.view, reports.export): the authority's, over its area
+    "portal.index": _authority_only("/portal/"),
+    "portal.data": _authority_only("/portal/dashboard.json"),
+    "portal.export": _authority_only("/portal/dashboard.xlsx"),
+    "statistics.volumes": _authority_only("/statistics/volumes"),
+    "statistics.volumes_json": _report_json("/statistics/volumes.json?period=month"),
+    "statistics.volumes_export": _authority_only("/statistics/volumes.xlsx"),
+    "ledger.index": _authority_only("/ledger/inspections"),
+    "ledger.page_json": _report_json("/ledger/rectifications/data.json"),
+    "ledger.export": _authority_only("/ledger/penalties/export.xlsx"),
 }
 
 
@@ -443,13 +605,11 @@ class Session:
 
         self.client = app.test_client()
         self.caller = caller
-        login = self.client.get("/login")
-        self.csrf = csrf_of(login.data)
+        self.csrf = csrf_of(self.client.get("/login").data)
         self.headers = {}
-        if caller.signed_in:
-            resp = self.client.post("/login", data={"username": caller.name, "password": DEMO_PASSWORD,
-                                                    "csrf_token": self.csrf})
-            assert resp.status_code == 302
+        if caller.signed_in:  # the password, and the authority's second factor
+            resp = sign_in_form(self.client, caller.name, DEMO_PASSWORD)
+            assert resp.status_code == 302 and "/login" not in resp.headers["Location"], resp.data[:300]
             self.csrf = csrf_of(self.client.get("/api-keys").data)
             self.headers = _token(app, caller.name)
         self.api = app.test_client()  # bearer calls carry no session

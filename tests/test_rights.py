@@ -246,3 +246,52 @@ def test_without_the_comment_right_the_form_goes_and_posting_is_refused(app, bro
     resp = api("keqiao_inspector").post(f"/cases/{case_id}/comments", {"text": "x"})
     assert resp.status_code == 403 and resp.json["error"]["code"] == "forbidden"
     assert all(h["event"] != "comment" for h in api("keqiao_supervisor").get(f"/cases/{case_id}").json["history"])
+
+
+def test_report_information_and_audit_rights_are_checked_on_every_request(app, browser):
+    admin = browser("admin")
+    inspector = browser("keqiao_inspector").client
+    assert inspector.get("/portal/dashboard.xlsx").status_code == 200
+    set_rights(admin, user_id(app, "keqiao_inspector"), {"reports.export": "revoke"})
+    for path in ("/portal/dashboard.xlsx", "/ledger/penalties/export.xlsx", "/statistics/volumes.xlsx"):
+        assert inspector.get(path).status_code == 403, path
+    assert inspector.get("/ledger/penalties").status_code == 200  # seeing them is another right
+    set_rights(admin, user_id(app, "keqiao_inspector"), {"reports.view": "revoke", "reports.export": "default"})
+    for path in ("/portal/", "/portal/dashboard.json", "/ledger/penalties", "/statistics/volumes"):
+        assert inspector.get(path).status_code == 403, path
+    assert inspector.get("/portal/dashboard.xlsx").status_code == 403  # exporting needs both
+    assert 'id="nav-dashboard"' not in inspector.get("/").data.decode()
+
+    supervisor = browser("keqiao_supervisor").client
+    assert "/info/manage/" in supervisor.get("/").data.decode()
+    set_rights(admin, user_id(app, "keqiao_supervisor"), {"info.publish": "revoke"})
+    assert supervisor.get("/info/manage/").status_code == 403
+    assert "/info/manage/" not in supervisor.get("/").data.decode()
+    assert supervisor.get("/info/").status_code == 200  # the public site stays
+    # info.publish is not the inspectors' to receive at all.
+    assert 'data-right="info.publish"' not in admin.client.get(
+        f"/admin/users/{user_id(app, 'keqiao_inspector')}").data.decode()
+
+    assert 'id="nav-audit"' in admin.client.get("/").data.decode()
+    set_rights(admin, user_id(app, "admin"), {"audit.view": "revoke"})
+    assert admin.client.get("/admin/audit").status_code == 403
+    assert 'id="nav-audit"' not in admin.client.get("/").data.decode()
+
+
+def test_rights_and_account_changes_leave_audit_entries(app, browser):
+    from models import AuditEntry
+    from web.extensions import db
+
+    admin = browser("admin")
+    uid = user_id(app, "keqiao_inspector2")
+    assert set_rights(admin, uid, {"tasks.assign": "grant"}).status_code == 303
+    page = admin.client.get(f"/admin/users/{uid}")
+    assert f'href="/admin/users/{uid}/reset-password"' in page.data.decode()
+    assert admin.client.post(f"/admin/users/{uid}/active",
+                             data={"active": "0", "csrf_token": csrf_of(page.data)}).status_code == 303
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.username == "admin",
+                                                              AuditEntry.kind == "write")).all()
+    done = {(e.endpoint, e.method, e.status, str((e.object_ids or {}).get("user_id"))) for e in entries}
+    assert ("users_admin.save_rights", "POST", 303, str(uid)) in done
+    assert ("users_admin.set_active", "POST", 303, str(uid)) in done

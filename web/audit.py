@@ -23,9 +23,10 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
-from models import ROLE_CITY_ADMIN, ApiToken, AuditAlert, AuditEntry
+from models import ApiToken, AuditAlert, AuditEntry
 from workflows import audit, audit_rules, clock
 from workflows.errors import Forbidden
+from workflows.permissions import has_right
 
 from . import health, notifications
 from .extensions import db
@@ -163,8 +164,8 @@ def _record(status: int, disposition: str) -> None:
 # ---- the city admin's pages -------------------------------------------------------------------
 @bp.before_request
 @login_required
-def city_admin_only():
-    if current_user.role != ROLE_CITY_ADMIN:
+def audit_readers_only():
+    if not has_right(current_user, "audit.view"):
         raise Forbidden(_("Only the city admin reads the audit trail."))
 
 

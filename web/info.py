@@ -11,6 +11,7 @@ from forms.info import ACCEPT, CATEGORIES, STATUSES, InfoItemForm, InfoSearchFor
 from models import INFO_CATEGORIES, INFO_STATUSES, ROLE_CITY_ADMIN, InfoItem, Region
 from workflows import info as service
 from workflows.errors import Conflict
+from workflows.permissions import has_right
 
 from .extensions import db
 from .params import small_int
@@ -85,7 +86,8 @@ def download(item_id, att_id):
 # ---- editor ---------------------------------------------------------------------------------------------
 def _editor():
     user = current_user._get_current_object()
-    if not service.may_write(user):
+    # The right says whether he writes at all; may_write that he has an area to write for.
+    if not has_right(user, "info.publish") or not service.may_write(user):
         abort(403, _("Industry information is written by the city authority and the county supervisors."))
     return user
 

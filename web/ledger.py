@@ -98,7 +98,7 @@ def page_json(key):
 @bp.get("/ledger/<key>/export.xlsx")
 @login_required
 def export(key):
-    user = authority_user()
+    user = authority_user("reports.export")
     book = _book(key)
     try:
         f = parse_filters(db.session, user, request.args)

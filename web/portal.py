@@ -7,10 +7,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from forms.penalty import PENALTY_TYPES
-from models import AUTHORITY_ROLES, ProcessModel
+from models import ProcessModel
 from workflows import clock
 from workflows import dashboard as figures
 from workflows.errors import Forbidden
+from workflows.permissions import has_right
 from workflows.report_filters import require_authority
 
 from . import xlsx
@@ -22,14 +23,15 @@ PENALTY_LABELS = dict(PENALTY_TYPES)
 CLASS_LABELS = {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
 
 
-def authority_user():
-    """The signed-in authority user; enterprise users are refused (403)."""
+def authority_user(right: str = "reports.view"):
+    """The signed-in user holding ``right`` (reports.view, or reports.export for the Excel files) with an
+    area to report on; anyone else is refused (403). The right never widens the area."""
     user = current_user._get_current_object()
     try:
         require_authority(user)
     except Forbidden:
         abort(403)
-    if user.role not in AUTHORITY_ROLES:
+    if not has_right(user, "reports.view") or not has_right(user, right):
         abort(403)
     return user
 
@@ -73,7 +75,7 @@ def data():
 @bp.get("/portal/dashboard.xlsx")
 @login_required
 def export():
-    user = authority_user()
+    user = authority_user("reports.export")
     d = figures.dashboard(db.session, user, clock.now())
     names, kinds = process_names(), KIND_LABELS
     sheets = [

@@ -25,6 +25,10 @@ LABELS = {
     "templates.manage": _l("Manage checklist templates"),
     "thresholds.manage": _l("Edit threshold rules"),
     "users.manage": _l("Manage users and rights"),
+    "audit.view": _l("Read the audit trail"),
+    "info.publish": _l("Publish industry information"),
+    "reports.view": _l("See dashboards, statistics and ledgers"),
+    "reports.export": _l("Export dashboards, statistics and ledgers"),
 }
 SCOPE_LABELS = {
     "read": _l("Read what the user may see"),

@@ -31,8 +31,8 @@ def _period(value: str | None) -> str:
     return period
 
 
-def _query():
-    user = authority_user()
+def _query(right: str = "reports.view"):
+    user = authority_user(right)
     return user, _period(request.args.get("period")), parse_filters(db.session, user, request.args)
 
 
@@ -73,7 +73,7 @@ def volumes_json():
 @login_required
 def volumes_export():
     try:
-        user, period, f = _query()
+        user, period, f = _query("reports.export")
     except InvalidInput as exc:
         return json_error(400, exc.code, exc.message, exc.fields)
     result = stats.volumes(db.session, user, f, period)

@@ -48,6 +48,13 @@ CATALOGUE = (
     Right("templates.manage", "Upload checklist templates", CITY_ONLY, CITY_ONLY),
     Right("thresholds.manage", "Edit the monitoring threshold rules", CITY_ONLY, CITY_ONLY),
     Right("users.manage", "Manage user accounts, their rights and API keys", CITY_ONLY, CITY_ONLY),
+    Right("audit.view", "Read, search and export the audit trail; edit its alert rules", CITY_ONLY, CITY_ONLY),
+    Right("info.publish", "Write, publish and withdraw industry information of the user's area",
+          SUPERVISORS, SUPERVISORS),
+    Right("reports.view", "See the dashboard, the statistics and the enforcement ledgers of the user's area",
+          AUTHORITY_ROLES, AUTHORITY_ROLES),
+    Right("reports.export", "Export the dashboard, the statistics and the ledgers to Excel",
+          AUTHORITY_ROLES, AUTHORITY_ROLES),
 )
 RIGHTS = {r.key: r for r in CATALOGUE}
 
