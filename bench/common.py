@@ -88,11 +88,14 @@ def seeded_app(url: str):
 
 def user(app, username):
     from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
 
     from models import User
     from web.extensions import db
 
     with app.app_context():
-        found = db.session.scalar(select(User).where(User.username == username))
+        # Used detached from this session: the per-user rights the engine checks come with it.
+        found = db.session.scalar(select(User).where(User.username == username)
+                                  .options(selectinload(User.right_overrides)))
         db.session.expunge(found)
         return found

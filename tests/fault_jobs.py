@@ -4,6 +4,7 @@ import time
 
 from redis import Redis
 from sqlalchemy import event, select
+from sqlalchemy.orm import selectinload
 
 
 def complete_task_holding_commit(task_id: int, username: str, data: dict, gate: str) -> int:
@@ -17,7 +18,9 @@ def complete_task_holding_commit(task_id: int, username: str, data: dict, gate: 
     redis = Redis.from_url(os.environ["REDIS_URL"])
     app = create_app(migrate=False)
     with app.app_context():
-        actor = db.session.scalar(select(User).where(User.username == username))
+        # The actor is used detached from this session: the per-user rights the engine checks come with it.
+        actor = db.session.scalar(select(User).where(User.username == username)
+                                  .options(selectinload(User.right_overrides)))
         db.session.expunge(actor)
 
         def hold(_conn):

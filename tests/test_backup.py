@@ -3,11 +3,35 @@ import hashlib
 import json
 
 import pytest
-from casemix import app_on, finish, make_cases, new_database, snapshot
+from casemix import app_on, finish, make_cases, new_database
 from click.testing import CliRunner
 from conftest import Api
+from sqlalchemy import create_engine, select
 
+from models import Base
 from web.cli import main
+
+
+def every_row(url: str) -> dict[str, list[dict]]:
+    """Every row of every table of the schema, read through the models' column types, ordered by key."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {name: [dict(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))
+                           .mappings()] for name, table in Base.metadata.tables.items()}
+    finally:
+        engine.dispose()
+
+
+def audit_verdict(app):
+    from web.extensions import db
+    from workflows import audit
+
+    with app.app_context():
+        try:
+            return audit.verify(db.session)
+        finally:
+            db.session.remove()
 
 
 def cli(url, *args):
@@ -25,19 +49,24 @@ def backed_up(app, api, database_url, tmp_path):
 def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(backed_up, database_url, tmp_path):
     cases, path = backed_up
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["tables"]["cases"] == len(cases) and manifest["tables"]["attachments"] == 6
+    # Every table is in the backup; the attachments are the six photos and the notice PDF each of the four
+    # rectification orders was issued with.
+    assert set(Base.metadata.tables) | {"alembic_version"} == set(manifest["tables"])
+    assert manifest["tables"]["cases"] == len(cases) and manifest["tables"]["issued_documents"] == 4
+    assert manifest["tables"]["attachments"] == 6 + 4
+    assert manifest["tables"]["audit_entries"] > 0 and manifest["tables"]["audit_chain_head"] == 1
     assert manifest["schema_revision"] and len(manifest["sha256"]) == 64
     assert hashlib.sha256((path / manifest["file"]).read_bytes()).hexdigest() == manifest["sha256"]
     # The keys that decrypt the data are named, never stored next to it.
     assert set(manifest["data_keys"]) == {"fingerprints", "lookup_fingerprint"}
     assert not any("key" in f.name for f in path.iterdir())
 
-    before = snapshot(database_url)
+    before = every_row(database_url)
     with new_database(tmp_path) as fresh:
         out = cli(fresh, "restore", str(path))
         assert out.exit_code == 0, out.output
         assert "counts verified" in out.output
-        after = snapshot(fresh)
+        after = every_row(fresh)
         assert after == before
         for att in after["attachments"]:
             assert hashlib.sha256(att["content"]).hexdigest() == att["sha256"]
@@ -50,6 +79,9 @@ def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(bac
             def api(name):
                 return users.setdefault(name, Api(restored, name))
 
+            # The audit chain comes back whole, and goes on from its restored head.
+            verdict = audit_verdict(restored)
+            assert verdict.ok and verdict.checked == manifest["tables"]["audit_entries"], verdict
             staff = api("kq_bottled_staff")
             photo = staff.get(f"/attachments/{after['attachments'][0]['id']}")
             assert photo.status_code == 200
@@ -59,6 +91,8 @@ def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(bac
                 assert done["status"] == "completed", done
                 ends = [h for h in done["history"] if h["event"] == "case_completed"]
                 assert len(ends) == 1 and ends[0]["detail"]["end"] == "End_closed", (name, ends)
+            verdict = audit_verdict(restored)
+            assert verdict.ok and verdict.checked > manifest["tables"]["audit_entries"], verdict
         finally:
             with restored.app_context():
                 from web.extensions import db
@@ -69,10 +103,10 @@ def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(bac
 
 def test_restore_refuses_a_database_that_is_not_empty(backed_up, database_url):
     _, path = backed_up
-    rows = snapshot(database_url)
+    rows = every_row(database_url)
     out = cli(database_url, "restore", str(path))
     assert out.exit_code != 0 and "not empty" in out.output
-    assert snapshot(database_url) == rows
+    assert every_row(database_url) == rows
 
 
 def test_restore_refuses_a_newer_schema_a_damaged_file_and_foreign_keys(backed_up, tmp_path, monkeypatch):
