@@ -83,7 +83,8 @@ def test_training_records_and_statistics_export(app, browser):
 
     headers, rows = sheet(staff.client.get("/training/export.xlsx"))
     assert headers[:4] == ["编号", "企业", "培训日期", "培训名称"]
-    assert [(r[1], r[3], r[7], r[8]) for r in rows] == [("柯桥区瓶装液化气供应有限公司", "2026年第四季度安全培训", 3, 2)]
+    assert [(r[1], r[3], r[7], r[8]) for r in rows] == [
+        ("柯桥区瓶装液化气供应有限公司", "2026年第四季度安全培训", 3, 2)]
 
     _, other = sheet(browser("yc_pipeline_staff").client.get("/training/export.xlsx"))
     assert other == []
