@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import PG_URL, csrf_of, enterprise_id, future
+from conftest import PG_URL, csrf_of, enterprise_id, future, sign_in_form, totp_code
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 
@@ -32,7 +32,8 @@ def user_id(app, username):
         return db.session.scalar(select(User.id).where(User.username == username))
 
 
-def sign_in(client, username, password):
+def password_step(client, username, password):
+    """Only the first step of signing in (the second factor is left pending)."""
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.data)})
 
@@ -54,32 +55,68 @@ def cli(database_url, monkeypatch, *args):
     return CliRunner().invoke(main, list(args))
 
 
+def code_step(client, code):
+    """The second step of signing in: the code form, with its CSRF token."""
+    page = client.get("/login/code")
+    return client.post("/login/code", data={"code": code, "csrf_token": csrf_of(page.data)})
+
+
 def test_sign_ins_failures_and_lockout_are_recorded_with_who_and_where(app):
+    inspector = user_id(app, "keqiao_inspector")
     client = app.test_client()
-    assert sign_in(client, "keqiao_inspector", DEMO_PASSWORD).status_code == 302
+    assert sign_in_form(client, "keqiao_inspector", DEMO_PASSWORD).status_code == 302
+    ok = [e for e in entries(app) if e.kind.startswith("login")]
+    assert [e.kind for e in ok] == ["login_success"]  # the password alone is a step, not a sign-in
+    step, done = entries(app)
+    assert (step.kind, step.endpoint, step.status, step.detail["step"]) == ("write", "auth.login", 302, "password")
+    assert done.user_id == inspector and done.username == "keqiao_inspector"
+    assert done.address == "127.0.0.1" and done.method == "POST" and done.endpoint == "auth.second_factor"
+    assert done.status == 302 and done.outcome == "success"
+    assert done.at.tzinfo is not None and abs(datetime.now(UTC) - done.at) < timedelta(minutes=1)
+
+    # A wrong second-factor code after the right password: a failed sign-in of that account.
+    wrong_code = app.test_client()
+    assert password_step(wrong_code, "keqiao_inspector", DEMO_PASSWORD).headers["Location"].endswith("/login/code")
+    good = totp_code(app, "keqiao_inspector")
+    assert code_step(wrong_code, f"{(int(good) + 1) % 1_000_000:06d}").status_code == 422
+    # Half signed in: a second client holds the right password and waits for its code.
+    waiting = app.test_client()
+    assert password_step(waiting, "keqiao_inspector", DEMO_PASSWORD).status_code == 302
     other = app.test_client()
-    assert sign_in(other, "keqiao_inspector", "wrong-password").status_code == 200
-    for _ in range(4):
-        sign_in(other, "keqiao_inspector", "wrong-password")
-    assert sign_in(other, "keqiao_inspector", DEMO_PASSWORD).status_code == 429  # locked even with the password
+    for _ in range(4):  # with the wrong code, five failures: the account is locked
+        assert sign_in_form(other, "keqiao_inspector", "wrong-password").status_code == 200
+    assert sign_in_form(other, "keqiao_inspector", DEMO_PASSWORD).status_code == 429  # locked even with the password
+    locked_code = code_step(waiting, totp_code(app, "keqiao_inspector"))  # and even with the right code
+    assert locked_code.status_code == 302 and locked_code.headers["Location"].endswith("/login")
 
     logins = [e for e in entries(app) if e.kind.startswith("login")]
-    assert [e.kind for e in logins] == ["login_success"] + ["login_failure"] * 5 + ["login_locked"]
-    ok = logins[0]
-    assert ok.user_id == user_id(app, "keqiao_inspector") and ok.username == "keqiao_inspector"
-    assert ok.address == "127.0.0.1" and ok.method == "POST" and ok.endpoint == "auth.login"
-    assert ok.status == 302 and ok.outcome == "success"
-    assert ok.at.tzinfo is not None and abs(datetime.now(UTC) - ok.at) < timedelta(minutes=1)
-    failed = logins[1]
+    assert [e.kind for e in logins] == ["login_success"] + ["login_failure"] * 5 + ["login_locked"] * 2
+    code_failure = logins[1]
+    assert code_failure.endpoint == "auth.second_factor" and code_failure.status == 422
+    assert code_failure.user_id == inspector and code_failure.username == "keqiao_inspector"
+    assert code_failure.outcome == "failure" and code_failure.detail["step"] == "second_factor"
+    failed = logins[2]
+    assert failed.endpoint == "auth.login" and failed.detail["username_tried"] == "keqiao_inspector"
     assert failed.user_id is None and failed.username == "keqiao_inspector" and failed.outcome == "failure"
     assert "wrong-password" not in repr(failed.detail)  # never the password
-    assert logins[-1].outcome == "locked" and logins[-1].status == 429
+    assert (logins[-2].endpoint, logins[-2].outcome, logins[-2].status) == ("auth.login", "locked", 429)
+    assert (logins[-1].endpoint, logins[-1].outcome, logins[-1].user_id) == ("auth.second_factor", "locked", inspector)
+    # Only the completed sign-in signed anyone in; the steps that did not are never writes.
+    assert [e.endpoint for e in entries(app, kind="write")] == ["auth.login", "auth.login", "auth.login"]
 
     # Signing out is a write of the signed-in user, although the user is gone after it.
     page = client.get("/")
     client.post("/logout", data={"csrf_token": csrf_of(page.data)})
     out = entries(app, endpoint="auth.logout")
     assert len(out) == 1 and out[0].username == "keqiao_inspector" and out[0].kind == "write"
+
+
+def test_an_enterprise_account_signs_in_with_the_password_alone_once_recorded(app):
+    client = app.test_client()
+    resp = sign_in_form(client, "kq_bottled_staff", DEMO_PASSWORD)
+    assert resp.status_code == 302 and not resp.headers["Location"].endswith("/login/code")
+    assert [(e.kind, e.endpoint, e.username) for e in entries(app)] == [
+        ("login_success", "auth.login", "kq_bottled_staff")]
 
 
 def test_a_write_through_the_api_names_the_token_the_objects_and_the_outcome(app, api):
@@ -159,7 +196,10 @@ def test_search_filters_and_pages_newest_first(app, browser):
     day = admin.client.get("/admin/audit?user=someone&date_from=2026-03-01&date_to=2026-03-01")
     assert day.get_data(as_text=True).count('data-entry="') == 50 and "60" in day.get_data(as_text=True)
     bad = admin.client.get("/admin/audit?date_from=2026-03-05&date_to=2026-03-01")
-    assert bad.status_code == 422 and "before the start date" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "截止日期早于起始日期" in bad.get_data(as_text=True)
+    admin.client.get("/locale/en")
+    bad = admin.client.get("/admin/audit?date_from=2026-03-05&date_to=2026-03-01")
+    assert bad.status_code == 422 and "The end date is before the start date." in bad.get_data(as_text=True)
     assert admin.client.get("/admin/audit?date_from=notadate").status_code == 422
 
 

@@ -1,17 +1,45 @@
 """Abnormal-operation rules (O7): each fires once per episode and again only after a quiet window
 (time moved with the engine clock), the city admin's rule form changes what fires, others are refused."""
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import csrf_of, sign_in_form
 from flask import Blueprint
 from sqlalchemy import select
 
+from web.seed import DEMO_PASSWORD
 from workflows import clock
 
-# Monday 30 November 2026, 10:00 in Shanghai: inside the default working hours.
-MONDAY_10 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def next_monday_10() -> datetime:
+    """10:00 in Shanghai on a Monday (inside the default working hours) one to seven days ahead: after
+    the demo passwords were set (a session that proved a password older than its last change ends)
+    and long before they expire."""
+    day = (datetime.now(SHANGHAI) + timedelta(days=1)).date()
+    day += timedelta(days=-day.weekday() % 7)
+    return datetime.combine(day, time(10), SHANGHAI).astimezone(UTC)
+
+
+MONDAY_10 = next_monday_10()
 DMN = "/admin/models/decisions/penalty_approval/1/table.dmn"
+
+
+def signed_in(app, username, at):
+    """A client signed in (second factor included) at the moved time ``at``: sessions are timed with
+    the engine clock, so a client signed in at another time would find its session ended."""
+    client = app.test_client()
+    with clock.frozen_at(at):
+        assert sign_in_form(client, username, DEMO_PASSWORD, at=at).status_code == 302
+    return client
+
+
+def form_post(client, path, data):
+    page = client.get(path)
+    return client.post(path, data={**data, "csrf_token": csrf_of(page.data)}, content_type="multipart/form-data")
 
 
 def alerts(app, rule):
@@ -43,21 +71,23 @@ def rule_form(**overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_bulk_exports_alert_once_per_episode_after_the_admin_lowers_the_threshold(app, browser):
-    admin = browser("admin")
-    with clock.frozen_at(MONDAY_10 - timedelta(hours=1)):
+def test_bulk_exports_alert_once_per_episode_after_the_admin_lowers_the_threshold(app):
+    an_hour_before = MONDAY_10 - timedelta(hours=1)
+    admin = signed_in(app, "admin", an_hour_before)
+    with clock.frozen_at(an_hour_before):
         for _ in range(3):
-            assert admin.client.get(DMN).status_code == 200
-    assert alerts(app, "bulk_export") == []  # the default is 20 in 10 minutes
+            assert admin.get(DMN).status_code == 200
+        assert alerts(app, "bulk_export") == []  # the default is 20 in 10 minutes
 
-    saved = admin.form_post("/admin/audit/rules", rule_form(bulk_export_threshold="3"))
-    assert saved.status_code == 303
-    page = admin.client.get("/admin/audit/rules").get_data(as_text=True)
-    assert re.search(r'name="bulk_export_threshold"[^>]*value="3"', page)
+        saved = form_post(admin, "/admin/audit/rules", rule_form(bulk_export_threshold="3"))
+        assert saved.status_code == 303
+        page = admin.get("/admin/audit/rules").get_data(as_text=True)
+        assert re.search(r'name="bulk_export_threshold"[^>]*value="3"', page)
 
+    admin = signed_in(app, "admin", MONDAY_10)  # idle for an hour: the earlier session has ended
     for minute in range(6):
         with clock.frozen_at(MONDAY_10 + timedelta(minutes=minute)):
-            admin.client.get(DMN)
+            assert admin.get(DMN).status_code == 200
         assert len(alerts(app, "bulk_export")) == (0 if minute < 2 else 1)
     first = alerts(app, "bulk_export")[0]
     assert first.subject.startswith("user:") and first.matches == 4
@@ -67,11 +97,12 @@ def test_bulk_exports_alert_once_per_episode_after_the_admin_lowers_the_threshol
     # Quiet for longer than the window: the next burst is a new episode.
     for minute in range(3):
         with clock.frozen_at(MONDAY_10 + timedelta(minutes=30 + minute)):
-            admin.client.get(DMN)
+            assert admin.get(DMN).status_code == 200
     assert len(alerts(app, "bulk_export")) == 2
     texts = alert_notifications(app, "导出")
     assert len(texts) == 2 and "admin" in texts[0] and "10 分钟内导出/下载 3 次" in texts[0]
-    shown = admin.client.get("/admin/audit").get_data(as_text=True)
+    with clock.frozen_at(MONDAY_10 + timedelta(minutes=33)):
+        shown = admin.get("/admin/audit").get_data(as_text=True)
     assert shown.count('data-rule="bulk_export"') == 2
 
 
@@ -100,11 +131,11 @@ def test_a_burst_of_refused_requests_from_one_address_alerts_once(app, browser):
     assert len(alerts(app, "denied_burst")) == 2
 
 
-def test_a_signed_in_user_probing_is_an_episode_of_the_user_and_of_the_address(app, browser):
+def test_a_signed_in_user_probing_is_an_episode_of_the_user_and_of_the_address(app):
+    user = signed_in(app, "kq_bottled_staff", MONDAY_10)
     with clock.frozen_at(MONDAY_10):
-        user = browser("kq_bottled_staff")
         for _ in range(20):
-            assert user.client.get("/admin/audit").status_code == 403
+            assert user.get("/admin/audit").status_code == 403
     subjects = sorted(a.subject for a in alerts(app, "denied_burst"))
     assert len(subjects) == 2 and subjects[0] == "address:127.0.0.1" and subjects[1].startswith("user:")
 
@@ -121,7 +152,7 @@ def test_access_outside_working_hours_alerts_once_per_episode(app, api):
             inspector.post("/cases", {"process": "rectification", "data": {}})
     found = alerts(app, "off_hours")
     assert len(found) == 1 and found[0].matches == 3
-    assert "keqiao_inspector" in found[0].text and "2026-11-28 10:00" in found[0].text
+    assert "keqiao_inspector" in found[0].text and f"{saturday_10.astimezone(SHANGHAI):%Y-%m-%d} 10:00" in found[0].text
 
     with clock.frozen_at(saturday_10 + timedelta(hours=5)):  # after a quiet gap: a new episode
         inspector.post("/cases", {"process": "rectification", "data": {}})
@@ -131,12 +162,12 @@ def test_access_outside_working_hours_alerts_once_per_episode(app, api):
     assert len(alert_notifications(app, "非工作时间")) == 3
 
 
-def test_working_hours_edited_through_the_form_change_what_is_off_hours(app, api, browser):
-    admin = browser("admin")
+def test_working_hours_edited_through_the_form_change_what_is_off_hours(app, api):
     form = rule_form(off_hours_start_hour="11", off_hours_end_hour="17",
                      off_hours_weekdays=["1", "2", "3", "4", "5", "6"])
+    admin = signed_in(app, "admin", MONDAY_10 + timedelta(hours=3))
     with clock.frozen_at(MONDAY_10 + timedelta(hours=3)):  # the admin saves at 13:00
-        assert admin.form_post("/admin/audit/rules", form).status_code == 303
+        assert form_post(admin, "/admin/audit/rules", form).status_code == 303
     inspector = api("keqiao_inspector")
     with clock.frozen_at(MONDAY_10 - timedelta(days=2, hours=-3)):  # Saturday 13:00: now a working day
         inspector.post("/cases", {"process": "rectification", "data": {}})
@@ -146,7 +177,7 @@ def test_working_hours_edited_through_the_form_change_what_is_off_hours(app, api
     assert len(alerts(app, "off_hours")) == 1
 
 
-def test_mass_deletions_alert_once_per_episode(app, browser):
+def test_mass_deletions_alert_once_per_episode(app):
     from models import Notification, User
     from web.extensions import csrf, db
 
@@ -169,19 +200,18 @@ def test_mass_deletions_alert_once_per_episode(app, browser):
         db.session.add_all([Notification(user_id=staff, kind="message", text=str(i)) for i in range(30)])
         db.session.commit()
         ids = db.session.scalars(select(Notification.id).where(Notification.user_id == staff)).all()
-    with clock.frozen_at(MONDAY_10):
-        user = browser("kq_bottled_staff")
+    user = signed_in(app, "kq_bottled_staff", MONDAY_10)
     for i, note_id in enumerate(ids[:12]):
         with clock.frozen_at(MONDAY_10 + timedelta(seconds=10 * i)):
-            assert user.client.delete(f"/test-only/notifications/{note_id}").status_code == 204
+            assert user.delete(f"/test-only/notifications/{note_id}").status_code == 204
         assert len(alerts(app, "mass_delete")) == (0 if i < 9 else 1)
     with clock.frozen_at(MONDAY_10 + timedelta(minutes=5)):  # refused deletions are not deletions
         for _ in range(5):
-            assert user.client.delete(f"/test-only/notifications/{ids[0]}").status_code == 404
+            assert user.delete(f"/test-only/notifications/{ids[0]}").status_code == 404
     assert alerts(app, "mass_delete")[0].matches == 3
     for i, note_id in enumerate(ids[12:22]):
         with clock.frozen_at(MONDAY_10 + timedelta(minutes=30, seconds=i)):
-            user.client.delete(f"/test-only/notifications/{note_id}")
+            assert user.delete(f"/test-only/notifications/{note_id}").status_code == 204
     assert len(alerts(app, "mass_delete")) == 2
     assert len(alert_notifications(app, "删除/停用 10 次")) == 2
 
@@ -192,8 +222,14 @@ def test_the_rules_form_refuses_bad_values_with_messages(app, browser):
                                                           bulk_export_threshold="0", mass_delete_threshold="x"))
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert "The end hour must be after the start hour." in html
     assert html.count('class="errors"') == 3
+    errors = dict(re.findall(r'id="field-(\w+)">\s*<label[^>]*>[^<]*</label>[^\n]*\s*<ul class="errors"><li>([^<]*)',
+                             html))
+    assert set(errors) == {"off_hours_end_hour", "bulk_export_threshold", "mass_delete_threshold"}
+    assert errors["off_hours_end_hour"] == "结束时间须晚于开始时间。"  # Chinese unless English is chosen
+    admin.client.get("/locale/en")
+    bad = admin.form_post("/admin/audit/rules", rule_form(off_hours_start_hour="18", off_hours_end_hour="8"))
+    assert bad.status_code == 422 and "The end hour must be after the start hour." in bad.get_data(as_text=True)
     from workflows import audit_rules
 
     with app.app_context():
@@ -207,8 +243,6 @@ def test_only_the_city_admin_edits_the_rules(app, browser, username):
     user = browser(username)
     assert user.client.get("/admin/audit/rules").status_code == 403
     page = user.client.get("/")
-    from conftest import csrf_of
-
     resp = user.client.post("/admin/audit/rules", data={**rule_form(bulk_export_threshold="1"),
                                                         "csrf_token": csrf_of(page.data)})
     assert resp.status_code == 403

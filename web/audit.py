@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
@@ -23,12 +23,12 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
-from models import ApiToken, AuditAlert, AuditEntry
+from models import ApiToken, AuditAlert, AuditEntry, LoginFailure, User
 from workflows import audit, audit_rules, clock
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
 
-from . import health, notifications
+from . import auth, health, notifications
 from .extensions import db
 from .params import small_int
 
@@ -59,14 +59,24 @@ def register(app) -> None:
 
 
 # ---- recording ----------------------------------------------------------------------------------
+# Signing in is two steps for authority accounts: the password (auth.login), then the second factor
+# (auth.second_factor, or auth.enrol the first time). Only the step that calls login_user signs in.
+CODE_STEPS = {"auth.second_factor": "second_factor", "auth.enrol": "enrolment"}
+
+
 def _logged_in(_sender, user, **_extra):
     g.audit_user, g.audit_logged_in = (user.id, user.username), True
 
 
 def _note_actor():
-    # Taken before the view runs: after sign-out the user is gone, yet the sign-out is theirs.
-    if request.method not in SAFE_METHODS and current_user.is_authenticated:
+    # Taken before the view runs: after sign-out the user is gone, yet the sign-out is theirs; and
+    # the code step ends (or clears) the half-signed-in state, yet a wrong code is that account's.
+    if request.method in SAFE_METHODS:
+        return
+    if current_user.is_authenticated:
         g.audit_user = (current_user.id, current_user.username)
+    elif request.endpoint in CODE_STEPS:
+        g.audit_pending = (session.get("pending") or {}).get("uid")
 
 
 def _after(response):
@@ -92,17 +102,21 @@ def _teardown(exc):
 
 
 def _kind(status: int, disposition: str) -> tuple[str, str] | None:
-    """What to record for this request, and its outcome; None for ordinary reads."""
+    """What to record for this request, and its outcome; None for ordinary reads. A code step that
+    ends in a redirect without signing in is settled in ``_record`` (locked, or the step expired)."""
     outcome = "success" if status < 400 else "denied" if status in audit_rules.DENIED_STATUSES else \
         "error" if status >= 500 else "failure"
     if g.get("audit_logged_in"):  # whichever step of signing in calls login_user
         return "login_success", "success"
-    if request.endpoint == "auth.login" and request.method == "POST":
+    if request.method == "POST" and request.endpoint == "auth.login":
         if status == 429:
             return "login_locked", "locked"
         if not 300 <= status < 400:  # the form shown again: wrong name or password, or a missing field
             return "login_failure", "failure"
-        # A redirect without a sign-in is a further step (a second factor): recorded as a write.
+        # Password accepted, the second factor is next: a step of signing in, not a sign-in.
+    if request.method == "POST" and request.endpoint in CODE_STEPS:
+        # Answered without signing in: a wrong or missing code (422), or sent back to the sign-in page.
+        return "login_failure", "failure"
     if disposition.lower().lstrip().startswith("attachment"):
         return "export", outcome
     if request.method not in SAFE_METHODS:
@@ -110,6 +124,15 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
     if status in audit_rules.DENIED_STATUSES:
         return "denied", outcome
     return None
+
+
+def _locked_out(s, username: str) -> bool:
+    """Whether sign-ins for ``username`` or from this address are refused now, counted as auth does."""
+    since = datetime.now(UTC) - auth.WINDOW
+    by_name = s.scalar(select(func.count()).where(LoginFailure.username == username, LoginFailure.at > since))
+    by_address = s.scalar(select(func.count()).where(LoginFailure.address == (request.remote_addr or "unknown")[:64],
+                                                     LoginFailure.at > since))
+    return by_name >= auth.LOCK_AFTER or by_address >= auth.THROTTLE_AFTER
 
 
 def _who(s) -> tuple[int | None, str, int | None]:
@@ -135,16 +158,24 @@ def _record(status: int, disposition: str) -> None:
             return
         kind, outcome = what
         detail = {}
-        if kind.startswith("login"):
+        if request.endpoint == "auth.login" and request.method == "POST":
+            detail["step"] = "password"
             detail["username_tried"] = (request.form.get("username") or "").strip()[:64]
+        elif request.endpoint in CODE_STEPS and request.method == "POST":
+            detail["step"] = CODE_STEPS[request.endpoint]
         if kind == "export":
             detail["disposition"] = disposition[:200]
         if request.query_string:
             detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
         with current_app.extensions[SESSIONS]() as s:
             user_id, username, token_id = _who(s)
-            if kind == "login_failure" or kind == "login_locked":
-                username = username or detail["username_tried"]
+            if kind in ("login_failure", "login_locked"):
+                pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None
+                if pending is not None:  # the password was right: the account is known, not signed in
+                    user_id, username = pending.id, pending.username
+                    if 300 <= status < 400 and _locked_out(s, pending.username):
+                        kind, outcome = "login_locked", "locked"
+                username = username or detail.get("username_tried", "")
             entry = audit.append(
                 s, at=clock.now(), kind=kind, user_id=user_id, username=username, token_id=token_id,
                 address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
