@@ -202,3 +202,17 @@ def future(hours=48) -> str:
 
 
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real loopback port, for the headless browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

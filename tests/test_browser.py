@@ -1,25 +1,15 @@
 """A real headless Chromium (Debian's) signs in and completes a task through the page."""
 import os
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import enterprise_id, sign_in_page
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture

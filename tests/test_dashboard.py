@@ -3,7 +3,6 @@ engine in the test; a county sees its own county only; the export is the same fi
 import io
 import os
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,6 @@ from conftest import enterprise_id, future, sign_in_form, sign_in_page
 from flows import children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 KEQIAO_BOTTLED, KEQIAO_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司"
 YUECHENG_PIPELINE = "越城燃气有限公司"
@@ -179,14 +177,6 @@ def test_dashboard_export_is_in_chinese_and_in_scope(app, api, browser):
     kinds = [row[0] for row in list(city["企业"].iter_rows(values_only=True))[1:]]
     assert len(kinds) == 3 and next(city["企业"].iter_rows(values_only=True)) == ("企业类型", "企业数")
 
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),

@@ -6,7 +6,6 @@ import math
 import os
 import re
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -346,16 +345,6 @@ CHROMIUM = "/usr/bin/chromium"
 needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
                                     reason="Debian's chromium is not installed (apt-get install chromium)")
 
-
-@pytest.fixture
-def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @needs_chromium

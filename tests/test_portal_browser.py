@@ -10,14 +10,12 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 from conftest import sign_in_page
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
@@ -29,14 +27,6 @@ if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
 SKIP_PATH = re.compile(r"^/(api|static)/|logout|locale|lang|export|download|healthz|readyz|metrics|^/login/"
                        r"|\.\w+$")
 
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture

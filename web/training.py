@@ -127,25 +127,9 @@ def export():
     return xlsx.response("培训记录.xlsx", [("培训记录", headers, rows)])
 
 
-@bp.get("/stats/export.xlsx")
-def stats_export():
-    """The training statistics as filtered on the page, as Excel; bad filters are a 400 naming the field."""
-    user = _user()
-    if user.role not in AUTHORITY_ROLES:
-        abort(403, _("Training statistics are for the authority."))
-    form = TrainingStatsForm(MultiDict(request.args))
-    if not form.validate():
-        return json_error(400, "invalid_input", "invalid filter", form.errors)
-    group = form.group.data if form.group.data in service.GROUPS else "enterprise"
-    rows = service.statistics(db.session, user, group, form.date_from.data, form.date_to.data)
-    first = {"enterprise": "企业", "county": "县(区)", "month": "月份"}[group]
-    table = [[r["label"], r["sessions"], r["trainees"], r["qualified"], r["pass_rate"]] for r in rows]
-    headers = [first, "培训场次", "参训人次", "合格人次", "合格率(%)"]
-    return xlsx.response("培训统计.xlsx", [("培训统计", headers, table)])
-
-
-@bp.get("/stats")
-def stats():
+def _statistics():
+    """The statistics page's filters read from the address, for the authority only; bad filters leave the
+    whole area ungrouped by date (the page shows them, the export refuses them)."""
     user = _user()
     if user.role not in AUTHORITY_ROLES:
         abort(403, _("Training statistics are for the authority."))
@@ -154,5 +138,23 @@ def stats():
     group = form.group.data if ok and form.group.data in service.GROUPS else "enterprise"
     rows = service.statistics(db.session, user, group, form.date_from.data if ok else None,
                               form.date_to.data if ok else None)
+    return form, ok, group, rows
+
+
+@bp.get("/stats/export.xlsx")
+def stats_export():
+    """The training statistics as filtered on the page, as Excel; bad filters are a 400 naming the field."""
+    form, ok, group, rows = _statistics()
+    if not ok:
+        return json_error(400, "invalid_input", "invalid filter", form.errors)
+    first = {"enterprise": "企业", "county": "县(区)", "month": "月份"}[group]
+    table = [[r["label"], r["sessions"], r["trainees"], r["qualified"], r["pass_rate"]] for r in rows]
+    headers = [first, "培训场次", "参训人次", "合格人次", "合格率(%)"]
+    return xlsx.response("培训统计.xlsx", [("培训统计", headers, table)])
+
+
+@bp.get("/stats")
+def stats():
+    form, ok, group, rows = _statistics()
     return render_template("training/stats.html", form=form, rows=rows, totals=service.totals(rows), group=group,
                            labels=_labels()), 200 if ok else 400
