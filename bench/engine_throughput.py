@@ -60,11 +60,40 @@ def _drive(engine, app, n: int) -> dict:
     return timings
 
 
+def _documents_to_a_queue(app) -> list[int]:
+    """As in production (REDIS_URL), the notice PDF each case issues is rendered after the commit by
+    an RQ worker, not in the transition: here the ids are only collected, and ``_render_documents``
+    measures that rendering on its own."""
+    from web.extensions import db
+    from workflows.documents.dispatch import dispatch_with
+
+    queued: list[int] = []
+    with app.app_context():
+        dispatch_with(db.engine, queued.extend)
+    return queued
+
+
+def _render_documents(app) -> dict:
+    """The queue's work: every document left pending, rendered by one process as one RQ worker would."""
+    from web import case_engine
+    from workflows.documents.issue import render_pending
+
+    engine = case_engine(app)
+    t0 = time.perf_counter()
+    with engine.sessions() as s:
+        rendered = render_pending(s, limit=1_000_000)
+    elapsed = time.perf_counter() - t0
+    return {"rendered": rendered, "seconds": round(elapsed, 3),
+            "ms_per_document": round(1000 * elapsed / rendered, 1) if rendered else None,
+            "documents_per_s": round(rendered / elapsed, 1) if rendered else None}
+
+
 def _worker(url: str, n: int, ready, go) -> dict:
     """One of several worker processes: its own app and connections on the shared database."""
     from web import case_engine, create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False}, migrate=False)
+    _documents_to_a_queue(app)
     engine = case_engine(app)
     _drive(engine, app, 1)  # warm: the spec cache, the connection pool
     ready.put(1)
@@ -76,15 +105,17 @@ def persisted(backend: str, n: int, processes: int = 1) -> dict:
     from web import case_engine
 
     with platform_app(backend) as app:
+        _documents_to_a_queue(app)
         if processes <= 1:
             t0 = time.perf_counter()
             timings = _drive(case_engine(app), app, n)
             elapsed = time.perf_counter() - t0
         else:
             elapsed, timings = _in_processes(app.config["SQLALCHEMY_DATABASE_URI"], n, processes)
+        documents = _render_documents(app)
     return {"backend": backend, "processes": processes, "cases": n, "seconds": round(elapsed, 3),
             "cases_per_s": round(n / elapsed, 1), "completions_per_s": round(2 * n / elapsed, 1),
-            "transitions": {k: summary_ms(v) for k, v in timings.items()}}
+            "transitions": {k: summary_ms(v) for k, v in timings.items()}, "notice_pdfs": documents}
 
 
 def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict]:

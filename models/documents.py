@@ -1,7 +1,7 @@
 """Official documents the platform issues (整改通知书, 行政处罚决定书) and their number counters."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -19,13 +19,16 @@ class DocumentCounter(Base):
 
 
 class IssuedDocument(Base):
-    """A document of a case: its number and the attachment holding the PDF. One per case and kind,
-    so issuing it again renders the same number."""
+    """A document of a case: its number, the wording fixed when it was issued, and the attachment
+    holding the PDF. One per case and kind, so issuing it again renders the same number. The PDF is
+    rendered after the issuing transaction commits; until then ``rendered_at`` is empty."""
 
     __tablename__ = "issued_documents"
     __table_args__ = (
         UniqueConstraint("case_id", "kind", name="uq_issued_documents_case_kind"),
         UniqueConstraint("kind", "year", "serial", name="uq_issued_documents_number"),
+        Index("ix_issued_documents_pending", "id", sqlite_where=text("rendered_at IS NULL"),
+              postgresql_where=text("rendered_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -35,3 +38,7 @@ class IssuedDocument(Base):
     number: Mapped[str] = mapped_column(String(64))
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The placeholders' values as the issuing step left the case: the PDF says what was decided then,
+    # however late it is rendered and whatever the case has become since.
+    fields: Mapped[dict | None] = mapped_column(JSON)
+    rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

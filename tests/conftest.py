@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from models import Base
 
 PG_URL = os.environ.get("GASFLOW_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("GASFLOW_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,10 @@ def app(database_url, tmp_path, monkeypatch):
     from web.extensions import db
     from web.seed import seed
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False})
+    # Documents render right after the commit, so a step's reply already carries its PDF; the queued
+    # rendering (REDIS_URL) is driven by test_documents with a real RQ worker.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False,
+                      "DOCUMENTS_RENDER": "inline"})
     with app.app_context():
         seed(db.session)
     _CURRENT_APP[0] = app  # for sign_in_page, whose signature has no app
@@ -65,6 +69,21 @@ def app(database_url, tmp_path, monkeypatch):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def redis():
+    """A connection to the test Redis; the test is skipped where none answers."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    conn = Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except RedisDown:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    yield conn
+    conn.close()
 
 
 @pytest.fixture

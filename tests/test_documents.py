@@ -242,3 +242,63 @@ def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api,
     assert api("kq_bottled_staff").get(f"/attachments/{other}").status_code == 404
     assert browser("kq_bottled_staff").client.get(f"/attachments/{other}").status_code == 404
     assert api("keqiao_inspector2").get(f"/attachments/{other}").status_code == 200
+
+
+def queue_rendering(app, redis_url: str) -> None:
+    """Switch the app to production's way: PDFs are rendered by RQ workers after the commit."""
+    from web.jobs import configure_documents
+
+    app.config.update(REDIS_URL=redis_url, DOCUMENTS_RENDER="queue")
+    configure_documents(app)
+
+
+def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, api, database_url, redis,
+                                                                         tmp_path):
+    from conftest import REDIS_URL
+    from test_faults import kill, start_worker
+
+    queue_rendering(app, REDIS_URL)
+    redis.delete("rq:queue:gasflow")  # jobs other tests left would run against this database
+    case = open_order(api, app)
+    number = f"绍燃整〔{this_year()}〕第0001号"
+    # Numbered and worded in the step; no PDF yet, and the case page says it is coming.
+    assert pdfs(case) == []
+    assert case["documents"] == [{"kind": "rectification_notice", "title": "整改通知书", "number": number,
+                                  "issued_at": case["documents"][0]["issued_at"], "status": "pending",
+                                  "attachment_id": None}]
+
+    # The case goes on before any worker ran.
+    (respond,) = [t for t in api("kq_bottled_staff").get(f"/cases/{case['id']}").json["tasks"]]
+    done = api("kq_bottled_staff").post(f"/tasks/{respond['id']}/complete", {"data": {"response": "已更换报警器"}})
+    assert done.status_code == 200, done.json
+
+    worker = start_worker(database_url, tmp_path / "worker.log", "--burst")
+    try:
+        assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+    finally:
+        kill(worker)
+    after = api("keqiao_inspector").get(f"/cases/{case['id']}").json
+    [notice] = pdfs(after)
+    assert notice["filename"] == f"整改通知书 {number}.pdf"
+    assert after["documents"][0]["status"] == "ready" and after["documents"][0]["attachment_id"] == notice["id"]
+    text = pdf_text(fetch(api("keqiao_inspector"), notice["id"]), tmp_path)
+    assert number in text and HAZARD in text
+
+
+def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(app, api, browser, tmp_path):
+    from web.jobs import periodic
+
+    queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens there
+    case = open_order(api, app)
+    assert pdfs(case) == [] and case["documents"][0]["status"] == "pending"
+    page = browser("kq_bottled_staff").client.get(f"/cases/{case['id']}")
+    assert page.status_code == 200 and "整改通知书".encode() in page.data and b"pending-document" in page.data
+
+    assert periodic(app)["documents"] == 1
+    assert periodic(app)["documents"] == 0  # rendered once, not again
+    after = api("keqiao_inspector").get(f"/cases/{case['id']}").json
+    [notice] = pdfs(after)
+    assert after["documents"][0]["status"] == "ready"
+    assert HAZARD in pdf_text(fetch(api("keqiao_inspector"), notice["id"]), tmp_path)
+    page = browser("kq_bottled_staff").client.get(f"/cases/{case['id']}")
+    assert b"pending-document" not in page.data and f"/attachments/{notice['id']}".encode() in page.data

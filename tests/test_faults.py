@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 from casemix import open_order, open_tasks, snapshot
-from conftest import Api, Browser, enterprise_id
+from conftest import REDIS_URL, Api, Browser, enterprise_id
 from pgcluster import Cluster, server_bin
 from sqlalchemy import create_engine, text
 
 TESTS = Path(__file__).resolve().parent
 # CI starts Redis for the SQLite run too, without exporting REDIS_URL.
-REDIS_URL = os.environ.get("GASFLOW_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -27,20 +26,6 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture
-def redis():
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    conn = Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except RedisDown:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    yield conn
-    conn.close()
 
 
 def start_worker(database_url: str, log: Path, *args: str) -> subprocess.Popen:

@@ -55,6 +55,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
                 load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
                 load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
     app.extensions["gasflow.engine"] = engine
+    from .jobs import configure_documents
+
+    configure_documents(app)
 
     from . import admin, api, auth, cases, labels, monitoring_api, notifications, queue, templates_admin, warnings
 

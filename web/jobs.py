@@ -25,7 +25,8 @@ def periodic(app) -> dict:
 
     engine = case_engine(app)
     steps = {"timers": engine.run_due_timers, "overdue": engine.notify_overdue,
-             "mailed": lambda: send_pending_mail(app), "data_checks": lambda: daily_data_checks(app)}
+             "mailed": lambda: send_pending_mail(app), "data_checks": lambda: daily_data_checks(app),
+             "documents": lambda: render_documents(app)}
     done, failure = {}, None
     for name, step in steps.items():
         try:
@@ -66,14 +67,55 @@ def daily_data_checks(app) -> int:
         return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
 
 
-def run_timers_job() -> int:
-    """RQ job entry point; builds the app once per worker process. Returns the cases whose timers fired."""
+def configure_documents(app) -> None:
+    """Who renders the PDFs of the documents a transition issued, once it has committed: this
+    process right away, or the RQ workers. The periodic round renders whatever either left pending."""
+    from workflows.documents.dispatch import dispatch_with
+
+    from .extensions import db
+
+    mode = app.config.get("DOCUMENTS_RENDER") or ("queue" if app.config.get("REDIS_URL") else "inline")
+    if mode not in ("inline", "queue") or (mode == "queue" and not app.config.get("REDIS_URL")):
+        raise RuntimeError(f"GASFLOW_DOCUMENTS_RENDER={mode!r}: use 'inline', or 'queue' with REDIS_URL set")
+    with app.app_context():
+        bind = db.engine
+    if mode == "inline":
+        dispatch_with(bind, None)
+        return
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue("gasflow", connection=Redis.from_url(app.config["REDIS_URL"]))
+    dispatch_with(bind, lambda ids: enqueue(queue, render_documents_job, ids, job_timeout=120))
+
+
+def render_documents(app, ids=None) -> int:
+    """Render the issued documents still waiting for their PDF; returns how many were rendered."""
+    from workflows.documents.issue import render_pending
+
+    from . import case_engine
+
+    with case_engine(app).sessions() as s:
+        return render_pending(s, ids)
+
+
+def _worker_app():
     global _app
     if _app is None:
         from . import create_app
 
         _app = create_app(migrate=False)
-    return periodic(_app)["timers"]
+    return _app
+
+
+def render_documents_job(ids: list[int]) -> int:
+    """RQ job: the PDFs of the documents a transition has just issued."""
+    return render_documents(_worker_app(), ids)
+
+
+def run_timers_job() -> int:
+    """RQ job entry point; builds the app once per worker process. Returns the cases whose timers fired."""
+    return periodic(_worker_app())["timers"]
 
 
 def start_inprocess_ticker(app, interval: int) -> threading.Thread:

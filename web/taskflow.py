@@ -11,8 +11,20 @@ from sqlalchemy.orm import defer, selectinload
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from forms.schema import formdata_from_json, task_data, unknown_fields
-from models import ROLE_CITY_ADMIN, Attachment, Case, CaseEvent, Enterprise, ProcessModel, Region, Task, User
+from models import (
+    ROLE_CITY_ADMIN,
+    Attachment,
+    Case,
+    CaseEvent,
+    Enterprise,
+    IssuedDocument,
+    ProcessModel,
+    Region,
+    Task,
+    User,
+)
 from workflows import access, clock
+from workflows.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.engine import NewFile
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.permissions import has_right
@@ -207,7 +219,18 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
             for a in db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
                                         .order_by(Attachment.id))
         ]
+        out["documents"] = documents(case)
     return out
+
+
+def documents(case: Case) -> list[dict]:
+    """The official documents of the case. A document is "pending" between the step that issued it
+    and its PDF being rendered (a moment after; on a queue, as soon as a worker takes it)."""
+    rows = db.session.scalars(select(IssuedDocument).where(IssuedDocument.case_id == case.id)
+                              .order_by(IssuedDocument.id))
+    return [{"kind": d.kind, "title": DOCUMENT_KINDS[d.kind].title, "number": d.number,
+             "issued_at": iso(d.issued_at), "status": "ready" if d.rendered_at else "pending",
+             "attachment_id": d.attachment_id} for d in rows]
 
 
 def active_elements(case: Case) -> list[str]:

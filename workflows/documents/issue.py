@@ -1,18 +1,22 @@
 """Issue a document of a case: number it once, render it, keep it as the case's attachment.
 
 The engine calls ``issue_document`` for the ``document.issue`` message a model throws (the payload
-names the kind), in the transition's transaction. Issuing again (a model throwing it twice, or
-``issue_document`` called to re-render) keeps the number and the date and replaces the PDF.
+names the kind), in the transition's transaction: the number and the wording are fixed there. The
+PDF is rendered after the commit (``dispatch``) by ``render_pending``. Issuing again (a model
+throwing it twice, or ``issue_document`` called to re-render) keeps the number and the date and
+replaces the PDF.
 """
 import hashlib
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 
 from ..errors import ModelRuntimeError
+from .dispatch import to_render
 from .numbering import LOCAL_TZ, document_year, format_number, next_serial
 from .render import render
 from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
@@ -34,7 +38,48 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
                              number=format_number(kind.prefix, year, serial), issued_at=now)
         s.add(doc)
-    content = render(kind, fields(s, kind, case, enterprise, doc), doc.issued_at)
+    doc.fields, doc.rendered_at = fields(s, kind, case, enterprise, doc), None
+    s.flush()
+    to_render(s, doc.id)
+    return doc
+
+
+def render_pending(s: Session, ids: Iterable[int] | None = None, limit: int = 200,
+                   now: datetime | None = None) -> int:
+    """Render the PDFs still due (of ``ids``, or any), each in a transaction of its own; returns how
+    many this call rendered. Safe to run in several processes at once: a document is claimed by the
+    UPDATE that marks it rendered, which commits only with its PDF."""
+    query = select(IssuedDocument.id).where(IssuedDocument.rendered_at.is_(None))
+    if ids is not None:
+        query = query.where(IssuedDocument.id.in_(list(ids)))
+    due = s.scalars(query.order_by(IssuedDocument.id).limit(limit)).all()
+    s.rollback()
+    done = 0
+    for doc_id in due:
+        stamp = now or datetime.now(UTC)
+        claimed = s.execute(update(IssuedDocument).where(IssuedDocument.id == doc_id,
+                                                         IssuedDocument.rendered_at.is_(None))
+                            .values(rendered_at=stamp)).rowcount
+        if not claimed:  # rendered meanwhile by another process
+            s.rollback()
+            continue
+        try:
+            _attach_pdf(s, s.get(IssuedDocument, doc_id), stamp)
+            s.commit()
+        except Exception:
+            s.rollback()
+            raise
+        done += 1
+    return done
+
+
+def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
+    kind = KINDS[doc.kind]
+    case = s.get(Case, doc.case_id)
+    values = doc.fields
+    if values is None:  # issued before the wording was kept with the number
+        values = fields(s, kind, case, s.get(Enterprise, case.enterprise_id), doc)
+    content = render(kind, values, doc.issued_at)
     att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
     if att is None:
         att = Attachment(case_id=case.id, enterprise_id=case.enterprise_id, content_type="application/pdf",
@@ -44,7 +89,6 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     att.content, att.size, att.sha256 = content, len(content), hashlib.sha256(content).hexdigest()
     s.flush()
     doc.attachment_id = att.id
-    return doc
 
 
 def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument) -> dict:

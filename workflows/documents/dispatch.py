@@ -1,0 +1,61 @@
+"""When the PDFs of the documents a transaction issued are rendered: after it commits.
+
+A transition numbers its documents and fixes their wording; laying out the PDF (fpdf2 subsetting the
+CJK font, tens of milliseconds) waits until the transaction has committed, so it neither holds the
+case's locks nor lengthens the step. Who renders is chosen per database engine by the application:
+by default the committing process itself, right after the commit (the embedded default); in
+production a queue (RQ workers). Whatever is still pending after that (a queue that was down, a
+worker that died, a rendering that failed) the periodic sweep renders.
+"""
+import logging
+import weakref
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_PENDING = "gasflow.documents_to_render"
+Dispatcher = Callable[[list[int]], None]
+_dispatchers: "weakref.WeakKeyDictionary[Engine, Dispatcher]" = weakref.WeakKeyDictionary()
+
+
+def to_render(s: Session, doc_id: int) -> None:
+    """Have the document's PDF rendered once ``s`` commits. Rolled-back ids are harmless: the
+    renderer finds nothing pending under them."""
+    s.info.setdefault(_PENDING, []).append(doc_id)
+
+
+def dispatch_with(bind: Engine, dispatcher: Dispatcher | None) -> None:
+    """Hand the documents committed on ``bind`` to ``dispatcher`` (None: render in this process)."""
+    if dispatcher is None:
+        _dispatchers.pop(bind, None)
+    else:
+        _dispatchers[bind] = dispatcher
+
+
+def render_in_process(bind: Engine, ids: Iterable[int]) -> int:
+    from .issue import render_pending
+
+    with Session(bind) as s:
+        return render_pending(s, ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(s: Session) -> None:
+    ids = s.info.pop(_PENDING, None)
+    if not ids:
+        return
+    bind = s.get_bind()
+    if isinstance(bind, Connection):
+        bind = bind.engine
+    dispatcher = _dispatchers.get(bind)
+    try:
+        if dispatcher is None:
+            render_in_process(bind, ids)
+        else:
+            dispatcher(list(ids))
+    except Exception:  # the transition has committed; the sweep renders what is left pending
+        log.exception("documents %s were not rendered after the commit; the periodic sweep will", ids)
