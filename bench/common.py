@@ -4,12 +4,8 @@ import os
 import platform
 import statistics
 import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where latest.json and the query plans go; the smoke test points it elsewhere.
@@ -48,17 +44,10 @@ def fresh_database(backend: str = "sqlite"):
     if backend == "sqlite":
         yield f"sqlite:///{instance}/bench.db"
         return
-    base = make_url(pg_base())
-    name = f"gasflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from web.database import scratch_database
+
+    with scratch_database(pg_base(), "gasflow_bench") as url:
+        yield url
 
 
 @contextmanager

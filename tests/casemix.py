@@ -130,23 +130,14 @@ def snapshot(url: str) -> dict[str, list[dict]]:
 def new_database(tmp_path):
     """A new, empty database on the backend under test: a new SQLite file, or a new PostgreSQL database."""
     from conftest import PG_URL
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+
+    from web.database import scratch_database
 
     if not PG_URL:
         yield f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:6]}.db'}"
         return
-    base = make_url(PG_URL)
-    name = f"gasflow_fresh_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL, "gasflow_fresh") as url:
+        yield url
 
 
 def app_on(url: str):

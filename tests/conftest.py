@@ -2,13 +2,11 @@
 migrated with the project's Alembic migrations, and the app driven through HTTP."""
 import os
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from models import Base
 
@@ -18,24 +16,16 @@ REDIS_URL = os.environ.get("GASFLOW_TEST_REDIS_URL") or os.environ.get("REDIS_UR
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    from web.database import upgrade
+    from web.database import scratch_database, upgrade
 
     if not PG_URL:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gasflow-test.db'}"
         upgrade(url)
         yield url
         return
-    base = make_url(PG_URL)
-    name = f"gasflow_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(PG_URL, "gasflow_test") as url:
+        upgrade(url)
+        yield url
 
 
 def _wipe(url: str) -> None:

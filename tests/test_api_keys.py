@@ -2,6 +2,7 @@
 shown, the secret shown once and only its hash stored; keys made before scopes existed keep working."""
 import hashlib
 import re
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from conftest import csrf_of, enterprise_id, future
@@ -204,22 +205,10 @@ def test_keys_made_before_scopes_get_their_roles_scopes_in_the_migration(tmp_pat
     from conftest import PG_URL
     from sqlalchemy import create_engine
 
-    from web.database import upgrade
+    from web.database import scratch_database, upgrade
 
-    if PG_URL:
-        import uuid
-
-        from sqlalchemy.engine import make_url
-
-        base = make_url(PG_URL)
-        name = f"gasflow_mig_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    try:
+    scratch = scratch_database(PG_URL, "gasflow_mig") if PG_URL else nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
+    with scratch as url:
         upgrade(url, "0005")
         engine = create_engine(url)
         now = datetime.now(UTC)
@@ -237,11 +226,6 @@ def test_keys_made_before_scopes_get_their_roles_scopes_in_the_migration(tmp_pat
                 "SELECT users.role, api_tokens.scopes, api_tokens.expires_at FROM api_tokens "
                 "JOIN users ON users.id = api_tokens.user_id"))}
         engine.dispose()
-    finally:
-        if PG_URL:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     from workflows.permissions import role_scopes
 
     for role, (scopes, expires_at) in rows.items():

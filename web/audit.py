@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
-from models import ApiToken, AuditAlert, AuditEntry, LoginFailure, User
+from models import ApiToken, AuditAlert, AuditEntry, User
 from workflows import audit, audit_rules, clock
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
@@ -126,15 +126,6 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
     return None
 
 
-def _locked_out(s, username: str) -> bool:
-    """Whether sign-ins for ``username`` or from this address are refused now, counted as auth does."""
-    since = datetime.now(UTC) - auth.WINDOW
-    by_name = s.scalar(select(func.count()).where(LoginFailure.username == username, LoginFailure.at > since))
-    by_address = s.scalar(select(func.count()).where(LoginFailure.address == (request.remote_addr or "unknown")[:64],
-                                                     LoginFailure.at > since))
-    return by_name >= auth.LOCK_AFTER or by_address >= auth.THROTTLE_AFTER
-
-
 def _who(s) -> tuple[int | None, str, int | None]:
     api_user = g.get("api_user")
     if api_user is not None:
@@ -173,7 +164,7 @@ def _record(status: int, disposition: str) -> None:
                 pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None
                 if pending is not None:  # the password was right: the account is known, not signed in
                     user_id, username = pending.id, pending.username
-                    if 300 <= status < 400 and _locked_out(s, pending.username):
+                    if 300 <= status < 400 and auth.lockout(pending.username, auth.client_address(), s) is not None:
                         kind, outcome = "login_locked", "locked"
                 username = username or detail.get("username_tried", "")
             entry = audit.append(

@@ -37,26 +37,38 @@ PENDING_FOR = timedelta(minutes=5)
 OPEN_WHILE_CHANGE_DUE = {"auth.logout", "auth.set_locale", "account.change_password", "static"}
 
 
-def _address() -> str:
+def client_address() -> str:
+    """The request's address as failures are recorded and counted under it."""
     return (request.remote_addr or "unknown")[:64]
 
 
-def _blocked(username: str, now: datetime) -> str | None:
-    since = now - WINDOW
-    by_name = db.session.scalar(select(func.count()).where(LoginFailure.username == username,
-                                                           LoginFailure.at > since))
+def lockout(username: str, address: str, db_session=None, now: datetime | None = None) -> str | None:
+    """Why sign-ins for ``username`` from ``address`` are refused now: "name" (the account is locked),
+    "address" (the address is throttled), or None. The audit hook passes its own ``db_session`` so as
+    not to touch the request's transaction; everyone else uses the request's."""
+    s = db_session if db_session is not None else db.session
+    since = (now if now is not None else datetime.now(UTC)) - WINDOW
+    by_name = s.scalar(select(func.count()).where(LoginFailure.username == username, LoginFailure.at > since))
     if by_name >= LOCK_AFTER:
+        return "name"
+    by_address = s.scalar(select(func.count()).where(LoginFailure.address == address, LoginFailure.at > since))
+    if by_address >= THROTTLE_AFTER:
+        return "address"
+    return None
+
+
+def _blocked(username: str, now: datetime) -> str | None:
+    reason = lockout(username, client_address(), now=now)
+    if reason == "name":
         return _("Too many failed sign-ins for this account. Try again in %(n)d minutes.",
                  n=int(WINDOW.total_seconds() // 60))
-    by_address = db.session.scalar(select(func.count()).where(LoginFailure.address == _address(),
-                                                              LoginFailure.at > since))
-    if by_address >= THROTTLE_AFTER:
+    if reason == "address":
         return _("Too many failed sign-ins from this address. Try again later.")
     return None
 
 
 def record_failure(username: str) -> None:
-    db.session.add(LoginFailure(at=datetime.now(UTC), username=username[:64], address=_address()))
+    db.session.add(LoginFailure(at=datetime.now(UTC), username=username[:64], address=client_address()))
     db.session.commit()
 
 

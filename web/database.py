@@ -1,10 +1,13 @@
-"""Engine options per backend, and schema upgrades through Alembic."""
+"""Engine options per backend, schema upgrades through Alembic, and throw-away PostgreSQL databases."""
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -49,3 +52,25 @@ def known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return {s.revision for s in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+
+
+@contextmanager
+def scratch_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database ``<prefix>_<random>`` on the server of ``base_url``, as a URL
+    (password included, so it can be handed to another engine); dropped on exit."""
+    base = make_url(base_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    # AUTOCOMMIT: CREATE/DROP DATABASE refuse to run inside a transaction. "postgres": the maintenance
+    # database every server has, whichever database base_url names.
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            # FORCE: a pooled connection the caller did not dispose of must not keep the database alive.
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
