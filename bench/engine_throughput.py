@@ -34,6 +34,47 @@ def bare_spiff(n: int) -> dict:
     return {"cases": n, "seconds": round(elapsed, 3), "cases_per_s": round(n / elapsed, 1)}
 
 
+def spiff_with_state_round_trips(n: int) -> dict:
+    """Between the two: the same cases run by SpiffWorkflow with what persistence costs the engine
+    outside the database. After each step the task tree is pruned, serialized and encoded as JSON,
+    and the next step starts from it decoded and restored (as a transition does); the engine's
+    restricted script engine evaluates the model's expressions. No database."""
+    import json
+
+    from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from workflows.pruning import prune
+    from workflows.serialization import dump_state, load_state, new_workflow
+
+    parser = CamundaParser()
+    parser.add_bpmn_file(str(ROOT / "bpmn" / "rectification.bpmn"))
+    spec = parser.get_spec("rectification")
+    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+
+    def stored(wf) -> str:
+        prune(wf)
+        return json.dumps(dump_state(wf))
+
+    t0 = time.perf_counter()
+    for _ in range(n):
+        wf = new_workflow(spec, {})
+        wf.get_tasks(state=TaskState.READY)[0].set_data(hazard_description="x", hazard_class="II",
+                                                         deadline_at=deadline, enterprise_id=1)
+        wf.do_engine_steps()
+        state = stored(wf)
+        for data in ({"response": "done"}, {"decision": "accept", "comment": ""}):
+            wf = load_state(json.loads(state), spec, {})
+            task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.set_data(**data)
+            task.run()
+            wf.do_engine_steps()
+            state = stored(wf)
+        assert wf.is_completed()
+    elapsed = time.perf_counter() - t0
+    return {"cases": n, "seconds": round(elapsed, 3), "cases_per_s": round(n / elapsed, 1)}
+
+
 def _drive(engine, app, n: int) -> dict:
     """``n`` rectification cases issue → respond → verify through ``engine``; seconds per transition."""
     from models import Enterprise, Task
@@ -139,7 +180,7 @@ def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict]:
 def run(n: int = 200, backends=("sqlite", "postgresql"), processes: int = 2) -> dict:
     """One process, then ``processes`` worker processes (0 or 1: not run), per backend."""
     ceiling = bare_spiff(n)
-    out = {"bare_spiff": ceiling}
+    out = {"bare_spiff": ceiling, "spiff_with_state_round_trips": spiff_with_state_round_trips(n)}
     for backend in backends:
         try:
             result = persisted(backend, n)

@@ -37,6 +37,8 @@ def authenticate():
         if token is None:
             return json_error(401, "unauthorized", "invalid or expired token")
         g.api_user, g.api_token = token.user, token
+        # Read now: the audit entry is written after the request's session has been rolled back.
+        g.audit_identity = (token.user.id, token.user.username, token.id)
         missing = rights.token_lacks_scope()
         if missing == "":
             return json_error(403, "missing_scope", "no API key may call this endpoint", {"scope": ["none"]})

@@ -127,6 +127,8 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
 
 
 def _who(s) -> tuple[int | None, str, int | None]:
+    if g.get("audit_identity"):
+        return g.audit_identity
     api_user = g.get("api_user")
     if api_user is not None:
         token_id = None
@@ -172,12 +174,15 @@ def _record(status: int, disposition: str) -> None:
                 address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
                 path=request.path, object_ids=dict(request.view_args or {}), status=status, outcome=outcome,
                 detail=detail)
-            try:
-                with s.begin_nested():
-                    audit_rules.evaluate(s, entry)
-            except Exception:  # a faulty rule must not cost the entry itself
-                log.exception("audit rules could not be evaluated for entry %s", entry.id)
+            # Committed before the rules run: every writing request of every process waits for the
+            # chain's head, so it is held for the append alone; and a faulty rule cannot cost the entry.
             s.commit()
+            try:
+                audit_rules.evaluate(s, entry)
+                s.commit()
+            except Exception:
+                s.rollback()
+                log.exception("audit rules could not be evaluated for entry %s", entry.id)
     except Exception:
         health.AUDIT_FAILURES.inc()
         log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
