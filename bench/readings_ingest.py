@@ -1,6 +1,7 @@
 """Readings ingest (issue 7, item 4): POST /api/v1/readings batches through gunicorn from concurrent clients,
 threshold rules and warnings included, against a bare COPY of the same rows into a scratch table in the
 same run (the ceiling; executemany on SQLite). Peak memory of the web workers and an RQ worker (item 6)."""
+import json
 import random
 import threading
 import time
@@ -43,7 +44,7 @@ def batches(enterprise_ids: list[int], n_batches: int, batch_size: int, seed: in
 def post_all(port: int, token: str, payloads: list[dict], clients: int) -> dict:
     latencies, errors, accepted = [], [], [0]
     lock = threading.Lock()
-    queue = list(reversed(payloads))
+    queue = [json.dumps(p).encode() for p in reversed(payloads)]
 
     def client():
         while True:
@@ -147,6 +148,5 @@ def run(backend: str = "postgresql", n_batches: int = 40, batch_size: int = 1000
 
 
 if __name__ == "__main__":
-    import json
 
     print(json.dumps(run(), indent=2, ensure_ascii=False))

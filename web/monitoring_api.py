@@ -57,7 +57,29 @@ def _text(item: dict, name: str, errors: dict, required: bool = True, max_len: i
 
 
 def validate_reading(item, now: datetime) -> tuple[monitoring.ReadingIn | None, dict]:
-    """One reading of a batch: the reading, or the errors per field."""
+    """One reading of a batch: the reading, or the errors per field.
+
+    Nearly every reading is valid, and a batch holds thousands: the first part accepts a plainly valid
+    one with as few steps as Python allows (this was half the CPU of an ingest); anything it does not
+    accept goes through the field-by-field checks that name what is wrong."""
+    if type(item) is dict and item.keys() <= READING_FIELDS:
+        site, sensor, value, raw_at = item.get("site"), item.get("sensor"), item.get("value"), item.get("at")
+        quantity, site_kind = item.get("quantity"), item.get("site_kind")
+        if type(site) is str and type(sensor) is str and type(raw_at) is str and type(value) in (int, float) \
+                and quantity in QUANTITIES and (site_kind is None or site_kind in SITE_KINDS):
+            site, sensor = site.strip(), sensor.strip()
+            if 0 < len(site) <= 64 and 0 < len(sensor) <= 64 and math.isfinite(value):
+                try:
+                    at = datetime.fromisoformat(raw_at.strip())  # Python 3.11 reads a trailing Z too
+                except ValueError:
+                    at = None
+                if at is not None and at.tzinfo is not None and at.year >= 2000 and at <= now + MAX_FUTURE:
+                    return monitoring.ReadingIn(site, sensor, quantity, float(value), at.astimezone(UTC),
+                                                site_kind), {}
+    return _checked_reading(item, now)
+
+
+def _checked_reading(item, now: datetime) -> tuple[monitoring.ReadingIn | None, dict]:
     if not isinstance(item, dict):
         return None, {"reading": ["Must be an object."]}
     errors: dict[str, list[str]] = {}
