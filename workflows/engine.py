@@ -19,7 +19,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -368,12 +368,10 @@ class CaseEngine:
     def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         # Taking the case's write lock first (through its task) serialises transitions of one case;
         # the task and case are then read in one statement, after the lock, so they are current.
-        locked = s.execute(update(Case).where(Case.id == select(Task.case_id).where(Task.id == task_id)
-                                              .scalar_subquery())
-                           .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
+        locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == task_id)).first()
+        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}).first()
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
         return found[1], found[0]
@@ -425,7 +423,7 @@ class CaseEngine:
 
     def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = s.scalars(select(Task).where(Task.case_id == case.id, Task.status == TASK_OPEN)).all()
+        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id}).all()
         known = {row.spiff_id for row in open_rows}
         for row in open_rows:
             if row.spiff_id not in ready:
@@ -576,6 +574,15 @@ class CaseEngine:
 
 
 _UNREAD = object()
+
+
+# The statements of every transition, built once: building a statement costs SQLAlchemy more than
+# running it does on SQLite (`python -m bench engine`, profiled), and its compiled form is cached anyway.
+_LOCK_CASE_OF_TASK = (
+    update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
+    .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
+_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id"))
+_OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 
 @dataclass(frozen=True)

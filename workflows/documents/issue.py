@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 
@@ -118,13 +118,14 @@ def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, d
 
 def authority(s: Session, case: Case) -> str:
     """The issuing authority: the gas authority of the case's county (or of the city)."""
-    region = s.get(Region, case.county_id) if case.county_id is not None else None
-    if region is None:
-        region = s.scalar(select(Region).where(Region.level == "city"))
-    if region is None:
+    parent = aliased(Region)
+    query = select(Region.name, parent.name).outerjoin(parent, parent.id == Region.parent_id).limit(1)
+    row = s.execute(query.where(Region.id == case.county_id)).first() if case.county_id is not None else None
+    if row is None:
+        row = s.execute(query.where(Region.level == "city")).first()
+    if row is None:
         return "燃气主管部门"
-    parent = s.get(Region, region.parent_id) if region.parent_id is not None else None
-    return f"{parent.name if parent else ''}{region.name}燃气主管部门"
+    return f"{row[1] or ''}{row[0]}燃气主管部门"
 
 
 def chinese_date(instant: datetime) -> str:

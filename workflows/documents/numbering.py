@@ -7,7 +7,6 @@ write lock, which the transition already holds), so no number is given twice or 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,13 +22,13 @@ def document_year(now: datetime) -> int:
 
 
 def next_serial(s: Session, kind: str, year: int) -> int:
-    """The next number of ``kind`` in ``year``, taken in ``s``'s transaction."""
+    """The next number of ``kind`` in ``year``, taken in ``s``'s transaction: one upsert, which makes
+    the year's row with 1 or adds one to it, and returns the number."""
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # The first document of a year creates the row; a concurrent first one finds it made.
-    s.execute(insert(DocumentCounter).values(kind=kind, year=year, last=0).on_conflict_do_nothing())
-    s.execute(update(DocumentCounter).where(DocumentCounter.kind == kind, DocumentCounter.year == year)
-              .values(last=DocumentCounter.last + 1).execution_options(synchronize_session=False))
-    return s.scalar(select(DocumentCounter.last).where(DocumentCounter.kind == kind, DocumentCounter.year == year))
+    stmt = insert(DocumentCounter).values(kind=kind, year=year, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[DocumentCounter.kind, DocumentCounter.year],
+                                      set_={"last": DocumentCounter.last + 1})
+    return s.scalar(stmt.returning(DocumentCounter.last))
 
 
 def format_number(prefix: str, year: int, serial: int) -> str:
