@@ -4,6 +4,7 @@ with poppler (pdftotext, pdftoppm, pdffonts), as a person opening them would see
 import re
 import subprocess
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -244,21 +245,24 @@ def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api,
     assert api("keqiao_inspector2").get(f"/attachments/{other}").status_code == 200
 
 
-def queue_rendering(app, redis_url: str) -> None:
-    """Switch the app to production's way: PDFs are rendered by RQ workers after the commit."""
+def queue_rendering(app, redis_url: str) -> str:
+    """Switch the app to production's way: PDFs are rendered by RQ workers after the commit, on a queue
+    of this test's own. Returns the queue's name."""
     from web.jobs import configure_documents
 
-    app.config.update(REDIS_URL=redis_url, DOCUMENTS_RENDER="queue")
+    name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=redis_url, DOCUMENTS_RENDER="queue", QUEUE_NAME=name)
     configure_documents(app)
+    return name
 
 
 def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, api, database_url, redis,
                                                                          tmp_path):
     from conftest import REDIS_URL
+    from rq import Queue
     from test_faults import kill, start_worker
 
-    queue_rendering(app, REDIS_URL)
-    redis.delete("rq:queue:gasflow")  # jobs other tests left would run against this database
+    queue = queue_rendering(app, REDIS_URL)
     case = open_order(api, app)
     number = f"绍燃整〔{this_year()}〕第0001号"
     # Numbered and worded in the step; no PDF yet, and the case page says it is coming.
@@ -272,11 +276,13 @@ def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, a
     done = api("kq_bottled_staff").post(f"/tasks/{respond['id']}/complete", {"data": {"response": "已更换报警器"}})
     assert done.status_code == 200, done.json
 
-    worker = start_worker(database_url, tmp_path / "worker.log", "--burst")
+    assert Queue(queue, connection=redis).count == 1  # the rendering, waiting for a worker
+    worker = start_worker(database_url, tmp_path / "worker.log", "--burst", queue=queue)
     try:
         assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
     finally:
         kill(worker)
+        Queue(queue, connection=redis).delete(delete_jobs=True)
     after = api("keqiao_inspector").get(f"/cases/{case['id']}").json
     [notice] = pdfs(after)
     assert notice["filename"] == f"整改通知书 {number}.pdf"

@@ -28,9 +28,10 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def start_worker(database_url: str, log: Path, *args: str) -> subprocess.Popen:
-    """`gasflow worker` as production runs it, in a process group of its own (worker and work horse)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+def start_worker(database_url: str, log: Path, *args: str, queue: str = "gasflow") -> subprocess.Popen:
+    """`gasflow worker` as production runs it, in a process group of its own (worker and work horse), on
+    ``queue``: a queue of the test's own keeps other tests' (and other runs') workers off its jobs."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "GASFLOW_QUEUE": queue,
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
            "GASFLOW_WORKER_MAINTENANCE": "3", "GASFLOW_TIMER_INTERVAL": "3600"}
     return subprocess.Popen([sys.executable, "-c", "from web.cli import main; main()", "worker", *args],
@@ -59,12 +60,13 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     (verify,) = open_tasks(inspector, case_id)
     before = snapshot(database_url)
 
-    queue = Queue("gasflow", connection=redis)
+    queue_name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
+    queue = Queue(queue_name, connection=redis)
     gate = f"gasflow-test:{uuid.uuid4().hex}"
     job = enqueue(queue, complete_task_holding_commit, verify["id"], "keqiao_inspector", {"decision": "accept"},
                   gate, job_timeout=15)
     log = tmp_path / "worker.log"
-    workers = [start_worker(database_url, tmp_path / "killed-worker.log", "--burst")]
+    workers = [start_worker(database_url, tmp_path / "killed-worker.log", "--burst", queue=queue_name)]
     try:
         horse = int(wait_for(lambda: redis.get(f"{gate}:reached"), 120, f"the job to reach its commit ({log})"))
         # SIGKILL to the worker and its work horse (which RQ puts in a session of its own): no handler runs.
@@ -80,7 +82,7 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
 
         # A worker running as in production finds the abandoned job once its heartbeat lapses and runs it again.
         redis.set(f"{gate}:open", 1)
-        workers.append(start_worker(database_url, log))
+        workers.append(start_worker(database_url, log, queue=queue_name))
         wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 240,
                  f"the abandoned job to be retried and finish ({log})")
         job.refresh()
@@ -92,6 +94,8 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
         # A failed run leaves no job behind for later workers (RQ may refuse to delete an execution that lapsed).
         with contextlib.suppress(Exception):
             job.delete()
+        with contextlib.suppress(Exception):
+            queue.delete(delete_jobs=True)
         redis.delete(f"{gate}:reached", f"{gate}:open")
     case = inspector.get(f"/cases/{case_id}").json
     assert case["status"] == "completed" and case["tasks"] == []

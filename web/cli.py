@@ -86,8 +86,8 @@ def worker(burst):
     app = _app()  # migrations and model deployment before the first job
     conn = Redis.from_url(url)
     if not burst:
-        start_redis_ticker(url, app.config["TIMER_INTERVAL_SECONDS"])
-    make_worker(conn).work(burst=burst)
+        start_redis_ticker(url, app.config["TIMER_INTERVAL_SECONDS"], app.config["QUEUE_NAME"])
+    make_worker(conn, (app.config["QUEUE_NAME"],)).work(burst=burst)
 
 
 @main.command()

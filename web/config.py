@@ -59,6 +59,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "DATA_MAX_BYTES": int(os.environ.get("GASFLOW_DATA_MAX_BYTES", str(5 * 1024 * 1024))),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'gasflow.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # The RQ queue of this platform's jobs: platforms (or test runs) sharing one Redis name their own.
+        "QUEUE_NAME": os.environ.get("GASFLOW_QUEUE", "gasflow").strip() or "gasflow",
         # Where issued documents' PDFs are rendered after the commit: "inline" (the process that issued
         # them) or "queue" (RQ workers); empty: the queue when REDIS_URL is set.
         "DOCUMENTS_RENDER": os.environ.get("GASFLOW_DOCUMENTS_RENDER", "").strip().lower(),

@@ -85,7 +85,7 @@ def configure_documents(app) -> None:
     from redis import Redis
     from rq import Queue
 
-    queue = Queue("gasflow", connection=Redis.from_url(app.config["REDIS_URL"]))
+    queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
     dispatch_with(bind, lambda ids: enqueue(queue, render_documents_job, ids, job_timeout=120))
 
 
@@ -134,17 +134,17 @@ def start_inprocess_ticker(app, interval: int) -> threading.Thread:
     return thread
 
 
-def start_redis_ticker(redis_url: str, interval: int) -> threading.Thread:
+def start_redis_ticker(redis_url: str, interval: int, queue_name: str = "gasflow") -> threading.Thread:
     from redis import Redis
     from rq import Queue
 
     conn = Redis.from_url(redis_url)
-    queue = Queue("gasflow", connection=conn)
+    queue = Queue(queue_name, connection=conn)
 
     def loop():
         while True:
             try:
-                if conn.set("gasflow:timer-tick", "1", nx=True, ex=interval):
+                if conn.set(f"{queue_name}:timer-tick", "1", nx=True, ex=interval):
                     enqueue(queue, run_timers_job, job_timeout=max(interval * 4, 60), result_ttl=interval * 10)
             except Exception:
                 log.exception("could not enqueue the timer job")
