@@ -178,7 +178,9 @@ class CaseEngine:
                 raise Forbidden(f"role {actor.role} may not start '{process_key}'")
             if enterprise_id is None and access.is_enterprise_user(actor):
                 enterprise_id = actor.enterprise_id  # an enterprise's own case is about the enterprise
-            if enterprise_id is not None and s.scalar(select(Enterprise.id).where(
+            # The enterprise is loaded whole: the case's county and any document it issues read it again
+            # from the session instead of the database.
+            if enterprise_id is not None and s.scalar(select(Enterprise).where(
                     Enterprise.id == enterprise_id, access.enterprise_scope(actor))) is None:
                 raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
             case = self._open(s, model, data, actor, actor.id, enterprise_id, title, now, parent=None)
@@ -203,7 +205,8 @@ class CaseEngine:
               enterprise_id: int | None, title: str, now: datetime, parent: Case | None) -> Case:
         county_id = actor.county_id if actor is not None else None
         if enterprise_id is not None:
-            county_id = s.scalar(select(Enterprise.county_id).where(Enterprise.id == enterprise_id))
+            enterprise = s.get(Enterprise, enterprise_id)
+            county_id = enterprise.county_id if enterprise is not None else None
         elif parent is not None:
             county_id = parent.county_id
         spec, subs = self.specs.get(model.id, lambda: model.spec)
@@ -435,7 +438,10 @@ class CaseEngine:
             if sid in known:
                 continue
             if creator is _UNREAD:
-                creator = s.get(User, case.created_by_id) if case.created_by_id else None
+                if actor is not None and actor.id == case.created_by_id:
+                    creator = actor  # the inspector verifying the order he issued: no need to read him again
+                else:
+                    creator = s.get(User, case.created_by_id) if case.created_by_id else None
             meta = task_meta.get(spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name, {})
             role = meta.get("role") or "city_admin"
             row = Task(

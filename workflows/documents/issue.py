@@ -37,8 +37,11 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         serial = next_serial(s, kind.key, year)
         doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
                              number=format_number(kind.prefix, year, serial), issued_at=now)
+        doc.fields = fields(s, kind, case, enterprise, doc)  # before the INSERT, so it is one statement
         s.add(doc)
-    doc.fields, doc.rendered_at = fields(s, kind, case, enterprise, doc), None
+    else:
+        doc.fields = fields(s, kind, case, enterprise, doc)
+    doc.rendered_at = None
     s.flush()
     to_render(s, doc.id)
     return doc
