@@ -2,6 +2,7 @@
 engine with persistence, against the same BPMN run by bare SpiffWorkflow in memory (the ceiling)."""
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -139,7 +140,14 @@ def _worker(url: str, n: int, ready, go) -> dict:
     _drive(engine, app, 1)  # warm: the spec cache, the connection pool
     ready.put(1)
     go.wait()
-    return _drive(engine, app, n)
+    timings = _drive(engine, app, n)
+    # A fresh spawned process that only drove cases: its peak is what an engine worker needs. VmHWM, not
+    # getrusage's ru_maxrss, which Linux carries over from the parent across the spawn's exec.
+    status = Path("/proc/self/status")
+    if status.exists():
+        hwm = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+        timings["peak_rss_mb"] = round(int(hwm.split()[1]) / 1024, 1)
+    return timings
 
 
 def persisted(backend: str, n: int, processes: int = 1) -> dict:
@@ -147,19 +155,23 @@ def persisted(backend: str, n: int, processes: int = 1) -> dict:
 
     with platform_app(backend) as app:
         _documents_to_a_queue(app)
+        rss = None
         if processes <= 1:
             t0 = time.perf_counter()
             timings = _drive(case_engine(app), app, n)
             elapsed = time.perf_counter() - t0
         else:
-            elapsed, timings = _in_processes(app.config["SQLALCHEMY_DATABASE_URI"], n, processes)
+            elapsed, timings, rss = _in_processes(app.config["SQLALCHEMY_DATABASE_URI"], n, processes)
         documents = _render_documents(app)
-    return {"backend": backend, "processes": processes, "cases": n, "seconds": round(elapsed, 3),
-            "cases_per_s": round(n / elapsed, 1), "completions_per_s": round(2 * n / elapsed, 1),
-            "transitions": {k: summary_ms(v) for k, v in timings.items()}, "notice_pdfs": documents}
+    out = {"backend": backend, "processes": processes, "cases": n, "seconds": round(elapsed, 3),
+           "cases_per_s": round(n / elapsed, 1), "completions_per_s": round(2 * n / elapsed, 1),
+           "transitions": {k: summary_ms(v) for k, v in timings.items()}, "notice_pdfs": documents}
+    if rss is not None:
+        out["worker_peak_rss_mb"] = rss
+    return out
 
 
-def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict]:
+def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict, float]:
     """``processes`` processes (as RQ workers or gunicorn workers would be) share out ``n`` cases."""
     import multiprocessing
 
@@ -174,7 +186,8 @@ def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict]:
         go.set()
         parts = pending.get(timeout=3600)
         elapsed = time.perf_counter() - t0
-    return elapsed, {k: [v for part in parts for v in part[k]] for k in ("start", "respond", "verify")}
+    return (elapsed, {k: [v for part in parts for v in part[k]] for k in ("start", "respond", "verify")},
+            max((part.get("peak_rss_mb") for part in parts if part.get("peak_rss_mb")), default=None))
 
 
 def run(n: int = 200, backends=("sqlite", "postgresql"), processes: int = 2) -> dict:
