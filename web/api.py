@@ -276,6 +276,8 @@ def list_cases():
 @bp.get("/cases/<int:case_id>")
 @api_scope("read")
 def get_case(case_id):
+    """The case: its data, open tasks, history, linked cases, attachments, and its official documents
+    (kind, number, status "pending" until the PDF is rendered, then "ready" with its attachment_id)."""
     return jsonify(taskflow.case_dict(taskflow.visible_case(case_id, me()), me()))
 
 
