@@ -308,3 +308,23 @@ def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(ap
     assert HAZARD in pdf_text(fetch(api("keqiao_inspector"), notice["id"]), tmp_path)
     page = browser("kq_bottled_staff").client.get(f"/cases/{case['id']}")
     assert b"pending-document" not in page.data and f"/attachments/{notice['id']}".encode() in page.data
+
+
+def test_a_document_that_cannot_be_rendered_holds_up_no_other(app, api, tmp_path):
+    from models import IssuedDocument
+    from web.extensions import db
+    from web.jobs import periodic
+
+    queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens: both wait for the periodic round
+    broken, good = open_order(api, app), open_order(api, app)
+    with app.app_context():
+        doc = db.session.scalar(select(IssuedDocument).where(IssuedDocument.case_id == broken["id"]))
+        doc.fields = {"number": doc.number}  # its wording lost: the template's placeholders cannot be filled
+        db.session.commit()
+    with pytest.raises(RuntimeError, match="documents not rendered"):
+        periodic(app)
+    inspector = api("keqiao_inspector")
+    assert inspector.get(f"/cases/{broken['id']}").json["documents"][0]["status"] == "pending"
+    after = inspector.get(f"/cases/{good['id']}").json
+    assert after["documents"][0]["status"] == "ready"
+    assert HAZARD in pdf_text(fetch(inspector, pdfs(after)[0]["id"]), tmp_path)

@@ -7,6 +7,7 @@ throwing it twice, or ``issue_document`` called to re-render) keeps the number a
 replaces the PDF.
 """
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from .render import render
 from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
 
 MESSAGE = "document.issue"
+log = logging.getLogger(__name__)
 
 
 def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> IssuedDocument:
@@ -57,7 +59,7 @@ def render_pending(s: Session, ids: Iterable[int] | None = None, limit: int = 20
         query = query.where(IssuedDocument.id.in_(list(ids)))
     due = s.scalars(query.order_by(IssuedDocument.id).limit(limit)).all()
     s.rollback()
-    done = 0
+    done, failed = 0, []
     for doc_id in due:
         stamp = now or datetime.now(UTC)
         claimed = s.execute(update(IssuedDocument).where(IssuedDocument.id == doc_id,
@@ -70,9 +72,14 @@ def render_pending(s: Session, ids: Iterable[int] | None = None, limit: int = 20
             _attach_pdf(s, s.get(IssuedDocument, doc_id), stamp)
             s.commit()
         except Exception:
+            # Still pending, tried again next round; one document that fails must not hold up the others.
             s.rollback()
-            raise
+            log.exception("document %s could not be rendered", doc_id)
+            failed.append(doc_id)
+            continue
         done += 1
+    if failed:  # the job or the periodic round shows as failed, and is retried
+        raise RuntimeError(f"documents not rendered: {failed} (rendered: {done})")
     return done
 
 
