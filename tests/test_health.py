@@ -60,3 +60,22 @@ def test_metrics_count_requests_and_open_work(app, api):
     app.config["METRICS_TOKEN"] = "s3cret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_metrics_count_the_platforms_own_queue(app, redis):
+    import uuid
+
+    from conftest import REDIS_URL
+    from rq import Queue
+
+    from web.jobs import render_documents_job
+
+    name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME=name)
+    queue = Queue(name, connection=redis)
+    try:
+        queue.enqueue(render_documents_job, [])  # waits: no worker listens on this queue
+        text = app.test_client().get("/metrics").data.decode()
+        assert "gasflow_job_queue_depth 1.0" in text
+    finally:
+        queue.delete(delete_jobs=True)

@@ -105,7 +105,7 @@ class _StateCollector:
             if redis is not None:
                 from rq import Queue
 
-                queue = Queue(connection=redis)
+                queue = Queue(self.app.config["QUEUE_NAME"], connection=redis)
                 yield GaugeMetricFamily("gasflow_job_queue_depth", "Jobs waiting", value=len(queue))
                 yield GaugeMetricFamily("gasflow_job_failures", "Jobs in the failed registry",
                                         value=queue.failed_job_registry.count)
