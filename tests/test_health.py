@@ -1,7 +1,5 @@
 """Watching the platform (O4): liveness, readiness with its real dependencies, Prometheus metrics."""
-import os
 
-import pytest
 from conftest import enterprise_id, future
 
 
@@ -23,26 +21,31 @@ def test_not_ready_when_the_database_is_unreachable(tmp_path, monkeypatch):
     assert resp.status_code == 503 and resp.json["checks"]["database"].startswith("failed")
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (the second CI pass)")
-def test_ready_only_with_a_live_worker(app):
-    from redis import Redis
+def test_ready_only_with_a_live_worker_on_its_own_queue(app, redis):
+    import uuid
+
+    from conftest import REDIS_URL
     from rq import Queue, Worker
 
-    app.config["REDIS_URL"] = os.environ["REDIS_URL"]
-    conn = Redis.from_url(os.environ["REDIS_URL"])
-    for old in Worker.all(connection=conn):
-        old.register_death()
+    name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME=name)
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503 and resp.json["checks"]["redis"] == "ok"
     assert resp.json["checks"]["workers"].startswith("failed")
-    worker = Worker([Queue(connection=conn)], connection=conn)
-    worker.register_birth()
-    worker.heartbeat()
+    # A live worker of another queue (another platform on the same Redis) does not make this one ready.
+    others = Worker([Queue(f"{name}-other", connection=redis)], connection=redis)
+    ours = Worker([Queue(name, connection=redis)], connection=redis)
     try:
+        others.register_birth()
+        others.heartbeat()
+        assert app.test_client().get("/readyz").status_code == 503
+        ours.register_birth()
+        ours.heartbeat()
         resp = app.test_client().get("/readyz")
         assert resp.status_code == 200 and resp.json["checks"]["workers"] == "ok (1)"
     finally:
-        worker.register_death()
+        others.register_death()
+        ours.register_death()
 
 
 def test_metrics_count_requests_and_open_work(app, api):

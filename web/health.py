@@ -62,10 +62,12 @@ def _checks() -> dict:
         checks["redis"] = f"failed: {type(exc).__name__}"
         checks["workers"] = "unknown"
         return checks
-    from rq import Worker
+    from rq import Queue, Worker
 
     now = datetime.now(UTC)
-    alive = [w for w in Worker.all(connection=redis)
+    # Workers of this platform's queue: another platform's workers on the same Redis do not run its jobs.
+    queue = Queue(current_app.config["QUEUE_NAME"], connection=redis)
+    alive = [w for w in Worker.all(queue=queue)
              if w.last_heartbeat and now - w.last_heartbeat.replace(tzinfo=UTC) < HEARTBEAT_WITHIN]
     checks["workers"] = f"ok ({len(alive)})" if alive else "failed: no worker heartbeat in the last 2 minutes"
     return checks
