@@ -169,7 +169,10 @@ def task_dict(task: Task) -> dict:
 def history(case: Case) -> list[dict]:
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                 .order_by(CaseEvent.id)).all()
-    users = {}
+    # Everyone who acted on the case, in one statement (a long case has many events by a few people).
+    actor_ids = {ev.actor_id for ev in events if ev.actor_id}
+    users = {u.id: u for u in db.session.execute(select(User.id, User.username, User.display_name)
+                                                 .where(User.id.in_(actor_ids)))} if actor_ids else {}
     # Comment files by id, read without their content: the history only links to them.
     att_ids = [i for ev in events if ev.event == "comment" for i in (ev.detail or {}).get("attachments") or []
                if isinstance(i, int)]
@@ -182,8 +185,6 @@ def history(case: Case) -> list[dict]:
                  for r in rows}
     out = []
     for ev in events:
-        if ev.actor_id and ev.actor_id not in users:
-            users[ev.actor_id] = db.session.get(User, ev.actor_id)
         actor = users.get(ev.actor_id)
         entry = {"id": ev.id, "at": iso(ev.at), "actor": actor.username if actor else None,
                  "actor_name": actor.display_name if actor else None, "event": ev.event,
