@@ -6,7 +6,6 @@ The entry is written in its own short transaction on its own connection, so the 
 transaction is untouched; a failure is logged and counted (``gasflow_audit_write_failures_total``)
 and never breaks the response.
 """
-import hashlib
 import io
 import logging
 import os
@@ -23,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
-from models import ApiToken, AuditAlert, AuditEntry, User
+from models import AuditAlert, AuditEntry, User
 from workflows import audit, audit_rules, clock
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
@@ -126,17 +125,9 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
     return None
 
 
-def _who(s) -> tuple[int | None, str, int | None]:
-    if g.get("audit_identity"):
+def _who() -> tuple[int | None, str, int | None]:
+    if g.get("audit_identity"):  # a bearer token's user and the token (set by the API's authentication)
         return g.audit_identity
-    api_user = g.get("api_user")
-    if api_user is not None:
-        token_id = None
-        scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and raw.strip():
-            token_id = s.scalar(select(ApiToken.id).where(
-                ApiToken.token_hash == hashlib.sha256(raw.strip().encode()).hexdigest()))
-        return api_user.id, api_user.username, token_id
     if g.get("audit_user"):
         return (*g.audit_user, None)
     if current_user.is_authenticated:
@@ -161,7 +152,7 @@ def _record(status: int, disposition: str) -> None:
         if request.query_string:
             detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
         with current_app.extensions[SESSIONS]() as s:
-            user_id, username, token_id = _who(s)
+            user_id, username, token_id = _who()
             if kind in ("login_failure", "login_locked"):
                 pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None
                 if pending is not None:  # the password was right: the account is known, not signed in
