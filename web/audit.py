@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,7 +29,7 @@ from workflows.permissions import has_right
 
 from . import auth, health, notifications
 from .extensions import db
-from .params import small_int
+from .params import page_number, page_of
 
 log = logging.getLogger(__name__)
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -219,13 +219,12 @@ def _filter_form() -> AuditFilterForm:
 @bp.get("")
 def index():
     form = _filter_form()
-    page = max(small_int(request.args.get("page", "1")) or 1, 1)
+    page = page_number(request.args)
     if request.args and not form.validate():
         return render_template("admin/audit.html", form=form, entries=[], total=0, page=1, pages=1,
                                alerts=_alerts(), kinds=KIND_LABELS), 422
     stmt = _filtered(form)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    entries = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    entries, total = page_of(db.session, stmt, PER_PAGE, page)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, entries=entries, total=total, page=page, pages=pages,

@@ -15,7 +15,7 @@ from workflows.permissions import has_right
 from . import taskflow, xlsx
 from .extensions import db
 from .labels import STATUSES
-from .params import small_int
+from .params import page_number, page_of, small_int
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 50
@@ -50,10 +50,8 @@ def _listed(user):
 @login_required
 def index():
     stmt, status, q = _listed(current_user)
-    page = request.args.get("page", "1")
-    page = small_int(page) or 1
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    cases = db.session.scalars(stmt.order_by(Case.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    page = page_number(request.args)
+    cases, total = page_of(db.session, stmt.order_by(Case.id.desc()), PER_PAGE, page)
     return render_template("cases.html", cases=cases, status=status, q=q, page=page, total=total,
                            per_page=PER_PAGE, processes=startable_processes(current_user))
 

@@ -21,7 +21,7 @@ from workflows.permissions import has_right
 from . import dataflow
 from .extensions import db
 from .labels import STATUSES as CASE_STATUSES
-from .params import small_int
+from .params import page_number, page_of, small_int
 
 bp = Blueprint("data_pages", __name__, url_prefix="/data")
 PER_PAGE = 50
@@ -135,10 +135,8 @@ def records(kind_key):
     stmt = dataflow.find_records(user, kind, None if status == "all" else status, None, exact, enterprise_id)
     if q:
         stmt = stmt.where(DataRecord.external_id.contains(q, autoescape=True))
-    page = args.get("page", "1")
-    page = min(small_int(page) or 1, 10**6)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    found = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    page = page_number(args)
+    found, total = page_of(db.session, stmt, PER_PAGE, page)
     cols = {c.key: c for c in columns(kind)}
     shown = list(dict.fromkeys([*kind.summary, *personal]))
     names = dict(db.session.execute(select(Enterprise.id, Enterprise.name).where(

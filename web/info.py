@@ -4,7 +4,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from forms.info import ACCEPT, CATEGORIES, STATUSES, InfoItemForm, InfoSearchForm
@@ -14,7 +14,7 @@ from workflows.errors import Conflict
 from workflows.permissions import has_right
 
 from .extensions import db
-from .params import small_int
+from .params import page_number, page_of
 
 bp = Blueprint("info", __name__, url_prefix="/info")
 PER_PAGE = 20
@@ -43,9 +43,8 @@ def _search(editor: bool):
 
 
 def _page(stmt):
-    page = min(small_int(request.args.get("page", "1")) or 1, 10**6)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    page = page_number(request.args)
+    rows, total = page_of(db.session, stmt, PER_PAGE, page)
     return rows, total, page
 
 

@@ -1,4 +1,4 @@
-"""Numbers from URLs (ids, pages, filters), read one way everywhere.
+"""Numbers from URLs (ids, pages, filters), read one way everywhere, and the page of a list they pick.
 
 ``str.isdigit`` accepts characters such as "²" that ``int`` refuses, and an unbounded number
 overflows the database's integer columns; both used to end as a 500. Only ASCII digits, at most
@@ -6,6 +6,7 @@ nine of them (below 2**31, PostgreSQL's integer), are numbers here.
 """
 import re
 
+from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 _SMALL_INT = re.compile(r"[0-9]{1,9}")
@@ -24,3 +25,15 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def page_number(args) -> int:
+    """The ``page`` argument of a list page: 1 when absent or not a number, at most a million (the
+    offset stays far inside a 64-bit integer)."""
+    return min(small_int(args.get("page", "1")) or 1, 10**6)
+
+
+def page_of(session, stmt, per_page: int, page: int) -> tuple[list, int]:
+    """One page of ``stmt`` (ordered by the caller) and the count of all its rows."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all(), total

@@ -3,7 +3,6 @@ the training statistics."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from forms.training import (
@@ -21,7 +20,7 @@ from workflows import training as service
 from . import xlsx
 from .errors import json_error
 from .extensions import db
-from .params import small_int
+from .params import page_number, page_of
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 PER_PAGE = 50
@@ -43,9 +42,8 @@ def _reporter(user):
 
 
 def _page(stmt):
-    page = min(small_int(request.args.get("page", "1")) or 1, 10**6)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all(), total, page
+    page = page_number(request.args)
+    return (*page_of(db.session, stmt, PER_PAGE, page), page)
 
 
 @bp.before_request
