@@ -2,11 +2,12 @@
 migrated with the project's Alembic migrations, and the app driven through HTTP."""
 import os
 import re
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from models import Base
 
@@ -14,51 +15,216 @@ PG_URL = os.environ.get("GASFLOW_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("GASFLOW_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    from web.database import scratch_database, upgrade
+# What every test's app is made with. Documents are left to the periodic round ("sweep"): rendering a
+# PDF is most of the cost of opening a rectification, and only the tests marked ``documents`` read them.
+APP_CONFIG = {"TESTING": True, "INPROCESS_TICKER": False, "DOCUMENTS_RENDER": "sweep",
+              "PASSWORD_HASH_PROFILE": "cheapest"}
 
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gasflow-test.db'}"
-        upgrade(url)
-        yield url
+
+def pytest_configure(config):
+    for marker in ("documents: the test reads rendered PDFs; they render right after the commit",
+                   "browser: drives Debian's chromium through Playwright (its own step in .ci/run)",
+                   "slow: takes more than a few seconds on its own",
+                   "postgresql: needs PostgreSQL (skipped on the embedded SQLite default)"):
+        config.addinivalue_line("markers", marker)
+
+
+def pytest_collection_modifyitems(config, items):
+    if PG_URL:
         return
-    with scratch_database(PG_URL, "gasflow_test") as url:
-        upgrade(url)
-        yield url
+    skip = pytest.mark.skip(reason="PostgreSQL only (set GASFLOW_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
 
 
-def _wipe(url: str) -> None:
-    engine = create_engine(url)
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+class _Databases:
+    """The test database and its seeded template: migrated, models deployed, reference and demo data
+    loaded once per session; every test starts from the template's copy instead of wiping, migrating,
+    deploying and seeding again.
+
+    SQLite: the template is a file, copied into the test database with SQLite's online backup.
+    PostgreSQL: the template is a schema of the test database holding a copy of every table's rows;
+    a test's start puts them back (one script: delete, insert ... select, sequences reset). Measured
+    against CREATE DATABASE ... TEMPLATE, which costs 0.5 to 4 s a test here (it checkpoints the
+    cluster, or WAL-logs the whole database), this costs tens of milliseconds."""
+
+    SNAPSHOT = "gasflow_test_template"
+
+    def __init__(self, tmp_path_factory):
+        self.folder = tmp_path_factory.mktemp("db")
+        if PG_URL:
+            from sqlalchemy.engine import make_url
+
+            base = make_url(PG_URL)
+            self.work_name = f"gasflow_test_{os.urandom(4).hex()}"
+            # AUTOCOMMIT: CREATE/DROP DATABASE refuse to run in a transaction.
+            self.admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.work_name}"'))
+            self.url = base.set(database=self.work_name).render_as_string(hide_password=False)
+            self.script = None
         else:
+            self.work = self.folder / "gasflow-test.db"
+            self.template = self.folder / "gasflow-template.db"
+            self.url = f"sqlite:///{self.work}"
+
+    def keep_as_template(self):
+        """What the database holds now is what every test starts from."""
+        if not PG_URL:
+            self._copy(self.work, self.template)
+            return
+        from sqlalchemy.pool import NullPool
+
+        self.engine = create_engine(self.url, poolclass=NullPool)
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        snap = self.SNAPSHOT
+        with self.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{snap}"'))
+            filled = {}
             for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
-    engine.dispose()
+                if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM public."{name}")')).scalar():
+                    # Generated columns (PostGIS geom from lon/lat) are computed again, not copied.
+                    columns = ", ".join(f'"{c}"' for c in conn.scalars(text(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                        "AND table_name = :t AND is_generated = 'NEVER' ORDER BY ordinal_position"), {"t": name}))
+                    conn.execute(text(f'CREATE TABLE "{snap}"."{name}" AS SELECT {columns} FROM public."{name}"'))
+                    filled[name] = columns
+            sequences = conn.execute(text(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")).all()
+        # Triggers and foreign keys off while it runs (session_replication_role): the audit trail's
+        # append-only trigger would refuse the DELETE, and no order of deletes has to be found.
+        self.script = "; ".join(
+            ["SET session_replication_role = replica"]
+            + [f'DELETE FROM public."{name}"' for name in reversed(tables)]
+            + [f'INSERT INTO public."{name}" ({cols}) SELECT {cols} FROM "{snap}"."{name}"'
+               for name, cols in filled.items()]
+            + [f"SELECT setval('public.\"{seq}\"', {value}, true)" if value is not None
+               else f"SELECT setval('public.\"{seq}\"', 1, false)" for seq, value in sequences]
+            + ["SET session_replication_role = origin"])
+
+    def restore(self):
+        """The test database as the template holds it."""
+        if PG_URL:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(self.script)
+        else:
+            self._copy(self.template, self.work)
+
+    @staticmethod
+    def _copy(source, target):
+        # SQLite's online backup, not a file copy: an engine the test made itself (a CLI command's app,
+        # a worker's) may still hold a connection to the file, and must see the new content, not a
+        # file swapped under its write-ahead log.
+        import sqlite3
+
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+
+    def drop(self):
+        if PG_URL:
+            self.engine.dispose()
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.work_name}" WITH (FORCE)'))
+            self.admin.dispose()
 
 
-@pytest.fixture
-def app(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "instance"))
-    _wipe(database_url)
+@pytest.fixture(scope="session")
+def _databases(tmp_path_factory):
+    found = _Databases(tmp_path_factory)
+    yield found
+    found.drop()
+
+
+@pytest.fixture(scope="session")
+def database_url(_databases):
+    return _databases.url
+
+
+@pytest.fixture(scope="session")
+def _instance(tmp_path_factory):
+    """One instance folder (key files, uploads) for the session: the template's encrypted data and
+    TOTP secrets were written with its keys."""
+    folder = tmp_path_factory.mktemp("instance")
+    before = os.environ.get("GASFLOW_INSTANCE")
+    os.environ["GASFLOW_INSTANCE"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("GASFLOW_INSTANCE", None)
+    else:
+        os.environ["GASFLOW_INSTANCE"] = before
+
+
+@pytest.fixture(scope="session")
+def _session_app(_databases, _instance):
+    """The app, built once: migrated, models deployed and the demo seeded into the template."""
     from web import create_app
     from web.extensions import db
     from web.seed import seed
 
-    # Documents render right after the commit, so a step's reply already carries its PDF; the queued
-    # rendering (REDIS_URL) is driven by test_documents with a real RQ worker.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False,
-                      "DOCUMENTS_RENDER": "inline"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _databases.url, **APP_CONFIG})
     with app.app_context():
         seed(db.session)
+        from models import DecisionModel, ProcessModel
+
+        models = (frozenset(db.session.scalars(select(ProcessModel.id))),
+                  frozenset(db.session.scalars(select(DecisionModel.id))))
+        db.session.remove()
+        db.engine.dispose()
+    _databases.keep_as_template()
+    pristine = (dict(app.config), dict(app.extensions), models)
+    yield app, pristine
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(request, _session_app, _databases, monkeypatch):
+    """The session's app on a fresh copy of the seeded database, with its settings as built: a test may
+    change ``app.config``; the next one does not see it."""
+    from web import case_engine
+    from web.extensions import db
+    from web.jobs import configure_documents
+
+    app, (config, extensions, models) = _session_app
+    with app.app_context():
+        db.session.remove()  # the pool stays: its connections see the restored rows
+    _databases.restore()
+    app.config.clear()
+    app.config.update(config)
+    app.extensions.clear()
+    app.extensions.update(extensions)
+    # Deployed models are re-read from the database: a test that deployed one left its facts here,
+    # under an id the next test's database may give to another model.
+    case_engine(app).forget_models(*models)
+    if request.node.get_closest_marker("documents"):
+        app.config["DOCUMENTS_RENDER"] = "inline"
+    configure_documents(app)
     _CURRENT_APP[0] = app  # for sign_in_page, whose signature has no app
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+
+
+@pytest.fixture
+def own_app(app):
+    """An app of the test's own on the test's fresh database, for a test that adds routes or reads the
+    environment at start-up (the session's app has served requests and cannot take new routes)."""
+    from web import create_app
+    from web.extensions import db
+
+    made = []
+
+    def build(**config):
+        made.append(create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                **APP_CONFIG, **config}, migrate=False))
+        return made[-1]
+
+    yield build
+    for built in made:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -264,7 +264,7 @@ def test_a_deleted_last_entry_is_detected(app, api):
     assert not verdict.ok and verdict.bad_id == last
 
 
-@pytest.mark.skipif(not PG_URL, reason="the append-only trigger is PostgreSQL's")
+@pytest.mark.postgresql  # the append-only trigger is PostgreSQL's
 def test_postgresql_refuses_updates_and_deletes_of_the_trail(app, api, database_url):
     from sqlalchemy.exc import DBAPIError
 

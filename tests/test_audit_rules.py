@@ -177,9 +177,11 @@ def test_working_hours_edited_through_the_form_change_what_is_off_hours(app, api
     assert len(alerts(app, "off_hours")) == 1
 
 
-def test_mass_deletions_alert_once_per_episode(app):
+def test_mass_deletions_alert_once_per_episode(own_app):
     from models import Notification, User
     from web.extensions import csrf, db
+
+    app = own_app()
 
     # No page of the platform deletes anything yet; a route like the ones that will, for this test.
     bp = Blueprint("deleting", __name__)

@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, select
 from models import Base
 from web.cli import main
 
+# The backup carries the issued documents' PDFs: they render right after the commit here.
+pytestmark = pytest.mark.documents
+
 
 def every_row(url: str) -> dict[str, list[dict]]:
     """Every row of every table of the schema, read through the models' column types, ordered by key."""

@@ -9,6 +9,7 @@ from bench.__main__ import main
 
 PG_URL = os.environ.get("GASFLOW_TEST_DATABASE_URL")
 BACKEND = "postgresql" if PG_URL else "sqlite"
+pytestmark = pytest.mark.slow  # each starts servers or worker processes
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import enterprise_id, sign_in_page
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)

@@ -196,6 +196,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
+@pytest.mark.browser
 def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server

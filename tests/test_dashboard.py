@@ -181,6 +181,7 @@ def test_dashboard_export_is_in_chinese_and_in_scope(app, api, browser):
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
                     reason="Debian's chromium is not installed")
+@pytest.mark.browser
 def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
     """The page's charts and map come from static files and the JSON endpoint, under the CSP, with no
     script error; the demo's cases and volumes give them something to draw."""

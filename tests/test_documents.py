@@ -16,8 +16,9 @@ from PIL import Image
 from sqlalchemy import func, select
 from test_penalty import file_penalty, investigate_and_propose
 
-pytestmark = pytest.mark.skipif(subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0,
-                                reason="poppler-utils (pdftotext, pdftoppm) not installed")
+pytestmark = [pytest.mark.documents,
+              pytest.mark.skipif(subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0,
+                                 reason="poppler-utils (pdftotext, pdftoppm) not installed")]
 
 ENTERPRISE = "柯桥区瓶装液化气供应有限公司"
 HAZARD = "储瓶间可燃气体报警器失效，未设置防倾倒措施"
@@ -256,6 +257,7 @@ def queue_rendering(app, redis_url: str) -> str:
     return name
 
 
+@pytest.mark.slow
 def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, api, database_url, redis,
                                                                          tmp_path):
     from conftest import REDIS_URL
@@ -292,7 +294,7 @@ def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, a
 
 
 def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(app, api, browser, tmp_path):
-    from web.jobs import periodic
+    from web.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens there
     case = open_order(api, app)
@@ -313,7 +315,7 @@ def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(ap
 def test_a_document_that_cannot_be_rendered_holds_up_no_other(app, api, tmp_path):
     from models import IssuedDocument
     from web.extensions import db
-    from web.jobs import periodic
+    from web.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens: both wait for the periodic round
     broken, good = open_order(api, app), open_order(api, app)

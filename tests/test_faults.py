@@ -44,6 +44,7 @@ def kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_again(
         app, api, database_url, redis, tmp_path):
     from fault_jobs import complete_task_holding_commit

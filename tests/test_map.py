@@ -283,9 +283,8 @@ def test_sqlite_prefilters_with_a_bounding_box_in_sql(app):
     assert "data_records.lon BETWEEN" in sql and "data_records.lat BETWEEN" in sql
 
 
+@pytest.mark.postgresql  # PostGIS columns and their GiST indexes exist on PostgreSQL only
 def test_postgis_nearby_uses_the_gist_indexes(app):
-    if dialect(app) != "postgresql":
-        pytest.skip("PostGIS columns and their GiST indexes exist on PostgreSQL only")
     from models import User
     from web.extensions import db
     from workflows import spatial
@@ -348,6 +347,7 @@ needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.enviro
 
 
 @needs_chromium
+@pytest.mark.browser
 def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api, live_server, tmp_path):
     from playwright.sync_api import sync_playwright
 

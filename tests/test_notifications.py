@@ -152,7 +152,7 @@ def overdue_case(app, api):
 
 
 def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, api, smtp):
-    from web.jobs import periodic
+    from web.schedule import run_all as periodic
     from workflows import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
@@ -200,7 +200,7 @@ def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, m
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from web import jobs
+    from web import jobs, schedule
     from workflows import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
@@ -212,9 +212,9 @@ def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, m
     queue = Queue("gasflow-test-mail", connection=Redis.from_url(REDIS_URL))
     queue.empty()
     with clock.frozen_at(datetime.now(UTC) + timedelta(hours=2)):
-        job = queue.enqueue(jobs.run_timers_job)
+        run = [queue.enqueue(schedule.run_periodic_job, name) for name in ("timers", "overdue", "mailed")]
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    assert job.get_status() == "finished"
+    assert [job.get_status() for job in run] == ["finished"] * 3
     assert len(notes(app, kind="task_overdue")) == 2
     assert sorted(msg["Subject"] for _rcpt, msg in smtp.messages) == ["任务已逾期：按期答复", "新任务：按期答复"]
 
@@ -305,7 +305,7 @@ def test_notifications_api(app, api):
 
 
 def test_a_failing_timer_step_does_not_hold_back_notices_and_mail(app, api, smtp, engine, monkeypatch):
-    from web.jobs import periodic
+    from web.schedule import run_all as periodic
     from workflows import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")

@@ -200,3 +200,25 @@ def _uscc(app) -> str:
 
     with app.app_context():
         return db.session.scalar(select(Enterprise.uscc).where(Enterprise.name == "柯桥区瓶装液化气供应有限公司"))
+
+
+def test_production_hashes_use_argon2id_at_rfc_9106_low_memory(own_app):
+    """The suite hashes with the cheapest parameters; a deployment cannot: its profile is not read from
+    the environment, and an app built without the test's override hashes and verifies at full cost."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.config import load_config
+    from web.extensions import db
+    from web.security import hash_password
+    from web.seed import DEMO_PASSWORD
+
+    assert load_config()["PASSWORD_HASH_PROFILE"] == "production"
+    app = own_app(PASSWORD_HASH_PROFILE="production")
+    with app.app_context():
+        hashed = hash_password(DEMO_PASSWORD)
+        assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        db.session.scalar(select(User).where(User.username == "kq_bottled_staff")).password_hash = hashed
+        db.session.commit()
+    assert sign_in_form(app.test_client(), "kq_bottled_staff", "wrong-" + DEMO_PASSWORD).status_code == 200
+    assert sign_in_form(app.test_client(), "kq_bottled_staff", DEMO_PASSWORD).status_code == 302

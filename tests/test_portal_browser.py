@@ -17,6 +17,8 @@ from conftest import sign_in_page
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)

@@ -3,12 +3,11 @@ import pytest
 from sqlalchemy import text
 
 
+@pytest.mark.postgresql  # PostGIS columns exist on PostgreSQL only; SQLite keeps lon/lat
 def test_distance_query_runs_in_the_database(app):
     from web.extensions import db
 
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostGIS columns exist on PostgreSQL only; SQLite keeps lon/lat")
         # Enterprises within 3 km of a point in 柯桥区 (120.49, 30.08), nearest first.
         rows = db.session.execute(text(
             "SELECT name, round(ST_Distance(geom, ST_SetSRID(ST_MakePoint(120.49, 30.08), 4326)::geography)) AS m "

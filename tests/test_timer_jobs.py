@@ -13,7 +13,7 @@ def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from web import jobs
+    from web import jobs, schedule
 
     case = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app), "hazard_description": "x", "hazard_class": "I",
@@ -28,7 +28,7 @@ def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
     from workflows import clock
 
     with clock.frozen_at(datetime.now(UTC) + timedelta(hours=2)):
-        job = queue.enqueue(jobs.run_timers_job)
+        job = queue.enqueue(schedule.run_periodic_job, "timers")
         SimpleWorker([queue], connection=conn).work(burst=True)
     assert job.get_status() == "finished" and job.return_value() == 1
     tasks = api("keqiao_supervisor").get("/tasks?scope=group").json["items"]

@@ -147,23 +147,9 @@ def test_plain_connections_are_refused_by_hostssl(tls_cluster):
 
 
 @pytest.fixture
-def secure_app(database_url, tmp_path, monkeypatch):
-    from web import create_app
-    from web.extensions import db
-    from web.seed import seed
-
+def secure_app(own_app, monkeypatch):
     monkeypatch.setenv("GASFLOW_SECURE_COOKIES", "1")
-    monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "instance"))
-    from conftest import _wipe
-
-    _wipe(database_url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "INPROCESS_TICKER": False})
-    with app.app_context():
-        seed(db.session)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return own_app()
 
 
 def test_behind_https_sessions_are_secure_cookies_and_hsts_is_sent(secure_app):

@@ -59,7 +59,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     configure_documents(app)
 
-    from . import admin, api, auth, cases, labels, monitoring_api, notifications, queue, templates_admin, warnings
+    from . import admin, api, auth, cases, labels, monitoring_api, notifications, queue, templates_admin, warning_pages
 
     labels.register(app)
 
@@ -79,7 +79,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
         users_admin,
     )
 
-    for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warnings,
+    for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warning_pages,
                    data_api, data_pages, map_api, map_pages, info, training, enterprise_home, portal, statistics,
                    ledger, users_admin, api_keys):
         app.register_blueprint(module.bp)

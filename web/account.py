@@ -1,8 +1,6 @@
 """The signed-in user's own password, and password resets by the city admin or a county supervisor."""
 from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -14,19 +12,9 @@ from workflows import clock, passwords, totp
 
 from .auth import _blocked, _fresh_session, password_proved_now, record_failure
 from .extensions import db
-from .security import hash_password, verify_password
+from .security import hash_password, verify_hash, verify_password
 
 bp = Blueprint("account", __name__)
-
-
-_hasher = PasswordHasher()
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def rule_messages(user: User, broken: list[str]) -> list[str]:
@@ -59,7 +47,7 @@ def change_password():
                 return redirect(url_for("auth.login"))
             form.current.errors.append(_("Wrong password."))
         else:
-            broken = passwords.check(db.session, user, form.new.data, _verify)
+            broken = passwords.check(db.session, user, form.new.data, verify_hash)
             if broken:
                 form.new.errors.extend(rule_messages(user, broken))
             else:

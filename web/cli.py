@@ -62,11 +62,10 @@ def serve(host, port):
 def _serve(app, host, port):
     from waitress import serve as waitress_serve
 
-    from .jobs import start_inprocess_ticker
+    from .schedule import InProcessScheduler
 
-    interval = app.config["TIMER_INTERVAL_SECONDS"]
     if not app.config["REDIS_URL"] and app.config["INPROCESS_TICKER"]:
-        start_inprocess_ticker(app, interval)
+        InProcessScheduler(app).start(first_after=app.config["TIMER_INTERVAL_SECONDS"])
     click.echo(f"\ngasflow on http://{host}:{port}/  (Ctrl+C stops)")
     waitress_serve(app, host=host, port=port, threads=8)
 
@@ -74,10 +73,11 @@ def _serve(app, host, port):
 @main.command()
 @click.option("--burst", is_flag=True, help="Work off the queue and exit.")
 def worker(burst):
-    """Run an RQ worker (needs REDIS_URL); it also schedules the timer job."""
+    """Run an RQ worker (needs REDIS_URL); it also schedules the periodic jobs."""
     from redis import Redis
 
-    from .jobs import make_worker, start_redis_ticker
+    from .jobs import make_worker
+    from .schedule import start_redis_scheduler
 
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -86,16 +86,16 @@ def worker(burst):
     app = _app()  # migrations and model deployment before the first job
     conn = Redis.from_url(url)
     if not burst:
-        start_redis_ticker(url, app.config["TIMER_INTERVAL_SECONDS"], app.config["QUEUE_NAME"])
+        start_redis_scheduler(app, url, app.config["QUEUE_NAME"])
     make_worker(conn, (app.config["QUEUE_NAME"],)).work(burst=burst)
 
 
 @main.command()
 def tick():
-    """Fire the timers due now, note overdue tasks and mail notifications (what the periodic job does)."""
-    from .jobs import periodic
+    """Run every periodic job once: timers due now, overdue notices, mail, data checks, documents."""
+    from .schedule import run_all
 
-    done = periodic(_app())
+    done = run_all(_app())
     click.echo(f"timers fired on {done['timers']} cases")
     if done["overdue"] or done["mailed"]:  # the first line stays as scripts read it
         click.echo(f"overdue tasks notified: {done['overdue']}, e-mails sent: {done['mailed']}")

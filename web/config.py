@@ -62,7 +62,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # The RQ queue of this platform's jobs: platforms (or test runs) sharing one Redis name their own.
         "QUEUE_NAME": os.environ.get("GASFLOW_QUEUE", "gasflow").strip() or "gasflow",
         # Where issued documents' PDFs are rendered after the commit: "inline" (the process that issued
-        # them) or "queue" (RQ workers); empty: the queue when REDIS_URL is set.
+        # them), "queue" (RQ workers) or "sweep" (the periodic round only); empty: the queue when REDIS_URL is set.
         "DOCUMENTS_RENDER": os.environ.get("GASFLOW_DOCUMENTS_RENDER", "").strip().lower(),
         "SECRET_KEY": _secret_key(instance),
         "BPMN_DIR": str(ROOT / "bpmn"),
@@ -96,6 +96,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "TILE_ATTRIBUTION": os.environ.get("TILE_ATTRIBUTION", "").strip(),
         # Signed-in sessions end after this long without a request, and this long after sign-in whatever
         # happens (GB/T 22239 level 3); the server checks both from times kept in the signed session.
+        # argon2 parameters (web/security.py): only the test suite passes "cheapest"; not read from the
+        # environment, so no deployment can weaken its hashes by a setting.
+        "PASSWORD_HASH_PROFILE": "production",
         "SESSION_IDLE_MINUTES": int(os.environ.get("GASFLOW_SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(os.environ.get("GASFLOW_SESSION_MAX_HOURS", "12")),
         # A TOTP second factor for authority accounts; only special deployments turn it off.

@@ -1,70 +1,6 @@
-"""Periodic work: firing due BPMN timers, telling people about overdue tasks, mailing notifications.
-
-With REDIS_URL the job runs on RQ workers (``gasflow worker``), enqueued by a ticker
-that holds a short Redis lock so that many workers enqueue it once per interval.
-Without Redis (the embedded default) a daemon thread in the web process runs it.
-"""
-import logging
-import threading
-import time
-
-log = logging.getLogger(__name__)
+"""Background work on RQ: the retry policy, the worker, the app a worker builds, and the rendering of
+issued documents' PDFs. What runs periodically is declared in ``schedule``."""
 _app = None
-
-
-def periodic(app) -> dict:
-    """One round of the periodic work; returns what each step did.
-
-    Timers fire first: a task a timer interrupts is no longer open, so nobody is told it is
-    overdue, and the notifications written in this round are mailed in the same round.
-    One step failing does not keep the others from running; its error is raised afterwards so
-    that the round shows as failed (in the log, or as a failed RQ job) and is retried next round.
-    """
-    from . import case_engine
-    from .mail import send_pending_mail
-
-    engine = case_engine(app)
-    steps = {"timers": engine.run_due_timers, "overdue": engine.notify_overdue,
-             "mailed": lambda: send_pending_mail(app), "data_checks": lambda: daily_data_checks(app),
-             "documents": lambda: render_documents(app)}
-    done, failure = {}, None
-    for name, step in steps.items():
-        try:
-            done[name] = step()
-        except Exception as exc:
-            log.exception("periodic step %s failed", name)
-            done[name], failure = 0, failure or exc
-    if failure is not None:
-        raise failure
-    return done
-
-
-def daily_data_checks(app) -> int:
-    """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
-    such as a cylinder's inspection falling due. Returns the warnings open after it, or 0 if not run."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy import update
-
-    from models import Setting
-    from workflows.data_checks import check_all
-
-    from . import case_engine
-
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    engine = case_engine(app)
-    with engine.sessions() as s:
-        if s.get(Setting, "data_checks_day") is None:
-            s.add(Setting(key="data_checks_day", value=""))
-            s.commit()
-        # The UPDATE is the claim: with several workers, only the one whose UPDATE changed the row runs.
-        claimed = s.execute(update(Setting).where(Setting.key == "data_checks_day", Setting.value != today)
-                            .values(value=today)).rowcount
-        s.commit()
-        if not claimed:
-            return 0
-        return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
 
 
 def configure_documents(app) -> None:
@@ -75,12 +11,17 @@ def configure_documents(app) -> None:
     from .extensions import db
 
     mode = app.config.get("DOCUMENTS_RENDER") or ("queue" if app.config.get("REDIS_URL") else "inline")
-    if mode not in ("inline", "queue") or (mode == "queue" and not app.config.get("REDIS_URL")):
-        raise RuntimeError(f"GASFLOW_DOCUMENTS_RENDER={mode!r}: use 'inline', or 'queue' with REDIS_URL set")
+    if mode not in ("inline", "queue", "sweep") or (mode == "queue" and not app.config.get("REDIS_URL")):
+        raise RuntimeError(f"GASFLOW_DOCUMENTS_RENDER={mode!r}: use 'inline', 'sweep', or 'queue' with REDIS_URL set")
     with app.app_context():
         bind = db.engine
     if mode == "inline":
         dispatch_with(bind, None)
+        return
+    if mode == "sweep":
+        # Nothing renders after the commit: the periodic round does (web processes that must not spend
+        # their CPU on PDFs, and tests that are not about documents).
+        dispatch_with(bind, lambda ids: None)
         return
     from redis import Redis
     from rq import Queue
@@ -99,7 +40,7 @@ def render_documents(app, ids=None) -> int:
         return render_pending(s, ids)
 
 
-def _worker_app():
+def worker_app():
     global _app
     if _app is None:
         from . import create_app
@@ -110,49 +51,7 @@ def _worker_app():
 
 def render_documents_job(ids: list[int]) -> int:
     """RQ job: the PDFs of the documents a transition has just issued."""
-    return render_documents(_worker_app(), ids)
-
-
-def run_timers_job() -> int:
-    """RQ job entry point; builds the app once per worker process. Returns the cases whose timers fired."""
-    return periodic(_worker_app())["timers"]
-
-
-def start_inprocess_ticker(app, interval: int) -> threading.Thread:
-    def loop():
-        while True:
-            time.sleep(interval)
-            try:
-                done = periodic(app)
-                if any(done.values()):
-                    log.info("periodic job: %s", done)
-            except Exception:  # keep ticking; the next round retries what failed
-                log.exception("timer tick failed")
-
-    thread = threading.Thread(target=loop, name="gasflow-ticker", daemon=True)
-    thread.start()
-    return thread
-
-
-def start_redis_ticker(redis_url: str, interval: int, queue_name: str = "gasflow") -> threading.Thread:
-    from redis import Redis
-    from rq import Queue
-
-    conn = Redis.from_url(redis_url)
-    queue = Queue(queue_name, connection=conn)
-
-    def loop():
-        while True:
-            try:
-                if conn.set(f"{queue_name}:timer-tick", "1", nx=True, ex=interval):
-                    enqueue(queue, run_timers_job, job_timeout=max(interval * 4, 60), result_ttl=interval * 10)
-            except Exception:
-                log.exception("could not enqueue the timer job")
-            time.sleep(interval)
-
-    thread = threading.Thread(target=loop, name="gasflow-rq-ticker", daemon=True)
-    thread.start()
-    return thread
+    return render_documents(worker_app(), ids)
 
 
 # A worker can die in the middle of a job (OOM killer, a host lost, SIGKILL on deploy). Its transaction

@@ -16,6 +16,9 @@ ROLES = {
     "inspector": _l("Inspector"), "enterprise_admin": _l("Enterprise admin"),
     "enterprise_staff": _l("Enterprise staff"), "enterprise": _l("Enterprise"),
 }
+# The enforcement ledgers (A8), by key: their menu entries, dashboard links and page titles.
+LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
+                 "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
 STATUSES = {"active": _l("Active"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
             "open": _l("Open")}
 EVENTS = {

@@ -11,14 +11,12 @@ from workflows.report_filters import ReportFilters, counties_in_scope, enterpris
 from . import xlsx
 from .errors import json_error
 from .extensions import db
-from .labels import STATUSES
+from .labels import LEDGER_LABELS, STATUSES
 from .params import small_int
 from .portal import authority_user
 
 bp = Blueprint("ledger", __name__)
 PER_PAGE, MAX_PER_PAGE = 50, 200
-LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
-                 "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
 # The case's own columns; the rest are case data, labelled as the case page labels them.
 CASE_COLUMNS = {"id": "#", "title": _l("Title"), "enterprise": _l("Enterprise"), "county": _l("County"),
                 "created_at": _l("Opened"), "status": _l("Status"), "completed_at": _l("Closed")}

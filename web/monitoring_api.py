@@ -21,7 +21,7 @@ from models import (
     ThresholdRule,
 )
 from workflows import access, clock
-from workflows import warnings as monitoring
+from workflows import early_warnings as monitoring
 from workflows.errors import Forbidden, InvalidInput
 
 from . import case_engine, taskflow

@@ -16,6 +16,7 @@ from workflows.report_filters import require_authority
 
 from . import xlsx
 from .extensions import db
+from .labels import LEDGER_LABELS
 from .map_pages import KIND_LABELS, LEVEL_LABELS
 
 bp = Blueprint("portal", __name__)
@@ -54,8 +55,6 @@ def _labels() -> dict:
 def index():
     user = authority_user()
     data = figures.dashboard(db.session, user, clock.now())
-    from .ledger import LEDGER_LABELS
-
     return render_template("portal/dashboard.html", figures=data, labels=_labels(),
                            ledger_links=[(k, str(v)) for k, v in LEDGER_LABELS.items()],
                            text={"open": str(_l("Open")), "overdue": str(_l("Overdue")),

@@ -3,28 +3,47 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from models import ApiToken, User
 from workflows import permissions
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# argon2-cffi's default (RFC 9106's low-memory profile). "cheapest" exists for the test suite only, where
+# hundreds of sign-ins would otherwise spend most of its time hashing; a hash carries its own parameters,
+# so verifying one is as cheap or as dear as the profile it was made with.
+HASH_PROFILES = {"production": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+_hashers: dict[str, tuple[PasswordHasher, str]] = {}
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The hasher of the current app's PASSWORD_HASH_PROFILE, with a dummy hash of its own: verified
+    against when the username is unknown, so timing does not reveal which usernames exist."""
+    name = current_app.config.get("PASSWORD_HASH_PROFILE", "production") if has_app_context() else "production"
+    found = _hashers.get(name)
+    if found is None:
+        hasher = PasswordHasher.from_parameters(HASH_PROFILES[name])
+        found = _hashers[name] = (hasher, hasher.hash("not-a-real-password"))
+    return found
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
+
+
+def verify_hash(hashed: str, password: str) -> bool:
+    try:
+        return _hasher()[0].verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def verify_password(user: User | None, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    hasher, dummy = _hasher()
+    return verify_hash(user.password_hash if user else dummy, password) and user is not None
 
 
 MAX_TOKEN_DAYS = 365

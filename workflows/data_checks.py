@@ -1,7 +1,7 @@
 """Warnings from reported data (A7.2–A7.4): cylinders, delivery vehicles and users.
 
 The checks read an enterprise's *official* records (what the authority accepted) and keep one
-warning per condition through ``workflows.warnings``: a condition found opens (or refreshes) its
+warning per condition through ``workflows.early_warnings``: a condition found opens (or refreshes) its
 warning, a condition gone closes it. They run when a review makes records official, and once a
 day for what time alone changes (an inspection falling due).
 """
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import REC_OFFICIAL, WARNING_OPEN, DataRecord, EarlyWarning, Enterprise
 
-from .warnings import clear_warning, raise_warning
+from .early_warnings import clear_warning, raise_warning
 
 # Cylinders a user may hold before it is a warning (A1.5 气瓶保有量预警), by user type.
 HOLDING_NORMS = {"residential": 2, "commercial": 6, "public_welfare": 6, "industrial": 20, "vehicle": 0}

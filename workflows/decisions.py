@@ -157,6 +157,10 @@ class DecisionCache:
                 self._engines[model_id] = found
         return found
 
+    def forget(self, keep) -> None:
+        with self._lock:
+            self._engines = {k: v for k, v in self._engines.items() if k in keep}
+
 
 class LatestDecision:
     """Stands in for a business rule task's DMN engine and asks the running transition for the

@@ -80,6 +80,13 @@ class CaseEngine:
         self._model_facts: dict[int, ModelFacts] = {}
         self.decisions = DecisionCache()
 
+    def forget_models(self, keep_processes=frozenset(), keep_decisions=frozenset()) -> None:
+        """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
+        replaced under a running engine (a restore, a test's fresh copy): its ids may name other models."""
+        self._model_facts = {k: v for k, v in self._model_facts.items() if k in keep_processes}
+        self.specs.forget(keep_processes)
+        self.decisions.forget(keep_decisions)
+
     # ---- process models -------------------------------------------------
     def deploy(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
         """Store a BPMN file as a new version of its process. Returns (model id, created).

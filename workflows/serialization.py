@@ -66,6 +66,10 @@ class SpecCache:
                 self._specs[model_id] = found
         return found
 
+    def forget(self, keep) -> None:
+        with self._lock:
+            self._specs = {k: v for k, v in self._specs.items() if k in keep}
+
 
 def new_workflow(spec, subprocess_specs) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=restricted_script_engine())

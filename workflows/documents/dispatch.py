@@ -36,11 +36,18 @@ def dispatch_with(bind: Engine, dispatcher: Dispatcher | None) -> None:
         _dispatchers[bind] = dispatcher
 
 
-def render_in_process(bind: Engine, ids: Iterable[int]) -> int:
-    from .issue import render_pending
+# What renders in the committing process: issue.render_pending, which registers itself on import
+# (issuing needs this module's to_render; this module must not import issue back).
+_renderer: list[Callable[[Session, Iterable[int]], int]] = []
 
+
+def render_with(renderer: Callable[[Session, Iterable[int]], int]) -> None:
+    _renderer[:] = [renderer]
+
+
+def render_in_process(bind: Engine, ids: Iterable[int]) -> int:
     with Session(bind) as s:
-        return render_pending(s, ids)
+        return _renderer[0](s, ids)
 
 
 @event.listens_for(Session, "after_commit")

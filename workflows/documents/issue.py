@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 
 from ..errors import ModelRuntimeError
-from .dispatch import to_render
+from .dispatch import render_with, to_render
 from .numbering import LOCAL_TZ, document_year, format_number, next_serial
 from .render import render
 from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
@@ -170,3 +170,6 @@ def _amount(value) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{number:,.2f}" if number > 0 else ""
+
+
+render_with(render_pending)

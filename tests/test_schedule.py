@@ -1,0 +1,67 @@
+"""The periodic jobs as data: each runs on its own interval, once per interval across every worker."""
+import uuid
+
+import pytest
+from conftest import enterprise_id, future
+
+
+def test_every_job_is_declared_with_a_name_an_interval_and_a_timeout(app):
+    from web.schedule import SCHEDULE
+
+    names = [job.name for job in SCHEDULE]
+    assert names[0] == "timers" and len(set(names)) == len(names)
+    assert {"timers", "overdue", "mailed", "data_checks", "documents"} <= set(names)
+    assert all(job.interval(app) > 0 and job.timeout > 0 for job in SCHEDULE)
+
+
+def test_the_embedded_scheduler_runs_each_job_when_its_interval_is_up(app, api, monkeypatch):
+    from web.schedule import InProcessScheduler
+
+    api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
+        "enterprise_id": enterprise_id(app), "hazard_description": "x", "hazard_class": "I",
+        "deadline_at": future(hours=1)}})
+    now = [1000.0]
+    scheduler = InProcessScheduler(app, clock=lambda: now[0])
+    first = scheduler.run_due()
+    assert set(first) == {"timers", "overdue", "mailed", "data_checks", "documents"}
+    now[0] += 1
+    assert scheduler.run_due() == {}  # nothing is due a second later
+    now[0] += app.config["TIMER_INTERVAL_SECONDS"]
+    assert set(scheduler.run_due()) == {"timers", "overdue", "mailed", "documents"}  # data checks: 10 min
+    now[0] += 600
+    assert "data_checks" in scheduler.run_due()
+
+
+def test_two_workers_enqueue_each_job_once_per_interval(app, redis):
+    from rq import Queue
+
+    from web.schedule import SCHEDULE, enqueue_due
+
+    queue = Queue(f"gasflow-test-schedule-{uuid.uuid4().hex[:6]}", connection=redis)
+    try:
+        first = enqueue_due(app, queue, redis)
+        second = enqueue_due(app, queue, redis)  # another worker's scheduler, in the same interval
+        assert first == [job.name for job in SCHEDULE] and second == []
+        assert len(queue) == len(SCHEDULE)
+        # Interval over, but the last runs are still queued: no second copy piles up behind them.
+        for job in SCHEDULE:
+            redis.delete(f"{queue.name}:periodic:{job.name}")
+        assert enqueue_due(app, queue, redis) == [] and len(queue) == len(SCHEDULE)
+    finally:
+        queue.empty()
+        for job in SCHEDULE:
+            redis.delete(f"{queue.name}:periodic:{job.name}")
+
+
+@pytest.mark.parametrize("name", ["timers", "documents"])
+def test_a_periodic_job_runs_as_an_rq_job_of_its_own(app, redis, database_url, monkeypatch, name):
+    from rq import Queue, SimpleWorker
+
+    from web import jobs, schedule
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(jobs, "_app", None)
+    queue = Queue(f"gasflow-test-schedule-{uuid.uuid4().hex[:6]}", connection=redis)
+    job = queue.enqueue(schedule.run_periodic_job, name)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert job.get_status() == "finished" and job.return_value() == 0
