@@ -7,7 +7,8 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from conftest import enterprise_id, future
+from conftest import enterprise_id
+from flows import open_order
 from sqlalchemy import select
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -23,13 +24,6 @@ def upload(user, name: str, content: bytes) -> int:
 def open_tasks(user, case_id: int) -> list[dict]:
     return [t for t in user.get("/tasks?scope=all&per_page=100").json["items"] if t["case_id"] == case_id]
 
-
-def open_order(api, ent_id: int, hazard: str, deadline_hours: int = 48) -> int:
-    data = {"enterprise_id": ent_id, "hazard_description": hazard, "hazard_class": "II",
-            "deadline_at": future(deadline_hours)}
-    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
-    assert resp.status_code == 201, resp.json
-    return resp.json["id"]
 
 
 def past(hours: int) -> str:
@@ -74,7 +68,7 @@ def make_cases(app, api, deadline_hours: int = 48) -> dict[str, int]:
     comments and history."""
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
     ent = enterprise_id(app)
-    cases = {name: open_order(api, ent, f"隐患 {name}", deadline_hours) for name in
+    cases = {name: open_order(api, None, ent, hazard=f"隐患 {name}", hours=deadline_hours)["id"] for name in
              ("awaiting_response", "awaiting_verification", "sent_back", "completed")}
     for name in ("awaiting_verification", "sent_back", "completed"):
         task = open_tasks(staff, cases[name])[0]

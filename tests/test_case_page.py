@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import csrf_of, enterprise_id, future, sign_in_page
+from flows import open_order
 from sqlalchemy import update
 
 from models import Case, CaseEvent
@@ -16,13 +17,6 @@ from web.extensions import db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
 
-
-def open_order(api, app, enterprise="柯桥区瓶装液化气供应有限公司"):
-    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
-        "enterprise_id": enterprise_id(app, enterprise), "hazard_description": "阀门锈蚀",
-        "hazard_class": "II", "deadline_at": future()}})
-    assert resp.status_code == 201, resp.json
-    return resp.json["id"]
 
 
 def link(app, parent_id, child_id):
@@ -40,7 +34,7 @@ def english(b):
 
 
 def test_comment_with_files_on_the_case_page(app, api, browser):
-    case_id = open_order(api, app)
+    case_id = open_order(api, app, hazard="阀门锈蚀")["id"]
     staff = english(browser("kq_bottled_staff"))
     page = staff.client.get(f"/cases/{case_id}")
     assert b'id="comment-form"' in page.data
@@ -64,7 +58,7 @@ def test_comment_with_files_on_the_case_page(app, api, browser):
 
 
 def test_bad_comments_on_the_page(app, api, browser):
-    case_id = open_order(api, app)
+    case_id = open_order(api, app, hazard="阀门锈蚀")["id"]
     inspector = english(browser("keqiao_inspector"))
     token = csrf_of(inspector.client.get(f"/cases/{case_id}").data)
     empty = inspector.client.post(f"/cases/{case_id}/comments", data={"text": "  ", "csrf_token": token})
@@ -79,7 +73,7 @@ def test_bad_comments_on_the_page(app, api, browser):
 
 
 def test_comments_over_the_api(app, api):
-    case_id = open_order(api, app)
+    case_id = open_order(api, app, hazard="阀门锈蚀")["id"]
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
     resp = inspector.post(f"/cases/{case_id}/comments", {"text": "  请本周内完成  "})
     assert resp.status_code == 201, resp.json
@@ -117,9 +111,9 @@ def test_comments_over_the_api(app, api):
 
 
 def test_linked_cases_in_the_api(app, api):
-    parent = open_order(api, app, "柯桥天然气有限公司")
-    child = open_order(api, app)
-    second = open_order(api, app, "柯桥汽车加气站")
+    parent = open_order(api, app, "柯桥天然气有限公司", hazard="阀门锈蚀")["id"]
+    child = open_order(api, app, hazard="阀门锈蚀")["id"]
+    second = open_order(api, app, "柯桥汽车加气站", hazard="阀门锈蚀")["id"]
     link(app, parent, child)
     link(app, parent, second)
     inspector = api("keqiao_inspector")
@@ -136,8 +130,8 @@ def test_linked_cases_in_the_api(app, api):
 
 
 def test_linked_cases_on_the_case_page(app, api, browser):
-    parent = open_order(api, app, "柯桥天然气有限公司")
-    child = open_order(api, app)
+    parent = open_order(api, app, "柯桥天然气有限公司", hazard="阀门锈蚀")["id"]
+    child = open_order(api, app, hazard="阀门锈蚀")["id"]
     link(app, parent, child)
     inspector = english(browser("keqiao_inspector"))
     html = inspector.client.get(f"/cases/{parent}").data.decode()
@@ -157,7 +151,7 @@ def test_linked_cases_on_the_case_page(app, api, browser):
 
 
 def test_history_labels_for_new_events(app, api, browser):
-    case_id = open_order(api, app)
+    case_id = open_order(api, app, hazard="阀门锈蚀")["id"]
     with app.app_context():
         for event, detail in (("follow_up_set", {"follow_up_at": "2030-01-02T03:00:00+00:00"}),
                               ("message_handled", {"message": "warn_enterprise"})):
@@ -203,7 +197,7 @@ def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
 
 
     parent, child = transferred_to_penalty(app, api, engine)
-    other = open_order(api, app, "柯桥汽车加气站")
+    other = open_order(api, app, "柯桥汽车加气站", hazard="阀门锈蚀")["id"]
     link(app, parent, other)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

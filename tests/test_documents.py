@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import enterprise_id, future
-from flows import complete
+from flows import complete, open_order
 from PIL import Image
 from sqlalchemy import func, select
 from test_penalty import file_penalty, investigate_and_propose
@@ -33,13 +33,6 @@ def written(instant: str) -> str:
     local = datetime.fromisoformat(instant).astimezone(ZoneInfo("Asia/Shanghai"))
     return f"{local.year}年{local.month}月{local.day}日{local.hour:02d}时{local.minute:02d}分"
 
-
-def open_order(api, app, deadline=None, name=ENTERPRISE):
-    body = {"enterprise_id": enterprise_id(app, name), "hazard_description": HAZARD, "hazard_class": "II",
-            "deadline_at": deadline or future(72)}
-    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": body})
-    assert resp.status_code == 201, resp.json
-    return resp.json
 
 
 def pdfs(case: dict) -> list[dict]:
@@ -94,7 +87,7 @@ def assert_font_embedded(pdf: bytes, tmp_path) -> None:
 
 def test_rectification_notice_is_attached_when_the_order_is_issued(app, api, browser, tmp_path):
     deadline = future(72)
-    case = open_order(api, app, deadline)
+    case = open_order(api, app, hazard=HAZARD, deadline=deadline)
     year = this_year()
     number = f"绍燃整〔{year}〕第0001号"
     [notice] = pdfs(case)
@@ -149,7 +142,7 @@ def test_numbers_count_per_kind_and_year(app, api, engine):
     from web.extensions import db
 
     year = this_year()
-    first, second = open_order(api, app), open_order(api, app)
+    first, second = open_order(api, app, hazard=HAZARD, hours=72), open_order(api, app, hazard=HAZARD, hours=72)
     assert pdfs(first)[0]["filename"].endswith(f"〔{year}〕第0001号.pdf")
     assert pdfs(second)[0]["filename"].endswith(f"〔{year}〕第0002号.pdf")
     # Penalties have their own count.
@@ -178,7 +171,7 @@ def test_issuing_again_keeps_the_number(app, api, tmp_path):
     from web.extensions import db
     from workflows.documents.issue import issue_document
 
-    case = open_order(api, app)
+    case = open_order(api, app, hazard=HAZARD, hours=72)
     [notice] = pdfs(case)
     with app.app_context():
         row = db.session.get(Case, case["id"])
@@ -232,7 +225,7 @@ def test_a_rolled_back_or_concurrent_issue_neither_skips_nor_repeats_a_number(ap
 
 
 def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api, browser):
-    case = open_order(api, app)
+    case = open_order(api, app, hazard=HAZARD, hours=72)
     att = pdfs(case)[0]["id"]
     for username in ("yuecheng_inspector", "yc_pipeline_staff"):
         assert api(username).get(f"/attachments/{att}").status_code == 404
@@ -240,7 +233,7 @@ def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api,
     for username in ("admin", "keqiao_supervisor", "kq_bottled_admin"):
         assert api(username).get(f"/attachments/{att}").status_code == 200
     # Another enterprise of the same county does not see this one's notice.
-    other = pdfs(open_order(api, app, name="柯桥天然气有限公司"))[0]["id"]
+    other = pdfs(open_order(api, app, "柯桥天然气有限公司", hazard=HAZARD, hours=72))[0]["id"]
     assert api("kq_bottled_staff").get(f"/attachments/{other}").status_code == 404
     assert browser("kq_bottled_staff").client.get(f"/attachments/{other}").status_code == 404
     assert api("keqiao_inspector2").get(f"/attachments/{other}").status_code == 200
@@ -265,7 +258,7 @@ def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, a
     from test_faults import kill, start_worker
 
     queue = queue_rendering(app, REDIS_URL)
-    case = open_order(api, app)
+    case = open_order(api, app, hazard=HAZARD, hours=72)
     number = f"绍燃整〔{this_year()}〕第0001号"
     # Numbered and worded in the step; no PDF yet, and the case page says it is coming.
     assert pdfs(case) == []
@@ -297,7 +290,7 @@ def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(ap
     from web.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens there
-    case = open_order(api, app)
+    case = open_order(api, app, hazard=HAZARD, hours=72)
     assert pdfs(case) == [] and case["documents"][0]["status"] == "pending"
     page = browser("kq_bottled_staff").client.get(f"/cases/{case['id']}")
     assert page.status_code == 200 and "整改通知书".encode() in page.data and b"pending-document" in page.data
@@ -318,7 +311,7 @@ def test_a_document_that_cannot_be_rendered_holds_up_no_other(app, api, tmp_path
     from web.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens: both wait for the periodic round
-    broken, good = open_order(api, app), open_order(api, app)
+    broken, good = open_order(api, app, hazard=HAZARD, hours=72), open_order(api, app, hazard=HAZARD, hours=72)
     with app.app_context():
         doc = db.session.scalar(select(IssuedDocument).where(IssuedDocument.case_id == broken["id"]))
         doc.fields = {"number": doc.number}  # its wording lost: the template's placeholders cannot be filled

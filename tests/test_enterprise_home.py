@@ -4,18 +4,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id, future
-from flows import complete, task_named
+from flows import complete, open_order, task_named
 from sqlalchemy import select
 
 KQ_BOTTLED, KQ_PIPELINE, YC_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
 
-
-def open_order(api, app, name=KQ_BOTTLED, description="储瓶间可燃气体报警器失效"):
-    resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
-        "enterprise_id": enterprise_id(app, name), "hazard_description": description, "hazard_class": "II",
-        "deadline_at": future()}})
-    assert resp.status_code == 201, resp.json
-    return resp.json["id"]
 
 
 def inspect(api, app, fail: dict[int, str]):
@@ -47,8 +40,8 @@ def section(html: bytes, name: str) -> bytes:
 
 def test_home_shows_the_enterprises_own_work_and_nothing_of_others(app, api, browser):
     staff = api("kq_bottled_staff")
-    mine = open_order(api, app)
-    neighbour = open_order(api, app, name=KQ_PIPELINE, description="调压箱锈蚀")
+    mine = open_order(api, app)["id"]
+    neighbour = open_order(api, app, KQ_PIPELINE, hazard="调压箱锈蚀")["id"]
     yc_order = api("yuecheng_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app, YC_PIPELINE), "hazard_description": "阀门井积水", "hazard_class": "III",
         "deadline_at": future()}}).json["id"]

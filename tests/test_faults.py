@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from casemix import open_order, open_tasks, snapshot
-from conftest import REDIS_URL, Api, Browser, enterprise_id
+from casemix import open_tasks, snapshot
+from conftest import REDIS_URL, Api, Browser
+from flows import open_order
 from pgcluster import Cluster, server_bin
 from sqlalchemy import create_engine, text
 
@@ -55,7 +56,7 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     from web.jobs import JOB_RETRIES, enqueue
 
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
-    case_id = open_order(api, enterprise_id(app), "报警器失效")
+    case_id = open_order(api, app, hazard="报警器失效")["id"]
     (respond,) = open_tasks(staff, case_id)
     assert staff.post(f"/tasks/{respond['id']}/complete", {"data": {"response": "已更换"}}).status_code == 200
     (verify,) = open_tasks(inspector, case_id)
@@ -131,7 +132,7 @@ def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(priva
         db.session.remove()
     inspector = Api(app, "keqiao_inspector")
     page = Browser(app, "kq_bottled_staff", DEMO_PASSWORD)
-    case_id = open_order(lambda _name: inspector, enterprise_id(app), "管道腐蚀")
+    case_id = open_order(lambda _name: inspector, app, hazard="管道腐蚀")["id"]
     assert inspector.get(f"/cases/{case_id}").status_code == 200
     assert page.client.get("/").status_code == 200
     assert app.test_client().get("/readyz").status_code == 200

@@ -3,7 +3,7 @@ headers, the page's filters, the caller's scope; made from data created through 
 import io
 from datetime import UTC, date, datetime, timedelta
 
-from conftest import enterprise_id, future
+from flows import open_order
 from openpyxl import load_workbook
 
 YUECHENG_PIPELINE = "越城燃气有限公司"
@@ -16,17 +16,10 @@ def sheet(resp) -> tuple[list, list[list]]:
     return rows[0], rows[1:]
 
 
-def open_order(api, app, user, enterprise, hazard):
-    data = {"enterprise_id": enterprise_id(app, enterprise), "hazard_description": hazard, "hazard_class": "II",
-            "deadline_at": future()}
-    resp = api(user).post("/cases", {"process": "rectification", "data": data})
-    assert resp.status_code == 201, resp.json
-    return resp.json["id"]
-
 
 def test_case_list_exports_in_scope_with_its_filters(app, api, browser):
-    keqiao = open_order(api, app, "keqiao_inspector", "柯桥区瓶装液化气供应有限公司", "报警器失效")
-    yuecheng = open_order(api, app, "yuecheng_inspector", YUECHENG_PIPELINE, "阀门锈蚀")
+    keqiao = open_order(api, app, hazard="报警器失效")["id"]
+    yuecheng = open_order(api, app, YUECHENG_PIPELINE, hazard="阀门锈蚀", inspector="yuecheng_inspector")["id"]
 
     headers, rows = sheet(browser("admin").client.get("/cases/export.xlsx"))
     assert headers[:6] == ["案卷编号", "流程", "标题", "县(区)", "企业", "状态"]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from conftest import BPMN_DIR, csrf_of, enterprise_id, future
+from conftest import BPMN_DIR, csrf_of
+from flows import open_order
 from sqlalchemy import select, update
 
 from models import Notification, Task, User
@@ -71,13 +72,6 @@ def user_id(app, username):
         return db.session.scalar(select(User.id).where(User.username == username))
 
 
-def open_order(app, api, process="rectification", hours=48):
-    data = {"enterprise_id": enterprise_id(app), "hazard_description": "报警器失效", "hazard_class": "II",
-            "deadline_at": future(hours=hours)}
-    resp = api("keqiao_inspector").post("/cases", {"process": process, "data": data})
-    assert resp.status_code == 201, resp.json
-    return resp.json
-
 
 def answer(api, case):
     staff = api("kq_bottled_staff")
@@ -89,7 +83,7 @@ def test_a_new_task_is_mailed_to_its_user_once(app, api, smtp):
     from web.mail import send_pending_mail
 
     set_email(app, "keqiao_inspector", "liming@keqiao.example.cn")
-    case = open_order(app, api)
+    case = open_order(api, app, hazard="报警器失效")
     answer(api, case)  # the verification lands with the inspector who issued the order
     verify = next(t for t in api("keqiao_inspector").get("/tasks?scope=mine").json["items"]
                   if t["case_id"] == case["id"])
@@ -115,7 +109,7 @@ def test_an_unreachable_mail_server_is_retried_on_the_next_run(app, api, smtp, c
     from web.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
     app.config["MAIL_PORT"] = free_port()  # nothing listens there
     assert send_pending_mail(app) == 0
     assert "cannot reach the SMTP server" in caplog.text
@@ -130,7 +124,7 @@ def test_nothing_is_mailed_without_a_mail_server(app, api):
     from web.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
     assert app.config["MAIL_SERVER"] == ""
     assert send_pending_mail(app) == 0
     assert all(n.emailed_at is None for n in notes(app))
@@ -140,7 +134,7 @@ def test_read_notifications_are_not_mailed(app, api, smtp):
     from web.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
     assert api("kq_bottled_staff").post("/notifications/read", {"all": True}).json["marked"] == 1
     assert send_pending_mail(app) == 0 and smtp.messages == []
 
@@ -148,7 +142,7 @@ def test_read_notifications_are_not_mailed(app, api, smtp):
 def overdue_case(app, api):
     assert api("admin").post("/processes", data=(BPMN_DIR / "due_answer.bpmn").read_bytes(),
                              content_type="application/xml").status_code == 201
-    return open_order(app, api, process="due_answer", hours=1)
+    return open_order(api, app, process="due_answer", hazard="报警器失效", hours=1)
 
 
 def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, api, smtp):
@@ -235,7 +229,7 @@ def test_sign_in_tells_of_new_and_overdue_tasks(app, api):
     from web.extensions import db
 
     case = overdue_case(app, api)
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
     _client, page = login(app, "kq_bottled_staff")
     new = re.search(r'<a id="login-new-tasks" href="([^"]+)">([^<]+)</a>', page)
     assert new and new.group(1) == "/notifications" and new.group(2) == "2 new tasks"
@@ -254,8 +248,8 @@ def test_sign_in_tells_of_new_and_overdue_tasks(app, api):
 
 
 def test_bell_page_and_marking_read(app, api):
-    open_order(app, api)
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
+    open_order(api, app, hazard="报警器失效")
     client, page = login(app, "kq_bottled_staff")
     assert re.search(r'<span class="badge" id="bell-count">2</span>', page)
     listing = client.get("/notifications").data.decode()
@@ -282,8 +276,8 @@ def test_bell_page_and_marking_read(app, api):
 
 
 def test_notifications_api(app, api):
-    open_order(app, api)
-    open_order(app, api)
+    open_order(api, app, hazard="报警器失效")
+    open_order(api, app, hazard="报警器失效")
     staff, other = api("kq_bottled_staff"), api("kq_bottled_admin")
     items = staff.get("/notifications").json["items"]
     assert [n["kind"] for n in items] == ["task_created", "task_created"] and not any(n["read"] for n in items)

@@ -90,26 +90,19 @@ def _fuzz_params():
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(database_url, tmp_path_factory):
-    """One seeded app for the whole fuzz run: reseeding for each of the ~80 operations would take longer
-    than the fuzzing, and state left by one operation (cases, records) gives the next more to hit."""
-    from conftest import _wipe
-
-    from web import create_app
+def fuzz_app(_session_app, _databases):
+    """One seeded database for the whole fuzz run: a fresh copy for each of the ~80 operations would
+    cost more than the fuzzing, and state left by one operation (cases, records) gives the next more to
+    hit. The next test's ``app`` starts from the template again."""
     from web.extensions import db
-    from web.seed import seed
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GASFLOW_INSTANCE", str(tmp_path_factory.mktemp("fuzz-instance")))
-        _wipe(database_url)
-        flask_app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
-                                "INPROCESS_TICKER": False})
-        with flask_app.app_context():
-            seed(db.session)
-        yield flask_app
-        with flask_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    flask_app = _session_app[0]
+    with flask_app.app_context():
+        db.session.remove()
+    _databases.restore()
+    yield flask_app
+    with flask_app.app_context():
+        db.session.remove()
 
 
 @pytest.fixture(scope="module")

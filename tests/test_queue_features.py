@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import csrf_of, enterprise_id, future
+from flows import open_order
 from sqlalchemy import select, update
 
 from models import Region, Task
@@ -11,13 +12,6 @@ from web.extensions import db
 
 BOTTLED, PIPELINE, VEHICLE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "柯桥汽车加气站"
 
-
-def open_order(api, app, enterprise=BOTTLED, hours=48, hazard_class="II", inspector="keqiao_inspector"):
-    resp = api(inspector).post("/cases", {"process": "rectification", "data": {
-        "enterprise_id": enterprise_id(app, enterprise), "hazard_description": "钢瓶检验过期",
-        "hazard_class": hazard_class, "deadline_at": future(hours)}})
-    assert resp.status_code == 201, resp.json
-    return resp.json
 
 
 def task_of(app, case_id) -> int:
@@ -45,11 +39,12 @@ def ids(resp):
 def orders(app, api):
     """Four orders in Keqiao (three enterprises, due dates apart) and one in Yuecheng."""
     made = {
-        "bottled": open_order(api, app, BOTTLED, hours=24, hazard_class="I"),
-        "pipeline": open_order(api, app, PIPELINE, hours=24 * 10, hazard_class="II"),
-        "vehicle": open_order(api, app, VEHICLE, hours=60, hazard_class="I"),
-        "late": open_order(api, app, BOTTLED, hours=48, hazard_class="II"),
-        "yuecheng": open_order(api, app, "越城燃气有限公司", hours=30, inspector="yuecheng_inspector"),
+        "bottled": open_order(api, app, BOTTLED, hours=24, hazard_class="I", hazard="钢瓶检验过期"),
+        "pipeline": open_order(api, app, PIPELINE, hours=24 * 10, hazard_class="II", hazard="钢瓶检验过期"),
+        "vehicle": open_order(api, app, VEHICLE, hours=60, hazard_class="I", hazard="钢瓶检验过期"),
+        "late": open_order(api, app, BOTTLED, hours=48, hazard_class="II", hazard="钢瓶检验过期"),
+        "yuecheng": open_order(api, app, "越城燃气有限公司", hours=30, inspector="yuecheng_inspector",
+                               hazard="钢瓶检验过期"),
     }
     now = datetime.now(UTC)
     set_task(app, task_of(app, made["late"]["id"]), due_at=now - timedelta(hours=5))
@@ -200,7 +195,7 @@ def test_queue_page_filters_marks_and_pages(app, api, browser, orders):
 
 
 def test_queue_page_paginates_by_fifty(app, api, browser):
-    open_order(api, app)
+    open_order(api, app, hazard="钢瓶检验过期")
     with app.app_context():
         source = db.session.scalar(select(Task).where(Task.status == "open"))
         for _ in range(54):

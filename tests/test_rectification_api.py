@@ -2,16 +2,11 @@
 import io
 from datetime import UTC, datetime, timedelta
 
-from conftest import enterprise_id, future
+from conftest import future
+from flows import open_order
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
-
-def open_order(api, app, **overrides):
-    data = {"enterprise_id": enterprise_id(app), "hazard_description": "储瓶间可燃气体报警器失效",
-            "hazard_class": "II", "deadline_at": future()}
-    data.update(overrides)
-    return api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
 
 
 def only_open_task(api_user, case_id):
@@ -22,9 +17,7 @@ def only_open_task(api_user, case_id):
 
 def test_order_answered_sent_back_answered_again_and_accepted(app, api):
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
-    resp = open_order(api, app)
-    assert resp.status_code == 201, resp.json
-    case = resp.json
+    case = open_order(api, app)
     assert case["status"] == "active" and case["process"] == "rectification" and case["version"] == 1
     assert case["data"]["hazard_class"] == "II"
 
@@ -75,7 +68,7 @@ def test_order_answered_sent_back_answered_again_and_accepted(app, api):
 
 def test_missed_deadline_escalates_to_the_county_supervisor(app, api, engine):
     staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
-    case = open_order(api, app, deadline_at=future(hours=2)).json
+    case = open_order(api, app, hours=2)
     assert supervisor.get("/tasks?scope=group").json["total"] == 0
 
     # An hour later nothing is due; three hours later the timer fires.
@@ -107,7 +100,7 @@ def test_missed_deadline_escalates_to_the_county_supervisor(app, api, engine):
 
 def test_supervisor_transfers_an_overdue_order_to_a_penalty(app, api, engine):
     supervisor, inspector = api("keqiao_supervisor"), api("keqiao_inspector")
-    case = open_order(api, app, deadline_at=future(hours=1)).json
+    case = open_order(api, app, hours=1)
     engine.run_due_timers(datetime.now(UTC) + timedelta(hours=2))
     escalation = only_open_task(supervisor, case["id"])
     done = supervisor.post(f"/tasks/{escalation['id']}/complete", {"data": {"action": "transfer"}})
@@ -121,7 +114,7 @@ def test_supervisor_transfers_an_overdue_order_to_a_penalty(app, api, engine):
 
 def test_extend_without_new_deadline_is_refused(app, api, engine):
     supervisor = api("keqiao_supervisor")
-    case = open_order(api, app, deadline_at=future(hours=1)).json
+    case = open_order(api, app, hours=1)
     engine.run_due_timers(datetime.now(UTC) + timedelta(hours=2))
     task = only_open_task(supervisor, case["id"])
     resp = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {"action": "extend"}})
@@ -135,7 +128,7 @@ def test_extend_without_new_deadline_is_refused(app, api, engine):
 def test_claim_unclaim_and_assign(app, api):
     staff, inspector, inspector2, supervisor = (api("kq_bottled_staff"), api("keqiao_inspector"),
                                                 api("keqiao_inspector2"), api("keqiao_supervisor"))
-    case = open_order(api, app).json
+    case = open_order(api, app)
     task = only_open_task(staff, case["id"])
     assert staff.post(f"/tasks/{task['id']}/claim").json["assignee"] == "kq_bottled_staff"
     other = api("kq_bottled_admin")
@@ -157,7 +150,7 @@ def test_claim_unclaim_and_assign(app, api):
 
 def test_third_send_back_files_a_penalty(app, api):
     staff, inspector = api("kq_bottled_staff"), api("keqiao_inspector")
-    case = open_order(api, app).json
+    case = open_order(api, app)
     for round_ in (1, 2, 3):
         answer = only_open_task(staff, case["id"])
         answered = staff.post(f"/tasks/{answer['id']}/complete", {"data": {"response": f"第{round_}次整改"}})
