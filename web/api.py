@@ -17,7 +17,7 @@ from workflows import access
 from workflows.decisions import describe_xml
 from workflows.errors import Forbidden, InvalidInput
 
-from . import admin, case_engine, notifications, rights, taskflow
+from . import admin, case_engine, idempotency, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
 from .params import small_int
@@ -30,6 +30,15 @@ MAX_PER_PAGE = 200
 
 @bp.before_request
 def authenticate():
+    """Who calls (a bearer token or the browser's session), then the POST's Idempotency-Key: a
+    repeat is answered here, from the first request that carried the key."""
+    refused = _identify()
+    if refused is not None:
+        return refused
+    return idempotency.begin_api(g.api_user)
+
+
+def _identify():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, raw = header.partition(" ")

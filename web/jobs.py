@@ -21,12 +21,13 @@ def periodic(app) -> dict:
     that the round shows as failed (in the log, or as a failed RQ job) and is retried next round.
     """
     from . import case_engine
+    from .idempotency import prune_expired
     from .mail import send_pending_mail
 
     engine = case_engine(app)
     steps = {"timers": engine.run_due_timers, "overdue": engine.notify_overdue,
              "mailed": lambda: send_pending_mail(app), "data_checks": lambda: daily_data_checks(app),
-             "documents": lambda: render_documents(app)}
+             "documents": lambda: render_documents(app), "idempotency_keys": lambda: prune_expired(app)}
     done, failure = {}, None
     for name, step in steps.items():
         try:
