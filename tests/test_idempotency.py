@@ -333,3 +333,22 @@ def test_a_refused_form_frees_its_token(app, browser):
     assert inspector.client.post("/cases/new/rectification", data=form).status_code == 422
     fixed = inspector.client.post("/cases/new/rectification", data={**form, "hazard_description": "漏气"})
     assert fixed.status_code == 302 and count(app, Case) == 1
+
+
+def test_a_form_that_did_not_act_is_not_replayed_as_its_result(app, api, browser):
+    from test_web_pages import task_link
+
+    keyed(api("keqiao_inspector"), "/cases", rectification(app), "web-case")
+    staff = browser("kq_bottled_staff")
+    task_id = task_link(staff.client.get("/?scope=group").data)
+    page = staff.client.get(f"/tasks/{task_id}").data
+    # Someone else completes the task while the form is open.
+    other = api("kq_bottled_admin").post(f"/tasks/{task_id}/complete", {"data": {"response": "已修复"}})
+    assert other.status_code == 200, other.json
+    form = {"response": "已修复", "csrf_token": csrf_of(page), "submission_token": token_of(page)}
+    for _attempt in range(2):
+        refused = staff.client.post(f"/tasks/{task_id}", data=form)
+        assert refused.status_code == 303 and "Idempotent-Replayed" not in refused.headers
+        shown = staff.client.get(refused.headers["Location"]).data.decode()
+        assert "此表单已提交过" not in shown and "您无权办理该任务" in shown
+    assert count(app, IdempotencyKey) == 1  # the case's API key only

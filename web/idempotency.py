@@ -19,7 +19,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from flask import Response, current_app, flash, g, redirect, request
+from flask import Response, current_app, flash, g, redirect, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -157,11 +157,17 @@ def _keep(response):
     status, location = response.status_code, response.headers.get("Location")
     if claimed[1] == "api" and 200 <= status < 300:
         g.idempotency_answer = (status, response.content_type, location, response.get_data())
-    elif claimed[1] == "web" and 300 <= status < 400 and location:
+    elif claimed[1] == "web" and 300 <= status < 400 and location and _flashed_success():
         g.idempotency_answer = (status, None, location, b"")
     elif claimed[1] == "web" and 200 <= status < 300:  # a result page (data reporting) rather than a redirect
         g.idempotency_answer = (status, response.content_type, None, response.get_data())
     return response
+
+
+def _flashed_success() -> bool:
+    """Whether the view said it acted: the pages flash "success" when they did, and also redirect
+    after a refusal (the task was completed by someone else), which must not be replayed as a result."""
+    return any(category == "success" for category, _message in session.get("_flashes", ()))
 
 
 def _settle(_exc):
