@@ -45,7 +45,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 def register(app) -> None:
     with app.app_context():
         app.extensions[SESSIONS] = sessionmaker(bind=db.engine, expire_on_commit=False)
-    app.config.setdefault("IDEMPOTENCY_WAIT_SECONDS", 10)
     app.before_request(_web_form)
     app.after_request(_keep)
     app.teardown_request(_settle)
