@@ -233,6 +233,50 @@ def test_parallel_posts_with_one_key_open_one_case_with_one_number(app, api, ser
     assert count(app, Case) == 1 and count(app, IssuedDocument) == 1
 
 
+SERVE = """
+import sys
+from waitress.server import create_server
+from web import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "INPROCESS_TICKER": False, "DOCUMENTS_RENDER": "inline"},
+                 migrate=False)
+server = create_server(app, host="127.0.0.1", port=0, threads=4)
+print(server.effective_port, flush=True)
+server.run()
+"""
+
+
+def test_racing_through_two_server_processes_opens_one_case(app, api, server, database_url, tmp_path):
+    """This process's server and another process's, on one database: the claim holds across processes."""
+    import os
+    import subprocess
+    import sys
+
+    inspector = api("keqiao_inspector")
+    body = rectification(app)
+    other = subprocess.Popen([sys.executable, "-c", SERVE, database_url], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "GASFLOW_INSTANCE": str(tmp_path)})
+    try:
+        bases = [server, f"http://127.0.0.1:{int(other.stdout.readline())}"]
+        start, results, lock = threading.Barrier(6), [], threading.Lock()
+
+        def client(n):
+            start.wait()
+            got = http_post(f"{bases[n % 2]}/api/v1/cases", inspector.token, body, "two-processes")
+            with lock:
+                results.append(got)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=90)
+    finally:
+        other.terminate()
+        other.wait(timeout=30)
+    assert [s for s, _b, _r in results] == [201] * 6 and all(b == results[0][1] for _s, b, _r in results), results
+    assert count(app, Case) == 1 and count(app, IssuedDocument) == 1
+
+
 # ---- web forms ------------------------------------------------------------------------------------
 def token_of(html: bytes) -> str:
     match = re.search(rb'name="submission_token" value="([^"]+)"', html)
