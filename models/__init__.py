@@ -30,6 +30,7 @@ from .data import (
     DataRecord,
 )
 from .documents import DocumentCounter, IssuedDocument
+from .idempotency import IdempotencyKey
 from .info import (
     INFO_ANNOUNCEMENT,
     INFO_CATEGORIES,
@@ -128,6 +129,7 @@ __all__ = [
     "DecisionModel",
     "DocumentCounter",
     "IssuedDocument",
+    "IdempotencyKey",
     "EarlyWarning",
     "ENTERPRISE_KINDS",
     "ENTERPRISE_ROLES",

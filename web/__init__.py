@@ -117,8 +117,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
-    from . import health
+    from . import health, idempotency
 
+    idempotency.register(app)
     health.register(app)
     from . import audit
 

@@ -17,7 +17,7 @@ from workflows import access
 from workflows.decisions import describe_xml
 from workflows.errors import Forbidden, InvalidInput
 
-from . import admin, case_engine, notifications, rights, taskflow
+from . import admin, api_description, case_engine, idempotency, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
 from .params import small_int
@@ -30,6 +30,15 @@ MAX_PER_PAGE = 200
 
 @bp.before_request
 def authenticate():
+    """Who calls (a bearer token or the browser's session), then the POST's Idempotency-Key: a
+    repeat is answered here, from the first request that carried the key."""
+    refused = _identify()
+    if refused is not None:
+        return refused
+    return idempotency.begin_api(g.api_user)
+
+
+def _identify():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, raw = header.partition(" ")
@@ -247,11 +256,15 @@ def read_notifications():
 @bp.post("/cases")
 @api_scope("cases:write")
 def create_case():
+    """Open a case: {"process": key, "data": the start form's fields}; 201 with the case."""
     data = body()
     process = data.get("process")
     if not isinstance(process, str) or not process:
         raise InvalidInput("process is required", {"process": ["This field is required."]})
-    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=data.get("data", {}))
+    if not isinstance(data.get("data"), dict):
+        message = "This field is required." if data.get("data") is None else "Must be an object."
+        raise InvalidInput("data (the start form's fields) is required", {"data": [message]})
+    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=data["data"])
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
     case_id = taskflow.start_case(process, me(), form)
@@ -416,14 +429,16 @@ def download_attachment(att_id):
 # What a URL rule cannot tell (query parameters, bodies, status codes) is declared per endpoint below.
 # Imported where used: the monitoring and checklist modules import this one.
 _RULE_ARG = r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>"
-_ERRORS = {"400": "Malformed request: a body that is not JSON, or a bad filter",
+_ERRORS = {"400": "Malformed request: a body that is not JSON, a bad filter, or a malformed Idempotency-Key",
            "401": "No valid bearer token or session",
            "403": "The caller may not do this, the API key lacks the scope (fields.scope names it), or a browser "
                   "session sent no CSRF token",
            "404": "No such object, or not in the caller's scope",
-           "409": "The task is not in a state that allows this",
+           "409": "The task is not in a state that allows this, or a request with the same Idempotency-Key is "
+                  "still being served",
            "413": "The body, batch or file is too large",
-           "422": "Invalid input: fields names each invalid field"}
+           "422": "Invalid input: fields names each invalid field; or the Idempotency-Key was sent with a "
+                  "different request"}
 _PAGING = (("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1,
                                                                       "maximum": MAX_PER_PAGE}))
 # Ids are PostgreSQL integer columns: a larger number names nothing.
@@ -481,10 +496,10 @@ def _start_body() -> dict:
             continue  # the newest version's start form is the one a new case gets
         seen.add(key)
         start = (meta or {}).get("start_form")
-        variants.append({"type": "object", "required": ["process"], "additionalProperties": False, "properties": {
-            "process": {"const": key},
-            "data": _schema_ref(start) if start in FORMS else {"type": "object"}}})
-    generic = {"type": "object", "required": ["process"], "properties": {
+        data = _schema_ref(start) if start in FORMS else {"type": "object"}
+        variants.append({"type": "object", "required": ["process", "data"], "additionalProperties": False,
+                         "properties": {"process": {"const": key}, "data": data}})
+    generic = {"type": "object", "required": ["process", "data"], "properties": {
         "process": {"type": "string", "minLength": 1}, "data": {"type": "object"}}}
     return _json_body({"anyOf": variants} if variants else generic)
 
@@ -634,6 +649,8 @@ def _operation(rule, method: str, extras: dict) -> dict:
     required = set(spec.get("required", ()))
     params += [{"name": name, "in": "query", "required": name in required, "schema": schema}
                for name, schema in spec.get("query", ())]
+    if method == "post":
+        params.append(api_description.IDEMPOTENCY_PARAMETER)
     if params:
         op["parameters"] = params
     errors = {"401", "403"}
@@ -645,9 +662,12 @@ def _operation(rule, method: str, extras: dict) -> dict:
         errors |= {"400", "413", "422"}
         if "body" in spec:
             op["requestBody"] = spec["body"]
-    if rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put"):
-        errors.add("409")
+    if (rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put")) or method == "post":
+        errors.add("409")  # the task's state; a POST's Idempotency-Key still being served
     responses = {code: {"description": "OK" if code == "200" else "Done"} for code in spec.get("success", ("200",))}
+    if method == "post":
+        for response in responses.values():
+            response["headers"] = api_description.REPLAYED_HEADER
     responses.update({code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(errors)})
     op["responses"] = responses
     return op
@@ -680,7 +700,8 @@ def openapi():
             "fields": {"type": "object", "description": "field name → its messages"}}}}}
     responses = {f"E{code}": {"description": text, "content": {"application/json": {"schema": _schema_ref("Error")}}}
                  for code, text in _ERRORS.items()}
-    return jsonify({"openapi": "3.1.0", "info": {"title": "gasflow API", "version": "1"},
+    return jsonify({"openapi": "3.1.0", "info": {"title": "gasflow API", "version": "1",
+                                                 "description": api_description.description()},
                     "servers": [{"url": "/"}], "paths": paths,
                     "components": {"schemas": schemas, "responses": responses,
                                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -66,6 +66,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "DOCUMENTS_RENDER": os.environ.get("GASFLOW_DOCUMENTS_RENDER", "").strip().lower(),
         "SECRET_KEY": _secret_key(instance),
         "BPMN_DIR": str(ROOT / "bpmn"),
+        # A POST repeating an Idempotency-Key (or a form's submission token) waits this long for the
+        # first request's answer before it is refused with 409.
+        "IDEMPOTENCY_WAIT_SECONDS": float(os.environ.get("GASFLOW_IDEMPOTENCY_WAIT_SECONDS", "10")),
         # Whole request bodies; single attachments are limited to 10 MB by the forms.
         "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh",

@@ -42,10 +42,14 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # The exception's own headers say how to go on: Allow on a 405, Retry-After on a 429 or 503,
+        # WWW-Authenticate on a 401. Only its body is replaced.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return json_error(exc.code or 500, code, exc.description or exc.name)
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+            response, status = json_error(exc.code or 500, code, exc.description or exc.name)
+            return response, status, headers
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code, headers
 
     # The database gone (restarting, failing over, unreachable) or too busy to give a connection: the
     # request could not be served but nothing is wrong with it, so 503 and "try again", never a 500.

@@ -73,6 +73,12 @@ def daily_data_checks(app) -> int:
         return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
 
 
+def _prune_idempotency_keys(app) -> int:
+    from .idempotency import prune_expired
+
+    return prune_expired(app)
+
+
 def _render_documents(app) -> int:
     from .jobs import render_documents
 
@@ -90,6 +96,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
     # What no process rendered after its commit (a queue that was down, a worker that died).
     PeriodicJob("documents", _render_documents, every=None, timeout=600),
+    # Idempotency keys are kept 24 h; an expired one is already ignored, this only frees the space.
+    PeriodicJob("idempotency_keys", _prune_idempotency_keys, every=3600, timeout=600),
 )
 JOBS = {job.name: job for job in SCHEDULE}
 
