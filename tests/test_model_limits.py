@@ -215,3 +215,38 @@ def test_the_upload_page_lists_the_unbounded_expression(browser):
     assert resp.status_code == 422
     listed = re.search(r'id="upload-errors">(.*?)</div>', resp.data.decode(), re.S).group(1)
     assert "Flow_yes" in listed and "not a plain expression" in listed, listed
+
+
+# ---- the limits themselves, step by step ------------------------------------------------------------
+HUGE_AT_ONCE = [  # one C call each: refused by the operator guards before anything is allocated
+    "x = 'a' * 10**9", "x = 10**10**8", "x = 1 << 10**9", "x = '%0999999999d' % 1", "x = '%*d' % (10**9, 1)",
+    "x = pow(10, 10**8)", "x = [[1, 2]] * 10**8", "x = 'abc'\nx *= 10**9",
+    "x = [1]\nfor i in range(3):\n    x = x * 10**4",
+]
+STOPPED_BY_THE_SANDBOX = {  # caught only by the worker's limits
+    "x = round(1, -10**9)": "CPU time limit",  # a single C call that never returns to the interpreter
+    "try:\n    while True:\n        pass\nexcept:\n    while True:\n        pass": "CPU time limit",  # swallows
+    "x = f'{1:>999999999}'": "memory limit",
+    "a = [1]\nfor i in range(40):\n    a = [a, a]": "values|CPU time",  # small in memory, 2**40 values as JSON
+}
+
+
+@pytest.mark.parametrize("script", HUGE_AT_ONCE)
+def test_operators_that_build_huge_values_are_refused_at_once(app, script):
+    from workflows.scripting import RestrictedEnvironment, ScriptLimitExceeded
+
+    started = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded):
+        RestrictedEnvironment().execute(script, {})
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("script", list(STOPPED_BY_THE_SANDBOX))
+def test_what_no_guard_sees_is_stopped_by_the_sandbox(app, script):
+    from workflows.scripting import RestrictedEnvironment, ScriptLimitExceeded
+
+    with pytest.raises(ScriptLimitExceeded, match=STOPPED_BY_THE_SANDBOX[script]):
+        RestrictedEnvironment().execute(script, {})
+    context = {"n": 3}  # the next step gets a working sandbox
+    RestrictedEnvironment().execute("for i in range(n):\n    n = n + 1", context)
+    assert context["n"] == 6

@@ -45,6 +45,11 @@ class Limits:
     memory_bytes: int = 128 * 1024 * 1024
 
     @property
+    def max_values(self) -> int:
+        """Values a step may make, counted as JSON would write them (about 16 bytes or more each there)."""
+        return self.memory_bytes // 256
+
+    @property
     def max_int_bits(self) -> int:
         # Far above any amount or count a model handles, far below a slow multiplication; ints
         # beyond 4300 digits cannot even be printed (sys.int_max_str_digits).
@@ -98,7 +103,7 @@ def _check_repeat(seq, times: int) -> None:
         if (sys.getsizeof(seq) - sys.getsizeof(seq[:0])) * times > limits.memory_bytes:
             raise _too_big(f"repeating a text of {len(seq)} characters {times} times")
         return
-    cap = limits.memory_bytes // 64
+    cap = limits.max_values
     if len(seq) * times * 8 > limits.memory_bytes or _nodes(seq, cap) * times > cap:
         raise _too_big(f"repeating a list of {len(seq)} items {times} times")
 

@@ -50,10 +50,6 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"a value of type {module}.{name} cannot be kept in case data")
 
 
-def _max_values(limits) -> int:
-    return limits.memory_bytes // 64
-
-
 def _send(stream, payload) -> None:
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
@@ -226,7 +222,7 @@ def _run_step(kind, source, context, external, now_iso):
         exec(restricted.compile_script(source), scope)  # noqa: S102 - restricted bytecode
         result = {key: value for key, value in scope.items()
                   if key not in base and not key.startswith("_") and not callable(value) and key not in external}
-    cap = _max_values(restricted.limits)
+    cap = restricted.limits.max_values
     if restricted._nodes(result, cap) > cap:
         raise ScriptLimitExceeded(f"the step made more than {cap} values")
     return result
