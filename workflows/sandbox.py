@@ -74,9 +74,9 @@ class _Worker:
             _send(self.proc.stdin, request)
         except (BrokenPipeError, OSError):
             return self._died()
-        # The kernel stops the worker at the CPU limit plus two seconds whatever it runs; waiting
-        # longer than that on the wall clock means it is starved of CPU, not that the script is free.
-        deadline = time.monotonic() + 10 * self.limits.cpu_seconds + 30
+        # The kernel stops the worker within two seconds past its CPU limit whatever it runs, so the
+        # wall clock is only a backstop, generous for a machine whose cores are busy elsewhere.
+        deadline = time.monotonic() + 5 * self.limits.cpu_seconds + 10
         header = self._read(_HEADER.size, deadline)
         if header is None:
             return self._died()
@@ -118,6 +118,10 @@ class _Worker:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        self.forget()
+
+    def forget(self) -> None:
+        """Close this process's ends of the pipes (a forked child's copies), leaving the worker be."""
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -134,7 +138,9 @@ class _Pool:
     def take(self) -> _Worker:
         limits = restricted.limits
         with self._lock:
-            if self._pid != os.getpid():  # forked (a gunicorn worker): the parent's workers are not ours
+            if self._pid != os.getpid():  # forked (an RQ work horse): the parent's workers are not ours
+                for inherited in self._idle:
+                    inherited.forget()
                 self._idle, self._pid = [], os.getpid()
             while self._idle:
                 worker = self._idle.pop()
