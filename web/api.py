@@ -423,7 +423,9 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, or a bad filter",
            "404": "No such object, or not in the caller's scope",
            "409": "The task is not in a state that allows this",
            "413": "The body, batch or file is too large",
-           "422": "Invalid input: fields names each invalid field"}
+           "422": "Invalid input: fields names each invalid field. Or code model_error: a step of the process model "
+                  "failed, or went over its per-step CPU time or memory limit (the message names the BPMN element); "
+                  "nothing was written"}
 _PAGING = (("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1,
                                                                       "maximum": MAX_PER_PAGE}))
 # Ids are PostgreSQL integer columns: a larger number names nothing.
