@@ -7,14 +7,16 @@ the thread without limits only when its form bounds its cost:
 - no loop, comprehension, function, class, lambda, ``try`` or ``with``: every node runs at most once;
 - calls only of builtins and methods whose time and result are linear in their arguments
   (``len``, ``str``, ``min``, ``add_days``, ``.get``, ``.strip``, ...), with plain arguments;
-- the operators that multiply sizes (``*``, ``**``, ``<<``, ``%``) are guarded (``restricted``);
-  ``+`` adds sizes, so a value is at most as large as the values it is made of;
+- the operators that multiply sizes (``*``, ``**``, ``<<``, ``%``) are guarded (``restricted``): one
+  result of ``*`` or ``%`` is at most an eighth of the memory limit, ``**`` and ``<<`` make only
+  integers of at most 65,536 bits; ``+`` adds sizes;
 - a script assigns plain names only (no item or attribute writes: nothing shared is changed), and
-  a value may be made of at most ``MAX_WEIGHT`` references to case data counted through the names
-  it uses: ``s = s + s`` repeated would double a text at every line.
+  a value may be made of at most ``MAX_WEIGHT`` references to case data and constants, counted
+  through the names it uses (``s = s + s`` repeated would double a text at every line), a result of
+  ``*`` or ``%`` counting as ``MADE_BY_A_GUARD``.
 
-Such code takes time linear in the case data it reads and makes values at most ``MAX_WEIGHT``
-times that data. Everything else (and any script with a loop) goes to the sandbox. At upload,
+Such code takes time linear in the case data it reads and makes values of at most ``MAX_WEIGHT``
+times that data, or the memory limit. Everything else (and any script with a loop) goes to the sandbox. At upload,
 expressions (conditions, timers, due dates, DMN entries) must be of this form: see ``loader``.
 """
 import ast
@@ -22,7 +24,10 @@ from functools import lru_cache
 
 from .restricted import ScriptRejected, compile_expression
 
-MAX_WEIGHT = 32
+MAX_WEIGHT = 64
+# A text or list made by `*` or `%` counts as this many references: the guards let one be at most an
+# eighth of the step's memory limit, so at most eight of them make up a value.
+MADE_BY_A_GUARD = MAX_WEIGHT // 8
 SAFE_FUNCTIONS = frozenset({"len", "str", "int", "float", "bool", "abs", "min", "max", "now", "add_days"})
 SAFE_METHODS = frozenset({"get", "strip", "lstrip", "rstrip", "lower", "upper", "startswith", "endswith",
                           "isoformat", "keys", "values", "items", "isdigit", "count", "find"})
@@ -51,6 +56,8 @@ class _Weigher:
             _refuse(node, f"{type(node).__name__.lower()} (a loop, comprehension or function) is not allowed")
         if isinstance(node, ast.Name):
             return self.weights.get(node.id, 1)
+        if isinstance(node, ast.Constant):
+            return 1
         if isinstance(node, ast.Call):
             parts = self._call(node)
         else:
@@ -58,6 +65,9 @@ class _Weigher:
                 _refuse(node, "a computed format specification, or a width above 10000, is not allowed")
             parts = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
         weight = sum(self.expression(part) for part in parts)
+        if isinstance(node, ast.BinOp) and (isinstance(node.op, ast.Mod) or
+                                            isinstance(node.op, ast.Mult) and not _numeric(node)):
+            weight = max(weight, MADE_BY_A_GUARD)
         if weight > MAX_WEIGHT:
             _refuse(node, f"a value made of more than {MAX_WEIGHT} references to data")
         return weight
@@ -102,6 +112,11 @@ class _Weigher:
         if weight > MAX_WEIGHT:
             _refuse(target, f"a value made of more than {MAX_WEIGHT} references to data")
         self.weights[target.id] = weight
+
+
+def _numeric(node: ast.BinOp) -> bool:
+    """``x * 0.5``: a float operand makes it arithmetic (a text or list cannot be repeated 0.5 times)."""
+    return any(isinstance(side, ast.Constant) and isinstance(side.value, float) for side in (node.left, node.right))
 
 
 def _wide(spec) -> bool:

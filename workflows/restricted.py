@@ -45,6 +45,13 @@ class Limits:
     memory_bytes: int = 128 * 1024 * 1024
 
     @property
+    def max_result_bytes(self) -> int:
+        """The largest text or list one ``*`` or ``%`` may make: an eighth of the step's memory, so that
+        plain code in the engine's thread (``bounded``), which may combine up to eight of them, stays
+        within the memory limit too."""
+        return self.memory_bytes // 8
+
+    @property
     def max_values(self) -> int:
         """Values a step may make, counted as JSON would write them (about 16 bytes or more each there)."""
         return self.memory_bytes // 256
@@ -74,7 +81,8 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def _too_big(what: str) -> ScriptLimitExceeded:
-    return ScriptLimitExceeded(f"{what} would exceed the memory limit of {limits.memory_bytes // 2**20} MB")
+    return ScriptLimitExceeded(f"{what} would make more than {limits.max_result_bytes // 2**20} MB at once "
+                               f"(an eighth of the memory limit of {limits.memory_bytes // 2**20} MB)")
 
 
 def _check_int_bits(bits: int) -> None:
@@ -100,11 +108,11 @@ def _check_repeat(seq, times: int) -> None:
     if times <= 1 or not seq:
         return
     if isinstance(seq, str | bytes):
-        if (sys.getsizeof(seq) - sys.getsizeof(seq[:0])) * times > limits.memory_bytes:
+        if (sys.getsizeof(seq) - sys.getsizeof(seq[:0])) * times > limits.max_result_bytes:
             raise _too_big(f"repeating a text of {len(seq)} characters {times} times")
         return
     cap = limits.max_values
-    if len(seq) * times * 8 > limits.memory_bytes or _nodes(seq, cap) * times > cap:
+    if len(seq) * times * 8 > limits.max_result_bytes or _nodes(seq, cap) * times > cap:
         raise _too_big(f"repeating a list of {len(seq)} items {times} times")
 
 
@@ -130,18 +138,43 @@ def guarded_lshift(x, y):
     return x << y
 
 
-_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)")
+_CONVERSION = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)")
 _CONVERSION_B = re.compile(_CONVERSION.pattern.encode())
 _MAX_FORMAT_WIDTH = 10_000
 
 
+def _text_size(value) -> int:
+    """At most how many characters ``%s`` of ``value`` writes (a number: at most 4300 digits)."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, int | float | bool | type(None)):
+        return 4400
+    return _nodes(value, limits.max_values) * 32
+
+
 def guarded_mod(x, y):
+    """``%`` formatting, refused when the text it would make is too large: a width or precision above
+    10,000 or given by ``*``, or ``%(key)s`` repeated over a long value."""
     if isinstance(x, str | bytes):
-        for width, precision, _kind in (_CONVERSION if isinstance(x, str) else _CONVERSION_B).findall(x):
+        args, position, size = (y if isinstance(y, tuple) else (y,)), 0, len(x)
+        for key, width, precision, kind in (_CONVERSION if isinstance(x, str) else _CONVERSION_B).findall(x):
+            if kind in ("%", b"%"):
+                continue
             for n in (width, precision):
                 if n and (n in ("*", b"*") or int(n) > _MAX_FORMAT_WIDTH):
                     raise ScriptLimitExceeded(f"a % format width or precision above {_MAX_FORMAT_WIDTH} "
                                               "(or given by *) is not allowed")
+            size += int(width or 0) + int(precision or 0)
+            if key:
+                try:
+                    size += _text_size(y[key.decode() if isinstance(key, bytes) else key])
+                except (KeyError, TypeError, IndexError):
+                    pass  # formatting fails on it just the same
+            elif position < len(args):
+                size += _text_size(args[position])
+                position += 1
+            if size > limits.max_result_bytes:
+                raise _too_big("formatting a text")
     return x % y
 
 
