@@ -76,6 +76,37 @@ def spiff_with_state_round_trips(n: int) -> dict:
     return {"cases": n, "seconds": round(elapsed, 3), "cases_per_s": round(n / elapsed, 1)}
 
 
+def model_code(n: int) -> dict:
+    """What a model's code costs per evaluation under the limits (docs/engine.md, Limits): a plain
+    condition and a plain script run in the engine's thread, a script with a loop in a sandbox
+    worker (warm: the pool keeps it between steps). Microseconds per step, median of ``n``."""
+    import statistics
+
+    from workflows.scripting import RestrictedEnvironment
+
+    env = RestrictedEnvironment()
+    sendback = ('send_back_count = send_back_count + 1\npenalty_request = {"source": "rectification_failed",\n'
+                '    "facts": "整改 %d 次未通过核查: %s" % (send_back_count, hazard_description)}')
+    score = ("deducted = 0\nfor answer in answers:\n    if answer['result'] == 'fail':\n"
+             "        deducted = deducted + answer['points']\nscore = max(0, 100 - deducted)")
+    answers = [{"result": "fail" if i % 4 == 0 else "pass", "points": 5} for i in range(30)]
+    steps = {
+        "plain_condition_in_thread": lambda: env.evaluate("score >= 60", {"score": 70}),
+        "plain_script_in_thread": lambda: env.execute(sendback, {"send_back_count": 1, "hazard_description": "x"}),
+        "script_with_loop_in_sandbox": lambda: env.execute(score, {"answers": answers}),
+    }
+    out = {}
+    for name, step in steps.items():
+        step()  # compiled once; the sandbox's worker started
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
+        out[name + "_us"] = round(statistics.median(times) * 1e6, 1)
+    return out
+
+
 def _drive(engine, app, n: int) -> dict:
     """``n`` rectification cases issue → respond → verify through ``engine``; seconds per transition."""
     from models import Enterprise, Task
@@ -193,7 +224,8 @@ def _in_processes(url: str, n: int, processes: int) -> tuple[float, dict, float]
 def run(n: int = 200, backends=("sqlite", "postgresql"), processes: int = 2) -> dict:
     """One process, then ``processes`` worker processes (0 or 1: not run), per backend."""
     ceiling = bare_spiff(n)
-    out = {"bare_spiff": ceiling, "spiff_with_state_round_trips": spiff_with_state_round_trips(n)}
+    out = {"bare_spiff": ceiling, "spiff_with_state_round_trips": spiff_with_state_round_trips(n),
+           "model_code": model_code(max(n, 200))}
     for backend in backends:
         try:
             result = persisted(backend, n)

@@ -194,6 +194,9 @@ def app(request, _session_app, _databases, monkeypatch):
     app.config.update(config)
     app.extensions.clear()
     app.extensions.update(extensions)
+    from workflows import restricted
+
+    restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
     # Deployed models are re-read from the database: a test that deployed one left its facts here,
     # under an id the next test's database may give to another model.
     case_engine(app).forget_models(*models)

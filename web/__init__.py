@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
 from forms import FORMS
+from workflows import restricted
 from workflows.engine import CaseEngine
 from workflows.handlers import HANDLERS
 
@@ -36,6 +37,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.url_map.converters["int"] = IdConverter  # ids beyond any row are 404, not a database overflow
     app.config.update(load_config(overrides))
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
 
     db.init_app(app)
     login_manager.init_app(app)

@@ -438,7 +438,8 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, a bad filter, or 
                   "still being served",
            "413": "The body, batch or file is too large",
            "422": "Invalid input: fields names each invalid field; or the Idempotency-Key was sent with a "
-                  "different request"}
+                  "different request. Or code model_error: a step of the process model failed, or went over its "
+                  "per-step CPU time or memory limit (the message names the BPMN element); nothing was written"}
 _PAGING = (("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1,
                                                                       "maximum": MAX_PER_PAGE}))
 # Ids are PostgreSQL integer columns: a larger number names nothing.

@@ -47,6 +47,9 @@ def limits() -> list[str]:
         f"Models: a BPMN file at most {_mb(MAX_BPMN_BYTES)}, a DMN file at most {_mb(MAX_DMN_BYTES)}, a checklist "
         f"template file at most {_mb(CHECKLIST_BYTES)}.",
         "Ids and integer arguments: 1 to 2^31 − 1; a larger id names nothing (404).",
+        f"Process models: each script or expression step runs under {cfg['SCRIPT_CPU_SECONDS']} s of CPU time and "
+        f"{cfg['SCRIPT_MEMORY_MB']} MB of memory; beyond either, the step fails with 422 `model_error` naming the "
+        "BPMN element, and nothing is written.",
         "Rate: the API itself is not rate-limited per request; signing in on the web pages locks a name after "
         f"{LOCK_AFTER} failures and throttles an address after {THROTTLE_AFTER} within "
         f"{int(WINDOW.total_seconds() // 60)} minutes.",

@@ -57,6 +57,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # Data docking limits (D3): records per batch, and a batch's body.
         "DATA_MAX_RECORDS": int(os.environ.get("GASFLOW_DATA_MAX_RECORDS", "1000")),
         "DATA_MAX_BYTES": int(os.environ.get("GASFLOW_DATA_MAX_BYTES", str(5 * 1024 * 1024))),
+        # Every script and expression of a process model runs under these limits, per step (docs/engine.md).
+        "SCRIPT_CPU_SECONDS": float(os.environ.get("GASFLOW_SCRIPT_CPU_SECONDS", "2")),
+        "SCRIPT_MEMORY_MB": int(os.environ.get("GASFLOW_SCRIPT_MEMORY_MB", "128")),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'gasflow.db'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # The RQ queue of this platform's jobs: platforms (or test runs) sharing one Redis name their own.

@@ -15,8 +15,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from .bounded import expression_refused
 from .errors import InvalidModel
-from .scripting import ScriptRejected, compile_expression
 
 DMN_NAMESPACES = (
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
@@ -90,10 +90,9 @@ def _check(reasons: list, where: str, text: str | None, required: bool = False) 
         if required:
             reasons.append(f"{where}: empty expression")
         return
-    try:
-        compile_expression(text)
-    except (ScriptRejected, SyntaxError) as exc:
-        reasons.append(f"{where}: expression '{text}' refused: {exc}")
+    refused = expression_refused(text)
+    if refused:
+        reasons.append(f"{where}: expression '{text}' refused: {refused}")
 
 
 def _check_entry(reasons: list, where: str, text: str) -> None:
@@ -103,11 +102,10 @@ def _check_entry(reasons: list, where: str, text: str) -> None:
     candidates = [text.replace("?", "dmninputexpr")] if "?" in text else [text, f"dmninputexpr {text}"]
     errors = []
     for candidate in candidates:
-        try:
-            compile_expression(candidate)
+        refused = expression_refused(candidate)
+        if refused is None:
             return
-        except (ScriptRejected, SyntaxError) as exc:
-            errors.append(exc)
+        errors.append(refused)
     reasons.append(f"{where}: input entry '{text}' refused: {errors[-1]}")
 
 

@@ -48,11 +48,17 @@ from .loader import START_PREFIX, read_bpmn
 from .permissions import has_right
 from .pruning import prune
 from .roles import user_plays
+from .sandbox import SandboxError
+from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 MAX_SPAWN_DEPTH = 5  # a model that opens cases that open cases... stops here, not in a loop
+# Engine steps (gateways, scripts, events) one transition may run: each step is limited on its own
+# (docs/engine.md), and this stops a model that loops without ever waiting for a person or a timer
+# (SpiffWorkflow itself stops looking for work 1000 tasks deep, and would leave such a case broken).
+MAX_ENGINE_STEPS = 500
 # The session of the transition that is running, for business rule tasks to read decision tables in.
 _transition_session: ContextVar[Session | None] = ContextVar("gasflow_transition_session", default=None)
 
@@ -407,16 +413,18 @@ class CaseEngine:
         except ModelRuntimeError:
             raise
         except Exception as exc:  # a model's expression failing must not become a 500
-            raise ModelRuntimeError(_model_error(exc)) from None
+            raise _model_error(exc) from None
         finally:
             _transition_session.reset(token)
 
     def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime) -> None:
         """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+        budget = _StepBudget()
+
         def steps():
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(did_complete_task=budget)
             workflow.refresh_waiting_tasks()
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(did_complete_task=budget)
         self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
@@ -479,6 +487,7 @@ class CaseEngine:
             try:
                 value = workflow.script_engine.evaluate(spiff_task, expression)
             except (SpiffWorkflowException, NameError, KeyError, TypeError) as exc:
+                _reraise_limit(exc, spiff_task)
                 log.warning("task %s: %r gave no users: %s", row.spec_name, expression, exc)
                 return []
             names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value or [])
@@ -557,7 +566,8 @@ class CaseEngine:
         try:
             value = workflow.script_engine.evaluate(spiff_task, expression)
             return _parse_instant(value)
-        except (SpiffWorkflowException, ValueError, TypeError):
+        except (SpiffWorkflowException, ValueError, TypeError) as exc:
+            _reraise_limit(exc, spiff_task)
             log.warning("due date expression %r gave no date", expression)
             return None
 
@@ -615,9 +625,49 @@ def _read_bpmn_cached(content: bytes, forms: frozenset, decisions: tuple, messag
     return read_bpmn(content, set(forms), dict(decisions), set(messages))
 
 
-def _model_error(exc: Exception) -> str:
-    log.warning("model error: %s", exc)
-    return f"the process model failed: {exc}"
+class _StepBudget:
+    """Counts the engine steps of one transition (SpiffWorkflow calls it after each)."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def __call__(self, task) -> None:
+        self.steps += 1
+        if self.steps > MAX_ENGINE_STEPS:
+            raise ModelRuntimeError(
+                f"the process model failed at {_element(task) or '?'}: more than {MAX_ENGINE_STEPS} steps in one "
+                "transition (a loop that never waits for a person or a timer)")
+
+
+def _element(task) -> str | None:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+
+
+def _limit_or_sandbox_error(exc: Exception) -> Exception | None:
+    """What SpiffWorkflow wrapped, when it is a limit hit or a script's failure in the sandbox."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ScriptLimitExceeded | SandboxError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _model_error(exc: Exception) -> ModelRuntimeError:
+    """The error a failing model step answers with, naming the BPMN element whose code failed."""
+    detail = _limit_or_sandbox_error(exc) or exc
+    element = _element(getattr(exc, "task", None))
+    log.warning("model error at %s: %s", element, detail)
+    return ModelRuntimeError(f"the process model failed{f' at {element}' if element else ''}: {detail}")
+
+
+def _reraise_limit(exc: Exception, task) -> None:
+    """A due date or assignee expression that fails is skipped, but one stopped at its limits fails
+    the transition like any other step."""
+    cause = _limit_or_sandbox_error(exc)
+    if isinstance(cause, ScriptLimitExceeded):
+        raise ModelRuntimeError(f"the process model failed at {_element(task)}: {cause}") from None
 
 
 def _current_data(workflow) -> dict:

@@ -1,4 +1,5 @@
 """Reading a BPMN file into a deployable process definition, or the list of reasons it is refused."""
+import ast
 import hashlib
 from dataclasses import dataclass, field
 
@@ -7,10 +8,12 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from .bounded import expression_refused
 from .errors import InvalidModel
 from .roles import lane_role
-from .scripting import ScriptRejected, compile_expression, compile_script
+from .scripting import ScriptRejected, compile_script
 from .serialization import spec_to_dict
+from .timer_values import check_constant
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -48,19 +51,33 @@ def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _check_timer(kind: str, text: str) -> str | None:
+    """A timer given as a constant is parsed now, as the engine will parse it when the timer starts."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Constant):
+        try:
+            check_constant(kind, node.value)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            return str(exc) or "not an ISO 8601 value"
+    return None
+
+
 def _check_expressions(process, reasons):
     for el in process.iter(f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}timeDate",
-                           f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle"):
+                           f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle", f"{{{BPMN}}}loopCardinality",
+                           f"{{{BPMN}}}completionCondition"):
         text = (el.text or "").strip()
-        owner = el.getparent().getparent().get("id") if _local(el.tag) != "conditionExpression" \
-            else el.getparent().get("id")
+        kind = _local(el.tag)
+        owner = el.getparent().get("id") if kind == "conditionExpression" else el.getparent().getparent().get("id")
         if not text:
-            reasons.append(f"{owner}: empty {_local(el.tag)}")
+            reasons.append(f"{owner}: empty {kind}")
             continue
-        try:
-            compile_expression(text)
-        except (ScriptRejected, SyntaxError) as exc:
-            reasons.append(f"{owner}: expression '{text}' refused: {exc}")
+        refused = expression_refused(text) or (_check_timer(kind, text) if kind.startswith("time") else None)
+        if refused:
+            reasons.append(f"{owner}: expression '{text}' refused: {refused}")
     for el in process.iter(f"{{{BPMN}}}script"):
         try:
             compile_script(el.text or "")
@@ -94,19 +111,17 @@ def _messages(root, process, reasons, known_messages) -> None:
         if throws and not payload:
             reasons.append(f"{owner.get('id')}: a thrown message needs camunda:expression (its payload)")
         elif payload:
-            try:
-                compile_expression(payload)
-            except (ScriptRejected, SyntaxError) as exc:
-                reasons.append(f"{owner.get('id')}: payload '{payload}' refused: {exc}")
+            refused = expression_refused(payload)
+            if refused:
+                reasons.append(f"{owner.get('id')}: payload '{payload}' refused: {refused}")
 
 
 def _expression_attr(el, name: str, reasons: list) -> str | None:
     value = el.get(f"{{{CAMUNDA}}}{name}")
     if value:
-        try:
-            compile_expression(value)
-        except (ScriptRejected, SyntaxError) as exc:
-            reasons.append(f"{el.get('id')}: {name} '{value}' refused: {exc}")
+        refused = expression_refused(value)
+        if refused:
+            reasons.append(f"{el.get('id')}: {name} '{value}' refused: {refused}")
     return value or None
 
 
