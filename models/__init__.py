@@ -79,6 +79,7 @@ from .org import (
     Region,
     Setting,
     User,
+    UserSession,
 )
 from .permissions import UserRight
 from .registry import (
@@ -155,6 +156,7 @@ __all__ = [
     "TaskCandidate",
     "ThresholdRule",
     "User",
+    "UserSession",
     "UserRight",
     "WARNING_CATEGORIES",
     "WARNING_CLOSED",
