@@ -79,6 +79,7 @@ def _blocked(username: str, now: datetime) -> str | None:
 
 
 def record_failure(username: str) -> None:
+    g.audit_failed_name = username[:64]  # the audit entry checks whether this locked the account
     db.session.add(LoginFailure(at=datetime.now(UTC), username=username[:64], address=client_address()))
     db.session.commit()
 
