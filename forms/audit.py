@@ -7,7 +7,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 KIND_LABELS = {"login_success": _l("Sign-in"), "login_failure": _l("Failed sign-in"),
                "login_locked": _l("Sign-in refused (locked)"), "write": _l("Change"),
-               "export": _l("Export / download"), "denied": _l("Refused request"), "purge": _l("Retention purge")}
+               "export": _l("Export / download"), "denied": _l("Refused request"), "purge": _l("Retention purge"),
+               "error": _l("Server error")}
 WEEKDAYS = [(1, _l("Mon")), (2, _l("Tue")), (3, _l("Wed")), (4, _l("Thu")), (5, _l("Fri")), (6, _l("Sat")),
             (7, _l("Sun"))]
 
@@ -52,6 +53,8 @@ class AuditRulesForm(FlaskForm):
     mass_delete_enabled = BooleanField(_l("Enabled"))
     mass_delete_threshold = _count(_l("Deletions or deactivations"))
     mass_delete_window_minutes = _count(_l("Within minutes"), high=1440)
+    account_locked_enabled = BooleanField(_l("Enabled"))
+    account_locked_window_minutes = _count(_l("One episode until quiet for minutes"), high=1440)
 
     def validate_off_hours_end_hour(self, field):
         start = self.off_hours_start_hour.data

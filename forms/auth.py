@@ -33,3 +33,9 @@ class ChangePasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     reset_totp = BooleanField(_l("Also reset the second factor (the user enrols an authenticator again)"))
+
+
+class SignOutOthersForm(FlaskForm):
+    # The confirmation is a box to tick: the pages carry no script (the CSP allows none inline).
+    confirm = BooleanField(_l("Yes, sign out every other session of my account"),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])

@@ -80,6 +80,7 @@ from .org import (
     Region,
     Setting,
     User,
+    UserSession,
 )
 from .permissions import UserRight
 from .registry import (
@@ -157,6 +158,7 @@ __all__ = [
     "TaskCandidate",
     "ThresholdRule",
     "User",
+    "UserSession",
     "UserRight",
     "WARNING_CATEGORIES",
     "WARNING_CLOSED",

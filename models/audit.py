@@ -9,8 +9,9 @@ from .base import Base, utcnow
 from .types import UTCDateTime
 
 GENESIS_HASH = "0" * 64
-# What an entry records: a sign-in, a write, a download, a refused read, a retention purge.
-AUDIT_KINDS = ("login_success", "login_failure", "login_locked", "write", "export", "denied", "purge")
+# What an entry records: a sign-in, a write, a download, a refused read, a retention purge, a read
+# that failed with an unhandled exception (a failed write is a write with outcome "error").
+AUDIT_KINDS = ("login_success", "login_failure", "login_locked", "write", "export", "denied", "purge", "error")
 
 
 class AuditEntry(Base):

@@ -152,6 +152,23 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class UserSession(Base):
+    """One sign-in of a browser: the signed cookie carries a random key, only its SHA-256 is kept here.
+    Deleting the row ends that session on every web process at its next request (sign-out, password
+    change, deactivation, "sign out my other sessions"). ``seen_at`` is coarse (refreshed every few
+    minutes), for the account page: the idle limit itself is checked from the signed cookie."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(256), default="")
+    user: Mapped[User] = relationship()
+
+
 Index("ix_login_failures_user", LoginFailure.username, LoginFailure.at)
 Index("ix_login_failures_address", LoginFailure.address, LoginFailure.at)
 Index("ix_users_role_county", User.role, User.county_id)

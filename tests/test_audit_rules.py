@@ -66,7 +66,8 @@ def rule_form(**overrides):
             "off_hours_enabled": "y", "off_hours_start_hour": "8", "off_hours_end_hour": "18",
             "off_hours_weekdays": ["1", "2", "3", "4", "5"], "off_hours_window_minutes": "120",
             "denied_burst_enabled": "y", "denied_burst_threshold": "20", "denied_burst_window_minutes": "5",
-            "mass_delete_enabled": "y", "mass_delete_threshold": "10", "mass_delete_window_minutes": "10"}
+            "mass_delete_enabled": "y", "mass_delete_threshold": "10", "mass_delete_window_minutes": "10",
+            "account_locked_enabled": "y", "account_locked_window_minutes": "15"}
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 

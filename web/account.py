@@ -1,16 +1,17 @@
-"""The signed-in user's own password, and password resets by the city admin or a county supervisor."""
-from datetime import UTC, datetime
+"""The signed-in user's own password and sessions, and password resets by the city admin or a county
+supervisor."""
+from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from forms.auth import ChangePasswordForm, ResetPasswordForm
+from forms.auth import ChangePasswordForm, ResetPasswordForm, SignOutOthersForm
 from models import User
-from workflows import clock, passwords, totp
+from workflows import clock, passwords, sign_ins, totp
 
-from .auth import _blocked, _fresh_session, password_proved_now, record_failure
+from .auth import _blocked, _fresh_session, current_sign_in, record_failure, rekey_sign_in
 from .extensions import db
 from .security import hash_password, verify_hash, verify_password
 
@@ -51,9 +52,11 @@ def change_password():
             if broken:
                 form.new.errors.extend(rule_messages(user, broken))
             else:
-                passwords.set_password(db.session, user, form.new.data, hash_password, clock.now())
+                # This browser stays signed in under a new key; every other session, and any copy
+                # of this one's cookie taken before now, ends.
+                passwords.set_password(db.session, user, form.new.data, hash_password, clock.now(),
+                                       keep_session=rekey_sign_in())
                 db.session.commit()
-                password_proved_now()  # this session stays; the user's other sessions end
                 flash(_("Your password has been changed."), "info")
                 return redirect(url_for("queue.index"))
     status = 422 if form.errors else 200
@@ -95,3 +98,31 @@ def resettable():
     if not users:
         abort(404)
     return render_template("account_resettable.html", users=users)
+
+
+def _sessions_page(form: SignOutOthersForm, status: int = 200):
+    cfg = current_app.config
+    records = sign_ins.live(db.session, current_user.id, clock.now(),
+                            timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]), timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+    return render_template("account_sessions.html", form=form, records=records,
+                           current=sign_ins.find(db.session, current_sign_in())), status
+
+
+@bp.get("/account/sessions")
+@login_required
+def sessions():
+    """Where the account is signed in (sign-in time, last use, address, browser)."""
+    return _sessions_page(SignOutOthersForm())
+
+
+@bp.post("/account/sessions/others")
+@login_required
+def sign_out_others():
+    """End every other session of the account (a lost phone, a shared computer), this one stays."""
+    form = SignOutOthersForm()
+    if not form.validate_on_submit():
+        return _sessions_page(form, 422)
+    ended = sign_ins.end_all(db.session, current_user.id, keep=current_sign_in())
+    db.session.commit()
+    flash(_("Signed out of %(n)d other sessions.", n=ended), "success")
+    return redirect(url_for("account.sessions"), 303)

@@ -3,6 +3,7 @@ import hashlib
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select
@@ -41,7 +42,7 @@ def authenticate():
 def _identify():
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, raw = header.partition(" ")
+        scheme, _sep, raw = header.partition(" ")
         token = token_for(db.session, raw.strip(), request.remote_addr) if scheme.lower() == "bearer" else None
         if token is None:
             return json_error(401, "unauthorized", "invalid or expired token")
@@ -51,6 +52,11 @@ def _identify():
         missing = rights.token_lacks_scope()
         if missing == "":
             return json_error(403, "missing_scope", "no API key may call this endpoint", {"scope": ["none"]})
+        lacking = rights.rights_lacking(token.user) if missing else []
+        if lacking:
+            return json_error(403, "forbidden", _("Your account lacks the right this needs: %(rights)s.",
+                                                  rights=" / ".join(rights.label(r) for r in lacking)),
+                              {"right": lacking})
         if missing:
             return json_error(403, "missing_scope", f"this API key lacks the scope '{missing}'",
                               {"scope": [missing]})

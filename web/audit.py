@@ -13,7 +13,19 @@ from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    got_request_exception,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
@@ -50,6 +62,7 @@ def register(app) -> None:
     with app.app_context():
         app.extensions[SESSIONS] = sessionmaker(bind=db.engine, expire_on_commit=False)
     user_logged_in.connect(_logged_in, app)
+    got_request_exception.connect(_failed, app)
     app.before_request(_note_actor)
     app.after_request(_after)
     app.teardown_request(_teardown)
@@ -65,6 +78,11 @@ CODE_STEPS = {"auth.second_factor": "second_factor", "auth.enrol": "enrolment"}
 
 def _logged_in(_sender, user, **_extra):
     g.audit_user, g.audit_logged_in = (user.id, user.username), True
+
+
+def _failed(_sender, exception, **_extra):
+    # Only exceptions no error handler answered: the 500s. The class, not the message, which may quote data.
+    g.audit_exception = type(exception).__name__
 
 
 def _note_actor():
@@ -122,6 +140,8 @@ def _kind(status: int, disposition: str) -> tuple[str, str] | None:
         return "write", outcome
     if status in audit_rules.DENIED_STATUSES:
         return "denied", outcome
+    if g.get("audit_exception"):  # a read is not recorded, but a read that broke is
+        return "error", "error"
     return None
 
 
@@ -151,6 +171,8 @@ def _record(status: int, disposition: str) -> None:
             detail["disposition"] = disposition[:200]
         if request.query_string:
             detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
+        if g.get("audit_exception"):
+            detail["exception"] = g.audit_exception
         with current_app.extensions[SESSIONS]() as s:
             user_id, username, token_id = _who()
             if kind in ("login_failure", "login_locked"):
@@ -160,6 +182,7 @@ def _record(status: int, disposition: str) -> None:
                     if 300 <= status < 400 and auth.lockout(pending.username, auth.client_address(), s) is not None:
                         kind, outcome = "login_locked", "locked"
                 username = username or detail.get("username_tried", "")
+            _note_lock(s, kind, username, detail)
             entry = audit.append(
                 s, at=clock.now(), kind=kind, user_id=user_id, username=username, token_id=token_id,
                 address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
@@ -177,6 +200,17 @@ def _record(status: int, disposition: str) -> None:
     except Exception:
         health.AUDIT_FAILURES.inc()
         log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
+
+
+def _note_lock(s, kind: str, username: str, detail: dict) -> None:
+    """When this request leaves an existing account locked (its last wrong password or code, or a try
+    while locked), say which in the entry: the account-locked rule alerts on it."""
+    name = g.get("audit_failed_name") or (username if kind == "login_locked" else None)
+    if not name or auth.lockout(name, auth.client_address(), s) != "name":
+        return
+    locked = s.scalar(select(User.id).where(User.username == name))
+    if locked is not None:
+        detail[audit_rules.LOCKED_ID], detail[audit_rules.LOCKED_NAME] = locked, name
 
 
 # ---- the city admin's pages -------------------------------------------------------------------

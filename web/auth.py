@@ -1,15 +1,18 @@
 """Sign in (password, then the TOTP second factor for authority accounts) and out, the session's
-idle and absolute limits, the forced password change, language choice, and loading the signed-in user."""
+idle and absolute limits, the forced password change, language choice, and loading the signed-in user.
+
+Every sign-in has a server-side record (workflows.sign_ins) whose key the signed cookie carries: the
+user is loaded through it, so ending the record ends the session, copies of the cookie included."""
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, select
 
 from forms.auth import CodeForm, EnrolForm, LoginForm
 from models import AUTHORITY_ROLES, LoginFailure, User
-from workflows import clock, passwords, totp
+from workflows import clock, passwords, sign_ins, totp
 
 from . import notifications
 from .dataflow import cipher
@@ -21,10 +24,18 @@ from .security import verify_password
 bp = Blueprint("auth", __name__)
 
 
+SESSION_KEY = "sid"
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
-    user = db.session.get(User, small_int(user_id)) if small_int(user_id) is not None else None
-    return user if user is not None and user.active else None
+    """The user of the session's live sign-in record: one indexed read, the user in the same statement.
+    No record (signed out, ended by a password change, deactivation or the user himself) means no user."""
+    record = sign_ins.find(db.session, session.get(SESSION_KEY))
+    if record is None or record.user_id != small_int(user_id) or not record.user.active:
+        return None
+    g.sign_in = record
+    return record.user
 
 
 # Lockout (GB/T 22239 level 3 asks for it): five failures for one name within the window lock that
@@ -68,6 +79,7 @@ def _blocked(username: str, now: datetime) -> str | None:
 
 
 def record_failure(username: str) -> None:
+    g.audit_failed_name = username[:64]  # the audit entry checks whether this locked the account
     db.session.add(LoginFailure(at=datetime.now(UTC), username=username[:64], address=client_address()))
     db.session.commit()
 
@@ -117,11 +129,18 @@ def _complete(user: User, remember: bool, target: str):
     db.session.commit()
     _fresh_session()
     login_user(user)
-    stamp = clock.now().timestamp()
-    session["signed_in_at"], session["seen_at"], session["password_at"] = stamp, stamp, stamp
+    now = clock.now()
+    cfg = current_app.config
+    # Closed browsers never sign out: their records go at the account's next sign-in, not on a request.
+    sign_ins.purge(db.session, user.id, now, timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+                   timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+    session[SESSION_KEY] = sign_ins.start(db.session, user.id, now, client_address(),
+                                          request.headers.get("User-Agent", ""))
+    db.session.commit()
+    stamp = now.timestamp()
+    session["signed_in_at"], session["seen_at"] = stamp, stamp
     session.permanent = remember
     notifications.login_summary(user)
-    now = clock.now()
     days = passwords.days_left_to_warn(user, now)
     if days is not None:
         flash(_("Your password expires in %(n)d days; change it soon.", n=days), "info")
@@ -204,7 +223,8 @@ def enrol():
 
 @bp.before_app_request
 def guard_session():
-    """Idle and absolute session limits from the times in the signed session, and the forced change."""
+    """The session's server-side record (ended: signed out), its idle and absolute limits from the times
+    in the signed session, and the forced change."""
     if request.endpoint in (None, "static") or request.headers.get("Authorization"):
         return None  # bearer tokens are checked by the API, not by the session
     if "_user_id" not in session:
@@ -212,7 +232,10 @@ def guard_session():
     now, cfg = clock.now().timestamp(), current_app.config
     signed_in, seen = session.get("signed_in_at"), session.get("seen_at")
     if (signed_in is None or seen is None or now - seen > cfg["SESSION_IDLE_MINUTES"] * 60
-            or now - signed_in > cfg["SESSION_MAX_HOURS"] * 3600 or _password_changed_since(session)):
+            or now - signed_in > cfg["SESSION_MAX_HOURS"] * 3600 or not current_user.is_authenticated):
+        if current_user.is_authenticated:  # a limit ended it: its record goes too
+            sign_ins.end(db.session, session.get(SESSION_KEY))
+            db.session.commit()
         logout_user()
         _fresh_session()
         message = _("Your session has ended. Sign in again, please.")
@@ -221,6 +244,8 @@ def guard_session():
         flash(message, "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     session["seen_at"] = now
+    if g.get("sign_in") is not None and sign_ins.seen(db.session, g.sign_in, clock.now()):
+        db.session.commit()
     if request.endpoint not in OPEN_WHILE_CHANGE_DUE and current_user.is_authenticated \
             and passwords.must_change(current_user, clock.now()):
         if request.path.startswith("/api/"):
@@ -230,22 +255,25 @@ def guard_session():
     return None
 
 
-def _password_changed_since(sess) -> bool:
-    """A password changed (or reset) elsewhere after this session proved it ends the session: a reset
-    after a suspected break-in signs the intruder out."""
-    user = load_user(sess.get("_user_id", ""))
-    if user is None or user.password_changed_at is None:
-        return False
-    return user.password_changed_at.timestamp() > sess.get("password_at", sess.get("signed_in_at") or 0)
+def current_sign_in() -> str | None:
+    """The key of this browser's sign-in record."""
+    return session.get(SESSION_KEY)
 
 
-def password_proved_now() -> None:
-    session["password_at"] = clock.now().timestamp()
+def rekey_sign_in() -> str | None:
+    """A new key for this browser's record, so copies of the cookie taken before now end (after the
+    password was proved again). The caller commits."""
+    new = sign_ins.rekey(db.session, current_sign_in() or "")
+    if new:
+        session[SESSION_KEY] = new
+    return new
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    sign_ins.end(db.session, current_sign_in())
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -280,6 +280,7 @@ def user_unlock(username):
 
 def _set_active(username, active):
     from models import User
+    from workflows import sign_ins
 
     from .extensions import db as sqldb
 
@@ -289,7 +290,36 @@ def _set_active(username, active):
         if u is None:
             raise click.UsageError(f"no user {username}")
         u.active = active
+        if not active:
+            sign_ins.end_all(sqldb.session, u.id)
         sqldb.session.commit()
+
+
+@user.command("sign-out")
+@click.argument("username", required=False)
+@click.option("--all", "everyone", is_flag=True, help="sign every user out")
+def user_sign_out(username, everyone):
+    """End every web session of USERNAME (or of everyone with --all) from its next request; the account
+    stays usable, so it signs in again (API tokens are untouched: see `token revoke`)."""
+    from sqlalchemy import delete
+
+    from models import User, UserSession
+
+    from .extensions import db as sqldb
+
+    if bool(username) == everyone:
+        raise click.UsageError("name a user, or give --all")
+    app = _app(migrate=False)
+    with app.app_context():
+        stmt = delete(UserSession)
+        if username:
+            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.UsageError(f"no user {username}")
+            stmt = stmt.where(UserSession.user_id == user_id)
+        n = sqldb.session.execute(stmt).rowcount
+        sqldb.session.commit()
+    click.echo(f"ended {n} sessions")
 
 
 @token.command("revoke")

@@ -3,7 +3,7 @@ from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from workflows.errors import (
     Conflict,
@@ -39,6 +39,18 @@ def register(app):
         if wants_json():
             return json_error(status, exc.code, exc.message, exc.fields)
         return render_template("error.html", status=status, message=exc.message), status
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc: InternalServerError):
+        # An unhandled exception may leave the request's transaction failed (a statement the database
+        # refused, a failed flush): rolled back first, or the page, which asks who is signed in, fails too.
+        from .extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at teardown anyway
+            app.logger.exception("the failed request's session could not be rolled back")
+        return http_error(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from forms.users import UserCreateForm, field_name, rights_form
 from models import ApiToken, Enterprise, Region, User, UserRight
+from workflows import sign_ins
 from workflows.errors import Forbidden
 from workflows.permissions import grantable, has_right, overrides, role_default
 
@@ -146,6 +147,8 @@ def set_active(user_id):
         flash(_("You cannot deactivate your own account."), "error")
         return _detail(user, status=422)
     user.active = wanted == "1"
+    if not user.active:  # reactivating later must not bring back what was signed in before
+        sign_ins.end_all(db.session, user.id)
     db.session.commit()
     flash(_("%(name)s can sign in again.", name=user.username) if user.active
           else _("%(name)s is deactivated: no sign-in, no API key.", name=user.username), "success")

@@ -1,7 +1,7 @@
 """Abnormal-operation rules over the audit trail (O7): bulk exports, access outside working hours,
-bursts of refused requests, mass deletions. A match raises an alert to the city admins once per
-episode: while matches for the same rule and subject keep coming within the rule's window, the open
-alert is extended instead of raising another.
+bursts of refused requests, mass deletions, an account locked by failed sign-ins. A match raises an
+alert to the city admins once per episode: while matches for the same rule and subject keep coming
+within the rule's window, the open alert is extended instead of raising another.
 
 Evaluated in the transaction that appends the entry, under the chain head's lock, so two processes
 never open the same episode twice.
@@ -24,6 +24,10 @@ DELETION_MARKS = ("/delete", "/deactivate", "/revoke", "/remove", "/disable")
 ACCESS_KINDS = ("login_success", "write", "export", "denied")
 
 BULK_EXPORT, OFF_HOURS, DENIED_BURST, MASS_DELETE = "bulk_export", "off_hours", "denied_burst", "mass_delete"
+ACCOUNT_LOCKED = "account_locked"
+# Set by the web layer on an entry after which the account it names is locked (wrong passwords or
+# second-factor codes); the account's user id and name.
+LOCKED_ID, LOCKED_NAME = "locked_user_id", "locked_username"
 DEFAULTS = {
     BULK_EXPORT: {"threshold": 20, "window_minutes": 10, "params": {}},
     # threshold unused: one access outside the hours is the match; the window is the quiet gap that
@@ -32,6 +36,9 @@ DEFAULTS = {
                 "params": {"start_hour": 8, "end_hour": 18, "weekdays": [1, 2, 3, 4, 5]}},
     DENIED_BURST: {"threshold": 20, "window_minutes": 5, "params": {}},
     MASS_DELETE: {"threshold": 10, "window_minutes": 10, "params": {}},
+    # threshold unused: the lock itself is the match (the sign-in lockout counted the failures); the
+    # window, the lockout's own, is the quiet gap that ends an episode, so tries while locked extend it.
+    ACCOUNT_LOCKED: {"threshold": 1, "window_minutes": 15, "params": {}},
 }
 RULE_KEYS = tuple(DEFAULTS)
 TEXTS = {
@@ -39,6 +46,7 @@ TEXTS = {
     OFF_HOURS: "审计告警: {who} 在非工作时间访问平台 ({local})",
     DENIED_BURST: "审计告警: {who} 在 {window} 分钟内被拒绝 {count} 次请求",
     MASS_DELETE: "审计告警: {who} 在 {window} 分钟内删除/停用 {count} 次",
+    ACCOUNT_LOCKED: "审计告警: 账户 {who} 因登录失败次数过多被锁定 (来源地址 {address})",
 }
 
 
@@ -116,6 +124,10 @@ def evaluate(s, entry: AuditEntry) -> list[AuditAlert]:
             and outside_hours(active[OFF_HOURS], entry.at):
         local = entry.at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
         raised.append(_episode(s, active[OFF_HOURS], _subject(entry), entry, local=local))
+    locked = (entry.detail or {}).get(LOCKED_ID)
+    if ACCOUNT_LOCKED in active and locked is not None:
+        raised.append(_episode(s, active[ACCOUNT_LOCKED], f"user:{locked}", entry,
+                               who=entry.detail.get(LOCKED_NAME) or str(locked), address=entry.address or "?"))
     return [a for a in raised if a is not None]
 
 
@@ -132,7 +144,7 @@ def _episode(s, rule: Rule, subject: str, entry: AuditEntry, **facts) -> AuditAl
         open_alert.last_at = max(open_alert.last_at, entry.at)
         open_alert.matches += 1
         return None
-    who = entry.username or subject.split(":", 1)[1]
+    who = facts.pop("who", None) or entry.username or subject.split(":", 1)[1]
     if subject.startswith("address:"):
         who = f"地址 {entry.address}"
     message = TEXTS[rule.key].format(who=who, window=rule.window_minutes, **facts)

@@ -21,6 +21,8 @@ from models import (
     User,
 )
 
+from . import sign_ins
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -81,8 +83,10 @@ def check(session, user: User, password: str, verify: Callable[[str, str], bool]
 
 
 def set_password(session, user: User, password: str, hash_password: Callable[[str], str], now: datetime,
-                 must_change: bool = False) -> None:
-    """Store a password the rules have accepted (or a temporary one), and remember it in the history."""
+                 must_change: bool = False, keep_session: str | None = None) -> None:
+    """Store a password the rules have accepted (or a temporary one), and remember it in the history.
+    Every session of the user ends but the one ``keep_session`` names: a change after a suspected
+    break-in signs the intruder out."""
     hashed = hash_password(password)
     user.password_hash = hashed
     user.password_changed_at = now
@@ -96,6 +100,7 @@ def set_password(session, user: User, password: str, hash_password: Callable[[st
                           .offset(depth)).all()
     for row in old:
         session.delete(row)
+    sign_ins.end_all(session, user.id, keep=keep_session)
 
 
 def expires_at(user: User) -> datetime | None:

@@ -1,7 +1,7 @@
 """idempotency keys
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-02 09:00:00
 
 A double submit opened two cases with consecutive official numbers. Creating requests now claim
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
