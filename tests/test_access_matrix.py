@@ -530,6 +530,9 @@ EXPECT = {
     "auth.second_factor": _sign_in_step("/login/code"),
     "auth.enrol": _sign_in_step("/login/enrol"),
     "account.change_password": _all("/account/password"),
+    "account.sessions": _all("/account/sessions"),
+    # Without the ticked confirmation nothing is signed out (422): past the access checks, for everyone.
+    "account.sign_out_others": lambda c, w: [Probe("POST", "/account/sessions/others", PASS)],
     "account.resettable": lambda c, w: [Probe("GET", "/admin/users/reset-password",
                                               deny_unless(c.role in ("city_admin", "county_supervisor")))],
     "account.reset_password": _reset_password,
