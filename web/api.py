@@ -20,7 +20,7 @@ from workflows.errors import Forbidden, InvalidInput
 from . import admin, case_engine, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
-from .params import small_int
+from .params import MAX_ID, json_id, small_int
 from .rights import api_scope, check_right
 from .security import token_for
 
@@ -236,9 +236,9 @@ def read_notifications():
         marked = notifications.mark_read(me())
     else:
         ids = data.get("ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        if not isinstance(ids, list) or not all(json_id(i) is not None for i in ids):
             raise InvalidInput("ids (a list of notification ids) or all: true is required",
-                               {"ids": ["Must be a list of integers."]})
+                               {"ids": [f"Must be a list of ids (integers from 1 to {MAX_ID})."]})
         marked = notifications.mark_read(me(), ids)
     return jsonify({"marked": marked, "unread": notifications.unread_count(me())})
 
