@@ -449,15 +449,18 @@ def _refined(form) -> dict:
         prop = schema["properties"].get(field.name)
         if prop is None:
             continue
+        # An optional field's type also allows null (["string", "null"]).
+        kind = next((t for t in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")])
+                     if t != "null"), None)
         for v in field.validators:
-            if isinstance(v, NumberRange) and prop.get("type") in ("integer", "number"):
+            if isinstance(v, NumberRange) and kind in ("integer", "number"):
                 if v.min is not None:
                     prop["minimum"] = v.min
                 if v.max is not None:
                     prop["maximum"] = v.max
-            elif isinstance(v, Length) and prop.get("type") == "string" and v.min and v.min > 0:
+            elif isinstance(v, Length) and kind == "string" and v.min and v.min > 0:
                 prop["minLength"] = v.min
-            elif isinstance(v, Regexp) and prop.get("type") == "string" and not v.regex.flags & ~32:
+            elif isinstance(v, Regexp) and kind == "string" and not v.regex.flags & ~32:
                 prop["pattern"] = v.regex.pattern  # 32 is re.UNICODE, Python's default for str patterns
     return schema
 
@@ -503,7 +506,8 @@ def _rule_schema() -> dict:
     from models import COMPARISONS, LEVELS, QUANTITIES, SITE_KINDS
 
     return {"type": "object", "required": ["quantity", "comparison", "threshold", "level"],
-            "properties": {"id": _ID, "quantity": {"enum": list(QUANTITIES)},
+            "properties": {"id": {"anyOf": [_ID, {"type": "null"}], "description": "absent or null: a new rule"},
+                           "quantity": {"enum": list(QUANTITIES)},
                            "site_kind": {"enum": [*SITE_KINDS, None]}, "comparison": {"enum": list(COMPARISONS)},
                            "threshold": {"type": "number", "minimum": -1e6, "maximum": 1e6},
                            "level": {"enum": list(LEVELS)}, "active": {"type": "boolean"}}}

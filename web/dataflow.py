@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from forms.data_forms import form_for
 from forms.data_kinds import KINDS_BY_KEY
-from forms.schema import formdata_from_json, task_data, unknown_fields
+from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     REC_OFFICIAL,
     DataLookup,
@@ -57,6 +57,7 @@ def validate(kind, record) -> tuple[dict | None, dict]:
     md, errors = formdata_from_json(record)
     form = form_for(kind.key)(formdata=md, meta={"csrf": False})
     errors.update(unknown_fields(form, record))
+    errors.update(type_errors(form, record))
     if not form.validate() or errors:
         return None, {**{k: [str(m) for m in v] for k, v in form.errors.items()}, **errors}
     return task_data(form), {}

@@ -1,0 +1,76 @@
+"""The API answers as its OpenAPI document says: what schemathesis found against the live server
+(.ci/live_fuzz.py) when the document and the platform disagreed, each pinned here on both databases."""
+from datetime import UTC, datetime
+
+from conftest import enterprise_id
+from test_inspection import KEQIAO_BOTTLED, KEQIAO_PIPELINE, plan
+
+BIG = 2**31  # one past PostgreSQL's integer: it used to reach the database and end as a 500 there
+
+
+def test_notification_ids_beyond_any_row_are_refused_naming_the_field(app, api):
+    staff = api("kq_bottled_staff")
+    for ids in ([BIG], [0], [-1]):
+        resp = staff.post("/notifications/read", {"ids": ids})
+        assert resp.status_code == 422, (ids, resp.status_code)
+        assert "ids" in resp.json["error"]["fields"]
+    assert staff.post("/notifications/read", {"ids": [1]}).status_code == 200
+
+
+def _reading():
+    return {"site": "S1", "sensor": "P1", "quantity": "pressure", "value": 0.2,
+            "at": datetime.now(UTC).replace(microsecond=0).isoformat()}
+
+
+def test_a_reading_batch_for_an_enterprise_id_beyond_any_row_is_refused_naming_the_field(app, api):
+    for user in ("admin", "kq_bottled_staff"):
+        resp = api(user).post("/readings", {"enterprise_id": BIG, "readings": [_reading()]})
+        assert resp.status_code == 422, resp.json
+        assert resp.json["error"]["fields"]["enterprise_id"] == ["Must be an id (an integer from 1 to 2147483647)."]
+    # null stands for "my own enterprise", as the document says
+    resp = api("kq_bottled_staff").post("/readings", {"enterprise_id": None, "readings": [_reading()]})
+    assert resp.status_code == 202
+
+
+def test_readings_filtered_by_an_unknown_quantity_are_refused_naming_the_field(app, api):
+    resp = api("admin").get("/readings?quantity=null")
+    assert resp.status_code == 422 and "quantity" in resp.json["error"]["fields"]
+    assert api("admin").get("/readings?quantity=pressure").status_code == 200
+
+
+def test_form_values_of_another_json_type_than_documented_are_refused_naming_the_field(app, api):
+    # A number for a text, a text for a number, a single value for a list, a list for a single value.
+    for wrong in ({"name": 0}, {"template_id": "1"}, {"enterprise_ids": enterprise_id(app, KEQIAO_BOTTLED)},
+                  {"department": ["a", "b"]}, {"delegated": "false"}, {"enterprise_ids": [True]}):
+        resp = plan(api, app, **wrong)
+        assert resp.status_code == 422, (wrong, resp.json)
+        (field,) = wrong
+        assert field in resp.json["error"]["fields"], (wrong, resp.json)
+    # null is no value: refused where a value is required, nothing where it is optional
+    assert "name" in plan(api, app, name=None).json["error"]["fields"]
+    resp = plan(api, app, delegate_unit=None,
+                enterprise_ids=[enterprise_id(app, KEQIAO_BOTTLED), enterprise_id(app, KEQIAO_PIPELINE)])
+    assert resp.status_code == 201, resp.json
+
+
+def test_a_data_record_value_of_another_json_type_is_rejected_naming_the_field(app, api):
+    resp = api("kq_bottled_admin").post("/data/station", {"records": [
+        {"external_id": "ST-1", "name": 7, "station_type": "supply"}]})
+    assert resp.status_code == 202
+    assert list(resp.json["rejected"][0]["errors"]) == ["name"]
+
+
+def test_the_document_states_nulls_and_lists_as_the_platform_reads_them(app, api):
+    spec = api("keqiao_supervisor").get("/openapi.json").json
+    plan_form = spec["components"]["schemas"]["inspection_plan"]
+    assert plan_form["properties"]["enterprise_ids"]["type"] == "array"
+    assert plan_form["properties"]["enterprise_ids"]["items"]["type"] == "integer"
+    assert plan_form["properties"]["name"]["type"] == "string"  # required: no null
+    assert plan_form["properties"]["delegate_unit"]["type"] == ["string", "null"]
+    station = spec["components"]["schemas"]["data_station"]
+    assert station["properties"]["lon"]["minimum"] == 73  # the refinements still reach optional fields
+    paths = spec["paths"]
+    readings = paths["/api/v1/readings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"type": "null"} in readings["properties"]["enterprise_id"]["anyOf"]
+    rules = paths["/api/v1/threshold-rules"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"type": "null"} in rules["properties"]["rules"]["items"]["properties"]["id"]["anyOf"]
