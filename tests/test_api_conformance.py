@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from conftest import enterprise_id
 from test_inspection import KEQIAO_BOTTLED, KEQIAO_PIPELINE, plan
+from test_rectification_api import open_order
 
 BIG = 2**31  # one past PostgreSQL's integer: it used to reach the database and end as a 500 there
 
@@ -74,3 +75,20 @@ def test_the_document_states_nulls_and_lists_as_the_platform_reads_them(app, api
     assert {"type": "null"} in readings["properties"]["enterprise_id"]["anyOf"]
     rules = paths["/api/v1/threshold-rules"]["put"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"type": "null"} in rules["properties"]["rules"]["items"]["properties"]["id"]["anyOf"]
+
+
+def test_mark_read_with_all_not_a_boolean_is_refused_naming_the_field(app, api):
+    for bad in ({"all": {}, "ids": []}, {"all": "yes", "ids": []}, {"all": 1, "ids": []}):
+        resp = api("kq_bottled_staff").post("/notifications/read", bad)
+        assert resp.status_code == 422 and "all" in resp.json["error"]["fields"], (bad, resp.json)
+
+
+def test_a_comment_whose_files_part_is_text_is_refused_naming_the_field(app, api):
+    staff = api("kq_bottled_staff")
+    case_id = open_order(api, app).json["id"]
+    resp = staff.client.post(f"/api/v1/cases/{case_id}/comments", headers=staff.headers,
+                             data={"text": "见附件", "files": "{}"}, content_type="multipart/form-data")
+    assert resp.status_code == 422 and "files" in resp.json["error"]["fields"], resp.json
+    resp = staff.client.post(f"/api/v1/cases/{case_id}/comments", headers=staff.headers,
+                             data={"text": "见附件"}, content_type="multipart/form-data")
+    assert resp.status_code == 201

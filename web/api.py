@@ -232,6 +232,8 @@ def list_notifications():
 def read_notifications():
     """Mark the caller's notifications read: {"ids": [..]} or {"all": true}. Returns marked and unread counts."""
     data = body()
+    if not isinstance(data.get("all", False), bool):
+        raise InvalidInput("all must be true or false", {"all": ["Must be true or false."]})
     if data.get("all") is True:
         marked = notifications.mark_read(me())
     else:
@@ -287,6 +289,8 @@ def add_comment(case_id):
     """A comment on a case: JSON {"text"}, or multipart with "text" and "files"."""
     case = taskflow.visible_case(case_id, me())
     if request.mimetype == "multipart/form-data":
+        if "files" in request.form:  # a text part where files belong would be dropped without a word
+            raise InvalidInput("files must be file parts", {"files": ["Must be files."]})
         text, files = request.form.get("text", ""), request.files.getlist("files")
     else:
         text, files = body().get("text"), []
