@@ -92,3 +92,22 @@ def test_a_comment_whose_files_part_is_text_is_refused_naming_the_field(app, api
     resp = staff.client.post(f"/api/v1/cases/{case_id}/comments", headers=staff.headers,
                              data={"text": "见附件"}, content_type="multipart/form-data")
     assert resp.status_code == 201
+
+
+def test_the_document_states_what_each_success_carries(app, api):
+    spec = api("admin").get("/openapi.json").json
+    paths = spec["paths"]
+
+    def ok(path, method="get", code="200"):
+        return paths[path][method]["responses"][code]["content"]
+
+    assert list(ok("/api/v1/processes/{key}/bpmn")) == ["application/xml"]
+    assert list(ok("/api/v1/map/features")) == ["application/geo+json"]
+    assert "application/pdf" in ok("/api/v1/attachments/{att_id}")
+    assert ok("/api/v1/cases")["application/json"]["schema"]["required"] == ["items", "total", "page"]
+    assert ok("/api/v1/processes")["application/json"]["schema"]["type"] == "array"
+    assert ok("/api/v1/cases", "post", "201")["application/json"]["schema"] == {"type": "object"}
+    # and the platform answers so: a page of cases, the XML of a model
+    cases = api("admin").get("/cases")
+    assert cases.mimetype == "application/json" and {"items", "total", "page"} <= set(cases.json)
+    assert api("admin").get("/processes/rectification/bpmn").mimetype == "application/xml"

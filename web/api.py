@@ -435,6 +435,14 @@ _ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
 _TEXT64 = {"type": "string", "minLength": 1, "maxLength": 64}
 
 
+# What a success carries, so a reply of another shape or content type fails the live fuzzing (.ci/live_fuzz.py).
+_PAGE = {"type": "object", "required": ["items", "total", "page"], "properties": {
+    "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer", "minimum": 0},
+    "page": {"type": "integer", "minimum": 1}}}
+_LIST = {"type": "array", "items": {"type": "object"}}
+_XML = {"application/xml": {"schema": {"type": "string"}}}
+
+
 def _schema_ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -544,8 +552,14 @@ def _operation_extras() -> dict[str, dict]:
     item = {"type": "object", "properties": {c: {"type": "string"} for c in COLUMNS}}
     item["properties"]["points"] = {"type": "integer", "minimum": 0}
     return {
-        "api.process_bpmn": {"query": version},
-        "api.decision_dmn": {"query": version},
+        "api.list_processes": {"reply": _LIST},
+        "api.list_decisions": {"reply": _LIST},
+        "api.list_checklist_templates": {"reply": _LIST},
+        "data_api.kinds": {"reply": _LIST},
+        "api.process_bpmn": {"query": version, "media": _XML},
+        "api.decision_dmn": {"query": version, "media": _XML},
+        "api.download_attachment": {"media": {t: {"schema": {"type": "string", "format": "binary"}}
+                                              for t in ATTACHMENT_TYPES}},
         "api.get_checklist_template": {"query": version},
         "api.upload_process": {"body": _file_body(raw=True), "success": ("201", "200")},
         "api.upload_decision": {"body": _file_body(raw=True), "success": ("201", "200")},
@@ -553,11 +567,12 @@ def _operation_extras() -> dict[str, dict]:
             "application/json": {"schema": {"type": "object", "required": ["items"], "properties": {
                 "name": {"type": "string"}, "items": {"type": "array", "minItems": 1, "items": item}}}},
             **_file_body({"name": {"type": "string"}})["content"]}}},
-        "api.list_notifications": {"query": (("unread", {"enum": ["1", "true", "0", "false"]}), *_PAGING)},
+        "api.list_notifications": {"reply": _PAGE,
+                                   "query": (("unread", {"enum": ["1", "true", "0", "false"]}), *_PAGING)},
         "api.read_notifications": {"body": _json_body({"type": "object", "properties": {
             "ids": {"type": "array", "items": _ID}, "all": {"type": "boolean"}}})},
         "api.create_case": {"body": _start_body(), "success": ("201",)},
-        "api.list_cases": {"query": (("process", {"type": "string"}), ("status", {"type": "string"}),
+        "api.list_cases": {"reply": _PAGE, "query": (("process", {"type": "string"}), ("status", {"type": "string"}),
                                      ("enterprise", _ID), ("county", _ID), *_PAGING)},
         "api.add_comment": {"success": ("201",), "body": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["text"],
@@ -579,7 +594,7 @@ def _operation_extras() -> dict[str, dict]:
             "type": "object", "description": "the task's form: GET /tasks/{task_id} → form"}}})},
         "api.upload_attachment": {"body": _file_body(), "success": ("201",)},
         "data_api.submit": {"body": _records_body(), "success": ("202", "200")},
-        "data_api.list_records": {"query": (
+        "data_api.list_records": {"reply": _PAGE, "query": (
             ("status", {"enum": ["official", "pending", "rejected", "superseded", "all"]}),
             ("external_id", {"type": "string"}), ("enterprise", _ID),
             *((name, {"type": "string", "description": "exact search on a personal field"}) for name in personal),
@@ -588,18 +603,21 @@ def _operation_extras() -> dict[str, dict]:
         "monitoring_api.post_readings": {"success": ("202",), "body": _json_body({
             "type": "object", "required": ["readings"], "properties": {
                 "readings": {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _reading_schema()},
-                "enterprise_id": {**_ID, "description": "required from authorities; enterprises send their own"}}})},
+                "enterprise_id": {"anyOf": [_ID, {"type": "null"}],
+                                  "description": "required from authorities; enterprises send their own"}}})},
         "monitoring_api.get_readings": {"query": (
             ("site", {"type": "string"}), ("sensor", {"type": "string"}), ("quantity", {"enum": list(QUANTITIES)}),
             ("enterprise", _ID), ("since", instant), ("until", instant),
             ("limit", {"type": "integer", "minimum": 1, "maximum": 5000}))},
-        "monitoring_api.get_warnings": {"query": (
+        "monitoring_api.get_warnings": {"reply": _PAGE, "query": (
             ("status", {"enum": ["open", "closed"]}), ("level", {"enum": list(LEVELS)}),
             ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", _ID), ("enterprise", _ID), *_PAGING)},
         "monitoring_api.put_threshold_rules": {"body": _json_body({"type": "object", "required": ["rules"],
                                                                    "properties": {"rules": {
                                                                        "type": "array", "items": _rule_schema()}}})},
-        "map_api.map_features": {"query": (
+        "map_api.map_features": {"media": {"application/geo+json": {"schema": {
+            "type": "object", "required": ["type", "features"],
+            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}}}}}, "query": (
             ("layers", {"type": "string", "description": f"comma-separated: {', '.join(FEATURE_LAYERS)}"}),
             ("county", _ID), ("kind", {"enum": list(ENTERPRISE_KINDS)}))},
         "map_api.map_nearby": {"query": (("lon", {"type": "number", "minimum": 73, "maximum": 136}),
@@ -655,7 +673,9 @@ def _operation(rule, method: str, extras: dict) -> dict:
             op["requestBody"] = spec["body"]
     if rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put"):
         errors.add("409")
-    responses = {code: {"description": "OK" if code == "200" else "Done"} for code in spec.get("success", ("200",))}
+    media = spec.get("media") or {"application/json": {"schema": spec.get("reply", {"type": "object"})}}
+    responses = {code: {"description": "OK" if code == "200" else "Done", "content": media}
+                 for code in spec.get("success", ("200",))}
     responses.update({code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(errors)})
     op["responses"] = responses
     return op
