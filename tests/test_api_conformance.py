@@ -111,3 +111,14 @@ def test_the_document_states_what_each_success_carries(app, api):
     cases = api("admin").get("/cases")
     assert cases.mimetype == "application/json" and {"items", "total", "page"} <= set(cases.json)
     assert api("admin").get("/processes/rectification/bpmn").mimetype == "application/xml"
+
+
+def test_excel_cells_are_still_read_as_text_whatever_the_json_types(app, browser):
+    # Only JSON records must carry the documented types: a workbook's numbers reach the form as text.
+    from test_data_pages import filled, listed, page_text, template, upload
+
+    staff = browser("kq_bottled_staff")
+    rows = [{"external_id": "C1", "code": 1001, "made_on": "2020-05-01", "weight_kg": 15}]
+    resp = upload(staff, "cylinder", filled(template(staff.client, "cylinder"), rows))
+    assert resp.status_code == 200 and 'data-row="' not in page_text(resp), page_text(resp)[:3000]
+    assert listed(staff.client.get("/data/cylinder?status=pending&q=C")) == ["C1"]
