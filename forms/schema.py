@@ -10,6 +10,7 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -22,7 +23,7 @@ SKIP = {"csrf_token", "submit"}
 def _field_schema(field) -> dict:
     if hasattr(field, "json_schema"):
         schema = dict(field.json_schema)
-    elif isinstance(field, SelectField | RadioField):
+    elif isinstance(field, SelectField | RadioField | SelectMultipleField):
         choices = list(field.iter_choices())
         values = [c[0] for c in choices]
         if getattr(field, "coerce", str) is int:
@@ -30,6 +31,8 @@ def _field_schema(field) -> dict:
         else:
             schema = {"type": "string", "enum": values}
         schema["x-labels"] = {str(c[0]): str(c[1]) for c in choices}
+        if isinstance(field, SelectMultipleField):  # several of the choices, as a JSON list
+            schema = {"type": "array", "items": schema}
     elif isinstance(field, BooleanField):
         schema = {"type": "boolean"}
     elif isinstance(field, IntegerField):
@@ -50,6 +53,16 @@ def _field_schema(field) -> dict:
     return schema
 
 
+def _nullable(schema: dict) -> dict:
+    """An optional field also takes null, as the API reads it: no value (and as task data shows an empty one)."""
+    schema = dict(schema)
+    if isinstance(schema.get("type"), str):
+        schema["type"] = [schema["type"], "null"]
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
 def json_schema(form) -> dict:
     props, required = {}, []
     for field in form:
@@ -58,6 +71,8 @@ def json_schema(form) -> dict:
         props[field.name] = _field_schema(field)
         if any(isinstance(v, DataRequired | InputRequired) for v in field.validators):
             required.append(field.name)
+        else:
+            props[field.name] = _nullable(props[field.name])
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
@@ -80,6 +95,36 @@ def formdata_from_json(data: dict) -> tuple[MultiDict, dict]:
             else:
                 errors[key] = ["Not a valid value."]
     return md, errors
+
+
+_JSON_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
+
+
+def _of_type(value, json_type: str | None) -> bool:
+    if json_type not in _JSON_TYPES:
+        return True
+    if isinstance(value, bool) and json_type != "boolean":
+        return False
+    return isinstance(value, _JSON_TYPES[json_type])
+
+
+def type_errors(form, data: dict) -> dict:
+    """Values whose JSON type is not the one the document states for their field (a number for a text,
+    a list for a single value). formdata_from_json would read them as a browser's strings and accept
+    them; the API takes what it documents. null stands for an absent value."""
+    errors = {}
+    for field in form:
+        value = data.get(field.name)
+        if field.name in SKIP or value is None:
+            continue
+        schema = _field_schema(field)
+        if schema.get("type") == "array":
+            item_type = schema.get("items", {}).get("type")
+            if not isinstance(value, list) or not all(_of_type(v, item_type) for v in value):
+                errors[field.name] = [f"Must be a list of {item_type or 'values'}s."]
+        elif not _of_type(value, schema.get("type")):
+            errors[field.name] = [f"Must be {'an' if schema['type'] == 'integer' else 'a'} {schema['type']}."]
+    return errors
 
 
 def unknown_fields(form, data: dict) -> dict:

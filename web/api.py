@@ -21,7 +21,7 @@ from workflows.errors import Forbidden, InvalidInput
 from . import admin, api_description, case_engine, idempotency, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
-from .params import small_int
+from .params import MAX_ID, json_id, small_int
 from .rights import api_scope, check_right
 from .security import token_for
 
@@ -247,13 +247,15 @@ def list_notifications():
 def read_notifications():
     """Mark the caller's notifications read: {"ids": [..]} or {"all": true}. Returns marked and unread counts."""
     data = body()
+    if not isinstance(data.get("all", False), bool):
+        raise InvalidInput("all must be true or false", {"all": ["Must be true or false."]})
     if data.get("all") is True:
         marked = notifications.mark_read(me())
     else:
         ids = data.get("ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        if not isinstance(ids, list) or not all(json_id(i) is not None for i in ids):
             raise InvalidInput("ids (a list of notification ids) or all: true is required",
-                               {"ids": ["Must be a list of integers."]})
+                               {"ids": [f"Must be a list of ids (integers from 1 to {MAX_ID})."]})
         marked = notifications.mark_read(me(), ids)
     return jsonify({"marked": marked, "unread": notifications.unread_count(me())})
 
@@ -306,6 +308,8 @@ def add_comment(case_id):
     """A comment on a case: JSON {"text"}, or multipart with "text" and "files"."""
     case = taskflow.visible_case(case_id, me())
     if request.mimetype == "multipart/form-data":
+        if "files" in request.form:  # a text part where files belong would be dropped without a word
+            raise InvalidInput("files must be file parts", {"files": ["Must be files."]})
         text, files = request.form.get("text", ""), request.files.getlist("files")
     else:
         text, files = body().get("text"), []
@@ -453,6 +457,14 @@ _ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
 _TEXT64 = {"type": "string", "minLength": 1, "maxLength": 64}
 
 
+# What a success carries, so a reply of another shape or content type fails the live fuzzing (.ci/live_fuzz.py).
+_PAGE = {"type": "object", "required": ["items", "total", "page"], "properties": {
+    "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer", "minimum": 0},
+    "page": {"type": "integer", "minimum": 1}}}
+_LIST = {"type": "array", "items": {"type": "object"}}
+_XML = {"application/xml": {"schema": {"type": "string"}}}
+
+
 def _schema_ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -471,15 +483,18 @@ def _refined(form) -> dict:
         prop = schema["properties"].get(field.name)
         if prop is None:
             continue
+        # An optional field's type also allows null (["string", "null"]).
+        kind = next((t for t in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")])
+                     if t != "null"), None)
         for v in field.validators:
-            if isinstance(v, NumberRange) and prop.get("type") in ("integer", "number"):
+            if isinstance(v, NumberRange) and kind in ("integer", "number"):
                 if v.min is not None:
                     prop["minimum"] = v.min
                 if v.max is not None:
                     prop["maximum"] = v.max
-            elif isinstance(v, Length) and prop.get("type") == "string" and v.min and v.min > 0:
+            elif isinstance(v, Length) and kind == "string" and v.min and v.min > 0:
                 prop["minLength"] = v.min
-            elif isinstance(v, Regexp) and prop.get("type") == "string" and not v.regex.flags & ~32:
+            elif isinstance(v, Regexp) and kind == "string" and not v.regex.flags & ~32:
                 prop["pattern"] = v.regex.pattern  # 32 is re.UNICODE, Python's default for str patterns
     return schema
 
@@ -525,7 +540,8 @@ def _rule_schema() -> dict:
     from models import COMPARISONS, LEVELS, QUANTITIES, SITE_KINDS
 
     return {"type": "object", "required": ["quantity", "comparison", "threshold", "level"],
-            "properties": {"id": _ID, "quantity": {"enum": list(QUANTITIES)},
+            "properties": {"id": {"anyOf": [_ID, {"type": "null"}], "description": "absent or null: a new rule"},
+                           "quantity": {"enum": list(QUANTITIES)},
                            "site_kind": {"enum": [*SITE_KINDS, None]}, "comparison": {"enum": list(COMPARISONS)},
                            "threshold": {"type": "number", "minimum": -1e6, "maximum": 1e6},
                            "level": {"enum": list(LEVELS)}, "active": {"type": "boolean"}}}
@@ -558,8 +574,14 @@ def _operation_extras() -> dict[str, dict]:
     item = {"type": "object", "properties": {c: {"type": "string"} for c in COLUMNS}}
     item["properties"]["points"] = {"type": "integer", "minimum": 0}
     return {
-        "api.process_bpmn": {"query": version},
-        "api.decision_dmn": {"query": version},
+        "api.list_processes": {"reply": _LIST},
+        "api.list_decisions": {"reply": _LIST},
+        "api.list_checklist_templates": {"reply": _LIST},
+        "data_api.kinds": {"reply": _LIST},
+        "api.process_bpmn": {"query": version, "media": _XML},
+        "api.decision_dmn": {"query": version, "media": _XML},
+        "api.download_attachment": {"media": {t: {"schema": {"type": "string", "format": "binary"}}
+                                              for t in ATTACHMENT_TYPES}},
         "api.get_checklist_template": {"query": version},
         "api.upload_process": {"body": _file_body(raw=True), "success": ("201", "200")},
         "api.upload_decision": {"body": _file_body(raw=True), "success": ("201", "200")},
@@ -567,11 +589,12 @@ def _operation_extras() -> dict[str, dict]:
             "application/json": {"schema": {"type": "object", "required": ["items"], "properties": {
                 "name": {"type": "string"}, "items": {"type": "array", "minItems": 1, "items": item}}}},
             **_file_body({"name": {"type": "string"}})["content"]}}},
-        "api.list_notifications": {"query": (("unread", {"enum": ["1", "true", "0", "false"]}), *_PAGING)},
+        "api.list_notifications": {"reply": _PAGE,
+                                   "query": (("unread", {"enum": ["1", "true", "0", "false"]}), *_PAGING)},
         "api.read_notifications": {"body": _json_body({"type": "object", "properties": {
             "ids": {"type": "array", "items": _ID}, "all": {"type": "boolean"}}})},
         "api.create_case": {"body": _start_body(), "success": ("201",)},
-        "api.list_cases": {"query": (("process", {"type": "string"}), ("status", {"type": "string"}),
+        "api.list_cases": {"reply": _PAGE, "query": (("process", {"type": "string"}), ("status", {"type": "string"}),
                                      ("enterprise", _ID), ("county", _ID), *_PAGING)},
         "api.add_comment": {"success": ("201",), "body": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["text"],
@@ -593,7 +616,7 @@ def _operation_extras() -> dict[str, dict]:
             "type": "object", "description": "the task's form: GET /tasks/{task_id} → form"}}})},
         "api.upload_attachment": {"body": _file_body(), "success": ("201",)},
         "data_api.submit": {"body": _records_body(), "success": ("202", "200")},
-        "data_api.list_records": {"query": (
+        "data_api.list_records": {"reply": _PAGE, "query": (
             ("status", {"enum": ["official", "pending", "rejected", "superseded", "all"]}),
             ("external_id", {"type": "string"}), ("enterprise", _ID),
             *((name, {"type": "string", "description": "exact search on a personal field"}) for name in personal),
@@ -602,18 +625,21 @@ def _operation_extras() -> dict[str, dict]:
         "monitoring_api.post_readings": {"success": ("202",), "body": _json_body({
             "type": "object", "required": ["readings"], "properties": {
                 "readings": {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _reading_schema()},
-                "enterprise_id": {**_ID, "description": "required from authorities; enterprises send their own"}}})},
+                "enterprise_id": {"anyOf": [_ID, {"type": "null"}],
+                                  "description": "required from authorities; enterprises send their own"}}})},
         "monitoring_api.get_readings": {"query": (
             ("site", {"type": "string"}), ("sensor", {"type": "string"}), ("quantity", {"enum": list(QUANTITIES)}),
             ("enterprise", _ID), ("since", instant), ("until", instant),
             ("limit", {"type": "integer", "minimum": 1, "maximum": 5000}))},
-        "monitoring_api.get_warnings": {"query": (
+        "monitoring_api.get_warnings": {"reply": _PAGE, "query": (
             ("status", {"enum": ["open", "closed"]}), ("level", {"enum": list(LEVELS)}),
             ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", _ID), ("enterprise", _ID), *_PAGING)},
         "monitoring_api.put_threshold_rules": {"body": _json_body({"type": "object", "required": ["rules"],
                                                                    "properties": {"rules": {
                                                                        "type": "array", "items": _rule_schema()}}})},
-        "map_api.map_features": {"query": (
+        "map_api.map_features": {"media": {"application/geo+json": {"schema": {
+            "type": "object", "required": ["type", "features"],
+            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}}}}}, "query": (
             ("layers", {"type": "string", "description": f"comma-separated: {', '.join(FEATURE_LAYERS)}"}),
             ("county", _ID), ("kind", {"enum": list(ENTERPRISE_KINDS)}))},
         "map_api.map_nearby": {"query": (("lon", {"type": "number", "minimum": 73, "maximum": 136}),
@@ -671,7 +697,9 @@ def _operation(rule, method: str, extras: dict) -> dict:
             op["requestBody"] = spec["body"]
     if (rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put")) or method == "post":
         errors.add("409")  # the task's state; a POST's Idempotency-Key still being served
-    responses = {code: {"description": "OK" if code == "200" else "Done"} for code in spec.get("success", ("200",))}
+    media = spec.get("media") or {"application/json": {"schema": spec.get("reply", {"type": "object"})}}
+    responses = {code: {"description": "OK" if code == "200" else "Done", "content": media}
+                 for code in spec.get("success", ("200",))}
     if method == "post":
         for response in responses.values():
             response["headers"] = api_description.REPLAYED_HEADER

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from forms.data_forms import form_for
 from forms.data_kinds import KINDS_BY_KEY
-from forms.schema import formdata_from_json, task_data, unknown_fields
+from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     REC_OFFICIAL,
     DataLookup,
@@ -50,13 +50,16 @@ def reporting_enterprise(user, kind) -> Enterprise:
     return enterprise
 
 
-def validate(kind, record) -> tuple[dict | None, dict]:
-    """One record → (shaped data, {}) or (None, field errors)."""
+def validate(kind, record, json_types: bool = False) -> tuple[dict | None, dict]:
+    """One record → (shaped data, {}) or (None, field errors). ``json_types``: a JSON record, whose values
+    must have the types the API document states (an Excel row's cells come as text and are read as such)."""
     if not isinstance(record, dict):
         return None, {"record": ["Must be an object."]}
     md, errors = formdata_from_json(record)
     form = form_for(kind.key)(formdata=md, meta={"csrf": False})
     errors.update(unknown_fields(form, record))
+    if json_types:
+        errors.update(type_errors(form, record))
     if not form.validate() or errors:
         return None, {**{k: [str(m) for m in v] for k, v in form.errors.items()}, **errors}
     return task_data(form), {}
@@ -67,7 +70,7 @@ def submit(kind, user, records: list, source: str, validated: list | None = None
     enterprise = reporting_enterprise(user, kind)
     valid, rejected, seen = [], [], set()
     for index, record in enumerate(records):
-        data, errors = validated[index] if validated is not None else validate(kind, record)
+        data, errors = validated[index] if validated is not None else validate(kind, record, json_types=True)
         external_id = record.get("external_id") if isinstance(record, dict) else None
         if data is not None and data["external_id"] in seen:
             data, errors = None, {"external_id": ["Appears twice in this batch."]}

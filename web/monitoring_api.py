@@ -28,7 +28,7 @@ from . import case_engine, taskflow
 from .api import authenticate, body, int_arg, me, paged
 from .errors import json_error
 from .extensions import csrf, db
-from .params import small_int
+from .params import MAX_ID, json_id, small_int
 from .rights import api_scope, check_right
 
 bp = Blueprint("monitoring_api", __name__, url_prefix="/api/v1")
@@ -123,8 +123,9 @@ def _batch_enterprise(data: dict) -> int:
     user = me()
     check_right(user, "readings.submit", "this account may not send readings")
     given = data.get("enterprise_id")
-    if given is not None and (isinstance(given, bool) or not isinstance(given, int)):
-        raise InvalidInput("enterprise_id must be an integer", {"enterprise_id": ["Must be an integer."]})
+    if given is not None and json_id(given) is None:
+        raise InvalidInput("enterprise_id must be an enterprise id",
+                           {"enterprise_id": [f"Must be an id (an integer from 1 to {MAX_ID})."]})
     if access.is_enterprise_user(user):
         if given not in (None, user.enterprise_id):
             raise InvalidInput("readings of another enterprise",
@@ -191,6 +192,9 @@ def reading_dict(r: Reading) -> dict:
 def get_readings():
     """Readings in the caller's scope, newest first: site, sensor, quantity, enterprise, since, until, limit."""
     stmt = select(Reading).where(reading_scope(me()))
+    quantity = request.args.get("quantity")
+    if quantity and quantity not in QUANTITIES:
+        raise InvalidInput("unknown quantity", {"quantity": [f"Must be one of: {', '.join(QUANTITIES)}."]})
     for name, col in (("site", Reading.site), ("sensor", Reading.sensor), ("quantity", Reading.quantity)):
         if request.args.get(name):
             stmt = stmt.where(col == request.args[name])

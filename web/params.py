@@ -19,6 +19,14 @@ def small_int(value) -> int | None:
     return None
 
 
+def json_id(value) -> int | None:
+    """An id in a JSON body: an integer (not a boolean) from 1 to MAX_ID; None for anything else, which
+    names no row, and a larger one would overflow the database's integer column (a 500)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
+        return value
+    return None
+
+
 class IdConverter(IntegerConverter):
     """``<int:...>`` in routes: an id larger than any row can have is simply not found (404)."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
-from forms.schema import formdata_from_json, task_data, unknown_fields
+from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     ROLE_CITY_ADMIN,
     Attachment,
@@ -60,6 +60,8 @@ def bind_form(form_key: str, user, json: dict | None = None, task: Task | None =
         form.enterprise_id.choices = [(r.id, r.name) for r in rows]
     if hasattr(form, "load_choices"):
         form.load_choices(user, db.session)
+    if json is not None:  # after the choices: a field's documented type comes with them
+        errors.update(type_errors(form, json))
     if errors:
         form.validate()
         raise InvalidInput("invalid data", {**form.errors, **errors})
