@@ -49,6 +49,7 @@ from .permissions import has_right
 from .pruning import prune
 from .roles import user_plays
 from .serialization import SpecCache, dump_state, load_state, new_workflow
+from .text import display_filename, has_bad_text
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
@@ -68,6 +69,10 @@ class NewFile:
     content_type: str
     content: bytes
     field: str
+
+    def __post_init__(self):
+        # Kept as a name to show, never as a path: "../../x.png" is "x.png", control characters go.
+        self.filename = display_filename(self.filename)
 
 
 class CaseEngine:
@@ -280,7 +285,9 @@ class CaseEngine:
             case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_assign(actor, row):
                 raise Forbidden("only a supervisor may assign tasks")
-            target = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            # A name holding NUL or a lone surrogate names nobody (and PostgreSQL would refuse the query).
+            target = None if has_bad_text(username) else \
+                s.scalar(select(User).where(User.username == username, User.active.is_(True)))
             if target is None or not user_plays(target.role, row.role) or not access.can_see_task(target, row):
                 raise InvalidInput("user cannot work this task", {"user": ["no such user for this task"]})
             row.assignee_id = target.id
@@ -610,7 +617,23 @@ def _read_bpmn_cached(content: bytes, forms: frozenset, decisions: tuple, messag
 
 def _model_error(exc: Exception) -> str:
     log.warning("model error: %s", exc)
+    timer = _failing_timer(exc)
+    if timer is not None:  # Spiff's own message would be "'int' object has no attribute 'upper'"
+        return (f"the process model failed: the timer of {timer} must give an ISO 8601 date, duration or cycle "
+                f"as text ({exc})")
     return f"the process model failed: {exc}"
+
+
+def _failing_timer(exc: Exception) -> str | None:
+    """The element whose timer expression gave what no timer can parse, if that is what failed."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame.f_locals
+        task = frame.get("my_task")
+        if isinstance(frame.get("self"), TimerEventDefinition) and task is not None:
+            return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+        tb = tb.tb_next
+    return None
 
 
 def _current_data(workflow) -> dict:

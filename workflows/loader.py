@@ -1,4 +1,5 @@
 """Reading a BPMN file into a deployable process definition, or the list of reasons it is refused."""
+import ast
 import hashlib
 from dataclasses import dataclass, field
 
@@ -48,6 +49,15 @@ def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _constant_not_text(expression: str) -> bool:
+    """A timer written as a number (or another constant that is not a string) can never be a time."""
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False  # not a constant: what it gives is known only when it runs
+    return not isinstance(value, str)
+
+
 def _check_expressions(process, reasons):
     for el in process.iter(f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}timeDate",
                            f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle"):
@@ -61,6 +71,10 @@ def _check_expressions(process, reasons):
             compile_expression(text)
         except (ScriptRejected, SyntaxError) as exc:
             reasons.append(f"{owner}: expression '{text}' refused: {exc}")
+            continue
+        if _local(el.tag) != "conditionExpression" and _constant_not_text(text):
+            reasons.append(f"{owner}: the timer {text} is not text; a timer gives an ISO 8601 date, duration or "
+                           f"cycle as a string, such as \"P3D\"")
     for el in process.iter(f"{{{BPMN}}}script"):
         try:
             compile_script(el.text or "")
