@@ -328,3 +328,19 @@ def test_migration_cleans_rows_stored_before(app, api, browser, database_url):
         assert again == {}
     engine.dispose()
     pages_answer(app, api, browser, case["id"])
+
+
+def test_exports_keep_text_a_worksheet_cannot_hold_or_would_run_as_a_formula(app, api, browser):
+    from openpyxl import load_workbook
+
+    inspector = api("keqiao_inspector")
+    data = {"enterprise_id": enterprise_id(app), "hazard_class": "II", "deadline_at": future()}
+    for hazard in ("=HYPERLINK(\"http://evil.example\",\"点此\")", "阀门\x1b[31m锈蚀\uffff"):
+        assert inspector.post("/cases", {"process": "rectification",
+                                         "data": {**data, "hazard_description": hazard}}).status_code == 201
+    resp = browser("keqiao_supervisor").client.get("/ledger/rectifications/export.xlsx")
+    assert resp.status_code == 200
+    cells = [c for row in load_workbook(io.BytesIO(resp.data)).worksheets[0].iter_rows() for c in row]
+    texts = {c.value: c.data_type for c in cells if isinstance(c.value, str)}
+    assert texts.get('=HYPERLINK("http://evil.example","点此")') == "s"  # text, not a formula
+    assert "阀门[31m锈蚀" in texts
