@@ -18,8 +18,9 @@ MAX_JSON_DEPTH = 64
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def has_bad_text(value: str) -> bool:
-    return BAD_TEXT.search(value) is not None
+def has_bad_text(value) -> bool:
+    """Whether ``value`` is text holding NUL or a lone surrogate (anything else holds none)."""
+    return isinstance(value, str) and BAD_TEXT.search(value) is not None
 
 
 def clean_text(value: str) -> str:
