@@ -45,10 +45,10 @@ def _refuse_bad_text():
         request.get_data()
     for name, value in request.args.items(multi=True):
         if text.has_bad_text(name) or text.has_bad_text(value):
-            refuse(text.clean_text(name or "") or "form")
+            refuse(text.clean_text(name) or "query")
     for name, upload in request.files.items(multi=True):
         if text.has_bad_text(upload.filename):
-            refuse(text.clean_text(name or "") or "form")
+            refuse(text.clean_text(name or "") or "file")
     if request.path.startswith("/api/"):
         for name, value in request.form.items(multi=True):
             if text.has_bad_text(name) or text.has_bad_text(value):
