@@ -2,10 +2,10 @@
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .base import FlaskForm
 from .dynamic import dynamic_form
 from .fields import AttachmentsField, InstantField, NotInFuture
 from .rectification import HAZARD_CLASSES

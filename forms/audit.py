@@ -1,9 +1,10 @@
 """The audit page's filters and the abnormal-operation rules form (city admin)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .base import FlaskForm
 
 KIND_LABELS = {"login_success": _l("Sign-in"), "login_failure": _l("Failed sign-in"),
                "login_locked": _l("Sign-in refused (locked)"), "write": _l("Change"),

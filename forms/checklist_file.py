@@ -14,6 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from models import TEMPLATE_KINDS
+from workflows import text as guarded_json
+from workflows.text import has_bad_text
+
+from .base import BAD_TEXT
 
 COLUMNS = ("code", "text", "points", "problem_class")
 # The layout of the downloaded workbook, so that what is downloaded uploads unchanged.
@@ -85,8 +89,10 @@ def read_file(filename: str, content: bytes) -> Upload:
 def read_json(content: bytes | str) -> Upload:
     """{"kind", "name", "items": [...]} as downloaded, or a bare list of items."""
     try:
-        data = json.loads(content)
-    except (UnicodeError, ValueError) as exc:
+        data = guarded_json.loads(content)
+    except guarded_json.BadText as exc:
+        _refuse(exc.path, str(BAD_TEXT))
+    except (UnicodeError, ValueError) as exc:  # TooDeep among them
         _refuse("file", _("The file is not valid JSON (%(error)s).", error=str(exc)[:200]))
     if isinstance(data, list):
         data = {"items": data}
@@ -140,6 +146,8 @@ def read_xlsx(content: bytes) -> Upload:
         _refuse("file", _("The file could not be read as an Excel workbook (.xlsx)."))
     try:
         return _sheet_upload(book)
+    except SyntaxError:  # rows are parsed as they are read: XML no cell may hold (&#0;) shows only now
+        _refuse("file", _("The file could not be read as an Excel workbook (.xlsx)."))
     finally:
         book.close()
 
@@ -228,8 +236,9 @@ def _check_string(limit: int):
             return None, _("must not be empty")
         if len(text) > limit:
             return None, _("at most %(n)s characters", n=limit)
-        # Control characters cannot be written to an .xlsx cell: the download would fail.
-        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        # Control characters cannot be written to an .xlsx cell: the download would fail; a lone
+        # surrogate cannot be stored or shown at all.
+        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text) or has_bad_text(text):
             return None, _("contains control characters")
         return text, None
     return check

@@ -16,6 +16,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from workflows.text import has_bad_text
+
+from .base import BAD_TEXT
 from .data_forms import form_for
 from .data_kinds import KINDS_BY_KEY, DataKind
 
@@ -24,7 +27,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 60 * 1024 * 1024
 KEY_ROW, FIRST_DATA_ROW = 2, 3
 NOTES_SHEET = "说明"
-TEXTUAL = ("text", "longtext", "phone", "id_number", "plate", "url", "month", "track")
+TEXTUAL = ("text", "longtext", "phone", "id_number", "plate", "url", "urls", "month", "track")
 TRUE_WORDS = {"是", "有", "√", "y", "yes", "true", "1", "t"}
 FALSE_WORDS = {"否", "无", "×", "n", "no", "false", "0", "f"}
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -33,7 +36,7 @@ TYPE_NAMES = {
     "text": _l("Text"), "longtext": _l("Long text"), "int": _l("Whole number"), "number": _l("Number"),
     "date": _l("Date"), "datetime": _l("Date and time"), "month": _l("Month"), "bool": _l("Yes / no"),
     "choice": _l("Choice"), "phone": _l("Phone number"), "id_number": _l("ID number"),
-    "plate": _l("Plate number"), "url": _l("Web address"), "track": _l("GPS track"),
+    "plate": _l("Plate number"), "url": _l("Web address"), "urls": _l("Web addresses"), "track": _l("GPS track"),
 }
 
 
@@ -107,6 +110,8 @@ def _format_of(col: Column) -> str:
         return _("e.g. 浙D12345")
     if col.type == "url":
         return _("A full address, e.g. rtsp://10.0.0.8/stream1")
+    if col.type == "urls":
+        return _("http:// or https:// addresses, separated by spaces or semicolons")
     if col.key == "external_id":
         return _("Your own id of the record: letters, digits and _ . : - only, at most 64; the same id again "
                  "makes a new version of the record")
@@ -240,6 +245,8 @@ def read_xlsx(kind: DataKind, filename: str, content: bytes, max_rows: int) -> S
         raise DataFileError([_("The file could not be read as an Excel workbook (.xlsx).")]) from None
     try:
         return _read_sheet(kind, book, max_rows)
+    except SyntaxError:  # rows are parsed as they are read: XML no cell may hold (&#0;) shows only now
+        raise DataFileError([_("The file could not be read as an Excel workbook (.xlsx).")]) from None
     finally:
         book.close()
 
@@ -276,6 +283,9 @@ def _read_sheet(kind: DataKind, book, max_rows: int) -> Sheet:
             raise DataFileError([_("A file holds at most %(n)s rows; split it into several files.", n=max_rows)])
         record, problems = {}, {}
         for name, value in values.items():
+            if isinstance(value, str) and has_bad_text(value):
+                problems[name] = [str(BAD_TEXT)]
+                continue
             try:
                 converted = _convert(cols[name], value, choice_codes.get(name))
             except ValueError as exc:

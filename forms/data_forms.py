@@ -2,13 +2,14 @@
 form and the Excel import."""
 import re
 from functools import cache
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from .base import FlaskForm
 from .data_kinds import KINDS_BY_KEY, DataKind
 from .fields import InstantField
 
@@ -59,6 +60,25 @@ def parse_track(text: str) -> list[list]:
     return points
 
 
+# What a page may one day offer as a link: no javascript:, data: or file: address is kept.
+URL_SCHEMES = ("http", "https", "rtsp", "rtsps", "rtmp", "rtmps")  # camera streams too
+PHOTO_SCHEMES = ("http", "https")
+
+
+class Links:
+    """Web addresses (whitespace, comma or semicolon between them), each one http:// or https://."""
+
+    def __call__(self, form, field):
+        for url in re.split(r"[\s,;，；]+", (field.data or "").strip()):
+            try:
+                parts = urlsplit(url)
+                ok = parts.scheme.lower() in PHOTO_SCHEMES and bool(parts.hostname)
+            except ValueError:
+                ok = False
+            if url and not ok:
+                raise ValidationError(_l("Not a web address (http:// or https://): %(url)s", url=url[:80]))
+
+
 class TrackCheck:
     def __call__(self, form, field):
         if field.data:
@@ -82,8 +102,11 @@ def _field(spec):
     if spec.type == "plate":
         return StringField(label, validators=need + [Regexp(PLATE, message=_l("Not a valid plate number."))])
     if spec.type == "url":
-        return StringField(label, validators=need + [Length(max=int(spec.max or 512)),
-                                                      URL(require_tld=False, message=_l("Not a valid URL."))])
+        return StringField(label, validators=need + [Length(max=int(spec.max or 512)), URL(
+            require_tld=False, schemes=URL_SCHEMES, message=_l("Not a valid URL."))])
+    if spec.type == "urls":
+        return TextAreaField(label, validators=need + [Length(max=int(spec.max or 2000)),
+                                                        Links()])
     if spec.type == "month":
         return StringField(label, validators=need + [Regexp(MONTH, message=_l("Write the month as YYYY-MM."))])
     if spec.type in ("int", "number"):

@@ -14,7 +14,8 @@ ALL = ("bottled", "pipeline", "vehicle")
 @dataclass(frozen=True)
 class F:
     name: str
-    type: str  # text, longtext, int, number, date, datetime, month, bool, choice, phone, id_number, plate, url, track
+    # text, longtext, int, number, date, datetime, month, bool, choice, phone, id_number, plate, url, urls, track
+    type: str
     label: object
     required: bool = False
     choices: tuple = ()
@@ -158,7 +159,7 @@ KINDS = (
           choices=_choices(("safe", _l("No hazard")), ("hazard", _l("Hazard found")),
                            ("not_home", _l("Nobody at home")))),
         F("hazards", "longtext", _l("Hazards"), max=2000), F("rectified", "bool", _l("Hazard rectified")),
-        F("rectified_on", "date", _l("Rectified on")), F("photo_urls", "longtext", _l("Photo links"), max=2000),
+        F("rectified_on", "date", _l("Rectified on")), F("photo_urls", "urls", _l("Photo links"), max=2000),
     ), enterprise_kinds=("bottled", "pipeline"), summary=("user_ref", "result")),
     DataKind("camera", 1, "A1.7/A2.4/A3.4", _l("Surveillance cameras"), (
         NAME, F("site", "text", _l("Site"), required=True, max=128),

@@ -1,9 +1,9 @@
 """Forms of data review (L6, §6.2): an enterprise's batch is accepted or rejected row by row."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from .base import FlaskForm
 from .dynamic import dynamic_form, pair_rows
 from .fields import AttachmentsField
 

@@ -13,6 +13,16 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
 
 
+def attachment_type_problem(mimetype: str | None) -> str | None:
+    """Why a file of this type is not taken as an attachment, or None."""
+    if not mimetype:
+        return _("The file was sent without a type; send it as one of: %(types)s.",
+                 types=", ".join(ATTACHMENT_TYPES))
+    if mimetype not in ATTACHMENT_TYPES:
+        return _("File type not allowed: %(type)s", type=mimetype)
+    return None
+
+
 class InstantField(Field):
     """A point in time: ISO 8601 with offset from the API, ``YYYY-MM-DDTHH:MM`` (Shanghai) from the browser."""
 
@@ -77,8 +87,9 @@ class AttachmentsField(MultipleFileField):
     def pre_validate(self, form):
         for item in self.data or []:
             if isinstance(item, FileStorage):
-                if item.mimetype not in ATTACHMENT_TYPES:
-                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
+                problem = attachment_type_problem(item.mimetype)
+                if problem:
+                    raise ValidationError(problem)
                 item.stream.seek(0, 2)
                 size = item.stream.tell()
                 item.stream.seek(0)

@@ -1,14 +1,14 @@
 """Forms of the industry information pages (A6): an item with its files, and the search."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import Form, MultipleFileField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import MultipleFileField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import INFO_ANNOUNCEMENT, INFO_DRAFT, INFO_POLICY, INFO_PUBLISHED, INFO_WITHDRAWN
 
+from .base import FlaskForm, Form
 from .fields import MAX_ATTACHMENT_BYTES
 
 CATEGORIES = [(INFO_POLICY, _l("Policies and regulations")), (INFO_ANNOUNCEMENT, _l("Announcements"))]

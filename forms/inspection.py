@@ -2,7 +2,6 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import DateField
@@ -12,6 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
 
+from .base import FlaskForm
 from .dynamic import dynamic_form, pair_rows
 from .fields import AttachmentsField
 

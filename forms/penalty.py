@@ -1,9 +1,9 @@
 """Forms of the penalty lifecycle (L3, A8.3)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .base import FlaskForm
 from .fields import AttachmentsField, InstantField, NotInFuture
 
 SOURCES = [

@@ -1,9 +1,9 @@
 """Forms of the rectification lifecycle (L2)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from .base import FlaskForm
 from .fields import AttachmentsField, InFuture, InstantField
 
 HAZARD_CLASSES = [("I", _l("Class I")), ("II", _l("Class II")), ("III", _l("Class III"))]

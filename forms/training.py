@@ -3,12 +3,13 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import TRAINEE_QUALIFIED, TRAINEE_UNQUALIFIED
+
+from .base import FlaskForm, Form
 
 MAX_TRAINEES = 500
 RESULT_WORDS = {

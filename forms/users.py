@@ -1,9 +1,10 @@
 """Forms of the user administration (city admin) and of the API key pages."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .base import FlaskForm
 
 ROLE_CHOICES = [
     ("city_admin", _l("City administrator")),

@@ -2,12 +2,10 @@
 import math
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
     FloatField,
-    Form,
     FormField,
     HiddenField,
     RadioField,
@@ -16,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from .base import FlaskForm, Form
 from .fields import AttachmentsField
 
 QUANTITY_CHOICES = [("temperature", _l("Temperature")), ("pressure", _l("Pressure")),

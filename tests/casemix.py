@@ -47,7 +47,7 @@ STEPS = {
     "Task_response": ("kq_bottled_staff", lambda u: {"measures": "关闭总阀，更换角阀", "leak_location": "储瓶间",
                                                      "pressure_mpa": 0.8, "finished_at": past(1)}),
     "Task_investigate": ("keqiao_inspector", lambda u: {"cause": "角阀老化", "casualties": 0,
-                                                         "economic_loss": "1200.50"}),
+                                                         "economic_loss": 1200.50}),
     "Task_conclude": ("keqiao_supervisor", lambda u: {"conclusion": "一般泄漏事故，已处置",
                                                       "responsibility": "设备维护不到位"}),
 }

@@ -43,7 +43,7 @@ def to_conclusion(api, app, reporter="keqiao_inspector"):
                                "pressure_mpa": 0.8, "finished_at": past(1)})
     investigate = only_open_task(inspector, case["id"])
     assert investigate["name"] == "Task_investigate" and investigate["role"] == "inspector"
-    complete(inspector, investigate, {"cause": "角阀老化", "casualties": 0, "economic_loss": "1200.50"})
+    complete(inspector, investigate, {"cause": "角阀老化", "casualties": 0, "economic_loss": 1200.50})
     conclude = only_open_task(supervisor, case["id"])
     assert conclude["name"] == "Task_conclude" and conclude["role"] == "county_supervisor"
     return case, conclude

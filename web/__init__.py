@@ -1,7 +1,7 @@
 """Flask application factory."""
 from pathlib import Path
 
-from flask import Flask, abort, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy.orm import sessionmaker
 
@@ -10,7 +10,7 @@ from workflows import restricted
 from workflows.engine import CaseEngine
 from workflows.handlers import HANDLERS
 
-from . import errors
+from . import errors, hostile_input
 from .config import load_config
 from .database import engine_options, upgrade
 from .extensions import babel, csrf, db, login_manager
@@ -91,14 +91,8 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     for module in (api, data_api, map_api):
         csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
     errors.register(app)
+    hostile_input.register(app)
     rights.register(app)
-
-    @app.before_request
-    def refuse_nul():
-        # A NUL character cannot be stored in PostgreSQL text; refuse it at the door, for every route.
-        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
-            abort(400, "NUL characters are not allowed in the address")
-        return None
 
     @app.context_processor
     def inject():

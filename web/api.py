@@ -11,17 +11,18 @@ from sqlalchemy.orm import defer
 from wtforms.validators import ValidationError
 
 from forms import FORMS
-from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES, attachment_type_problem
 from forms.schema import json_schema
 from models import Attachment, Case, DecisionModel, Notification, ProcessModel, Task
 from workflows import access
 from workflows.decisions import describe_xml
 from workflows.errors import Forbidden, InvalidInput
+from workflows.text import display_filename
 
 from . import admin, api_description, case_engine, idempotency, notifications, rights, taskflow
 from .errors import json_error
 from .extensions import db
-from .params import MAX_ID, json_id, small_int
+from .params import MAX_ID, json_id, range_message, whole_number
 from .rights import api_scope, check_right
 from .security import token_for
 
@@ -87,21 +88,29 @@ def body() -> dict:
     return data
 
 
+def form_data(data: dict) -> dict:
+    """The form's fields a body carries in "data": an object, or none at all."""
+    value = data.get("data", {})
+    if not isinstance(value, dict):  # null too: it would otherwise read as a browser's form post
+        raise InvalidInput("data must be an object", {"data": ["Must be an object."]})
+    return value
+
+
 def page_args() -> tuple[int, int]:
-    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "50")
-    if small_int(page) is None or small_int(per_page) is None:
-        raise InvalidInput("page and per_page must be integers",
-                           {"page" if small_int(page) is None else "per_page": ["Must be an integer."]})
-    return max(small_int(page), 1), min(max(small_int(per_page), 1), MAX_PER_PAGE)
+    """page and per_page: whole numbers from 1 (a per_page above MAX_PER_PAGE gets MAX_PER_PAGE)."""
+    page, per_page = int_arg("page", 1), int_arg("per_page", 50)
+    return page, min(per_page, MAX_PER_PAGE)
 
 
-def int_arg(name: str) -> int | None:
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A whole-number query parameter (an id, a page, a version): from 1 to 2**31 - 1, else 422."""
     value = request.args.get(name)
     if value in (None, ""):
-        return None
-    if small_int(value) is None:
-        raise InvalidInput(f"{name} must be an integer", {name: ["Must be an integer."]})
-    return small_int(value)
+        return default
+    number = whole_number(value)
+    if number is None:
+        raise InvalidInput(f"{name}: {range_message()}", {name: [range_message()]})
+    return number
 
 
 def paged(stmt, to_dict):
@@ -237,7 +246,10 @@ def decision_dmn(key):
 def list_notifications():
     """The caller's notifications, unread first, newest first; ?unread=1 for the unread ones only."""
     stmt = notifications.user_stmt(me())
-    if request.args.get("unread") in ("1", "true"):
+    unread = request.args.get("unread")
+    if unread not in (None, "1", "true", "0", "false"):
+        raise InvalidInput("unread must be 1, true, 0 or false", {"unread": ["Must be 1, true, 0 or false."]})
+    if unread in ("1", "true"):
         stmt = stmt.where(Notification.read_at.is_(None))
     return paged(stmt, notifications.as_dict)
 
@@ -272,7 +284,7 @@ def create_case():
     if not isinstance(data.get("data"), dict):
         message = "This field is required." if data.get("data") is None else "Must be an object."
         raise InvalidInput("data (the start form's fields) is required", {"data": [message]})
-    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=data["data"])
+    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=form_data(data))
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
     case_id = taskflow.start_case(process, me(), form)
@@ -384,7 +396,7 @@ def complete(task_id):
     if task.status == "open" and not access.can_work_task(me(), task):
         # Refused before the form is read: nobody learns a form's rules for a task he may not work.
         raise Forbidden("this task is not yours to complete")
-    form = taskflow.bind_form(task.form_key, me(), json=body().get("data", {}), task=task)
+    form = taskflow.bind_form(task.form_key, me(), json=form_data(body()), task=task)
     if not form.validate():
         raise InvalidInput("invalid data", form.errors)
     case_id = taskflow.complete_task(task, me(), form)
@@ -411,12 +423,13 @@ def upload_attachment():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("a file is required", {"file": ["A file is required."]})
-    if upload.mimetype not in ATTACHMENT_TYPES:
-        raise InvalidInput("file type not allowed", {"file": [f"Type {upload.mimetype} not allowed."]})
+    problem = attachment_type_problem(upload.mimetype)
+    if problem:
+        raise InvalidInput(problem, {"file": [problem]})
     content = upload.read(MAX_ATTACHMENT_BYTES + 1)
     if len(content) > MAX_ATTACHMENT_BYTES:
         return json_error(413, "too_large", "file larger than 10 MB", {"file": ["File larger than 10 MB."]})
-    att = Attachment(filename=upload.filename[:256], content_type=upload.mimetype, size=len(content),
+    att = Attachment(filename=display_filename(upload.filename), content_type=upload.mimetype, size=len(content),
                      sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by_id=me().id,
                      enterprise_id=me().enterprise_id)
     db.session.add(att)

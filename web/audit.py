@@ -42,6 +42,7 @@ from workflows.permissions import has_right
 from . import auth, health, notifications
 from .extensions import db
 from .params import page_number, page_of
+from .xlsx import cell as xlsx_cell
 
 log = logging.getLogger(__name__)
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -285,10 +286,11 @@ def export():
     sheet = book.create_sheet("审计日志")
     sheet.append(HEADERS)
     for e in db.session.scalars(_filtered(form).limit(EXPORT_LIMIT)):
-        sheet.append([e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), str(KIND_LABELS.get(e.kind, e.kind)), e.user_id,
-                      e.username, e.token_id, e.address, e.method, e.endpoint, e.path,
-                      ", ".join(f"{k}={v}" for k, v in (e.object_ids or {}).items()), e.status, e.outcome,
-                      ", ".join(f"{k}={v}" for k, v in (e.detail or {}).items()), e.hash])
+        sheet.append([xlsx_cell(v) for v in (
+            e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), str(KIND_LABELS.get(e.kind, e.kind)), e.user_id,
+            e.username, e.token_id, e.address, e.method, e.endpoint, e.path,
+            ", ".join(f"{k}={v}" for k, v in (e.object_ids or {}).items()), e.status, e.outcome,
+            ", ".join(f"{k}={v}" for k, v in (e.detail or {}).items()), e.hash)])
     out = io.BytesIO()
     book.save(out)
     filename = f"audit-{datetime.now(UTC):%Y%m%d-%H%M%S}.xlsx"

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from forms.auth import CodeForm, EnrolForm, LoginForm
 from models import AUTHORITY_ROLES, LoginFailure, User
 from workflows import clock, passwords, sign_ins, totp
+from workflows.text import clean_text
 
 from . import notifications
 from .dataflow import cipher
@@ -121,6 +122,10 @@ def login():
                 return redirect(url_for("auth.second_factor" if totp.enrolled(user) else "auth.enrol"))
             return _complete(user, remember, target)
         flash(_("Wrong username or password."), "error")
+    elif form.is_submitted() and form.refused_text and "csrf_token" not in form.errors:
+        # Refused for a character no name holds (NUL...), yet a try at the name it stands for: counted,
+        # so that slipping such characters in cannot get round the lockout.
+        record_failure(clean_text(form.username.data or "").strip()[:64])
     return render_template("login.html", form=form)
 
 

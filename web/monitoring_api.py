@@ -28,7 +28,7 @@ from . import case_engine, taskflow
 from .api import authenticate, body, int_arg, me, paged
 from .errors import json_error
 from .extensions import csrf, db
-from .params import MAX_ID, json_id, small_int
+from .params import MAX_ID, json_id, range_message, whole_number
 from .rights import api_scope, check_right
 
 bp = Blueprint("monitoring_api", __name__, url_prefix="/api/v1")
@@ -242,9 +242,9 @@ def warnings_stmt(user, args):
         value = args.get(name) or ""
         if not value:
             continue
-        if small_int(value) is None or (allowed and int(value) not in allowed):
+        if whole_number(value) is None or (allowed and int(value) not in allowed):
             raise InvalidInput(f"{name} is not valid", {name: ["Must be 1, 2 or 3." if allowed else
-                                                               "Must be an integer."]})
+                                                               range_message()]})
         stmt = stmt.where(col == int(value))
     return stmt.order_by(EarlyWarning.level, EarlyWarning.started_at.desc(), EarlyWarning.id.desc())
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 _SMALL_INT = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1
 
 
@@ -25,6 +26,20 @@ def json_id(value) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
         return value
     return None
+
+
+def whole_number(value, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    """The number ``value`` spells in ASCII digits, if it lies in [minimum, maximum]; else None.
+    Ids and pages start at 1, and PostgreSQL's integer ends at 2**31 - 1."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value) and minimum <= int(value) <= maximum:
+        return int(value)
+    return None
+
+
+def range_message(minimum: int = 1, maximum: int = MAX_ID) -> str:
+    from flask_babel import gettext as _
+
+    return _("Must be a whole number from %(min)s to %(max)s.", min=minimum, max=maximum)
 
 
 class IdConverter(IntegerConverter):

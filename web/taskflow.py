@@ -9,7 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
-from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from forms.base import BAD_TEXT
+from forms.fields import MAX_ATTACHMENT_BYTES, attachment_type_problem
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     ROLE_CITY_ADMIN,
@@ -28,10 +29,11 @@ from workflows.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.engine import NewFile
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.permissions import has_right
+from workflows.text import has_bad_text
 
 from . import case_engine
 from .extensions import db
-from .params import small_int
+from .params import range_message, small_int, whole_number
 
 
 def bind_form(form_key: str, user, json: dict | None = None, task: Task | None = None):
@@ -300,13 +302,15 @@ def add_comment(case: Case, user, text, uploads) -> int:
     for upload in uploads:
         if upload is None or not upload.filename:
             continue  # an empty file input posts a nameless part
-        if upload.mimetype not in ATTACHMENT_TYPES:
-            message = _("File type not allowed: %(type)s", type=upload.mimetype)
+        message = attachment_type_problem(upload.mimetype)
+        if message:
             raise InvalidInput(message, {"files": [message]})
         content = upload.read(MAX_ATTACHMENT_BYTES + 1)
         if len(content) > MAX_ATTACHMENT_BYTES:
             raise InvalidInput(_("File larger than 10 MB."), {"files": [_("File larger than 10 MB.")]})
         files.append(NewFile(upload.filename, upload.mimetype, content, "comment"))
+    if has_bad_text(text):  # the page's comment box is read without a form class
+        raise InvalidInput(str(BAD_TEXT), {"text": [str(BAD_TEXT)]})
     text = text.strip()
     if not text and not files:
         message = _("Write a comment or attach a file.")
@@ -377,9 +381,9 @@ def _int(args, name: str, default: int | None = None, minimum: int = 1) -> int |
     value = (args.get(name) or "").strip()
     if not value:
         return default
-    # Nine digits at most: larger numbers overflow PostgreSQL's integer columns.
-    if small_int(value) is None or small_int(value) < minimum:
-        raise BadFilter(name, _("Must be a whole number of at least %(n)s.", n=minimum))
+    # Larger numbers than PostgreSQL's integer columns hold name nothing.
+    if whole_number(value, minimum) is None:
+        raise BadFilter(name, range_message(minimum))
     return int(value)
 
 

@@ -1,6 +1,7 @@
 """Excel exports of the portal's lists and statistics: Chinese headers, one sheet per table, sent as an
 attachment. Headers are fixed Chinese words (the regulator files these documents as they are), not the
 page's language; values are labelled in Chinese the way the pages label them."""
+import re
 from io import BytesIO
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app
 from flask_babel import force_locale
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -28,6 +30,27 @@ def value_zh(name: str, value):
         return shown if isinstance(shown, int | float) else str(shown)
 
 
+# What XML 1.0, and so a worksheet, cannot hold: most control characters, U+FFFE, U+FFFF, surrogates.
+NOT_IN_XML = re.compile(f"(?:{ILLEGAL_CHARACTERS_RE.pattern})|[\ufffe\uffff\ud800-\udfff]")
+
+
+def cell(value):
+    """A value as a cell may hold it: characters no worksheet takes are dropped (one would fail the
+    whole export), every other value as it is."""
+    if isinstance(value, str) and NOT_IN_XML.search(value):
+        return NOT_IN_XML.sub("", value)
+    return value
+
+
+def _text_cell(sheet, value):
+    """Reported text starting with "=" stays text in the regulator's Excel, never a formula."""
+    if isinstance(value, str) and value.startswith("="):
+        written = Cell(sheet, value=value)
+        written.data_type = "s"
+        return written
+    return value
+
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -44,7 +67,7 @@ def response(filename: str, sheets: list[tuple[str, list[str], list[list]]]) -> 
         sheet = book.create_sheet(title[:31])
         sheet.append(headers)
         for row in rows:
-            sheet.append(row)
+            sheet.append([_text_cell(sheet, v) for v in map(cell, row)])
         for i, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = max(10, min(40, 2 * len(header) + 4))
         sheet.freeze_panes = "A2"

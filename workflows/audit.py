@@ -15,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import GENESIS_HASH, AuditAnchor, AuditChainHead, AuditEntry
 
+from .text import clean_json, clean_text
+
 RETENTION_DAYS = 180  # GB/T 22239 level 3 asks for at least six months of audit records
 HEAD_ID = 1
 HASHED_FIELDS = ("id", "at", "kind", "user_id", "username", "token_id", "address", "method", "endpoint", "path",
@@ -64,11 +66,14 @@ def append(s, *, at: datetime, kind: str, user_id=None, username="", token_id=No
     soon: the head stays locked until then)."""
     values = {"kind": kind, "username": username or "", "address": address or "", "method": method or "",
               "endpoint": endpoint or "", "path": path or ""}
-    values = {k: str(v)[:LIMITS[k]] for k, v in values.items()}
+    # What a refused request carried is recorded as it can be stored and hashed: NUL dropped, lone
+    # surrogates replaced (the entry of an attack must not be lost to the attack's characters).
+    values = {k: clean_text(str(v))[:LIMITS[k]] for k, v in values.items()}
     head = lock_head(s)
     entry = AuditEntry(id=head.last_id + 1, at=at.astimezone(UTC), user_id=user_id, token_id=token_id,
-                       object_ids=plain_json(object_ids), status=status, outcome=(outcome or "")[:16],
-                       detail=plain_json(detail), prev_hash=head.last_hash, **values)
+                       object_ids=plain_json(clean_json(object_ids)), status=status,
+                       outcome=(outcome or "")[:16], detail=plain_json(clean_json(detail)),
+                       prev_hash=head.last_hash, **values)
     entry.hash = entry_hash(fields_of(entry), head.last_hash)
     s.add(entry)
     head.last_id, head.last_hash = entry.id, entry.hash

@@ -51,6 +51,7 @@ from .roles import user_plays
 from .sandbox import SandboxError
 from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
+from .text import display_filename, has_bad_text
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
@@ -74,6 +75,10 @@ class NewFile:
     content_type: str
     content: bytes
     field: str
+
+    def __post_init__(self):
+        # Kept as a name to show, never as a path: "../../x.png" is "x.png", control characters go.
+        self.filename = display_filename(self.filename)
 
 
 class CaseEngine:
@@ -293,7 +298,9 @@ class CaseEngine:
             case, row = self._lock_open_task(s, task_id, actor)
             if not access.can_assign(actor, row):
                 raise Forbidden("only a supervisor may assign tasks")
-            target = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            # A name holding NUL or a lone surrogate names nobody (and PostgreSQL would refuse the query).
+            target = None if has_bad_text(username) else \
+                s.scalar(select(User).where(User.username == username, User.active.is_(True)))
             if target is None or not user_plays(target.role, row.role) or not access.can_see_task(target, row):
                 raise InvalidInput("user cannot work this task", {"user": ["no such user for this task"]})
             row.assignee_id = target.id

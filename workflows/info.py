@@ -25,6 +25,7 @@ from models import (
 
 from . import clock
 from .errors import Conflict, NotFound
+from .text import display_filename
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # action → (states it may be taken from, state it leads to)
@@ -40,6 +41,10 @@ class NewFile:
     filename: str
     content_type: str
     content: bytes
+
+    def __post_init__(self):
+        # Kept as a name to show, never as a path: "../../x.png" is "x.png", control characters go.
+        self.filename = display_filename(self.filename)
 
 
 @dataclass

@@ -90,8 +90,10 @@ def parse_layers(raw, allowed: tuple[str, ...]) -> list[str]:
 def parse_filters(county_raw, kind_raw) -> Filters:
     county_id = None
     if county_raw not in (None, ""):
-        if not re.fullmatch(r"[0-9]{1,9}", str(county_raw)):  # ASCII digits that fit an integer column
-            raise InvalidInput("county must be an integer", {"county": ["Must be an integer."]})
+        # ASCII digits naming a row: from 1 to the end of PostgreSQL's integer.
+        if not re.fullmatch(r"[0-9]{1,10}", str(county_raw)) or not 1 <= int(county_raw) <= 2**31 - 1:
+            raise InvalidInput("county must be a whole number from 1 to 2147483647",
+                               {"county": ["Must be a whole number from 1 to 2147483647."]})
         county_id = int(county_raw)
     kind = kind_raw or None
     if kind is not None and kind not in ENTERPRISE_KINDS:

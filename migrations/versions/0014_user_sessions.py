@@ -1,7 +1,7 @@
 """user sessions
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01 09:00:00
 
 A record per browser sign-in, its random key carried in the signed cookie: deleting the record ends
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
