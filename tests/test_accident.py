@@ -172,7 +172,7 @@ def test_conclusion_ordering_a_rectification_needs_a_description(app, api):
     ("occurred_at", (datetime.now(UTC) + timedelta(hours=2)).isoformat()),
     ("lon", 200.0),
     ("lat", -91),
-])
+], ids=["occurred_at-in-the-future", "lon-200", "lat-minus-91"])  # ids stable across runs (xdist compares them)
 def test_bad_report_is_refused(app, api, field, value):
     resp = report(api, app, **{field: value})
     assert resp.status_code == 422 and field in resp.json["error"]["fields"], resp.json

@@ -463,8 +463,11 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, a bad filter, or 
            "422": "Invalid input: fields names each invalid field; or the Idempotency-Key was sent with a "
                   "different request. Or code model_error: a step of the process model failed, or went over its "
                   "per-step CPU time or memory limit (the message names the BPMN element); nothing was written"}
-_PAGING = (("page", {"type": "integer", "minimum": 1}), ("per_page", {"type": "integer", "minimum": 1,
-                                                                      "maximum": MAX_PER_PAGE}))
+# A per_page above MAX_PER_PAGE is read as MAX_PER_PAGE (lenient to clients that ask for "everything");
+# the document says so rather than calling such a request invalid.
+_PAGING = (("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+           ("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+                         "description": f"Items per page; above {MAX_PER_PAGE} a page holds {MAX_PER_PAGE}."}))
 # Ids are PostgreSQL integer columns: a larger number names nothing.
 _ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}
 _TEXT64 = {"type": "string", "minLength": 1, "maxLength": 64}

@@ -42,7 +42,8 @@ def limits() -> list[str]:
         f"Readings (`POST /api/v1/readings`): at most {monitoring_api.MAX_BATCH} per batch (413 beyond); "
         f"`GET /api/v1/readings` returns at most `limit` ≤ {monitoring_api.MAX_LIMIT} "
         f"(default {monitoring_api.DEFAULT_LIMIT}).",
-        f"Lists: `per_page` from 1 to {api.MAX_PER_PAGE} (default 50), `page` from 1.",
+        f"Lists: `per_page` from 1 (default 50; above {api.MAX_PER_PAGE} a page holds {api.MAX_PER_PAGE}), "
+        "`page` from 1.",
         f"Comments: at most {taskflow.MAX_COMMENT} characters; task search `q`: at most {taskflow.MAX_SEARCH}.",
         f"Models: a BPMN file at most {_mb(MAX_BPMN_BYTES)}, a DMN file at most {_mb(MAX_DMN_BYTES)}, a checklist "
         f"template file at most {_mb(CHECKLIST_BYTES)}.",
