@@ -295,6 +295,27 @@ def _set_active(username, active):
         sqldb.session.commit()
 
 
+def _one_user_or_all(username, everyone, stmt, user_column) -> int:
+    """Run ``stmt`` on USERNAME's rows (``user_column`` names the user), or on everyone's with --all;
+    returns how many rows it changed."""
+    from models import User
+
+    from .extensions import db as sqldb
+
+    if bool(username) == everyone:
+        raise click.UsageError("name a user, or give --all")
+    app = _app(migrate=False)
+    with app.app_context():
+        if username:
+            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.UsageError(f"no user {username}")
+            stmt = stmt.where(user_column == user_id)
+        n = sqldb.session.execute(stmt).rowcount
+        sqldb.session.commit()
+    return n
+
+
 @user.command("sign-out")
 @click.argument("username", required=False)
 @click.option("--all", "everyone", is_flag=True, help="sign every user out")
@@ -303,22 +324,9 @@ def user_sign_out(username, everyone):
     stays usable, so it signs in again (API tokens are untouched: see `token revoke`)."""
     from sqlalchemy import delete
 
-    from models import User, UserSession
+    from models import UserSession
 
-    from .extensions import db as sqldb
-
-    if bool(username) == everyone:
-        raise click.UsageError("name a user, or give --all")
-    app = _app(migrate=False)
-    with app.app_context():
-        stmt = delete(UserSession)
-        if username:
-            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
-            if user_id is None:
-                raise click.UsageError(f"no user {username}")
-            stmt = stmt.where(UserSession.user_id == user_id)
-        n = sqldb.session.execute(stmt).rowcount
-        sqldb.session.commit()
+    n = _one_user_or_all(username, everyone, delete(UserSession), UserSession.user_id)
     click.echo(f"ended {n} sessions")
 
 
@@ -329,22 +337,10 @@ def token_revoke(username, everyone):
     """Revoke every API token of USERNAME (or of everyone with --all); clients need new ones."""
     from sqlalchemy import update
 
-    from models import ApiToken, User
+    from models import ApiToken
 
-    from .extensions import db as sqldb
-
-    if bool(username) == everyone:
-        raise click.UsageError("name a user, or give --all")
-    app = _app(migrate=False)
-    with app.app_context():
-        stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
-        if username:
-            user_id = sqldb.session.scalar(select(User.id).where(User.username == username))
-            if user_id is None:
-                raise click.UsageError(f"no user {username}")
-            stmt = stmt.where(ApiToken.user_id == user_id)
-        n = sqldb.session.execute(stmt).rowcount
-        sqldb.session.commit()
+    stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
+    n = _one_user_or_all(username, everyone, stmt, ApiToken.user_id)
     click.echo(f"revoked {n} tokens")
 
 
