@@ -8,9 +8,11 @@ from wtforms import Field, MultipleFileField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateTimeLocalInput
 
+from workflows import attachments
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+MAX_ATTACHMENT_BYTES = attachments.MAX_BYTES
+ATTACHMENT_TYPES = attachments.TYPES
 
 
 class InstantField(Field):
@@ -77,12 +79,13 @@ class AttachmentsField(MultipleFileField):
     def pre_validate(self, form):
         for item in self.data or []:
             if isinstance(item, FileStorage):
-                if item.mimetype not in ATTACHMENT_TYPES:
-                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
                 item.stream.seek(0, 2)
                 size = item.stream.tell()
                 item.stream.seek(0)
-                if size > MAX_ATTACHMENT_BYTES:
+                refused = attachments.refusal(item.mimetype, size)
+                if refused == attachments.TYPE_NOT_ALLOWED:
+                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
+                if refused == attachments.TOO_LARGE:
                     raise ValidationError(_("File larger than 10 MB."))
 
     @property
