@@ -128,20 +128,6 @@ def complete(task_id: int, user, read_json) -> Case:
     return case_engine().complete(task_id, user, submit)
 
 
-def start_form_key(process_key: str, user=None) -> str:
-    """The start form of a process; with ``user``, refused first (403) if the user may not start it,
-    so nobody learns a form's rules for a case they could never open."""
-    engine = case_engine()
-    try:
-        model = engine.startable_model(db.session, process_key, user) if user is not None \
-            else engine.latest_model(db.session, process_key)
-    except NotFound:
-        raise InvalidInput("unknown process", {"process": ["Unknown process."]}) from None
-    if not model.meta.get("start_form"):
-        raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")
-    return model.meta["start_form"]
-
-
 def visible_case(case_id: int, user) -> Case:
     case = db.session.get(Case, case_id)
     if case is None or not access.can_see_case(user, case):

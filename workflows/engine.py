@@ -68,9 +68,6 @@ _transition_session: ContextVar[Session | None] = ContextVar("gasflow_transition
 MessageHandler = Callable[[Session, Case, object, object, datetime], None]
 
 
-__all__ = ["CaseEngine", "ModelFacts", "NewFile", "Opening", "Submission"]
-
-
 @dataclass
 class Submission:
     """What a task completion stores: the form's values, new files, and files uploaded before (by field)."""
