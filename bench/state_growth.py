@@ -42,7 +42,7 @@ def run(backend: str = "sqlite") -> dict:
         def state_bytes():
             with engine.sessions() as s:
                 case = s.get(Case, case_id)
-                return len(str(case.state).encode()) if s.bind.dialect.name == "sqlite" else \
+                return len(str(case.state).encode()) if s.get_bind().dialect.name == "sqlite" else \
                     s.scalar(select(func.octet_length(func.cast(Case.state, db.Text))).where(Case.id == case_id))
 
         rounds = []

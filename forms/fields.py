@@ -8,9 +8,11 @@ from wtforms import Field, MultipleFileField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateTimeLocalInput
 
+from workflows import attachments
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+MAX_ATTACHMENT_BYTES = attachments.MAX_BYTES
+ATTACHMENT_TYPES = attachments.TYPES
 
 
 def attachment_type_problem(mimetype: str | None) -> str | None:
@@ -93,7 +95,10 @@ class AttachmentsField(MultipleFileField):
                 item.stream.seek(0, 2)
                 size = item.stream.tell()
                 item.stream.seek(0)
-                if size > MAX_ATTACHMENT_BYTES:
+                refused = attachments.refusal(item.mimetype, size)
+                if refused == attachments.TYPE_NOT_ALLOWED:
+                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
+                if refused == attachments.TOO_LARGE:
                     raise ValidationError(_("File larger than 10 MB."))
 
     @property

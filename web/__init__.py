@@ -3,14 +3,13 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
-from sqlalchemy.orm import sessionmaker
 
 from forms import FORMS
 from workflows import restricted
 from workflows.engine import CaseEngine
 from workflows.handlers import HANDLERS
 
-from . import errors, hostile_input
+from . import errors, hostile_input, unit_of_work
 from .config import load_config
 from .database import engine_options, upgrade
 from .extensions import babel, csrf, db, login_manager
@@ -48,14 +47,12 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     if migrate:
         upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
 
-    with app.app_context():
-        sessions = sessionmaker(bind=db.engine, expire_on_commit=False)
-        engine = CaseEngine(sessions, FORMS.keys(), HANDLERS)
-        if migrate:
-            engine.deploy_directory(app.config["BPMN_DIR"])
-            with sessions() as s:
-                load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
-                load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
+    engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
+    if migrate:
+        engine.deploy_directory(app.config["BPMN_DIR"])
+        with unit_of_work.unit_of_work(app) as s:
+            load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
+            load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
     app.extensions["gasflow.engine"] = engine
     from .jobs import configure_documents
 

@@ -1,5 +1,4 @@
 """REST API v1 (see shared api.md): processes, decision tables, notifications, cases, tasks, attachments."""
-import hashlib
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
@@ -7,16 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select
-from sqlalchemy.orm import defer
 from wtforms.validators import ValidationError
 
 from forms import FORMS
-from forms.fields import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES, attachment_type_problem
+from forms.fields import ATTACHMENT_TYPES, attachment_type_problem
 from forms.schema import json_schema
-from models import Attachment, Case, DecisionModel, Notification, ProcessModel, Task
-from workflows import access
+from models import Case, DecisionModel, Notification, ProcessModel, Task
+from workflows import access, attachments
 from workflows.decisions import describe_xml
-from workflows.errors import Forbidden, InvalidInput
+from workflows.errors import InvalidInput
 from workflows.text import display_filename
 
 from . import admin, api_description, case_engine, idempotency, notifications, rights, taskflow
@@ -284,11 +282,8 @@ def create_case():
     if not isinstance(data.get("data"), dict):
         message = "This field is required." if data.get("data") is None else "Must be an object."
         raise InvalidInput("data (the start form's fields) is required", {"data": [message]})
-    form = taskflow.bind_form(taskflow.start_form_key(process, me()), me(), json=form_data(data))
-    if not form.validate():
-        raise InvalidInput("invalid data", form.errors)
-    case_id = taskflow.start_case(process, me(), form)
-    return jsonify(taskflow.case_dict(_fresh_case(case_id), me())), 201
+    case = taskflow.open_case(process, me(), data["data"])
+    return jsonify(taskflow.case_dict(case, me())), 201
 
 
 @bp.get("/cases")
@@ -392,23 +387,10 @@ def follow_up(task_id):
 @bp.post("/tasks/<int:task_id>/complete")
 @api_scope("tasks:write")
 def complete(task_id):
-    task = taskflow.visible_task(task_id, me())
-    if task.status == "open" and not access.can_work_task(me(), task):
-        # Refused before the form is read: nobody learns a form's rules for a task he may not work.
-        raise Forbidden("this task is not yours to complete")
-    form = taskflow.bind_form(task.form_key, me(), json=form_data(body()), task=task)
-    if not form.validate():
-        raise InvalidInput("invalid data", form.errors)
-    case_id = taskflow.complete_task(task, me(), form)
-    return jsonify(taskflow.case_dict(_fresh_case(case_id), me()))
-
-
-def _fresh_case(case_id: int) -> Case:
-    """The case as the engine's transaction left it, for the reply: without its task tree (``state``,
-    the largest column, which the reply does not show; the bench's API completion path read it for nothing)."""
-    db.session.expire_all()
-    return db.session.scalar(select(Case).where(Case.id == case_id).options(defer(Case.state))
-                             .execution_options(populate_existing=True))
+    """Complete a task: {"data": the task form's fields}. The reply is the case as the transition left it."""
+    # The body is read once the task is known to be the caller's to work (a 404 or 403 comes first).
+    case = taskflow.complete(task_id, me(), lambda: form_data(body()))
+    return jsonify(taskflow.case_dict(case, me()))
 
 
 def _task_reply(task_id):
@@ -426,12 +408,11 @@ def upload_attachment():
     problem = attachment_type_problem(upload.mimetype)
     if problem:
         raise InvalidInput(problem, {"file": [problem]})
-    content = upload.read(MAX_ATTACHMENT_BYTES + 1)
-    if len(content) > MAX_ATTACHMENT_BYTES:
+    content = upload.read(attachments.MAX_BYTES + 1)
+    if attachments.refusal(upload.mimetype, len(content)) == attachments.TOO_LARGE:
         return json_error(413, "too_large", "file larger than 10 MB", {"file": ["File larger than 10 MB."]})
-    att = Attachment(filename=display_filename(upload.filename), content_type=upload.mimetype, size=len(content),
-                     sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by_id=me().id,
-                     enterprise_id=me().enterprise_id)
+    att = attachments.new_attachment(display_filename(upload.filename), upload.mimetype, content,
+                                     uploaded_by_id=me().id, enterprise_id=me().enterprise_id)
     db.session.add(att)
     db.session.commit()
     return jsonify({"id": att.id, "filename": att.filename, "size": att.size,

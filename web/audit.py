@@ -2,9 +2,11 @@
 export and refused request (no blueprint needs to change), and the city admin's pages to search it,
 export it and edit the abnormal-operation rules.
 
-The entry is written in its own short transaction on its own connection, so the request's
-transaction is untouched; a failure is logged and counted (``gasflow_audit_write_failures_total``)
-and never breaks the response.
+The entry is written at teardown in a short transaction of its own, after the request's (committed
+by then, or rolled back), on the request's session (web/unit_of_work.py): the connection the request
+used, not a second one. The chain's head is locked for the append alone; the alert rules run after its
+commit. A failure is logged and counted (``gasflow_audit_write_failures_total``) and never breaks the
+response.
 """
 import io
 import logging
@@ -30,7 +32,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, user_logged_in
 from sqlalchemy import String, cast, or_, select
-from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
@@ -42,6 +43,7 @@ from workflows.permissions import has_right
 from . import auth, health, notifications
 from .extensions import db
 from .params import page_number, page_of
+from .unit_of_work import unit_of_work
 from .xlsx import cell as xlsx_cell
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,6 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
-SESSIONS = "gasflow.audit_sessions"
 
 
 def register(app) -> None:
@@ -60,8 +61,6 @@ def register(app) -> None:
         # Only behind a known number of proxies is X-Forwarded-For believed; otherwise anyone could
         # write their own address into the trail.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    with app.app_context():
-        app.extensions[SESSIONS] = sessionmaker(bind=db.engine, expire_on_commit=False)
     user_logged_in.connect(_logged_in, app)
     got_request_exception.connect(_failed, app)
     app.before_request(_note_actor)
@@ -174,7 +173,7 @@ def _record(status: int, disposition: str) -> None:
             detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
         if g.get("audit_exception"):
             detail["exception"] = g.audit_exception
-        with current_app.extensions[SESSIONS]() as s:
+        with unit_of_work(current_app) as s:
             user_id, username, token_id = _who()
             if kind in ("login_failure", "login_locked"):
                 pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from models import Case, ProcessModel
 from workflows import access
 from workflows.errors import InvalidInput
-from workflows.permissions import has_right
+from workflows.permissions import may_start
 
 from . import taskflow, xlsx
 from .extensions import db
@@ -28,9 +28,7 @@ def startable_processes(user) -> list[ProcessModel]:
     models = db.session.scalars(select(ProcessModel).join(
         latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.v))).all()
     # A process without a start form is opened by the platform itself (a warning from monitoring).
-    if not has_right(user, "cases.start"):
-        return []
-    return [m for m in models if user.role in m.meta.get("starters", []) and m.meta.get("start_form")]
+    return [m for m in models if may_start(user, m.meta) and m.meta.get("start_form")]
 
 
 def _listed(user):

@@ -22,7 +22,9 @@ def engine_options(url: str) -> dict:
     # No JIT: it pays off for long analytical queries, not for the platform's short ones. At a million
     # cases the planner's estimate for the queue counts crossed jit_above_cost and compiling took
     # 0.7 s of a 1.3 s request (bench/results/plans, `python -m bench queue`).
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
+    # pool_use_lifo: a request's units of work (its transaction, then the audit entry after it) get back
+    # the connection they just returned, and idle connections beyond the busiest moment can expire.
+    return {"pool_pre_ping": True, "pool_use_lifo": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
             "connect_args": {"connect_timeout": 5, "options": "-c jit=off"}}
 
 

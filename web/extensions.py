@@ -6,7 +6,11 @@ from flask_wtf import CSRFProtect
 from models import Base
 
 # The models are plain SQLAlchemy (models.Base); Flask-SQLAlchemy provides sessions and engines.
-db = SQLAlchemy(metadata=Base.metadata)
+# ``db.session`` is the platform's one session factory (web/unit_of_work.py). Objects are not expired
+# at commit: the reply to a transition shows the case as the transition left it, without reading back
+# the rows it has just written (and the caller's user and token). The engine reads what it locks with
+# populate_existing, so what a request read before the lock never stands in for the locked rows.
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -23,13 +23,13 @@ from flask import Response, current_app, flash, g, redirect, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import BadRequest, Conflict
 
 from workflows import idempotency as store
 
 from .errors import json_error
 from .extensions import db
+from .unit_of_work import factory
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
@@ -43,8 +43,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def register(app) -> None:
-    with app.app_context():
-        app.extensions[SESSIONS] = sessionmaker(bind=db.engine, expire_on_commit=False)
+    app.extensions[SESSIONS] = factory(app)  # the platform's unit of work, not a session factory of its own
     app.before_request(_web_form)
     app.after_request(_keep)
     app.teardown_request(_settle)
@@ -170,9 +169,10 @@ def _flashed_success() -> bool:
 
 
 def _settle(_exc):
-    """Keep the answer, or give the key back, once the request is over. Written at teardown on a
-    connection of its own, after the request's session is rolled back, so that no lock the request
-    still holds (SQLite: the write lock of a failed transaction) makes the write wait for itself."""
+    """Keep the answer, or give the key back, once the request is over. Written at teardown in a
+    transaction of its own on the request's session, after the request's transaction is rolled back,
+    so that no lock the request still holds (SQLite: the write lock of a failed transaction) makes
+    the write wait for itself."""
     claimed = g.pop("idempotency", None)
     if claimed is None:
         return

@@ -16,7 +16,7 @@ def configure_documents(app) -> None:
     with app.app_context():
         bind = db.engine
     if mode == "inline":
-        dispatch_with(bind, None)
+        dispatch_with(bind, lambda ids: render_documents_now(app, ids))
         return
     if mode == "sweep":
         # Nothing renders after the commit: the periodic round does (web processes that must not spend
@@ -28,6 +28,18 @@ def configure_documents(app) -> None:
 
     queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
     dispatch_with(bind, lambda ids: enqueue(queue, render_documents_job, ids, job_timeout=120))
+
+
+def render_documents_now(app, ids) -> int:
+    """Render right after the commit that issued them (the embedded default). Called from the committing
+    session's after_commit hook, where that session cannot run statements: the rendering is a unit of
+    work of its own, in an app context pushed for it (a session of the same factory)."""
+    from workflows.documents.issue import render_pending
+
+    from .unit_of_work import unit_of_work
+
+    with app.app_context(), unit_of_work(app) as s:
+        return render_pending(s, ids)
 
 
 def render_documents(app, ids=None) -> int:

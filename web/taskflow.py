@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.base import BAD_TEXT
-from forms.fields import MAX_ATTACHMENT_BYTES, attachment_type_problem
+from forms.fields import attachment_type_problem
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     ROLE_CITY_ADMIN,
@@ -24,11 +24,11 @@ from models import (
     Task,
     User,
 )
-from workflows import access, clock
+from workflows import access, attachments, clock, comments
+from workflows.attachments import NewFile
 from workflows.documents.templates import KINDS as DOCUMENT_KINDS
-from workflows.engine import NewFile
+from workflows.engine import Opening, Submission
 from workflows.errors import Forbidden, InvalidInput, NotFound
-from workflows.permissions import has_right
 from workflows.text import has_bad_text
 
 from . import case_engine
@@ -70,7 +70,8 @@ def bind_form(form_key: str, user, json: dict | None = None, task: Task | None =
     return form
 
 
-def _uploads(form) -> tuple[list[NewFile], dict[str, list[int]]]:
+def submission(form) -> Submission:
+    """What a validated task form hands the engine: its values, new files, ids of files posted before."""
     files, ids = [], {}
     for field in form:
         if hasattr(field, "uploads"):
@@ -78,44 +79,58 @@ def _uploads(form) -> tuple[list[NewFile], dict[str, list[int]]]:
                 files.append(NewFile(f.filename, f.mimetype, f.read(), field.name))
             if field.ids:
                 ids[field.name] = field.ids
-    return files, ids
+    return Submission(task_data(form), files, ids)
+
+
+def opening(form) -> Opening:
+    """What a validated start form hands the engine. The case is titled by the process, the enterprise
+    and the hazard's class."""
+    data = task_data(form)
+    qualifiers = (data["hazard_class"],) if data.get("hazard_class") else ()
+    return Opening(data, data.get("enterprise_id"), title=None, qualifiers=qualifiers)
 
 
 def start_case(process_key: str, user, form) -> int:
-    data = task_data(form)
-    enterprise_id = data.get("enterprise_id")
-    title = _case_title(process_key, enterprise_id, data)
-    return case_engine().start_case(process_key, data, user, enterprise_id=enterprise_id, title=title)
+    """Open a case from a start form already bound and validated (the case page's way)."""
+    return case_engine().start(process_key, user, lambda _model: opening(form)).id
+
+
+def open_case(process_key: str, user, json: dict) -> Case:
+    """Open a case from the API's JSON: the start check, then the start form read and validated, then the
+    case opened, in one unit of work (each once). Returns the case, committed."""
+    def submit(model):
+        form_key = model.meta.get("start_form")
+        if not form_key:
+            raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")
+        form = bind_form(form_key, user, json=json)
+        if not form.validate():
+            raise InvalidInput("invalid data", form.errors)
+        return opening(form)
+
+    try:
+        return case_engine().start(process_key, user, submit)
+    except NotFound as exc:
+        if "process" not in exc.fields:
+            raise
+        raise InvalidInput("unknown process", {"process": ["Unknown process."]}) from None
 
 
 def complete_task(task: Task, user, form) -> int:
-    files, ids = _uploads(form)
-    return case_engine().complete_task(task.id, user, task_data(form), files=files, attachment_ids=ids)
+    """Complete a task from a form already bound and validated (the task page's way)."""
+    return case_engine().complete(task.id, user, lambda _task, _case: submission(form)).id
 
 
-def start_form_key(process_key: str, user=None) -> str:
-    """The start form of a process; with ``user``, refused first (403) if the user may not start it,
-    so nobody learns a form's rules for a case they could never open."""
-    model = db.session.scalar(select(ProcessModel).where(ProcessModel.key == process_key)
-                              .order_by(ProcessModel.version.desc()).limit(1))
-    if model is None:
-        raise InvalidInput("unknown process", {"process": ["Unknown process."]})
-    if user is not None and (user.role not in model.meta.get("starters", []) or not has_right(user, "cases.start")):
-        raise Forbidden(f"role {user.role} may not start '{process_key}'")
-    if not model.meta.get("start_form"):
-        raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")
-    return model.meta["start_form"]
+def complete(task_id: int, user, read_json) -> Case:
+    """Complete a task from the API's JSON (``read_json()`` gives it): the task locked and read once, the
+    caller's access checked once (by the engine), then the form bound to the task as it stands and
+    validated, then the transition, in one unit of work. Returns the case, committed."""
+    def submit(task, _case):
+        form = bind_form(task.form_key, user, json=read_json(), task=task)
+        if not form.validate():
+            raise InvalidInput("invalid data", form.errors)
+        return submission(form)
 
-
-def _case_title(process_key, enterprise_id, data) -> str:
-    model = db.session.scalar(select(ProcessModel.name).where(ProcessModel.key == process_key).limit(1))
-    enterprise = db.session.get(Enterprise, enterprise_id) if enterprise_id else None
-    parts = [model or process_key]
-    if enterprise:
-        parts.append(enterprise.name)
-    if data.get("hazard_class"):
-        parts.append(data["hazard_class"])
-    return " · ".join(parts)
+    return case_engine().complete(task_id, user, submit)
 
 
 def visible_case(case_id: int, user) -> Case:
@@ -171,12 +186,12 @@ def task_dict(task: Task) -> dict:
 
 
 def history(case: Case) -> list[dict]:
-    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                .order_by(CaseEvent.id)).all()
-    # Everyone who acted on the case, in one statement (a long case has many events by a few people).
-    actor_ids = {ev.actor_id for ev in events if ev.actor_id}
-    users = {u.id: u for u in db.session.execute(select(User.id, User.username, User.display_name)
-                                                 .where(User.id.in_(actor_ids)))} if actor_ids else {}
+    # Who acted, in the same statement as what happened.
+    rows = db.session.execute(select(CaseEvent, User.username, User.display_name)
+                              .outerjoin(User, User.id == CaseEvent.actor_id)
+                              .where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    events = [row[0] for row in rows]
+    users = {row[0].actor_id: row for row in rows if row[0].actor_id}
     # Comment files by id, read without their content: the history only links to them.
     att_ids = [i for ev in events if ev.event == "comment" for i in (ev.detail or {}).get("attachments") or []
                if isinstance(i, int)]
@@ -205,7 +220,8 @@ def open_tasks(case: Case, user) -> list[Task]:
 
 
 def case_dict(case: Case, user, full: bool = True) -> dict:
-    model = case.process_model
+    # The version from the engine's per-process facts: the model's row (its XML and spec) stays unread.
+    model = case_engine().model(db.session, case.process_model_id)
     out = {
         "id": case.id, "process": case.process_key, "version": model.version, "title": case.title,
         "status": case.status, "enterprise": case.enterprise_id, "county": case.county_id,
@@ -218,11 +234,13 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         out["data"] = case.data
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
         out["history"] = history(case)
+        # The list, not the files: a case's PDFs and photos stay in the database.
         out["attachments"] = [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
              "task_id": a.task_id}
-            for a in db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
-                                        .order_by(Attachment.id))
+            for a in db.session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type,
+                                               Attachment.size, Attachment.task_id)
+                                        .where(Attachment.case_id == case.id).order_by(Attachment.id))
         ]
         out["documents"] = documents(case)
     return out
@@ -231,8 +249,10 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
 def documents(case: Case) -> list[dict]:
     """The official documents of the case. A document is "pending" between the step that issued it
     and its PDF being rendered (a moment after; on a queue, as soon as a worker takes it)."""
+    # populate_existing: a PDF rendered after the transition's commit (inline, in a session of its own)
+    # is seen here even though the transition's own session still holds the document it issued.
     rows = db.session.scalars(select(IssuedDocument).where(IssuedDocument.case_id == case.id)
-                              .order_by(IssuedDocument.id))
+                              .order_by(IssuedDocument.id).execution_options(populate_existing=True))
     return [{"kind": d.kind, "title": DOCUMENT_KINDS[d.kind].title, "number": d.number,
              "issued_at": iso(d.issued_at), "status": "ready" if d.rendered_at else "pending",
              "attachment_id": d.attachment_id} for d in rows]
@@ -268,7 +288,7 @@ def link_dict(case: Case) -> dict:
 
 # ---- follow-up dates and comments ---------------------------------------------
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-MAX_COMMENT = 4000
+MAX_COMMENT = comments.MAX_TEXT
 
 
 def parse_instant(value, name: str) -> datetime | None:
@@ -293,11 +313,8 @@ def set_follow_up(task: Task, user, when: datetime | None) -> None:
 
 
 def add_comment(case: Case, user, text, uploads) -> int:
-    """A comment with files on ``case``; the files are checked as task attachments are. Returns the event id."""
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise InvalidInput(_("The comment must be text."), {"text": [_("Must be a string.")]})
+    """A comment with files on ``case``; the files are checked as task attachments are, the text by the
+    engine (workflows/comments.py), its refusal told in the reader's language. Returns the event id."""
     files = []
     for upload in uploads:
         if upload is None or not upload.filename:
@@ -305,20 +322,27 @@ def add_comment(case: Case, user, text, uploads) -> int:
         message = attachment_type_problem(upload.mimetype)
         if message:
             raise InvalidInput(message, {"files": [message]})
-        content = upload.read(MAX_ATTACHMENT_BYTES + 1)
-        if len(content) > MAX_ATTACHMENT_BYTES:
+        content = upload.read(attachments.MAX_BYTES + 1)
+        if attachments.refusal(upload.mimetype, len(content)) == attachments.TOO_LARGE:
             raise InvalidInput(_("File larger than 10 MB."), {"files": [_("File larger than 10 MB.")]})
         files.append(NewFile(upload.filename, upload.mimetype, content, "comment"))
     if has_bad_text(text):  # the page's comment box is read without a form class
         raise InvalidInput(str(BAD_TEXT), {"text": [str(BAD_TEXT)]})
-    text = text.strip()
-    if not text and not files:
+    try:
+        return case_engine().add_comment(case.id, user, text, files)
+    except comments.CommentRefused as exc:
+        _refuse_comment(exc)
+
+
+def _refuse_comment(exc: "comments.CommentRefused"):
+    """The engine's refusal of a comment, in the reader's language."""
+    if exc.template == comments.NOT_TEXT:
+        raise InvalidInput(_("The comment must be text."), {"text": [_("Must be a string.")]}) from None
+    if exc.template == comments.TOO_LONG:
+        message = _("At most %(n)s characters.", **exc.params)
+    else:
         message = _("Write a comment or attach a file.")
-        raise InvalidInput(message, {"text": [message]})
-    if len(text) > MAX_COMMENT:
-        message = _("At most %(n)s characters.", n=MAX_COMMENT)
-        raise InvalidInput(message, {"text": [message]})
-    return case_engine().add_comment(case.id, user, text, files)
+    raise InvalidInput(message, {"text": [message]}) from None
 
 
 def comment_dict(case: Case, event_id: int) -> dict:

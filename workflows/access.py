@@ -70,6 +70,15 @@ def enterprise_scope(user):
     return false()
 
 
+def can_see_enterprise(user, enterprise) -> bool:
+    """``enterprise_scope`` for one enterprise in hand."""
+    if user.role == ROLE_CITY_ADMIN:
+        return True
+    if is_enterprise_user(user):
+        return enterprise.id == user.enterprise_id
+    return user.county_id is not None and enterprise.county_id == user.county_id
+
+
 def can_see_case(user, case) -> bool:
     if user.role == ROLE_CITY_ADMIN:
         return True

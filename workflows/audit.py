@@ -49,15 +49,17 @@ def fields_of(entry: AuditEntry) -> dict:
 
 
 def lock_head(s) -> AuditChainHead:
-    """The chain head, locked for this transaction (made if the table is empty)."""
-    touch = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_id=AuditChainHead.last_id)
-    if s.execute(touch).rowcount == 0:
+    """The chain head, locked for this transaction (made if the table is empty), read by the statement
+    that locks it."""
+    touch = (update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_id=AuditChainHead.last_id)
+             .returning(AuditChainHead).execution_options(populate_existing=True, synchronize_session=False))
+    head = s.scalars(touch).one_or_none()
+    if head is None:
         insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
         s.execute(insert(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
                   .on_conflict_do_nothing())
-        s.execute(touch)
-    return s.execute(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-                     .execution_options(populate_existing=True)).scalar_one()
+        head = s.scalars(touch).one()
+    return head
 
 
 def append(s, *, at: datetime, kind: str, user_id=None, username="", token_id=None, address="", method="",

@@ -6,11 +6,11 @@ so a second transition on the same case waits (it does not fail) and then sees t
 first one's result. Two completions of one task therefore give one success and
 one Conflict; completions of two tasks of one case both succeed, in turn.
 """
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,16 +42,18 @@ from models import (
 )
 
 from . import access, clock, notify
+from .attachments import NewFile, new_attachment
+from .comments import comment_text
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
 from .loader import START_PREFIX, read_bpmn
-from .permissions import has_right
+from .permissions import has_right, may_start
 from .pruning import prune
 from .roles import user_plays
 from .sandbox import SandboxError
 from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
-from .text import display_filename, has_bad_text
+from .text import has_bad_text
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
@@ -68,23 +70,32 @@ MessageHandler = Callable[[Session, Case, object, object, datetime], None]
 
 
 @dataclass
-class NewFile:
-    """An uploaded file to store with a task completion, in the same transaction."""
+class Submission:
+    """What a task completion stores: the form's values, new files, and files uploaded before (by field)."""
 
-    filename: str
-    content_type: str
-    content: bytes
-    field: str
+    data: dict
+    files: list[NewFile] = field(default_factory=list)
+    attachment_ids: dict[str, list[int]] = field(default_factory=dict)
 
-    def __post_init__(self):
-        # Kept as a name to show, never as a path: "../../x.png" is "x.png", control characters go.
-        self.filename = display_filename(self.filename)
+
+@dataclass
+class Opening:
+    """What a new case starts with: the start form's values, whose case it is, and its title: given,
+    or (None) the process's name, the enterprise's and then ``qualifiers``, joined by " · "."""
+
+    data: dict
+    enterprise_id: int | None = None
+    title: str | None = ""
+    qualifiers: tuple[str, ...] = ()
 
 
 class CaseEngine:
-    def __init__(self, session_factory: Callable[[], Session], known_forms: Iterable[str],
+    def __init__(self, unit_of_work: Callable[[], AbstractContextManager[Session]], known_forms: Iterable[str],
                  handlers: dict[str, MessageHandler] | None = None):
-        self.sessions = session_factory
+        # A unit of work is a context manager giving the Session to work in: the web request's
+        # session, or one a job opens (a plain sessionmaker will do). Every public operation below
+        # that writes commits that session before it returns.
+        self.sessions = unit_of_work
         self.known_forms = set(known_forms)
         self.handlers = dict(handlers or {})
         self.specs = SpecCache()
@@ -173,9 +184,17 @@ class CaseEngine:
                             .order_by(ProcessModel.version.desc()).limit(1))
         if model_id is None:
             raise NotFound(f"no process '{key}'", {"process": ["unknown process"]})
-        return self._model(s, model_id)
+        return self.model(s, model_id)
 
-    def _model(self, s: Session, model_id: int) -> "ModelFacts":
+    def startable_model(self, s: Session, key: str, actor) -> "ModelFacts":
+        """The latest version of process ``key``, if ``actor`` may open a case of it (the start check:
+        ``permissions.may_start``); NotFound or Forbidden otherwise."""
+        model = self.latest_model(s, key)
+        if not may_start(actor, model.meta):
+            raise Forbidden(f"role {actor.role} may not start '{key}'")
+        return model
+
+    def model(self, s: Session, model_id: int) -> "ModelFacts":
         """A process model version's facts. Versions never change once stored, so each is read once
         per process: a transition then costs no model query."""
         facts = self._model_facts.get(model_id)
@@ -189,21 +208,36 @@ class CaseEngine:
     # ---- cases ----------------------------------------------------------
     def start_case(self, process_key: str, data: dict, actor, enterprise_id: int | None = None,
                    title: str = "", now: datetime | None = None) -> int:
+        opening = Opening(data, enterprise_id, title)
+        return self.start(process_key, actor, lambda _model: opening, now).id
+
+    def start(self, process_key: str, actor, submit: "Callable[[ModelFacts], Opening]",
+              now: datetime | None = None) -> Case:
+        """Open a case of ``process_key`` with what ``submit`` reads for it. ``submit`` is called once the
+        actor is known to be allowed to start it, with the model version the case will run (its start
+        form is ``meta["start_form"]``): nobody learns a form's rules for a case he could never open.
+        It raises InvalidInput for a form that does not validate. Returns the case, committed."""
         now = now or clock.now()
         with self.sessions() as s:
-            model = self.latest_model(s, process_key)
-            if actor.role not in model.meta.get("starters", []) or not has_right(actor, "cases.start"):
-                raise Forbidden(f"role {actor.role} may not start '{process_key}'")
+            model = self.startable_model(s, process_key, actor)
+            opening = submit(model)
+            enterprise_id = opening.enterprise_id
             if enterprise_id is None and access.is_enterprise_user(actor):
                 enterprise_id = actor.enterprise_id  # an enterprise's own case is about the enterprise
-            # The enterprise is loaded whole: the case's county and any document it issues read it again
-            # from the session instead of the database.
-            if enterprise_id is not None and s.scalar(select(Enterprise).where(
-                    Enterprise.id == enterprise_id, access.enterprise_scope(actor))) is None:
-                raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
-            case = self._open(s, model, data, actor, actor.id, enterprise_id, title, now, parent=None)
+            # The enterprise is loaded whole (or found in the session): the case's county and any
+            # document it issues read it from the session instead of the database.
+            enterprise = None
+            if enterprise_id is not None:
+                enterprise = s.get(Enterprise, enterprise_id)
+                if enterprise is None or not access.can_see_enterprise(actor, enterprise):
+                    raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
+            title = opening.title
+            if title is None:
+                title = " · ".join([model.name, *([enterprise.name] if opening.enterprise_id else []),
+                                    *opening.qualifiers])
+            case = self._open(s, model, opening.data, actor, actor.id, enterprise_id, title, now, parent=None)
             s.commit()
-            return case.id
+            return case
 
     def open_system_case(self, s: Session, process_key: str, data: dict, enterprise_id: int | None,
                          title: str = "", county_id: int | None = None, now: datetime | None = None) -> int:
@@ -251,18 +285,31 @@ class CaseEngine:
     def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
                       attachment_ids: dict[str, list[int]] | None = None,
                       now: datetime | None = None) -> int:
+        submission = Submission(dict(data), list(files), attachment_ids or {})
+        return self.complete(task_id, actor, lambda _task, _case: submission, now).id
+
+    def complete(self, task_id: int, actor, submit: "Callable[[Task, Case], Submission]",
+                 now: datetime | None = None) -> Case:
+        """Complete a task with what ``submit`` reads for it. The task and its case are locked and read
+        once; ``submit`` is called with them once the task is known to be visible to the actor and, if
+        still open, his to work (so nobody learns a form's rules for a task he may not work, and the
+        form is read against the task as it stands). It raises InvalidInput for a form that does not
+        validate; a task no longer open is then a Conflict. Returns the case, committed."""
         now = now or clock.now()
         with self.sessions() as s:
-            case, row = self._lock_open_task(s, task_id, actor)
-            if not access.can_work_task(actor, row):
+            case, row = self._lock_task(s, task_id, actor)
+            if row.status == TASK_OPEN and not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
-            model = self._model(s, case.process_model_id)
+            submission = submit(row, case)
+            if row.status != TASK_OPEN:
+                raise Conflict("task is no longer open")
+            model = self.model(s, case.process_model_id)
             workflow = self._load(case, model)
             spiff_task = workflow.get_task_from_id(UUID(row.spiff_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict("task is no longer ready")
-            data = dict(data)
-            data.update(self._store_attachments(s, case, row, actor, files, attachment_ids or {}))
+            data = dict(submission.data)
+            data.update(self._store_attachments(s, case, row, actor, submission.files, submission.attachment_ids))
             spiff_task.set_data(**data)
             self._run(s, model, spiff_task.run, now)
             row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
@@ -271,7 +318,7 @@ class CaseEngine:
             self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
             self._advance(s, case, model, workflow, actor, now)
             s.commit()
-            return case.id
+            return case
 
     def claim(self, task_id: int, actor) -> None:
         with self.sessions() as s:
@@ -324,23 +371,18 @@ class CaseEngine:
                     now: datetime | None = None) -> int:
         """A comment on a case, with optional files, kept in its history. Returns the event id."""
         now = now or clock.now()
-        text = (text or "").strip()
-        if not text and not files:
-            raise InvalidInput("empty comment", {"text": ["Write a comment or attach a file."]})
-        if len(text) > 4000:
-            raise InvalidInput("comment too long", {"text": ["At most 4000 characters."]})
+        text = comment_text(text, len(files))
         with self.sessions() as s:
             self._lock_case(s, case_id)
-            case = s.get(Case, case_id)
+            case = self._locked_case(s, case_id)
             if case is None or not access.can_see_case(actor, case):
                 raise NotFound("no such case")
             if not has_right(actor, "cases.comment"):
                 raise Forbidden("this account may not comment on cases")
             ids = []
             for f in files:
-                att = Attachment(case_id=case.id, filename=f.filename[:256], content_type=f.content_type[:128],
-                                 size=len(f.content), sha256=_sha256(f.content), content=f.content,
-                                 uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
+                att = new_attachment(f.filename, f.content_type, f.content, case_id=case.id,
+                                     uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
                 s.add(att)
                 s.flush()
                 ids.append(att.id)
@@ -348,8 +390,9 @@ class CaseEngine:
                            detail={"text": text, "attachments": ids})
             s.add(ev)
             s.flush()
+            event_id = ev.id
             s.commit()
-            return ev.id
+            return event_id
 
     def notify_overdue(self, now: datetime | None = None, limit: int = 1000) -> int:
         """Tell people once about each open task past its due date. The periodic job calls this."""
@@ -372,10 +415,11 @@ class CaseEngine:
         for case_id in due:
             with self.sessions() as s:
                 self._lock_case(s, case_id)
-                case = s.get(Case, case_id)
+                case = self._locked_case(s, case_id)
                 if case.status != CASE_ACTIVE or case.next_timer_at is None or case.next_timer_at > now:
-                    continue  # another worker got there first
-                model = self._model(s, case.process_model_id)
+                    s.rollback()  # another worker got there first: the lock is not held any longer
+                    continue
+                model = self.model(s, case.process_model_id)
                 workflow = self._load(case, model)
                 self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
                 self._advance(s, case, model, workflow, None, now)
@@ -388,13 +432,18 @@ class CaseEngine:
         s.execute(update(Case).where(Case.id == case_id).values(revision=Case.revision + 1)
                   .execution_options(synchronize_session=False))
 
+    def _locked_case(self, s: Session, case_id: int) -> Case | None:
+        # populate_existing: the unit of work may have read the case before the lock; the row as it
+        # stands now replaces that.
+        return s.get(Case, case_id, populate_existing=True)
+
     def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         # Taking the case's write lock first (through its task) serialises transitions of one case;
         # the task and case are then read in one statement, after the lock, so they are current.
         locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}).first()
+        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}, execution_options={"populate_existing": True}).first()
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
         return found[1], found[0]
@@ -448,7 +497,8 @@ class CaseEngine:
 
     def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id}).all()
+        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
+                              execution_options={"populate_existing": True}).all()
         known = {row.spiff_id for row in open_rows}
         for row in open_rows:
             if row.spiff_id not in ready:
@@ -580,18 +630,16 @@ class CaseEngine:
 
     def _store_attachments(self, s, case, row, actor, files, attachment_ids) -> dict[str, list[int]]:
         by_field: dict[str, list[int]] = {}
-        for field, ids in attachment_ids.items():
+        for name, ids in attachment_ids.items():
             for att_id in ids:
                 att = s.get(Attachment, att_id)
                 if att is None or att.uploaded_by_id != actor.id or att.case_id is not None:
-                    raise InvalidInput("unknown attachment", {field: [f"attachment {att_id} not found"]})
+                    raise InvalidInput("unknown attachment", {name: [f"attachment {att_id} not found"]})
                 att.case_id, att.task_id = case.id, row.id
-                by_field.setdefault(field, []).append(att.id)
+                by_field.setdefault(name, []).append(att.id)
         for f in files:
-            att = Attachment(case_id=case.id, task_id=row.id, filename=f.filename[:256],
-                             content_type=f.content_type[:128], size=len(f.content),
-                             sha256=_sha256(f.content), content=f.content, uploaded_by_id=actor.id,
-                             enterprise_id=case.enterprise_id)
+            att = new_attachment(f.filename, f.content_type, f.content, case_id=case.id, task_id=row.id,
+                                 uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
             s.add(att)
             s.flush()
             by_field.setdefault(f.field, []).append(att.id)
@@ -693,10 +741,6 @@ def _end_detail(workflow) -> dict:
         if task.task_spec.bpmn_id:
             return {"end": task.task_spec.bpmn_id, "end_name": task.task_spec.bpmn_name}
     return {}
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def _parse_instant(value) -> datetime:

@@ -118,6 +118,13 @@ def may_work(user, task) -> bool:
     return has_right(user, "tasks.work") and (needed is None or has_right(user, needed))
 
 
+def may_start(user, meta: dict) -> bool:
+    """The start check: may ``user`` open a case of the process model whose ``meta`` this is? His role is
+    among the model's candidate starters and he holds cases.start. (Whether a person opens it at all,
+    through a start form, is the model's ``start_form``.)"""
+    return user.role in meta.get("starters", ()) and has_right(user, "cases.start")
+
+
 def scope_allowed(user, scope: str) -> bool:
     needed = SCOPES[scope]
     return bool(user is not None and getattr(user, "active", False)) and (

@@ -6,7 +6,6 @@ PDF is rendered after the commit (``dispatch``) by ``render_pending``. Issuing a
 throwing it twice, or ``issue_document`` called to re-render) keeps the number and the date and
 replaces the PDF.
 """
-import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 
+from ..attachments import new_attachment, refill
 from ..errors import ModelRuntimeError
 from .dispatch import render_with, to_render
 from .numbering import LOCAL_TZ, document_year, format_number, next_serial
@@ -90,13 +90,14 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
     if values is None:  # issued before the wording was kept with the number
         values = fields(s, kind, case, s.get(Enterprise, case.enterprise_id), doc)
     content = render(kind, values, doc.issued_at)
+    filename = f"{kind.title} {doc.number}.pdf"
     att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
     if att is None:
-        att = Attachment(case_id=case.id, enterprise_id=case.enterprise_id, content_type="application/pdf",
-                         created_at=now)
+        att = new_attachment(filename, "application/pdf", content, case_id=case.id,
+                             enterprise_id=case.enterprise_id, created_at=now)
         s.add(att)
-    att.filename = f"{kind.title} {doc.number}.pdf"
-    att.content, att.size, att.sha256 = content, len(content), hashlib.sha256(content).hexdigest()
+    else:
+        refill(att, filename, "application/pdf", content)
     s.flush()
     doc.attachment_id = att.id
 

@@ -1,0 +1,55 @@
+"""Case attachments: what a file may be, and the one way an attachment row is made.
+
+Files come with task forms (web posts, or ids of files posted before to the API), with comments, from
+``POST /api/v1/attachments``, and from the documents the platform renders; each of those paths checks
+its files with ``refusal`` and stores them with ``new_attachment``.
+"""
+import hashlib
+from dataclasses import dataclass
+
+from models import Attachment
+
+from .text import display_filename
+
+MAX_BYTES = 10 * 1024 * 1024
+TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+TOO_LARGE, TYPE_NOT_ALLOWED = "size", "type"
+
+
+@dataclass
+class NewFile:
+    """An uploaded file to store with a task completion or a comment, in the same transaction."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    field: str
+
+    def __post_init__(self):
+        # Kept as a name to show, never as a path: "../../x.png" is "x.png", control characters go.
+        self.filename = display_filename(self.filename)
+
+
+def refusal(content_type: str | None, size: int) -> str | None:
+    """Why a file of this type and size may not be attached (TYPE_NOT_ALLOWED, TOO_LARGE), or None."""
+    if content_type not in TYPES:
+        return TYPE_NOT_ALLOWED
+    if size > MAX_BYTES:
+        return TOO_LARGE
+    return None
+
+
+def new_attachment(filename: str, content_type: str, content: bytes, *, enterprise_id: int | None,
+                   uploaded_by_id: int | None = None, case_id: int | None = None, task_id: int | None = None,
+                   **extra) -> Attachment:
+    """An attachment row for ``content``; the caller adds it to the session."""
+    att = Attachment(uploaded_by_id=uploaded_by_id, enterprise_id=enterprise_id, case_id=case_id, task_id=task_id,
+                     **extra)
+    return refill(att, filename, content_type, content)
+
+
+def refill(att: Attachment, filename: str, content_type: str, content: bytes) -> Attachment:
+    """``att`` holding ``content`` (a document rendered again): name, type, size and SHA-256 with it."""
+    att.filename, att.content_type = filename[:256], content_type[:128]
+    att.content, att.size, att.sha256 = content, len(content), hashlib.sha256(content).hexdigest()
+    return att
