@@ -69,11 +69,11 @@ def _prepare(url: str, usernames) -> dict[str, str]:
     from sqlalchemy import select
 
     from models import User
-    from web import case_engine, create_app
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
-    from web.security import new_token
-    from web.seed import seed
+    from web.app import create_app
+    from web.common.security import new_token
+    from web.demo.cases import seed_demo_cases
+    from web.demo.seed import seed
+    from web.extensions import case_engine, db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False})
     with app.app_context():

@@ -60,9 +60,9 @@ def platform_app(backend: str = "sqlite"):
 @contextmanager
 def seeded_app(url: str):
     """The app on ``url``, migrated, with the demo data."""
-    from web import create_app
+    from web.app import create_app
+    from web.demo.seed import seed
     from web.extensions import db
-    from web.seed import seed
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False})
     with app.app_context():

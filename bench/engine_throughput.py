@@ -45,8 +45,8 @@ def spiff_with_state_round_trips(n: int) -> dict:
     from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
     from SpiffWorkflow.util.task import TaskState
 
-    from workflows.pruning import prune
-    from workflows.serialization import dump_state, load_state, new_workflow
+    from workflows.engine.pruning import prune
+    from workflows.engine.serialization import dump_state, load_state, new_workflow
 
     parser = CamundaParser()
     parser.add_bpmn_file(str(ROOT / "bpmn" / "rectification.bpmn"))
@@ -82,7 +82,7 @@ def model_code(n: int) -> dict:
     worker (warm: the pool keeps it between steps). Microseconds per step, median of ``n``."""
     import statistics
 
-    from workflows.scripting import RestrictedEnvironment
+    from workflows.engine.scripting import RestrictedEnvironment
 
     env = RestrictedEnvironment()
     sendback = ('send_back_count = send_back_count + 1\npenalty_request = {"source": "rectification_failed",\n'
@@ -138,7 +138,7 @@ def _documents_to_a_queue(app) -> list[int]:
     an RQ worker, not in the transition: here the ids are only collected, and ``_render_documents``
     measures that rendering on its own."""
     from web.extensions import db
-    from workflows.documents.dispatch import dispatch_with
+    from workflows.services.documents.dispatch import dispatch_with
 
     queued: list[int] = []
     with app.app_context():
@@ -148,8 +148,8 @@ def _documents_to_a_queue(app) -> list[int]:
 
 def _render_documents(app) -> dict:
     """The queue's work: every document left pending, rendered by one process as one RQ worker would."""
-    from web import case_engine
-    from workflows.documents.issue import render_pending
+    from web.extensions import case_engine
+    from workflows.services.documents.issue import render_pending
 
     engine = case_engine(app)
     t0 = time.perf_counter()
@@ -163,7 +163,8 @@ def _render_documents(app) -> dict:
 
 def _worker(url: str, n: int, ready, go) -> dict:
     """One of several worker processes: its own app and connections on the shared database."""
-    from web import case_engine, create_app
+    from web.app import create_app
+    from web.extensions import case_engine
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INPROCESS_TICKER": False}, migrate=False)
     _documents_to_a_queue(app)
@@ -182,7 +183,7 @@ def _worker(url: str, n: int, ready, go) -> dict:
 
 
 def persisted(backend: str, n: int, processes: int = 1) -> dict:
-    from web import case_engine
+    from web.extensions import case_engine
 
     with platform_app(backend) as app:
         _documents_to_a_queue(app)

@@ -31,8 +31,7 @@ ROLES = ("admin", "keqiao_supervisor", "keqiao_inspector", "kq_bottled_staff")
 def _template(app):
     """A real rectification case waiting for the enterprise: its state, data and task row."""
     from models import Case, Enterprise, Task
-    from web import case_engine
-    from web.extensions import db
+    from web.extensions import case_engine, db
 
     engine = case_engine(app)
     inspector = user(app, "keqiao_inspector")
@@ -205,9 +204,9 @@ def _second_factor_code(app, username) -> str:
     """The demo account's current TOTP code, as its authenticator app shows it. The bench signs the
     same account in more than once per 30-second code, so the last accepted step is forgotten first."""
     from models import User
-    from web.dataflow import cipher
+    from web.common.dataflow import cipher
     from web.extensions import db
-    from workflows import totp
+    from workflows.services import totp
 
     with app.app_context():
         account = db.session.scalar(select(User).where(User.username == username))
@@ -219,7 +218,7 @@ def _second_factor_code(app, username) -> str:
 def _login(app, username):
     """A test client signed in through the form: the password, then the second factor authority
     accounts are asked for."""
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
 
     client = app.test_client()
     resp = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
@@ -252,8 +251,8 @@ def _explain(app, statements: list[tuple[str, object]], path: Path) -> None:
 
 
 def measure(app, repeats: int, label: str, save_plans: bool = True) -> dict:
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     results = {}
     with app.app_context():

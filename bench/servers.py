@@ -252,8 +252,8 @@ def tokens(app, usernames) -> dict[str, str]:
     from sqlalchemy import select
 
     from models import User
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     out = {}
     with app.app_context():

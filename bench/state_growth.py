@@ -20,8 +20,7 @@ def loop_model() -> bytes:
 
 def run(backend: str = "sqlite") -> dict:
     from models import Case, Enterprise, Task
-    from web import case_engine
-    from web.extensions import db
+    from web.extensions import case_engine, db
 
     with platform_app(backend) as app:
         engine = case_engine(app)

@@ -1,5 +1,5 @@
 """Data kinds as Excel workbooks (D4), for enterprises without a platform of their own: the template of a
-kind, and reading a filled-in template back into records that ``web.dataflow.validate`` checks like an
+kind, and reading a filled-in template back into records that ``web.common.dataflow.validate`` checks like an
 API batch. Pure file handling: no request, no database.
 
 The template's first row carries the Chinese labels people read; a hidden second row carries the field

@@ -136,7 +136,7 @@ def new_database(tmp_path):
 
 def app_on(url: str):
     """A second app bound to another database (migrated to head, models deployed), as a restarted server is."""
-    from web import create_app
+    from web.app import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INPROCESS_TICKER": False})
 

@@ -158,9 +158,9 @@ def _instance(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _session_app(_databases, _instance):
     """The app, built once: migrated, models deployed and the demo seeded into the template."""
-    from web import create_app
+    from web.app import create_app
+    from web.demo.seed import seed
     from web.extensions import db
-    from web.seed import seed
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": _databases.url, **APP_CONFIG})
     with app.app_context():
@@ -182,9 +182,8 @@ def _session_app(_databases, _instance):
 def app(request, _session_app, _databases, monkeypatch):
     """The session's app on a fresh copy of the seeded database, with its settings as built: a test may
     change ``app.config``; the next one does not see it."""
-    from web import case_engine
-    from web.extensions import db
-    from web.jobs import configure_documents
+    from web.background.queueing import configure_documents
+    from web.extensions import case_engine, db
 
     app, (config, extensions, models) = _session_app
     with app.app_context():
@@ -194,7 +193,7 @@ def app(request, _session_app, _databases, monkeypatch):
     app.config.update(config)
     app.extensions.clear()
     app.extensions.update(extensions)
-    from workflows import restricted
+    from workflows.engine import restricted
 
     restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
     # Deployed models are re-read from the database: a test that deployed one left its facts here,
@@ -213,7 +212,7 @@ def app(request, _session_app, _databases, monkeypatch):
 def own_app(app):
     """An app of the test's own on the test's fresh database, for a test that adds routes or reads the
     environment at start-up (the session's app has served requests and cannot take new routes)."""
-    from web import create_app
+    from web.app import create_app
     from web.extensions import db
 
     made = []
@@ -247,7 +246,7 @@ def redis():
 
 @pytest.fixture
 def engine(app):
-    from web import case_engine
+    from web.extensions import case_engine
 
     return case_engine(app)
 
@@ -259,8 +258,8 @@ class Api:
         from sqlalchemy import select
 
         from models import User
+        from web.common.security import new_token
         from web.extensions import db
-        from web.security import new_token
 
         self.client = app.test_client()
         with app.app_context():
@@ -299,9 +298,9 @@ def totp_code(app, username, at=None) -> str:
     from sqlalchemy import select
 
     from models import User
-    from web.dataflow import cipher
+    from web.common.dataflow import cipher
     from web.extensions import db
-    from workflows import totp
+    from workflows.services import totp
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -345,14 +344,14 @@ def csrf_of(html: bytes) -> str:
 
 @pytest.fixture
 def browser(app):
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
 
     return lambda username: Browser(app, username, DEMO_PASSWORD)
 
 
 def sign_in_page(page, base_url, username, password=None):
     """Sign a Playwright page in through the form, with the second factor when the account has one."""
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
 
     page.goto(f"{base_url}/login")
     page.fill("#username", username)

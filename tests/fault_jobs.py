@@ -12,8 +12,8 @@ def complete_task_holding_commit(task_id: int, username: str, data: dict, gate: 
     transition already sent) until the Redis key ``{gate}:open`` exists, saying so in ``{gate}:reached``.
     The gate stands for the moment a worker may die: after the work, before it is durable."""
     from models import User
-    from web import case_engine, create_app
-    from web.extensions import db
+    from web.app import create_app
+    from web.extensions import case_engine, db
 
     redis = Redis.from_url(os.environ["REDIS_URL"])
     app = create_app(migrate=False)

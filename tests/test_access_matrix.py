@@ -70,8 +70,8 @@ def sees(c: Caller, o: Obj) -> bool:
 
 # ---- the world the calls are made in ------------------------------------------------------------------
 def _token(app, username):
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -86,11 +86,10 @@ def _gas(value: float) -> dict:
 
 
 def build_world(app) -> dict:
-    """The demo's cases in Keqiao (web/demo_cases.py: one in each lifecycle) and, made here through the
+    """The demo's cases in Keqiao (web/demo/cases.py: one in each lifecycle) and, made here through the
     API, a case, an attachment, a data batch and a warning in Yuecheng and more of each in Keqiao."""
-    from web import case_engine
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import case_engine, db
 
     with app.app_context():
         seed_demo_cases(case_engine(app), db.session)
@@ -161,7 +160,8 @@ def _pages_world(app, world) -> dict:
     from datetime import date
 
     from web.extensions import db
-    from workflows import info, training
+    from workflows.services import industry_info
+    from workflows.services import training_records as training
 
     def user(s, name):
         return s.scalar(select(User).where(User.username == name))
@@ -171,11 +171,11 @@ def _pages_world(app, world) -> dict:
         admin = user(s, "admin")
 
         def item(county, title, publish=False):
-            made = info.create_item(s, admin, {"category": "announcement", "title": title, "doc_number": "",
+            made = industry_info.create_item(s, admin, {"category": "announcement", "title": title, "doc_number": "",
                                                "body": "矩阵", "county_id": world["county"][county]},
-                                    [info.NewFile("note.pdf", "application/pdf", b"%PDF-1.4 x")])
+                                    [industry_info.NewFile("note.pdf", "application/pdf", b"%PDF-1.4 x")])
             if publish:
-                info.transition(s, made, "publish")
+                industry_info.transition(s, made, "publish")
             s.flush()
             return Obj(made.id, county, None, extra=str(made.attachments[0].id))
 
@@ -604,7 +604,7 @@ def test_every_api_endpoint_declares_its_scope(app):
 # ---- the calls ------------------------------------------------------------------------------------------
 class Session:
     def __init__(self, app, caller: Caller):
-        from web.seed import DEMO_PASSWORD
+        from web.demo.seed import DEMO_PASSWORD
 
         self.client = app.test_client()
         self.caller = caller
@@ -661,8 +661,8 @@ def judge(c: Caller, p: Probe, resp) -> str | None:
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name or "anonymous")
 def test_access_matrix(app, caller):
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     world = build_world(app)
     with app.app_context():

@@ -12,8 +12,8 @@ from models import ApiToken, User
 
 
 def make_key(app, username, scopes=None, expires_at=None) -> str:
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -55,8 +55,8 @@ def test_a_read_key_reads_and_every_write_names_the_scope_it_lacks(app):
 
 
 def test_a_key_never_does_more_than_its_users_rights(app, browser):
+    from web.common.security import TokenError, new_token
     from web.extensions import db
-    from web.security import TokenError, new_token
 
     with app.app_context():
         staff = db.session.scalar(select(User).where(User.username == "kq_bottled_staff"))

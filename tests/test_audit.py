@@ -11,7 +11,7 @@ from conftest import PG_URL, csrf_of, enterprise_id, future, sign_in_form, totp_
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 
-from web.seed import DEMO_PASSWORD
+from web.demo.seed import DEMO_PASSWORD
 
 
 def entries(app, **where):
@@ -176,7 +176,7 @@ def test_downloads_are_exports_and_the_admin_finds_and_exports_them(app, browser
 
 def test_search_filters_and_pages_newest_first(app, browser):
     from web.extensions import db
-    from workflows import audit
+    from workflows.services import audit_chain as audit
 
     with app.app_context():
         for i in range(60):
@@ -249,7 +249,7 @@ def test_a_deleted_entry_in_the_middle_is_detected(app, api, database_url, monke
 
 def test_a_deleted_last_entry_is_detected(app, api):
     from web.extensions import db
-    from workflows import audit
+    from workflows.services import audit_chain as audit
 
     api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {}})
     api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {}})
@@ -279,7 +279,8 @@ def test_postgresql_refuses_updates_and_deletes_of_the_trail(app, api, database_
 
 def test_purge_keeps_180_days_and_the_rest_still_verifies(app, api, database_url, monkeypatch):
     from web.extensions import db
-    from workflows import audit, clock
+    from workflows.engine import clock
+    from workflows.services import audit_chain as audit
 
     inspector = api("keqiao_inspector")
     with clock.frozen_at(datetime.now(UTC) - timedelta(days=400)):
@@ -323,7 +324,7 @@ def test_a_failed_audit_write_keeps_the_request_and_is_counted(app, api, databas
 
 
 def test_forwarded_addresses_are_believed_only_behind_configured_proxies(app, database_url):
-    from web import create_app
+    from web.app import create_app
     from web.extensions import db
 
     forwarded = {"X-Forwarded-For": "203.0.113.7"}

@@ -9,8 +9,8 @@ from conftest import csrf_of, sign_in_form
 from flask import Blueprint
 from sqlalchemy import select
 
-from web.seed import DEMO_PASSWORD
-from workflows import clock
+from web.demo.seed import DEMO_PASSWORD
+from workflows.engine import clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -233,7 +233,7 @@ def test_the_rules_form_refuses_bad_values_with_messages(app, browser):
     admin.client.get("/locale/en")
     bad = admin.form_post("/admin/audit/rules", rule_form(off_hours_start_hour="18", off_hours_end_hour="8"))
     assert bad.status_code == 422 and "The end hour must be after the start hour." in bad.get_data(as_text=True)
-    from workflows import audit_rules
+    from workflows.services import audit_rules
 
     with app.app_context():
         from web.extensions import db
@@ -250,7 +250,7 @@ def test_only_the_city_admin_edits_the_rules(app, browser, username):
                                                         "csrf_token": csrf_of(page.data)})
     assert resp.status_code == 403
     from web.extensions import db
-    from workflows import audit_rules
+    from workflows.services import audit_rules
 
     with app.app_context():
         assert audit_rules.rules(db.session)["bulk_export"].threshold == 20

@@ -28,11 +28,11 @@ def every_row(url: str) -> dict[str, list[dict]]:
 
 def audit_verdict(app):
     from web.extensions import db
-    from workflows import audit
+    from workflows.services import audit_chain
 
     with app.app_context():
         try:
-            return audit.verify(db.session)
+            return audit_chain.verify(db.session)
         finally:
             db.session.remove()
 

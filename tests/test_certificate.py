@@ -218,7 +218,7 @@ def renew(api, case_id, new_expiry: date):
 
 
 def test_renewal_is_dated_by_the_day_in_shanghai(app, api, engine):
-    from workflows import clock
+    from workflows.engine import clock
 
     expires_on = date.today() + timedelta(days=60)  # inside the warning window: the task opens at once
     case = register(api, app, days=60).json
@@ -245,7 +245,7 @@ def test_review_still_pending_at_expiry_then_rejected_expires(app, api, engine):
     assert engine.run_due_timers(at(expiry, 48)) == 0  # no timer waits on the review
     assert certificates(app)[0]["status"] == "renewing"
     review = only_open_task(supervisor, case["id"])
-    from workflows import clock
+    from workflows.engine import clock
 
     with clock.frozen_at(at(expiry, 72)):
         resp = supervisor.post(f"/tasks/{review['id']}/complete",

@@ -3,7 +3,7 @@ from click.testing import CliRunner
 from conftest import Browser
 
 from web.cli import main
-from web.seed import DEMO_PASSWORD
+from web.demo.seed import DEMO_PASSWORD
 
 
 def cli(url, *args):

@@ -122,8 +122,8 @@ def test_figures_follow_the_cases_of_the_county(app, api, browser, engine):
     # Two days on, the open order's deadline has passed (its task is overdue) and the penalty's steps
     # (investigation, proposal) were done in time. A session two days idle has ended, so the supervisor
     # signs in again at that instant (with that instant's second-factor code).
-    from web.seed import DEMO_PASSWORD
-    from workflows import clock
+    from web.demo.seed import DEMO_PASSWORD
+    from workflows.engine import clock
 
     two_days_on = datetime.now(UTC) + timedelta(days=2)
     with clock.frozen_at(two_days_on):
@@ -187,9 +187,8 @@ def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
     script error; the demo's cases and volumes give them something to draw."""
     from playwright.sync_api import sync_playwright
 
-    from web import case_engine
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import case_engine, db
 
     with app.app_context():
         seed_demo_cases(case_engine(app), db.session)

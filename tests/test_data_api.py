@@ -159,9 +159,9 @@ def test_personal_data_is_encrypted_at_rest_masked_and_findable(app, api):
 
 def test_key_rotation_keeps_every_record_readable(app, api):
     from models.crypto import FieldCipher
-    from web import dataflow
+    from web.common import dataflow
     from web.extensions import db
-    from workflows.datadock import rekey
+    from workflows.services.datadock import rekey
 
     admin = api("kq_bottled_admin")
     answer = admin.post("/data/gas_user", {"records": [{"external_id": "U1", "name": "王", "id_number": ID_A,

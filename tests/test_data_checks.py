@@ -65,7 +65,7 @@ def test_reported_data_raises_and_settles_warnings(app, api):
 
 def test_the_daily_round_finds_inspections_that_fell_due(app, api):
     from web.extensions import db
-    from workflows.data_checks import check_all
+    from workflows.services.data_checks import check_all
 
     soon = date.today() + timedelta(days=2)
     report(api, "cylinder", [cylinder("C7", soon)])

@@ -51,8 +51,8 @@ def sample_record(kind, external_id: str = "R-1") -> dict:
 def reporter(app, api, kind):
     """The username of an enterprise admin of an enterprise kind that reports it."""
     from models import ROLE_ENTERPRISE_ADMIN, Enterprise, User
+    from web.common.security import hash_password
     from web.extensions import db
-    from web.security import hash_password
 
     enterprise_kind = next(k for k in REPORTERS if k in kind.enterprise_kinds)
     username, enterprise_name = REPORTERS[enterprise_kind]

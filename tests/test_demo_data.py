@@ -30,9 +30,8 @@ def test_credit_code_check_digit():
 
 
 def test_demo_cases_give_every_demo_account_work(app, api):
-    from web import case_engine
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import case_engine, db
 
     with app.app_context():
         assert seed_demo_cases(case_engine(app), db.session) is True

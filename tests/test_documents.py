@@ -169,7 +169,7 @@ def test_numbers_count_per_kind_and_year(app, api, engine):
 def test_issuing_again_keeps_the_number(app, api, tmp_path):
     from models import Attachment, Case, DocumentCounter, IssuedDocument
     from web.extensions import db
-    from workflows.documents.issue import issue_document
+    from workflows.services.documents.issue import issue_document
 
     case = open_order(api, app, hazard=HAZARD, hours=72)
     [notice] = pdfs(case)
@@ -192,7 +192,7 @@ def test_a_rolled_back_or_concurrent_issue_neither_skips_nor_repeats_a_number(ap
     from sqlalchemy.orm import Session
 
     from web.extensions import db
-    from workflows.documents.numbering import next_serial
+    from workflows.services.documents.numbering import next_serial
 
     with app.app_context():
         bind = db.engine
@@ -242,7 +242,7 @@ def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api,
 def queue_rendering(app, redis_url: str) -> str:
     """Switch the app to production's way: PDFs are rendered by RQ workers after the commit, on a queue
     of this test's own. Returns the queue's name."""
-    from web.jobs import configure_documents
+    from web.background.queueing import configure_documents
 
     name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
     app.config.update(REDIS_URL=redis_url, DOCUMENTS_RENDER="queue", QUEUE_NAME=name)
@@ -287,7 +287,7 @@ def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, a
 
 
 def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(app, api, browser, tmp_path):
-    from web.schedule import run_all as periodic
+    from web.background.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens there
     case = open_order(api, app, hazard=HAZARD, hours=72)
@@ -307,8 +307,8 @@ def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(ap
 
 def test_a_document_that_cannot_be_rendered_holds_up_no_other(app, api, tmp_path):
     from models import IssuedDocument
+    from web.background.schedule import run_all as periodic
     from web.extensions import db
-    from web.schedule import run_all as periodic
 
     queue_rendering(app, "redis://127.0.0.1:1/0")  # nothing listens: both wait for the periodic round
     broken, good = open_order(api, app, hazard=HAZARD, hours=72), open_order(api, app, hazard=HAZARD, hours=72)

@@ -53,7 +53,7 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     from rq.job import JobStatus
     from rq.registry import StartedJobRegistry
 
-    from web.jobs import JOB_RETRIES, enqueue
+    from web.background.queueing import JOB_RETRIES, enqueue
 
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
     case_id = open_order(api, app, hazard="报警器失效")["id"]
@@ -116,9 +116,9 @@ def private_cluster():
 
 
 def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(private_cluster, tmp_path, monkeypatch):
-    from web import create_app
+    from web.app import create_app
+    from web.demo.seed import DEMO_PASSWORD, seed
     from web.extensions import db
-    from web.seed import DEMO_PASSWORD, seed
 
     monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "instance"))
     admin = create_engine(private_cluster.url(), isolation_level="AUTOCOMMIT")

@@ -12,7 +12,7 @@ def test_liveness_and_readiness(app):
 
 
 def test_not_ready_when_the_database_is_unreachable(tmp_path, monkeypatch):
-    from web import create_app
+    from web.app import create_app
 
     monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path))
     broken = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/gasflow.db",
@@ -71,7 +71,7 @@ def test_metrics_count_the_platforms_own_queue(app, redis):
     from conftest import REDIS_URL
     from rq import Queue
 
-    from web.jobs import render_documents_job
+    from web.background.jobs import render_documents_job
 
     name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
     app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME=name)

@@ -212,8 +212,8 @@ def test_a_sign_in_with_nul_is_refused_counted_towards_lockout_and_audited(app):
         resp = client.post("/login", data={"username": "kq_bottled_\x00staff", "password": "wrong",
                                            "csrf_token": csrf_of(page.data)})
         assert resp.status_code == 200
+    from web.demo.seed import DEMO_PASSWORD
     from web.extensions import db
-    from web.seed import DEMO_PASSWORD
 
     with app.app_context():
         failures = db.session.scalar(select(func.count()).where(LoginFailure.username == "kq_bottled_staff"))

@@ -133,14 +133,14 @@ def test_a_malformed_key_is_a_400_naming_the_header(app, api, value):
 
 
 def test_a_repeat_waits_for_the_first_answer_then_is_refused_with_409(app, api):
+    from web.common.idempotency import SESSIONS
     from web.extensions import db
-    from web.idempotency import SESSIONS
-    from workflows import idempotency as store
+    from workflows.services import idempotency_store as store
 
     inspector = api("keqiao_inspector")
     body = rectification(app)
     with app.test_request_context("/api/v1/cases", method="POST", json=body):
-        from web.idempotency import _fingerprint
+        from web.common.idempotency import _fingerprint
 
         fingerprint = _fingerprint()
     sessions = app.extensions[SESSIONS]
@@ -168,8 +168,8 @@ def test_a_repeat_waits_for_the_first_answer_then_is_refused_with_409(app, api):
 
 
 def test_keys_expire_after_a_day_and_the_periodic_job_prunes_them(app, api):
+    from web.background.schedule import run_all as periodic
     from web.extensions import db
-    from web.schedule import run_all as periodic
 
     inspector = api("keqiao_inspector")
     body = rectification(app)

@@ -268,9 +268,8 @@ def test_a_draft_never_published_may_be_deleted(app, browser):
 
 
 def test_demo_publishes_policies_and_an_announcement(app, api):
-    from web import case_engine
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import case_engine, db
 
     with app.app_context():
         assert seed_demo_cases(case_engine(app), db.session) is True

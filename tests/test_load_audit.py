@@ -30,8 +30,8 @@ def server(app):
 
 def tokens(app, count):
     from models import User
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     with app.app_context():
         users = db.session.scalars(select(User).where(User.username.in_(["kq_bottled_staff", "kq_bottled_admin"]))
@@ -54,7 +54,7 @@ def post(base, token, path, body):
 def test_concurrent_completions_lose_nothing_and_the_audit_chain_holds(app, api, server):
     from models import TASK_COMPLETED, AuditEntry, CaseEvent, Task
     from web.extensions import db
-    from workflows import audit
+    from workflows.services import audit_chain
 
     inspector = api("keqiao_inspector")
     case_ids = []
@@ -118,7 +118,7 @@ def test_concurrent_completions_lose_nothing_and_the_audit_chain_holds(app, api,
                                                                         Task.status == "open")).all()
             assert open_next == ["Task_verify"]
 
-        verdict = audit.verify(db.session)
+        verdict = audit_chain.verify(db.session)
         assert verdict.ok, verdict
         writes = db.session.scalars(select(AuditEntry).where(AuditEntry.kind == "write",
                                                              AuditEntry.endpoint == "api.complete")).all()

@@ -7,8 +7,8 @@ from sqlalchemy import func, select, update
 
 def test_five_failures_lock_the_name_even_with_the_right_password_then_it_opens_again(app):
     from models import LoginFailure
+    from web.demo.seed import DEMO_PASSWORD
     from web.extensions import db
-    from web.seed import DEMO_PASSWORD
 
     client = app.test_client()
     for _ in range(5):
@@ -32,10 +32,10 @@ def test_five_failures_lock_the_name_even_with_the_right_password_then_it_opens_
 
 
 def test_many_failures_from_one_address_throttle_it(app, monkeypatch):
-    from web import auth
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
+    from web.pages.account import login
 
-    monkeypatch.setattr(auth, "THROTTLE_AFTER", 6)
+    monkeypatch.setattr(login, "THROTTLE_AFTER", 6)
     client = app.test_client()
     for name in ("a1", "a2", "a3", "a4", "a5", "a6"):
         assert sign_in(client, name, "wrong").status_code == 200

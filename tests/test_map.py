@@ -275,7 +275,7 @@ def test_sqlite_prefilters_with_a_bounding_box_in_sql(app):
         pytest.skip("the bounding box is SQLite's fallback")
     from models import User
     from web.extensions import db
-    from workflows import spatial
+    from workflows.services import spatial
 
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))
@@ -287,7 +287,7 @@ def test_sqlite_prefilters_with_a_bounding_box_in_sql(app):
 def test_postgis_nearby_uses_the_gist_indexes(app):
     from models import User
     from web.extensions import db
-    from workflows import spatial
+    from workflows.services import spatial
 
     # Enough rows spread over China that the radius selects a tiny share of them.
     grid = [(f"G{i}-{j}", 100 + i * 0.5, 22 + j * 0.5) for i in range(60) for j in range(50)]

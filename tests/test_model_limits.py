@@ -20,7 +20,7 @@ def small_limits(app, monkeypatch):
     """Limits as an operator sets them (the environment, read when the app starts), small so a runaway
     step is stopped quickly; the session's app has started already, so they are applied as it would."""
     from web.config import load_config
-    from workflows import restricted
+    from workflows.engine import restricted
 
     monkeypatch.setenv("GASFLOW_SCRIPT_CPU_SECONDS", str(CPU_SECONDS))
     monkeypatch.setenv("GASFLOW_SCRIPT_MEMORY_MB", "128")
@@ -42,7 +42,7 @@ def issue_data(app):
 def deployed_before_the_checks(engine, monkeypatch, content: bytes) -> None:
     """A model stored before uploads were checked for unbounded expressions (a database upgraded
     from an earlier version): deployed with the upload checks switched off."""
-    from workflows import loader
+    from workflows.engine import loader
 
     monkeypatch.setattr(loader, "expression_refused", lambda text: None)
     monkeypatch.setattr(loader, "_check_timer", lambda kind, text: None)
@@ -142,7 +142,7 @@ def test_a_timer_that_gives_a_number_is_named_as_such(app, api, engine, monkeypa
 
 def test_plain_expressions_and_scripts_run_in_the_engines_thread(app, api, monkeypatch):
     """The cheap path stays cheap: the shipped models never need the sandbox."""
-    from workflows import sandbox
+    from workflows.engine import sandbox
 
     def no_sandbox(*args):
         raise AssertionError(f"sent to the sandbox: {args[:2]}")
@@ -158,7 +158,7 @@ def test_plain_expressions_and_scripts_run_in_the_engines_thread(app, api, monke
 
 
 def test_a_loop_in_a_script_still_works_under_the_limits(app, engine):
-    from workflows.scripting import RestrictedEnvironment
+    from workflows.engine.scripting import RestrictedEnvironment
 
     context = {"items": [{"ref": 2}, {"ref": 1}]}
     RestrictedEnvironment().execute("refs = sorted([i['ref'] for i in items])\ntotal = 0\n"
@@ -240,7 +240,7 @@ STOPPED_BY_THE_SANDBOX = {  # caught only by the worker's limits
 
 @pytest.mark.parametrize("script", HUGE_AT_ONCE)
 def test_operators_that_build_huge_values_are_refused_at_once(app, script):
-    from workflows.scripting import RestrictedEnvironment, ScriptLimitExceeded
+    from workflows.engine.scripting import RestrictedEnvironment, ScriptLimitExceeded
 
     started = time.monotonic()
     with pytest.raises(ScriptLimitExceeded):
@@ -250,7 +250,7 @@ def test_operators_that_build_huge_values_are_refused_at_once(app, script):
 
 @pytest.mark.parametrize("script", list(STOPPED_BY_THE_SANDBOX))
 def test_what_no_guard_sees_is_stopped_by_the_sandbox(app, script):
-    from workflows.scripting import RestrictedEnvironment, ScriptLimitExceeded
+    from workflows.engine.scripting import RestrictedEnvironment, ScriptLimitExceeded
 
     with pytest.raises(ScriptLimitExceeded, match=STOPPED_BY_THE_SANDBOX[script]):
         RestrictedEnvironment().execute(script, {})

@@ -80,7 +80,7 @@ def answer(api, case):
 
 
 def test_a_new_task_is_mailed_to_its_user_once(app, api, smtp):
-    from web.mail import send_pending_mail
+    from web.background.mail import send_pending_mail
 
     set_email(app, "keqiao_inspector", "liming@keqiao.example.cn")
     case = open_order(api, app, hazard="报警器失效")
@@ -106,7 +106,7 @@ def test_a_new_task_is_mailed_to_its_user_once(app, api, smtp):
 
 
 def test_an_unreachable_mail_server_is_retried_on_the_next_run(app, api, smtp, caplog):
-    from web.mail import send_pending_mail
+    from web.background.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     open_order(api, app, hazard="报警器失效")
@@ -121,7 +121,7 @@ def test_an_unreachable_mail_server_is_retried_on_the_next_run(app, api, smtp, c
 
 
 def test_nothing_is_mailed_without_a_mail_server(app, api):
-    from web.mail import send_pending_mail
+    from web.background.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     open_order(api, app, hazard="报警器失效")
@@ -131,7 +131,7 @@ def test_nothing_is_mailed_without_a_mail_server(app, api):
 
 
 def test_read_notifications_are_not_mailed(app, api, smtp):
-    from web.mail import send_pending_mail
+    from web.background.mail import send_pending_mail
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     open_order(api, app, hazard="报警器失效")
@@ -146,8 +146,8 @@ def overdue_case(app, api):
 
 
 def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, api, smtp):
-    from web.schedule import run_all as periodic
-    from workflows import clock
+    from web.background.schedule import run_all as periodic
+    from workflows.engine import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     case = overdue_case(app, api)
@@ -177,7 +177,7 @@ def test_gasflow_tick_notifies_and_mails(app, api, smtp, database_url, monkeypat
     from click.testing import CliRunner
 
     from web.cli import main
-    from workflows import clock
+    from workflows.engine import clock
 
     set_email(app, "kq_bottled_admin", "admin@bottled.example.cn")
     overdue_case(app, api)
@@ -197,8 +197,8 @@ def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, m
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from web import jobs, schedule
-    from workflows import clock
+    from web.background import jobs, schedule
+    from workflows.engine import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     overdue_case(app, api)
@@ -217,7 +217,7 @@ def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, m
 
 
 def login(app, username):
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
 
     client = app.test_client()
     client.get("/locale/en")
@@ -302,8 +302,8 @@ def test_notifications_api(app, api):
 
 
 def test_a_failing_timer_step_does_not_hold_back_notices_and_mail(app, api, smtp, engine, monkeypatch):
-    from web.schedule import run_all as periodic
-    from workflows import clock
+    from web.background.schedule import run_all as periodic
+    from workflows.engine import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
     overdue_case(app, api)

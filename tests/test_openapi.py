@@ -51,7 +51,7 @@ FUZZ_USERS = ("kq_bottled_admin", "admin")  # an enterprise account and the city
 MAX_EXAMPLES = 25
 SEED = 20261125
 # Server errors the seeded run once found (ids and integer arguments beyond the database's range, NUL
-# characters) are fixed in web/params.py and web/__init__.py; an operation listed here would be
+# characters) are fixed in web/common/params.py and web/app.py; an operation listed here would be
 # xfail(strict) on exactly the database exception, so a future known error can be marked on its own.
 KNOWN_SERVER_ERRORS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
@@ -60,8 +60,8 @@ def _api_operations() -> list[str]:
     import re
     import tempfile
 
-    from web import create_app
-    from web.api import _RULE_ARG
+    from web.api.openapi import _RULE_ARG
+    from web.app import create_app
 
     # No database and a throwaway instance folder: only the routes are wanted here.
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:

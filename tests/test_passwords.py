@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from conftest import csrf_of, sign_in_form
 from sqlalchemy import select
 
-from workflows.clock import frozen_at
+from workflows.engine.clock import frozen_at
 
 DEMO = "Gasflow-demo-2026"
 
@@ -208,10 +208,10 @@ def test_production_hashes_use_argon2id_at_rfc_9106_low_memory(own_app):
     from sqlalchemy import select
 
     from models import User
+    from web.common.security import hash_password
     from web.config import load_config
+    from web.demo.seed import DEMO_PASSWORD
     from web.extensions import db
-    from web.security import hash_password
-    from web.seed import DEMO_PASSWORD
 
     assert load_config()["PASSWORD_HASH_PROFILE"] == "production"
     app = own_app(PASSWORD_HASH_PROFILE="production")

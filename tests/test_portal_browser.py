@@ -69,7 +69,7 @@ def page_routes(app) -> list[str]:
 
 def ledger_pages() -> list[str]:
     """The ledgers take their key in the path, so the URL map alone does not list them."""
-    from workflows.ledger import LEDGERS
+    from workflows.services.enforcement_ledgers import LEDGERS
 
     return [f"/ledger/{key}" for key in sorted(LEDGERS)]
 
@@ -115,9 +115,9 @@ def visit(page, base_url, path, shot: Path) -> dict:
 
 
 def test_every_page_as_every_role(app, engine, live_server, chromium, screenshots):
-    from web.demo_cases import seed_demo_cases
+    from web.demo.cases import seed_demo_cases
+    from web.demo.seed import demo_accounts
     from web.extensions import db
-    from web.seed import demo_accounts
 
     with app.app_context():
         assert seed_demo_cases(engine, db.session) is True

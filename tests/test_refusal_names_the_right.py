@@ -25,8 +25,8 @@ def test_a_key_that_lacks_a_scope_its_user_could_have_still_names_the_scope(app)
     from sqlalchemy import select
 
     from models import User
+    from web.common.security import new_token
     from web.extensions import db
-    from web.security import new_token
 
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))

@@ -7,7 +7,7 @@ from conftest import csrf_of, enterprise_id, future
 from sqlalchemy import select
 
 from models import User
-from web.seed import DEMO_PASSWORD
+from web.demo.seed import DEMO_PASSWORD
 
 
 def user_id(app, username):
@@ -119,9 +119,8 @@ def test_personal_data_right_never_reaches_another_enterprise(app, browser, api)
 
 def test_revoked_decision_right_keeps_the_task_from_the_supervisor(app, browser, api):
     """penalty.approve: the county supervisor without it cannot claim or complete an approval."""
-    from web import case_engine
-    from web.demo_cases import seed_demo_cases
-    from web.extensions import db
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import case_engine, db
 
     with app.app_context():
         seed_demo_cases(case_engine(app), db.session)

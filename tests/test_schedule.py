@@ -6,7 +6,7 @@ from conftest import enterprise_id, future
 
 
 def test_every_job_is_declared_with_a_name_an_interval_and_a_timeout(app):
-    from web.schedule import SCHEDULE
+    from web.background.schedule import SCHEDULE
 
     names = [job.name for job in SCHEDULE]
     assert names[0] == "timers" and len(set(names)) == len(names)
@@ -15,7 +15,7 @@ def test_every_job_is_declared_with_a_name_an_interval_and_a_timeout(app):
 
 
 def test_the_embedded_scheduler_runs_each_job_when_its_interval_is_up(app, api, monkeypatch):
-    from web.schedule import InProcessScheduler
+    from web.background.schedule import InProcessScheduler
 
     api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app), "hazard_description": "x", "hazard_class": "I",
@@ -37,7 +37,7 @@ def test_the_embedded_scheduler_runs_each_job_when_its_interval_is_up(app, api, 
 def test_two_workers_enqueue_each_job_once_per_interval(app, redis):
     from rq import Queue
 
-    from web.schedule import SCHEDULE, enqueue_due
+    from web.background.schedule import SCHEDULE, enqueue_due
 
     queue = Queue(f"gasflow-test-schedule-{uuid.uuid4().hex[:6]}", connection=redis)
     try:
@@ -59,7 +59,7 @@ def test_two_workers_enqueue_each_job_once_per_interval(app, redis):
 def test_a_periodic_job_runs_as_an_rq_job_of_its_own(app, redis, database_url, monkeypatch, name):
     from rq import Queue, SimpleWorker
 
-    from web import jobs, schedule
+    from web.background import jobs, schedule
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setattr(jobs, "_app", None)

@@ -8,9 +8,9 @@ from conftest import Browser, csrf_of, enterprise_id, future, sign_in_form
 from sqlalchemy import event, func, select
 
 from models import User
+from web.demo.seed import DEMO_PASSWORD
 from web.extensions import db
-from web.seed import DEMO_PASSWORD
-from workflows.clock import frozen_at
+from workflows.engine.clock import frozen_at
 
 NEW_PASSWORD = "Qx7-kettle-Lantern-42"
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from conftest import csrf_of, sign_in_form
 
-from workflows.clock import frozen_at
+from workflows.engine.clock import frozen_at
 
 DEMO = "Gasflow-demo-2026"
 

@@ -14,8 +14,8 @@ KEQIAO_PIPELINE, YUECHENG_PIPELINE = "柯桥天然气有限公司", "越城燃�
 def add_user(app, username, role, enterprise_name=None, county_code=None):
     """Accounts the demo lacks: a reporter of a pipeline company, a supervisor of Yuecheng."""
     from models import Enterprise, Region, User
+    from web.common.security import hash_password
     from web.extensions import db
-    from web.security import hash_password
 
     with app.app_context():
         ent = db.session.scalar(select(Enterprise).where(Enterprise.name == enterprise_name)) if enterprise_name \

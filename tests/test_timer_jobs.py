@@ -13,7 +13,7 @@ def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from web import jobs, schedule
+    from web.background import jobs, schedule
 
     case = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app), "hazard_description": "x", "hazard_class": "I",
@@ -25,7 +25,7 @@ def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
     queue = Queue("gasflow-test", connection=conn)
     queue.empty()
     # Two hours on: the job sees the deadline passed.
-    from workflows import clock
+    from workflows.engine import clock
 
     with clock.frozen_at(datetime.now(UTC) + timedelta(hours=2)):
         job = queue.enqueue(schedule.run_periodic_job, "timers")

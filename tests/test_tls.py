@@ -91,9 +91,9 @@ def test_verify_full_with_the_right_ca_connects_encrypted(tls_cluster):
 
 
 def test_the_app_runs_on_a_verified_tls_connection(tls_cluster, tmp_path, monkeypatch):
-    from web import create_app
+    from web.app import create_app
+    from web.demo.seed import seed
     from web.extensions import db
-    from web.seed import seed
 
     monkeypatch.setenv("GASFLOW_INSTANCE", str(tmp_path / "instance"))
     admin = create_engine(tls_cluster.url(sslmode="verify-full", sslrootcert=str(tls_cluster.files / "ca.crt")),
@@ -115,7 +115,7 @@ def test_the_app_runs_on_a_verified_tls_connection(tls_cluster, tmp_path, monkey
         assert page.status_code == 200
 
         # Backups go over the same verified connection (pg_dump is given the URL's sslmode and sslrootcert).
-        from workflows.backup import backup
+        from workflows.services.backup import backup
 
         manifest = backup(url, tmp_path / "backup", ["k"], "l")
         assert manifest["tables"]["users"] == 8
@@ -153,7 +153,7 @@ def secure_app(own_app, monkeypatch):
 
 
 def test_behind_https_sessions_are_secure_cookies_and_hsts_is_sent(secure_app):
-    from web.seed import DEMO_PASSWORD
+    from web.demo.seed import DEMO_PASSWORD
 
     client = secure_app.test_client()
     page = client.get("/login", base_url="https://localhost")

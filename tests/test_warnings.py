@@ -253,7 +253,7 @@ def test_bad_warning_filters_are_422(app, api):
 def test_raise_warning_keeps_one_open_warning_per_key(app, engine):
     from models import EarlyWarning
     from web.extensions import db
-    from workflows.early_warnings import clear_warning, raise_warning
+    from workflows.services.early_warnings import clear_warning, raise_warning
 
     ent = enterprise_id(app)
     with app.app_context():

@@ -1,126 +1,17 @@
-"""Flask application factory."""
-from pathlib import Path
+"""gasflow's web layer: ``web.app`` builds the Flask app; the pages (``web.pages``) and the REST API
+(``web.api``) sit on what they share (``web.common``); ``web.background`` runs the jobs, ``web.cli`` is the
+``gasflow`` command.
 
-from flask import Flask, has_request_context, request, session
-from flask_login import current_user
+``web:create_app`` stays the WSGI entry point (gunicorn 'web:create_app()'). It is looked up when asked
+for, so importing a module of the package does not build the whole app's imports first.
+"""
 
-from forms import FORMS
-from workflows import restricted
-from workflows.engine import CaseEngine
-from workflows.handlers import HANDLERS
-
-from . import errors, hostile_input, unit_of_work
-from .config import load_config
-from .database import engine_options, upgrade
-from .extensions import babel, csrf, db, login_manager
-from .monitoring_reference import load_threshold_rules
-from .params import IdConverter
-from .reference import load_checklists
-
-LOCALES = ("zh", "en")
+__all__ = ["create_app"]
 
 
-def select_locale():
-    if not has_request_context():
-        return "zh"  # jobs and commands (the demo data, mails) speak the platform's language
-    chosen = session.get("locale") or request.cookies.get("locale")
-    if chosen in LOCALES:
-        return chosen
-    # Chinese first: the platform speaks Chinese unless a user picks English in the header,
-    # whatever language the browser happens to be set to.
-    return "zh"
+def __getattr__(name: str):
+    if name == "create_app":
+        from .app import create_app
 
-
-def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
-    app.url_map.converters["int"] = IdConverter  # ids beyond any row are 404, not a database overflow
-    app.config.update(load_config(overrides))
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
-    restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
-
-    db.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
-
-    if migrate:
-        upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
-
-    engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
-    if migrate:
-        engine.deploy_directory(app.config["BPMN_DIR"])
-        with unit_of_work.unit_of_work(app) as s:
-            load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
-            load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
-    app.extensions["gasflow.engine"] = engine
-    from .jobs import configure_documents
-
-    configure_documents(app)
-
-    from . import admin, api, auth, cases, labels, monitoring_api, notifications, queue, templates_admin, warning_pages
-
-    labels.register(app)
-
-    from . import (
-        api_keys,
-        data_api,
-        data_pages,
-        enterprise_home,
-        info,
-        ledger,
-        map_api,
-        map_pages,
-        portal,
-        rights,
-        statistics,
-        training,
-        users_admin,
-    )
-
-    for module in (auth, queue, cases, admin, templates_admin, notifications, api, monitoring_api, warning_pages,
-                   data_api, data_pages, map_api, map_pages, info, training, enterprise_home, portal, statistics,
-                   ledger, users_admin, api_keys):
-        app.register_blueprint(module.bp)
-    from . import account
-
-    app.register_blueprint(account.bp)
-    for module in (api, data_api, map_api):
-        csrf.exempt(module.bp)  # the API checks CSRF itself when a browser session calls it
-    errors.register(app)
-    hostile_input.register(app)
-    rights.register(app)
-
-    @app.context_processor
-    def inject():
-        return {"current_user": current_user, "locale": select_locale()}
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'",
-        )
-        if app.config["SESSION_COOKIE_SECURE"]:
-            # Behind HTTPS (GASFLOW_SECURE_COOKIES=1), browsers are told never to come back over plain HTTP.
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        return response
-
-    from . import health, idempotency
-
-    idempotency.register(app)
-    health.register(app)
-    from . import audit
-
-    audit.register(app)
-    return app
-
-
-def case_engine(app=None) -> CaseEngine:
-    from flask import current_app
-
-    return (app or current_app).extensions["gasflow.engine"]
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

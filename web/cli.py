@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 
 def _app(migrate=True):
-    from . import create_app
+    from .app import create_app
 
     return create_app(migrate=migrate)
 
@@ -24,19 +24,17 @@ def main():
 def demo(host, port):
     """Create the database, load demo data, print the demo accounts and serve."""
     from models import User
+    from web.demo.cases import seed_demo_cases
+    from web.demo.seed import DEMO_PASSWORD, demo_accounts, seed
 
-    from . import case_engine
-    from .demo_cases import seed_demo_cases
-    from .extensions import db
-    from .seed import DEMO_PASSWORD, demo_accounts, seed
+    from .extensions import case_engine, db
 
     app = _app()
     with app.app_context():
         seed(db.session)
         seed_demo_cases(case_engine(app), db.session)
-        from workflows import totp
-
-        from .dataflow import cipher
+        from web.common.dataflow import cipher
+        from workflows.services import totp
 
         click.echo(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
         for username, role, display in demo_accounts():
@@ -62,7 +60,7 @@ def serve(host, port):
 def _serve(app, host, port):
     from waitress import serve as waitress_serve
 
-    from .schedule import InProcessScheduler
+    from web.background.schedule import InProcessScheduler
 
     if not app.config["REDIS_URL"] and app.config["INPROCESS_TICKER"]:
         InProcessScheduler(app).start(first_after=app.config["TIMER_INTERVAL_SECONDS"])
@@ -76,8 +74,8 @@ def worker(burst):
     """Run an RQ worker (needs REDIS_URL); it also schedules the periodic jobs."""
     from redis import Redis
 
-    from .jobs import make_worker
-    from .schedule import start_redis_scheduler
+    from web.background.queueing import make_worker
+    from web.background.schedule import start_redis_scheduler
 
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -93,7 +91,7 @@ def worker(burst):
 @main.command()
 def tick():
     """Run every periodic job once: timers due now, overdue notices, mail, data checks, documents."""
-    from .schedule import run_all
+    from web.background.schedule import run_all
 
     done = run_all(_app())
     click.echo(f"timers fired on {done['timers']} cases")
@@ -132,10 +130,10 @@ def user():
 def user_create(username, role, display_name, county, enterprise, password):
     """Create a user bound to a county or an enterprise."""
     from models import Enterprise, Region, User
-    from workflows import passwords
+    from web.common.security import hash_password
+    from workflows.services import password_rules as passwords
 
     from .extensions import db as sqldb
-    from .security import hash_password
 
     app = _app()
     with app.app_context():
@@ -170,9 +168,9 @@ def user_totp_code(username):
     """Print USERNAME's current second-factor code (for the demo and for testing only: it reads the
     stored key, which only the operator of the installation can)."""
     from models import User
-    from workflows import totp
+    from web.common.dataflow import cipher
+    from workflows.services import totp
 
-    from .dataflow import cipher
     from .extensions import db as sqldb
 
     app = _app()
@@ -199,9 +197,9 @@ def token():
 def token_create(username, name, days, scopes):
     """Create a bearer token for USERNAME; it is printed once."""
     from models import User
+    from web.common.security import TokenError, new_token
 
     from .extensions import db as sqldb
-    from .security import TokenError, new_token
 
     app = _app()
     with app.app_context():
@@ -224,7 +222,7 @@ def backup_cmd(path):
 
     The data keys are not in the backup: keep DATA_KEYS / DATA_LOOKUP_KEY (or instance/data_keys.json)
     in the secret store, apart from the backups."""
-    from workflows.backup import BackupError, backup
+    from workflows.services.backup import BackupError, backup
 
     from .config import load_config
 
@@ -243,7 +241,7 @@ def backup_cmd(path):
 @click.option("--no-upgrade", is_flag=True, help="leave the schema at the backup's revision")
 def restore_cmd(path, no_upgrade):
     """Restore the backup at PATH into the empty database DATABASE_URL names, then upgrade its schema."""
-    from workflows.backup import BackupError, restore
+    from workflows.services.backup import BackupError, restore
 
     from .config import load_config
     from .database import known_revisions, upgrade
@@ -280,7 +278,7 @@ def user_unlock(username):
 
 def _set_active(username, active):
     from models import User
-    from workflows import sign_ins
+    from workflows.services import sign_ins
 
     from .extensions import db as sqldb
 
@@ -354,9 +352,9 @@ def data():
 def data_rekey(batch_size):
     """Re-encrypt personal data and second-factor keys under the first of DATA_KEYS (after a new key was
     put first); afterwards the old key can be dropped."""
-    from workflows import datadock
+    from web.common.dataflow import cipher
+    from workflows.services import datadock
 
-    from .dataflow import cipher
     from .extensions import db as sqldb
 
     app = _app()
@@ -387,13 +385,13 @@ def audit_group():
 @audit_group.command("verify")
 def audit_verify():
     """Check the audit chain; print the first bad entry and exit 1 if it is broken."""
-    from workflows import audit
+    from workflows.services import audit_chain
 
     from .extensions import db as sqldb
 
     app = _app()
     with app.app_context():
-        verdict = audit.verify(sqldb.session)
+        verdict = audit_chain.verify(sqldb.session)
     if not verdict.ok:
         click.echo(f"audit chain BROKEN at entry {verdict.bad_id}: {verdict.reason} "
                    f"({verdict.checked} entries verified before it)", err=True)
@@ -409,16 +407,16 @@ def audit_purge(before):
 
     The purge is recorded in the trail itself. On PostgreSQL it is the only deletion the
     append-only trigger lets through."""
-    from workflows import audit
+    from workflows.services import audit_chain
 
     from .extensions import db as sqldb
 
     app = _app()
     with app.app_context():
         try:
-            removed = audit.purge(sqldb.session, before.replace(tzinfo=UTC), datetime.now(UTC),
+            removed = audit_chain.purge(sqldb.session, before.replace(tzinfo=UTC), datetime.now(UTC),
                                   actor=f"cli:{os.environ.get('USER', '')}"[:64])
-        except audit.PurgeRefused as exc:
+        except audit_chain.PurgeRefused as exc:
             raise click.UsageError(str(exc)) from None
         sqldb.session.commit()
     click.echo(f"removed {removed} audit entries older than {before.date()}")

@@ -102,7 +102,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "TILE_ATTRIBUTION": os.environ.get("TILE_ATTRIBUTION", "").strip(),
         # Signed-in sessions end after this long without a request, and this long after sign-in whatever
         # happens (GB/T 22239 level 3); the server checks both from times kept in the signed session.
-        # argon2 parameters (web/security.py): only the test suite passes "cheapest"; not read from the
+        # argon2 parameters (web/common/security.py): only the test suite passes "cheapest"; not read from the
         # environment, so no deployment can weaken its hashes by a setting.
         "PASSWORD_HASH_PROFILE": "production",
         "SESSION_IDLE_MINUTES": int(os.environ.get("GASFLOW_SESSION_IDLE_MINUTES", "30")),

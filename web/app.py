@@ -1,0 +1,120 @@
+"""Flask application factory."""
+from pathlib import Path
+
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+
+from forms import FORMS
+from web.common import hostile_input, http_errors, unit_of_work
+from web.common.params import IdConverter
+from web.reference.checklists import load_checklists
+from web.reference.threshold_rules import load_threshold_rules
+from workflows.engine import restricted
+from workflows.engine.case_engine import CaseEngine
+from workflows.services.handlers import HANDLERS
+
+from .config import load_config
+from .database import engine_options, upgrade
+from .extensions import babel, csrf, db, login_manager
+
+LOCALES = ("zh", "en")
+
+
+def select_locale():
+    if not has_request_context():
+        return "zh"  # jobs and commands (the demo data, mails) speak the platform's language
+    chosen = session.get("locale") or request.cookies.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    # Chinese first: the platform speaks Chinese unless a user picks English in the header,
+    # whatever language the browser happens to be set to.
+    return "zh"
+
+
+def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = IdConverter  # ids beyond any row are 404, not a database overflow
+    app.config.update(load_config(overrides))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    if migrate:
+        upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
+    if migrate:
+        engine.deploy_directory(app.config["BPMN_DIR"])
+        with unit_of_work.unit_of_work(app) as s:
+            load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
+            load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
+    app.extensions["gasflow.engine"] = engine
+    from web.background.queueing import configure_documents
+
+    configure_documents(app)
+
+    from web.common import labels
+    from web.pages import cases, notifications, tasks
+    from web.pages import monitoring as warning_pages
+    from web.pages.account import login
+    from web.pages.admin import checklist_templates
+    from web.pages.admin import process_models as admin
+
+    labels.register(app)
+
+    from web.common import rights
+    from web.pages import data as data_pages
+    from web.pages import map as map_pages
+    from web.pages.admin import api_keys, users
+    from web.pages.industry import info, training
+    from web.pages.portal import dashboard, enterprise_home, ledgers, supply_statistics
+
+    for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
+                   map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys):
+        app.register_blueprint(module.bp)
+    from web.api import register as register_api
+
+    register_api(app)
+    from web.pages.account import credentials
+
+    app.register_blueprint(credentials.bp)
+    http_errors.register(app)
+    hostile_input.register(app)
+    rights.register(app)
+
+    @app.context_processor
+    def inject():
+        return {"current_user": current_user, "locale": select_locale()}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'",
+        )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            # Behind HTTPS (GASFLOW_SECURE_COOKIES=1), browsers are told never to come back over plain HTTP.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    from web.common import idempotency
+
+    from . import health
+
+    idempotency.register(app)
+    health.register(app)
+    from web.pages.admin import audit
+
+    audit.register(app)
+    return app
+
+

@@ -1,0 +1,1 @@
+"""Work done outside requests: RQ jobs, the periodic schedule, notification mail."""

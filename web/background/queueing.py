@@ -1,0 +1,80 @@
+"""Background work on RQ: the retry policy, the worker, and who renders issued documents' PDFs. The
+jobs' entry points (which build the worker's app) are in ``jobs``; what runs periodically, in ``schedule``."""
+
+
+def configure_documents(app) -> None:
+    """Who renders the PDFs of the documents a transition issued, once it has committed: this
+    process right away, or the RQ workers. The periodic round renders whatever either left pending."""
+    from web.extensions import db
+    from workflows.services.documents.dispatch import dispatch_with
+
+    mode = app.config.get("DOCUMENTS_RENDER") or ("queue" if app.config.get("REDIS_URL") else "inline")
+    if mode not in ("inline", "queue", "sweep") or (mode == "queue" and not app.config.get("REDIS_URL")):
+        raise RuntimeError(f"GASFLOW_DOCUMENTS_RENDER={mode!r}: use 'inline', 'sweep', or 'queue' with REDIS_URL set")
+    with app.app_context():
+        bind = db.engine
+    if mode == "inline":
+        dispatch_with(bind, lambda ids: render_documents_now(app, ids))
+        return
+    if mode == "sweep":
+        # Nothing renders after the commit: the periodic round does (web processes that must not spend
+        # their CPU on PDFs, and tests that are not about documents).
+        dispatch_with(bind, lambda ids: None)
+        return
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
+    # By name: the entry point builds the worker's app, which imports this module.
+    dispatch_with(bind, lambda ids: enqueue(queue, "web.background.jobs.render_documents_job", ids, job_timeout=120))
+
+
+def render_documents_now(app, ids) -> int:
+    """Render right after the commit that issued them (the embedded default). Called from the committing
+    session's after_commit hook, where that session cannot run statements: the rendering is a unit of
+    work of its own, in an app context pushed for it (a session of the same factory)."""
+    from web.common.unit_of_work import unit_of_work
+    from workflows.services.documents.issue import render_pending
+
+    with app.app_context(), unit_of_work(app) as s:
+        return render_pending(s, ids)
+
+
+def render_documents(app, ids=None) -> int:
+    """Render the issued documents still waiting for their PDF; returns how many were rendered."""
+    from web.extensions import case_engine
+    from workflows.services.documents.issue import render_pending
+
+    with case_engine(app).sessions() as s:
+        return render_pending(s, ids)
+
+
+# A worker can die in the middle of a job (OOM killer, a host lost, SIGKILL on deploy). Its transaction
+# is then rolled back by the database, and the job stays in RQ's StartedJobRegistry until its heartbeat
+# lapses (the job's timeout, at most RQ's 30 s monitoring interval, plus 60 s). A live worker's registry
+# maintenance then finds it: with retries left it is queued again, else it goes to the failed registry.
+# RQ runs that maintenance every 10 minutes by default (and an idle worker wakes for it every 405 s);
+# once a minute here, so an abandoned job runs again within about two and a half minutes. Every job
+# must therefore be safe to run again after a rollback, which the engine's one transaction per
+# transition gives.
+JOB_RETRIES = 3
+MAINTENANCE_SECONDS = 60
+
+
+def enqueue(queue, func, *args, job_timeout: int = 300, **kwargs):
+    """Enqueue with the platform's retry policy: a job abandoned by a dead worker, or failing, runs again."""
+    from rq import Retry
+
+    return queue.enqueue(func, *args, job_timeout=job_timeout, retry=Retry(max=JOB_RETRIES), **kwargs)
+
+
+def make_worker(conn, queue_names=("gasflow",)):
+    import os
+
+    from rq import Queue, Worker
+
+    interval = int(os.environ.get("GASFLOW_WORKER_MAINTENANCE", MAINTENANCE_SECONDS))
+    # An idle worker only wakes (and so only does maintenance) when its blocking dequeue times out,
+    # after worker_ttl - 15 s: 405 s by default. Waking once per maintenance interval keeps it on time.
+    return Worker([Queue(name, connection=conn) for name in queue_names], connection=conn,
+                  maintenance_interval=interval, worker_ttl=interval + 15)

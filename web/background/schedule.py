@@ -1,0 +1,210 @@
+"""The periodic jobs, declared as data: a name, what runs, how often and for how long at most.
+
+With REDIS_URL each job runs as an RQ job of its own on `gasflow worker`; every worker runs the
+scheduler, and a Redis key per job (SET NX with the job's interval as its expiry) lets one of them
+enqueue it per interval, while a job still queued or running is not enqueued again. Without Redis,
+`gasflow serve` runs the same list in a thread of its own. Adding periodic work is adding a line to
+``SCHEDULE``.
+"""
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable  # run(app) -> a count of what it did, for the log and the job's result
+    # Seconds between two runs; None: the platform's timer interval (GASFLOW_TIMER_INTERVAL, 30 s).
+    every: int | None
+    timeout: int  # seconds an RQ worker lets one run take before it is stopped and retried
+
+    def interval(self, app) -> int:
+        return self.every or app.config["TIMER_INTERVAL_SECONDS"]
+
+
+def _fire_timers(app) -> int:
+    from web.extensions import case_engine
+
+    return case_engine(app).run_due_timers()
+
+
+def _notify_overdue(app) -> int:
+    from web.extensions import case_engine
+
+    return case_engine(app).notify_overdue()
+
+
+def _send_mail(app) -> int:
+    from .mail import send_pending_mail
+
+    return send_pending_mail(app)
+
+
+def daily_data_checks(app) -> int:
+    """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
+    such as a cylinder's inspection falling due. Returns the warnings open after it, or 0 if not run."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from models import Setting
+    from web.extensions import case_engine
+    from workflows.services.data_checks import check_all
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    engine = case_engine(app)
+    with engine.sessions() as s:
+        if s.get(Setting, "data_checks_day") is None:
+            s.add(Setting(key="data_checks_day", value=""))
+            s.commit()
+        # The UPDATE is the claim: with several workers, only the one whose UPDATE changed the row runs.
+        claimed = s.execute(update(Setting).where(Setting.key == "data_checks_day", Setting.value != today)
+                            .values(value=today)).rowcount
+        s.commit()
+        if not claimed:
+            return 0
+        return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
+
+
+def _prune_idempotency_keys(app) -> int:
+    from web.common.idempotency import prune_expired
+
+    return prune_expired(app)
+
+
+def _render_documents(app) -> int:
+    from .queueing import render_documents
+
+    return render_documents(app)
+
+
+# In this order when run together (`gasflow tick`, the embedded ticker's first round): timers first,
+# since a task a timer interrupts is no longer open and nobody should be told it is overdue; mail after
+# the notices, so those written in the round go out in it.
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob("timers", _fire_timers, every=None, timeout=300),
+    PeriodicJob("overdue", _notify_overdue, every=None, timeout=300),
+    PeriodicJob("mailed", _send_mail, every=None, timeout=300),
+    # Runs its checks once a day (it claims the day itself); asking every ten minutes finds the new day.
+    PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
+    # What no process rendered after its commit (a queue that was down, a worker that died).
+    PeriodicJob("documents", _render_documents, every=None, timeout=600),
+    # Idempotency keys are kept 24 h; an expired one is already ignored, this only frees the space.
+    PeriodicJob("idempotency_keys", _prune_idempotency_keys, every=3600, timeout=600),
+)
+JOBS = {job.name: job for job in SCHEDULE}
+
+
+def run_all(app) -> dict:
+    """Every job once, in the schedule's order; returns what each did. One failing does not keep the
+    others from running; its error is raised afterwards, so the round shows as failed and is retried."""
+    done, failure = {}, None
+    for job in SCHEDULE:
+        try:
+            done[job.name] = job.run(app)
+        except Exception as exc:
+            log.exception("periodic job %s failed", job.name)
+            done[job.name], failure = 0, failure or exc
+    if failure is not None:
+        raise failure
+    return done
+
+
+class InProcessScheduler:
+    """The schedule in a thread of the web process (the embedded default, no Redis)."""
+
+    def __init__(self, app, clock: Callable[[], float] = time.monotonic):
+        self.app, self.clock = app, clock
+        self.next_at = {job.name: 0.0 for job in SCHEDULE}
+
+    def run_due(self) -> dict:
+        """Run the jobs that are due; returns what each did."""
+        done, now = {}, self.clock()
+        for job in SCHEDULE:
+            if self.next_at[job.name] > now:
+                continue
+            self.next_at[job.name] = now + job.interval(self.app)
+            try:
+                done[job.name] = job.run(self.app)
+            except Exception:  # the next run retries what failed
+                log.exception("periodic job %s failed", job.name)
+        return done
+
+    def seconds_to_next(self) -> float:
+        return max(0.5, min(self.next_at.values()) - self.clock())
+
+    def start(self, first_after: float) -> threading.Thread:
+        def loop():
+            time.sleep(first_after)
+            while True:
+                done = self.run_due()
+                if any(done.values()):
+                    log.info("periodic jobs: %s", done)
+                time.sleep(self.seconds_to_next())
+
+        thread = threading.Thread(target=loop, name="gasflow-scheduler", daemon=True)
+        thread.start()
+        return thread
+
+
+def job_id(queue_name: str, name: str) -> str:
+    return f"{queue_name}-periodic-{name}"
+
+
+def enqueue_due(app, queue, conn) -> list[str]:
+    """Enqueue each job whose interval has run out, once across every worker; returns their names."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from .queueing import enqueue
+
+    enqueued = []
+    for job in SCHEDULE:
+        interval = job.interval(app)
+        if not conn.set(f"{queue.name}:periodic:{job.name}", "1", nx=True, ex=interval):
+            continue  # another worker's scheduler has it for this interval
+        ident = job_id(queue.name, job.name)
+        try:
+            if Job.fetch(ident, connection=conn).get_status(refresh=False) in ("queued", "started", "deferred",
+                                                                                "scheduled"):
+                continue  # the last run is not over: a slow job is not piled up behind itself
+        except NoSuchJobError:
+            pass
+        enqueue(queue, run_periodic_job, job.name, job_id=ident, job_timeout=job.timeout,
+                result_ttl=interval * 10, failure_ttl=86400)
+        enqueued.append(job.name)
+    return enqueued
+
+
+def run_periodic_job(name: str) -> int:
+    """RQ job entry point: one periodic job, on the app the worker process builds once."""
+    from .jobs import worker_app
+
+    return JOBS[name].run(worker_app())
+
+
+def start_redis_scheduler(app, redis_url: str, queue_name: str) -> threading.Thread:
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(redis_url)
+    queue = Queue(queue_name, connection=conn)
+    tick = max(1, min(job.interval(app) for job in SCHEDULE) // 2)
+
+    def loop():
+        while True:
+            try:
+                enqueue_due(app, queue, conn)
+            except Exception:
+                log.exception("could not enqueue the periodic jobs")
+            time.sleep(tick)
+
+    thread = threading.Thread(target=loop, name="gasflow-rq-scheduler", daemon=True)
+    thread.start()
+    return thread

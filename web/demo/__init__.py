@@ -1,0 +1,1 @@
+"""The demo: Shaoxing's counties, enterprises and accounts, and cases in every lifecycle."""

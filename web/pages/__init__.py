@@ -1,0 +1,1 @@
+"""The pages, one package or module per area of the menu. Each module holds one blueprint."""

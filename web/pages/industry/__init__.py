@@ -1,0 +1,1 @@
+"""Industry information (A6) and enterprises' training and publicity (A4)."""

@@ -1,0 +1,118 @@
+"""Warning pages: the warnings of the user's scope, and the city admin's threshold rules."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from forms.warning import CATEGORY_CHOICES, LEVEL_CHOICES, QUANTITY_CHOICES, SITE_KIND_CHOICES, ThresholdRulesForm
+from models import WARNING_OPEN, ThresholdRule
+from web.api import monitoring
+from web.common import xlsx
+from web.common.http_errors import json_error
+from web.common.params import small_int
+from web.extensions import db
+from workflows.errors import InvalidInput
+from workflows.permissions import has_right
+
+bp = Blueprint("warnings", __name__, url_prefix="/warnings")
+PER_PAGE = 50
+EXPORT_LIMIT = 50000
+
+
+def _labels() -> dict:
+    return {"quantity": dict(QUANTITY_CHOICES), "site_kind": dict(SITE_KIND_CHOICES),
+            "category": dict(CATEGORY_CHOICES), "level": dict(LEVEL_CHOICES)}
+
+
+def _filters() -> tuple[dict, dict]:
+    args = {k: request.args.get(k, "") for k in ("status", "level", "category")}
+    if "status" not in request.args:
+        args["status"] = WARNING_OPEN  # what needs attention; "all" is an explicit choice
+    return args, {k: ("" if v == "all" else v) for k, v in args.items()}
+
+
+@bp.get("/")
+@login_required
+def index():
+    user = current_user._get_current_object()
+    args, query = _filters()
+    error, status = None, 200
+    try:
+        stmt = monitoring.warnings_stmt(user, query)
+    except InvalidInput as exc:
+        error, status = exc, 400
+        stmt = monitoring.warnings_stmt(user, {"status": WARNING_OPEN})
+    page = request.args.get("page", "1")
+    page = min(small_int(page) or 1, 10**6)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("warnings.html", warnings=rows, args=args, total=total, page=page, per_page=PER_PAGE,
+                           error=error, labels=_labels(), categories=CATEGORY_CHOICES, levels=LEVEL_CHOICES), status
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    """The warning list as filtered, in the caller's scope, as Excel; a bad filter is a 400 naming it."""
+    _args, query = _filters()
+    try:
+        stmt = monitoring.warnings_stmt(current_user._get_current_object(), query)
+    except InvalidInput as exc:
+        return json_error(400, exc.code, exc.message, exc.fields)
+    labels = _labels()
+    rows = [[w.id, xlsx.zh(labels["level"].get(w.level, w.level)),
+             xlsx.zh(labels["category"].get(w.category, w.category)), w.enterprise.name,
+             w.county.name if w.county else "", w.site or "", w.sensor or "",
+             xlsx.zh(labels["quantity"].get(w.quantity, w.quantity or "")), w.peak_value, w.description,
+             xlsx.zh(_l("Ongoing") if w.status == WARNING_OPEN else _l("Ended")), xlsx.local(w.started_at),
+             xlsx.local(w.ended_at), w.case_id]
+            for w in db.session.scalars(stmt.limit(EXPORT_LIMIT))]
+    headers = ["预警编号", "级别", "类别", "企业", "县(区)", "站点", "传感器", "监测量", "峰值", "说明", "状态",
+               "开始时间", "结束时间", "案卷编号"]
+    return xlsx.response("预警清单.xlsx", [("预警", headers, rows)])
+
+
+def _rules_form(rules: list[ThresholdRule]) -> ThresholdRulesForm:
+    data = [{"id": str(r.id), "quantity": r.quantity, "site_kind": r.site_kind or "", "comparison": r.comparison,
+             "threshold": r.threshold, "level": r.level, "active": r.active} for r in rules]
+    data.append({"id": "", "quantity": "", "site_kind": "", "comparison": ">", "threshold": None, "level": 2,
+                 "active": True})  # a blank row to add a rule
+    return ThresholdRulesForm(data={"rules": data})
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@login_required
+def rules():
+    if not has_right(current_user, "thresholds.manage"):
+        abort(403)
+    stored = db.session.scalars(select(ThresholdRule).order_by(ThresholdRule.quantity, ThresholdRule.level,
+                                                               ThresholdRule.id)).all()
+    if request.method == "GET":
+        return render_template("threshold_rules.html", form=_rules_form(stored), labels=_labels())
+    form = ThresholdRulesForm()
+    known = {r.id for r in stored}
+    if form.validate():
+        clean, bad = [], False
+        for row in form.rules:
+            entry = row.form
+            if not entry.quantity.data:
+                if entry.id.data:  # a stored rule whose quantity was blanked: say so rather than drop it
+                    entry.quantity.errors = [_("Choose a quantity.")]
+                    bad = True
+                continue
+            rule_id = small_int(entry.id.data or "")
+            if entry.id.data and rule_id not in known:
+                entry.quantity.errors = [_("Unknown rule.")]
+                bad = True
+                continue
+            clean.append({"id": rule_id, "quantity": entry.quantity.data, "site_kind": entry.site_kind.data or None,
+                          "comparison": entry.comparison.data, "threshold": float(entry.threshold.data),
+                          "level": entry.level.data, "active": bool(entry.active.data)})
+        if not bad:
+            monitoring.save_rules(clean, current_user.id)
+            db.session.commit()
+            flash(_("Threshold rules saved. The next readings are checked against them."), "success")
+            return redirect(url_for("warnings.rules"))
+    flash(_("The rules were not saved: see the messages below."), "error")
+    return render_template("threshold_rules.html", form=form, labels=_labels()), 400

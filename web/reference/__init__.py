@@ -1,0 +1,1 @@
+"""Reference data shipped with the platform and loaded when the app starts."""

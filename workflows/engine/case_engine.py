@@ -1,0 +1,785 @@
+"""The case engine: BPMN models run by SpiffWorkflow, persisted one transaction per transition.
+
+Concurrency: every transition first bumps the case's ``revision`` with an UPDATE.
+That statement takes the case's row lock on PostgreSQL and SQLite's write lock,
+so a second transition on the same case waits (it does not fail) and then sees the
+first one's result. Two completions of one task therefore give one success and
+one Conflict; completions of two tasks of one case both succeed, in turn.
+"""
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import (
+    CASE_ACTIVE,
+    CASE_COMPLETED,
+    ROLE_INSPECTOR,
+    TASK_CANCELLED,
+    TASK_COMPLETED,
+    TASK_OPEN,
+    Attachment,
+    Case,
+    CaseEvent,
+    DecisionModel,
+    Enterprise,
+    ProcessModel,
+    Task,
+    TaskCandidate,
+    User,
+)
+from workflows import access, notify
+from workflows.attachments import NewFile, new_attachment
+from workflows.comments import comment_text
+from workflows.errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
+from workflows.permissions import has_right, may_start
+from workflows.roles import user_plays
+from workflows.text import has_bad_text
+
+from . import clock
+from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
+from .loader import START_PREFIX, read_bpmn
+from .pruning import prune
+from .sandbox import SandboxError
+from .scripting import ScriptLimitExceeded
+from .serialization import SpecCache, dump_state, load_state, new_workflow
+
+log = logging.getLogger(__name__)
+TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+MAX_SPAWN_DEPTH = 5  # a model that opens cases that open cases... stops here, not in a loop
+# Engine steps (gateways, scripts, events) one transition may run: each step is limited on its own
+# (docs/engine.md), and this stops a model that loops without ever waiting for a person or a timer
+# (SpiffWorkflow itself stops looking for work 1000 tasks deep, and would leave such a case broken).
+MAX_ENGINE_STEPS = 500
+# The session of the transition that is running, for business rule tasks to read decision tables in.
+_transition_session: ContextVar[Session | None] = ContextVar("gasflow_transition_session", default=None)
+
+# A handler for a message a model throws: (session, case, payload, actor, now) → None.
+MessageHandler = Callable[[Session, Case, object, object, datetime], None]
+
+
+@dataclass
+class Submission:
+    """What a task completion stores: the form's values, new files, and files uploaded before (by field)."""
+
+    data: dict
+    files: list[NewFile] = field(default_factory=list)
+    attachment_ids: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class Opening:
+    """What a new case starts with: the start form's values, whose case it is, and its title: given,
+    or (None) the process's name, the enterprise's and then ``qualifiers``, joined by " · "."""
+
+    data: dict
+    enterprise_id: int | None = None
+    title: str | None = ""
+    qualifiers: tuple[str, ...] = ()
+
+
+class CaseEngine:
+    def __init__(self, unit_of_work: Callable[[], AbstractContextManager[Session]], known_forms: Iterable[str],
+                 handlers: dict[str, MessageHandler] | None = None):
+        # A unit of work is a context manager giving the Session to work in: the web request's
+        # session, or one a job opens (a plain sessionmaker will do). Every public operation below
+        # that writes commits that session before it returns.
+        self.sessions = unit_of_work
+        self.known_forms = set(known_forms)
+        self.handlers = dict(handlers or {})
+        self.specs = SpecCache()
+        self._model_facts: dict[int, ModelFacts] = {}
+        self.decisions = DecisionCache()
+
+    def forget_models(self, keep_processes=frozenset(), keep_decisions=frozenset()) -> None:
+        """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
+        replaced under a running engine (a restore, a test's fresh copy): its ids may name other models."""
+        self._model_facts = {k: v for k, v in self._model_facts.items() if k in keep_processes}
+        self.specs.forget(keep_processes)
+        self.decisions.forget(keep_decisions)
+
+    # ---- process models -------------------------------------------------
+    def deploy(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
+        """Store a BPMN file as a new version of its process. Returns (model id, created).
+
+        The same file deployed twice is the same version: versions follow content.
+        """
+        with self.sessions() as s:
+            decisions = {m.key: m.dmn_xml for m in self._latest_decisions(s)}
+        definition = _read_bpmn_cached(content, frozenset(self.known_forms),
+                                       tuple(sorted(decisions.items())), frozenset(self.handlers))
+        return self._store_version(ProcessModel, definition.key, definition.checksum, dict(
+            name=definition.name, bpmn_xml=definition.xml, spec=definition.spec, meta=definition.meta,
+            created_by_id=actor_id))
+
+    def deploy_decision(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
+        """Store a DMN decision table as a new version of its decision. Returns (id, created)."""
+        definition = read_dmn(content)
+        return self._store_version(DecisionModel, definition.key, definition.checksum, dict(
+            name=definition.name, dmn_xml=definition.xml, created_by_id=actor_id))
+
+    def _store_version(self, model_cls, key: str, checksum: str, fields: dict) -> tuple[int, bool]:
+        """Versions follow content: the same content is the same version, new content version n+1.
+        Returns (id, created)."""
+        for _attempt in range(3):
+            with self.sessions() as s:
+                found = s.scalar(select(model_cls.id).where(model_cls.key == key, model_cls.checksum == checksum))
+                if found:
+                    return found, False
+                latest = s.scalar(select(func.max(model_cls.version)).where(model_cls.key == key)) or 0
+                model = model_cls(key=key, version=latest + 1, checksum=checksum, **fields)
+                s.add(model)
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()  # another process stored a version concurrently; look again
+                    continue
+                return model.id, True
+        raise Conflict(f"{key} changed concurrently, try again")
+
+    def deploy_file(self, content: bytes, actor_id: int | None = None) -> tuple[str, int, bool]:
+        """A BPMN process or a DMN decision table, told apart by content. Returns (kind, id, created)."""
+        if is_dmn(content):
+            return ("decision", *self.deploy_decision(content, actor_id))
+        return ("process", *self.deploy(content, actor_id))
+
+    def deploy_directory(self, path: Path) -> list[tuple[str, int, bool]]:
+        done = []
+        # Decision tables first: processes are checked against them.
+        files = sorted(Path(path).glob("*.dmn")) + sorted(Path(path).glob("*.bpmn"))
+        for file in files:
+            _kind, model_id, created = self.deploy_file(file.read_bytes())
+            done.append((file.name, model_id, created))
+        return done
+
+    def _latest_decisions(self, s: Session) -> list[DecisionModel]:
+        newest = select(DecisionModel.key, func.max(DecisionModel.version).label("v")) \
+            .group_by(DecisionModel.key).subquery()
+        return s.scalars(select(DecisionModel).join(
+            newest, (DecisionModel.key == newest.c.key) & (DecisionModel.version == newest.c.v))).all()
+
+    def _resolve_decision(self, key: str):
+        s = _transition_session.get()
+        if s is None:
+            raise ModelRuntimeError(f"decision '{key}' used outside a transition")
+        model = s.scalar(select(DecisionModel).where(DecisionModel.key == key)
+                         .order_by(DecisionModel.version.desc()).limit(1))
+        if model is None:
+            raise ModelRuntimeError(f"no decision table '{key}'")
+        return self.decisions.engine(model.id, model.dmn_xml), model.version
+
+    def latest_model(self, s: Session, key: str) -> "ModelFacts":
+        model_id = s.scalar(select(ProcessModel.id).where(ProcessModel.key == key)
+                            .order_by(ProcessModel.version.desc()).limit(1))
+        if model_id is None:
+            raise NotFound(f"no process '{key}'", {"process": ["unknown process"]})
+        return self.model(s, model_id)
+
+    def startable_model(self, s: Session, key: str, actor) -> "ModelFacts":
+        """The latest version of process ``key``, if ``actor`` may open a case of it (the start check:
+        ``permissions.may_start``); NotFound or Forbidden otherwise."""
+        model = self.latest_model(s, key)
+        if not may_start(actor, model.meta):
+            raise Forbidden(f"role {actor.role} may not start '{key}'")
+        return model
+
+    def model(self, s: Session, model_id: int) -> "ModelFacts":
+        """A process model version's facts. Versions never change once stored, so each is read once
+        per process: a transition then costs no model query."""
+        facts = self._model_facts.get(model_id)
+        if facts is None:
+            row = s.get(ProcessModel, model_id)
+            self.specs.get(row.id, lambda: row.spec)
+            facts = ModelFacts(row.id, row.key, row.version, row.name, row.meta)
+            self._model_facts[model_id] = facts
+        return facts
+
+    # ---- cases ----------------------------------------------------------
+    def start_case(self, process_key: str, data: dict, actor, enterprise_id: int | None = None,
+                   title: str = "", now: datetime | None = None) -> int:
+        opening = Opening(data, enterprise_id, title)
+        return self.start(process_key, actor, lambda _model: opening, now).id
+
+    def start(self, process_key: str, actor, submit: "Callable[[ModelFacts], Opening]",
+              now: datetime | None = None) -> Case:
+        """Open a case of ``process_key`` with what ``submit`` reads for it. ``submit`` is called once the
+        actor is known to be allowed to start it, with the model version the case will run (its start
+        form is ``meta["start_form"]``): nobody learns a form's rules for a case he could never open.
+        It raises InvalidInput for a form that does not validate. Returns the case, committed."""
+        now = now or clock.now()
+        with self.sessions() as s:
+            model = self.startable_model(s, process_key, actor)
+            opening = submit(model)
+            enterprise_id = opening.enterprise_id
+            if enterprise_id is None and access.is_enterprise_user(actor):
+                enterprise_id = actor.enterprise_id  # an enterprise's own case is about the enterprise
+            # The enterprise is loaded whole (or found in the session): the case's county and any
+            # document it issues read it from the session instead of the database.
+            enterprise = None
+            if enterprise_id is not None:
+                enterprise = s.get(Enterprise, enterprise_id)
+                if enterprise is None or not access.can_see_enterprise(actor, enterprise):
+                    raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
+            title = opening.title
+            if title is None:
+                title = " · ".join([model.name, *([enterprise.name] if opening.enterprise_id else []),
+                                    *opening.qualifiers])
+            case = self._open(s, model, opening.data, actor, actor.id, enterprise_id, title, now, parent=None)
+            s.commit()
+            return case
+
+    def open_system_case(self, s: Session, process_key: str, data: dict, enterprise_id: int | None,
+                         title: str = "", county_id: int | None = None, now: datetime | None = None) -> int:
+        """Open a case on behalf of the platform itself (a warning from monitoring, a data batch
+        from the API), inside the caller's transaction ``s``: the case and whatever caused it are
+        committed together or not at all. The caller commits."""
+        now = now or clock.now()
+        model = self.latest_model(s, process_key)
+        case = self._open(s, model, data, None, None, enterprise_id, title, now, parent=None)
+        if enterprise_id is None and county_id is not None:
+            case.county_id = county_id
+            for row in s.scalars(select(Task).where(Task.case_id == case.id)):
+                row.county_id = county_id
+        return case.id
+
+    def _open(self, s: Session, model: "ModelFacts", data: dict, actor, creator_id: int | None,
+              enterprise_id: int | None, title: str, now: datetime, parent: Case | None) -> Case:
+        county_id = actor.county_id if actor is not None else None
+        if enterprise_id is not None:
+            enterprise = s.get(Enterprise, enterprise_id)
+            county_id = enterprise.county_id if enterprise is not None else None
+        elif parent is not None:
+            county_id = parent.county_id
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
+        workflow = new_workflow(spec, subs)
+        case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
+                    title=(title or model.name)[:256], county_id=county_id, enterprise_id=enterprise_id,
+                    created_by_id=creator_id, created_at=now, data={}, state={},
+                    parent_id=parent.id if parent is not None else None)
+        s.add(case)
+        s.flush()
+        # The case's own id and enterprise are data too: models quote them in what they send on.
+        data = {**data, "case_id": case.id}
+        if enterprise_id is not None:
+            data["enterprise_id"] = enterprise_id
+        for start in workflow.get_tasks(state=TaskState.READY):
+            start.set_data(**data)
+        detail = {"process": model.key, "version": model.version}
+        if parent is not None:
+            detail["parent"] = parent.id
+        self._event(s, case, actor, "case_started", now, detail=detail)
+        self._advance(s, case, model, workflow, actor, now)
+        return case
+
+    def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
+                      attachment_ids: dict[str, list[int]] | None = None,
+                      now: datetime | None = None) -> int:
+        submission = Submission(dict(data), list(files), attachment_ids or {})
+        return self.complete(task_id, actor, lambda _task, _case: submission, now).id
+
+    def complete(self, task_id: int, actor, submit: "Callable[[Task, Case], Submission]",
+                 now: datetime | None = None) -> Case:
+        """Complete a task with what ``submit`` reads for it. The task and its case are locked and read
+        once; ``submit`` is called with them once the task is known to be visible to the actor and, if
+        still open, his to work (so nobody learns a form's rules for a task he may not work, and the
+        form is read against the task as it stands). It raises InvalidInput for a form that does not
+        validate; a task no longer open is then a Conflict. Returns the case, committed."""
+        now = now or clock.now()
+        with self.sessions() as s:
+            case, row = self._lock_task(s, task_id, actor)
+            if row.status == TASK_OPEN and not access.can_work_task(actor, row):
+                raise Forbidden("this task is not yours to complete")
+            submission = submit(row, case)
+            if row.status != TASK_OPEN:
+                raise Conflict("task is no longer open")
+            model = self.model(s, case.process_model_id)
+            workflow = self._load(case, model)
+            spiff_task = workflow.get_task_from_id(UUID(row.spiff_id))
+            if spiff_task is None or spiff_task.state != TaskState.READY:
+                raise Conflict("task is no longer ready")
+            data = dict(submission.data)
+            data.update(self._store_attachments(s, case, row, actor, submission.files, submission.attachment_ids))
+            spiff_task.set_data(**data)
+            self._run(s, model, spiff_task.run, now)
+            row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
+            if row.assignee_id is None:
+                row.assignee_id = actor.id
+            self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
+            self._advance(s, case, model, workflow, actor, now)
+            s.commit()
+            return case
+
+    def claim(self, task_id: int, actor) -> None:
+        with self.sessions() as s:
+            case, row = self._lock_open_task(s, task_id, actor)
+            if not access.can_work_task(actor, row):
+                raise Conflict("task is assigned to someone else") if row.assignee_id else \
+                    Forbidden("this task is not for your role")
+            if row.assignee_id != actor.id:
+                row.assignee_id = actor.id
+                self._event(s, case, actor, "task_claimed", clock.now(), row)
+            s.commit()
+
+    def unclaim(self, task_id: int, actor) -> None:
+        with self.sessions() as s:
+            case, row = self._lock_open_task(s, task_id, actor)
+            if row.assignee_id != actor.id and not access.can_assign(actor, row):
+                raise Forbidden("only the assignee or a supervisor may release a task")
+            row.assignee_id = None
+            self._event(s, case, actor, "task_unclaimed", clock.now(), row)
+            s.commit()
+
+    def assign(self, task_id: int, actor, username: str) -> None:
+        with self.sessions() as s:
+            case, row = self._lock_open_task(s, task_id, actor)
+            if not access.can_assign(actor, row):
+                raise Forbidden("only a supervisor may assign tasks")
+            # A name holding NUL or a lone surrogate names nobody (and PostgreSQL would refuse the query).
+            target = None if has_bad_text(username) else \
+                s.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            if target is None or not user_plays(target.role, row.role) or not access.can_see_task(target, row):
+                raise InvalidInput("user cannot work this task", {"user": ["no such user for this task"]})
+            row.assignee_id = target.id
+            self._event(s, case, actor, "task_assigned", clock.now(), row, detail={"user": target.username})
+            if target.id != actor.id:
+                notify.task_assigned(s, row, clock.now())
+            s.commit()
+
+    def set_follow_up(self, task_id: int, actor, when: datetime | None) -> None:
+        """The follow-up date: when the assignee (or a supervisor) means to look at the task again."""
+        with self.sessions() as s:
+            case, row = self._lock_open_task(s, task_id, actor)
+            if row.assignee_id != actor.id and not access.can_assign(actor, row):
+                raise Forbidden("only the assignee or a supervisor may set the follow-up date")
+            row.follow_up_at = when
+            self._event(s, case, actor, "follow_up_set", clock.now(), row,
+                        detail={"follow_up_at": when.isoformat() if when else None})
+            s.commit()
+
+    def add_comment(self, case_id: int, actor, text: str, files: list[NewFile] = (),
+                    now: datetime | None = None) -> int:
+        """A comment on a case, with optional files, kept in its history. Returns the event id."""
+        now = now or clock.now()
+        text = comment_text(text, len(files))
+        with self.sessions() as s:
+            self._lock_case(s, case_id)
+            case = self._locked_case(s, case_id)
+            if case is None or not access.can_see_case(actor, case):
+                raise NotFound("no such case")
+            if not has_right(actor, "cases.comment"):
+                raise Forbidden("this account may not comment on cases")
+            ids = []
+            for f in files:
+                att = new_attachment(f.filename, f.content_type, f.content, case_id=case.id,
+                                     uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
+                s.add(att)
+                s.flush()
+                ids.append(att.id)
+            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment",
+                           detail={"text": text, "attachments": ids})
+            s.add(ev)
+            s.flush()
+            event_id = ev.id
+            s.commit()
+            return event_id
+
+    def notify_overdue(self, now: datetime | None = None, limit: int = 1000) -> int:
+        """Tell people once about each open task past its due date. The periodic job calls this."""
+        now = now or clock.now()
+        with self.sessions() as s:
+            rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, Task.due_at < now,
+                                                Task.overdue_notified_at.is_(None)).limit(limit)).all()
+            for row in rows:
+                notify.task_overdue(s, row, now)
+            s.commit()
+            return len(rows)
+
+    def run_due_timers(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Fire every timer due at ``now``. The periodic job calls this; returns cases advanced."""
+        now = now or clock.now()
+        with self.sessions() as s:
+            due = s.scalars(select(Case.id).where(Case.status == CASE_ACTIVE, Case.next_timer_at <= now)
+                            .order_by(Case.next_timer_at).limit(limit)).all()
+        fired = 0
+        for case_id in due:
+            with self.sessions() as s:
+                self._lock_case(s, case_id)
+                case = self._locked_case(s, case_id)
+                if case.status != CASE_ACTIVE or case.next_timer_at is None or case.next_timer_at > now:
+                    s.rollback()  # another worker got there first: the lock is not held any longer
+                    continue
+                model = self.model(s, case.process_model_id)
+                workflow = self._load(case, model)
+                self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
+                self._advance(s, case, model, workflow, None, now)
+                s.commit()
+                fired += 1
+        return fired
+
+    # ---- internals --------------------------------------------------------
+    def _lock_case(self, s: Session, case_id: int) -> None:
+        s.execute(update(Case).where(Case.id == case_id).values(revision=Case.revision + 1)
+                  .execution_options(synchronize_session=False))
+
+    def _locked_case(self, s: Session, case_id: int) -> Case | None:
+        # populate_existing: the unit of work may have read the case before the lock; the row as it
+        # stands now replaces that.
+        return s.get(Case, case_id, populate_existing=True)
+
+    def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
+        # Taking the case's write lock first (through its task) serialises transitions of one case;
+        # the task and case are then read in one statement, after the lock, so they are current.
+        locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
+        if locked.rowcount == 0:
+            raise NotFound("no such task")
+        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}, execution_options={"populate_existing": True}).first()
+        if found is None or not access.can_see_task(actor, found[0]):
+            raise NotFound("no such task")
+        return found[1], found[0]
+
+    def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
+        case, row = self._lock_task(s, task_id, actor)
+        if row.status != TASK_OPEN:
+            raise Conflict("task is no longer open")
+        return case, row
+
+    def _load(self, case: Case, model: "ModelFacts"):
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
+        return load_state(case.state, spec, subs)
+
+    def _run(self, s: Session, model: "ModelFacts", work: Callable[[], None], now: datetime) -> None:
+        """Run ``work`` (engine steps, a task) at ``now`` with the transition's session for decisions."""
+        spec, subs = self.specs.get(model.id, lambda: model.spec)
+        bind_latest(spec, subs, model.meta.get("decisions") or {}, self._resolve_decision)
+        token = _transition_session.set(s)
+        try:
+            with clock.frozen_at(now):
+                work()
+        except ModelRuntimeError:
+            raise
+        except Exception as exc:  # a model's expression failing must not become a 500
+            raise _model_error(exc) from None
+        finally:
+            _transition_session.reset(token)
+
+    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime) -> None:
+        """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+        budget = _StepBudget()
+
+        def steps():
+            workflow.do_engine_steps(did_complete_task=budget)
+            workflow.refresh_waiting_tasks()
+            workflow.do_engine_steps(did_complete_task=budget)
+        self._run(s, model, steps, now)
+        self._sync_tasks(s, case, model, workflow, actor, now)
+        # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
+        case.data = _json_safe(_current_data(workflow))
+        for event in workflow.get_events():
+            self._deliver(s, case, event, actor, now)
+        prune(workflow)
+        case.state = dump_state(workflow)
+        case.next_timer_at = _next_timer(workflow)
+        if workflow.is_completed():
+            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
+            self._event(s, case, actor, "case_completed", now,
+                        detail=_end_detail(workflow))
+
+    def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
+                              execution_options={"populate_existing": True}).all()
+        known = {row.spiff_id for row in open_rows}
+        for row in open_rows:
+            if row.spiff_id not in ready:
+                row.status, row.completed_at = TASK_CANCELLED, now
+                self._event(s, case, actor, "task_cancelled", now, row)
+        task_meta = model.meta.get("tasks", {})
+        creator = _UNREAD
+        for sid, spiff_task in ready.items():
+            if sid in known:
+                continue
+            if creator is _UNREAD:
+                if actor is not None and actor.id == case.created_by_id:
+                    creator = actor  # the inspector verifying the order he issued: no need to read him again
+                else:
+                    creator = s.get(User, case.created_by_id) if case.created_by_id else None
+            meta = task_meta.get(spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name, {})
+            role = meta.get("role") or "city_admin"
+            row = Task(
+                case_id=case.id, spiff_id=sid, spec_name=spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name,
+                title=meta.get("name") or spiff_task.task_spec.bpmn_name or spiff_task.task_spec.name,
+                form_key=meta.get("form") or "", role=role, county_id=case.county_id,
+                enterprise_id=case.enterprise_id, status=TASK_OPEN, created_at=now,
+                due_at=self._due(workflow, spiff_task, meta.get("due")),
+                # The authority user who opened the case follows it up when the model hands it back
+                # to the same role (an inspector verifies the order he issued).
+                assignee_id=creator.id if creator is not None and creator.role == role else None,
+            )
+            s.add(row)
+            s.flush()
+            named = self._people(s, workflow, spiff_task, row, meta)
+            self._event(s, case, actor, "task_created", now, row)
+            notify.task_created(s, row, now, named)
+
+    def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:
+        """camunda:assignee and camunda:candidateUsers: usernames computed from case data.
+
+        Names that are not active users able to work the task are skipped, not fatal: a plan may
+        name an inspector who has since left, and the task then falls to the role's queue.
+        """
+        def users(expression) -> list[User]:
+            if not expression:
+                return []
+            try:
+                value = workflow.script_engine.evaluate(spiff_task, expression)
+            except (SpiffWorkflowException, NameError, KeyError, TypeError) as exc:
+                _reraise_limit(exc, spiff_task)
+                log.warning("task %s: %r gave no users: %s", row.spec_name, expression, exc)
+                return []
+            names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value or [])
+                     if isinstance(v, str) and v.strip()]
+            if not names:
+                return []
+            found = s.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+            return [u for u in found if user_plays(u.role, row.role) and access.can_see_task(u, row)]
+
+        assignee = users(meta.get("assignee"))
+        if assignee:
+            row.assignee_id = assignee[0].id
+        named = [user.id for user in users(meta.get("candidates"))]
+        for user_id in named:
+            s.add(TaskCandidate(task_id=row.id, user_id=user_id))
+        return named
+
+    def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
+        """A message the model threw that nothing in it catches: open linked cases, or a handler."""
+        name = event.event_definition.name
+        payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+        if name.startswith(START_PREFIX):
+            self._spawn(s, case, name[len(START_PREFIX):], payload, actor, now)
+            return
+        handler = self.handlers.get(name)
+        if handler is None:
+            raise ModelRuntimeError(f"no handler for message '{name}'")
+        handler(s, case, _json_safe(payload), actor, now)
+        self._event(s, case, actor, "message_handled", now, detail={"message": name})
+
+    def _owner(self, s: Session, parent: Case, actor) -> int | None:
+        """Who a linked case belongs to: the inspector who acted (problems found in an inspection go
+        with the inspector who found them); otherwise whoever owns the parent case (a supervisor's
+        transfer or a timer keeps the penalty with the inspector who issued the order)."""
+        if actor is not None and actor.role == ROLE_INSPECTOR:
+            return actor.id
+        owner = s.get(User, parent.created_by_id) if parent.created_by_id else None
+        if owner is not None and not access.is_enterprise_user(owner):
+            return owner.id
+        return actor.id if actor is not None else None
+
+    def _spawn(self, s: Session, parent: Case, process_key: str, payload, actor, now: datetime) -> None:
+        """Open one linked case per payload item (a list opens several: one per problem found)."""
+        depth, ancestor = 0, parent
+        while ancestor.parent_id is not None and depth <= MAX_SPAWN_DEPTH:
+            ancestor, depth = s.get(Case, ancestor.parent_id), depth + 1
+        if depth >= MAX_SPAWN_DEPTH:
+            raise ModelRuntimeError(f"cases opening cases deeper than {MAX_SPAWN_DEPTH} levels")
+        try:
+            model = self.latest_model(s, process_key)
+        except NotFound:
+            raise ModelRuntimeError(f"the model opens a '{process_key}' case, but no such process exists") from None
+        items = payload if isinstance(payload, list) else [payload]
+        for item in items:
+            if not isinstance(item, dict):
+                raise ModelRuntimeError(f"start:{process_key} payload items must be objects, got {item!r}")
+            data = _json_safe(item)
+            enterprise_id = data.pop("enterprise_id", parent.enterprise_id)
+            if enterprise_id is not None:
+                enterprise = s.get(Enterprise, enterprise_id) if isinstance(enterprise_id, int) else None
+                if enterprise is None:
+                    raise ModelRuntimeError(f"start:{process_key}: unknown enterprise {enterprise_id!r}")
+                data["enterprise_id"] = enterprise_id
+            title = str(data.pop("title", "") or "")
+            if not title:
+                parts = [model.name] + ([enterprise.name] if enterprise_id is not None else [])
+                title = " · ".join(parts)
+            creator_id = self._owner(s, parent, actor)
+            child = self._open(s, model, data, actor, creator_id, enterprise_id, title, now, parent=parent)
+            self._event(s, parent, actor, "case_opened", now,
+                        detail={"case": child.id, "process": process_key, "title": child.title})
+
+    def _due(self, workflow, spiff_task, expression: str | None) -> datetime | None:
+        if not expression:
+            return None
+        try:
+            value = workflow.script_engine.evaluate(spiff_task, expression)
+            return _parse_instant(value)
+        except (SpiffWorkflowException, ValueError, TypeError) as exc:
+            _reraise_limit(exc, spiff_task)
+            log.warning("due date expression %r gave no date", expression)
+            return None
+
+    def _store_attachments(self, s, case, row, actor, files, attachment_ids) -> dict[str, list[int]]:
+        by_field: dict[str, list[int]] = {}
+        for name, ids in attachment_ids.items():
+            for att_id in ids:
+                att = s.get(Attachment, att_id)
+                if att is None or att.uploaded_by_id != actor.id or att.case_id is not None:
+                    raise InvalidInput("unknown attachment", {name: [f"attachment {att_id} not found"]})
+                att.case_id, att.task_id = case.id, row.id
+                by_field.setdefault(name, []).append(att.id)
+        for f in files:
+            att = new_attachment(f.filename, f.content_type, f.content, case_id=case.id, task_id=row.id,
+                                 uploaded_by_id=actor.id, enterprise_id=case.enterprise_id)
+            s.add(att)
+            s.flush()
+            by_field.setdefault(f.field, []).append(att.id)
+        return by_field
+
+    def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
+        s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
+                        task_id=row.id if row else None, task_name=row.title if row else "",
+                        detail=detail or {}))
+
+
+_UNREAD = object()
+
+
+# The statements of every transition, built once: building a statement costs SQLAlchemy more than
+# running it does on SQLite (`python -m bench engine`, profiled), and its compiled form is cached anyway.
+_LOCK_CASE_OF_TASK = (
+    update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
+    .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
+_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id"))
+_OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a transition needs of its process model version (its spec lives in the SpecCache)."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    meta: dict
+
+
+@lru_cache(maxsize=64)
+def _read_bpmn_cached(content: bytes, forms: frozenset, decisions: tuple, messages: frozenset):
+    # Every process start-up (and every test) deploys the same files again; parse each once.
+    return read_bpmn(content, set(forms), dict(decisions), set(messages))
+
+
+class _StepBudget:
+    """Counts the engine steps of one transition (SpiffWorkflow calls it after each)."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def __call__(self, task) -> None:
+        self.steps += 1
+        if self.steps > MAX_ENGINE_STEPS:
+            raise ModelRuntimeError(
+                f"the process model failed at {_element(task) or '?'}: more than {MAX_ENGINE_STEPS} steps in one "
+                "transition (a loop that never waits for a person or a timer)")
+
+
+def _element(task) -> str | None:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+
+
+def _limit_or_sandbox_error(exc: Exception) -> Exception | None:
+    """What SpiffWorkflow wrapped, when it is a limit hit or a script's failure in the sandbox."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ScriptLimitExceeded | SandboxError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _model_error(exc: Exception) -> ModelRuntimeError:
+    """The error a failing model step answers with, naming the BPMN element whose code failed."""
+    detail = _limit_or_sandbox_error(exc) or exc
+    element = _element(getattr(exc, "task", None))
+    log.warning("model error at %s: %s", element, detail)
+    return ModelRuntimeError(f"the process model failed{f' at {element}' if element else ''}: {detail}")
+
+
+def _reraise_limit(exc: Exception, task) -> None:
+    """A due date or assignee expression that fails is skipped, but one stopped at its limits fails
+    the transition like any other step."""
+    cause = _limit_or_sandbox_error(exc)
+    if isinstance(cause, ScriptLimitExceeded):
+        raise ModelRuntimeError(f"the process model failed at {_element(task)}: {cause}") from None
+
+
+def _current_data(workflow) -> dict:
+    """The case's data as it stands: what the waiting user tasks received, else what the last task left."""
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    if ready:
+        return dict(max(ready, key=lambda t: t.last_state_change).data)
+    last = workflow.last_task
+    return dict(last.data) if last is not None else {}
+
+
+def _end_detail(workflow) -> dict:
+    """Which end event the case reached (the last completed BPMN element that has an id)."""
+    for task in sorted(workflow.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change,
+                       reverse=True):
+        if task.task_spec.bpmn_id:
+            return {"end": task.task_spec.bpmn_id, "end_name": task.task_spec.bpmn_name}
+    return {}
+
+
+def _parse_instant(value) -> datetime:
+    if isinstance(value, datetime):
+        instant = value
+    else:
+        instant = TimerEventDefinition.get_datetime(str(value))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _next_timer(workflow) -> datetime | None:
+    """The earliest pending timer, so the periodic job only loads cases that are due."""
+    instants = []
+    for event in workflow.waiting_events():
+        if event.event_type not in TIMER_EVENTS or not isinstance(event.value, str):
+            continue
+        try:
+            instants.append(_parse_instant(event.value))
+        except (ValueError, TypeError):
+            continue
+    return min(instants) if instants else None
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _summary(data: dict) -> dict:
+    """What the history shows of a completion: the submitted values, long texts cut."""
+    out = {}
+    for key, value in _json_safe(data).items():
+        out[key] = value[:500] if isinstance(value, str) else value
+    return out

@@ -1,0 +1,191 @@
+"""Data docking (D1–D4): a batch of validated records becomes pending record versions and a data
+review case (L6); the review's outcome makes them official or sends them back with reasons.
+
+The API, the web form and the Excel import all end here, so every way in behaves the same.
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from models import (
+    BATCH_IN_REVIEW,
+    BATCH_REVIEWED,
+    BATCH_UNCHANGED,
+    REC_OFFICIAL,
+    REC_PENDING,
+    REC_REJECTED,
+    REC_SUPERSEDED,
+    DataBatch,
+    DataLookup,
+    DataRecord,
+    Enterprise,
+)
+from models.crypto import FieldCipher
+from workflows import notify
+from workflows.engine import clock
+from workflows.errors import ModelRuntimeError
+
+REVIEW_PROCESS = "data_review"
+
+
+@dataclass
+class Rejected:
+    index: int
+    external_id: str | None
+    errors: dict
+
+
+def canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def batch_checksum(records: list) -> str:
+    return hashlib.sha256(canonical(records).encode("utf-8")).hexdigest()
+
+
+def summary_of(kind, data: dict) -> str:
+    parts = [str(data[name]) for name in kind.summary if data.get(name) not in (None, "")]
+    return " · ".join([data["external_id"], *parts])[:300]
+
+
+def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, source: str, raw: list,
+           valid: list[tuple[int, dict]], rejected: list[Rejected], now: datetime | None = None) -> dict:
+    """Store a batch; the caller commits. ``raw`` is the batch as sent (for recognising a resend),
+    ``valid`` the (index, shaped data) of records that passed validation."""
+    now = now or clock.now()
+    checksum = batch_checksum(raw)
+    earlier = s.scalar(select(DataBatch).where(DataBatch.enterprise_id == enterprise.id, DataBatch.kind == kind.key,
+                                               DataBatch.checksum == checksum).order_by(DataBatch.id).limit(1))
+    if earlier is not None:
+        return {**earlier.result, "resubmitted": True}
+
+    batch = DataBatch(kind=kind.key, enterprise_id=enterprise.id, source=source, submitted_by_id=user.id,
+                      submitted_at=now, checksum=checksum, status=BATCH_IN_REVIEW, accepted=0,
+                      rejected=len(rejected), result={})
+    s.add(batch)
+    s.flush()
+    accepted, items = [], []
+    for index, data in valid:
+        record, status = _store(s, cipher, kind, enterprise.id, batch.id, data, now)
+        accepted.append({"index": index, "external_id": data["external_id"], "record": record.id,
+                         "version": record.version, "status": status})
+        if status == REC_PENDING:
+            items.append({"ref": len(items) + 1, "summary": summary_of(kind, data), "record_id": record.id,
+                          "external_id": data["external_id"], "version": record.version})
+    batch.accepted = len(items)
+    if items:
+        batch.case_id = engine.open_system_case(
+            s, REVIEW_PROCESS,
+            {"data_kind": kind.key, "period": now.date().isoformat(), "batch_id": batch.id, "items": items,
+             "files": [], "source": source},
+            enterprise.id, title=f"{kind.label} · {enterprise.name} · {len(items)}", now=now)
+    else:
+        batch.status = BATCH_UNCHANGED
+    batch.result = {"batch": batch.id, "case": batch.case_id, "kind": kind.key, "accepted": accepted,
+                    "rejected": [{"index": r.index, "external_id": r.external_id, "errors": r.errors}
+                                 for r in rejected]}
+    return batch.result
+
+
+def _store(s, cipher, kind, enterprise_id, batch_id, data: dict, now) -> tuple[DataRecord, str]:
+    external_id = data["external_id"]
+    fields = {k: v for k, v in data.items() if k not in ("external_id", "lon", "lat")}
+    fingerprint = cipher.digest("__record__", canonical(data))
+    current = s.scalar(select(DataRecord).where(
+        DataRecord.kind == kind.key, DataRecord.enterprise_id == enterprise_id, DataRecord.external_id == external_id,
+        DataRecord.status.in_((REC_PENDING, REC_OFFICIAL))).order_by(DataRecord.version.desc()).limit(1))
+    if current is not None and current.fingerprint == fingerprint:
+        return current, "unchanged"
+    for name in kind.personal_fields:
+        if fields.get(name):
+            fields[name] = cipher.encrypt(str(fields[name]))
+    version = (s.scalar(select(func.max(DataRecord.version)).where(
+        DataRecord.kind == kind.key, DataRecord.enterprise_id == enterprise_id,
+        DataRecord.external_id == external_id)) or 0) + 1
+    record = DataRecord(kind=kind.key, enterprise_id=enterprise_id, external_id=external_id, version=version,
+                        status=REC_PENDING, data=fields, fingerprint=fingerprint, lon=data.get("lon"),
+                        lat=data.get("lat"), batch_id=batch_id, created_at=now)
+    s.add(record)
+    s.flush()
+    for name in kind.personal_fields:
+        if data.get(name):
+            s.add(DataLookup(record_id=record.id, field=name, digest=cipher.digest(name, str(data[name]))))
+    return record, REC_PENDING
+
+
+def reviewed(s, case, payload, actor, now) -> None:
+    """Message ``data.reviewed`` from the review model: accepted versions become the official record
+    (the one they replace is kept, superseded); rejected ones keep their reason for the enterprise."""
+    if not isinstance(payload, dict):
+        raise ModelRuntimeError("data.reviewed needs an object payload")
+    batch_id = payload.get("batch_id")
+    if batch_id is None:
+        return  # a batch typed in by hand: its rows are not records, the case itself is the record
+    batch = s.get(DataBatch, batch_id)
+    if batch is None or batch.case_id != case.id:
+        raise ModelRuntimeError(f"data.reviewed: batch {batch_id!r} is not this case's")
+    record_of = {item["ref"]: item["record_id"] for item in payload.get("items") or []}
+    rejected = 0
+    for row in payload.get("review") or []:
+        record = s.get(DataRecord, record_of.get(row.get("ref")))
+        if record is None or record.batch_id != batch.id or record.status != REC_PENDING:
+            continue
+        record.decided_at = now
+        if row.get("decision") == "accept":
+            s.execute(update(DataRecord).where(
+                DataRecord.kind == record.kind, DataRecord.enterprise_id == record.enterprise_id,
+                DataRecord.external_id == record.external_id, DataRecord.status == REC_OFFICIAL,
+                DataRecord.id != record.id).values(status=REC_SUPERSEDED))
+            record.status = REC_OFFICIAL
+        else:
+            record.status, record.review_reason = REC_REJECTED, str(row.get("reason") or "")[:2000]
+            rejected += 1
+    batch.status = BATCH_REVIEWED
+    from .data_checks import KINDS_CHECKED, check_enterprise
+
+    if batch.kind in KINDS_CHECKED:
+        check_enterprise(s, batch.enterprise_id, now)  # newly official records may raise or settle warnings
+    if rejected:
+        notify.add(s, notify.enterprise_users(s, batch.enterprise_id), notify.MESSAGE, now, case_id=case.id,
+                   text=f"数据审核: {rejected} 条被驳回, 请按驳回理由修正后重新报送 (批次 {batch.id})")
+
+
+def reveal(cipher: FieldCipher, kind, record: DataRecord, full: bool) -> dict:
+    """A record as a caller may see it: personal fields in clear for roles that need them, masked otherwise."""
+    from models.crypto import mask
+
+    out = dict(record.data)
+    for name in kind.personal_fields:
+        if out.get(name):
+            value = cipher.decrypt(out[name])
+            out[name] = value if full else mask(value)
+    if record.lon is not None:
+        out["lon"], out["lat"] = record.lon, record.lat
+    return out
+
+
+def rekey(s, cipher: FieldCipher, batch_size: int = 500) -> int:
+    """Re-encrypt every personal value under the first configured key (after a key rotation)."""
+    from models.crypto import PREFIX
+
+    done, last = 0, 0
+    while True:
+        rows = s.scalars(select(DataRecord).where(DataRecord.id > last).order_by(DataRecord.id)
+                         .limit(batch_size)).all()
+        if not rows:
+            return done
+        for record in rows:
+            data = dict(record.data)
+            changed = False
+            for key, value in data.items():
+                if isinstance(value, str) and value.startswith(PREFIX):
+                    data[key] = cipher.rotate(value)
+                    changed = True
+            if changed:
+                record.data = data
+                done += 1
+            last = record.id
+        s.commit()

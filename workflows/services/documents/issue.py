@@ -1,0 +1,176 @@
+"""Issue a document of a case: number it once, render it, keep it as the case's attachment.
+
+The engine calls ``issue_document`` for the ``document.issue`` message a model throws (the payload
+names the kind), in the transition's transaction: the number and the wording are fixed there. The
+PDF is rendered after the commit (``dispatch``) by ``render_pending``. Issuing again (a model
+throwing it twice, or ``issue_document`` called to re-render) keeps the number and the date and
+replaces the PDF.
+"""
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, aliased
+
+from models import Attachment, Case, Enterprise, IssuedDocument, Region
+from workflows.attachments import new_attachment, refill
+from workflows.errors import ModelRuntimeError
+
+from .dispatch import render_with, to_render
+from .numbering import LOCAL_TZ, document_year, format_number, next_serial
+from .render import render
+from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
+
+MESSAGE = "document.issue"
+log = logging.getLogger(__name__)
+
+
+def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> IssuedDocument:
+    kind = KINDS.get(str(payload))
+    if kind is None:
+        raise ModelRuntimeError(f"{MESSAGE}: unknown document {payload!r} (known: {', '.join(sorted(KINDS))})")
+    enterprise = s.get(Enterprise, case.enterprise_id) if case.enterprise_id is not None else None
+    if enterprise is None:
+        raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
+    doc = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id, IssuedDocument.kind == kind.key))
+    if doc is None:
+        year = document_year(now)
+        serial = next_serial(s, kind.key, year)
+        doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
+                             number=format_number(kind.prefix, year, serial), issued_at=now)
+        doc.fields = fields(s, kind, case, enterprise, doc)  # before the INSERT, so it is one statement
+        s.add(doc)
+    else:
+        doc.fields = fields(s, kind, case, enterprise, doc)
+    doc.rendered_at = None
+    s.flush()
+    to_render(s, doc.id)
+    return doc
+
+
+def render_pending(s: Session, ids: Iterable[int] | None = None, limit: int = 200,
+                   now: datetime | None = None) -> int:
+    """Render the PDFs still due (of ``ids``, or any), each in a transaction of its own; returns how
+    many this call rendered. Safe to run in several processes at once: a document is claimed by the
+    UPDATE that marks it rendered, which commits only with its PDF."""
+    query = select(IssuedDocument.id).where(IssuedDocument.rendered_at.is_(None))
+    if ids is not None:
+        query = query.where(IssuedDocument.id.in_(list(ids)))
+    due = s.scalars(query.order_by(IssuedDocument.id).limit(limit)).all()
+    s.rollback()
+    done, failed = 0, []
+    for doc_id in due:
+        stamp = now or datetime.now(UTC)
+        claimed = s.execute(update(IssuedDocument).where(IssuedDocument.id == doc_id,
+                                                         IssuedDocument.rendered_at.is_(None))
+                            .values(rendered_at=stamp)).rowcount
+        if not claimed:  # rendered meanwhile by another process
+            s.rollback()
+            continue
+        try:
+            _attach_pdf(s, s.get(IssuedDocument, doc_id), stamp)
+            s.commit()
+        except Exception:
+            # Still pending, tried again next round; one document that fails must not hold up the others.
+            s.rollback()
+            log.exception("document %s could not be rendered", doc_id)
+            failed.append(doc_id)
+            continue
+        done += 1
+    if failed:  # the job or the periodic round shows as failed, and is retried
+        raise RuntimeError(f"documents not rendered: {failed} (rendered: {done})")
+    return done
+
+
+def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
+    kind = KINDS[doc.kind]
+    case = s.get(Case, doc.case_id)
+    values = doc.fields
+    if values is None:  # issued before the wording was kept with the number
+        values = fields(s, kind, case, s.get(Enterprise, case.enterprise_id), doc)
+    content = render(kind, values, doc.issued_at)
+    filename = f"{kind.title} {doc.number}.pdf"
+    att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
+    if att is None:
+        att = new_attachment(filename, "application/pdf", content, case_id=case.id,
+                             enterprise_id=case.enterprise_id, created_at=now)
+        s.add(att)
+    else:
+        refill(att, filename, "application/pdf", content)
+    s.flush()
+    doc.attachment_id = att.id
+
+
+def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument) -> dict:
+    """What the placeholders of the kind's text stand for, from the case and its enterprise."""
+    data = case.data or {}
+    out = {
+        "authority": authority(s, case), "number": doc.number, "date": chinese_date(doc.issued_at),
+        "enterprise": enterprise.name, "uscc": enterprise.uscc, "address": enterprise.address or "—",
+        "case_id": str(case.id),
+        "hazard_description": str(data.get("hazard_description") or ""),
+        "hazard_class": HAZARD_CLASSES.get(str(data.get("hazard_class")), str(data.get("hazard_class") or "")),
+        "deadline": chinese_instant(data.get("deadline_at")),
+        "facts": str(data.get("facts") or ""), "findings": str(data.get("findings") or ""),
+        "legal_basis": str(data.get("legal_basis") or ""),
+    }
+    penalty_type = str(data.get("penalty_type") or "")
+    amount = _amount(data.get("amount"))
+    label = PENALTY_TYPES.get(penalty_type, penalty_type)
+    if penalty_type in ("fine", "confiscation") and amount:
+        out["penalty"] = f"{label}，人民币{amount}元"
+        out["payment"] = PAYMENT_FINE.format(amount=amount)
+    else:
+        out["penalty"] = label
+        out["payment"] = PAYMENT_NONE
+    return out
+
+
+_PARENT = aliased(Region)
+_REGION_AND_PARENT = select(Region.name, _PARENT.name).outerjoin(_PARENT, _PARENT.id == Region.parent_id).limit(1)
+# Built once: a document is issued in a transition, whose every statement counts (`python -m bench engine`).
+_COUNTY = _REGION_AND_PARENT.where(Region.id == bindparam("county"))
+_CITY = _REGION_AND_PARENT.where(Region.level == "city")
+
+
+def authority(s: Session, case: Case) -> str:
+    """The issuing authority: the gas authority of the case's county (or of the city)."""
+    row = None
+    if case.county_id is not None:
+        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    if row is None:
+        row = s.execute(_CITY).first()
+    if row is None:
+        return "燃气主管部门"
+    return f"{row[1] or ''}{row[0]}燃气主管部门"
+
+
+def chinese_date(instant: datetime) -> str:
+    local = instant.astimezone(LOCAL_TZ)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def chinese_instant(value) -> str:
+    """An ISO instant as the document writes it: 2026年12月15日17时00分 (Beijing time)."""
+    if not value:
+        return ""
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=LOCAL_TZ)
+    local = instant.astimezone(LOCAL_TZ)
+    return f"{chinese_date(local)}{local.hour:02d}时{local.minute:02d}分"
+
+
+def _amount(value) -> str:
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return ""
+    return f"{number:,.2f}" if number > 0 else ""
+
+
+render_with(render_pending)
