@@ -4,6 +4,7 @@ admin), deactivation and "sign out my other sessions" end them, on every web pro
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import Browser, csrf_of, enterprise_id, future, sign_in_form
 from sqlalchemy import event, func, select
 
@@ -144,14 +145,17 @@ def sign_out_others(client, confirm=True):
 def test_sign_out_my_other_sessions_from_the_account_page(app):
     here = Browser(app, "kq_bottled_staff", DEMO_PASSWORD)
     phone = app.test_client()
-    phone.environ_base.update({"HTTP_USER_AGENT": "Phone-Browser/7.1", "REMOTE_ADDR": "10.1.2.3"})
+    phone.environ_base.update({"REMOTE_ADDR": "10.1.2.3", "HTTP_USER_AGENT": (
+        "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.193 "
+        "Mobile Safari/537.36 MicroMessenger/8.0.47.2560")})
     assert sign_in_form(phone, "kq_bottled_staff", DEMO_PASSWORD).status_code == 302
     thief = copy_of(phone, app)
 
     page = sessions_page(here.client)
     html = page.data.decode()
     assert page.status_code == 200
-    assert "退出其他会话" in html and "Phone-Browser/7.1" in html and "10.1.2.3" in html
+    # The browser as a person names it; the raw header only as the cell's tooltip.
+    assert "退出其他会话" in html and ">微信 8 · Android</td>" in html and "10.1.2.3" in html
     assert len(re.findall(r'class="session-row', html)) == 2
     assert 'id="session-current"' in html
 
@@ -256,3 +260,19 @@ def test_records_of_sessions_that_simply_stopped_go_at_the_next_sign_in(app):
                                   .group_by(User.username)).all()
     # The first idled out and went; the second may still be in use; the inspector's are his own business.
     assert dict(rows) == {"kq_bottled_staff": 2, "keqiao_inspector": 1}
+
+
+@pytest.mark.parametrize(("agent", "label"), [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+     "Safari/537.36 Edg/131.0.2903.86", "Edge 131 · Windows"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.5 Mobile/15E148 Safari/604.1", "Safari 17 · iOS"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Firefox 128 · Linux"),
+    ("curl/8.5.0", "其他浏览器"),
+    (None, "—"),
+])
+def test_sessions_name_the_browser_and_system(app, agent, label):
+    from web.common.labels import browser_label
+
+    with app.test_request_context():
+        assert browser_label(agent) == label

@@ -78,6 +78,25 @@ def _unbound(cls):
             if hasattr(getattr(cls, name, None), "field_class")]
 
 
+# The browser and system of a User-Agent, most specific first (Edge and WeChat also say "Chrome"; Chrome
+# also says "Safari"): a person reads "Chrome 156 · Windows", not the header.
+_BROWSERS = (("MicroMessenger", "微信"), ("Edg", "Edge"), ("Firefox", "Firefox"), ("Chrome", "Chrome"),
+             ("Version", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def browser_label(user_agent: str | None) -> str:
+    import re
+
+    if not user_agent:
+        return "—"
+    browser = next((f"{name} {m.group(1)}" for token, name in _BROWSERS
+                    if (m := re.search(rf"\b{token}/(\d+)", user_agent))), _("Other browser"))
+    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
+    return f"{browser} · {system}" if system else browser
+
+
 def register(app):
     labels, choices = _form_labels()
 
@@ -125,6 +144,7 @@ def register(app):
         return list(cols)
 
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["browser_label"] = browser_label
     app.jinja_env.globals.update(
         role_label=lambda r: ROLES.get(r, r), status_label=lambda s: STATUSES.get(s, s),
         event_label=lambda e: EVENTS.get(e, e),
