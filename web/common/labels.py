@@ -79,7 +79,7 @@ def _unbound(cls):
 
 
 # The browser and system of a User-Agent, most specific first (Edge and WeChat also say "Chrome"; Chrome
-# also says "Safari"): a person reads "Chrome 156 · Windows", not the header.
+# also says "Safari"; "Chrome/" also finds HeadlessChrome): a person reads "Chrome 156 · Windows", not the header.
 _BROWSERS = (("MicroMessenger", "微信"), ("Edg", "Edge"), ("Firefox", "Firefox"), ("Chrome", "Chrome"),
              ("Version", "Safari"))
 _SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
@@ -92,7 +92,7 @@ def browser_label(user_agent: str | None) -> str:
     if not user_agent:
         return "—"
     browser = next((f"{name} {m.group(1)}" for token, name in _BROWSERS
-                    if (m := re.search(rf"\b{token}/(\d+)", user_agent))), _("Other browser"))
+                    if (m := re.search(rf"{token}/(\d+)", user_agent))), _("Other browser"))
     system = next((name for token, name in _SYSTEMS if token in user_agent), None)
     return f"{browser} · {system}" if system else browser
 
