@@ -83,3 +83,53 @@ def test_verification_shows_the_order_every_reply_with_photos_and_the_send_back(
     assert "整改通知书" in text or "绍燃整" in text
     assert "rectification_respond" not in text and "send_back" not in text and "None" not in text
 
+
+
+def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions(app, api, browser):
+    inspector, county, city = api("keqiao_inspector"), api("keqiao_supervisor"), api("admin")
+    resp = inspector.post("/cases", {"process": "penalty", "data": {
+        "enterprise_id": enterprise_id(app), "source": "complaint", "facts": "群众举报：违规向无证经营者供气"}})
+    assert resp.status_code == 201, resp.json
+    case_id = resp.json["id"]
+    evidence = upload(inspector, "送气记录.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+    photo = upload(inspector, "现场.png")
+    complete(inspector, case_id, "Task_investigate", {"findings": "现场查实，调取送气记录三份",
+                                                       "evidence": [evidence, photo]})
+    complete(inspector, case_id, "Task_propose", {"penalty_type": "fine", "amount": 80000, "listed": False,
+                                                  "legal_basis": "《城镇燃气管理条例》第四十五条"})
+
+    task = task_named(county, case_id, "Task_county")
+    detail = county.get(f"/tasks/{task['id']}").json
+    facts = by_key(detail["context"])
+    assert facts["amount"]["kind"] == "money" and facts["amount"]["value"] == 80000.0
+    assert facts["amount"]["text"] == "80,000.00 元"
+    assert facts["penalty_type"]["value"] == "fine" and facts["penalty_type"]["text"] == "罚款"
+    assert facts["legal_basis"]["value"] == "《城镇燃气管理条例》第四十五条"
+    assert facts["facts"]["value"] == "群众举报：违规向无证经营者供气"
+    assert facts["findings"]["value"] == "现场查实，调取送气记录三份"
+    assert [f["filename"] for f in facts["evidence"]["value"]] == ["送气记录.pdf", "现场.png"]
+    assert facts["listed"]["text"] == "否" and facts["city_approval"]["text"] == "是"
+    assert facts["enterprise_id"]["text"] == "柯桥区瓶装液化气供应有限公司"
+    # The choice reads as an approval, not as a verification's conclusion.
+    assert detail["form"]["properties"]["decision"]["title"] == "审批意见"
+    html = browser("keqiao_supervisor").client.get(f"/tasks/{task['id']}").data
+    text = page_text(context_section(html).encode())
+    assert "80,000.00 元" in text and "第四十五条" in text and "罚款" in text and "现场查实" in text
+    assert 'alt="现场.png"' in context_section(html) and ">送气记录.pdf</a>" in context_section(html)
+    assert "80000.0" not in text and "fine" not in text
+    form_part = html[html.index(b'id="field-decision"'):]
+    assert "审批意见" in form_part.decode() and "核查结论" not in form_part.decode()
+
+    # The city sees the county's opinion among the earlier rounds.
+    complete(county, case_id, "Task_county", {"decision": "approve", "comment": "事实清楚，同意"})
+    city_task = task_named(city, case_id, "Task_city")
+    rounds = by_key(city.get(f"/tasks/{city_task['id']}").json["context"])["rounds"]["value"]
+    assert [r["task"] for r in rounds] == ["调查取证", "拟定处罚决定", "县级审批"]
+    county_round = by_key(rounds[-1]["items"])
+    assert county_round["decision"]["text"] == "同意" and county_round["comment"]["value"] == "事实清楚，同意"
+    assert by_key(rounds[1]["items"])["amount"]["text"] == "80,000.00 元"
+    text = page_text(context_section(browser("admin").client.get(f"/tasks/{city_task['id']}").data).encode())
+    assert "事实清楚，同意" in text and "县级审批" in text
+
+    # The enterprise cannot see the approval tasks at all (not addressed to it).
+    assert api("kq_bottled_staff").get(f"/tasks/{city_task['id']}").status_code == 404
