@@ -4,7 +4,7 @@ import io
 import re
 from html import unescape
 
-from conftest import enterprise_id
+from conftest import csrf_of, enterprise_id
 from flows import complete, open_order, task_named
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -133,3 +133,111 @@ def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions
 
     # The enterprise cannot see the approval tasks at all (not addressed to it).
     assert api("kq_bottled_staff").get(f"/tasks/{city_task['id']}").status_code == 404
+
+
+ID_NUMBER = "11010519491231002X"
+USERS = [{"external_id": "U-1", "name": "王小明", "id_number": ID_NUMBER, "user_type": "residential",
+          "phone": "13912345678", "address": "柯桥区华舍街道"},
+         {"external_id": "U-2", "name": "李红", "user_type": "commercial", "address": "柯桥区柯岩街道"},
+         {"external_id": "U-3", "name": "张强", "user_type": "residential", "address": "柯桥区湖塘街道"}]
+
+
+def revoke_personal(app, browser, username):
+    """The city admin revokes data.personal from ``username`` on the rights page, as a browser does."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.extensions import db
+
+    with app.app_context():
+        uid = db.session.scalar(select(User.id).where(User.username == username))
+    admin = browser("admin")
+    page = admin.client.get(f"/admin/users/{uid}")
+    form = dict(re.findall(r'<select[^>]*name="(right_[a-z_]+)"[^>]*>.*?<option selected value="(\w+)"',
+                           page.data.decode(), re.S))
+    form["right_data_personal"] = "revoke"
+    resp = admin.client.post(f"/admin/users/{uid}/rights", data={**form, "csrf_token": csrf_of(page.data)})
+    assert resp.status_code in (200, 302, 303)
+
+
+def review_task(api, app):
+    answer = api("kq_bottled_admin").post("/data/gas_user", {"records": USERS})
+    assert answer.status_code == 202 and answer.json["rejected"] == [], answer.json
+    return answer.json["case"], task_named(api("keqiao_supervisor"), answer.json["case"], "Task_review")
+
+
+def test_data_review_shows_each_record_labelled_personal_fields_masked_without_the_right(app, api, browser):
+    supervisor = api("keqiao_supervisor")
+    case_id, task = review_task(api, app)
+    records = by_key(supervisor.get(f"/tasks/{task['id']}").json["context"])["records"]["value"]
+    assert [r["external_id"] for r in records] == ["U-1", "U-2", "U-3"]
+    fields = by_key(records[0]["fields"])
+    assert fields["name"]["value"] == "王小明" and fields["name"]["label"] == "名称"
+    assert fields["user_type"]["text"] == "居民" and fields["user_type"]["label"] != "user_type"
+    assert fields["id_number"]["value"] == ID_NUMBER and fields["id_number"]["masked"] is False
+    page = browser("keqiao_supervisor").client.get(f"/tasks/{task['id']}").data
+    section = context_section(page)
+    assert ID_NUMBER in section and "13912345678" in section and "residential" not in section
+    # The page offers the batch as a whole: accept all, or reject the selected with one reason.
+    assert b'name="verdict"' in page and b'name="rejected_refs"' in page and b'name="reject_reason"' in page
+    assert b'name="decision_1"' not in page and b"residential" not in page
+
+    revoke_personal(app, browser, "keqiao_supervisor")
+    records = by_key(supervisor.get(f"/tasks/{task['id']}").json["context"])["records"]["value"]
+    fields = by_key(records[0]["fields"])
+    assert fields["id_number"]["masked"] is True and fields["id_number"]["value"] != ID_NUMBER
+    assert fields["id_number"]["value"].endswith(ID_NUMBER[-4:]) and "*" in fields["id_number"]["value"]
+    assert fields["phone"]["value"] != "13912345678" and fields["name"]["value"] == "王小明"
+    section = context_section(browser("keqiao_supervisor").client.get(f"/tasks/{task['id']}").data)
+    assert ID_NUMBER not in section and "13912345678" not in section and "王小明" in section
+
+
+def test_data_review_accept_all_on_the_page(app, api, browser):
+    case_id, task = review_task(api, app)
+    reviewer = browser("keqiao_supervisor")
+    empty = reviewer.form_post(f"/tasks/{task['id']}", {})
+    assert empty.status_code == 422 and "请选择全部通过，或勾选要驳回的记录" in page_text(empty.data)
+    done = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "accept_all"})
+    assert done.status_code == 302, page_text(done.data)[:2000]
+    official = api("kq_bottled_admin").get("/data/gas_user").json["items"]
+    assert sorted(r["external_id"] for r in official) == ["U-1", "U-2", "U-3"]
+    assert api("keqiao_supervisor").get(f"/cases/{case_id}").json["status"] == "completed"
+
+
+def test_data_review_reject_selected_with_one_reason_then_the_enterprise_sees_why(app, api, browser):
+    case_id, task = review_task(api, app)
+    reviewer = browser("keqiao_supervisor")
+    no_reason = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "rejected_refs": ["2"]})
+    assert no_reason.status_code == 422 and "请说明驳回所选记录的理由" in page_text(no_reason.data)
+    none_selected = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected",
+                                                                "reject_reason": "地址不详"})
+    assert none_selected.status_code == 422 and "请勾选要驳回的记录" in page_text(none_selected.data)
+    hostile = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "rejected_refs": ["99"],
+                                                          "reject_reason": "地址不详"})
+    assert hostile.status_code == 422
+    page = reviewer.client.get(f"/tasks/{task['id']}")
+    done = reviewer.client.post(f"/tasks/{task['id']}", data={
+        "verdict": "reject_selected", "rejected_refs": ["2", "3"], "reject_reason": "地址不详，请补全门牌号",
+        "csrf_token": csrf_of(page.data)}, content_type="multipart/form-data")
+    assert done.status_code == 302, page_text(done.data)[:2000]
+    admin = api("kq_bottled_admin")
+    assert [r["external_id"] for r in admin.get("/data/gas_user").json["items"]] == ["U-1"]
+    rejected = admin.get("/data/gas_user?status=rejected").json["items"]
+    assert sorted((r["external_id"], r["review_reason"]) for r in rejected) == [
+        ("U-2", "地址不详，请补全门牌号"), ("U-3", "地址不详，请补全门牌号")]
+
+
+def test_data_review_verdict_over_the_api(app, api):
+    supervisor = api("keqiao_supervisor")
+    case_id, task = review_task(api, app)
+    form = supervisor.get(f"/tasks/{task['id']}").json["form"]
+    assert form["properties"]["verdict"]["enum"][:2] == ["accept_all", "reject_selected"]
+    assert form["properties"]["rejected_refs"]["items"]["enum"] == [1, 2, 3]
+    bad = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {"verdict": "reject_selected",
+                                                                     "rejected_refs": [1]}})
+    assert bad.status_code == 422 and "reject_reason" in bad.json["error"]["fields"]
+    done = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {
+        "verdict": "reject_selected", "rejected_refs": [1], "reject_reason": "身份证号与姓名不符"}})
+    assert done.status_code == 200, done.json
+    assert [(r["ref"], r["decision"], r["reason"]) for r in done.json["data"]["review"]] == [
+        (1, "reject", "身份证号与姓名不符"), (2, "accept", ""), (3, "accept", "")]

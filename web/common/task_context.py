@@ -75,6 +75,16 @@ def context_of(task: Task, user) -> list[dict]:
     return [_present(item, task.form_key) for item in items]
 
 
+def label_rows(form, items: list[dict]) -> None:
+    """A form choosing among a batch's rows (``rejected_refs``) names them as the context does."""
+    field = getattr(form, "rejected_refs", None)
+    records = next((i["value"] for i in items if i["kind"] == "records"), None)
+    if field is None or not records:
+        return
+    heads = {r["ref"]: f"#{r['ref']} {r['summary']}" for r in records}
+    field.choices = [(value, heads.get(value, label)) for value, label in field.choices]
+
+
 def notice_text(s, case, row: Task) -> str | None:
     """The text of the notification of a new task: its name, and why it came back when it did (the reason
     of the send-back its form declares), so the enterprise reads why, not just "new task"."""
@@ -166,6 +176,11 @@ def _present(item: dict, form_key: str | None, round_form: str | None = None) ->
                 presented.append({**f, "label": str(declared.label) if declared is not None else f["key"],
                                   "text": text_of(f["kind"], f["key"], f["value"], choices=choices or {})
                                   if f["kind"] == "enum" else text_of(f["kind"], f["key"], f["value"])})
+            if data_kind is not None and presented:
+                # The record named by its external id and summary fields, as read (not "王小明 · residential").
+                texts = {f["key"]: f["text"] for f in presented}
+                head = [record.get("external_id") or "", *(texts[n] for n in data_kind.summary if n in texts)]
+                record = {**record, "summary": " · ".join(p for p in head if p)}
             records.append({**record, "fields": presented})
         out["value"] = records
         out["text"] = _("%(n)d rows", n=len(records))
