@@ -258,6 +258,8 @@ def list_tasks():
 @bp.get("/tasks/<int:task_id>")
 @api_scope("read")
 def get_task(task_id):
+    """The task: its form (JSON Schema), its case, and its context: what the task decides on (the case's facts,
+    files and earlier rounds), each item with a machine-readable value and its text for people."""
     task = taskflow.visible_task(task_id, me())
     out = taskflow.task_dict(task)
     out["form"] = json_schema(taskflow.bind_form(task.form_key, me(), task=task)) if task.form_key in FORMS else None
