@@ -241,3 +241,74 @@ def test_data_review_verdict_over_the_api(app, api):
     assert done.status_code == 200, done.json
     assert [(r["ref"], r["decision"], r["reason"]) for r in done.json["data"]["review"]] == [
         (1, "reject", "身份证号与姓名不符"), (2, "accept", ""), (3, "accept", "")]
+
+
+LEAKS = re.compile(r"\b(None|True|False)\b|\b[a-z]+_[a-z_]+\b|\{'|\d+\.0\b")
+
+
+def test_certificate_accident_warning_and_inspection_tasks_show_what_they_decide(app, api, browser, engine):
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from models import ChecklistTemplate
+    from web.extensions import db
+
+    admin, staff, supervisor, inspector = (api("kq_bottled_admin"), api("kq_bottled_staff"),
+                                           api("keqiao_supervisor"), api("keqiao_inspector"))
+    # Certificate: expiring in 60 days, so the renewal is asked for at once; applied for with a file.
+    cert = admin.post("/cases", {"process": "certificate", "data": {
+        "enterprise_id": enterprise_id(app), "kind": "delivery", "number": "ZJ-SX-2023-0158", "holder": "张华",
+        "issued_on": (date.today() - timedelta(days=1000)).isoformat(),
+        "expires_on": (date.today() + timedelta(days=60)).isoformat()}}).json
+    engine.run_due_timers(datetime.now(UTC))
+    scan = upload(admin, "培训合格证明.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
+    complete(admin, cert["id"], "Task_apply", {"note": "已完成继续教育", "documents": [scan]})
+    review = by_key(supervisor.get(f"/tasks/{task_named(supervisor, cert['id'], 'Task_review')['id']}")
+                    .json["context"])
+    assert review["number"]["value"] == "ZJ-SX-2023-0158" and review["holder"]["value"] == "张华"
+    assert review["kind"]["text"] == "送气工资格证" or review["kind"]["text"] != "delivery"
+    assert [f["filename"] for f in review["documents"]["value"]] == ["培训合格证明.pdf"]
+    assert review["note"]["value"] == "已完成继续教育"
+    complete(supervisor, cert["id"], "Task_review", {"decision": "reject", "reasons": "缺少体检证明"})
+    again = by_key(admin.get(f"/tasks/{task_named(admin, cert['id'], 'Task_apply')['id']}").json["context"])
+    assert again["send_back_reason"]["value"] == "缺少体检证明" and again["send_back_reason"]["prominent"]
+
+    # Accident: the enterprise's repair task shows the accident as reported.
+    accident = inspector.post("/cases", {"process": "accident", "data": {
+        "enterprise_id": enterprise_id(app), "source": "emergency_call", "accident_type": "leak",
+        "title": "储瓶间泄漏", "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+        "address": "柯桥区华舍街道 12 号", "description": "一只钢瓶角阀泄漏，现场已疏散。"}}).json
+    repair = by_key(staff.get(f"/tasks/{task_named(staff, accident['id'], 'Task_response')['id']}")
+                    .json["context"])
+    assert repair["description"]["value"] == "一只钢瓶角阀泄漏，现场已疏散。"
+    assert repair["accident_type"]["text"] == "燃气泄漏" and repair["address"]["value"] == "柯桥区华舍街道 12 号"
+
+    # Warning: a level-1 gas reading opens a case; the enterprise's disposal shows the warning.
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    readings = [{"site": "KQ-LPG-01", "site_kind": "storage_station", "sensor": "GAS-01",
+                 "quantity": "gas_concentration", "value": v, "at": (t0 + timedelta(minutes=i)).isoformat()}
+                for i, v in enumerate((30, 40, 45))]
+    assert staff.post("/readings", {"readings": readings}).status_code == 202
+    warning_task = next(t for t in staff.get("/tasks").json["items"] if t["name"] == "Task_dispose")
+    warning = by_key(staff.get(f"/tasks/{warning_task['id']}").json["context"])
+    assert "一级预警" in warning["description"]["value"] and warning["peak_value"]["text"] == "45"
+    assert warning["quantity"]["text"] == "可燃气体浓度"
+
+    # Inspection: the checklist shows what is inspected, for whom.
+    with app.app_context():
+        template_id = db.session.scalar(select(ChecklistTemplate.id).where(ChecklistTemplate.kind == "lpg_station"))
+    insp = inspector.post("/cases", {"process": "inspection", "data": {
+        "enterprise_id": enterprise_id(app), "name": "专项检查", "template_id": template_id}}).json
+    fill = by_key(inspector.get(f"/tasks/{task_named(inspector, insp['id'], 'Task_fill')['id']}").json["context"])
+    assert fill["name"]["value"] == "专项检查" and fill["enterprise_id"]["text"] == "柯桥区瓶装液化气供应有限公司"
+
+    # Every open task page, for each role that works it: the context above the form, with no internal value.
+    for username in ("kq_bottled_admin", "kq_bottled_staff", "keqiao_supervisor", "keqiao_inspector"):
+        client = browser(username).client
+        for task in api(username).get("/tasks?scope=all&per_page=200").json["items"]:
+            html = client.get(f"/tasks/{task['id']}").data
+            section = context_section(html)
+            assert "<dt>" in section or "context-prominent" in section, (username, task["name"])
+            text = page_text(section.encode())
+            assert not LEAKS.search(text), (username, task["name"], LEAKS.search(text).group(0), text)
