@@ -21,7 +21,7 @@ from . import dataflow, labels
 
 # Labels of what the context adds to the case data, and of keys whose form label says less.
 LABELS = {
-    "rounds": _l("Earlier rounds"), "records": _l("Records"), "rejected_rows": _l("Rejected rows"),
+    "rounds": _l("Earlier rounds"), "records": _l("Reported records"), "rejected_rows": _l("Rejected rows"),
     "send_back_reason": _l("Why it came back"), "rectification_notice": _l("Rectification notice"),
     "penalty_decision": _l("Penalty decision"), "enterprise_id": _l("Enterprise"),
     "send_back_count": _l("Times sent back"), "overdue_count": _l("Times overdue"),
@@ -32,6 +32,9 @@ LABELS = {
     "data_kind": _l("Data kind"), "template_name": _l("Checklist template"),
     "template_version": _l("Template version"),
 }
+# Money reads "80,000.00 元": its label needs no "(yuan)" of its form field.
+MONEY_LABELS = {"amount": _l("Penalty amount"), "economic_loss": _l("Direct economic loss"),
+                "paid_amount": _l("Amount paid")}
 # Choices no task form offers, by the key the case data holds them under.
 CHOICES = {("category", k): v for k, v in CATEGORY_CHOICES}
 CHOICES.update({("quantity", k): v for k, v in QUANTITY_CHOICES})
@@ -159,7 +162,7 @@ def text_of(kind: str, key: str, value, item: dict | None = None, form_key: str 
 def _present(item: dict, form_key: str | None, round_form: str | None = None) -> dict:
     out = dict(item)
     key, kind, value = item["key"], item["kind"], item["value"]
-    out["label"] = _label(key, round_form)
+    out["label"] = str(MONEY_LABELS[key]) if kind == "money" and key in MONEY_LABELS else _label(key, round_form)
     if kind == "rounds":
         out["value"] = [{**r, "at_text": labels.localtime(r["at"]) if r.get("at") else "",
                          "items": [_present(i, form_key, r.get("form")) for i in r["items"]]} for r in value]
