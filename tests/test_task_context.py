@@ -312,3 +312,20 @@ def test_certificate_accident_warning_and_inspection_tasks_show_what_they_decide
             assert "<dt>" in section or "context-prominent" in section, (username, task["name"])
             text = page_text(section.encode())
             assert not LEAKS.search(text), (username, task["name"], LEAKS.search(text).group(0), text)
+
+
+def test_last_reason_is_the_unanswered_send_back_only():
+    from workflows.services.task_context import LastReason, last_reason
+
+    part = LastReason("rectification_verify", "decision", ("send_back",), "comment")
+    respond = ("rectification_respond", None, "张华", {"response": "已整改"}, "提交整改反馈")
+    back = ("rectification_verify", None, "李明", {"decision": "send_back", "comment": "照片不清晰"}, "核查整改情况")
+    extend = ("rectification_escalate", None, "王科长", {"action": "extend", "comment": "内部意见"}, "逾期督办")
+    accept = ("rectification_verify", None, "李明", {"decision": "accept", "comment": ""}, "核查整改情况")
+    assert last_reason(part, [], "rectification_respond") is None
+    assert last_reason(part, [respond, back], "rectification_respond") == "照片不清晰"
+    # A supervisor's extension in between does not hide the reason (nor replace it with his comment).
+    assert last_reason(part, [respond, back, extend], "rectification_respond") == "照片不清晰"
+    # Answered since: no longer the reason this task is here.
+    assert last_reason(part, [respond, back, respond], "rectification_respond") is None
+    assert last_reason(part, [respond, accept], "rectification_respond") is None
