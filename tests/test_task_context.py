@@ -329,3 +329,16 @@ def test_last_reason_is_the_unanswered_send_back_only():
     # Answered since: no longer the reason this task is here.
     assert last_reason(part, [respond, back, respond], "rectification_respond") is None
     assert last_reason(part, [respond, accept], "rectification_respond") is None
+
+
+def test_values_of_unexpected_types_read_as_text_not_a_server_error(app):
+    from web.common.task_context import text_of
+
+    with app.test_request_context():
+        assert text_of("datetime", "deadline_at", 5) == "5"
+        assert text_of("datetime", "deadline_at", "not a time") == "not a time"
+        assert text_of("datetime", "deadline_at", "2026-01-05T02:00:00+00:00") == "2026-01-05 10:00"
+        assert text_of("number", "peak_value", "abc") == "abc" and text_of("number", "level", 2.0) == "2"
+        assert text_of("bool", "listed", False) == "否" and text_of("text", "x", None) == "—"
+        assert text_of("money", "amount", 1234567.5) == "1,234,567.50 元"
+        assert text_of("enum", "penalty_type", "unknown_code") == "unknown_code"

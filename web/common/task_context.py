@@ -5,6 +5,8 @@ show what ``context_of`` returns, so they cannot differ.
 
 All the formatting of a context is here and in the one template macro, so a shared presentation layer can
 take it over in one place."""
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -145,7 +147,7 @@ def text_of(kind: str, key: str, value, item: dict | None = None, form_key: str 
     if kind == "number":
         return number(value) if isinstance(value, int | float) else str(value)
     if kind == "datetime":
-        return labels.localtime(value)
+        return labels.localtime(value) if isinstance(value, str | datetime) else str(value)
     if kind == "enum":
         if choices is not None:
             return str(choices.get(value, value))
