@@ -97,7 +97,7 @@ class DataReviewForm(FlaskForm):
     api_only_prefixes = ("decision_", "reason_")
 
     verdict = RadioField(_l("Review"), choices=VERDICTS, validators=[Optional()])
-    rejected_refs = SelectMultipleField(_l("Rows to reject"), coerce=int, choices=[], validators=[Optional()],
+    reject_rows = SelectMultipleField(_l("Rows to reject"), coerce=int, choices=[], validators=[Optional()],
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     reject_reason = TextAreaField(_l("Reason for rejecting the selected rows"),
                                   validators=[Optional(), Length(max=500)])
@@ -112,8 +112,8 @@ class DataReviewForm(FlaskForm):
         rows = [f for f in self if f.name.startswith("decision_")]
         if self.verdict.data in ("accept_all", "reject_selected"):
             if self.verdict.data == "reject_selected":
-                if not self.rejected_refs.data:
-                    self.rejected_refs.errors = [*self.rejected_refs.errors, _l("Select the rows to reject.")]
+                if not self.reject_rows.data:
+                    self.reject_rows.errors = [*self.reject_rows.errors, _l("Select the rows to reject.")]
                     ok = False
                 if not (self.reject_reason.data or "").strip():
                     self.reject_reason.errors = [*self.reject_reason.errors,
@@ -137,7 +137,7 @@ class DataReviewForm(FlaskForm):
         return ok
 
     def shape_data(self, data: dict) -> dict:
-        verdict, selected = data.pop("verdict", None), set(data.pop("rejected_refs", None) or ())
+        verdict, selected = data.pop("verdict", None), set(data.pop("reject_rows", None) or ())
         reason = (data.pop("reject_reason", None) or "").strip()
         review, out = pair_rows(data, "decision_", "reason_", "ref", "decision", "reason")
         if verdict in ("accept_all", "reject_selected"):
@@ -157,7 +157,7 @@ def _correct_fields(items: list) -> dict:
 
 def _review_fields(items: list) -> dict:
     refs = [(int(item["ref"]), f"#{int(item['ref'])} {item.get('summary', '')}") for item in items]
-    fields = {"rejected_refs": SelectMultipleField(_l("Rows to reject"), coerce=int, choices=refs,
+    fields = {"reject_rows": SelectMultipleField(_l("Rows to reject"), coerce=int, choices=refs,
                                                    validators=[Optional()], widget=ListWidget(prefix_label=False),
                                                    option_widget=CheckboxInput()),
               # Again after the rows, so the page reads: the choice, the rows, the reason, a comment.

@@ -179,7 +179,7 @@ def test_data_review_shows_each_record_labelled_personal_fields_masked_without_t
     section = context_section(page)
     assert ID_NUMBER in section and "13912345678" in section and "residential" not in section
     # The page offers the batch as a whole: accept all, or reject the selected with one reason.
-    assert b'name="verdict"' in page and b'name="rejected_refs"' in page and b'name="reject_reason"' in page
+    assert b'name="verdict"' in page and b'name="reject_rows"' in page and b'name="reject_reason"' in page
     assert b'name="decision_1"' not in page and b"residential" not in page
 
     revoke_personal(app, browser, "keqiao_supervisor")
@@ -207,17 +207,17 @@ def test_data_review_accept_all_on_the_page(app, api, browser):
 def test_data_review_reject_selected_with_one_reason_then_the_enterprise_sees_why(app, api, browser):
     case_id, task = review_task(api, app)
     reviewer = browser("keqiao_supervisor")
-    no_reason = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "rejected_refs": ["2"]})
+    no_reason = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "reject_rows": ["2"]})
     assert no_reason.status_code == 422 and "请说明驳回所选记录的理由" in page_text(no_reason.data)
     none_selected = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected",
                                                                 "reject_reason": "地址不详"})
     assert none_selected.status_code == 422 and "请勾选要驳回的记录" in page_text(none_selected.data)
-    hostile = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "rejected_refs": ["99"],
+    hostile = reviewer.form_post(f"/tasks/{task['id']}", {"verdict": "reject_selected", "reject_rows": ["99"],
                                                           "reject_reason": "地址不详"})
     assert hostile.status_code == 422
     page = reviewer.client.get(f"/tasks/{task['id']}")
     done = reviewer.client.post(f"/tasks/{task['id']}", data={
-        "verdict": "reject_selected", "rejected_refs": ["2", "3"], "reject_reason": "地址不详，请补全门牌号",
+        "verdict": "reject_selected", "reject_rows": ["2", "3"], "reject_reason": "地址不详，请补全门牌号",
         "csrf_token": csrf_of(page.data)}, content_type="multipart/form-data")
     assert done.status_code == 302, page_text(done.data)[:2000]
     admin = api("kq_bottled_admin")
@@ -232,12 +232,12 @@ def test_data_review_verdict_over_the_api(app, api):
     case_id, task = review_task(api, app)
     form = supervisor.get(f"/tasks/{task['id']}").json["form"]
     assert form["properties"]["verdict"]["enum"][:2] == ["accept_all", "reject_selected"]
-    assert form["properties"]["rejected_refs"]["items"]["enum"] == [1, 2, 3]
+    assert form["properties"]["reject_rows"]["items"]["enum"] == [1, 2, 3]
     bad = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {"verdict": "reject_selected",
-                                                                     "rejected_refs": [1]}})
+                                                                     "reject_rows": [1]}})
     assert bad.status_code == 422 and "reject_reason" in bad.json["error"]["fields"]
     done = supervisor.post(f"/tasks/{task['id']}/complete", {"data": {
-        "verdict": "reject_selected", "rejected_refs": [1], "reject_reason": "身份证号与姓名不符"}})
+        "verdict": "reject_selected", "reject_rows": [1], "reject_reason": "身份证号与姓名不符"}})
     assert done.status_code == 200, done.json
     assert [(r["ref"], r["decision"], r["reason"]) for r in done.json["data"]["review"]] == [
         (1, "reject", "身份证号与姓名不符"), (2, "accept", ""), (3, "accept", "")]
@@ -342,3 +342,29 @@ def test_values_of_unexpected_types_read_as_text_not_a_server_error(app):
         assert text_of("bool", "listed", False) == "否" and text_of("text", "x", None) == "—"
         assert text_of("money", "amount", 1234567.5) == "1,234,567.50 元"
         assert text_of("enum", "penalty_type", "unknown_code") == "unknown_code"
+
+
+def test_english_mode_shows_the_context_in_english(app, api, browser):
+    case = open_order(api, app, hazard_class="II")
+    task = task_named(api("kq_bottled_staff"), case["id"], "Task_respond")
+    client = browser("kq_bottled_staff").client
+    client.set_cookie("locale", "en")
+    text = page_text(context_section(client.get(f"/tasks/{task['id']}").data).encode())
+    assert "Hazard class" in text and "Deadline" in text and "Rectification notice" in text
+    assert "隐患等级" not in text and "整改期限" not in text
+
+
+def test_a_hand_typed_batch_comes_back_with_the_rejected_rows_and_their_reason(app, api, browser):
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    case = staff.post("/cases", {"process": "data_review", "data": {
+        "data_kind": "vehicles", "period": "2026-Q1", "rows_text": "浙D·A1234 危险品运输车\n浙D·B5678 送气三轮车"}})
+    assert case.status_code == 201, case.json
+    review = task_named(supervisor, case.json["id"], "Task_review")
+    done = supervisor.post(f"/tasks/{review['id']}/complete", {"data": {
+        "verdict": "reject_selected", "reject_rows": [2], "reject_reason": "缺少行驶证号"}})
+    assert done.status_code == 200, done.json
+    correct = task_named(staff, case.json["id"], "Task_correct")
+    rows = by_key(staff.get(f"/tasks/{correct['id']}").json["context"])["rejected_rows"]["value"]
+    assert [(r["ref"], r["summary"], r["reason"]) for r in rows] == [(2, "浙D·B5678 送气三轮车", "缺少行驶证号")]
+    section = context_section(browser("kq_bottled_staff").client.get(f"/tasks/{correct['id']}").data)
+    assert "缺少行驶证号" in section and "浙D·B5678 送气三轮车" in section

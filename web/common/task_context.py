@@ -81,10 +81,10 @@ def context_of(task: Task, user) -> list[dict]:
 
 
 def label_rows(form, items: list[dict]) -> None:
-    """A form choosing among a batch's rows (``rejected_refs``) names them as the context does."""
-    field = getattr(form, "rejected_refs", None)
+    """A form choosing among a batch's rows (``reject_rows``) names them as the context does."""
+    field = getattr(form, "reject_rows", None)
     records = next((i["value"] for i in items if i["kind"] == "records"), None)
-    if field is None or not records:
+    if not hasattr(field, "choices") or not records:
         return
     heads = {r["ref"]: f"#{r['ref']} {r['summary']}" for r in records}
     field.choices = [(value, heads.get(value, label)) for value, label in field.choices]
