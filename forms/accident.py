@@ -5,6 +5,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from workflows.services.task_context import Fact, Files
+
 from .base import FlaskForm
 from .dynamic import dynamic_form
 from .fields import AttachmentsField, InstantField, NotInFuture
@@ -16,6 +18,16 @@ SOURCES = [("enterprise", _l("Enterprise report")), ("public", _l("Public report
 TYPES = [("leak", _l("Gas leak")), ("fire", _l("Fire")), ("explosion", _l("Explosion")),
          ("poisoning", _l("Poisoning / asphyxiation")), ("pipeline_damage", _l("Pipeline damage")),
          ("other", _l("Other"))]
+
+
+# The accident as reported, then the repair, then the investigation.
+REPORTED = (Fact("enterprise_id", "enterprise"), Fact("accident_type", "enum"), Fact("title"),
+            Fact("occurred_at", "datetime"), Fact("address"), Fact("source", "enum"), Fact("description", "longtext"),
+            Files("photos"))
+REPAIRED = (Fact("measures", "longtext"), Fact("leak_location"), Fact("pressure_mpa", "number"),
+            Fact("diameter_mm", "number"), Fact("affected_range"), Fact("finished_at", "datetime"))
+INVESTIGATED = (Fact("cause", "longtext"), Fact("casualties", "number"), Fact("economic_loss", "money"),
+                Files("report"))
 
 
 class AccidentReportForm(FlaskForm):
@@ -33,6 +45,8 @@ class AccidentReportForm(FlaskForm):
 
 class AccidentResponseForm(FlaskForm):
     """The enterprise's emergency repair (A2.8)."""
+
+    context = REPORTED
 
     measures = TextAreaField(_l("Emergency measures taken"), validators=[DataRequired(), Length(max=4000)])
     leak_location = StringField(_l("Leak location"), validators=[Optional(), Length(max=256)])
@@ -58,6 +72,8 @@ def _occurred(items: list) -> dict:
 
 
 class AccidentInvestigateForm(FlaskForm):
+    context = (*REPORTED, *REPAIRED)
+
     cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
     casualties = IntegerField(_l("Casualties"), default=0, validators=[InputRequired(), NumberRange(min=0)])
     economic_loss = DecimalField(_l("Direct economic loss (yuan)"), places=2, default=0,
@@ -69,6 +85,8 @@ class AccidentInvestigateForm(FlaskForm):
 
 
 class AccidentConcludeForm(FlaskForm):
+    context = (*REPORTED, *REPAIRED, *INVESTIGATED)
+
     conclusion = TextAreaField(_l("Conclusion"), validators=[DataRequired(), Length(max=4000)])
     responsibility = TextAreaField(_l("Responsibility"), validators=[DataRequired(), Length(max=2000)])
     open_rectification = BooleanField(_l("Order a rectification"))

@@ -1,7 +1,13 @@
 """The base of every form: what a browser or a client posts is refused, field by field, when it holds
 NUL or a lone surrogate (PostgreSQL cannot store the one, no page can show the other). Checked once
 the form has read its input, as an input error of the field, so the page shows the form again with
-the message next to the field, and the API names the field."""
+the message next to the field, and the API names the field.
+
+A form that completes a task declares its **context**: what the person deciding it must see above it
+(``context = (Fact("hazard_description", "longtext"), Document("rectification_notice"), Rounds(...), ...)``,
+the vocabulary of ``workflows/services/task_context.py``). The task page and ``GET /api/v1/tasks/{id}``
+render the same declaration (``web/common/task_context.py``, ``web/templates/_task_context.html``); a form
+without one shows an empty context, which the browser walk reports."""
 import flask_wtf
 import wtforms
 from flask_babel import lazy_gettext as _l

@@ -6,6 +6,8 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from workflows.services.task_context import Fact, Files, LastReason, Rounds, Step
+
 from .base import FlaskForm
 from .fields import AttachmentsField
 
@@ -17,6 +19,15 @@ KINDS = [
     ("delivery", _l("Gas delivery worker qualification")),
     ("dangerous_goods_transport", _l("Dangerous goods transport qualification")),
 ]
+
+
+# The certificate as registered (or last renewed), and the rounds of application and review.
+CERTIFICATE = (Fact("enterprise_id", "enterprise"), Fact("kind", "enum"), Fact("number"), Fact("holder"),
+               Fact("issued_on", "date"), Fact("expires_on", "date"), Fact("renewals", "number"))
+APPLICATIONS = Rounds((Step("certificate_apply", facts=(Fact("note", "longtext"),), files=("documents",)),
+                       Step("certificate_review", facts=(Fact("decision", "enum"), Fact("new_expires_on", "date"),
+                                                         Fact("reasons", "longtext")))))
+REJECTED = LastReason("certificate_review", "decision", ("reject",), "reasons")
 
 
 class CertificateRegisterForm(FlaskForm):
@@ -35,12 +46,16 @@ class CertificateRegisterForm(FlaskForm):
 
 
 class CertificateApplyForm(FlaskForm):
+    context = (REJECTED, *CERTIFICATE, APPLICATIONS)
+
     note = TextAreaField(_l("Application"), validators=[DataRequired(), Length(max=2000)])
     documents = AttachmentsField(_l("Documents"))
 
 
 class CertificateReviewForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("issue", _l("Issue the renewed certificate")),
+    context = (*CERTIFICATE, Fact("note", "longtext"), Files("documents"), APPLICATIONS)
+
+    decision = RadioField(_l("Review decision"), choices=[("issue", _l("Issue the renewed certificate")),
                                                    ("reject", _l("Reject"))], validators=[InputRequired()])
     new_expires_on = DateField(_l("New expiry date"), validators=[Optional()])
     # No Optional() here: it would stop the chain before validate_reasons runs.

@@ -1,9 +1,13 @@
 """Forms of data review (L6, §6.2): an enterprise's batch is accepted or rejected row by row."""
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows.services.task_context import Fact, Files, Records, Rounds, Step
 
 from .base import FlaskForm
+from .data_kinds import KINDS_BY_KEY
 from .dynamic import dynamic_form, pair_rows
 from .fields import AttachmentsField
 
@@ -19,6 +23,8 @@ DATA_KINDS = [
     ("other", _l("Other")),
 ]
 DECISIONS = [("accept", _l("Accept")), ("reject", _l("Reject"))]
+VERDICTS = [("accept_all", _l("Accept all")), ("reject_selected", _l("Reject the selected rows, accept the others"))]
+BATCH = (Fact("data_kind", "enum"), Fact("period"), Fact("review_round", "number"), Files("files"))
 MAX_ROWS = 200
 
 
@@ -47,6 +53,8 @@ class DataBatchForm(FlaskForm):
 
 
 class DataCorrectForm(DataBatchForm):
+    context = (Records(KINDS_BY_KEY, items_key="rejected_rows", key="rejected_rows"), *BATCH)
+
     """The enterprise resubmits the rejected rows, corrected: one line per rejected row, in order.
 
     Each corrected line keeps the number of the row it corrects, so the rows accepted over several
@@ -79,6 +87,20 @@ class DataCorrectForm(DataBatchForm):
 
 
 class DataReviewForm(FlaskForm):
+    """The review of a batch: accept all, or reject the selected rows with one reason (the page's way);
+    or a decision and reason per row (``decision_<n>``, ``reason_<n>``: the API's finer way)."""
+
+    context = (*BATCH, Records(KINDS_BY_KEY),
+               Rounds((Step("data_review", facts=(Fact("comment", "longtext"),)),
+                       Step("data_correct", files=("files",)))))
+    # Fields the page leaves out (the per-row pairs): the bulk choice says the same in one go.
+    api_only_prefixes = ("decision_", "reason_")
+
+    verdict = RadioField(_l("Review"), choices=VERDICTS, validators=[Optional()])
+    reject_rows = SelectMultipleField(_l("Rows to reject"), coerce=int, choices=[], validators=[Optional()],
+                                        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    reject_reason = TextAreaField(_l("Reason for rejecting the selected rows"),
+                                  validators=[Optional(), Length(max=500)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
     @classmethod
@@ -86,10 +108,28 @@ class DataReviewForm(FlaskForm):
         return dynamic_form(cls, data.get("items") or [], _review_fields)
 
     def validate(self, extra_validators=None):
-        # A rejected row needs its reason; checked here because the pair of fields is generated.
         ok = super().validate(extra_validators)
-        for field in self:
-            if field.name.startswith("decision_") and field.data == "reject":
+        rows = [f for f in self if f.name.startswith("decision_")]
+        if self.verdict.data in ("accept_all", "reject_selected"):
+            if self.verdict.data == "reject_selected":
+                if not self.reject_rows.data:
+                    self.reject_rows.errors = [*self.reject_rows.errors, _l("Select the rows to reject.")]
+                    ok = False
+                if not (self.reject_reason.data or "").strip():
+                    self.reject_reason.errors = [*self.reject_reason.errors,
+                                                 _l("Say why the selected rows are rejected.")]
+                    ok = False
+            return ok
+        if not any(f.data for f in rows):
+            # Neither the bulk choice nor any row's decision: the page shows the bulk choice.
+            self.verdict.errors = [*self.verdict.errors, _l("Accept all, or select the rows to reject.")]
+            return False
+        for field in rows:
+            if not field.data:
+                field.errors = [*field.errors, _l("This field is required.")]
+                ok = False
+            elif field.data == "reject":
+                # A rejected row needs its reason; checked here because the pair of fields is generated.
                 reason = self[f"reason_{field.name[9:]}"]
                 if not (reason.data or "").strip():
                     reason.errors = [*reason.errors, _l("Say why this row is rejected.")]
@@ -97,7 +137,13 @@ class DataReviewForm(FlaskForm):
         return ok
 
     def shape_data(self, data: dict) -> dict:
+        verdict, selected = data.pop("verdict", None), set(data.pop("reject_rows", None) or ())
+        reason = (data.pop("reject_reason", None) or "").strip()
         review, out = pair_rows(data, "decision_", "reason_", "ref", "decision", "reason")
+        if verdict in ("accept_all", "reject_selected"):
+            review = [{"ref": r["ref"], "decision": "reject" if verdict == "reject_selected" and r["ref"] in selected
+                       else "accept", "reason": reason if r["ref"] in selected and verdict == "reject_selected"
+                       else ""} for r in review]
         return {**out, "review": review}
 
 
@@ -110,10 +156,17 @@ def _correct_fields(items: list) -> dict:
 
 
 def _review_fields(items: list) -> dict:
-    fields = {}
-    for item in items:
-        ref = int(item["ref"])
-        fields[f"decision_{ref}"] = RadioField(f"#{ref} {item.get('summary', '')}", choices=DECISIONS,
-                                               validators=[InputRequired()])
+    refs = [(int(item["ref"]), f"#{int(item['ref'])} {item.get('summary', '')}") for item in items]
+    fields = {"reject_rows": SelectMultipleField(_l("Rows to reject"), coerce=int, choices=refs,
+                                                   validators=[Optional()], widget=ListWidget(prefix_label=False),
+                                                   option_widget=CheckboxInput()),
+              # Again after the rows, so the page reads: the choice, the rows, the reason, a comment.
+              "reject_reason": TextAreaField(_l("Reason for rejecting the selected rows"),
+                                             validators=[Optional(), Length(max=500)]),
+              "comment": TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])}
+    for ref, label in refs:
+        # Optional: "accept all" / "reject selected" decides every row at once (validate checks one is given).
+        fields[f"decision_{ref}"] = RadioField(label, choices=DECISIONS, validators=[Optional()],
+                                               description=_l("Required unless verdict is given."))
         fields[f"reason_{ref}"] = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
     return fields

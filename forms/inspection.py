@@ -10,6 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
+from workflows.services.task_context import Fact
 
 from .base import FlaskForm
 from .dynamic import dynamic_form, pair_rows
@@ -91,6 +92,10 @@ class InspectionStartForm(_TemplateChoices, FlaskForm):
 
 class ChecklistForm(FlaskForm):
     """The inspector's checklist. One result per template item; the score is computed by the model."""
+
+    context = (Fact("enterprise_id", "enterprise"), Fact("name"), Fact("planned_on", "date"), Fact("level", "enum"),
+               Fact("department"), Fact("delegated", "bool"), Fact("delegate_unit"), Fact("template_name"),
+               Fact("template_version", "number"))
 
     rectification_days = IntegerField(_l("Days allowed for rectification"), default=15,
                                       validators=[InputRequired(), NumberRange(min=1, max=180)])

@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from workflows.services.task_context import Document, Fact, Files, Rounds, Step
+
 from .base import FlaskForm
 from .fields import AttachmentsField, InstantField, NotInFuture
 
@@ -23,6 +25,18 @@ PENALTY_TYPES = [
 ]
 
 
+# The case as filed and investigated, then as proposed.
+FILED = (Fact("enterprise_id", "enterprise"), Fact("source", "enum"), Fact("facts", "longtext"))
+INVESTIGATED = (Fact("findings", "longtext"), Files("evidence"))
+PROPOSED = (Fact("penalty_type", "enum"), Fact("amount", "money"), Fact("legal_basis", "longtext"),
+            Fact("listed", "bool"))
+# The opinions so far: the investigator's findings and proposals, every approver's decision and comment.
+OPINIONS = Rounds((Step("penalty_investigate", facts=(Fact("findings", "longtext"),), files=("evidence",)),
+                   Step("penalty_propose", facts=(Fact("penalty_type", "enum"), Fact("amount", "money"),
+                                                  Fact("legal_basis", "longtext"))),
+                   Step("penalty_approve", facts=(Fact("decision", "enum"), Fact("comment", "longtext")))))
+
+
 class PenaltyFileForm(FlaskForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
     source = SelectField(_l("Source"), choices=SOURCES, validators=[InputRequired()])
@@ -30,11 +44,15 @@ class PenaltyFileForm(FlaskForm):
 
 
 class PenaltyInvestigateForm(FlaskForm):
+    context = FILED
+
     findings = TextAreaField(_l("Findings of the investigation"), validators=[DataRequired(), Length(max=4000)])
     evidence = AttachmentsField(_l("Evidence"))
 
 
 class PenaltyProposeForm(FlaskForm):
+    context = (*FILED, *INVESTIGATED, OPINIONS)
+
     penalty_type = SelectField(_l("Penalty type"), choices=PENALTY_TYPES, validators=[InputRequired()])
     # No Optional() here: it would stop the chain before validate_amount runs.
     amount = DecimalField(_l("Amount (yuan)"), places=2, default=0,
@@ -52,7 +70,12 @@ class PenaltyProposeForm(FlaskForm):
 
 
 class PenaltyApproveForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("return", _l("Return for revision"))],
+    """The county's (and above the DMN threshold, the city's) approval of the proposed decision."""
+
+    context = (*PROPOSED, *FILED, *INVESTIGATED, Fact("city_approval", "bool"), OPINIONS)
+
+    decision = RadioField(_l("Approval decision"), choices=[("approve", _l("Approve")),
+                                                            ("return", _l("Return for revision"))],
                           validators=[InputRequired()])
     # No Optional() here: it would stop the chain before validate_comment runs.
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
@@ -63,12 +86,17 @@ class PenaltyApproveForm(FlaskForm):
 
 
 class PenaltyServeForm(FlaskForm):
+    context = (*PROPOSED, *FILED, Document("penalty_decision"))
+
     document_no = StringField(_l("Decision document number"), validators=[DataRequired(), Length(max=64)])
     served_at = InstantField(_l("Served at"), validators=[InputRequired(), NotInFuture()])
     document = AttachmentsField(_l("Decision document"))
 
 
 class PenaltyExecuteForm(FlaskForm):
+    context = (*PROPOSED, Fact("document_no"), Fact("served_at", "datetime"), Files("document"),
+               Document("penalty_decision"), Fact("enterprise_id", "enterprise"))
+
     outcome = RadioField(_l("Outcome"), choices=[("paid", _l("Paid / carried out")),
                                                  ("closed", _l("Closed without payment"))],
                          validators=[InputRequired()])

@@ -3,10 +3,23 @@ from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from workflows.services.task_context import Document, Fact, LastReason, Rounds, Step
+
 from .base import FlaskForm
 from .fields import AttachmentsField, InFuture, InstantField
 
 HAZARD_CLASSES = [("I", _l("Class I")), ("II", _l("Class II")), ("III", _l("Class III"))]
+
+# The order as issued: what every step of the lifecycle decides on.
+ORDER = (Fact("enterprise_id", "enterprise"), Fact("hazard_description", "longtext"), Fact("hazard_class", "enum"),
+         Fact("deadline_at", "datetime"), Document("rectification_notice"))
+# Every round: the enterprise's answers with photos, the inspector's verdicts with the reason of a
+# send-back (both addressed to the enterprise), the supervisor's escalations (internal).
+ROUNDS = Rounds((Step("rectification_respond", facts=(Fact("response", "longtext"),), files=("photos",)),
+                 Step("rectification_verify", facts=(Fact("decision", "enum"), Fact("comment", "longtext"))),
+                 Step("rectification_escalate", facts=(Fact("action", "enum"), Fact("deadline_at", "datetime"),
+                                                       Fact("comment", "longtext")), internal=True)))
+SEND_BACK = LastReason("rectification_verify", "decision", ("send_back",), "comment")
 
 
 class RectificationIssueForm(FlaskForm):
@@ -19,11 +32,15 @@ class RectificationIssueForm(FlaskForm):
 
 
 class RectificationRespondForm(FlaskForm):
+    context = (SEND_BACK, *ORDER, ROUNDS)
+
     response = TextAreaField(_l("Rectification done"), validators=[DataRequired(), Length(max=4000)])
     photos = AttachmentsField(_l("Photos"))
 
 
 class RectificationVerifyForm(FlaskForm):
+    context = (*ORDER, Fact("send_back_count", "number"), Fact("overdue_count", "number", internal=True), ROUNDS)
+
     decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept: rectified")),
                                                    ("send_back", _l("Send back"))],
                           validators=[InputRequired()])
@@ -36,6 +53,8 @@ class RectificationVerifyForm(FlaskForm):
 
 
 class RectificationEscalateForm(FlaskForm):
+    context = (*ORDER, Fact("overdue_count", "number"), Fact("send_back_count", "number"), ROUNDS)
+
     action = RadioField(_l("Action"), choices=[("extend", _l("Extend the deadline")),
                                                ("transfer", _l("Transfer to a penalty case"))],
                         validators=[InputRequired()])

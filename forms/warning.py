@@ -14,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from workflows.services.task_context import Fact, Files
+
 from .base import FlaskForm, Form
 from .fields import AttachmentsField
 
@@ -32,8 +34,16 @@ COMPARISON_CHOICES = [(">", _l("above")), ("<", _l("below"))]
 MAX_THRESHOLD = 1e6
 
 
+# The warning as the monitoring raised it.
+RAISED = (Fact("description", "longtext"), Fact("level", "number"), Fact("category", "enum"), Fact("site"),
+          Fact("site_kind", "enum"), Fact("sensor"), Fact("quantity", "enum"), Fact("peak_value", "number"),
+          Fact("started_at", "datetime"), Fact("address"))
+
+
 class WarningDisposeForm(FlaskForm):
     """The enterprise's disposal of a warning."""
+
+    context = RAISED
 
     measures = TextAreaField(_l("Measures taken"), validators=[DataRequired(), Length(max=4000)])
     resolved = BooleanField(_l("The cause is removed"))
@@ -42,6 +52,8 @@ class WarningDisposeForm(FlaskForm):
 
 class WarningConfirmForm(FlaskForm):
     """The county supervisor closes the warning or escalates it to an accident case (L4)."""
+
+    context = (Fact("measures", "longtext"), Fact("resolved", "bool"), Files("photos"), *RAISED)
 
     decision = RadioField(_l("Confirmation"), choices=[("close", _l("Close: disposed of")),
                                                    ("escalate", _l("Escalate to an accident case"))],

@@ -5,7 +5,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from forms import FORMS
-from web.common import hostile_input, http_errors, unit_of_work
+from web.common import hostile_input, http_errors, task_context, unit_of_work
 from web.common.params import IdConverter
 from web.reference.checklists import load_checklists
 from web.reference.threshold_rules import load_threshold_rules
@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
         upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
 
     engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
+    engine.task_notice = task_context.notice_text  # "提交整改反馈（退回理由：…）", not just the task's name
     if migrate:
         engine.deploy_directory(app.config["BPMN_DIR"])
         with unit_of_work.unit_of_work(app) as s:

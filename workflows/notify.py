@@ -44,8 +44,9 @@ def add(s, user_ids, kind: str, now: datetime, case_id=None, task_id=None, text:
                            text=(text or "")[:512], created_at=now))
 
 
-def task_created(s, row: Task, now: datetime, named: list[int] | None = None) -> None:
-    add(s, task_audience(s, row, named), TASK_CREATED, now, row.case_id, row.id, row.title)
+def task_created(s, row: Task, now: datetime, named: list[int] | None = None, text: str | None = None) -> None:
+    """``text``: what the notice says beyond the task's name (why it came back), else the name."""
+    add(s, task_audience(s, row, named), TASK_CREATED, now, row.case_id, row.id, text or row.title)
 
 
 def task_assigned(s, row: Task, now: datetime) -> None:

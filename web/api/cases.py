@@ -9,7 +9,7 @@ from forms.fields import attachment_type_problem
 from forms.schema import json_schema
 from models import Case, DecisionModel, Notification, ProcessModel, Task
 from web.api import area
-from web.common import taskflow
+from web.common import task_context, taskflow
 from web.common.http_errors import json_error
 from web.common.params import MAX_ID, json_id
 from web.common.rights import api_scope, check_right
@@ -258,10 +258,14 @@ def list_tasks():
 @bp.get("/tasks/<int:task_id>")
 @api_scope("read")
 def get_task(task_id):
+    """The task: its form (JSON Schema), its case, and its context: what the task decides on (the case's facts,
+    files and earlier rounds), each item with a machine-readable value and its text for people."""
     task = taskflow.visible_task(task_id, me())
     out = taskflow.task_dict(task)
     out["form"] = json_schema(taskflow.bind_form(task.form_key, me(), task=task)) if task.form_key in FORMS else None
     out["case"] = taskflow.case_dict(task.case, me(), full=False)
+    # What the task decides on, as the task page shows it: each item's value and its text for people.
+    out["context"] = task_context.context_of(task, me())
     return jsonify(out)
 
 

@@ -67,6 +67,15 @@ def description() -> str:
 ## Limits
 {lines}
 
+## Task context
+`GET /api/v1/tasks/{{id}}` returns, besides the task's form, its `context`: what the person deciding it sees
+above the form on the task page, item by item (the order and its notice, every earlier round of replies,
+photos and send-back reasons, a penalty's facts, basis, amount, evidence and the opinions so far, a data
+batch's records). Each item has a machine-readable `value` (money as a number of yuan, instants in ISO 8601
+UTC, choices as their code, files as attachment ids with their names) and its `label` and `text` as a person
+reads them. An enterprise's key gets only what is addressed to the enterprise; personal fields are masked
+unless the key's user holds `data.personal`.
+
 ## Idempotency-Key
 Every `POST` takes an optional `{HEADER}` header (IETF draft "The Idempotency-Key HTTP Header Field"):
 send a new unique value (a UUID) with each request that creates or completes something, and the same

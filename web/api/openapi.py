@@ -48,6 +48,26 @@ _PAGE = {"type": "object", "required": ["items", "total", "page"], "properties":
     "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer", "minimum": 0},
     "page": {"type": "integer", "minimum": 1}}}
 _LIST = {"type": "array", "items": {"type": "object"}}
+# A task's context (workflows/services/task_context.py): what the person deciding it sees, as the task page shows it.
+_CONTEXT_KINDS = ["text", "longtext", "number", "money", "bool", "date", "datetime", "enum", "person", "enterprise",
+                  "files", "rounds", "records"]
+_CONTEXT_ITEM = {
+    "type": "object", "required": ["key", "kind", "value", "label", "text"],
+    "description": "One thing the task decides on. value: machine-readable (money a number of yuan, datetime ISO "
+                   "8601 in UTC, enum the code, files a list of {id, filename, content_type, size}: download with "
+                   "GET /attachments/{id}; rounds a list of earlier completions {form, task, at, actor, items}; "
+                   "records a batch's rows {ref, summary, fields}, personal fields masked unless the caller holds "
+                   "data.personal). label and text: as a person reads them (80,000.00 元, 是/否, Beijing time, "
+                   "choices by their label). prominent: shown first (why the task came back).",
+    "properties": {"key": {"type": "string"}, "kind": {"enum": _CONTEXT_KINDS}, "value": {},
+                   "label": {"type": "string"}, "text": {"type": "string"}, "prominent": {"type": "boolean"}}}
+_TASK = {"type": "object", "required": ["id", "case_id", "status", "form", "case", "context"], "properties": {
+    "id": {"type": "integer"}, "case_id": {"type": "integer"}, "status": {"type": "string"},
+    "form": {"type": ["object", "null"], "description": "JSON Schema of the task's form: POST /tasks/{id}/complete"},
+    "case": {"type": "object"},
+    "context": {"type": "array", "items": _CONTEXT_ITEM,
+                "description": "What the task decides on: the case's facts, files and earlier rounds its form "
+                               "declares. An enterprise gets only what is addressed to it."}}}
 _XML = {"application/xml": {"schema": {"type": "string"}}}
 
 
@@ -187,6 +207,7 @@ def _operation_extras() -> dict[str, dict]:
             "multipart/form-data": {"schema": {"type": "object", "required": ["text"], "properties": {
                 "text": {"type": "string", "minLength": 1},
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
+        "api.get_task": {"reply": _TASK},
         "api.list_tasks": {"query": (
             ("scope", {"enum": list(SCOPES)}), ("status", {"enum": list(STATUSES)}),
             ("process", {"type": "string"}), ("enterprise", _ID), ("county", _ID),

@@ -97,16 +97,28 @@ def browser_label(user_agent: str | None) -> str:
     return f"{browser} · {system}" if system else browser
 
 
-def register(app):
-    labels, choices = _form_labels()
+def localtime(value):
+    """An instant (or its ISO text) in Beijing time, to the minute."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    def localtime(value):
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                return value
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+_LABELS: list = []
+
+
+def form_labels() -> tuple[dict, dict]:
+    """Every form field's label by name, and every choice's label by (field name, value); read once."""
+    if not _LABELS:
+        _LABELS.extend(_form_labels())
+    return _LABELS[0], _LABELS[1]
+
+
+def register(app):
+    labels, choices = form_labels()
 
     def value_label(name, value):
         if name == "enterprise_id" and isinstance(value, int):

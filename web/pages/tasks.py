@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import User
-from web.common import taskflow
+from web.common import task_context, taskflow
 from web.common.params import small_int
 from web.extensions import case_engine, db
 from workflows import access
@@ -75,7 +75,11 @@ def task(task_id):
 
 def _task_page(task, form, can_work):
     user = current_user._get_current_object()
+    context = task_context.context_of(task, user)
+    if form is not None:
+        task_context.label_rows(form, context)
     return render_template("task.html", task=task, form=form, can_work=can_work, assignees=_assignees(task),
+                           context=context,
                            case=taskflow.case_dict(task.case, user, full=False),
                            overdue=taskflow.is_overdue(task), follow_up_reached=taskflow.follow_up_reached(task),
                            can_follow_up=taskflow.may_set_follow_up(task, user))

@@ -102,6 +102,9 @@ class CaseEngine:
         self.specs = SpecCache()
         self._model_facts: dict[int, ModelFacts] = {}
         self.decisions = DecisionCache()
+        # The text of a new task's notification, when there is more to say than its name (why it came
+        # back): ``task_notice(session, case, task_row) -> str | None``, set by the application.
+        self.task_notice: Callable[[Session, Case, Task], str | None] | None = None
 
     def forget_models(self, keep_processes=frozenset(), keep_decisions=frozenset()) -> None:
         """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
@@ -531,7 +534,8 @@ class CaseEngine:
             s.flush()
             named = self._people(s, workflow, spiff_task, row, meta)
             self._event(s, case, actor, "task_created", now, row)
-            notify.task_created(s, row, now, named)
+            notice = self.task_notice(s, case, row) if self.task_notice is not None else None
+            notify.task_created(s, row, now, named, text=notice)
 
     def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:
         """camunda:assignee and camunda:candidateUsers: usernames computed from case data.
