@@ -29,6 +29,17 @@ from .data import (
     DataLookup,
     DataRecord,
 )
+from .delivery import (
+    CHANNEL_DINGTALK,
+    CHANNEL_SMS,
+    CHANNEL_WECOM,
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENT,
+    ROBOT_CHANNELS,
+    Delivery,
+    NotificationRobot,
+)
 from .documents import DocumentCounter, IssuedDocument
 from .idempotency import IdempotencyKey
 from .info import (
@@ -93,6 +104,15 @@ from .registry import (
 )
 
 __all__ = [
+    "CHANNEL_DINGTALK",
+    "CHANNEL_SMS",
+    "CHANNEL_WECOM",
+    "DELIVERY_FAILED",
+    "DELIVERY_PENDING",
+    "DELIVERY_SENT",
+    "ROBOT_CHANNELS",
+    "Delivery",
+    "NotificationRobot",
     "BATCH_IN_REVIEW",
     "BATCH_REVIEWED",
     "BATCH_UNCHANGED",

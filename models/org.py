@@ -1,7 +1,7 @@
 """Regions, enterprises, users and their credentials."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -57,6 +57,10 @@ class User(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str] = mapped_column(String(128), default="")
+    # For SMS (personal data: encrypted with the field cipher); and the user's own choice of channels
+    # per notification category ({"warning_l1": ["mail", "sms"], ...}; None: the defaults).
+    mobile: Mapped[str | None] = mapped_column(Text)
+    notify_channels: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Identification and authentication (O8): a new account and a reset password must be changed at
     # the next sign-in; authority passwords expire counted from password_changed_at (or created_at).

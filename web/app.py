@@ -80,9 +80,12 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.api import register as register_api
 
     register_api(app)
-    from web.pages.account import credentials
+    from web.pages.account import credentials, notification_channels
+    from web.pages.admin import channels
 
     app.register_blueprint(credentials.bp)
+    app.register_blueprint(notification_channels.bp)
+    app.register_blueprint(channels.bp)
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)

@@ -48,6 +48,8 @@ CATALOGUE = (
     Right("templates.manage", "Upload checklist templates", CITY_ONLY, CITY_ONLY),
     Right("thresholds.manage", "Edit the monitoring threshold rules", CITY_ONLY, CITY_ONLY),
     Right("users.manage", "Manage user accounts, their rights and API keys", CITY_ONLY, CITY_ONLY),
+    Right("channels.manage", "Configure the group robots that notifications go to and watch their outbox",
+          CITY_ONLY, CITY_ONLY),
     Right("audit.view", "Read, search and export the audit trail; edit its alert rules", CITY_ONLY, CITY_ONLY),
     Right("info.publish", "Write, publish and withdraw industry information of the user's area",
           SUPERVISORS, SUPERVISORS),
