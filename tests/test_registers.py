@@ -16,8 +16,8 @@ def code(n: int, county="330603") -> str:
 
 
 def body(n=1, **extra):
-    return {"name": f"柯桥新奥燃气{n}号站", "uscc": code(n), "kind": "pipeline", "county_id": extra.pop("county_id", None),
-            "address": "柯桥区笛扬路 1 号", "lon": 120.5, "lat": 30.05, **extra}
+    return {"name": f"柯桥新奥燃气{n}号站", "uscc": code(n), "kind": "pipeline",
+            "county_id": extra.pop("county_id", None), "address": "柯桥区笛扬路 1 号", "lon": 120.5, "lat": 30.05, **extra}
 
 
 def county(app, name):
@@ -110,10 +110,10 @@ def test_deactivating_an_enterprise_deactivates_its_accounts(app, api):
         states = db.session.scalars(select(User.active).where(User.enterprise_id == ent)).all()
     assert states and not any(states)
     # No new case offers it.
-    form = api("keqiao_inspector").get("/processes").json
-    assert form  # the processes are listed; the start form's choices leave the enterprise out:
+    # The start form's choices leave the enterprise out.
     start = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
-        "enterprise_id": ent, "hazard_description": "x", "hazard_class": "I", "deadline_at": "2030-01-01T08:00:00+08:00"}})
+        "enterprise_id": ent, "hazard_description": "x", "hazard_class": "I",
+        "deadline_at": "2030-01-01T08:00:00+08:00"}})
     assert start.status_code == 422 and "enterprise_id" in start.json["error"]["fields"]
 
 
