@@ -17,7 +17,8 @@ def code(n: int, county="330603") -> str:
 
 def body(n=1, **extra):
     return {"name": f"柯桥新奥燃气{n}号站", "uscc": code(n), "kind": "pipeline",
-            "county_id": extra.pop("county_id", None), "address": "柯桥区笛扬路 1 号", "lon": 120.5, "lat": 30.05, **extra}
+            "county_id": extra.pop("county_id", None),
+            "address": "柯桥区笛扬路 1 号", "lon": 120.5, "lat": 30.05, **extra}
 
 
 def county(app, name):
