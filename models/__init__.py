@@ -98,9 +98,11 @@ from .permissions import UserRight
 from .registry import (
     CERT_EXPIRED,
     CERT_RENEWING,
+    CERT_REVOKED,
     CERT_VALID,
     TEMPLATE_KINDS,
     Certificate,
+    CertificateChange,
     ChecklistTemplate,
 )
 
@@ -144,7 +146,9 @@ __all__ = [
     "CaseEvent",
     "CERT_EXPIRED",
     "CERT_RENEWING",
+    "CERT_REVOKED",
     "CERT_VALID",
+    "CertificateChange",
     "COMPARISONS",
     "Certificate",
     "ChecklistTemplate",

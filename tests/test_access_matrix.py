@@ -471,6 +471,11 @@ EXPECT = {
     "staff.index": _enterprise_admin("/enterprise/staff"),
     "staff.create": _enterprise_admin("/enterprise/staff", "POST", PASS, data={}),
     "staff.set_active": _staff_of,
+    "certificates.index": _all("/certificates"),
+    "certificates.export": _all("/certificates/export.xlsx"),
+    "certificates.detail": lambda c, w: [Probe("GET", "/certificates/999999", DENY)],
+    "certificates.revoke": lambda c, w: [Probe("POST", "/certificates/999999/revoke", DENY, kw={"data": {}})],
+    "register_api.list_certificates": _all("/certificates", api=True),
     # notification channels
     "notification_channels.choices": _all("/account/notifications"),
     "channels_admin.index": _admin_only("/admin/channels"),

@@ -90,6 +90,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(channels.bp)
     app.register_blueprint(enterprises.bp)
     app.register_blueprint(staff.bp)
+    from web.pages import certificates
+
+    app.register_blueprint(certificates.bp)
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)

@@ -160,6 +160,7 @@ def _enterprise_schema(create: bool) -> dict:
 def _operation_extras() -> dict[str, dict]:
     """Per endpoint: query parameters, request body, success statuses. Built per request: the schemas
     depend on the caller's choices and on the configuration."""
+    from forms.certificate import KINDS as CERTIFICATE_KINDS
     from forms.checklist_file import COLUMNS
     from forms.data_kinds import KINDS
     from models import ENTERPRISE_KINDS, LEVELS, QUANTITIES, WARNING_CATEGORIES
@@ -251,6 +252,10 @@ def _operation_extras() -> dict[str, dict]:
             ("active", {"enum": ["true", "false", "all"]}), *_PAGING)},
         "register_api.create_enterprise": {"success": ("201",), "body": _json_body(_enterprise_schema(True))},
         "register_api.patch_enterprise": {"body": _json_body(_enterprise_schema(False))},
+        "register_api.list_certificates": {"reply": _PAGE, "query": (
+            ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
+            ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),
+            ("q", {"type": "string", "maxLength": 64}), *_PAGING)},
     }
 
 

@@ -129,3 +129,32 @@ def patch_enterprise(enterprise_id):
         raise _worded(exc) from None
     db.session.commit()
     return jsonify(as_dict(enterprise, history=True))
+
+
+def certificate_dict(c) -> dict:
+    from forms.certificate import KINDS
+    from forms.certificate_register import STATUS_LABELS
+
+    return {"id": c.id, "enterprise": {"id": c.enterprise_id, "name": c.enterprise.name}, "kind": c.kind,
+            "kind_label": str(dict(KINDS).get(c.kind, "")), "number": c.number, "holder": c.holder,
+            "issued_on": c.issued_on.isoformat() if c.issued_on else None, "expires_on": c.expires_on.isoformat(),
+            "status": c.status, "status_label": str(STATUS_LABELS.get(c.status, "")), "case_id": c.case_id}
+
+
+@bp.get("/certificates")
+@api_scope("read")
+def list_certificates():
+    """Certificates of the caller's area, soonest expiry first: ?kind=, ?status= (valid, renewing, expired,
+    revoked), ?county= (id), ?q= (number or holder)."""
+    from forms.certificate import KINDS
+    from forms.certificate_register import STATUS_LABELS
+    from workflows.services import certificate_register
+
+    kind, status = request.args.get("kind") or None, request.args.get("status") or None
+    if kind is not None and kind not in dict(KINDS):
+        raise InvalidInput("kind: unknown", {"kind": [f"One of {', '.join(dict(KINDS))}."]})
+    if status is not None and status not in STATUS_LABELS:
+        raise InvalidInput("status: unknown", {"status": [f"One of {', '.join(STATUS_LABELS)}."]})
+    stmt = certificate_register.query(api.me(), kind, status, api.int_arg("county"),
+                                      request.args.get("q", "").strip()[:64] or None)
+    return api.paged(stmt, certificate_dict)

@@ -79,7 +79,10 @@ def daily_data_checks(app) -> int:
         s.commit()
         if not claimed:
             return 0
-        return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
+        from workflows.services.certificate_register import daily as certificates_daily
+
+        now = datetime.now(ZoneInfo("UTC"))
+        return check_all(s, now, engine) + certificates_daily(s, now, engine)
 
 
 def _prune_idempotency_keys(app) -> int:

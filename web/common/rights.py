@@ -27,6 +27,7 @@ LABELS = {
     "users.manage": _l("Manage users and rights"),
     "enterprises.manage": _l("Keep the enterprise register"),
     "regions.manage": _l("Add county-level units"),
+    "certificates.revoke": _l("Revoke certificates"),
     "staff.manage": _l("Manage the enterprise's staff accounts"),
     "channels.manage": _l("Configure notification channels"),
     "audit.view": _l("Read the audit trail"),
