@@ -29,6 +29,17 @@ from .data import (
     DataLookup,
     DataRecord,
 )
+from .delivery import (
+    CHANNEL_DINGTALK,
+    CHANNEL_SMS,
+    CHANNEL_WECOM,
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENT,
+    ROBOT_CHANNELS,
+    Delivery,
+    NotificationRobot,
+)
 from .documents import DocumentCounter, IssuedDocument
 from .idempotency import IdempotencyKey
 from .info import (
@@ -74,6 +85,7 @@ from .org import (
     ROLES,
     ApiToken,
     Enterprise,
+    EnterpriseChange,
     LoginFailure,
     PasswordHistory,
     RecoveryCode,
@@ -86,13 +98,24 @@ from .permissions import UserRight
 from .registry import (
     CERT_EXPIRED,
     CERT_RENEWING,
+    CERT_REVOKED,
     CERT_VALID,
     TEMPLATE_KINDS,
     Certificate,
+    CertificateChange,
     ChecklistTemplate,
 )
 
 __all__ = [
+    "CHANNEL_DINGTALK",
+    "CHANNEL_SMS",
+    "CHANNEL_WECOM",
+    "DELIVERY_FAILED",
+    "DELIVERY_PENDING",
+    "DELIVERY_SENT",
+    "ROBOT_CHANNELS",
+    "Delivery",
+    "NotificationRobot",
     "BATCH_IN_REVIEW",
     "BATCH_REVIEWED",
     "BATCH_UNCHANGED",
@@ -123,7 +146,9 @@ __all__ = [
     "CaseEvent",
     "CERT_EXPIRED",
     "CERT_RENEWING",
+    "CERT_REVOKED",
     "CERT_VALID",
+    "CertificateChange",
     "COMPARISONS",
     "Certificate",
     "ChecklistTemplate",
@@ -135,6 +160,7 @@ __all__ = [
     "ENTERPRISE_KINDS",
     "ENTERPRISE_ROLES",
     "Enterprise",
+    "EnterpriseChange",
     "LEVELS",
     "LoginFailure",
     "Notification",

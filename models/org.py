@@ -1,7 +1,7 @@
 """Regions, enterprises, users and their credentials."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -43,7 +43,26 @@ class Enterprise(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The register (issue 15): a deactivated enterprise keeps its cases and data, but its accounts are
+    # deactivated with it and no new case offers it; licences as [{"kind", "number", "valid_until"}].
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    licences: Mapped[list | None] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     county: Mapped[Region] = relationship()
+
+
+class EnterpriseChange(Base):
+    """One change of the enterprise register: who, when, from where (page, API, import, an accepted
+    enterprise_profile), and each field's old and new value."""
+
+    __tablename__ = "enterprise_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped["User | None"] = relationship()
 
 
 class User(Base):
@@ -57,6 +76,10 @@ class User(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str] = mapped_column(String(128), default="")
+    # For SMS (personal data: encrypted with the field cipher); and the user's own choice of channels
+    # per notification category ({"warning_l1": ["mail", "sms"], ...}; None: the defaults).
+    mobile: Mapped[str | None] = mapped_column(Text)
+    notify_channels: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Identification and authentication (O8): a new account and a reset password must be changed at
     # the next sign-in; authority passwords expire counted from password_changed_at (or created_at).

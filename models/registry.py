@@ -5,7 +5,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
-from .org import Enterprise
+from .org import Enterprise, User
 from .types import UTCDateTime
 
 # The seven template kinds of A5.1.
@@ -19,7 +19,7 @@ TEMPLATE_KINDS = (
     "lpg_station",         # LPG 场站
 )
 
-CERT_VALID, CERT_RENEWING, CERT_EXPIRED = "valid", "renewing", "expired"
+CERT_VALID, CERT_RENEWING, CERT_EXPIRED, CERT_REVOKED = "valid", "renewing", "expired", "revoked"
 
 
 class ChecklistTemplate(Base):
@@ -54,4 +54,20 @@ class Certificate(Base):
     # The renewal case watching this certificate.
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The last expiry notice the authority got (90, then 30 days ahead); cleared when the expiry moves.
+    notified_days: Mapped[int | None] = mapped_column(Integer)
     enterprise: Mapped[Enterprise] = relationship()
+
+
+class CertificateChange(Base):
+    """The certificate register's history: registered, renewed, status changes and revocations."""
+
+    __tablename__ = "certificate_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(2000), default="")
+    actor: Mapped[User | None] = relationship()

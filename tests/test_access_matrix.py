@@ -416,6 +416,10 @@ def _enterprise_only(url, method="GET", allowed=OK, **kw):
     return lambda c, w: [Probe(method, url, deny_unless(c.enterprise is not None, allowed), kw=kw or None)]
 
 
+def _enterprise_admin(url, method="GET", allowed=OK, **kw):
+    return lambda c, w: [Probe(method, url, deny_unless(c.role == "enterprise_admin", allowed), kw=kw or None)]
+
+
 def _authority_only(url, api=False):
     return lambda c, w: [Probe("GET", url, deny_unless(c.authority), api)]
 
@@ -427,7 +431,58 @@ def _report_json(url):
         for e in foreign_enterprises(c, w)]
 
 
+KEEPERS = ("city_admin", "county_supervisor")  # enterprises.manage by default
+
+
+def keeps(c: Caller, o: Obj) -> bool:
+    """The register: the city admin everywhere, a county supervisor in his county."""
+    return c.role == "city_admin" or (c.role == "county_supervisor" and o.county == c.county)
+
+
+def _register(url, method="GET", allowed=OK, api=False, **kw):
+    return lambda c, w: [Probe(method, url.format(o=o), deny_unless(keeps(c, o), allowed), api, kw or None)
+                         for o in w["homes"]]
+
+
+def _keepers(url, method="GET", allowed=OK, api=False, **kw):
+    return lambda c, w: [Probe(method, url, deny_unless(c.role in KEEPERS, allowed), api, kw or None)]
+
+
+def _staff_of(c, w):
+    # Another enterprise's account, and an account of the caller's own that is not staff: not found.
+    return [Probe("POST", f"/enterprise/staff/{w['yc_staff_id']}/active",
+                  {404} if c.role == "enterprise_admin" else DENY, kw={"data": {"active": "0"}})]
+
+
 EXPECT = {
+    # registers (issue 15)
+    "register.index": _keepers("/enterprises"),
+    "register.new": _keepers("/enterprises/new"),
+    "register.import_template": _keepers("/enterprises/template.xlsx"),
+    "register.excel_import": _keepers("/enterprises/import"),
+    "register.detail": _register("/enterprises/{o.id}"),
+    "register.set_active": _register("/enterprises/{o.id}/active", "POST", PASS, data={"active": "x"}),
+    "register.regions": _admin_only("/regions"),
+    "register_api.list_enterprises": _all("/enterprises", api=True),
+    "register_api.get_enterprise": _per("homes", "/enterprises/{o.id}", api=True),
+    "register_api.create_enterprise": _keepers("/enterprises", "POST", PASS, api=True, json={}),
+    "register_api.patch_enterprise": _register("/enterprises/{o.id}", "PATCH", PASS, api=True,
+                                               json={"lon": 999}),
+    "staff.index": _enterprise_admin("/enterprise/staff"),
+    "staff.create": _enterprise_admin("/enterprise/staff", "POST", PASS, data={}),
+    "staff.set_active": _staff_of,
+    "certificates.index": _all("/certificates"),
+    "certificates.export": _all("/certificates/export.xlsx"),
+    "certificates.detail": lambda c, w: [Probe("GET", "/certificates/999999", DENY)],
+    "certificates.revoke": lambda c, w: [Probe("POST", "/certificates/999999/revoke", DENY, kw={"data": {}})],
+    "register_api.list_certificates": _all("/certificates", api=True),
+    # notification channels
+    "notification_channels.choices": _all("/account/notifications"),
+    "channels_admin.index": _admin_only("/admin/channels"),
+    "channels_admin.add_robot": _admin_only("/admin/channels/robots", "POST", PASS, data={}),
+    "channels_admin.switch_robot": _admin_only("/admin/channels/robots/999999/active", "POST", {404},
+                                               data={"active": "y"}),
+    "channels_admin.retry": _admin_only("/admin/channels/send-again", "POST", data={}),
     # public
     "static": lambda c, w: [Probe("GET", "/static/css/app.css", PUBLIC)],
     "auth.login": lambda c, w: [Probe("GET", "/login", PUBLIC)],

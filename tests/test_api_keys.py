@@ -228,8 +228,10 @@ def test_keys_made_before_scopes_get_their_roles_scopes_in_the_migration(tmp_pat
         engine.dispose()
     from workflows.permissions import role_scopes
 
+    # Scopes added after that migration (enterprises:write) are not handed to keys made before them.
+    later = {"enterprises:write"}
     for role, (scopes, expires_at) in rows.items():
-        assert scopes == role_scopes(role), role
+        assert scopes == [s for s in role_scopes(role) if s not in later], role
         assert expires_at is not None
     assert "models:write" in rows["city_admin"][0] and "data:submit" in rows["enterprise_staff"][0]
     assert "models:write" not in rows["inspector"][0]

@@ -8,6 +8,7 @@ from forms import FORMS
 from web.common import hostile_input, http_errors, task_context, unit_of_work
 from web.common.params import IdConverter
 from web.reference.checklists import load_checklists
+from web.reference.regions import load_regions
 from web.reference.threshold_rules import load_threshold_rules
 from workflows.engine import restricted
 from workflows.engine.case_engine import CaseEngine
@@ -52,6 +53,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     if migrate:
         engine.deploy_directory(app.config["BPMN_DIR"])
         with unit_of_work.unit_of_work(app) as s:
+            load_regions(s)
             load_checklists(s, Path(app.config["BPMN_DIR"]) / "checklists.json")
             load_threshold_rules(s, Path(app.config["BPMN_DIR"]) / "threshold_rules.json")
     app.extensions["gasflow.engine"] = engine
@@ -81,9 +83,17 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.api import register as register_api
 
     register_api(app)
-    from web.pages.account import credentials
+    from web.pages.account import credentials, notification_channels, staff
+    from web.pages.admin import channels, enterprises
 
     app.register_blueprint(credentials.bp)
+    app.register_blueprint(notification_channels.bp)
+    app.register_blueprint(channels.bp)
+    app.register_blueprint(enterprises.bp)
+    app.register_blueprint(staff.bp)
+    from web.pages import certificates
+
+    app.register_blueprint(certificates.bp)
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)

@@ -96,6 +96,17 @@ def load_config(overrides: dict | None = None) -> dict:
         # /metrics answers only with this bearer token when it is set.
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "30")),
+        # Other channels (workflows/services/channels.py). SMS through Alibaba Cloud when SMS_PROVIDER is
+        # "aliyun"; its template takes two variables, ${category} and ${title}. Group robots post only to
+        # the hosts listed (their official API hosts), so a robot's address cannot point inside the network.
+        "SMS_PROVIDER": os.environ.get("SMS_PROVIDER", ""),
+        "ALIYUN_SMS_ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+        "ALIYUN_SMS_ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+        "ALIYUN_SMS_SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME", ""),
+        "ALIYUN_SMS_TEMPLATE_CODE": os.environ.get("ALIYUN_SMS_TEMPLATE_CODE", ""),
+        "ROBOT_HOSTS": os.environ.get("ROBOT_HOSTS", "qyapi.weixin.qq.com,oapi.dingtalk.com"),
+        "CHANNEL_TIMEOUT": int(os.environ.get("CHANNEL_TIMEOUT", "10")),
         # The map draws without any tile server; set TILE_URL (e.g. https://{s}.tile.example.cn/{z}/{x}/{y}.png)
         # to lay tiles under it.
         "TILE_URL": os.environ.get("TILE_URL", "").strip(),

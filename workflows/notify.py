@@ -1,16 +1,56 @@
 """Who hears about what: notification rows written in the transaction that caused them.
 
 The web layer shows unread ones (at login and in the header); a job mails them when SMTP is set.
+The same transaction writes the other channels' outbox rows (models/delivery.py): an SMS for each user
+who chose SMS for the notification's category and gave a mobile number, and one message for each
+group robot of an area whose authority people are told, so nothing is lost between event and send.
 """
 from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from models import ROLE_CITY_ADMIN, Notification, Task, TaskCandidate, User
+from models import (
+    AUTHORITY_ROLES,
+    CHANNEL_SMS,
+    ROLE_CITY_ADMIN,
+    Case,
+    Delivery,
+    Notification,
+    NotificationRobot,
+    Task,
+    TaskCandidate,
+    User,
+)
 
 from .roles import ENTERPRISE
 
 TASK_CREATED, TASK_ASSIGNED, TASK_OVERDUE, MESSAGE = "task_created", "task_assigned", "task_overdue", "message"
+
+# What a person chooses channels for. Level-1 warnings and overdue penalties go by SMS unless the
+# person turns it off; everything goes by mail unless turned off (mail needs an address, SMS a number).
+CATEGORIES = ("task", "overdue", "overdue_penalty", "warning_l1", "message")
+MAIL, SMS = "mail", CHANNEL_SMS
+DEFAULT_CHANNELS = {"task": (MAIL,), "overdue": (MAIL,), "overdue_penalty": (MAIL, SMS),
+                    "warning_l1": (MAIL, SMS), "message": (MAIL,)}
+
+
+def category_of(kind: str, case: Case | None) -> str:
+    """The category a notification belongs to, from its kind and its case."""
+    # A warning case without a level is of a model that opens cases for level-1 warnings only.
+    if case is not None and case.process_key == "warning" and str((case.data or {}).get("level", 1)) == "1":
+        return "warning_l1"
+    if kind == TASK_OVERDUE:
+        return "overdue_penalty" if case is not None and case.process_key == "penalty" else "overdue"
+    if kind in (TASK_CREATED, TASK_ASSIGNED):
+        return "task"
+    return "message"
+
+
+def chosen_channels(user_choice: dict | None, category: str) -> tuple[str, ...]:
+    """The channels a user gets a category by: the user's own choice, else the default."""
+    if isinstance(user_choice, dict) and isinstance(user_choice.get(category), list):
+        return tuple(c for c in user_choice[category] if c in (MAIL, SMS))
+    return DEFAULT_CHANNELS.get(category, (MAIL,))
 
 
 def enterprise_users(s, enterprise_id: int | None) -> list[int]:
@@ -38,10 +78,31 @@ def task_audience(s, row: Task, named: list[int] | None = None) -> list[int]:
     return list(s.scalars(select(User.id).where(*where)))
 
 
-def add(s, user_ids, kind: str, now: datetime, case_id=None, task_id=None, text: str = "") -> None:
-    for user_id in dict.fromkeys(user_ids):
-        s.add(Notification(user_id=user_id, kind=kind, case_id=case_id, task_id=task_id,
-                           text=(text or "")[:512], created_at=now))
+def add(s, user_ids, kind: str, now: datetime, case_id=None, task_id=None, text: str = "",
+        category: str | None = None) -> None:
+    ids = [u for u in dict.fromkeys(user_ids) if u is not None]
+    if not ids:
+        return
+    text = (text or "")[:512]
+    if category is None:
+        category = category_of(kind, s.get(Case, case_id) if case_id is not None else None)
+    people = s.execute(select(User.id, User.role, User.county_id, User.mobile, User.notify_channels)
+                       .where(User.id.in_(ids))).all()
+    for user_id, _role, _county, mobile, choice in people:
+        channels = chosen_channels(choice, category)
+        s.add(Notification(user_id=user_id, kind=kind, case_id=case_id, task_id=task_id, text=text,
+                           created_at=now, mail=MAIL in channels))
+        if SMS in channels and mobile:
+            s.add(Delivery(channel=SMS, category=category, user_id=user_id, case_id=case_id, task_id=task_id,
+                           text=text, created_at=now, next_attempt_at=now))
+    # One message per group robot whose area has authority people among those told.
+    areas = {county for _id, role, county, _m, _c in people if role in AUTHORITY_ROLES}
+    if not areas:
+        return
+    for robot in s.scalars(select(NotificationRobot).where(NotificationRobot.active.is_(True))):
+        if robot.region_id in areas and category in (robot.categories or ()):
+            s.add(Delivery(channel=robot.channel, category=category, robot_id=robot.id, case_id=case_id,
+                           task_id=task_id, text=text, created_at=now, next_attempt_at=now))
 
 
 def task_created(s, row: Task, now: datetime, named: list[int] | None = None, text: str | None = None) -> None:

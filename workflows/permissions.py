@@ -48,6 +48,14 @@ CATALOGUE = (
     Right("templates.manage", "Upload checklist templates", CITY_ONLY, CITY_ONLY),
     Right("thresholds.manage", "Edit the monitoring threshold rules", CITY_ONLY, CITY_ONLY),
     Right("users.manage", "Manage user accounts, their rights and API keys", CITY_ONLY, CITY_ONLY),
+    Right("enterprises.manage", "Register, edit and deactivate gas enterprises of the user's area",
+          SUPERVISORS, SUPERVISORS),
+    Right("certificates.revoke", "Revoke certificates of the user's area", SUPERVISORS, SUPERVISORS),
+    Right("regions.manage", "Add county-level units to the city (GB/T 2260 codes)", CITY_ONLY, CITY_ONLY),
+    Right("staff.manage", "Create and deactivate the enterprise's own staff accounts",
+          (ROLE_ENTERPRISE_ADMIN,), (ROLE_ENTERPRISE_ADMIN,)),
+    Right("channels.manage", "Configure the group robots that notifications go to and watch their outbox",
+          CITY_ONLY, CITY_ONLY),
     Right("audit.view", "Read, search and export the audit trail; edit its alert rules", CITY_ONLY, CITY_ONLY),
     Right("info.publish", "Write, publish and withdraw industry information of the user's area",
           SUPERVISORS, SUPERVISORS),
@@ -79,6 +87,7 @@ SCOPES = {
     "readings:write": ("readings.submit",),
     "models:write": ("models.manage", "templates.manage"),
     "thresholds:write": ("thresholds.manage",),
+    "enterprises:write": ("enterprises.manage",),
 }
 
 

@@ -162,9 +162,25 @@ def _file_body(extra: dict | None = None, raw: bool = False) -> dict:
     return {"required": True, "content": content}
 
 
+def _enterprise_schema(create: bool) -> dict:
+    """The register's fields as the enterprise form checks them; PATCH takes any of them and active."""
+    from forms.enterprises import EnterpriseForm
+
+    schema = _refined(EnterpriseForm(meta={"csrf": False}))
+    schema["properties"]["uscc"].update({"minLength": 18, "maxLength": 18, "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$"})
+    schema["properties"]["county_id"] = _ID
+    if create:
+        schema["required"] = ["name", "uscc", "kind", "county_id"]
+    else:
+        schema["properties"]["active"] = {"type": "boolean"}
+        schema["required"] = []
+    return schema
+
+
 def _operation_extras() -> dict[str, dict]:
     """Per endpoint: query parameters, request body, success statuses. Built per request: the schemas
     depend on the caller's choices and on the configuration."""
+    from forms.certificate import KINDS as CERTIFICATE_KINDS
     from forms.checklist_file import COLUMNS
     from forms.data_kinds import KINDS
     from models import ENTERPRISE_KINDS, LEVELS, QUANTITIES, WARNING_CATEGORIES
@@ -252,6 +268,15 @@ def _operation_extras() -> dict[str, dict]:
                                          ("lat", {"type": "number", "minimum": 3, "maximum": 54}), *near),
                                "required": ("lon", "lat")},
         "map_api.case_nearby": {"query": near},
+        "register_api.list_enterprises": {"reply": _PAGE, "query": (
+            ("q", {"type": "string", "maxLength": 64}), ("county", _ID), ("kind", {"enum": list(ENTERPRISE_KINDS)}),
+            ("active", {"enum": ["true", "false", "all"]}), *_PAGING)},
+        "register_api.create_enterprise": {"success": ("201",), "body": _json_body(_enterprise_schema(True))},
+        "register_api.patch_enterprise": {"body": _json_body(_enterprise_schema(False))},
+        "register_api.list_certificates": {"reply": _PAGE, "query": (
+            ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
+            ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),
+            ("q", {"type": "string", "maxLength": 64}), *_PAGING)},
     }
 
 
@@ -297,7 +322,7 @@ def _operation(rule, method: str, extras: dict) -> dict:
         errors.add("404")
     if any(p["in"] == "query" for p in params):
         errors |= {"400", "422"}
-    if method in ("post", "put"):
+    if method in ("post", "put", "patch"):
         errors |= {"400", "413", "422"}
         if "body" in spec:
             op["requestBody"] = spec["body"]

@@ -65,7 +65,7 @@ def _send(s: Session, limit: int, config) -> int:
     rows = s.execute(
         select(Notification, User)
         .join(User, User.id == Notification.user_id)
-        .where(Notification.emailed_at.is_(None), Notification.read_at.is_(None),
+        .where(Notification.emailed_at.is_(None), Notification.read_at.is_(None), Notification.mail.is_(True),
                User.email != "", User.email.is_not(None), User.active.is_(True))
         .order_by(Notification.id).limit(limit)
         .with_for_update(of=Notification, skip_locked=True)

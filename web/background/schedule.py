@@ -45,6 +45,16 @@ def _send_mail(app) -> int:
     return send_pending_mail(app)
 
 
+def _deliver(app) -> int:
+    from web.common.dataflow import cipher
+    from web.extensions import case_engine
+    from workflows.engine import clock
+    from workflows.services.channels import deliver_pending
+
+    with app.app_context(), case_engine(app).sessions() as s:
+        return deliver_pending(s, app.config, cipher().decrypt, clock.now())
+
+
 def daily_data_checks(app) -> int:
     """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
     such as a cylinder's inspection falling due. Returns the warnings open after it, or 0 if not run."""
@@ -69,7 +79,10 @@ def daily_data_checks(app) -> int:
         s.commit()
         if not claimed:
             return 0
-        return check_all(s, datetime.now(ZoneInfo("UTC")), engine)
+        from workflows.services.certificate_register import daily as certificates_daily
+
+        now = datetime.now(ZoneInfo("UTC"))
+        return check_all(s, now, engine) + certificates_daily(s, now, engine)
 
 
 def _prune_idempotency_keys(app) -> int:
@@ -91,6 +104,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("timers", _fire_timers, every=None, timeout=300),
     PeriodicJob("overdue", _notify_overdue, every=None, timeout=300),
     PeriodicJob("mailed", _send_mail, every=None, timeout=300),
+    # Group robots and SMS: the outbox written with the notifications, retried with growing pauses.
+    PeriodicJob("delivered", _deliver, every=None, timeout=300),
     # Runs its checks once a day (it claims the day itself); asking every ten minutes finds the new day.
     PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
     # What no process rendered after its commit (a queue that was down, a worker that died).

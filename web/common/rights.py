@@ -25,6 +25,11 @@ LABELS = {
     "templates.manage": _l("Manage checklist templates"),
     "thresholds.manage": _l("Edit threshold rules"),
     "users.manage": _l("Manage users and rights"),
+    "enterprises.manage": _l("Keep the enterprise register"),
+    "regions.manage": _l("Add county-level units"),
+    "certificates.revoke": _l("Revoke certificates"),
+    "staff.manage": _l("Manage the enterprise's staff accounts"),
+    "channels.manage": _l("Configure notification channels"),
     "audit.view": _l("Read the audit trail"),
     "info.publish": _l("Publish industry information"),
     "reports.view": _l("See dashboards, statistics and ledgers"),
@@ -39,6 +44,7 @@ SCOPE_LABELS = {
     "readings:write": _l("Send monitoring readings"),
     "models:write": _l("Upload process models, decision tables and checklist templates"),
     "thresholds:write": _l("Replace threshold rules"),
+    "enterprises:write": _l("Register and edit enterprises"),
 }
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 

@@ -58,7 +58,8 @@ def bind_form(form_key: str, user, json: dict | None = None, task: Task | None =
         form = cls()  # Flask-WTF takes the posted form and files of the current request
     if hasattr(form, "enterprise_id"):
         rows = db.session.execute(select(Enterprise.id, Enterprise.name)
-                                  .where(access.enterprise_scope(user)).order_by(Enterprise.name)).all()
+                                  .where(access.enterprise_scope(user), Enterprise.active.is_(True))
+                                  .order_by(Enterprise.name)).all()
         form.enterprise_id.choices = [(r.id, r.name) for r in rows]
     if hasattr(form, "load_choices"):
         form.load_choices(user, db.session)

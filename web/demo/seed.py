@@ -6,9 +6,9 @@ from sqlalchemy import select
 from models import AUTHORITY_ROLES, Enterprise, Region, Setting, User
 from models.uscc import make_uscc
 from web.common.security import hash_password
+from web.reference.regions import CITY
 from workflows.services import password_rules, totp
 
-CITY = ("330600", "绍兴市")
 COUNTIES = [("330602", "越城区", "yuecheng"), ("330603", "柯桥区", "keqiao"), ("330604", "上虞区", "shangyu"),
             ("330681", "诸暨市", "zhuji"), ("330683", "嵊州市", "shengzhou"), ("330624", "新昌县", "xinchang")]
 ENTERPRISES = [

@@ -140,6 +140,10 @@ def reviewed(s, case, payload, actor, now) -> None:
                 DataRecord.external_id == record.external_id, DataRecord.status == REC_OFFICIAL,
                 DataRecord.id != record.id).values(status=REC_SUPERSEDED))
             record.status = REC_OFFICIAL
+            if record.kind == "enterprise_profile":  # the register follows the enterprise's accepted profile
+                from .enterprise_register import apply_profile
+
+                apply_profile(s, record.enterprise_id, {**record.data, "lon": record.lon, "lat": record.lat}, now)
         else:
             record.status, record.review_reason = REC_REJECTED, str(row.get("reason") or "")[:2000]
             rejected += 1

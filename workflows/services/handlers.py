@@ -9,12 +9,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, Certificate
+from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, Certificate
 from workflows import notify
 from workflows.errors import InvalidInput, ModelRuntimeError
 from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
 from workflows.services.documents.issue import issue_document
 
+from . import certificate_register
 from .datadock import reviewed as data_reviewed
 
 CERT_STATUSES = (CERT_VALID, CERT_RENEWING, CERT_EXPIRED)
@@ -37,13 +38,16 @@ def register_certificate(s, case, payload, actor, now) -> None:
                              {"number": ["A certificate of this kind with this number is already registered."]})
     if s.scalar(select(Certificate.id).where(Certificate.kind == kind, Certificate.number == number)):
         raise duplicate
-    s.add(Certificate(enterprise_id=case.enterprise_id, kind=kind, number=number,
-                      holder=str(payload.get("holder") or "")[:64],
-                      issued_on=_date(payload.get("issued_on"), "issued_on"),
-                      expires_on=_date(payload.get("expires_on"), "expires_on"), status=CERT_VALID, case_id=case.id,
-                      updated_at=now))
+    cert = Certificate(enterprise_id=case.enterprise_id, kind=kind, number=number,
+                       holder=str(payload.get("holder") or "")[:64],
+                       issued_on=_date(payload.get("issued_on"), "issued_on"),
+                       expires_on=_date(payload.get("expires_on"), "expires_on"), status=CERT_VALID, case_id=case.id,
+                       updated_at=now)
+    s.add(cert)
     try:
         s.flush()
+        certificate_register.record(s, cert, "registered", now, actor, {
+            "number": [None, number], "expires_on": [None, cert.expires_on.isoformat() if cert.expires_on else None]})
     except IntegrityError:
         # Registered by a concurrent transition after the check above (it could not see the row
         # yet): the same answer, not a server error. The transition's transaction is rolled back.
@@ -54,16 +58,27 @@ def update_certificate(s, case, payload, actor, now) -> None:
     cert = s.scalar(select(Certificate).where(Certificate.case_id == case.id))
     if cert is None or not isinstance(payload, dict):
         raise ModelRuntimeError("certificate.update: this case watches no certificate")
+    if cert.status == CERT_REVOKED:
+        return  # revocation is final: the renewal case's timers change nothing any more
     status = payload.get("status")
+    changes = {}
     if status is not None:
         if status not in CERT_STATUSES:
             raise ModelRuntimeError(f"certificate.update: unknown status {status!r}")
+        if status != cert.status:
+            changes["status"] = [cert.status, status]
         cert.status = status
     if payload.get("expires_on"):
-        cert.expires_on = _date(payload["expires_on"], "expires_on")
+        expires = _date(payload["expires_on"], "expires_on")
+        if expires != cert.expires_on:
+            changes["expires_on"] = [cert.expires_on.isoformat() if cert.expires_on else None, expires.isoformat()]
+            cert.notified_days = None  # a new expiry gets its own notices
+        cert.expires_on = expires
     if payload.get("issued_on"):
         cert.issued_on = _date(payload["issued_on"], "issued_on")
     cert.updated_at = now
+    if changes:
+        certificate_register.record(s, cert, "renewed" if "expires_on" in changes else "status", now, actor, changes)
 
 
 def notify_enterprise(s, case, payload, actor, now) -> None:
