@@ -30,6 +30,7 @@ from .data import (
     DataRecord,
 )
 from .documents import DocumentCounter, IssuedDocument
+from .drafts import TaskDraft
 from .idempotency import IdempotencyKey
 from .info import (
     INFO_ANNOUNCEMENT,
@@ -130,6 +131,7 @@ __all__ = [
     "DecisionModel",
     "DocumentCounter",
     "IssuedDocument",
+    "TaskDraft",
     "IdempotencyKey",
     "EarlyWarning",
     "ENTERPRISE_KINDS",
