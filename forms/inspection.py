@@ -142,13 +142,17 @@ class ChecklistForm(FlaskForm):
     def for_case(cls, data: dict):
         return dynamic_form(cls, data.get("checklist") or [], _checklist_fields)
 
-    def validate_longitude(self, field):
-        if (self.latitude.data is None) != (field.data is None) and not self.latitude.errors:
-            raise ValidationError(_l("Give the latitude and the longitude together."))
-
-    def validate_location_accuracy(self, field):
-        if field.data is not None and self.latitude.data is None and self.longitude.data is None:
-            raise ValidationError(_l("An accuracy needs a location."))
+    def validate(self, extra_validators=None):
+        # Here, not in validate_<field>: Optional() on an empty field ends its chain before those run.
+        ok = super().validate(extra_validators)
+        lat, lon, accuracy = self.latitude, self.longitude, self.location_accuracy
+        if not (lat.errors or lon.errors) and (lat.data is None) != (lon.data is None):
+            (lon if lon.data is None else lat).errors.append(_l("Give the latitude and the longitude together."))
+            ok = False
+        if not accuracy.errors and accuracy.data is not None and lat.data is None and lon.data is None:
+            accuracy.errors.append(_l("An accuracy needs a location."))
+            ok = False
+        return ok
 
     @property
     def checklist_rows(self) -> list[tuple]:

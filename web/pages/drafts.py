@@ -13,6 +13,7 @@ from web.common.http_errors import json_error
 from web.extensions import db
 from workflows import access
 from workflows.engine import clock
+from workflows.errors import InvalidInput
 from workflows.services import task_drafts
 
 bp = Blueprint("drafts", __name__)
@@ -60,7 +61,11 @@ def save(task_id):
         return refused
     if (request.content_length or 0) > MAX_BODY:
         return json_error(413, "too_large", _("The draft is too large."))
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except InvalidInput as exc:  # NUL or a lone surrogate, refused as the JSON is read (names its path)
+        fields = {name.removeprefix("data."): messages for name, messages in exc.fields.items()}
+        return json_error(422, "invalid", _("The draft was not saved."), fields)
     if not isinstance(body, dict) or "data" not in body:
         return json_error(422, "invalid", _("Send the draft as {\"data\": {field: value}}."),
                           {"data": [_("Must be an object of field names and values.")]})
