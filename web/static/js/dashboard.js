@@ -83,7 +83,9 @@
     const holder = document.getElementById('chart-counties');
     if (!holder || !window.echarts || !url) return;
     boundaries(url).then((fc) => {
-      const counties = { type: 'FeatureCollection', features: fc.features.filter((f) => f.properties.level === 'county') };
+      // ECharts places a region's label at properties.cp.
+      const counties = { type: 'FeatureCollection', features: fc.features.filter((f) => f.properties.level === 'county')
+        .map((f) => Object.assign({}, f, { properties: Object.assign({ cp: f.properties.label_at }, f.properties) })) };
       window.echarts.registerMap('shaoxing-counties', counties);
       const byName = {};
       rows.forEach((r) => { byName[r.name] = r; });

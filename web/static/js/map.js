@@ -80,14 +80,15 @@
       .then((collection) => {
         const outlines = L.geoJSON(collection, { style: boundaryStyle }).addTo(map);
         outlines.bringToBack();
-        // County names at the middle of their outline rather than of their enterprises.
+        // County names at the package's label point (the county seat) rather than amid their enterprises.
         countyLayer.clearLayers();
         outlines.eachLayer((layer) => {
           const p = layer.feature.properties;
           if (p.level !== 'county' || !shown.has(p.code)) return;
           const name = document.createElement('span');
           name.textContent = p.name;
-          L.marker(layer.getBounds().getCenter(), {
+          const at = p.label_at ? L.latLng(p.label_at[1], p.label_at[0]) : layer.getBounds().getCenter();
+          L.marker(at, {
             interactive: false, keyboard: false, zIndexOffset: -1000,
             icon: L.divIcon({ className: 'gf-boundary-label', html: name, iconSize: null }),
           }).addTo(countyLayer);

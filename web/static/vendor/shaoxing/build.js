@@ -51,7 +51,8 @@ features.push({ type: 'Feature', properties: { code: '330600', name: '绍兴市'
 ['330602', '330603', '330604', '330624', '330681', '330683'].forEach((code) => {
   const f = counties.features.find((x) => x.id === code);
   if (!f) throw new Error('no county ' + code);
-  features.push({ type: 'Feature', properties: { code, name: f.properties.name, level: 'county' },
+  // cp: the package's point for the county's label (inside the county, unlike a box's middle).
+  features.push({ type: 'Feature', properties: { code, name: f.properties.name, level: 'county', label_at: f.properties.cp },
     geometry: decode(f, counties.UTF8Scale || 1024) });
 });
 process.stdout.write(JSON.stringify({ type: 'FeatureCollection', features }) + '\n');
