@@ -6,12 +6,14 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from conftest import csrf_of, enterprise_id
+import pytest
+from conftest import csrf_of, enterprise_id, sign_in_page
 from flows import children, open_order, task_named
 from sqlalchemy import select
 
 KEQIAO_BOTTLED, KEQIAO_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司"
 YUECHENG_PIPELINE = "越城燃气有限公司"
+CHROMIUM = "/usr/bin/chromium"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 48
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -302,3 +304,76 @@ def test_dashboard_counts_open_cases_and_warnings_per_county(app, api, browser):
     book = load_workbook(io.BytesIO(city.get("/portal/dashboard.xlsx").data))
     rows = {r[1]: r for r in book["区县"].iter_rows(min_row=2, values_only=True)}
     assert rows["330603"] == ("柯桥区", "330603", after["330603"]["open_cases"], after["330603"]["warnings"])
+
+
+# ---- in Chromium, on a phone --------------------------------------------------------------------------
+@pytest.mark.browser
+def test_on_a_phone_the_draft_survives_a_lost_connection_and_the_location_is_checked_in(app, api, live_server,
+                                                                                         tmp_path):
+    """At 390 px: answers given while offline are saved once the connection is back and come back on
+    reopening; the checklist goes with the browser's location; the map and the dashboard draw the
+    county outlines and the county chart; no page is wider than the phone, no script error."""
+    from playwright.sync_api import sync_playwright
+
+    case_id, task_id, items = checklist_task(app, api)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                      geolocation={"latitude": 30.0852, "longitude": 120.4925, "accuracy": 18},
+                                      permissions=["geolocation"])
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in_page(page, live_server, "keqiao_inspector")
+        page.goto(f"{live_server}/tasks/{task_id}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = page.locator("#field-item_0 label.choice-pass").bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 80  # a target for a thumb
+        context.set_offline(True)
+        page.locator("#field-item_0 label.choice-fail").click()
+        page.fill("#note_0", "储瓶间报警器失效")
+        page.wait_for_selector("#checklist-form[data-draft=offline]", state="attached")
+        context.set_offline(False)  # the browser's "online" event: the draft is sent
+        page.wait_for_selector("#checklist-form[data-draft=saved]", state="attached")
+        page.reload()
+        assert page.locator("#draft-restored").count() == 1
+        assert page.locator("#field-item_0 input[value=fail]").is_checked()
+        assert page.input_value("#note_0") == "储瓶间报警器失效"
+        for i in range(1, len(items)):
+            page.locator(f"#field-item_{i} label.choice-pass").click()
+        page.set_input_files("#photo_0", files=[{"name": "alarm.png", "mimeType": "image/png", "buffer": PNG}])
+        page.screenshot(path=str(tmp_path / "checklist-390.png"), full_page=True)
+        page.click("#submit")
+        page.wait_for_url(f"{live_server}/cases/{case_id}")
+        assert "30.085200" in page.locator("#case-checkin").inner_text()
+        assert page.locator("#item-photos img").count() == 1
+        page.goto(f"{live_server}/map")
+        page.wait_for_selector("#map[data-boundaries=drawn]", state="attached")
+        page.wait_for_selector(".gf-marker [class*=gf-checkin]")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(tmp_path / "map-390.png"), full_page=True)
+        browser.close()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in_page(page, live_server, "keqiao_supervisor")
+        for width in (1440, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{live_server}/portal/")
+            page.wait_for_selector("#chart-counties[data-rendered=true] canvas")
+            assert page.evaluate("document.documentElement.scrollWidth") <= max(width, 390)
+            page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
+        browser.close()
+    assert errors == []
