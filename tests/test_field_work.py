@@ -190,6 +190,7 @@ def test_check_in_is_stored_shown_on_the_case_and_on_the_map(app, api, browser):
     html = page.client.get(f"/cases/{case_id}").data.decode()
     block = html[html.index('id="case-checkin"'):html.index("</dl>", html.index('id="case-checkin"'))]
     assert "30.085123" in block and "120.492456" in block and "13" in block
+    assert "{'latitude'" not in html and "纬度 30.085123，经度 120.492456，精度约 13 米" in html  # the history too
 
     collection = api("keqiao_supervisor").get("/map/features?layers=checkins").json
     found = [f for f in collection["features"] if f["properties"]["id"] == case_id]
