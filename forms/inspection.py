@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
+from workflows.services.spatial import CHINA_LAT, CHINA_LON
 
 from .base import FlaskForm
 from .dynamic import dynamic_form, pair_rows
@@ -99,9 +100,9 @@ class InspectionStartForm(_TemplateChoices, FlaskForm):
                 "inspectors": [], "level": "county", "department": "", "delegated": False, "delegate_unit": ""}
 
 
-# Where a check-in may lie: the People's Republic's extent (a bounding box), so a swapped latitude and
-# longitude or a point off the coast of Africa (0, 0) is refused. Accuracy as the browser reports it.
-LAT_RANGE, LON_RANGE, MAX_ACCURACY_M = (3.8, 53.6), (73.5, 135.1), 100_000
+# Where a check-in may lie: China's box, the one the map and the accident form use, so a swapped latitude
+# and longitude or a point off the coast of Africa (0, 0) is refused. Accuracy as the browser reports it.
+LAT_RANGE, LON_RANGE, MAX_ACCURACY_M = CHINA_LAT, CHINA_LON, 100_000
 
 
 class _Finite:
