@@ -90,7 +90,7 @@
           const at = p.label_at ? L.latLng(p.label_at[1], p.label_at[0]) : layer.getBounds().getCenter();
           L.marker(at, {
             interactive: false, keyboard: false, zIndexOffset: -1000,
-            icon: L.divIcon({ className: 'gf-boundary-label', html: name, iconSize: null }),
+            icon: L.divIcon({ className: 'gf-county gf-boundary-label', html: name, iconSize: null }),
           }).addTo(countyLayer);
         });
         if (!placed.length) map.fitBounds(outlines.getBounds());
