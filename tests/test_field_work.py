@@ -378,3 +378,22 @@ def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server
             page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
         browser.close()
     assert errors == []
+
+
+def test_an_inspection_app_sends_item_photos_and_the_check_in_over_the_api(app, api):
+    case_id, task_id, items = checklist_task(app, api)
+    inspector = api("keqiao_inspector")
+    # The task's form says what to send: a photo list per item, the location and its accuracy.
+    props = inspector.get(f"/tasks/{task_id}").json["form"]["properties"]
+    assert props["photo_2"]["type"] == ["array", "null"] and props["latitude"]["type"] == ["number", "null"]
+    uploaded = inspector.post("/attachments", data={"file": (io.BytesIO(PNG), "leak.png", "image/png")},
+                              content_type="multipart/form-data")
+    assert uploaded.status_code == 201, uploaded.json
+    answers = {f"item_{i}": "pass" for i in range(len(items))}
+    resp = inspector.post(f"/tasks/{task_id}/complete", {"data": {
+        **answers, "item_2": "fail", "note_2": "软管老化", "rectification_days": 7, "photo_2": [uploaded.json["id"]],
+        "latitude": 30.05, "longitude": 120.45, "location_accuracy": 30}})
+    assert resp.status_code == 200, resp.json
+    data = inspector.get(f"/cases/{case_id}").json["data"]
+    assert data["answers"][2]["photos"] == [uploaded.json["id"]] and data["answers"][1]["photos"] == []
+    assert data["checkin"] == {"latitude": 30.05, "longitude": 120.45, "accuracy_m": 30.0}
