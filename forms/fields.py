@@ -108,3 +108,12 @@ class AttachmentsField(MultipleFileField):
     @property
     def ids(self) -> list[int]:
         return [v for v in self.data or [] if isinstance(v, int)]
+
+
+class ImagesOnly:
+    """Photos only (a checklist item's photo from the camera): no PDF among them."""
+
+    def __call__(self, form, field):
+        for upload in getattr(field, "uploads", ()):
+            if not (upload.mimetype or "").startswith("image/"):
+                raise ValidationError(_("Only photos (images) can be attached here."))

@@ -41,6 +41,7 @@ from .delivery import (
     NotificationRobot,
 )
 from .documents import DocumentCounter, IssuedDocument
+from .drafts import TaskDraft
 from .idempotency import IdempotencyKey
 from .info import (
     INFO_ANNOUNCEMENT,
@@ -155,6 +156,7 @@ __all__ = [
     "DecisionModel",
     "DocumentCounter",
     "IssuedDocument",
+    "TaskDraft",
     "IdempotencyKey",
     "EarlyWarning",
     "ENTERPRISE_KINDS",

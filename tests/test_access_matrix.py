@@ -508,6 +508,7 @@ EXPECT = {
     "data_pages.excel_import": _data_reporting("/data/station/import"),
     "data_pages.record": _records_page,
     "map_pages.index": _map_page,
+    "map_pages.boundaries": lambda c, w: [Probe("GET", "/map/shaoxing.geojson", PUBLIC)],  # a map's base layer
     # pages on one object
     "cases.detail": _per("cases", "/cases/{o.id}"),
     "cases.diagram": _per("cases", "/cases/{o.id}/diagram.bpmn"),
@@ -516,6 +517,11 @@ EXPECT = {
     "queue.task": _per("tasks", "/tasks/{o.id}"),
     "queue.act": _task_probes("POST", "unclaim", api=False),
     "queue.follow_up": _per("tasks", "/tasks/{o.id}/follow-up", "POST", allowed=PASS, data={"action": "clear"}),
+    # Drafts are kept for checklists only: the world's tasks refuse them whoever asks (404), and a task out of
+    # sight is not found; who may keep a checklist's draft is tested in test_field_work.py.
+    "drafts.show": _per("tasks", "/tasks/{o.id}/draft", allowed=DENY),
+    "drafts.save": _per("tasks", "/tasks/{o.id}/draft", "PUT", allowed=DENY),
+    "drafts.discard": _per("tasks", "/tasks/{o.id}/draft", "DELETE", allowed=DENY),
     # the city admin's pages
     "admin.index": _admin_only("/admin/models"),
     "admin.upload": _admin_only("/admin/models/upload", "POST", PASS),

@@ -72,13 +72,15 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     from web.common import rights
     from web.pages import data as data_pages
+    from web.pages import drafts
     from web.pages import map as map_pages
     from web.pages.admin import api_keys, users
     from web.pages.industry import info, training
     from web.pages.portal import dashboard, enterprise_home, ledgers, supply_statistics
 
     for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
-                   map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys):
+                   map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys,
+                   drafts):
         app.register_blueprint(module.bp)
     from web.api import register as register_api
 

@@ -28,7 +28,9 @@ def _links(collection: dict) -> dict:
     """Each feature gets the page it opens, so the map's popups need no URL rules of their own."""
     for feature in collection["features"]:
         p = feature["properties"]
-        if p["layer"] == "cases":
+        if p["layer"] == "checkins":
+            p["url"] = url_for("cases.detail", case_id=p["id"])
+        elif p["layer"] == "cases":
             p["url"] = url_for("cases.detail", case_id=p["id"])
             p["nearby_url"] = url_for("map_api.case_nearby", case_id=p["id"])
         elif p["layer"] == "warnings":
@@ -44,7 +46,7 @@ def _links(collection: dict) -> dict:
 @bp.get("/map/features")
 @api_scope("read")
 def map_features():
-    """GeoJSON FeatureCollection of ?layers=enterprises,stations,warnings,cases (default all) in the caller's
+    """GeoJSON FeatureCollection of ?layers=enterprises,stations,warnings,cases,checkins (default all) in the caller's
     scope, filtered by ?county= (id) and ?kind= (bottled, pipeline, vehicle). Points are [lon, lat]."""
     layers = spatial.parse_layers(request.args.get("layers"), spatial.FEATURE_LAYERS)
     filters = spatial.parse_filters(request.args.get("county"), request.args.get("kind"))

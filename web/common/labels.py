@@ -56,7 +56,9 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
-                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
+                # An inspection's location check-in and the photos of its checklist items (field work).
+                "checkin": _l("Location check-in"), "accuracy_m": _l("Accuracy"), "photos": _l("Photos")}
 
 
 def _form_labels():
@@ -107,6 +109,19 @@ def localtime(value):
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def checkin_label(checkin: dict) -> str:
+    """An inspection's check-in in words: "纬度 30.085200，经度 120.492500，精度约 15 米"."""
+    try:
+        text = _("latitude %(lat).6f, longitude %(lon).6f", lat=float(checkin["latitude"]),
+                 lon=float(checkin["longitude"]))
+    except (KeyError, TypeError, ValueError):
+        return "—"
+    if isinstance(checkin.get("accuracy_m"), int | float):
+        text += _(", accuracy about %(m)s m", m=round(checkin["accuracy_m"]))
+    return text
+
+
+
 _LABELS: list = []
 
 
@@ -144,6 +159,8 @@ def register(app):
             return ", ".join(names.get(v, str(v)) for v in value)
         if name == "result" and isinstance(value, str):
             return RESULTS.get(value, value)
+        if name == "checkin" and isinstance(value, dict):
+            return checkin_label(value)
         if isinstance(value, list):
             return ", ".join(str(value_label(name, v)) for v in value)
         return value

@@ -80,7 +80,7 @@ def submission(form) -> Submission:
                 files.append(NewFile(f.filename, f.mimetype, f.read(), field.name))
             if field.ids:
                 ids[field.name] = field.ids
-    return Submission(task_data(form), files, ids)
+    return Submission(task_data(form), files, ids, getattr(form, "place_files", None))
 
 
 def opening(form) -> Opening:

@@ -1,8 +1,9 @@
 """The map page (O5): enterprises, stations, open warnings and open cases over Leaflet, drawn from
 /api/v1/map/features; without a configured tile server it draws a plain lon/lat grid."""
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, make_response, render_template
+from flask import Blueprint, abort, current_app, make_response, render_template, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,6 +14,9 @@ from workflows.permissions import has_right
 from workflows.services import spatial
 
 bp = Blueprint("map_pages", __name__)
+# Shaoxing and its six counties (GB/T 2260 codes), vendored from npm under the MIT licence: see SOURCE.md
+# beside the file. Drawn under the markers, so the map shows where it is without any tile server.
+BOUNDARIES = Path(__file__).resolve().parent.parent / "static" / "vendor" / "shaoxing" / "shaoxing.geojson"
 KIND_LABELS = {"bottled": _l("Bottled gas"), "pipeline": _l("Pipeline gas"), "vehicle": _l("Vehicle refuelling")}
 LEVEL_LABELS = {1: _l("Level 1 warning"), 2: _l("Level 2 warning"), 3: _l("Level 3 warning")}
 
@@ -49,10 +53,17 @@ def index():
         "map.html", counties=counties, kinds=ENTERPRISE_KINDS, pick_county=user.role == ROLE_CITY_ADMIN,
         enterprise_kind_labels={k: str(v) for k, v in KIND_LABELS.items()},
         warning_level_labels={k: str(v) for k, v in LEVEL_LABELS.items()}, process_labels=_process_names(),
-        tile_url=tile_url if origin else "", tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or ""))
+        tile_url=tile_url if origin else "", tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+        boundaries_url=url_for("map_pages.boundaries")))
     if origin:
         # Tiles are the only thing the page loads from elsewhere, and only when configured.
         response.headers["Content-Security-Policy"] = (
             f"default-src 'self'; img-src 'self' data: blob: {origin}; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'")
     return response
+
+
+@bp.get("/map/shaoxing.geojson")
+def boundaries():
+    """The outlines of Shaoxing city and its six counties (public, as any map's base layer is)."""
+    return send_file(BOUNDARIES, mimetype="application/geo+json", max_age=86400)

@@ -8,6 +8,7 @@ from models import User
 from web.common import task_context, taskflow
 from web.common.params import small_int
 from web.extensions import case_engine, db
+from web.pages import drafts
 from workflows import access
 from workflows.errors import Conflict, Forbidden, InvalidInput
 from workflows.roles import user_plays
@@ -51,6 +52,8 @@ def task(task_id):
     form = None
     if can_work:
         form = taskflow.bind_form(task.form_key, user, task=task)  # Flask-WTF reads the posted form and files
+        if request.method == "GET":
+            drafts.restore(form, task, user)  # a half-filled checklist, as the inspector left it
         if request.method == "POST" and form.validate():
             try:
                 case_id = taskflow.complete_task(task, user, form)
@@ -63,6 +66,7 @@ def task(task_id):
                         form[name].errors = list(messages)
                 flash(exc.message, "error")
                 return _task_page(task, form, can_work), 422
+            drafts.completed(task)
             flash(_("Task completed."), "success")
             return redirect(url_for("cases.detail", case_id=case_id))
         if request.method == "POST":

@@ -77,6 +77,9 @@ class Submission:
     data: dict
     files: list[NewFile] = field(default_factory=list)
     attachment_ids: dict[str, list[int]] = field(default_factory=dict)
+    # Given the values with the stored files' ids by field, what the case keeps (a checklist puts
+    # each item's photos into its answer); None keeps them as they are.
+    place_files: Callable[[dict], dict] | None = None
 
 
 @dataclass
@@ -314,6 +317,8 @@ class CaseEngine:
                 raise Conflict("task is no longer ready")
             data = dict(submission.data)
             data.update(self._store_attachments(s, case, row, actor, submission.files, submission.attachment_ids))
+            if submission.place_files is not None:
+                data = submission.place_files(data)
             spiff_task.set_data(**data)
             self._run(s, model, spiff_task.run, now)
             row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id

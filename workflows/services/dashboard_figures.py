@@ -8,7 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, select
 
-from models import CASE_ACTIVE, CASE_COMPLETED, ENTERPRISE_KINDS, Case, EarlyWarning, Enterprise, Region, Task
+from models import (
+    CASE_ACTIVE,
+    CASE_COMPLETED,
+    ENTERPRISE_KINDS,
+    ROLE_CITY_ADMIN,
+    Case,
+    EarlyWarning,
+    Enterprise,
+    Region,
+    Task,
+)
 from models.monitoring import WARNING_OPEN
 from workflows import access
 
@@ -105,7 +115,24 @@ def penalties_by_type(session, user) -> list[dict]:
              "paid": round(float(p), 2)} for t, n, a, c, p in session.execute(stmt)]
 
 
+def by_county(session, user) -> list[dict]:
+    """Per county of the caller's area (GB/T 2260 code and name, for the county map): the open cases
+    and the open warnings in it. A county user's area is his county; the city's, all six."""
+    counties = session.execute(select(Region.id, Region.code, Region.name).where(Region.level == "county")
+                               .order_by(Region.code)).all()
+    cases = dict(session.execute(select(Case.county_id, func.count(Case.id))
+                                 .where(access.case_scope(user), Case.status == CASE_ACTIVE)
+                                 .group_by(Case.county_id)).all())
+    warnings = dict(session.execute(select(EarlyWarning.county_id, func.count(EarlyWarning.id))
+                                    .where(access.warning_scope(user), EarlyWarning.status == WARNING_OPEN)
+                                    .group_by(EarlyWarning.county_id)).all())
+    city = user.role == ROLE_CITY_ADMIN
+    return [{"code": code, "name": name, "open_cases": int(cases.get(cid, 0)), "warnings": int(warnings.get(cid, 0))}
+            for cid, code, name in counties if city or cid == user.county_id]
+
+
 def dashboard(session, user, now: datetime) -> dict:
     return {"open_cases": open_cases(session, user, now), "warnings": warnings_by_level(session, user),
             "enterprises": enterprises_by_kind(session, user), "inspections": inspection_summary(session, user),
-            "rectification": rectification_on_time(session, user), "penalties": penalties_by_type(session, user)}
+            "rectification": rectification_on_time(session, user), "penalties": penalties_by_type(session, user),
+            "counties": by_county(session, user)}

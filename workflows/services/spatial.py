@@ -36,7 +36,7 @@ MAX_RADIUS_M = 50_000
 # The same box the accident form accepts: a point outside it is a typo (swapped or zero lon/lat).
 CHINA_LON, CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
 STATION_KIND = "station"
-FEATURE_LAYERS = ("enterprises", "stations", "warnings", "cases")
+FEATURE_LAYERS = ("enterprises", "stations", "warnings", "cases", "checkins")
 NEARBY_LAYERS = ("stations", "enterprises")
 
 
@@ -278,8 +278,27 @@ def case_features(session, user, filters: Filters) -> list[dict]:
     return features
 
 
+def checkin_features(session, user, filters: Filters) -> list[dict]:
+    """Where inspectors checked in: an inspection's ``checkin`` (the browser's location and its accuracy
+    when the checklist was sent), open or closed."""
+    lat = Case.data[("checkin", "latitude")].as_float()
+    lon = Case.data[("checkin", "longitude")].as_float()
+    accuracy = Case.data[("checkin", "accuracy_m")].as_float()
+    stmt = (select(Case.id, Case.title, Case.process_key, Case.county_id, Case.status, Case.completed_at,
+                   lon.label("lon"), lat.label("lat"), accuracy.label("accuracy_m"),
+                   Enterprise.id.label("enterprise_id"), Enterprise.name.label("enterprise"))
+            .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
+            .where(access.case_scope(user), Case.process_key == "inspection", lon.isnot(None), lat.isnot(None)))
+    rows = session.execute(_filtered(stmt, filters, Case.county_id).order_by(Case.id)).all()
+    return [_feature(r.lon, r.lat, {
+        "layer": "checkins", "id": r.id, "title": r.title, "process": r.process_key, "county_id": r.county_id,
+        "status": r.status, "enterprise_id": r.enterprise_id, "enterprise": r.enterprise,
+        "accuracy_m": r.accuracy_m, "completed_at": r.completed_at.isoformat() if r.completed_at else None})
+        for r in rows]
+
+
 LAYER_FEATURES = {"enterprises": enterprise_features, "stations": station_features,
-                  "warnings": warning_features, "cases": case_features}
+                  "warnings": warning_features, "cases": case_features, "checkins": checkin_features}
 
 
 def features(session, user, layers, filters: Filters = Filters()) -> dict:

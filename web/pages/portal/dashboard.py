@@ -59,6 +59,7 @@ def index():
                            text={"open": str(_l("Open")), "overdue": str(_l("Overdue")),
                                  "count": str(_l("Cases")), "amount": str(_l("Amount (yuan)")),
                                  "enterprises": str(_l("Enterprises")), "qualified": str(_l("Qualified")),
+                                 "open_cases": str(_l("Open cases")), "warnings": str(_l("Open warnings")),
                                  "failed": str(_l("The figures could not be loaded."))})
 
 
@@ -67,7 +68,8 @@ def index():
 def data():
     user = authority_user()
     return jsonify({**figures.dashboard(db.session, user, clock.now()), "labels": _labels(),
-                    "map_features": url_for("map_api.map_features", layers="warnings,cases")})
+                    "map_features": url_for("map_api.map_features", layers="warnings,cases"),
+                    "boundaries": url_for("map_pages.boundaries")})
 
 
 @bp.get("/portal/dashboard.xlsx")
@@ -81,6 +83,8 @@ def export():
          [[names.get(r["process"], r["process"]), r["county"], r["open"], r["overdue"]] for r in d["open_cases"]]),
         ("预警", ["预警级别", "未关闭预警数"],
          [[xlsx.zh(LEVEL_LABELS.get(level, level)), n] for level, n in d["warnings"].items()]),
+        ("区县", ["区县", "行政区划代码", "在办案件", "未关闭预警"],
+         [[r["name"], r["code"], r["open_cases"], r["warnings"]] for r in d["counties"]]),
         ("企业", ["企业类型", "企业数"], [[xlsx.zh(kinds[k]), n] for k, n in d["enterprises"].items()]),
         ("考核检查汇总", ["企业类型", "企业总数", "已检查", "合格", "存在Ⅰ类问题", "存在Ⅱ类问题", "存在Ⅲ类问题"],
          [["合计" if k == "total" else xlsx.zh(kinds[k]), v["enterprises"], v["inspected"], v["qualified"],

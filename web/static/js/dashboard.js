@@ -63,15 +63,74 @@
     bars('chart-penalties', d.penalties.map((p) => L.penalty_types[p.penalty_type] || p.penalty_type), [
       { name: text.count, data: d.penalties.map((p) => p.count) },
     ]);
-    drawMap(d.map_features);
+    drawCounties(d.counties, d.boundaries);
+    drawMap(d.map_features, d.boundaries);
   }
 
-  function drawMap(url) {
+  // The county map: the vendored outlines of Shaoxing's six counties (GB/T 2260 codes) as an ECharts
+  // map, each county shaded by its open cases, its open warnings in the tooltip. One fetch of the
+  // outlines serves this chart and the Leaflet map below.
+  let outlines = null;
+  function boundaries(url) {
+    outlines = outlines || fetch(url, { credentials: 'same-origin' }).then((r) => {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    });
+    return outlines;
+  }
+
+  function drawCounties(rows, url) {
+    const holder = document.getElementById('chart-counties');
+    if (!holder || !window.echarts || !url) return;
+    boundaries(url).then((fc) => {
+      // ECharts places a region's label at properties.cp.
+      const counties = { type: 'FeatureCollection', features: fc.features.filter((f) => f.properties.level === 'county')
+        .map((f) => Object.assign({}, f, { properties: Object.assign({ cp: f.properties.label_at }, f.properties) })) };
+      window.echarts.registerMap('shaoxing-counties', counties);
+      const byName = {};
+      rows.forEach((r) => { byName[r.name] = r; });
+      const max = Math.max(1, ...rows.map((r) => r.open_cases));
+      const c = window.echarts.init(holder);
+      c.setOption({
+        tooltip: {
+          trigger: 'item',
+          formatter: (p) => {
+            const r = byName[p.name];
+            if (!r) return p.name;
+            return p.name + '<br>' + text.open_cases + '：' + r.open_cases + '<br>' + text.warnings + '：' + r.warnings;
+          },
+        },
+        visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0,
+                     itemWidth: 12, itemHeight: 100, text: [String(max), '0'], inRange: { color: ['#e6eef8', '#12417a'] } },
+        series: [{
+          type: 'map', map: 'shaoxing-counties', roam: false, top: 8, bottom: 40,
+          label: { show: true, fontSize: 11, formatter: (p) => {
+            const r = byName[p.name];
+            return r ? p.name + '\n' + r.open_cases + ' / ' + r.warnings : p.name;
+          } },
+          itemStyle: { borderColor: '#fff', borderWidth: 1, areaColor: '#eef2f7' },
+          emphasis: { label: { show: true }, itemStyle: { areaColor: '#f0b429' } },
+          data: rows.map((r) => ({ name: r.name, value: r.open_cases })),
+        }],
+      });
+      holder.dataset.rendered = 'true';
+      window.addEventListener('resize', () => c.resize());
+    }).catch(() => { holder.textContent = text.failed; });
+  }
+
+  function drawMap(url, boundaryUrl) {
     const holder = document.getElementById('dash-map');
     if (!holder || !window.L) return;
     const map = window.L.map(holder, { minZoom: 4, maxZoom: 18 });
     holder.classList.add('gf-plain');
     map.setView([29.9, 120.6], 9);
+    if (boundaryUrl) {
+      boundaries(boundaryUrl).then((fc) => {
+        window.L.geoJSON(fc, { style: (f) => ({ color: '#12417a', weight: f.properties.level === 'city' ? 3 : 1,
+          fill: f.properties.level !== 'city', fillColor: '#dbe7f5', fillOpacity: 0.2, interactive: false }) })
+          .addTo(map).bringToBack();
+      }).catch(() => {});
+    }
     fetch(url, { credentials: 'same-origin' }).then((r) => r.json()).then((fc) => {
       const layer = window.L.geoJSON(fc, {
         pointToLayer: (f, latlng) => window.L.circleMarker(latlng, {

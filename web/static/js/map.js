@@ -66,6 +66,39 @@
   map.on('moveend', drawGrid);
   drawGrid();
 
+  // ---- boundaries of the city and its counties (vendored GeoJSON), under everything else ----------
+  const shown = new Set(counties.map((c) => c.code));
+  function boundaryStyle(feature) {
+    return feature.properties.level === 'city'
+      ? { color: '#12417a', weight: 3, opacity: 0.9, fill: false, interactive: false }
+      : { color: '#12417a', weight: 1.5, opacity: 0.7, dashArray: '4 3', fillColor: '#dbe7f5',
+          fillOpacity: shown.has(feature.properties.code) ? 0.35 : 0.1, interactive: false };
+  }
+  if (holder.dataset.boundaries) {
+    fetch(holder.dataset.boundaries, { credentials: 'same-origin' })
+      .then((r) => { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+      .then((collection) => {
+        const outlines = L.geoJSON(collection, { style: boundaryStyle }).addTo(map);
+        outlines.bringToBack();
+        // County names at the package's label point (the county seat) rather than amid their enterprises.
+        countyLayer.clearLayers();
+        outlines.eachLayer((layer) => {
+          const p = layer.feature.properties;
+          if (p.level !== 'county' || !shown.has(p.code)) return;
+          const name = document.createElement('span');
+          name.textContent = p.name;
+          const at = p.label_at ? L.latLng(p.label_at[1], p.label_at[0]) : layer.getBounds().getCenter();
+          L.marker(at, {
+            interactive: false, keyboard: false, zIndexOffset: -1000,
+            icon: L.divIcon({ className: 'gf-county gf-boundary-label', html: name, iconSize: null }),
+          }).addTo(countyLayer);
+        });
+        if (!placed.length) map.fitBounds(outlines.getBounds());
+        holder.dataset.boundaries = 'drawn';
+      })
+      .catch((err) => { holder.dataset.boundariesState = 'error'; console.warn(err); });
+  }
+
   // ---- features -----------------------------------------------------------------------------------
   function el(tag, attrs, content) {
     const node = document.createElement(tag);
@@ -78,6 +111,7 @@
     if (p.layer === 'enterprises') return 'gf-ent-' + p.kind;
     if (p.layer === 'stations') return 'gf-station';
     if (p.layer === 'warnings') return 'gf-warning gf-level-' + p.level;
+    if (p.layer === 'checkins') return 'gf-checkin';
     return 'gf-case' + (p.process === 'accident' ? ' gf-accident' : '');
   }
 
@@ -103,6 +137,12 @@
       head.textContent = text.warning + ' · ' + (text.levels[p.level] || p.level);
       if (p.description) line2.push(p.description);
       if (p.site) line2.push(p.site);
+    } else if (p.layer === 'checkins') {
+      head.textContent = text.checkin;
+      if (p.enterprise) line2.push(p.enterprise);
+      if (p.accuracy_m !== null && p.accuracy_m !== undefined) {
+        line2.push(text.accuracy.replace('{m}', Math.round(p.accuracy_m)));
+      }
     } else {
       head.textContent = text.case + ' · ' + (text.process[p.process] || p.process);
       if (p.enterprise) line2.push(p.enterprise);
