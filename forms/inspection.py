@@ -20,8 +20,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import ROLE_CITY_ADMIN, ROLE_INSPECTOR, ChecklistTemplate, Enterprise, User
 from workflows import access
-from workflows.services.task_context import Fact
 from workflows.services.spatial import CHINA_LAT, CHINA_LON
+from workflows.services.task_context import Fact
 
 from .base import FlaskForm
 from .dynamic import dynamic_form, pair_rows
