@@ -1,15 +1,22 @@
-"""How codes read on the pages (translated): roles, statuses, history events, data fields."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
+"""How codes read on the pages (translated): roles, statuses, history events, data fields.
 
+The thin Flask adapter of workflows/services/presentation.py, where every value is presented (labels,
+yes/no, money, Beijing time, names): this module gives it the reader's translator and locale, the labels
+of the forms, and registers its functions for the templates under their long-standing names.
+"""
+import re
+from pathlib import Path
+
+from flask import current_app, g, has_app_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from forms import FORMS
+from forms.fields import AttachmentsField
 from forms.inspection import RESULTS as _RESULT_CHOICES
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from workflows.services import presentation
+from workflows.services.presentation import SHANGHAI as LOCAL_TZ  # noqa: F401  (kept for importers)
 
 ROLES = {
     "city_admin": _l("City authority admin"), "county_supervisor": _l("County supervisor"),
@@ -19,7 +26,7 @@ ROLES = {
 # The enforcement ledgers (A8), by key: their menu entries, dashboard links and page titles.
 LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
                  "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
-STATUSES = {"active": _l("Active"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+STATUSES = {"active": _l("In progress"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
             "open": _l("Open")}
 EVENTS = {
     "case_started": _l("Case opened"), "case_completed": _l("Case closed"),
@@ -56,21 +63,51 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
-                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
+                "inspectors": _l("Inspectors"), "assignee": _l("Assignee")}
+# The kinds of checklist templates (A5.1).
+TEMPLATE_KIND_LABELS = {
+    "enterprise_safety": _l("Enterprise safety management"), "user_safety": _l("User safety management"),
+    "high_pressure": _l("City high-pressure gas"), "medium_low_pressure": _l("Medium and low pressure distribution"),
+    "cng_station": _l("CNG station"), "lng_station": _l("LNG station"), "lpg_station": _l("LPG station"),
+}
+# Values the models compute, by field: their labels.
+EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
+                "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
+                "level": {"city": _l("City level"), "county": _l("County level")}}
 
 
 def _form_labels():
-    labels, choices = {}, {}
-    for cls in FORMS.values():
+    """Field labels and choice labels: of every form (the first form naming a field wins), and per form key."""
+    labels, choices, by_form, money, files = {}, {}, {}, set(), set()
+    for key, cls in FORMS.items():
+        own_labels, own_choices = {}, {}
         for name, unbound in cls._unbound_fields or _unbound(cls):
             args = unbound.args
             kwargs = unbound.kwargs
             label = args[0] if args else kwargs.get("label")
             if label is not None:
                 labels.setdefault(name, label)
+                own_labels[name] = label
+                if "(yuan)" in getattr(label, "_args", (str(label),))[0]:
+                    money.add(name)
+            if isinstance(unbound.field_class, type) and issubclass(unbound.field_class, AttachmentsField):
+                files.add(name)
             for value, text in kwargs.get("choices") or []:
-                choices[(name, value)] = text
-    return labels, choices
+                choices.setdefault((name, value), text)
+                own_choices[(name, value)] = text
+        by_form[key] = (own_labels, own_choices)
+    return labels, choices, by_form, money, files
+
+
+def _forms_of_processes(bpmn_dir) -> dict[str, list[str]]:
+    """Process key → the form keys of its user tasks, from the shipped models."""
+    out = {}
+    for path in sorted(Path(bpmn_dir).glob("*.bpmn")) if bpmn_dir else ():
+        text = path.read_text("utf-8")
+        for match in re.finditer(r'<bpmn:process id="([^"]+)"(.*?)</bpmn:process>', text, re.S):
+            out[match.group(1)] = re.findall(r'camunda:formKey="([^"]+)"', match.group(2))
+    return out
 
 
 def _unbound(cls):
@@ -98,43 +135,26 @@ def browser_label(user_agent: str | None) -> str:
 
 
 def register(app):
-    labels, choices = _form_labels()
+    labels, choices, by_form, money, files = _form_labels()
+    known = presentation.Labels(
+        fields=labels, choices=choices, by_form=by_form, forms_of=_forms_of_processes(app.config.get("BPMN_DIR")),
+        extra_fields=EXTRA_FIELDS, extra_values={**EXTRA_VALUES, "template_kind": TEMPLATE_KIND_LABELS},
+        money=presentation.MONEY_FIELDS | money, files=presentation.FILE_FIELDS | files)
+    app.extensions["gasflow.labels"] = known
 
     def localtime(value):
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                return value
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+        if isinstance(value, str) and presentation.to_local(value) is None:
+            return value
+        return presentation.instant(value)
 
-    def value_label(name, value):
-        if name == "enterprise_id" and isinstance(value, int):
-            from models import Enterprise
-            from web.extensions import db
+    def process_of(process):
+        return process if process is not None else g.get("presenting_process")
 
-            enterprise = db.session.get(Enterprise, value)
-            return enterprise.name if enterprise else value
-        if isinstance(value, str) and (name, value) in choices:
-            return choices[(name, value)]
-        if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
-            return localtime(value)
-        if isinstance(value, bool):
-            return _("Yes") if value else _("No")
-        if value is None or value == "":
-            return "—"
-        if name == "enterprise_ids" and isinstance(value, list):
-            from models import Enterprise
-            from web.extensions import db
+    def value_label(name, value, process=None):
+        return presenter().value(name, value, process_of(process))
 
-            names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
-                                            .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
-            return ", ".join(names.get(v, str(v)) for v in value)
-        if name == "result" and isinstance(value, str):
-            return RESULTS.get(value, value)
-        if isinstance(value, list):
-            return ", ".join(str(value_label(name, v)) for v in value)
-        return value
+    def field_label(name, process=None):
+        return presenter().field_label(name, process_of(process))
 
     def table_columns(rows):
         cols = {}
@@ -145,9 +165,52 @@ def register(app):
 
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["browser_label"] = browser_label
+    app.jinja_env.filters["money"] = lambda v: presenter().money(v)
+    app.jinja_env.filters["number"] = lambda v: presenter().number(v)
+    app.jinja_env.filters["yes_no"] = lambda v: presenter().yes_no(v)
+    app.jinja_env.filters["person"] = lambda v: presenter().person(v)
+    app.jinja_env.filters["process_name"] = lambda v: presenter().process_name(getattr(v, "name", v))
+    app.jinja_env.filters["end_name"] = lambda v: presenter().end_name(v)
     app.jinja_env.globals.update(
         role_label=lambda r: ROLES.get(r, r), status_label=lambda s: STATUSES.get(s, s),
-        event_label=lambda e: EVENTS.get(e, e),
-        field_label=lambda n: labels.get(n) or EXTRA_FIELDS.get(n, n), value_label=value_label,
-        table_columns=table_columns,
+        event_label=lambda e: EVENTS.get(e, e), field_label=field_label, value_label=value_label,
+        table_columns=table_columns, presenter=presenter, history_detail=history_detail,
     )
+
+
+def presenter(locale: str | None = None) -> presentation.Presenter:
+    """The request's presenter (the reader's language), or one for ``locale`` (an export in Chinese)."""
+    from web.extensions import db
+
+    if locale is None and "presenter" in g:
+        return g.presenter
+    known = current_app.extensions.get("gasflow.labels") if has_app_context() else None
+    shown = presentation.Presenter(_, locale or str(get_locale() or "zh"), db.session, known)
+    if locale is None:
+        g.presenter = shown
+    return shown
+
+
+# History details a person does not read: the engine's element ids beside their names.
+_HISTORY_HIDDEN = {"end", "case_id", "task_id", "element"}
+
+
+def history_detail(detail) -> list[tuple[str, str]]:
+    """A history entry's details as (label, text), the end state by its name."""
+    if not isinstance(detail, dict):
+        return []
+    shown = presenter()
+    out = []
+    for key, value in detail.items():
+        if key in _HISTORY_HIDDEN or value in (None, "", []):
+            continue
+        if key == "end_name":
+            out.append((shown.field_label(key), shown.end_name(value)))
+        elif key == "process":
+            out.append((shown.field_label(key), shown.process_label(value)))
+        elif key == "case":
+            out.append((shown.field_label(key), f"#{value}"))
+        else:
+            out.append((shown.field_label(key, g.get("presenting_process")),
+                        shown.value(key, value, g.get("presenting_process"))))
+    return out
