@@ -20,7 +20,7 @@ class RectificationIssueForm(FlaskForm):
 
 class RectificationRespondForm(FlaskForm):
     response = TextAreaField(_l("Rectification done"), validators=[DataRequired(), Length(max=4000)])
-    photos = AttachmentsField(_l("Photos"))
+    photos = AttachmentsField(_l("Rectification photos"))
 
 
 class RectificationVerifyForm(FlaskForm):

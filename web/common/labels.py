@@ -64,7 +64,8 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
                 "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
-                "inspectors": _l("Inspectors"), "assignee": _l("Assignee")}
+                "inspectors": _l("Inspectors"), "assignee": _l("Assignee"), "certificate": _l("Certificate"),
+                "answers": _l("Checklist answers"), "index": _l("No.")}
 # The kinds of checklist templates (A5.1).
 TEMPLATE_KIND_LABELS = {
     "enterprise_safety": _l("Enterprise safety management"), "user_safety": _l("User safety management"),
@@ -175,6 +176,7 @@ def register(app):
         role_label=lambda r: ROLES.get(r, r), status_label=lambda s: STATUSES.get(s, s),
         event_label=lambda e: EVENTS.get(e, e), field_label=field_label, value_label=value_label,
         table_columns=table_columns, presenter=presenter, history_detail=history_detail,
+        is_money=lambda name: name in known.money,
     )
 
 
@@ -195,14 +197,15 @@ def presenter(locale: str | None = None) -> presentation.Presenter:
 _HISTORY_HIDDEN = {"end", "case_id", "task_id", "element"}
 
 
-def history_detail(detail) -> list[tuple[str, str]]:
-    """A history entry's details as (label, text), the end state by its name."""
+def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
+    """A history entry's details as (label, text), the end state by its name; ``hidden``: what the model
+    leaves off its case page (its ``gasflow.hidden`` fields) is left off its history too."""
     if not isinstance(detail, dict):
         return []
     shown = presenter()
     out = []
     for key, value in detail.items():
-        if key in _HISTORY_HIDDEN or value in (None, "", []):
+        if key in _HISTORY_HIDDEN or key in hidden or value in (None, "", []):
             continue
         if key == "end_name":
             out.append((shown.field_label(key), shown.end_name(value)))

@@ -135,6 +135,13 @@ def number(value, grouped: bool = False) -> str:
     return str(value)
 
 
+def plain_number(value):
+    """A float that is a whole number as an int (10.0 → 10), for a form field a person edits."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 @dataclass
 class Labels:
     """Labels of fields and of their values, by the form keys of a process (from the forms layer)."""
