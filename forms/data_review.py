@@ -80,6 +80,8 @@ class DataCorrectForm(DataBatchForm):
 
 class DataReviewForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    # The per-record fields are made per case; how their kept values read (web/common/labels.py).
+    value_choices = {"decision": DECISIONS}
 
     @classmethod
     def for_case(cls, data: dict):

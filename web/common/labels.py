@@ -97,6 +97,9 @@ def _form_labels():
             for value, text in kwargs.get("choices") or []:
                 choices.setdefault((name, value), text)
                 own_choices[(name, value)] = text
+        for name, pairs in getattr(cls, "value_choices", {}).items():  # fields a form makes per case
+            for value, text in pairs:
+                own_choices[(name, value)] = text
         by_form[key] = (own_labels, own_choices)
     return labels, choices, by_form, money, files
 

@@ -1,0 +1,167 @@
+"""The presentation layer (workflows/services/presentation.py and its Flask adapter web/common/labels.py):
+how a value reads for a person, in Chinese and in English."""
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from conftest import enterprise_id
+from flows import KQ_BOTTLED, open_order
+from leaks import page_leaks
+from sqlalchemy import select
+
+from workflows.services import presentation
+from workflows.services.presentation import Labels, Presenter, case_title, model_name
+
+ZH = {"Yes": "是", "No": "否", "Accept": "通过", "Accept: rectified": "合格：已整改到位", "Decision": "结论"}
+
+
+def zh(text):
+    return ZH.get(text, text)
+
+
+def test_money_yes_no_time_and_numbers():
+    p = Presenter(zh, "zh")
+    assert p.money(80000) == p.money(80000.0) == p.money("80000") == p.money(Decimal("80000.00")) == "80,000.00 元"
+    assert p.money(0.5) == "0.50 元" and p.money(None) == "—" and p.money("") == "—"
+    assert Presenter(None, "en").money(1234567.891) == "1,234,567.89 yuan"
+    assert p.yes_no(True) == p.value("delegated", True) == "是" and p.value("qualified", False) == "否"
+    assert Presenter(None, "en").value("qualified", False) == "No"
+    assert p.value("anything", None) == p.value("anything", "") == p.value("anything", []) == "—"
+    # Beijing time, to the minute, from an aware instant, an ISO string or a naive (UTC) database value.
+    assert p.instant(datetime(2026, 12, 6, 8, 5, tzinfo=UTC)) == "2026-12-06 16:05"
+    assert p.value("deadline_at", "2026-12-06T08:05:00+00:00") == "2026-12-06 16:05"
+    assert presentation.instant(datetime(2026, 12, 31, 20, 0)) == "2027-01-01 04:00"
+    assert p.value("planned_on", date(2026, 3, 5)) == "2026-03-05"
+    # Numbers as a person writes them: no float tail, grouped where asked.
+    assert p.number(2100.0) == "2,100" and p.number(85.5) == "85.5" and p.number(3) == "3"
+    assert presentation.number(2100.0) == "2100" and presentation.number(0.125) == "0.12"
+    assert p.value("score", 82.0) == "82" and p.value("amount", 80000.0) == "80,000.00 元"
+    assert presentation.plain_number(10.0) == 10 and presentation.plain_number(0.5) == 0.5
+
+
+def test_model_names_in_one_language():
+    assert model_name("整改 Rectification", "zh") == "整改"
+    assert model_name("整改 Rectification", "en") == "Rectification"
+    assert model_name("考核检查活动 Inspection activity", "en") == "Inspection activity"
+    assert model_name("处罚是否需市级审批 Penalty needs city approval", "zh") == "处罚是否需市级审批"
+    assert model_name("Only English", "zh") == "Only English" and model_name("只有中文", "en") == "只有中文"
+    # An end state named with half-width punctuation reads with full-width in Chinese.
+    assert Presenter(zh, "zh").end_name("屡改不合格, 移交处罚") == "屡改不合格，移交处罚"
+    assert Presenter(zh, "zh").end_name(None) == "—"
+
+
+def test_field_and_value_labels_by_the_case_s_own_process():
+    labels = Labels(
+        fields={"decision": "Decision", "photos": "Photos"},
+        choices={("decision", "accept"): "Accept: rectified"},
+        by_form={"data_review": ({}, {("decision", "accept"): "Accept"}),
+                 "inspection_checklist": ({"photos": "Inspection photos"}, {})},
+        forms_of={"data_review": ["data_batch", "data_review"], "inspection": ["inspection_checklist"]},
+        extra_fields={"score": "Score", "ref": "序号"}, extra_values={"template_kind": {"lpg_station": "LPG station"}})
+    p = Presenter(zh, "zh", labels=labels)
+    assert p.value("decision", "accept", "data_review") == "通过"
+    assert p.value("decision", "accept", "rectification") == "合格：已整改到位"
+    assert p.field_label("photos", "inspection") == "Inspection photos"
+    assert p.field_label("photos", "rectification") == "Photos"
+    assert p.field_label("score") == "Score"
+    assert p.value("template_kind", "lpg_station") == "LPG station"
+    # A field no form names (a model the city admin uploaded) reads as words, not as a key.
+    assert p.field_label("pipe_length") == "pipe length"
+    # Nested values: labels, not a repr.
+    text = p.value("review", [{"ref": 1, "decision": "accept"}], "data_review")
+    assert "{" not in text and "'" not in text and "通过" in text
+    assert page_leaks(f"<p>{text}</p>") == []
+
+
+def test_case_titles_from_the_model_s_template():
+    template = "整改 · {inspection_item|hazard_description:12} · {enterprise}"
+    hazard = {"hazard_description": "瓶库可燃气体报警器未定期校验，且无校验记录"}
+    titled = case_title(template, hazard, "整改 Rectification", "柯桥瓶装")
+    assert titled == "整改 · 瓶库可燃气体报警器未定期… · 柯桥瓶装"
+    assert case_title(template, {"inspection_item": "LPG-01", "hazard_description": "x"}, "", "柯桥瓶装") \
+        == "整改 · LPG-01 · 柯桥瓶装"
+    # A part whose every slot is empty is left out, not shown as "· ·".
+    assert case_title(template, {}, "", "柯桥瓶装") == "整改 · 柯桥瓶装"
+    assert case_title("{process} · {enterprise}", {}, "整改", "") == "整改"
+
+
+def test_orders_of_one_enterprise_can_be_told_apart_and_a_typed_title_is_kept(app, api, engine):
+    from models import Case
+    from web.extensions import db
+
+    first = open_order(api, app, hazard="瓶库可燃气体报警器未定期校验")
+    second = open_order(api, app, hazard="钢瓶检验标签缺失")
+    with app.app_context():
+        titles = {c.id: c.title for c in db.session.scalars(select(Case).where(Case.id.in_([first["id"],
+                                                                                              second["id"]])))}
+        assert titles[first["id"]] == f"整改 · 瓶库可燃气体报警器未定期校验 · {KQ_BOTTLED}"
+        assert titles[second["id"]] == f"整改 · 钢瓶检验标签缺失 · {KQ_BOTTLED}"
+    # An accident's reporter types its title: the case keeps it.
+    typed = api("keqiao_inspector").post("/cases", {"process": "accident", "data": {
+        "enterprise_id": enterprise_id(app, KQ_BOTTLED), "source": "public", "accident_type": "leak",
+        "title": "柯桥街道中压管道泄漏", "occurred_at": "2026-01-05T08:00:00+08:00", "address": "柯桥区笛扬路",
+        "description": "第三方施工挖破中压管道"}})
+    assert typed.status_code == 201, typed.json
+    with app.app_context():
+        assert db.session.get(Case, typed.json["id"]).title == "柯桥街道中压管道泄漏"
+
+
+def test_names_of_people_enterprises_and_files(app):
+    from models import Attachment
+    from web.extensions import db
+    from workflows.attachments import new_attachment
+
+    with app.app_context():
+        att = new_attachment("瓶库照片.jpg", "image/jpeg", b"\xff\xd8\xff", enterprise_id=None)
+        db.session.add(att)
+        db.session.flush()
+        p = Presenter(zh, "zh", db.session)
+        inspectors = p.value("inspectors", ["keqiao_inspector", "keqiao_inspector2"])
+        assert inspectors == "柯桥区检查员 李明、柯桥区检查员 赵强"
+        assert p.person("keqiao_supervisor") == "柯桥区主管部门 王科长"
+        assert p.value("enterprise_id", enterprise_id(app, KQ_BOTTLED)) == KQ_BOTTLED
+        assert p.value("photos", [att.id]) == "瓶库照片.jpg"
+        assert p.value("photos", [att.id + 1000]) == "—"  # a file gone is not shown by its id
+        assert p.process_label("rectification") == "整改"
+        assert Presenter(None, "en", db.session).process_label("rectification") == "Rectification"
+        db.session.rollback()
+        assert db.session.get(Attachment, att.id) is None
+
+
+def test_the_adapter_in_chinese_and_in_english(app, browser, api):
+    order = open_order(api, app)
+    inspector = browser("keqiao_inspector")
+    page = inspector.client.get(f"/cases/{order['id']}").data.decode()
+    assert "<dd>整改 · v" in page and "Rectification" not in page
+    inspector.client.set_cookie("locale", "en")
+    page = inspector.client.get(f"/cases/{order['id']}").data.decode()
+    assert "<dd>Rectification · v" in page and "整改 · v" not in page
+    assert "<dd>Class II</dd>" in page  # the hazard class by its label
+
+
+def test_error_pages_in_the_reader_s_language(app, browser):
+    enterprise = browser("kq_bottled_staff")
+    missing = enterprise.client.get("/no-such-page")
+    assert missing.status_code == 404
+    text = missing.data.decode()
+    assert "页面不存在" in text and "Not Found" not in text and "requested URL" not in text
+    refused = enterprise.client.get("/admin/users")
+    assert refused.status_code == 403 and "无权" in refused.data.decode()
+    assert "Forbidden" not in refused.data.decode()
+    no_case = enterprise.client.get("/cases/999999")
+    assert no_case.status_code == 404 and "no such" not in no_case.data.decode()
+    assert page_leaks(missing.data) == page_leaks(refused.data) == page_leaks(no_case.data) == []
+    enterprise.client.set_cookie("locale", "en")
+    missing = enterprise.client.get("/no-such-page")
+    assert missing.status_code == 404 and "Page not found" in missing.data.decode()
+    assert "页面不存在" not in missing.data.decode()
+
+
+def test_every_status_has_its_words(app):
+    from web.common.http_errors import PAGE_TEXTS, PAGE_TITLES, error_page
+
+    for status in (400, 403, 404, 405, 409, 413, 422, 429, 500, 503):
+        assert status in PAGE_TITLES and status in PAGE_TEXTS
+    with app.test_request_context("/"):
+        html = error_page(413, "Request Entity Too Large")  # werkzeug's English stays off a Chinese page
+        assert "文件过大" in html and "Entity" not in html
+        assert "请求过于频繁" in error_page(429) and "暂时无法使用" in error_page(503)
