@@ -180,6 +180,8 @@ def register(app):
         event_label=lambda e: EVENTS.get(e, e), field_label=field_label, value_label=value_label,
         table_columns=table_columns, presenter=presenter, history_detail=history_detail,
         is_money=lambda name: name in known.money,
+        # "标签：值" in Chinese (full-width, no space), "Label: value" in English.
+        colon=lambda: "：" if str(get_locale() or "zh").startswith("zh") else ": ",
     )
 
 
