@@ -36,6 +36,8 @@ def test_money_yes_no_time_and_numbers():
     assert presentation.number(2100.0) == "2100" and presentation.number(0.125) == "0.12"
     assert p.value("score", 82.0) == "82" and p.value("amount", 80000.0) == "80,000.00 元"
     assert presentation.plain_number(10.0) == 10 and presentation.plain_number(0.5) == 0.5
+    assert presentation.file_size(40) == "40 B" and presentation.file_size(41472) == "40.5 KB"
+    assert presentation.file_size(2 * 1024 * 1024) == "2 MB" and presentation.file_size(None) == "—"
 
 
 def test_model_names_in_one_language():
@@ -165,3 +167,33 @@ def test_every_status_has_its_words(app):
         html = error_page(413, "Request Entity Too Large")  # werkzeug's English stays off a Chinese page
         assert "文件过大" in html and "Entity" not in html
         assert "请求过于频繁" in error_page(429) and "暂时无法使用" in error_page(503)
+
+
+def test_a_rectification_read_through_its_pages_names_files_and_people(app, api, browser):
+    """The answer's photos by file name (not "整改照片 8, 9"), the verification by its label, the end by its
+    name, with no internal value on the case page, its task page or the ledger."""
+    import io
+    import re
+
+    from conftest import csrf_of
+
+    order = open_order(api, app, hazard="调压箱漏气")
+    staff = browser("kq_bottled_staff")
+    task_id = int(re.search(rb'href="/tasks/(\d+)"', staff.client.get("/?scope=group").data).group(1))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    done = staff.client.post(f"/tasks/{task_id}", data={
+        "response": "已更换调压箱密封件", "photos": [(io.BytesIO(png), "调压箱整改后.png", "image/png"),
+                                                   (io.BytesIO(png), "密封件.png", "image/png")],
+        "csrf_token": csrf_of(staff.client.get(f"/tasks/{task_id}").data)}, content_type="multipart/form-data")
+    assert done.status_code == 302, done.data[:2000]
+    inspector = browser("keqiao_inspector")
+    verify = int(re.search(rb'href="/tasks/(\d+)"', inspector.client.get("/?scope=mine").data).group(1))
+    assert page_leaks(inspector.client.get(f"/tasks/{verify}").data) == []
+    assert inspector.form_post(f"/tasks/{verify}", {"decision": "accept", "comment": "合格"}).status_code == 302
+    page = inspector.client.get(f"/cases/{order['id']}")
+    text = page.data.decode()
+    assert "调压箱整改后.png、密封件.png" in text  # the history's photos, by name
+    assert "整改照片" in text and "合格：已整改到位" in text and "柯桥瓶装 安全员 张华" in text
+    assert "整改完成" in text and "End_closed</" not in text  # the end by its name
+    assert page_leaks(page.data) == []
+    assert page_leaks(inspector.client.get("/ledger/rectifications").data) == []

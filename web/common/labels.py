@@ -171,6 +171,7 @@ def register(app):
     app.jinja_env.filters["browser_label"] = browser_label
     app.jinja_env.filters["money"] = lambda v: presenter().money(v)
     app.jinja_env.filters["number"] = lambda v: presenter().number(v)
+    app.jinja_env.filters["file_size"] = presentation.file_size
     app.jinja_env.filters["yes_no"] = lambda v: presenter().yes_no(v)
     app.jinja_env.filters["person"] = lambda v: presenter().person(v)
     app.jinja_env.filters["process_name"] = lambda v: presenter().process_name(getattr(v, "name", v))

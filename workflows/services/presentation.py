@@ -135,6 +135,17 @@ def number(value, grouped: bool = False) -> str:
     return str(value)
 
 
+def file_size(size) -> str:
+    """A file's size as a person reads it: 512 B, 40.5 KB, 3.2 MB (never 0.0 KB)."""
+    if not isinstance(size, int | float) or size < 0:
+        return EMPTY
+    if size < 1024:
+        return f"{int(size)} B"
+    if size < 1024 * 1024:
+        return f"{number(round(size / 1024, 1))} KB"
+    return f"{number(round(size / 1024 / 1024, 1))} MB"
+
+
 def plain_number(value):
     """A float that is a whole number as an int (10.0 → 10), for a form field a person edits."""
     if isinstance(value, float) and value.is_integer():
