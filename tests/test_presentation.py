@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from conftest import enterprise_id
 from flows import KQ_BOTTLED, open_order
-from leaks import page_leaks
+from leaks import page_leaks, visible_text
 from sqlalchemy import select
 
 from workflows.services import presentation
@@ -197,3 +197,14 @@ def test_a_rectification_read_through_its_pages_names_files_and_people(app, api,
     assert "整改完成" in text and "End_closed</" not in text  # the end by its name
     assert page_leaks(page.data) == []
     assert page_leaks(inspector.client.get("/ledger/rectifications").data) == []
+
+
+def test_a_refused_filter_reads_in_the_reader_s_language(app, browser):
+    admin = browser("admin")
+    page = admin.client.get("/ledger/penalties?date_from=2026-13-01&county=999999")
+    assert page.status_code == 400
+    text = visible_text(page.data)
+    assert "起始日期：不是有效日期" in text and "date_from" not in text and "Not a date" not in text
+    assert page_leaks(page.data) == []
+    warnings = admin.client.get("/warnings/?level=9&category=nonsense")
+    assert warnings.status_code == 400 and page_leaks(warnings.data) == []

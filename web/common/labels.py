@@ -66,6 +66,13 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
                 "inspectors": _l("Inspectors"), "assignee": _l("Assignee"), "certificate": _l("Certificate"),
                 "answers": _l("Checklist answers"), "index": _l("No.")}
+# The filters of the portal's lists and the warnings (workflows/services/report_filters.py): their fields
+# and the engine's English refusals, as a page reads them.
+FILTER_FIELDS = {"date_from": _l("Start date"), "date_to": _l("End date"), "county": _l("County"),
+                 "enterprise": _l("Enterprise"), "q": _l("Search"), "status": _l("Status"), "period": _l("Period")}
+FILTER_MESSAGES = {m: m for m in (
+    _l("Not a date (YYYY-MM-DD)."), _l("Not a valid id."), _l("Must not be before the start date."),
+    _l("At most ten years."), _l("Unknown county."), _l("Unknown enterprise."), _l("Unknown status."))}
 # The kinds of checklist templates (A5.1).
 TEMPLATE_KIND_LABELS = {
     "enterprise_safety": _l("Enterprise safety management"), "user_safety": _l("User safety management"),
@@ -181,9 +188,22 @@ def register(app):
         event_label=lambda e: EVENTS.get(e, e), field_label=field_label, value_label=value_label,
         table_columns=table_columns, presenter=presenter, history_detail=history_detail,
         is_money=lambda name: name in known.money,
+        filter_field=lambda name: FILTER_FIELDS.get(name) or field_label(name),
+        filter_message=filter_message,
         # "标签：值" in Chinese (full-width, no space), "Label: value" in English.
         colon=lambda: "：" if str(get_locale() or "zh").startswith("zh") else ": ",
     )
+
+
+def filter_message(text) -> str:
+    """A refusal of a filter in the reader's language (the engine words it in English for the API)."""
+    text = str(text)
+    for known in FILTER_MESSAGES:
+        if text == getattr(known, "_args", (None,))[0]:
+            return str(known)
+    if text.startswith("At most ") and text.endswith(" characters."):
+        return _("At most %(n)s characters.", n=text[len("At most "):-len(" characters.")])
+    return text
 
 
 def presenter(locale: str | None = None) -> presentation.Presenter:
