@@ -95,8 +95,8 @@ def test_orders_of_one_enterprise_can_be_told_apart_and_a_typed_title_is_kept(ap
     with app.app_context():
         titles = {c.id: c.title for c in db.session.scalars(select(Case).where(Case.id.in_([first["id"],
                                                                                               second["id"]])))}
-        assert titles[first["id"]] == f"整改 · 瓶库可燃气体报警器未定期校验 · {KQ_BOTTLED} · II"
-        assert titles[second["id"]] == f"整改 · 钢瓶检验标签缺失 · {KQ_BOTTLED} · II"
+        assert titles[first["id"]] == f"整改 · 瓶库可燃气体报警器未定期校验 · {KQ_BOTTLED} · II 类"
+        assert titles[second["id"]] == f"整改 · 钢瓶检验标签缺失 · {KQ_BOTTLED} · II 类"
     # An accident's reporter types its title: the case keeps it.
     typed = api("keqiao_inspector").post("/cases", {"process": "accident", "data": {
         "enterprise_id": enterprise_id(app, KQ_BOTTLED), "source": "public", "accident_type": "leak",

@@ -237,7 +237,7 @@ def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
             out.append((shown.field_label(key), shown.end_name(value)))
         elif key == "process":
             out.append((shown.field_label(key), shown.process_label(value)))
-        elif key == "case":
+        elif key in ("case", "parent"):
             out.append((shown.field_label(key), f"#{value}"))
         else:
             out.append((shown.field_label(key, g.get("presenting_process")),
