@@ -66,3 +66,19 @@ def test_no_internal_value_on_any_page_as_any_role(app, engine, browser):
     print(f"walked {seen} pages")
     assert seen > 100
     assert problems == [], f"{len(problems)} leaks:\n" + "\n".join(problems)
+
+
+def test_api_key_pages_with_keys_show_only_what_is_copied_verbatim(app, browser):
+    """The key pages with keys on them (the demo has none): a new key, its prefix and scopes are copied as
+    they are (marked verbatim); everything else reads as prose."""
+    from conftest import csrf_of
+
+    staff = browser("kq_bottled_admin")
+    page = staff.client.get("/api-keys")
+    made = staff.client.post("/api-keys", data={"name": "企业自建平台", "days": "30", "scopes": ["read", "data:submit"],
+                                                "csrf_token": csrf_of(page.data)})
+    assert made.status_code in (200, 201), made.data[:2000]
+    assert 'id="secret"' in made.data.decode()
+    assert page_leaks(made.data) == []
+    assert page_leaks(staff.client.get("/api-keys").data) == []
+    assert page_leaks(browser("admin").client.get("/admin/users/api-keys").data) == []
