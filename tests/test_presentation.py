@@ -208,3 +208,23 @@ def test_a_refused_filter_reads_in_the_reader_s_language(app, browser):
     assert page_leaks(page.data) == []
     warnings = admin.client.get("/warnings/?level=9&category=nonsense")
     assert warnings.status_code == 400 and page_leaks(warnings.data) == []
+
+
+def test_money_in_an_excel_export_is_a_number_written_as_yuan(app, engine, browser):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import db
+
+    with app.app_context():
+        assert seed_demo_cases(engine, db.session) is True
+    resp = browser("admin").client.get("/ledger/penalties/export.xlsx")
+    assert resp.status_code == 200
+    sheet = load_workbook(BytesIO(resp.data)).active
+    headers = [c.value for c in sheet[1]]
+    amount = sheet.cell(row=2, column=headers.index("处罚金额(元)") + 1)
+    assert amount.value == 80000 and amount.number_format == "#,##0.00"  # 80,000.00 in Excel, right-aligned
+    status = sheet.cell(row=2, column=headers.index("状态") + 1).value
+    assert status == "办理中"
