@@ -102,6 +102,8 @@ class DataReviewForm(FlaskForm):
     reject_reason = TextAreaField(_l("Reason for rejecting the selected rows"),
                                   validators=[Optional(), Length(max=500)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    # The per-record fields are made per case; how their kept values read (web/common/labels.py).
+    value_choices = {"decision": DECISIONS}
 
     @classmethod
     def for_case(cls, data: dict):

@@ -35,7 +35,7 @@ class RectificationRespondForm(FlaskForm):
     context = (SEND_BACK, *ORDER, ROUNDS)
 
     response = TextAreaField(_l("Rectification done"), validators=[DataRequired(), Length(max=4000)])
-    photos = AttachmentsField(_l("Photos"))
+    photos = AttachmentsField(_l("Rectification photos"))
 
 
 class RectificationVerifyForm(FlaskForm):

@@ -81,7 +81,7 @@ class TrainingSessionForm(FlaskForm):
 
 class PublicityForm(FlaskForm):
     activity = StringField(_l("Activity"), validators=[DataRequired(), Length(max=128)])
-    kind = SelectField(_l("Kind"), choices=PUBLICITY_KIND_CHOICES, validators=[InputRequired()])
+    kind = SelectField(_l("Publicity type"), choices=PUBLICITY_KIND_CHOICES, validators=[InputRequired()])
     held_on = DateField(_l("Date"), validators=[InputRequired(), NotInFuture()])
     audience = StringField(_l("Audience"), validators=[DataRequired(), Length(max=256)],
                            description=_l("Who was reached, e.g. residents of 华舍街道, catering users"))

@@ -136,7 +136,7 @@ def test_linked_cases_on_the_case_page(app, api, browser):
     inspector = english(browser("keqiao_inspector"))
     html = inspector.client.get(f"/cases/{parent}").data.decode()
     table = html[html.index('id="child-cases"'):html.index("</table>", html.index('id="child-cases"'))]
-    assert f'data-case="{child}"' in table and f'href="/cases/{child}"' in table and "Active" in table
+    assert f'data-case="{child}"' in table and f'href="/cases/{child}"' in table and "In progress" in table
     assert f'id="linked-diagram-{child}"' in html and f'data-src="/cases/{child}/diagram.bpmn"' in html
     assert '"Task_respond"' in html  # the child's current step, marked on its diagram
     assert "Linked case opened" in html and 'id="diagram"' in html

@@ -130,15 +130,15 @@ def test_bad_rows_are_all_reported_and_nothing_is_stored(app, browser):
     html = resp.data.decode()
     errors = re.findall(r"<li>(.*?)</li>", re.search(r'id="upload-errors">(.*?)</div>', html, re.S).group(1))
     assert errors == [
-        "第 3 行 分值: 须为 0–100 的整数",
-        "第 4 行 编号: 与第 2 行重复",
-        "第 4 行 检查内容: 不能为空",
-        "第 4 行 分值: 须为 0–100 的整数",
-        "第 4 行 问题类别: 须为 I、II 或 III",
-        "第 5 行 编号: 不能超过 32 个字符",
-        "第 5 行 检查内容: 不能超过 500 个字符",
-        "第 5 行 分值: 须为 0–100 的整数",
-        "第 5 行 问题类别: 须为 I、II 或 III",
+        "第 3 行 分值：须为 0–100 的整数",
+        "第 4 行 编号：与第 2 行重复",
+        "第 4 行 检查内容：不能为空",
+        "第 4 行 分值：须为 0–100 的整数",
+        "第 4 行 问题类别：须为 I、II 或 III",
+        "第 5 行 编号：不能超过 32 个字符",
+        "第 5 行 检查内容：不能超过 500 个字符",
+        "第 5 行 分值：须为 0–100 的整数",
+        "第 5 行 问题类别：须为 I、II 或 III",
     ], errors
     assert 'value="lpg_station" selected' in html  # the form is shown again as it was filled
     assert stored(app) == before
@@ -147,7 +147,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_stored(app, browser):
     for content, name, message in (
             (xlsx(too_many), "many.xlsx", "最多 300 个检查项"),
             (xlsx([]), "empty.xlsx", "至少需要一行"),
-            (xlsx(rows_of(NEW_ITEMS), ("编号", "内容", "分值", "类别")), "hdr.xlsx", "缺少: 检查内容, 问题类别"),
+            (xlsx(rows_of(NEW_ITEMS), ("编号", "内容", "分值", "类别")), "hdr.xlsx", "缺少：检查内容, 问题类别"),
             (b"not a zip", "broken.xlsx", "无法作为 Excel"),
             (b"{", "broken.json", "不是有效的 JSON"),
             (b"a,b", "x.csv", "只接受 .xlsx")):
@@ -201,7 +201,7 @@ def test_api_lists_reads_and_uploads_versions(app, api):
     assert resp.status_code == 422
     fields = resp.json["error"]["fields"]
     assert set(fields) == {"items[1].code", "items[2].points", "items[2].problem_class", "items[3]"}
-    assert fields["items[2].points"] == ["第 3 行 分值: 须为 0–100 的整数"]
+    assert fields["items[2].points"] == ["第 3 行 分值：须为 0–100 的整数"]
     assert admin.post("/checklist-templates/lpg_station", {"items": []}).json["error"]["fields"].keys() == {"items"}
     resp = admin.post("/checklist-templates/lpg_station", {"kind": "cng_station", "items": NEW_ITEMS})
     assert resp.status_code == 422 and "kind" in resp.json["error"]["fields"]
@@ -216,7 +216,7 @@ def test_api_lists_reads_and_uploads_versions(app, api):
     resp = admin.client.post("/api/v1/checklist-templates/lpg_station", headers=admin.headers,
                              data={"file": (io.BytesIO(xlsx([("Z", "", 5, "I")])), "lpg.xlsx")},
                              content_type="multipart/form-data")
-    assert resp.status_code == 422 and resp.json["error"]["fields"] == {"items[0].text": ["第 2 行 检查内容: 不能为空"]}
+    assert resp.status_code == 422 and resp.json["error"]["fields"] == {"items[0].text": ["第 2 行 检查内容：不能为空"]}
     assert [v for v, *_ in stored(app)] == [1, 2, 3]
 
     paths = inspector.get("/openapi.json").json["paths"]

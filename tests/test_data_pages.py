@@ -94,9 +94,9 @@ def test_excel_round_trip_reports_row_errors_and_reviews_the_good_rows(app, api,
     errors = re.findall(r'<li data-row="(\d+)">([^<]+)</li>', html)
     assert {int(r) for r, _m in errors} == {4, 5, 6}, errors
     by_row = {int(r): m for r, m in errors}
-    assert by_row[4].startswith("第 4 行 “联系电话”") and "不是有效的电话号码" in by_row[4]
-    assert by_row[5].startswith("第 5 行 “名称”")
-    assert by_row[6].startswith("第 6 行 “用户类型”")
+    assert by_row[4].startswith("第 4 行“联系电话”") and "不是有效的电话号码" in by_row[4]
+    assert by_row[5].startswith("第 5 行“名称”")
+    assert by_row[6].startswith("第 6 行“用户类型”")
     case_id = review_case(html)
     assert re.findall(r'<tr class="pending">.*?>(U\d)</a>', html, re.S) == ["U1", "U5"]
 
@@ -135,8 +135,8 @@ def test_excel_dates_as_cells_or_text_and_a_bad_date(app, browser):
     assert resp.status_code == 200, html[:3000]
     rows_with_errors = dict(re.findall(r'<li data-row="(\d+)">([^<]+)</li>', html))
     assert set(rows_with_errors) == {"5", "6"}
-    assert rows_with_errors["5"].startswith("第 5 行 “出厂日期”")
-    assert rows_with_errors["6"].startswith("第 6 行 “重量(kg)”")
+    assert rows_with_errors["5"].startswith("第 5 行“出厂日期”")
+    assert rows_with_errors["6"].startswith("第 6 行“重量（kg）”")
     assert listed(staff.client.get("/data/cylinder?status=pending&q=C")) == ["C1", "C2"]
     record = page_text(staff.client.get(f"/data/cylinder/{enterprise_id(app)}/C2"))
     assert "2020-05-02" in record and "2026-05-02" in record

@@ -110,7 +110,8 @@ def test_daily_and_monthly_volumes_count_accepted_data_in_scope(app, api, browse
 
     # The page shows the same table; the export carries it with Chinese headers, in the caller's scope.
     page = supervisor.get("/statistics/volumes?period=month")
-    assert page.status_code == 200 and "3300.0" in page.data.decode() and 'id="stats-chart"' in page.data.decode()
+    shown = page.data.decode()
+    assert page.status_code == 200 and "3,300" in shown and "3300.0" not in shown and 'id="stats-chart"' in shown
     resp = supervisor.get("/statistics/volumes.xlsx?period=month")
     assert resp.status_code == 200 and resp.headers["Content-Disposition"].startswith("attachment")
     book = load_workbook(io.BytesIO(resp.data))

@@ -1,6 +1,10 @@
 """Errors as the API contract states them, and as pages for browsers."""
+import re
+
 from flask import g, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -17,6 +21,54 @@ from workflows.errors import (
 
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, InvalidModel: 422,
           ModelRuntimeError: 422}
+
+
+# What an error page says, in the reader's language: a title and what to do, per status.
+PAGE_TITLES = {400: _l("The request was not understood"), 403: _l("Not allowed"), 404: _l("Page not found"),
+               405: _l("Not allowed this way"), 409: _l("Changed meanwhile"), 413: _l("File too large"),
+               422: _l("The input was not accepted"), 429: _l("Too many requests"),
+               500: _l("Something went wrong"), 503: _l("Unavailable for the moment")}
+PAGE_TEXTS = {400: _l("Check the address or the form and try again."),
+              403: _l("Your account does not have the right to see this page or do this."),
+              404: _l("There is no such page, or it is not in your area."),
+              405: _l("This page cannot be used this way."),
+              409: _l("Someone else changed this in the meantime. Open it again and repeat what you did."),
+              413: _l("The upload is larger than allowed. Send smaller files, or fewer at once."),
+              422: _l("Check what you entered and try again."),
+              429: _l("Too many requests in a short time. Wait a moment and try again."),
+              500: _l("The error was recorded. Try again; if it happens again, tell the administrator."),
+              503: _l("Please try again in a minute.")}
+# The engine's own words (English, for the API and the logs), as a person reads them on a page.
+ENGINE_MESSAGES = {"no such case": _l("There is no such case."), "no such task": _l("There is no such task."),
+                   "task is no longer open": _l("This task is no longer open."),
+                   "task is no longer ready": _l("This task is no longer open."),
+                   "this task is not yours to complete": _l("This task is assigned to someone else."),
+                   "task is assigned to someone else": _l("This task is assigned to someone else."),
+                   "this task is not for your role": _l("This task is for another role."),
+                   "no such item": _l("There is no such item."), "no such record": _l("There is no such record."),
+                   "no such attachment": _l("There is no such file.")}
+
+
+def error_page(status: int, message=None):
+    """The error page in the reader's language: its title, what to do, and the particular reason where it
+    is written for a person (a page's own translated words, or a known engine message); never a
+    program's English on a Chinese page."""
+    detail = None
+    if message:
+        text = str(message)
+        known = ENGINE_MESSAGES.get(text)
+        if known is not None:
+            detail = str(known)
+        elif not str(get_locale() or "zh").startswith("zh") or _CJK.search(text):
+            detail = text
+    title = PAGE_TITLES.get(status) or PAGE_TITLES[500 if (status or 500) >= 500 else 400]
+    advice = PAGE_TEXTS.get(status) or PAGE_TEXTS[500 if (status or 500) >= 500 else 400]
+    if detail == str(advice):
+        detail = None
+    return render_template("error.html", status=status, title=str(title), advice=str(advice), message=detail)
+
+
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 def wants_json() -> bool:
@@ -38,7 +90,7 @@ def register(app):
         status = status_of(exc)
         if wants_json():
             return json_error(status, exc.code, exc.message, exc.fields)
-        return render_template("error.html", status=status, message=exc.message), status
+        return error_page(status, exc.message), status
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError):
@@ -61,7 +113,9 @@ def register(app):
             code = (exc.name or "error").lower().replace(" ", "_")
             response, status = json_error(exc.code or 500, code, exc.description or exc.name)
             return response, status, headers
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code, headers
+        # Werkzeug's own description is English; a description the page gave (translated) is kept.
+        given = exc.description if exc.description != type(exc).description else None
+        return error_page(exc.code, given), exc.code, headers
 
     # The database gone (restarting, failing over, unreachable) or too busy to give a connection: the
     # request could not be served but nothing is wrong with it, so 503 and "try again", never a 500.
@@ -85,5 +139,5 @@ def register(app):
         if wants_json():
             response, status = json_error(503, "database_unavailable", message)
         else:
-            response, status = render_template("error.html", status=503, message=message), 503
+            response, status = error_page(503, message), 503
         return response, status, {"Retry-After": "30"}

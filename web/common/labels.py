@@ -1,15 +1,22 @@
-"""How codes read on the pages (translated): roles, statuses, history events, data fields."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
+"""How codes read on the pages (translated): roles, statuses, history events, data fields.
 
+The thin Flask adapter of workflows/services/presentation.py, where every value is presented (labels,
+yes/no, money, Beijing time, names): this module gives it the reader's translator and locale, the labels
+of the forms, and registers its functions for the templates under their long-standing names.
+"""
+import re
+from pathlib import Path
+
+from flask import current_app, g, has_app_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from forms import FORMS
+from forms.fields import AttachmentsField
 from forms.inspection import RESULTS as _RESULT_CHOICES
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from workflows.services import presentation
+from workflows.services.presentation import SHANGHAI as LOCAL_TZ  # noqa: F401  (kept for importers)
 
 ROLES = {
     "city_admin": _l("City authority admin"), "county_supervisor": _l("County supervisor"),
@@ -19,7 +26,7 @@ ROLES = {
 # The enforcement ledgers (A8), by key: their menu entries, dashboard links and page titles.
 LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
                  "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
-STATUSES = {"active": _l("Active"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+STATUSES = {"active": _l("In progress"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
             "open": _l("Open")}
 EVENTS = {
     "case_started": _l("Case opened"), "case_completed": _l("Case closed"),
@@ -58,21 +65,62 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
                 "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
                 # An inspection's location check-in and the photos of its checklist items (field work).
-                "checkin": _l("Location check-in"), "accuracy_m": _l("Accuracy"), "photos": _l("Photos")}
+                "checkin": _l("Location check-in"), "accuracy_m": _l("Accuracy"), "photos": _l("Photos"),
+                "inspectors": _l("Inspectors"), "assignee": _l("Assignee"), "certificate": _l("Certificate"),
+                "answers": _l("Checklist answers"), "index": _l("No.")}
+# The filters of the portal's lists and the warnings (workflows/services/report_filters.py): their fields
+# and the engine's English refusals, as a page reads them.
+FILTER_FIELDS = {"date_from": _l("Start date"), "date_to": _l("End date"), "county": _l("County"),
+                 "enterprise": _l("Enterprise"), "q": _l("Search"), "status": _l("Status"), "period": _l("Period")}
+FILTER_MESSAGES = {m: m for m in (
+    _l("Not a date (YYYY-MM-DD)."), _l("Not a valid id."), _l("Must not be before the start date."),
+    _l("At most ten years."), _l("Unknown county."), _l("Unknown enterprise."), _l("Unknown status."))}
+# The kinds of checklist templates (A5.1).
+TEMPLATE_KIND_LABELS = {
+    "enterprise_safety": _l("Enterprise safety management"), "user_safety": _l("User safety management"),
+    "high_pressure": _l("City high-pressure gas"), "medium_low_pressure": _l("Medium and low pressure distribution"),
+    "cng_station": _l("CNG station"), "lng_station": _l("LNG station"), "lpg_station": _l("LPG station"),
+}
+# Values the models compute, by field: their labels.
+EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
+                "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
+                "level": {"city": _l("City level"), "county": _l("County level")}}
 
 
 def _form_labels():
-    labels, choices = {}, {}
-    for cls in FORMS.values():
+    """Field labels and choice labels: of every form (the first form naming a field wins), and per form key."""
+    labels, choices, by_form, money, files = {}, {}, {}, set(), set()
+    for key, cls in FORMS.items():
+        own_labels, own_choices = {}, {}
         for name, unbound in cls._unbound_fields or _unbound(cls):
             args = unbound.args
             kwargs = unbound.kwargs
             label = args[0] if args else kwargs.get("label")
             if label is not None:
                 labels.setdefault(name, label)
+                own_labels[name] = label
+                if "(yuan)" in getattr(label, "_args", (str(label),))[0]:
+                    money.add(name)
+            if isinstance(unbound.field_class, type) and issubclass(unbound.field_class, AttachmentsField):
+                files.add(name)
             for value, text in kwargs.get("choices") or []:
-                choices[(name, value)] = text
-    return labels, choices
+                choices.setdefault((name, value), text)
+                own_choices[(name, value)] = text
+        for name, pairs in getattr(cls, "value_choices", {}).items():  # fields a form makes per case
+            for value, text in pairs:
+                own_choices[(name, value)] = text
+        by_form[key] = (own_labels, own_choices)
+    return labels, choices, by_form, money, files
+
+
+def _forms_of_processes(bpmn_dir) -> dict[str, list[str]]:
+    """Process key → the form keys of its user tasks, from the shipped models."""
+    out = {}
+    for path in sorted(Path(bpmn_dir).glob("*.bpmn")) if bpmn_dir else ():
+        text = path.read_text("utf-8")
+        for match in re.finditer(r'<bpmn:process id="([^"]+)"(.*?)</bpmn:process>', text, re.S):
+            out[match.group(1)] = re.findall(r'camunda:formKey="([^"]+)"', match.group(2))
+    return out
 
 
 def _unbound(cls):
@@ -100,13 +148,10 @@ def browser_label(user_agent: str | None) -> str:
 
 
 def localtime(value):
-    """An instant (or its ISO text) in Beijing time, to the minute."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+    """An instant (or its ISO text) in Beijing time, to the minute (the presentation layer's)."""
+    if isinstance(value, str) and presentation.to_local(value) is None:
+        return value
+    return presentation.instant(value)
 
 
 def checkin_label(checkin: dict) -> str:
@@ -121,7 +166,6 @@ def checkin_label(checkin: dict) -> str:
     return text
 
 
-
 _LABELS: list = []
 
 
@@ -133,37 +177,23 @@ def form_labels() -> tuple[dict, dict]:
 
 
 def register(app):
-    labels, choices = form_labels()
+    labels, choices, by_form, money, files = _form_labels()
+    known = presentation.Labels(
+        fields=labels, choices=choices, by_form=by_form, forms_of=_forms_of_processes(app.config.get("BPMN_DIR")),
+        extra_fields=EXTRA_FIELDS, extra_values={**EXTRA_VALUES, "template_kind": TEMPLATE_KIND_LABELS},
+        money=presentation.MONEY_FIELDS | money, files=presentation.FILE_FIELDS | files)
+    app.extensions["gasflow.labels"] = known
 
-    def value_label(name, value):
-        if name == "enterprise_id" and isinstance(value, int):
-            from models import Enterprise
-            from web.extensions import db
+    def process_of(process):
+        return process if process is not None else g.get("presenting_process")
 
-            enterprise = db.session.get(Enterprise, value)
-            return enterprise.name if enterprise else value
-        if isinstance(value, str) and (name, value) in choices:
-            return choices[(name, value)]
-        if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
-            return localtime(value)
-        if isinstance(value, bool):
-            return _("Yes") if value else _("No")
-        if value is None or value == "":
-            return "—"
-        if name == "enterprise_ids" and isinstance(value, list):
-            from models import Enterprise
-            from web.extensions import db
-
-            names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
-                                            .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
-            return ", ".join(names.get(v, str(v)) for v in value)
-        if name == "result" and isinstance(value, str):
-            return RESULTS.get(value, value)
+    def value_label(name, value, process=None):
         if name == "checkin" and isinstance(value, dict):
             return checkin_label(value)
-        if isinstance(value, list):
-            return ", ".join(str(value_label(name, v)) for v in value)
-        return value
+        return presenter().value(name, value, process_of(process))
+
+    def field_label(name, process=None):
+        return presenter().field_label(name, process_of(process))
 
     def table_columns(rows):
         cols = {}
@@ -174,9 +204,70 @@ def register(app):
 
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["browser_label"] = browser_label
+    app.jinja_env.filters["money"] = lambda v: presenter().money(v)
+    app.jinja_env.filters["number"] = lambda v: presenter().number(v)
+    app.jinja_env.filters["file_size"] = presentation.file_size
+    app.jinja_env.filters["yes_no"] = lambda v: presenter().yes_no(v)
+    app.jinja_env.filters["person"] = lambda v: presenter().person(v)
+    app.jinja_env.filters["process_name"] = lambda v: presenter().process_name(getattr(v, "name", v))
+    app.jinja_env.filters["end_name"] = lambda v: presenter().end_name(v)
     app.jinja_env.globals.update(
         role_label=lambda r: ROLES.get(r, r), status_label=lambda s: STATUSES.get(s, s),
-        event_label=lambda e: EVENTS.get(e, e),
-        field_label=lambda n: labels.get(n) or EXTRA_FIELDS.get(n, n), value_label=value_label,
-        table_columns=table_columns,
+        event_label=lambda e: EVENTS.get(e, e), field_label=field_label, value_label=value_label,
+        table_columns=table_columns, presenter=presenter, history_detail=history_detail,
+        is_money=lambda name: name in known.money,
+        filter_field=lambda name: FILTER_FIELDS.get(name) or field_label(name),
+        filter_message=filter_message,
+        # "标签：值" in Chinese (full-width, no space), "Label: value" in English.
+        colon=lambda: "：" if str(get_locale() or "zh").startswith("zh") else ": ",
     )
+
+
+def filter_message(text) -> str:
+    """A refusal of a filter in the reader's language (the engine words it in English for the API)."""
+    text = str(text)
+    for known in FILTER_MESSAGES:
+        if text == getattr(known, "_args", (None,))[0]:
+            return str(known)
+    if text.startswith("At most ") and text.endswith(" characters."):
+        return _("At most %(n)s characters.", n=text[len("At most "):-len(" characters.")])
+    return text
+
+
+def presenter(locale: str | None = None) -> presentation.Presenter:
+    """The request's presenter (the reader's language), or one for ``locale`` (an export in Chinese)."""
+    from web.extensions import db
+
+    if locale is None and "presenter" in g:
+        return g.presenter
+    known = current_app.extensions.get("gasflow.labels") if has_app_context() else None
+    shown = presentation.Presenter(_, locale or str(get_locale() or "zh"), db.session, known)
+    if locale is None:
+        g.presenter = shown
+    return shown
+
+
+# History details a person does not read: the engine's element ids beside their names.
+_HISTORY_HIDDEN = {"end", "case_id", "task_id", "element"}
+
+
+def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
+    """A history entry's details as (label, text), the end state by its name; ``hidden``: what the model
+    leaves off its case page (its ``gasflow.hidden`` fields) is left off its history too."""
+    if not isinstance(detail, dict):
+        return []
+    shown = presenter()
+    out = []
+    for key, value in detail.items():
+        if key in _HISTORY_HIDDEN or key in hidden or value in (None, "", []):
+            continue
+        if key == "end_name":
+            out.append((shown.field_label(key), shown.end_name(value)))
+        elif key == "process":
+            out.append((shown.field_label(key), shown.process_label(value)))
+        elif key in ("case", "parent"):
+            out.append((shown.field_label(key), f"#{value}"))
+        else:
+            out.append((shown.field_label(key, g.get("presenting_process")),
+                        shown.value(key, value, g.get("presenting_process"))))
+    return out

@@ -84,11 +84,12 @@ def submission(form) -> Submission:
 
 
 def opening(form) -> Opening:
-    """What a validated start form hands the engine. The case is titled by the process, the enterprise
-    and the hazard's class."""
+    """What a validated start form hands the engine. The case keeps a title its opener typed; else the
+    model's title template names it, or the process, the enterprise and the hazard's class do."""
     data = task_data(form)
     qualifiers = (data["hazard_class"],) if data.get("hazard_class") else ()
-    return Opening(data, data.get("enterprise_id"), title=None, qualifiers=qualifiers)
+    typed = str(data.get("title") or "").strip()
+    return Opening(data, data.get("enterprise_id"), title=typed or None, qualifiers=qualifiers)
 
 
 def start_case(process_key: str, user, form) -> int:

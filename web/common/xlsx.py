@@ -6,7 +6,7 @@ from io import BytesIO
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app
+from flask import Response
 from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -25,9 +25,10 @@ def value_zh(name: str, value):
     """A case-data value as the pages show it (choices by their label, yes/no, local time), in Chinese."""
     if value is None or isinstance(value, int | float) and not isinstance(value, bool):
         return value
+    from web.common.labels import presenter
+
     with force_locale("zh"):
-        shown = current_app.jinja_env.globals["value_label"](name, value)
-        return shown if isinstance(shown, int | float) else str(shown)
+        return presenter("zh").value(name, value)
 
 
 # What XML 1.0, and so a worksheet, cannot hold: most control characters, U+FFFE, U+FFFF, surrogates.
@@ -52,6 +53,8 @@ def _text_cell(sheet, value):
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A column of money: its header names the unit, 元.
+MONEY_HEADER = re.compile(r"[（(]元[)）]")
 
 
 def local(instant) -> str | None:
@@ -70,6 +73,10 @@ def response(filename: str, sheets: list[tuple[str, list[str], list[list]]]) -> 
             sheet.append([_text_cell(sheet, v) for v in map(cell, row)])
         for i, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = max(10, min(40, 2 * len(header) + 4))
+            if MONEY_HEADER.search(header):  # yuan as the pages write them: 80,000.00 (a number, right-aligned)
+                for (money,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+                    if isinstance(money.value, int | float):
+                        money.number_format = "#,##0.00"
         sheet.freeze_panes = "A2"
     out = BytesIO()
     book.save(out)

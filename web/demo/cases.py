@@ -59,10 +59,10 @@ def seed_demo_cases(engine, s) -> bool:
 
     # L3: a fine over the city's threshold, waiting for the county's approval.
     pen = engine.start_case("penalty", {"enterprise_id": pipeline, "source": "complaint",
-                                        "facts": "群众举报: 向无资质单位供气"}, insp, enterprise_id=pipeline,
+                                        "facts": "群众举报：向无资质单位供气"}, insp, enterprise_id=pipeline,
                             title="行政处罚 · 向无资质单位供气")
     _complete(engine, s, pen, "Task_investigate", insp,
-              {"findings": "调取供气合同 3 份, 询问笔录 2 份", "evidence": []})
+              {"findings": "调取供气合同 3 份，询问笔录 2 份", "evidence": []})
     _complete(engine, s, pen, "Task_propose", insp, {"penalty_type": "fine", "amount": 80000.0, "listed": True,
                                                      "legal_basis": "《城镇燃气管理条例》第四十五条"})
 

@@ -1,7 +1,7 @@
 """Case pages: list, open a new case, the case with its data, history and diagram."""
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -100,6 +100,7 @@ def detail(case_id):
 
 
 def detail_page(case, user, comment_text: str = ""):
+    g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
     info = taskflow.case_dict(case, user)
     parent, children = taskflow.linked_cases(case, user)
     linked = [(role, c, taskflow.active_elements(c)) for role, c in

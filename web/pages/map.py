@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import ENTERPRISE_KINDS, ROLE_CITY_ADMIN, ProcessModel
+from web.common.labels import presenter
 from web.extensions import db
 from workflows.permissions import has_right
 from workflows.services import spatial
@@ -24,7 +25,8 @@ LEVEL_LABELS = {1: _l("Level 1 warning"), 2: _l("Level 2 warning"), 3: _l("Level
 def _process_names() -> dict[str, str]:
     # Ordered by version so the newest name of each process wins.
     rows = db.session.execute(select(ProcessModel.key, ProcessModel.name).order_by(ProcessModel.version))
-    return {key: name for key, name in rows}
+    shown = presenter()  # "整改" in Chinese, "Rectification" in English, never both
+    return {key: shown.process_name(name) for key, name in rows}
 
 
 def _tile_origin(url: str) -> str | None:

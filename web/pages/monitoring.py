@@ -14,6 +14,7 @@ from web.common.params import small_int
 from web.extensions import db
 from workflows.errors import InvalidInput
 from workflows.permissions import has_right
+from workflows.services import presentation
 
 bp = Blueprint("warnings", __name__, url_prefix="/warnings")
 PER_PAGE = 50
@@ -75,7 +76,9 @@ def export():
 
 def _rules_form(rules: list[ThresholdRule]) -> ThresholdRulesForm:
     data = [{"id": str(r.id), "quantity": r.quantity, "site_kind": r.site_kind or "", "comparison": r.comparison,
-             "threshold": r.threshold, "level": r.level, "active": r.active} for r in rules]
+             # 10, not 10.0: the number as a person writes it (workflows/services/presentation.py)
+             "threshold": presentation.plain_number(r.threshold), "level": r.level, "active": r.active}
+            for r in rules]
     data.append({"id": "", "quantity": "", "site_kind": "", "comparison": ">", "threshold": None, "level": 2,
                  "active": True})  # a blank row to add a rule
     return ThresholdRulesForm(data={"rules": data})

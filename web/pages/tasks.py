@@ -1,5 +1,5 @@
 """Task queues and task pages."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -48,6 +48,7 @@ def index():
 def task(task_id):
     user = current_user._get_current_object()
     task = taskflow.visible_task(task_id, user)
+    g.presenting_process = task.case.process_key  # the case's fields by its own forms' labels
     can_work = task.status == "open" and access.can_work_task(user, task)
     form = None
     if can_work:

@@ -47,6 +47,7 @@ from workflows.errors import Conflict, Forbidden, InvalidInput, ModelRuntimeErro
 from workflows.permissions import has_right, may_start
 from workflows.roles import user_plays
 from workflows.text import has_bad_text
+from workflows.titles import case_title, stored_name
 
 from . import clock
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
@@ -239,8 +240,11 @@ class CaseEngine:
                 if enterprise is None or not access.can_see_enterprise(actor, enterprise):
                     raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
             title = opening.title
+            if title is None and model.meta.get("title"):  # the model names its cases
+                title = case_title(model.meta["title"], opening.data, model.name,
+                                                enterprise.name if enterprise is not None else "")
             if title is None:
-                title = " · ".join([model.name, *([enterprise.name] if opening.enterprise_id else []),
+                title = " · ".join([stored_name(model.name), *([enterprise.name] if opening.enterprise_id else []),
                                     *opening.qualifiers])
             case = self._open(s, model, opening.data, actor, actor.id, enterprise_id, title, now, parent=None)
             s.commit()
@@ -271,7 +275,7 @@ class CaseEngine:
         spec, subs = self.specs.get(model.id, lambda: model.spec)
         workflow = new_workflow(spec, subs)
         case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
-                    title=(title or model.name)[:256], county_id=county_id, enterprise_id=enterprise_id,
+                    title=(title or stored_name(model.name))[:256], county_id=county_id, enterprise_id=enterprise_id,
                     created_by_id=creator_id, created_at=now, data={}, state={},
                     parent_id=parent.id if parent is not None else None)
         s.add(case)
@@ -619,8 +623,11 @@ class CaseEngine:
                     raise ModelRuntimeError(f"start:{process_key}: unknown enterprise {enterprise_id!r}")
                 data["enterprise_id"] = enterprise_id
             title = str(data.pop("title", "") or "")
+            if not title and model.meta.get("title"):  # the model names its cases
+                title = case_title(model.meta["title"], data, model.name,
+                                                enterprise.name if enterprise_id is not None else "")
             if not title:
-                parts = [model.name] + ([enterprise.name] if enterprise_id is not None else [])
+                parts = [stored_name(model.name)] + ([enterprise.name] if enterprise_id is not None else [])
                 title = " · ".join(parts)
             creator_id = self._owner(s, parent, actor)
             child = self._open(s, model, data, actor, creator_id, enterprise_id, title, now, parent=parent)

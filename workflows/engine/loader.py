@@ -138,6 +138,18 @@ def _hidden(process) -> list[str]:
     return names
 
 
+def _title(process) -> str | None:
+    """How the model names a new case (when its opener gives no title): the Camunda extension property
+    ``gasflow.title``, a template such as ``整改 · {hazard_description:24} · {enterprise}``
+    (workflows/services/presentation.py, ``case_title``)."""
+    ext = process.find("bpmn:extensionElements", NS)
+    if ext is not None:
+        for prop in ext.iter(f"{{{CAMUNDA}}}property"):
+            if prop.get("name") == "gasflow.title" and (prop.get("value") or "").strip():
+                return prop.get("value").strip()[:256]
+    return None
+
+
 def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] | None = None,
               known_messages: set[str] = frozenset()) -> ProcessDefinition:
     """Check and parse a BPMN file. ``decisions`` maps decision keys to the DMN the business rule
@@ -230,5 +242,5 @@ def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] |
         xml=content.decode("utf-8"),
         spec=spec_to_dict(spec, subprocess_specs),
         meta={"starters": starters, "start_form": start_form, "tasks": tasks, "decisions": used_decisions,
-              "hidden": _hidden(process)},
+              "hidden": _hidden(process), "title": _title(process)},
     )

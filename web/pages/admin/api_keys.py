@@ -25,7 +25,7 @@ def signed_in():
 
 def _form() -> ApiKeyForm:
     form = ApiKeyForm()
-    form.scopes.choices = [(s, f"{s} · {SCOPE_LABELS[s]}") for s in allowed_scopes(current_user)]
+    form.scopes.choices = [(s, SCOPE_LABELS[s]) for s in allowed_scopes(current_user)]  # what it allows, in words
     if request.method == "GET":
         form.scopes.data = ["read"]
     return form

@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,17 +21,14 @@ from forms.checklist_file import (
     to_xlsx,
 )
 from models import TEMPLATE_KINDS, ChecklistTemplate
+from web.common.labels import TEMPLATE_KIND_LABELS
 from web.common.params import small_int
 from web.extensions import db
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
 
 bp = Blueprint("checklist_templates", __name__, url_prefix="/admin/templates")
-KIND_LABELS = {
-    "enterprise_safety": _l("Enterprise safety management"), "user_safety": _l("User safety management"),
-    "high_pressure": _l("City high-pressure gas"), "medium_low_pressure": _l("Medium and low pressure distribution"),
-    "cng_station": _l("CNG station"), "lng_station": _l("LNG station"), "lpg_station": _l("LPG station"),
-}
+KIND_LABELS = TEMPLATE_KIND_LABELS
 DOWNLOADS = {"xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
              "json": ("application/json", to_json)}
 

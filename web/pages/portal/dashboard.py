@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forms.penalty import PENALTY_TYPES
 from models import ProcessModel
 from web.common import xlsx
-from web.common.labels import LEDGER_LABELS
+from web.common.labels import LEDGER_LABELS, presenter
 from web.extensions import db
 from web.pages.map import KIND_LABELS, LEVEL_LABELS
 from workflows.engine import clock
@@ -36,10 +36,11 @@ def authority_user(right: str = "reports.view"):
     return user
 
 
-def process_names() -> dict[str, str]:
+def process_names(locale: str | None = None) -> dict[str, str]:
     # Ordered by version so the newest name of each process wins.
     rows = db.session.execute(select(ProcessModel.key, ProcessModel.name).order_by(ProcessModel.version))
-    return {key: name for key, name in rows}
+    shown = presenter(locale)  # "整改" in Chinese, "Rectification" in English, never both
+    return {key: shown.process_name(name) for key, name in rows}
 
 
 def _labels() -> dict:
@@ -77,7 +78,7 @@ def data():
 def export():
     user = authority_user("reports.export")
     d = figures.dashboard(db.session, user, clock.now())
-    names, kinds = process_names(), KIND_LABELS
+    names, kinds = process_names("zh"), KIND_LABELS
     sheets = [
         ("在办案件", ["业务流程", "区县", "在办数", "逾期数"],
          [[names.get(r["process"], r["process"]), r["county"], r["open"], r["overdue"]] for r in d["open_cases"]]),

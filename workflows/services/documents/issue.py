@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 from workflows.attachments import new_attachment, refill
 from workflows.errors import ModelRuntimeError
+from workflows.services import presentation
 
 from .dispatch import render_with, to_render
 from .numbering import LOCAL_TZ, document_year, format_number, next_serial
@@ -166,11 +167,12 @@ def chinese_instant(value) -> str:
 
 
 def _amount(value) -> str:
+    """Yuan as every page writes them (80,000.00), none when there is no positive amount."""
     try:
-        number = float(value or 0)
+        positive = float(value or 0) > 0
     except (TypeError, ValueError):
         return ""
-    return f"{number:,.2f}" if number > 0 else ""
+    return presentation.money_number(value) if positive else ""
 
 
 render_with(render_pending)
