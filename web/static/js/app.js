@@ -1,0 +1,30 @@
+// The page chrome every page shares (no build step): the menu toggle on narrow screens, the account
+// menu closing when a click lands elsewhere, and a confirmation before a destructive action (a form or
+// button carrying data-confirm="the question").
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("nav-toggle");
+    var nav = document.getElementById("site-nav");
+    if (toggle && nav) {
+      toggle.addEventListener("click", function () {
+        var open = document.body.classList.toggle("nav-open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details.account-menu[open]").forEach(function (menu) {
+        if (!menu.contains(event.target)) menu.removeAttribute("open");
+      });
+    });
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var button = event.submitter;
+      var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) event.preventDefault();
+    }, true);
+    // A failed submit: the summary of errors at the top of the form is where the eye and the focus go.
+    var summary = document.querySelector(".error-summary");
+    if (summary) summary.focus();
+  });
+})();
