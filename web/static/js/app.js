@@ -23,6 +23,19 @@
       var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
       if (question && !window.confirm(question)) event.preventDefault();
     }, true);
+    // Lists shown as cards on phones: a cell without its own label is labelled by its column's header.
+    document.querySelectorAll("table.cards").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (cell.hasAttribute("data-label") || cell.hasAttribute("colspan") || !heads[i] || heads[i] === "#") return;
+          if (/\bcard-(id|title|when|detail|empty)\b/.test(cell.className)) return;
+          cell.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
     // A failed submit: the summary of errors at the top of the form is where the eye and the focus go.
     var summary = document.querySelector(".error-summary");
     if (summary) summary.focus();
