@@ -36,6 +36,12 @@
         });
       });
     });
+    // Filters fold away on a phone while none is set, so the list comes first.
+    if (window.matchMedia("(max-width: 600px)").matches) {
+      document.querySelectorAll("details.filter-box[data-fold-on-phone=yes]").forEach(function (box) {
+        box.removeAttribute("open");
+      });
+    }
     // A failed submit: the summary of errors at the top of the form is where the eye and the focus go.
     var summary = document.querySelector(".error-summary");
     if (summary) summary.focus();
