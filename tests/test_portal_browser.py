@@ -285,6 +285,12 @@ for _username, _role, _name in demo_accounts():
 
 
 # ---- the README's "Try it" journeys, on a phone -------------------------------------------------
+def tap(page, selector):
+    """Tap a link or button that opens a page, and wait for that page."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
 def fits(page, where):
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px phone"
@@ -320,10 +326,10 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     context, page = phone("keqiao_supervisor")
     assert not page.is_visible("#nav-cases")  # the menu is folded away on a phone
     page.click("#nav-toggle")
-    page.click("#nav-cases")
-    page.click("#new-inspection_activity")
+    tap(page, "#nav-cases")
+    tap(page, "#new-inspection_activity")
     fits(page, "the new inspection form")
-    page.click("#submit")  # empty: the summary of what is missing comes first
+    tap(page, "#submit")  # empty: the summary of what is missing comes first
     assert page.is_visible("#error-summary") and page.locator(".field.required").count() >= 5
     shot(page, "1-plan-errors")
     page.fill("#name", "手机端检查活动")
@@ -331,8 +337,7 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     page.fill("#planned_on", datetime.now().strftime("%Y-%m-%d"))
     page.get_by_label("柯桥区瓶装液化气供应有限公司", exact=True).check()
     page.check("input[name=inspectors][value=keqiao_inspector]")
-    with page.expect_navigation():
-        page.click("#submit")
+    tap(page, "#submit")
     assert re.search(r"/cases/\d+$", page.url), page.url
     fits(page, "the new activity's case page")
     shot(page, "1-plan-case")
@@ -353,16 +358,15 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     before = orders()
     context, page = phone("keqiao_inspector")
     page.click("#nav-toggle")
-    page.click("#nav-tasks-all")
-    page.click(f"#tasks tr[data-task='{checklist}'] td.card-title a")
+    tap(page, "#nav-tasks-all")
+    tap(page, f"#tasks tr[data-task='{checklist}'] td.card-title a")
     fits(page, "the checklist")
     radios = page.locator("input[type=radio][name^=item_]")
     names = sorted({radios.nth(i).get_attribute("name") for i in range(radios.count())})
     for i, name in enumerate(names):
         page.check(f"input[name={name}][value={'fail' if i == 0 else 'pass'}]")
     page.fill("input[name=note_0]", "手机端发现问题")
-    with page.expect_navigation():
-        page.click("#submit")
+    tap(page, "#submit")
     assert re.search(r"/cases/\d+$", page.url), page.url
     assert "成功" in page.inner_text("main") or page.locator(".flash.success").count() == 1
     shot(page, "2-checklist-done")
@@ -380,14 +384,13 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     if account is None:
         pytest.fail(f"the order went to {enterprise}, which has no demo account")
     context, page = phone(account)
-    page.click(f"#tasks tr[data-task='{answer}'] td.card-title a")
+    tap(page, f"#tasks tr[data-task='{answer}'] td.card-title a")
     fits(page, "the enterprise's answer")
     photo = tmp_path / "现场.png"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.fill("#response", "已整改")
     page.set_input_files("#photos", str(photo))
-    with page.expect_navigation():
-        page.click("#submit")
+    tap(page, "#submit")
     assert re.search(r"/cases/\d+$", page.url), page.url
     # 5. The case page: data, history and the diagram with the current step, within the phone's width.
     page.wait_for_selector("#diagram[data-rendered]")
@@ -410,13 +413,12 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     county = approval("county_supervisor")
     assert county, "the demo has no penalty waiting for the county"
     supervisor.click("#nav-toggle")
-    supervisor.click("#nav-tasks-all")
-    supervisor.click(f"#tasks tr[data-task='{county}'] td.card-title a")
+    tap(supervisor, "#nav-tasks-all")
+    tap(supervisor, f"#tasks tr[data-task='{county}'] td.card-title a")
     fits(supervisor, "the county's penalty approval")
     supervisor.check("input[name=decision][value=approve]")
     supervisor.fill("#comment", "同意，报市级审批")
-    with supervisor.expect_navigation():
-        supervisor.click("#submit")
+    tap(supervisor, "#submit")
     shot(supervisor, "4-county-approved")
     supervisor.context.close()
     city = approval("city_admin")
@@ -425,8 +427,7 @@ def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screensh
     page.goto(f"{live_server}/tasks/{city}", wait_until="load")
     fits(page, "the city's penalty approval")
     page.check("input[name=decision][value=approve]")
-    with page.expect_navigation():
-        page.click("#submit")
+    tap(page, "#submit")
     assert re.search(r"/cases/\d+$", page.url), page.url
     fits(page, "the approved penalty's case page")
     shot(page, "4-city-approved")
