@@ -1,21 +1,33 @@
-"""Every page of the portal, as every demo role, in a real headless Chromium (Debian's).
+"""Every page of the portal, as every demo account, on a desk (1440 px) and on a phone (390×844), in a
+real headless Chromium (Debian's).
 
 The pages are not listed here: they are every parameterless GET route of ``app.url_map`` that serves a
-page (so pages added later are crawled without touching this file), plus the page of one demo case of
-each lifecycle the role can see. A page may answer 403 or 404 to a role (recorded); a 5xx on the page or
-on anything it loads, a console error or an uncaught script error fails the crawl. Each page is kept
-as a screenshot in $GASFLOW_SCREENSHOTS (else a temporary directory, printed).
+page (so pages added later are walked without touching this file), the ledgers, the page of one demo
+case of each lifecycle the account can see and the page of every open task it can see. A page may
+answer 403 or 404 to a role (recorded); a 5xx on the page or on anything it loads, a console error or
+an uncaught script error fails the walk, and so does every finding of the checks in ``CHECKS`` (a page
+wider than the screen, to begin with). Each page is kept as a screenshot in $GASFLOW_SCREENSHOTS
+(else a temporary directory, printed), one folder per account and screen.
+
+One test per account and screen (a class per account, a test per screen), so pytest-xdist spreads
+them: ``--dist loadscope`` sends each class to a worker as a whole. Each worker starts one Chromium;
+each test has its own database (the ``app`` fixture) and its own server.
 """
 import os
 import re
 import shutil
 import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import sign_in_page
+from conftest import totp_code
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
+
+from web.demo.seed import DEMO_PASSWORD, demo_accounts
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +35,10 @@ CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
+VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Screenshots are JPEG; on a phone of the whole page (narrow, so cheap), on a desk of the first screen
+# (a whole 1440 px page costs three times as much; GASFLOW_SCREENSHOTS_FULL=1 takes them whole too).
+FULL_PAGE = {"phone": True, "desktop": os.environ.get("GASFLOW_SCREENSHOTS_FULL") == "1"}
 # Not pages: the API, files, signing out, switching language, downloads and exports, probes for machines,
 # and the steps of signing in (the second factor and enrolment belong to a sign-in under way: a signed-in
 # visitor is sent back to /login, and enrolment keeps a new pending secret).
@@ -30,9 +46,46 @@ SKIP_PATH = re.compile(r"^/(api|static)/|logout|locale|lang|export|download|heal
                        r"|\.\w+$")
 
 
+@dataclass
+class Visit:
+    """One page as the walk saw it, for the checks."""
 
-@pytest.fixture
+    username: str
+    role: str
+    viewport: str
+    path: str
+    kind: str  # "page" (from the URL map or a ledger), "case" (a demo case) or "task" (an open task)
+    status: int | None = None
+    html: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+# ---- checks: each looks at a page as shown and says what is wrong with it (nothing: an empty list) ----
+def wider_than_the_screen(page, visit: Visit) -> list[str]:
+    """No page is wider than the screen: a phone shows it without scrolling sideways."""
+    wide = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if wide[0] > wide[1]:
+        culprit = page.evaluate("""() => {
+            const limit = window.innerWidth;
+            const wide = [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > limit + 1);
+            const outer = wide.filter(e => !wide.includes(e.parentElement));
+            return outer.slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''));
+        }""")
+        return [f"{wide[0]} px wide on a {wide[1]} px screen ({', '.join(culprit)})"]
+    return []
+
+
+# The lead plugs further checks in here (same signature): the Chinese-mode leak detector
+# (tests/leaks.py) and "a task page shows its declared context" (data-task-context on task pages).
+CHECKS = [wider_than_the_screen]
+
+
+# ---- the walk -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
 def chromium():
+    """One Chromium per worker; each test opens its own context (cookies, screen)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -42,17 +95,26 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def screenshots():
     where = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tempfile.mkdtemp(prefix="gasflow-screens-"))
     where.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots of the portal crawl: {where}")
+    print(f"\nscreenshots of the portal walk: {where}")
     return where
 
 
-def sign_in(page, base_url, username):
+def sign_in(app, page, base_url, username):
     """Sign in through the real login form (and the second factor), as a person does."""
-    sign_in_page(page, base_url, username)
+    page.goto(f"{base_url}/login", wait_until="domcontentloaded")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.click("#submit")
+    if page.url.endswith("/login/code"):
+        page.fill("#code", totp_code(app, username))
+        with page.expect_navigation(wait_until="domcontentloaded"):
+            page.click("#submit")
+    assert "/login" not in page.url, f"{username} could not sign in: {page.url}"
 
 
 def page_routes(app) -> list[str]:
@@ -87,82 +149,288 @@ def demo_case_pages(app, username) -> list[str]:
     return [f"/cases/{case_id}" for _, case_id in rows]
 
 
-def visit(page, base_url, path, shot: Path) -> dict:
-    """Open one page; what it answered, and what went wrong in the browser while it loaded."""
-    errors, failures = [], []
+def open_task_pages(app, username) -> list[str]:
+    """Every open task the user can see."""
+    from models import Task, User
+    from web.extensions import db
+    from workflows import access
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        ids = db.session.scalars(select(Task.id).where(Task.status == "open", access.task_scope(user))
+                                 .order_by(Task.id)).all()
+    return [f"/tasks/{task_id}" for task_id in ids]
+
+
+SPENT = {"open": 0.0, "screenshot": 0.0, "checks": 0.0}  # seconds, per worker: where a walk's time goes
+
+
+def visit(page, base_url, target: Visit, shot: Path) -> Visit:
+    """Open one page: what it answered, what went wrong in the browser while it loaded, a screenshot."""
+    errors, failures = target.errors, []
+    began = time.monotonic()
     page.on("console", on_console := (lambda m: m.type == "error" and errors.append(m.text)))
     page.on("pageerror", on_error := (lambda e: errors.append(f"page error: {e}")))
     page.on("response", on_response := (lambda r: r.status >= 500 and failures.append(f"{r.status} {r.url}")))
     try:
         try:
-            response = page.goto(base_url + path, wait_until="networkidle")
+            # "load": the page, its scripts, styles and images are in; its own scripts have run (the
+            # charts, the map and the diagram draw from data they fetch, checked by their own tests).
+            response = page.goto(base_url + target.path, wait_until="load")
         except PlaywrightError as exc:
             if "Download is starting" not in str(exc):
                 raise
-            return {"status": 200, "html": False, "download": True, "errors": [], "server_errors": failures}
-        status = response.status if response is not None else None
-        content_type = (response.headers.get("content-type", "") if response is not None else "")
-        page.screenshot(path=str(shot), full_page=True)
+            target.status, target.kind = 200, "download"
+            return target
+        target.status = response.status if response is not None else None
+        target.html = (response.headers.get("content-type", "") if response is not None else "").startswith(
+            "text/html")
+        SPENT["open"] += time.monotonic() - began
+        began = time.monotonic()
+        if target.status == 200 and target.html:
+            # A JPEG: a person can read it, and it costs a fraction of a PNG.
+            page.screenshot(path=str(shot), full_page=FULL_PAGE[target.viewport], type="jpeg", quality=60)
+        SPENT["screenshot"] += time.monotonic() - began
     finally:
         page.remove_listener("console", on_console)
         page.remove_listener("pageerror", on_error)
         page.remove_listener("response", on_response)
-    if status in (403, 404):
+    if target.status in (403, 404):
         # Chromium reports the refused page itself as a failed resource; that is the answer, not a fault.
-        errors = [e for e in errors if f"status of {status}" not in e]
-    return {"status": status, "html": content_type.startswith("text/html"), "download": False, "errors": errors,
-            "server_errors": failures, "signed_out": path != "/login" and page.url.startswith(f"{base_url}/login")}
+        errors[:] = [e for e in errors if f"status of {target.status}" not in e]
+    errors.extend(failures)
+    return target
 
 
-def test_every_page_as_every_role(app, engine, live_server, chromium, screenshots):
+def raise_an_audit_alert(app):
+    """A burst of refused requests from one address: the alert goes to the city admins, whose pages
+    (notifications, the audit log) must show it cleanly."""
+    client = app.test_client()
+    for _ in range(21):
+        assert client.get("/api/v1/cases", headers={"Authorization": "Bearer gf_not-a-token"}).status_code == 401
+    from models import AuditAlert
+    from web.extensions import db
+
+    with app.app_context():
+        assert db.session.scalars(select(AuditAlert.rule)).all(), "the burst raised no audit alert"
+
+
+def walk(app, engine, live_server, chromium, screenshots, username, role, viewport):
     from web.demo.cases import seed_demo_cases
-    from web.demo.seed import demo_accounts
+    from web.extensions import db
+
+    started = time.monotonic()
+    with app.app_context():
+        assert seed_demo_cases(engine, db.session) is True
+    if role == "city_admin":
+        raise_an_audit_alert(app)
+    routes = page_routes(app)
+    assert "/" in routes and "/cases" in routes  # the walk finds the pages by itself
+    targets = ([Visit(username, role, viewport, p, "page") for p in routes + ledger_pages()]
+               + [Visit(username, role, viewport, p, "case") for p in demo_case_pages(app, username)]
+               + [Visit(username, role, viewport, p, "task") for p in open_task_pages(app, username)])
+    folder = screenshots / f"{viewport}-{username}"
+    folder.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport],
+                                   is_mobile=viewport == "phone", has_touch=viewport == "phone")
+    problems, refused = [], []
+    try:
+        page = context.new_page()
+        sign_in(app, page, live_server, username)
+        for target in targets:
+            name = (target.path.strip("/").replace("/", "_") or "home") + ".jpg"
+            visit(page, live_server, target, folder / name)
+            where = f"{username} ({role}, {viewport}) GET {target.path}"
+            if target.status is None or target.status >= 500:
+                problems.append(f"{where}: {target.status}")
+            elif target.status in (403, 404):
+                refused.append(f"{where}: {target.status}")
+            elif target.kind == "download":
+                refused.append(f"{where}: a download, not a page")
+            elif target.status != 200 or not target.html:
+                problems.append(f"{where}: answered {target.status} (not an HTML page)")
+            if target.path != "/login" and page.url.startswith(f"{live_server}/login"):
+                problems.append(f"{where}: landed on the sign-in page (signed out?)")
+            if target.errors:
+                problems.append(f"{where}: browser errors {target.errors}")
+            if target.kind in ("case", "task") and target.status != 200:
+                problems.append(f"{where}: a {target.kind} in the role's scope is not shown")
+            if target.status == 200 and target.html:
+                began = time.monotonic()
+                problems.extend(f"{where}: {finding}" for check in CHECKS for finding in check(page, target))
+                SPENT["checks"] += time.monotonic() - began
+    finally:
+        context.close()
+    print(f"\n{username} ({role}, {viewport}): walked {len(targets)} pages in {time.monotonic() - started:.1f} s;"
+          f" refused to the role (fine): {len(refused)}; this worker so far: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in SPENT.items()))
+    for line in refused:
+        print("  " + line)
+    assert problems == [], "\n".join(problems)
+
+
+class _WalkAs:
+    """The walk as one demo account, on each screen; subclassed once per account below."""
+
+    username = role = ""
+
+    @pytest.mark.parametrize("viewport", list(VIEWPORTS))
+    def test_every_page(self, app, engine, live_server, chromium, screenshots, viewport):
+        walk(app, engine, live_server, chromium, screenshots, self.username, self.role, viewport)
+
+
+for _username, _role, _name in demo_accounts():
+    globals()[f"TestWalkAs_{_username}"] = type(f"TestWalkAs_{_username}", (_WalkAs,),
+                                                 {"username": _username, "role": _role})
+
+
+# ---- the README's "Try it" journeys, on a phone -------------------------------------------------
+def tap(page, selector):
+    """Tap a link or button that opens a page, and wait for that page."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
+def fits(page, where):
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px phone"
+
+
+def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screenshots, tmp_path):
+    """README "Try it" 1 to 5 on a 390×844 phone, through the menu and the forms as a person taps them:
+    the supervisor plans an inspection, the inspector fills the checklist and a problem opens a
+    rectification order, the enterprise answers it with a photo, the case page shows its diagram with
+    the current step, and a penalty above the threshold is approved by the county, then the city."""
+    from models import Case
+    from web.demo.cases import seed_demo_cases
     from web.extensions import db
 
     with app.app_context():
         assert seed_demo_cases(engine, db.session) is True
-    routes = page_routes(app)
-    assert "/" in routes and "/cases" in routes  # the crawl finds the pages by itself
+    folder = screenshots / "phone-journeys"
+    folder.mkdir(parents=True, exist_ok=True)
 
-    problems, refused, seen = [], [], [0]
-
-    def crawl(username, role, paths, cases=(), shot_prefix=""):
-        context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    def phone(username):
+        context = chromium.new_context(locale="zh-CN", viewport=VIEWPORTS["phone"], is_mobile=True, has_touch=True)
         page = context.new_page()
-        sign_in(page, live_server, username)
-        for path in [*paths, *cases]:
-            name = f"{shot_prefix}{username}{path.replace('/', '_') or '_'}.png".replace("__", "_")
-            result = visit(page, live_server, path, screenshots / name)
-            seen[0] += 1
-            where = f"{username} ({role}) GET {path}"
-            if result["status"] is None or result["status"] >= 500 or result["server_errors"]:
-                problems.append(f"{where}: {result['status']} {result['server_errors']}")
-            elif result["status"] in (403, 404):
-                refused.append(f"{where}: {result['status']}")
-            elif result["download"]:
-                refused.append(f"{where}: a download, not a page")
-            elif result["status"] != 200 or not result["html"]:
-                problems.append(f"{where}: answered {result['status']} (not an HTML page)")
-            if result.get("signed_out"):
-                problems.append(f"{where}: landed on the sign-in page (signed out?)")
-            if result["errors"]:
-                problems.append(f"{where}: browser errors {result['errors']}")
-            if path in cases and result["status"] != 200:
-                problems.append(f"{where}: a case in the role's scope is not shown")
-        context.close()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors
+        sign_in(app, page, live_server, username)
+        return context, page
 
-    for username, role, _ in demo_accounts():
-        # none for the roles of a county without demo cases
-        crawl(username, role, routes + ledger_pages(), demo_case_pages(app, username))
-    # The crawl's many refusals may match the audit's abnormal-operation rules (a burst of refused
-    # requests from one address); the alerts go to the city admins, whose pages must show them cleanly.
+    def shot(page, name):
+        page.screenshot(path=str(folder / f"{name}.jpg"), full_page=True, type="jpeg", quality=60)
+
+    # 1. The supervisor plans an inspection activity: the menu opens behind its toggle, 案卷 → 新建.
+    context, page = phone("keqiao_supervisor")
+    assert not page.is_visible("#nav-cases")  # the menu is folded away on a phone
+    page.click("#nav-toggle")
+    tap(page, "#nav-cases")
+    tap(page, "#new-inspection_activity")
+    fits(page, "the new inspection form")
+    tap(page, "#submit")  # empty: the summary of what is missing comes first
+    assert page.is_visible("#error-summary") and page.locator(".field.required").count() >= 5
+    shot(page, "1-plan-errors")
+    page.fill("#name", "手机端检查活动")
+    page.fill("#department", "柯桥区综合行政执法局")
+    page.fill("#planned_on", datetime.now().strftime("%Y-%m-%d"))
+    page.get_by_label("柯桥区瓶装液化气供应有限公司", exact=True).check()
+    page.check("input[name=inspectors][value=keqiao_inspector]")
+    tap(page, "#submit")
+    assert re.search(r"/cases/\d+$", page.url), page.url
+    fits(page, "the new activity's case page")
+    shot(page, "1-plan-case")
+
+    def orders():
+        with app.app_context():
+            return db.session.scalars(select(Case.id).where(Case.process_key == "rectification")).all()
+
     with app.app_context():
-        from models import AuditAlert
+        from models import Task
 
-        alerts = db.session.scalars(select(AuditAlert.rule)).all()
-    print(f"audit alerts raised during the crawl: {alerts}")
-    crawl("admin", "city_admin, after the crawl", ["/", "/notifications", "/admin/audit"], shot_prefix="after-")
-    print(f"crawled {seen[0]} pages; refused to a role (fine): {len(refused)}")
-    for line in refused:
-        print("  " + line)
-    assert problems == [], "\n".join(problems)
+        checklist = db.session.scalar(select(Task.id).join(Case, Task.case_id == Case.id).where(
+            Case.process_key == "inspection", Task.status == "open", Case.parent_id == int(page.url.rsplit("/", 1)[1])))
+    assert checklist, "the plan opened no inspection with a checklist"
+    supervisor = page  # signed in still: a second code within the same 30 s would be refused
+
+    # 2. The inspector fills the checklist (one problem found), found through the menu and the task cards.
+    before = orders()
+    context, page = phone("keqiao_inspector")
+    page.click("#nav-toggle")
+    tap(page, "#nav-tasks-all")
+    tap(page, f"#tasks tr[data-task='{checklist}'] td.card-title a")
+    fits(page, "the checklist")
+    radios = page.locator("input[type=radio][name^=item_]")
+    names = sorted({radios.nth(i).get_attribute("name") for i in range(radios.count())})
+    for i, name in enumerate(names):
+        page.check(f"input[name={name}][value={'fail' if i == 0 else 'pass'}]")
+    page.fill("input[name=note_0]", "手机端发现问题")
+    tap(page, "#submit")
+    assert re.search(r"/cases/\d+$", page.url), page.url
+    assert "成功" in page.inner_text("main") or page.locator(".flash.success").count() == 1
+    shot(page, "2-checklist-done")
+    context.close()
+    opened = sorted(set(orders()) - set(before))
+    assert len(opened) == 1, "the problem found opened no rectification order"
+    with app.app_context():
+        from models import Task
+
+        task = db.session.scalar(select(Task).where(Task.case_id == opened[0], Task.status == "open"))
+        answer, enterprise = task.id, task.case.enterprise.name
+
+    # 3. The enterprise answers its order with a photo.
+    account = {"柯桥区瓶装液化气供应有限公司": "kq_bottled_staff"}.get(enterprise)
+    if account is None:
+        pytest.fail(f"the order went to {enterprise}, which has no demo account")
+    context, page = phone(account)
+    tap(page, f"#tasks tr[data-task='{answer}'] td.card-title a")
+    fits(page, "the enterprise's answer")
+    photo = tmp_path / "现场.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    page.fill("#response", "已整改")
+    page.set_input_files("#photos", str(photo))
+    tap(page, "#submit")
+    assert re.search(r"/cases/\d+$", page.url), page.url
+    # 5. The case page: data, history and the diagram with the current step, within the phone's width.
+    page.wait_for_selector("#diagram[data-rendered]")
+    assert page.get_attribute("#diagram", "data-rendered") == "true"
+    assert "已整改" in page.inner_text("#history")
+    fits(page, "the case page")
+    shot(page, "3-answered-case")
+    assert page.errors == []
+    context.close()
+
+    # 4. A penalty above 50 000 yuan (the demo's 80 000): the county approves, then the city.
+    from models import Task
+
+    def approval(role):
+        with app.app_context():
+            return db.session.scalar(select(Task.id).join(Case, Task.case_id == Case.id).where(
+                Case.process_key == "penalty", Task.status == "open", Task.form_key == "penalty_approve",
+                Task.role == role))
+
+    county = approval("county_supervisor")
+    assert county, "the demo has no penalty waiting for the county"
+    supervisor.click("#nav-toggle")
+    tap(supervisor, "#nav-tasks-all")
+    tap(supervisor, f"#tasks tr[data-task='{county}'] td.card-title a")
+    fits(supervisor, "the county's penalty approval")
+    supervisor.check("input[name=decision][value=approve]")
+    supervisor.fill("#comment", "同意，报市级审批")
+    tap(supervisor, "#submit")
+    shot(supervisor, "4-county-approved")
+    supervisor.context.close()
+    city = approval("city_admin")
+    assert city, "a penalty above the threshold did not go on to the city"
+    context, page = phone("admin")
+    page.goto(f"{live_server}/tasks/{city}", wait_until="load")
+    fits(page, "the city's penalty approval")
+    page.check("input[name=decision][value=approve]")
+    tap(page, "#submit")
+    assert re.search(r"/cases/\d+$", page.url), page.url
+    fits(page, "the approved penalty's case page")
+    shot(page, "4-city-approved")
+    with app.app_context():
+        assert db.session.get(Task, city).status != "open"
+    context.close()

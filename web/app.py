@@ -99,6 +99,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)
+    from web.common import navigation
+
+    navigation.register(app)
 
     @app.context_processor
     def inject():

@@ -111,4 +111,5 @@ def read():
     target = request.form.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target, 303)
+    flash(_("Marked as read."), "success")
     return redirect(url_for("notifications.index"), 303)

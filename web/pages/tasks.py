@@ -126,10 +126,15 @@ def act(task_id, action):
     try:
         if action == "claim":
             engine.claim(task_id, user)
+            flash(_("You claimed this task; it is in your tasks now."), "success")
         elif action == "unclaim":
             engine.unclaim(task_id, user)
+            flash(_("Task released; anyone of its role may claim it."), "success")
         elif action == "assign":
-            engine.assign(task_id, user, request.form.get("user", ""))
+            username = request.form.get("user", "")
+            engine.assign(task_id, user, username)
+            assignee = db.session.scalar(select(User).where(User.username == username))
+            flash(_("Task assigned to %(name)s.", name=assignee.display_name if assignee else username), "success")
         else:
             return redirect(url_for("queue.task", task_id=task_id))
     except (Conflict, InvalidInput) as exc:

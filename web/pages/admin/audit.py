@@ -258,17 +258,81 @@ def index():
     page = page_number(request.args)
     if request.args and not form.validate():
         return render_template("admin/audit.html", form=form, entries=[], total=0, page=1, pages=1,
-                               alerts=_alerts(), kinds=KIND_LABELS), 422
+                               alerts=_alerts(), kinds=KIND_LABELS, **_page_helpers([])), 422
     stmt = _filtered(form)
     entries, total = page_of(db.session, stmt, PER_PAGE, page)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, entries=entries, total=total, page=page, pages=pages,
-                           alerts=_alerts(), kinds=KIND_LABELS, args=args)
+                           alerts=_alerts(), kinds=KIND_LABELS, args=args, **_page_helpers(entries))
 
 
 def _alerts():
     return db.session.scalars(select(AuditAlert).order_by(AuditAlert.id.desc()).limit(20)).all()
+
+
+# What the page shows a person instead of the trail's codes (the codes stay in the data and the export).
+RULE_LABELS = {
+    audit_rules.BULK_EXPORT: _l("Bulk exports by one user"),
+    audit_rules.OFF_HOURS: _l("Access outside working hours (Asia/Shanghai)"),
+    audit_rules.DENIED_BURST: _l("Bursts of refused requests (401, 403, 404, 429) from one user or address"),
+    audit_rules.MASS_DELETE: _l("Mass deletions or deactivations by one user"),
+    audit_rules.ACCOUNT_LOCKED: _l("An account locked by failed sign-ins (wrong passwords or second-factor codes)"),
+}
+OUTCOME_LABELS = {"success": _l("Succeeded"), "denied": _l("Refused"), "failure": _l("Unsuccessful"),
+                  "error": _l("Server error"), "locked": _l("Locked")}
+DETAIL_LABELS = {"step": _l("Step"), "username_tried": _l("Account name tried"), "disposition": _l("File"),
+                 "query": _l("Query"), "exception": _l("Error"), audit_rules.LOCKED_ID: _l("Locked account"),
+                 audit_rules.LOCKED_NAME: _l("Locked account")}
+STEP_LABELS = {"password": _l("Password"), "second_factor": _l("Second-factor code"),
+               "enrolment": _l("Second-factor enrolment")}
+
+
+def _beijing(value) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _file_name(disposition: str) -> str:
+    """The file a Content-Disposition header names, as a person reads it (the header itself is kept
+    for the tooltip)."""
+    from urllib.parse import unquote
+
+    for part in disposition.split(";"):
+        key, _sep, value = part.strip().partition("=")
+        if key.lower() == "filename*":
+            return unquote(value.split("''", 1)[-1])
+        if key.lower() == "filename":
+            return value.strip('"')
+    return disposition
+
+
+def _details(entry) -> list[tuple[str, str, str]]:
+    """(label, text, raw) per detail of an entry; raw is the stored value where the text differs."""
+    shown = []
+    for key, value in (entry.detail or {}).items():
+        if value in (None, ""):
+            continue
+        if key == audit_rules.LOCKED_ID:
+            continue
+        raw = str(value)
+        text = raw
+        if key == "step":
+            text = str(STEP_LABELS.get(raw, raw))
+        elif key == "disposition":
+            text = _file_name(raw)
+        shown.append((str(DETAIL_LABELS.get(key, _l("Detail"))), text, raw if raw != text else ""))
+    return shown
+
+
+def _page_helpers(entries) -> dict:
+    ids = {e.user_id for e in entries if e.user_id}
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    return {"beijing": _beijing, "details": _details, "rule_labels": RULE_LABELS, "outcomes": OUTCOME_LABELS,
+            "display_names": names}
 
 
 HEADERS = ["编号", "时间 (UTC)", "类型", "用户编号", "用户名", "令牌编号", "来源地址", "方法", "功能", "路径",
