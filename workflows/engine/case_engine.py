@@ -485,7 +485,7 @@ class CaseEngine:
         self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
-        case.data = _json_safe(_current_data(workflow))
+        case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
         prune(workflow)
@@ -726,9 +726,13 @@ def _reraise_limit(exc: Exception, task) -> None:
         raise ModelRuntimeError(f"the process model failed at {_element(task)}: {cause}") from None
 
 
-def _current_data(workflow) -> dict:
-    """The case's data as it stands: what the waiting user tasks received, else what the last task left."""
+def _current_data(workflow, watching=None) -> dict:
+    """The case's data as it stands: what the waiting user tasks received, else what the last task left.
+    Tasks of a watching branch (``watching``: the model's ``gasflow.watch``) hold a copy made when the
+    branch split off; they count only when no other task waits."""
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    if watching:
+        ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
         return dict(max(ready, key=lambda t: t.last_state_change).data)
     last = workflow.last_task
