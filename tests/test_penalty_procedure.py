@@ -5,10 +5,10 @@ Every path of bpmn/penalty.bpmn, driven over the API against a real database, on
 legal review and collective discussion, the decision within 90 days (reminder, extension, flag to the city),
 service, payment with the surcharge of art. 72, the reminder and the court, closing; and what the party sees.
 """
+import json
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from conftest import enterprise_id
 from flows import end_of, open_names, task_named
 
@@ -138,3 +138,269 @@ def test_small_fine_without_defence_is_decided_served_paid_and_closed(app, api, 
     assert done["status"] == "completed" and end_of(done) == "End_closed"
     assert set(documents_of(inspector, case_id)) == {"penalty_filing", "penalty_notice", "penalty_decision",
                                                      "penalty_closing"}
+
+
+def flags(app, case_id) -> list[str]:
+    from sqlalchemy import select
+
+    from models import CaseEvent
+    from web.extensions import db
+
+    with app.app_context():
+        return [d["flag"] for d in db.session.scalars(select(CaseEvent.detail).where(
+            CaseEvent.case_id == case_id, CaseEvent.event == "flagged").order_by(CaseEvent.id))]
+
+
+def notices_of(app, username, case_id) -> list[str]:
+    from sqlalchemy import select
+
+    from models import Notification, User
+    from web.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Notification.text).join(User, User.id == Notification.user_id).where(
+            User.username == username, Notification.case_id == case_id, Notification.kind == "message")))
+
+
+def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_payment(app, api, engine):
+    inspector, supervisor, city, enterprise = (api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"),
+                                               api("kq_bottled_admin"))
+    case_id = notified(api, app, amount=80000)
+    data = enterprise.get(f"/cases/{case_id}").json["data"]
+    # Art. 63: a fine of 80 000 yuan gives the right to a hearing, asked for within 5 days (art. 64).
+    assert data["hearing_right"] is True and data["hearing_request_due"] == iso(5) and data["party_due"] == iso(5)
+    act(enterprise, case_id, "Task_defence", {"statement": "供气对象持有临时许可，请求从轻处罚。",
+                                              "request_hearing": True}, day=1)
+    # The hearing notice: at least 7 days ahead.
+    assert set(refused(inspector, case_id, "Task_hearing_notice", {
+        "hearing_at": iso(8), "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"}, day=2)) == {"hearing_at"}
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
+                                                    "presiding": "王法制"}, day=2)
+    assert "hearing_notice" in documents_of(enterprise, case_id)
+    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10), "hearing_record": "当事人陈述意见，出示临时许可。"},
+        day=10)
+    # Art. 45: nothing heavier than the notice after the defence: not a larger amount, not a heavier kind.
+    draft = {"penalty_type": "fine", "amount": 90000, "legal_basis": "第四十五条", "defence_response": "不予采纳"}
+    assert set(refused(inspector, case_id, "Task_redraft", draft, day=11)) == {"amount"}
+    assert set(refused(inspector, case_id, "Task_redraft", {**draft, "penalty_type": "suspension", "amount": 0},
+                       day=11)) == {"penalty_type"}
+    assert set(refused(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": ""},
+                       day=11)) == {"defence_response"}
+    redrafted = act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000,
+                                                         "defence_response": "部分采纳，减轻处罚"}, day=11)
+    assert redrafted["data"]["legal_review"] is True and redrafted["data"]["collective"] is True
+    assert redrafted["data"]["city_approval"] is True
+    # Legal review (art. 58) can send it back; collective discussion (art. 57) follows.
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "return", "review_opinion": "依据引用不全"},
+        day=11)
+    act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": "部分采纳",
+                                             "legal_basis": "《城镇燃气管理条例》第四十五条第一款"}, day=11)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "事实清楚"}, day=11)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(12), "participants": "局长、副局长、法规科长",
+                                                 "collective_decision": "approve", "minutes": "同意罚款六万元"}, day=12)
+    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意，报市局审批。"}, day=12)
+    assert task_named(city, case_id, "Task_city")["role"] == "city_admin"
+    decided = act(city, case_id, "Task_city", {"decision": "approve", "comment": "同意"}, day=13)
+    assert decided["data"]["decided_amount"] == 60000.0
+    # Decided within 90 days: the watch ended, nothing is flagged even long after.
+    act(inspector, case_id, "Task_serve", {"service_method": "post", "served_at": iso(13)}, day=14)
+    assert engine.run_due_timers(START + timedelta(days=27)) == 0
+    # Art. 67: 15 days to pay; then the inspector is told, and 3 % a day is added (art. 72).
+    assert engine.run_due_timers(START + timedelta(days=28, minutes=1)) == 1
+    assert any("缴款期限已届满" in t for t in notices_of(app, "keqiao_inspector", case_id))
+    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    assert flags(app, case_id) == ["payment_overdue"]
+    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 60000},
+                    day=31)
+    assert set(wrong) == {"paid_amount"} and "65,400.00 元" in wrong["paid_amount"][0]
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 65400},
+               day=31)
+    assert paid["data"]["days_late"] == 3 and paid["data"]["surcharge"] == 5400 and paid["data"]["total_due"] == 65400
+    assert enterprise.get(f"/cases/{case_id}").json["data"]["surcharge"] == 5400
+
+
+def unpaid_after_reminder(api, app, engine, amount=20000):
+    """A fine decided on day 4, served that day (due on day 19), not paid: the reminder goes out on day 20."""
+    inspector = api("keqiao_inspector")
+    case_id = notified(api, app, amount=amount)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))
+    decide(api, case_id, amount=amount, day=4)
+    act(inspector, case_id, "Task_serve", {"service_method": "electronic", "served_at": iso(4)}, day=4)
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=10)) == {"payment"}
+    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=20)
+    assert reminded["data"]["court_from"] == iso(30)
+    assert "penalty_reminder" in documents_of(api("kq_bottled_admin"), case_id)
+    return case_id
+
+
+def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, engine):
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    case_id = unpaid_after_reminder(api, app, engine)
+    court = {"enforcement": "court", "court": "绍兴市柯桥区人民法院", "court_case_no": "(2026)浙0603行审12号"}
+    assert set(refused(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(25)}, day=25)) == {"applied_at"}
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "court", "applied_at": iso(31)},
+                       day=31)) == {"court"}
+    act(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(31)}, day=31)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行"}, day=32)
+    assert set(refused(supervisor, case_id, "Task_close_approve", {"close_decision": "return"}, day=32)) == {
+        "close_comment"}
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "return", "close_comment": "补充执行裁定"}, day=32)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行, 法院已受理"}, day=33)
+    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=33)
+    assert done["status"] == "completed" and done["data"]["enforcement"] == "court"
+    assert "penalty_closing" in documents_of(inspector, case_id)
+
+
+def test_paid_after_the_reminder_the_surcharge_never_exceeds_the_fine(app, api, engine):
+    inspector = api("keqiao_inspector")
+    case_id = unpaid_after_reminder(api, app, engine, amount=20000)
+    # Paid on day 59: 40 days late, 120 % by the day rate, capped at the fine itself (art. 72).
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59),
+                                                            "paid_amount": 44000}, day=59)) == {"paid_amount"}
+    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59), "paid_amount": 40000},
+               day=59)
+    assert paid["data"]["days_late"] == 40 and paid["data"]["surcharge"] == 20000
+    assert open_names(inspector, case_id) == ["Task_close_report"]
+
+
+def test_ninety_days_without_extension_flag_the_city(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    case_id = filed(api, app)
+    assert engine.run_due_timers(START + timedelta(days=74)) == 0
+    assert engine.run_due_timers(START + timedelta(days=75, minutes=1)) == 1
+    assert any("75 日" in t for t in notices_of(app, "keqiao_supervisor", case_id))
+    extend = task_named(supervisor, case_id, "Task_extend")
+    assert extend["role"] == "county_supervisor"
+    # The case's data is still the procedure's, not the watch's copy.
+    with at(76):
+        assert "Task_investigate" in open_names(api("keqiao_inspector"), case_id)
+    assert set(refused(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 0},
+                       day=76)) == {"extension_days", "extension_reason"}
+    act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, day=76)
+    assert engine.run_due_timers(START + timedelta(days=89)) == 0
+    assert engine.run_due_timers(START + timedelta(days=90, minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+    assert any("逾期未作出处罚决定" in t for t in notices_of(app, "admin", case_id))
+    # The case goes on: the procedure is still open.
+    with at(91):
+        assert open_names(api("keqiao_inspector"), case_id) == ["Task_investigate"]
+
+
+def test_an_approved_extension_moves_the_limit(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    case_id = filed(api, app)
+    engine.run_due_timers(START + timedelta(days=75, minutes=1))
+    act(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 30,
+                                             "extension_reason": "案情复杂，需补充鉴定"}, day=76)
+    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+    assert engine.run_due_timers(START + timedelta(days=120, minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+
+
+def test_a_decision_during_the_extension_ends_the_watch(app, api, engine):
+    case_id = notified(api, app)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))  # the defence period runs out
+    engine.run_due_timers(START + timedelta(days=75, minutes=1))  # the reminder and the extension task
+    assert "Task_extend" in open_names(api("keqiao_supervisor"), case_id)
+    decide(api, case_id, day=80)
+    # The extension is no longer asked for, and the limit never flags the decided case.
+    assert open_names(api("keqiao_supervisor"), case_id) == ["Task_serve"]
+    assert engine.run_due_timers(START + timedelta(days=200)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+
+
+def test_filing_refused_and_filing_late(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    found = (START - timedelta(days=10)).isoformat()
+    case_id = file_case(api, app, discovered_at=found)
+    # Discovered 10 days ago with 7 days to file (penalty_periods): the filing is late as the case opens.
+    assert task_named(supervisor, case_id, "Task_file_approve")["due_at"] == (START - timedelta(days=3)).isoformat()
+    assert flags(app, case_id) == ["filing_overdue"]
+    assert any("逾期未立案" in t for t in notices_of(app, "keqiao_supervisor", case_id))
+    assert set(refused(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse"})) == {"filing_comment"}
+    done = act(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse", "filing_comment": "不属于本机关管辖"})
+    assert done["status"] == "completed" and end_of(done) == "End_not_filed"
+
+
+def test_a_case_opened_from_a_rectification_runs_the_new_procedure(app, api, engine):
+    """The rectification and accident models open penalty cases with their own data (no discovery time)."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.extensions import db
+
+    with at(0), app.app_context():
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        case = engine.start_case("penalty", {"source": "rectification_overdue", "facts": "整改逾期 2 次"},
+                                 inspector, enterprise_id=enterprise_id(app))
+    data = api("keqiao_supervisor").get(f"/cases/{case}").json["data"]
+    assert data["discovered_at"] == START.isoformat() and data["filing_due"] == iso(7)
+
+
+INTERNAL = "同意，报市局审批。"
+
+
+def test_the_party_sees_only_what_is_addressed_to_it(app, api, engine, browser):
+    inspector, supervisor, city, enterprise = (api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"),
+                                               api("kq_bottled_admin"))
+    case_id = notified(api, app, amount=60000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求从轻处罚", "request_hearing": False}, day=1)
+    inspector.post(f"/cases/{case_id}/comments", {"text": "内部: 当事人态度较好"})
+    assert inspector.post(f"/cases/{case_id}/comments", {"text": "x", "visible_to_party": "yes"}).status_code == 422
+    assert inspector.post(f"/cases/{case_id}/comments",
+                          {"text": "请于听证后补交材料", "visible_to_party": True}).status_code == 201
+    act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
+                                             "defence_response": "不予采纳"}, day=2)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "法制审核通过"}, day=2)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(2), "participants": "局班子",
+                                                 "collective_decision": "approve", "minutes": "集体讨论同意"}, day=2)
+    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": INTERNAL}, day=2)
+    act(city, case_id, "Task_city", {"decision": "approve", "comment": "市局同意"}, day=2)
+
+    # The authority sees everything.
+    full = json.dumps(inspector.get(f"/cases/{case_id}").json, ensure_ascii=False)
+    assert INTERNAL in full and "内部: 当事人态度较好" in full
+    assert {"penalty_filing", "penalty_notice", "penalty_decision"} <= set(documents_of(inspector, case_id))
+
+    seen = enterprise.get(f"/cases/{case_id}")
+    text = json.dumps(seen.json, ensure_ascii=False)
+    for internal in (INTERNAL, "市局同意", "法制审核通过", "集体讨论同意", "内部: 当事人态度较好", "不予采纳",
+                     "Task_county", "Task_investigate", "现场查实", "keqiao_supervisor"):
+        assert internal not in text, internal
+    body = seen.json
+    assert "请于听证后补交材料" in text and "请求从轻处罚" in text
+    assert set(body["data"]) <= {"case_id", "enterprise_id", "facts", "notified_at", "notified_type", "notified_amount",
+                                 "notified_basis", "defence_due", "hearing_right", "hearing_request_due", "party_due",
+                                 "defended", "statement", "hearing_requested", "decided_at", "decided_type",
+                                 "decided_amount", "decided_basis", "service_due"}
+    assert body["data"]["decided_amount"] == 60000.0
+    assert {d["kind"] for d in body["documents"]} == {"penalty_notice", "penalty_decision"}
+    assert {h["task"] for h in body["history"] if h["task"]} == {"陈述申辩"}
+    assert body["children"] == [] and body["parent"] is None
+    # The PDF of an internal document is not the party's to download, by id either.
+    from web.extensions import db
+    from workflows.services.documents.issue import render_pending
+
+    with app.app_context():
+        render_pending(db.session)
+    pdfs = {d["kind"]: d["attachment_id"] for d in inspector.get(f"/cases/{case_id}").json["documents"]}
+    assert enterprise.get(f"/attachments/{pdfs['penalty_filing']}").status_code == 404
+    assert inspector.get(f"/attachments/{pdfs['penalty_filing']}").status_code == 200
+    assert enterprise.get(f"/attachments/{pdfs['penalty_decision']}").status_code == 200
+    assert {a["id"] for a in enterprise.get(f"/cases/{case_id}").json["attachments"]} == {
+        pdfs["penalty_notice"], pdfs["penalty_decision"]}
+    # Task pages of the authority's steps are not the party's either.
+    serve = task_named(inspector, case_id, "Task_serve")
+    assert enterprise.get(f"/tasks/{serve['id']}").status_code == 404
+
+    # The same on the pages.
+    page = browser("kq_bottled_admin").client.get(f"/cases/{case_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for internal in (INTERNAL, "市局同意", "法制审核通过", "内部: 当事人态度较好", "现场查实", "立案审批表"):
+        assert internal not in html, internal
+    assert "请于听证后补交材料" in html and 'id="diagram"' not in html
+    assert browser("kq_bottled_admin").client.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
+    staff_page = browser("keqiao_inspector").client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert INTERNAL in staff_page and 'id="diagram"' in staff_page

@@ -183,9 +183,11 @@ def _operation_extras() -> dict[str, dict]:
                                      ("enterprise", _ID), ("county", _ID), *_PAGING)},
         "api.add_comment": {"success": ("201",), "body": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["text"],
-                                            "properties": {"text": {"type": "string", "minLength": 1}}}},
+                                            "properties": {"text": {"type": "string", "minLength": 1},
+                                                           "visible_to_party": {"type": "boolean"}}}},
             "multipart/form-data": {"schema": {"type": "object", "required": ["text"], "properties": {
                 "text": {"type": "string", "minLength": 1},
+                "visible_to_party": {"enum": ["1", "true", "0", "false"]},
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
         "api.list_tasks": {"query": (
             ("scope", {"enum": list(SCOPES)}), ("status", {"enum": list(STATUSES)}),

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -369,8 +370,9 @@ class CaseEngine:
             s.commit()
 
     def add_comment(self, case_id: int, actor, text: str, files: list[NewFile] = (),
-                    now: datetime | None = None) -> int:
-        """A comment on a case, with optional files, kept in its history. Returns the event id."""
+                    now: datetime | None = None, visible_to_party: bool = False) -> int:
+        """A comment on a case, with optional files, kept in its history. Returns the event id.
+        ``visible_to_party``: shown to the case's enterprise where the model keeps the case internal."""
         now = now or clock.now()
         text = comment_text(text, len(files))
         with self.sessions() as s:
@@ -387,8 +389,10 @@ class CaseEngine:
                 s.add(att)
                 s.flush()
                 ids.append(att.id)
-            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment",
-                           detail={"text": text, "attachments": ids})
+            detail = {"text": text, "attachments": ids}
+            if visible_to_party:
+                detail["visible_to_party"] = True
+            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment", detail=detail)
             s.add(ev)
             s.flush()
             event_id = ev.id
@@ -766,6 +770,16 @@ def _next_timer(workflow) -> datetime | None:
             instants.append(_parse_instant(event.value))
         except (ValueError, TypeError):
             continue
+    # An event-based gateway waits for its events as one (SpiffWorkflow's MultipleEventDefinition, whose
+    # pending event has no value): a timer among them keeps its instant in the gateway task's data.
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MultipleEventDefinition) and isinstance(task.internal_data.get("event_value"), str) \
+                and any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
+            try:
+                instants.append(_parse_instant(task.internal_data["event_value"]))
+            except (ValueError, TypeError):
+                continue
     return min(instants) if instants else None
 
 
