@@ -173,11 +173,13 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
                                               "request_hearing": True}, day=1)
     # The hearing notice: at least 7 days ahead.
     assert set(refused(inspector, case_id, "Task_hearing_notice", {
-        "hearing_at": iso(8), "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"}, day=2)) == {"hearing_at"}
+        "hearing_at": iso(8), "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"},
+        day=2)) == {"hearing_at"}
     act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
                                                     "presiding": "王法制"}, day=2)
     assert "hearing_notice" in documents_of(enterprise, case_id)
-    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10), "hearing_record": "当事人陈述意见，出示临时许可。"},
+    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10),
+                                                    "hearing_record": "当事人陈述意见，出示临时许可。"},
         day=10)
     # Art. 45: nothing heavier than the notice after the defence: not a larger amount, not a heavier kind.
     draft = {"penalty_type": "fine", "amount": 90000, "legal_basis": "第四十五条", "defence_response": "不予采纳"}
@@ -244,7 +246,8 @@ def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, en
     act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行"}, day=32)
     assert set(refused(supervisor, case_id, "Task_close_approve", {"close_decision": "return"}, day=32)) == {
         "close_comment"}
-    act(supervisor, case_id, "Task_close_approve", {"close_decision": "return", "close_comment": "补充执行裁定"}, day=32)
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "return", "close_comment": "补充执行裁定"},
+        day=32)
     act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行, 法院已受理"}, day=33)
     done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=33)
     assert done["status"] == "completed" and done["data"]["enforcement"] == "court"
@@ -319,7 +322,8 @@ def test_filing_refused_and_filing_late(app, api, engine):
     assert flags(app, case_id) == ["filing_overdue"]
     assert any("逾期未立案" in t for t in notices_of(app, "keqiao_supervisor", case_id))
     assert set(refused(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse"})) == {"filing_comment"}
-    done = act(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse", "filing_comment": "不属于本机关管辖"})
+    done = act(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse",
+                                                          "filing_comment": "不属于本机关管辖"})
     assert done["status"] == "completed" and end_of(done) == "End_not_filed"
 
 
@@ -352,7 +356,8 @@ def test_the_party_sees_only_what_is_addressed_to_it(app, api, engine, browser):
                           {"text": "请于听证后补交材料", "visible_to_party": True}).status_code == 201
     act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
                                              "defence_response": "不予采纳"}, day=2)
-    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "法制审核通过"}, day=2)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "法制审核通过"},
+        day=2)
     act(supervisor, case_id, "Task_collective", {"discussed_at": iso(2), "participants": "局班子",
                                                  "collective_decision": "approve", "minutes": "集体讨论同意"}, day=2)
     act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": INTERNAL}, day=2)
