@@ -89,6 +89,9 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
     values = doc.fields
     if values is None:  # issued before the wording was kept with the number
         values = fields(s, kind, case, s.get(Enterprise, case.enterprise_id), doc)
+    elif kind.key == "penalty_decision" and "review_body" not in values:
+        # Fixed before the decision named its review body and the party's defence.
+        values = {"evidence": "", "defence": "", "review_body": review_body(s, case), **values}
     content = render(kind, values, doc.issued_at)
     filename = f"{kind.title} {doc.number}.pdf"
     att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None

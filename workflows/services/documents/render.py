@@ -37,16 +37,8 @@ def render(kind: DocumentKind, fields: dict[str, str], issued_at: datetime) -> b
     pdf.fonts[FAMILY.lower()].ttfont.recalcBBoxes = False
     pdf.add_page()
     for style, text in kind.blocks:
-        _block(pdf, style, _clean(text.format_map(_Blank(fields))))
+        _block(pdf, style, _clean(text.format_map(fields)))
     return bytes(pdf.output())
-
-
-class _Blank(dict):
-    """A document's values; a placeholder its stored values lack (issued before the wording named it)
-    reads as nothing."""
-
-    def __missing__(self, key):
-        return ""
 
 
 def _clean(text: str) -> str:
