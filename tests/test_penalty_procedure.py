@@ -6,9 +6,12 @@ legal review and collective discussion, the decision within 90 days (reminder, e
 service, payment with the surcharge of art. 72, the reminder and the court, closing; and what the party sees.
 """
 import json
+import shutil
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import enterprise_id
 from flows import end_of, open_names, task_named
 
@@ -409,3 +412,70 @@ def test_the_party_sees_only_what_is_addressed_to_it(app, api, engine, browser):
     assert browser("kq_bottled_admin").client.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
     staff_page = browser("keqiao_inspector").client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert INTERNAL in staff_page and 'id="diagram"' in staff_page
+
+
+def test_running_cases_keep_the_version_they_started_on(app, api, engine):
+    """A case of the first model goes on with its old steps after the procedure's model is the newest again."""
+    from pathlib import Path
+
+    from penalty_versions import PENALTY_2025
+
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    engine.deploy(PENALTY_2025.read_bytes())
+    old = file_case(api, app)
+    assert open_names(inspector, old) == ["Task_investigate"]
+    # The procedure's model comes back as the newest version (the same model, one more note).
+    current = (Path(__file__).resolve().parent.parent / "bpmn" / "penalty.bpmn").read_text(encoding="utf-8")
+    _id, created = engine.deploy(current.replace("</bpmn:definitions>", "<!-- v3 -->\n</bpmn:definitions>")
+                                 .encode("utf-8"))
+    assert created
+    new = file_case(api, app)
+    versions = {c["id"]: c["version"] for c in inspector.get("/cases?process=penalty").json["items"]}
+    assert versions[old] == 2 and versions[new] == 3
+    assert open_names(supervisor, new) == ["Task_file_approve"]
+    act(inspector, old, "Task_investigate", {"findings": "查实"})
+    act(inspector, old, "Task_propose", {"penalty_type": "warning", "amount": 0, "legal_basis": "第四十五条"})
+    assert open_names(supervisor, old) == ["Task_county"]
+
+
+@pytest.mark.documents
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+def test_the_notices_are_numbered_pdfs_and_the_decision_names_the_county_government(app, api, engine, tmp_path):
+    from test_documents import fetch, pdf_text
+
+    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
+    case_id = notified(api, app, amount=80000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求从轻处罚", "request_hearing": True}, day=1)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
+                                                    "presiding": "王法制"}, day=2)
+    docs = documents_of(enterprise, case_id)
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year
+    assert docs["penalty_notice"]["number"] == f"绍燃告〔{year}〕第0001号"
+    assert docs["hearing_notice"]["number"] == f"绍燃听〔{year}〕第0001号"
+    notice = pdf_text(fetch(enterprise, docs["penalty_notice"]["attachment_id"]), tmp_path)
+    for expected in ("行政处罚事先告知书", "罚款，人民币80,000.00元", "现场检查笔录；送气记录三份；询问笔录",
+                     "有权要求听证", "不因你单位的陈述、申辩而给予更重的处罚"):
+        assert expected in notice, (expected, notice)
+    hearing = pdf_text(fetch(enterprise, docs["hearing_notice"]["attachment_id"]), tmp_path)
+    assert "柯桥区住建局三楼会议室" in hearing and "王法制" in hearing
+    filing = pdf_text(fetch(inspector, documents_of(inspector, case_id)["penalty_filing"]["attachment_id"]), tmp_path)
+    assert "行政处罚立案审批表" in filing and "投诉举报" in filing
+
+    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10), "hearing_record": "当事人到场陈述"}, day=10)
+    act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
+                                             "defence_response": "部分采纳，减为六万元"}, day=11)
+    supervisor = api("keqiao_supervisor")
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "通过"}, day=11)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(11), "participants": "局班子",
+                                                 "collective_decision": "approve", "minutes": "同意"}, day=11)
+    act(supervisor, case_id, "Task_county", {"decision": "approve"}, day=11)
+    act(api("admin"), case_id, "Task_city", {"decision": "approve"}, day=11)
+    decision = documents_of(enterprise, case_id)["penalty_decision"]
+    text = pdf_text(fetch(enterprise, decision["attachment_id"]), tmp_path)
+    # A district department's decision is reviewed by the district's people's government (复议法 2023, art. 24).
+    assert "向绍兴市柯桥区人民政府申请行政复议" in text and "向绍兴市人民政府申请行政复议" not in text
+    for expected in ("罚款，人民币60,000.00元", "并经听证", "部分采纳，减为六万元"):
+        assert expected in text, (expected, text)
+    # Served with the issued number, never typed.
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(11)}, day=11)
+    assert served["data"]["document_no"] == decision["number"]

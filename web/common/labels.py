@@ -28,7 +28,7 @@ EVENTS = {
     "task_unclaimed": _l("Task released"), "task_assigned": _l("Task assigned"),
     "timer_fired": _l("Deadline passed"), "comment": _l("Comment"),
     "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
-    "message_handled": _l("Message handled"),
+    "message_handled": _l("Message handled"), "flagged": _l("Flagged"),
 }
 RESULTS = dict(_RESULT_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
@@ -56,7 +56,28 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
-                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
+                # The penalty procedure (行政处罚法 2021): what its model computes and keeps.
+                "filing_limit_days": _l("Days from discovery to filing"),
+                "defence_days": _l("Days for statement and defence"), "filing_due": _l("To be filed by"),
+                "filed_at": _l("Filed at"), "decision_due": _l("Decision due by"),
+                "decision_remind_at": _l("Reminder of the decision limit on"), "limit_at": _l("Decision limit"),
+                "notified_at": _l("Prior notice given at"), "notified_type": _l("Notified penalty type"),
+                "notified_amount": _l("Notified amount (yuan)"), "notified_basis": _l("Notified legal basis"),
+                "defence_due": _l("Statement and defence by"), "hearing_right": _l("Right to a hearing"),
+                "hearing_request_due": _l("Hearing to be asked for by"), "party_due": _l("The party's period ends"),
+                "defended": _l("Stated and defended"), "hearing_requested": _l("Hearing asked for"),
+                "hearing_held": _l("Hearing held"), "legal_review": _l("Needs legal review"),
+                "collective": _l("Needs collective discussion"), "decided_at": _l("Decided at"),
+                "decided_type": _l("Penalty decided"), "decided_amount": _l("Amount decided (yuan)"),
+                "decided_basis": _l("Legal basis of the decision"), "service_due": _l("To be served by"),
+                "payment_due": _l("To be paid by"), "days_late": _l("Days late"),
+                "total_due": _l("Total due (yuan)"), "reminded_at": _l("Reminder served at"),
+                "court_from": _l("Court may be applied to from"), "penalty_periods": _l("Periods of the procedure"),
+                "penalty_hearing": _l("Right to a hearing"), "penalty_review": _l("Legal review and discussion"),
+                "flag": _l("Flag"), "role": _l("Role")}
+# Case data that holds a choice of a form field under another name (the notified and the decided penalty).
+CHOICE_ALIASES = {"notified_type": "penalty_type", "decided_type": "penalty_type"}
 
 
 def _form_labels():
@@ -115,8 +136,8 @@ def register(app):
 
             enterprise = db.session.get(Enterprise, value)
             return enterprise.name if enterprise else value
-        if isinstance(value, str) and (name, value) in choices:
-            return choices[(name, value)]
+        if isinstance(value, str) and (CHOICE_ALIASES.get(name, name), value) in choices:
+            return choices[(CHOICE_ALIASES.get(name, name), value)]
         if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
             return localtime(value)
         if isinstance(value, bool):
