@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
@@ -101,10 +102,25 @@ class PenaltyInvestigationForm(FlaskForm):
 class PenaltyDefenceForm(CaseForm):
     """陈述申辩: the party's statement and defence (art. 45) and its request for a hearing (art. 64)."""
 
-    KEYS = ("hearing_right", "hearing_request_due")
+    KEYS = ("hearing_right", "hearing_request_due", "notified_type", "notified_amount", "notified_basis",
+            "defence_due")
     statement = TextAreaField(_l("Statement and defence"), validators=[Length(max=4000)])
     request_hearing = BooleanField(_l("I ask for a hearing"))
     defence_files = AttachmentsField(_l("Supporting files"))
+
+    def load_choices(self, user, session):
+        """What the party answers: the proposed penalty, its basis and the periods, next to its fields."""
+        kind = dict(PENALTY_TYPES).get(self.case.get("notified_type"), "")
+        if self.case.get("notified_type") in MONEY_TYPES:
+            kind = f"{kind} {money(self.case.get('notified_amount'))}"
+        due = _instant(self.case.get("defence_due"))
+        self.statement.description = _("Proposed penalty: %(penalty)s. Basis: %(basis)s. State and defend by %(due)s.",
+                                       penalty=kind, basis=self.case.get("notified_basis") or "—",
+                                       due=local_day(due) if due else "—")
+        hearing_due = _instant(self.case.get("hearing_request_due"))
+        self.request_hearing.description = (
+            _("You may ask for a hearing until %(due)s.", due=local_day(hearing_due))
+            if self.case.get("hearing_right") and hearing_due else _("This penalty gives no right to a hearing."))
 
     def validate_request_hearing(self, field):
         if not field.data:
@@ -234,8 +250,9 @@ class PenaltyServiceForm(CaseForm):
     service_method = SelectField(_l("Method of service"), choices=SERVICE_METHODS, validators=[InputRequired()])
     served_at = InstantField(_l("Served at"), validators=[InputRequired()])
     recipient = StringField(_l("Received by"), validators=[Length(max=64)])
-    # Present to be refused: the number comes from the issued decision.
-    document_no = StringField(_l("Decision document number"))
+    # Shown, not typed (disabled on the page, so a browser never posts it): the number comes from the
+    # issued decision; a client that sends another one is refused.
+    document_no = StringField(_l("Decision document number"), render_kw={"disabled": True})
     proof = AttachmentsField(_l("Proof of service"))
     issued_number: str | None = None
 
@@ -244,8 +261,8 @@ class PenaltyServiceForm(CaseForm):
         if isinstance(case_id, int):
             self.issued_number = session.scalar(select(IssuedDocument.number).where(
                 IssuedDocument.case_id == case_id, IssuedDocument.kind == "penalty_decision"))
-        if self.issued_number:
-            self.document_no.description = self.issued_number
+        if self.issued_number and not (self.document_no.data or "").strip():
+            self.document_no.data = self.issued_number
 
     def validate_document_no(self, field):
         if (field.data or "").strip() and field.data.strip() != (self.issued_number or ""):
@@ -272,7 +289,8 @@ class _PaymentChecks(CaseForm):
     paid_at = InstantField(_l("Paid at"), validators=[Optional()])
     paid_amount = DecimalField(_l("Amount paid (yuan)"), places=2,
                                validators=[Optional(), NumberRange(min=0, max=200_000_000)])
-    surcharge = StringField(_l("Surcharge for late payment"))
+    # Shown, not typed (disabled on the page): the platform computes it; a client that sends one is refused.
+    surcharge = StringField(_l("Surcharge for late payment"), render_kw={"disabled": True})
 
     def days_late(self, paid_at: datetime | None = None) -> int:
         due = _instant(self.case.get("payment_due"))
@@ -286,18 +304,22 @@ class _PaymentChecks(CaseForm):
         return min(fine, fine * SURCHARGE_PERCENT_A_DAY * days / 100)
 
     def load_choices(self, user, session):
+        """The fine, its due date and, once late, the surcharge so far and the total: shown with the amount."""
         fine = float(self.case.get("decided_amount") or 0)
-        if fine > 0:
+        due = _instant(self.case.get("payment_due"))
+        if fine > 0 and due is not None:
             days = self.days_late()
-            self.paid_amount.description = (
-                f"罚款 {money(fine)}；缴款期限 {local_day(_instant(self.case['payment_due']))}"
-                if self.case.get("payment_due") else f"罚款 {money(fine)}")
+            self.paid_amount.description = _("Fine %(fine)s, to be paid by %(due)s.", fine=money(fine),
+                                             due=local_day(due))
+            if not (self.surcharge.data or "").strip():
+                self.surcharge.data = money(self.surcharge_for(days))
             if days:
-                self.paid_amount.description += (f"；至今逾期 {days} 日，加处罚款 {money(self.surcharge_for(days))}，"
-                                                 f"应缴合计 {money(fine + self.surcharge_for(days))}")
+                self.paid_amount.description += _(
+                    " %(days)s days late today: surcharge %(surcharge)s, %(total)s due in all.", days=days,
+                    surcharge=money(self.surcharge_for(days)), total=money(fine + self.surcharge_for(days)))
 
     def validate_surcharge(self, field):
-        if (field.data or "").strip():
+        if any(str(v).strip() for v in field.raw_data or ()):
             raise ValidationError(_l("The surcharge is computed by the platform (art. 72), not typed."))
 
     def check_paid(self):
