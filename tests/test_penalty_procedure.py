@@ -479,3 +479,21 @@ def test_the_notices_are_numbered_pdfs_and_the_decision_names_the_county_governm
     # Served with the issued number, never typed.
     served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(11)}, day=11)
     assert served["data"]["document_no"] == decision["number"]
+
+
+def test_comments_on_the_page_are_internal_unless_marked_for_the_party(app, api, browser):
+    case_id = notified(api, app)
+    inspector = browser("keqiao_inspector")
+    path = f"/cases/{case_id}/comments"
+    assert inspector.form_post(path, {"text": "内部意见: 从重"}, page_path=f"/cases/{case_id}").status_code == 302
+    assert inspector.form_post(path, {"text": "请携带营业执照复印件", "visible_to_party": "1"},
+                               page_path=f"/cases/{case_id}").status_code == 302
+    party = browser("kq_bottled_staff")
+    page = party.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "请携带营业执照复印件" in page and "内部意见: 从重" not in page
+    # The party's page offers no such flag: what its people write is the party's own.
+    assert 'name="visible_to_party"' not in page
+    assert party.form_post(path, {"text": "已收到告知书"}, page_path=f"/cases/{case_id}").status_code == 302
+    assert "已收到告知书" in party.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    staff_page = inspector.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "内部意见: 从重" in staff_page and "已收到告知书" in staff_page and 'name="visible_to_party"' in staff_page
