@@ -255,6 +255,15 @@ def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, en
     done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=33)
     assert done["status"] == "completed" and done["data"]["enforcement"] == "court"
     assert "penalty_closing" in documents_of(inspector, case_id)
+    # Every document of the path renders (the reminder and the closing report with their computed parts).
+    from web.extensions import db
+    from workflows.services.documents.issue import render_pending
+
+    with app.app_context():
+        assert render_pending(db.session) == 5
+    docs = documents_of(inspector, case_id)
+    assert set(docs) == {"penalty_filing", "penalty_notice", "penalty_decision", "penalty_reminder",
+                         "penalty_closing"} and {d["status"] for d in docs.values()} == {"ready"}
 
 
 def test_paid_after_the_reminder_the_surcharge_never_exceeds_the_fine(app, api, engine):
@@ -497,3 +506,28 @@ def test_comments_on_the_page_are_internal_unless_marked_for_the_party(app, api,
     assert "已收到告知书" in party.client.get(f"/cases/{case_id}").get_data(as_text=True)
     staff_page = inspector.client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "内部意见: 从重" in staff_page and "已收到告知书" in staff_page and 'name="visible_to_party"' in staff_page
+
+
+@pytest.mark.documents
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+def test_the_reminder_states_the_surcharge_and_the_closing_report_lists_the_documents(app, api, engine, tmp_path):
+    from test_documents import fetch, pdf_text
+
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    case_id = unpaid_after_reminder(api, app, engine)
+    reminder = documents_of(inspector, case_id)["penalty_reminder"]
+    text = pdf_text(fetch(api("kq_bottled_admin"), reminder["attachment_id"]), tmp_path)
+    # Due on day 19, reminded on day 20: one day late, 3 % of 20 000 yuan.
+    for expected in ("履行行政处罚决定催告书", "已逾期1日，加处罚款人民币600.00元", "十日内履行",
+                     documents_of(inspector, case_id)["penalty_decision"]["number"]):
+        assert expected in text, (expected, text)
+    act(inspector, case_id, "Task_enforce", {"enforcement": "court", "court": "柯桥区人民法院", "applied_at": iso(31)},
+        day=31)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请强制执行，建议结案"}, day=31)
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=31)
+    closing = documents_of(inspector, case_id)["penalty_closing"]
+    text = pdf_text(fetch(inspector, closing["attachment_id"]), tmp_path)
+    for expected in ("行政处罚结案报告", "已申请强制执行，建议结案", "向柯桥区人民法院申请强制执行", "卷内文书目录",
+                     "1.立案审批表", "2.行政处罚事先告知书", "3.行政处罚决定书", "4.催告书", "5.结案报告（本文书）"):
+        assert expected in text, (expected, text)
+    assert api("kq_bottled_admin").get(f"/attachments/{closing['attachment_id']}").status_code == 404

@@ -164,7 +164,8 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         "served": chinese_instant(data.get("served_at")),
         "payment_due": chinese_instant(data.get("payment_due")),
         "decided_amount": _amount(data.get("decided_amount")) or "0.00",
-        "close_summary": str(data.get("close_summary") or ""),
+        "close_summary": str(data.get("close_summary") or ""), "defence": "", "days_late": "0", "surcharge": "0.00",
+        "execution": "", "archive": "",
     }
     if data.get("defended") or data.get("hearing_held"):
         out["defence"] = ("当事人在法定期限内提出了陈述、申辩意见" + ("并经听证" if data.get("hearing_held") else "")
