@@ -531,3 +531,33 @@ def test_the_reminder_states_the_surcharge_and_the_closing_report_lists_the_docu
                      "1.立案审批表", "2.行政处罚事先告知书", "3.行政处罚决定书", "4.催告书", "5.结案报告（本文书）"):
         assert expected in text, (expected, text)
     assert api("kq_bottled_admin").get(f"/attachments/{closing['attachment_id']}").status_code == 404
+
+
+def test_service_and_payment_recorded_on_the_pages(app, api, engine, browser):
+    """The pages post what a browser sends: the issued number and the surcharge are shown, never posted.
+    (On the real clock: a signed-in page session ends when the clock moves a day.)"""
+    inspector = api("keqiao_inspector")
+    case_id = notified(api, app)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))
+    decide(api, case_id, day=0)
+    number = documents_of(inspector, case_id)["penalty_decision"]["number"]
+    page = browser("keqiao_inspector")
+    serve = task_named(inspector, case_id, "Task_serve")
+    form = page.client.get(f"/tasks/{serve['id']}").get_data(as_text=True)
+    assert number in form and "disabled" in form
+    local = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    bad = page.form_post(f"/tasks/{serve['id']}", {"service_method": "left", "served_at": "2999-01-01T10:00"})
+    assert bad.status_code == 422
+    assert page.form_post(f"/tasks/{serve['id']}", {"service_method": "left", "served_at": local}).status_code == 302
+    data = inspector.get(f"/cases/{case_id}").json["data"]
+    assert data["document_no"] == number and data["service_method"] == "left"
+    pay = task_named(inspector, case_id, "Task_payment")
+    form = page.client.get(f"/tasks/{pay['id']}").get_data(as_text=True)
+    assert "20,000.00 元" in form
+    # A surcharge posted by hand is refused on the page too, the form shown again with the message.
+    refused_page = page.form_post(f"/tasks/{pay['id']}", {"payment": "paid", "paid_at": local, "paid_amount": "20000",
+                                                          "surcharge": "100"})
+    assert refused_page.status_code == 422 and "加处罚款由平台" in refused_page.get_data(as_text=True)
+    assert page.form_post(f"/tasks/{pay['id']}", {"payment": "paid", "paid_at": local,
+                                                  "paid_amount": "20000"}).status_code == 302
+    assert inspector.get(f"/cases/{case_id}").json["data"]["surcharge"] == 0
