@@ -394,6 +394,7 @@ def test_the_party_sees_only_what_is_addressed_to_it(app, api, engine, browser):
     assert body["data"]["decided_amount"] == 60000.0
     assert {d["kind"] for d in body["documents"]} == {"penalty_notice", "penalty_decision"}
     assert {h["task"] for h in body["history"] if h["task"]} == {"陈述申辩"}
+    assert [h["detail"] for h in body["history"] if h["event"] == "case_started"] == [{}]
     assert body["children"] == [] and body["parent"] is None
     # The PDF of an internal document is not the party's to download, by id either.
     from web.extensions import db

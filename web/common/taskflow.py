@@ -223,9 +223,12 @@ def history(case: Case, for_party: bool = False) -> list[dict]:
     out = []
     for ev in events:
         actor = users.get(ev.actor_id)
+        detail = ev.detail
+        if for_party and ev.event in party.CASE_EVENTS:  # not the model's key, version or end element
+            detail = {k: v for k, v in (detail or {}).items() if k == "end_name"}
         entry = {"id": ev.id, "at": iso(ev.at), "actor": actor.username if actor else None,
                  "actor_name": actor.display_name if actor else None, "event": ev.event,
-                 "task": ev.task_name or None, "task_id": ev.task_id, "detail": ev.detail}
+                 "task": ev.task_name or None, "task_id": ev.task_id, "detail": detail}
         if ev.event == "comment":
             entry["attachments"] = [files[i] for i in (ev.detail or {}).get("attachments") or [] if i in files]
         out.append(entry)
