@@ -165,7 +165,7 @@ def notices_of(app, username, case_id) -> list[str]:
             User.username == username, Notification.case_id == case_id, Notification.kind == "message")))
 
 
-def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_payment(app, api, engine):
+def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_payment(app, api, engine, browser):
     inspector, supervisor, city, enterprise = (api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"),
                                                api("kq_bottled_admin"))
     case_id = notified(api, app, amount=80000)
@@ -222,6 +222,10 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
                day=31)
     assert paid["data"]["days_late"] == 3 and paid["data"]["surcharge"] == 5400 and paid["data"]["total_due"] == 65400
     assert enterprise.get(f"/cases/{case_id}").json["data"]["surcharge"] == 5400
+    # The penalty ledger (A8.3) lists the procedure's service, payment and surcharge.
+    row = browser("keqiao_supervisor").client.get("/ledger/penalties/data.json").json["items"][0]
+    assert row["id"] == case_id and row["service_method"] == "post" and row["payment"] == "paid"
+    assert row["surcharge"] == 5400.0 and row["paid_amount"] == 65400.0
 
 
 def unpaid_after_reminder(api, app, engine, amount=20000):
