@@ -11,6 +11,7 @@ from .penalty import (
     PenaltyProposeForm,
     PenaltyServeForm,
 )
+from .penalty_procedure import FORMS as PENALTY_PROCEDURE_FORMS
 from .rectification import (
     RectificationEscalateForm,
     RectificationIssueForm,
@@ -47,3 +48,4 @@ FORMS = {
     "warning_dispose": WarningDisposeForm,
     "warning_confirm": WarningConfirmForm,
 }
+FORMS.update(PENALTY_PROCEDURE_FORMS)

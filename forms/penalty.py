@@ -41,6 +41,8 @@ class PenaltyFileForm(FlaskForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
     source = SelectField(_l("Source"), choices=SOURCES, validators=[InputRequired()])
     facts = TextAreaField(_l("Facts"), validators=[DataRequired(), Length(max=4000)])
+    # When the violation was found: the filing limit runs from it (the case's opening, if not given).
+    discovered_at = InstantField(_l("Discovered at"), validators=[Optional(), NotInFuture()])
 
 
 class PenaltyInvestigateForm(FlaskForm):

@@ -110,7 +110,10 @@ def test_conclusion_files_a_penalty(app, api):
     child = supervisor.get(f"/cases/{links['penalty']}").json
     assert child["parent"]["id"] == case["id"] and child["enterprise"] == case["enterprise"]
     assert child["data"]["source"] == "accident" and child["data"]["facts"] == "未按规定检验钢瓶角阀"
-    # The penalty's investigation goes with the inspector who reported the accident.
+    # Once the head files it, the penalty's investigation goes with the inspector who reported the accident.
+    filing = only_open_task(supervisor, child["id"])
+    assert filing["name"] == "Task_file_approve"
+    complete(supervisor, filing, {"filing_decision": "approve"})
     investigate = only_open_task(inspector, child["id"])
     assert investigate["name"] == "Task_investigate" and investigate["assignee"] == "keqiao_inspector"
 

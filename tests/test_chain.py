@@ -53,19 +53,33 @@ def test_inspection_to_rectification_to_penalty(app, api, engine):
     case = admin.get(f"/cases/{penalty}").json
     assert case["data"]["source"] == "rectification_overdue" and case["enterprise"] == company
 
-    # The penalty: the inspector who issued the order investigates and proposes 80 000 yuan.
+    # The penalty: the county's head files it (行政处罚法 art. 54); the inspector who issued the order
+    # investigates and proposes 80 000 yuan, which gives the party the right to a hearing (art. 63).
+    complete(supervisor, penalty, "Task_file_approve", {"filing_decision": "approve"})
     assert task_named(inspector, penalty, "Task_investigate")["assignee"] == "keqiao_inspector"
-    complete(inspector, penalty, "Task_investigate", {"findings": "逾期两次未整改"})
+    complete(inspector, penalty, "Task_investigate", {"findings": "逾期两次未整改",
+                                                      "evidence_list": "整改通知书\n复查记录"})
     proposed = complete(inspector, penalty, "Task_propose",
                         {"penalty_type": "fine", "amount": 80000, "listed": True, "legal_basis": "第四十五条"})
-    assert proposed["data"]["city_approval"] is True
+    assert proposed["data"]["hearing_right"] is True
+    # The enterprise neither defends nor asks for a hearing; legal review and collective discussion follow.
+    complete(staff, penalty, "Task_defence", {"statement": "", "request_hearing": False})
+    redrafted = complete(inspector, penalty, "Task_redraft",
+                         {"penalty_type": "fine", "amount": 80000, "listed": True, "legal_basis": "第四十五条"})
+    assert redrafted["data"]["city_approval"] is True
+    now = datetime.now(UTC).isoformat()
+    complete(supervisor, penalty, "Task_legal_review", {"review_decision": "approve", "review_opinion": "事实清楚"})
+    complete(supervisor, penalty, "Task_collective", {"discussed_at": now, "participants": "局班子",
+                                                      "collective_decision": "approve", "minutes": "同意"})
     complete(supervisor, penalty, "Task_county", {"decision": "approve"})
     assert open_names(admin, penalty) == ["Task_city"]
     complete(admin, penalty, "Task_city", {"decision": "approve", "comment": "同意"})
-    complete(inspector, penalty, "Task_serve", {"document_no": "柯燃罚〔2026〕8号",
-                                                "served_at": datetime.now(UTC).isoformat()})
-    done = complete(inspector, penalty, "Task_execute", {"outcome": "paid", "paid_amount": 80000})
-    assert done["status"] == "completed" and end_of(done) == "End_paid"
+    served_at = datetime.now(UTC).isoformat()
+    complete(inspector, penalty, "Task_serve", {"service_method": "direct", "served_at": served_at})
+    complete(inspector, penalty, "Task_payment", {"payment": "paid", "paid_at": served_at, "paid_amount": 80000})
+    complete(inspector, penalty, "Task_close_report", {"close_summary": "罚款已缴纳"})
+    done = complete(supervisor, penalty, "Task_close_approve", {"close_decision": "approve"})
+    assert done["status"] == "completed" and end_of(done) == "End_closed"
 
     # The links hold both ways: each case names its parent and its children.
     assert [c["id"] for c in admin.get(f"/cases/{inspection}").json["children"]] == [fixed, neglected]

@@ -83,7 +83,8 @@ def test_figures_follow_the_cases_of_the_county(app, api, browser, engine):
     pen = api("keqiao_inspector").post("/cases", {"process": "penalty", "data": {
         "enterprise_id": enterprise_id(app, KEQIAO_PIPELINE), "source": "complaint", "facts": "无证供气"}})
     assert pen.status_code == 201, pen.json
-    complete(inspector, pen.json["id"], "Task_investigate", {"findings": "查实"})
+    complete(api("keqiao_supervisor"), pen.json["id"], "Task_file_approve", {"filing_decision": "approve"})
+    complete(inspector, pen.json["id"], "Task_investigate", {"findings": "查实", "evidence_list": "检查笔录"})
     complete(inspector, pen.json["id"], "Task_propose", {"penalty_type": "fine", "amount": 12000, "listed": False,
                                                          "legal_basis": "《城镇燃气管理条例》"})
     late = inspector.post("/cases", {"process": "rectification", "data": {
@@ -95,7 +96,10 @@ def test_figures_follow_the_cases_of_the_county(app, api, browser, engine):
     inspect(api, app, "yuecheng_inspector", YUECHENG_PIPELINE, fail=(0,))
     other = api("yuecheng_inspector").post("/cases", {"process": "penalty", "data": {
         "enterprise_id": enterprise_id(app, YUECHENG_PIPELINE), "source": "other", "facts": "越城"}})
-    complete(api("yuecheng_inspector"), other.json["id"], "Task_investigate", {"findings": "查实"})
+    complete(api(county_head(app, "yuecheng_inspector")), other.json["id"], "Task_file_approve",
+             {"filing_decision": "approve"})
+    complete(api("yuecheng_inspector"), other.json["id"], "Task_investigate", {"findings": "查实",
+                                                                             "evidence_list": "检查笔录"})
     complete(api("yuecheng_inspector"), other.json["id"], "Task_propose",
              {"penalty_type": "fine", "amount": 500, "listed": False, "legal_basis": "条例"})
 
@@ -214,3 +218,21 @@ def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
         page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
         browser.close()
     assert errors == []
+
+
+def county_head(app, inspector: str) -> str:
+    """A county supervisor for the county of ``inspector`` (the demo has one for Keqiao only): the head who
+    files the county's penalty cases (行政处罚法 art. 54)."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.extensions import db
+
+    name = inspector.replace("inspector", "head")
+    with app.app_context():
+        if db.session.scalar(select(User.id).where(User.username == name)) is None:
+            county = db.session.scalar(select(User.county_id).where(User.username == inspector))
+            db.session.add(User(username=name, role="county_supervisor", display_name="县局负责人",
+                                password_hash="-", county_id=county))
+            db.session.commit()
+    return name

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import enterprise_id, future
 from flows import complete, open_order
+from penalty_versions import penalty_2025  # noqa: F401 (a fixture)
 from PIL import Image
 from sqlalchemy import func, select
 from test_penalty import file_penalty, investigate_and_propose
@@ -110,6 +111,7 @@ def test_rectification_notice_is_attached_when_the_order_is_issued(app, api, bro
     assert api("keqiao_inspector").get(f"/attachments/{notice['id']}").data == pdf
 
 
+@pytest.mark.usefixtures("penalty_2025")  # cases of the first penalty model
 def test_penalty_decision_is_attached_when_approved_not_before(app, api, tmp_path):
     case_id = file_penalty(api, app)
     inspector, supervisor, city = api("keqiao_inspector"), api("keqiao_supervisor"), api("admin")
@@ -137,6 +139,7 @@ def test_penalty_decision_is_attached_when_approved_not_before(app, api, tmp_pat
     assert [a["id"] for a in pdfs(done)] == [decision["id"]]
 
 
+@pytest.mark.usefixtures("penalty_2025")  # cases of the first penalty model
 def test_numbers_count_per_kind_and_year(app, api, engine):
     from models import DocumentCounter, User
     from web.extensions import db

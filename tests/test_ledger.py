@@ -31,7 +31,9 @@ def penalty(api, app, username, enterprise, amount, listed=False):
     resp = api(username).post("/cases", {"process": "penalty", "data": {
         "enterprise_id": enterprise_id(app, enterprise), "source": "inspection", "facts": "超期气瓶充装"}})
     assert resp.status_code == 201, resp.json
-    complete(api(username), resp.json["id"], "Task_investigate", {"findings": "查实"})
+    supervisor = "keqiao_supervisor" if username.startswith("keqiao") else "admin"
+    complete(api(supervisor), resp.json["id"], "Task_file_approve", {"filing_decision": "approve"})
+    complete(api(username), resp.json["id"], "Task_investigate", {"findings": "查实", "evidence_list": "检查笔录"})
     complete(api(username), resp.json["id"], "Task_propose", {"penalty_type": "fine", "amount": amount,
                                                               "listed": listed, "legal_basis": "条例"})
     return resp.json["id"]

@@ -1,8 +1,14 @@
-"""The penalty lifecycle (L3): every path of its diagram, and the DMN table that decides whether the city approves."""
+"""The penalty lifecycle (L3) as first modelled (tests/bpmn/penalty_2025.bpmn, which the cases started on it
+keep): every path of its diagram, and the DMN table that decides whether the city approves. The procedure of
+the Administrative Penalty Law that new cases follow is tested in test_penalty_procedure.py."""
 from pathlib import Path
 
+import pytest
 from conftest import enterprise_id
 from flows import complete, end_of, open_names, task_named
+from penalty_versions import penalty_2025  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("penalty_2025")
 
 SERVED = "2026-01-05T10:00:00+08:00"
 DMN = Path(__file__).resolve().parent.parent / "bpmn" / "penalty_approval.dmn"

@@ -107,7 +107,12 @@ def test_supervisor_transfers_an_overdue_order_to_a_penalty(app, api, engine):
     assert done.status_code == 200 and done.json["status"] == "completed"
     assert done.json["history"][-1]["detail"]["end"] == "End_transferred"
     child = next(h["detail"]["case"] for h in done.json["history"] if h["event"] == "case_opened")
-    # The penalty's investigation lands with the inspector who issued the order.
+    # The department's head files the penalty (行政处罚法 art. 54); its investigation then lands with the
+    # inspector who issued the order.
+    filing = only_open_task(supervisor, child)
+    assert filing["name"] == "Task_file_approve" and filing["role"] == "county_supervisor"
+    assert supervisor.post(f"/tasks/{filing['id']}/complete",
+                           {"data": {"filing_decision": "approve"}}).status_code == 200
     investigate = only_open_task(inspector, child)
     assert investigate["name"] == "Task_investigate" and investigate["assignee"] == "keqiao_inspector"
 

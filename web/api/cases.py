@@ -229,15 +229,26 @@ def get_case(case_id):
 @bp.post("/cases/<int:case_id>/comments")
 @api_scope("cases:write")
 def add_comment(case_id):
-    """A comment on a case: JSON {"text"}, or multipart with "text" and "files"."""
+    """A comment on a case: JSON {"text", "visible_to_party"}, or multipart with "text", "files" and
+    "visible_to_party" ("1"/"true"). Authority comments are internal unless visible_to_party is true: the
+    enterprise of a case its model keeps internal sees only those (and its own)."""
     case = taskflow.visible_case(case_id, me())
     if request.mimetype == "multipart/form-data":
         if "files" in request.form:  # a text part where files belong would be dropped without a word
             raise InvalidInput("files must be file parts", {"files": ["Must be files."]})
         text, files = request.form.get("text", ""), request.files.getlist("files")
+        flag = request.form.get("visible_to_party", "false")
+        if flag not in ("1", "true", "0", "false", ""):
+            raise InvalidInput("visible_to_party must be true or false",
+                               {"visible_to_party": ["Must be true or false."]})
+        visible = flag in ("1", "true")
     else:
-        text, files = body().get("text"), []
-    event_id = taskflow.add_comment(case, me(), text, files)
+        data = body()
+        text, files, visible = data.get("text"), [], data.get("visible_to_party", False)
+        if not isinstance(visible, bool):
+            raise InvalidInput("visible_to_party must be true or false",
+                               {"visible_to_party": ["Must be true or false."]})
+    event_id = taskflow.add_comment(case, me(), text, files, visible)
     return jsonify(taskflow.comment_dict(case, event_id)), 201
 
 

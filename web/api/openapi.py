@@ -219,9 +219,11 @@ def _operation_extras() -> dict[str, dict]:
                                      ("enterprise", _ID), ("county", _ID), *_PAGING)},
         "api.add_comment": {"success": ("201",), "body": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["text"],
-                                            "properties": {"text": {"type": "string", "minLength": 1}}}},
+                                            "properties": {"text": {"type": "string", "minLength": 1},
+                                                           "visible_to_party": {"type": "boolean"}}}},
             "multipart/form-data": {"schema": {"type": "object", "required": ["text"], "properties": {
                 "text": {"type": "string", "minLength": 1},
+                "visible_to_party": {"enum": ["1", "true", "0", "false"]},
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
         "api.get_task": {"reply": _TASK},
         "api.list_tasks": {"query": (

@@ -35,7 +35,7 @@ EVENTS = {
     "task_unclaimed": _l("Task released"), "task_assigned": _l("Task assigned"),
     "timer_fired": _l("Deadline passed"), "comment": _l("Comment"),
     "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
-    "message_handled": _l("Message handled"),
+    "message_handled": _l("Message handled"), "flagged": _l("Flagged"),
 }
 RESULTS = dict(_RESULT_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
@@ -67,7 +67,29 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 # An inspection's location check-in and the photos of its checklist items (field work).
                 "checkin": _l("Location check-in"), "accuracy_m": _l("Accuracy"), "photos": _l("Photos"),
                 "inspectors": _l("Inspectors"), "assignee": _l("Assignee"), "certificate": _l("Certificate"),
-                "answers": _l("Checklist answers"), "index": _l("No.")}
+                "answers": _l("Checklist answers"), "index": _l("No."),
+                # The penalty procedure (行政处罚法 2021): what its model computes and keeps.
+                "filing_limit_days": _l("Days from discovery to filing"),
+                "defence_days": _l("Days for statement and defence"), "filing_due": _l("To be filed by"),
+                "filed_at": _l("Filed at"), "decision_due": _l("Decision due by"),
+                "decision_remind_at": _l("Reminder of the decision limit on"), "limit_at": _l("Decision limit"),
+                "notified_at": _l("Prior notice given at"), "notified_type": _l("Notified penalty type"),
+                "notified_amount": _l("Notified amount (yuan)"), "notified_basis": _l("Notified legal basis"),
+                "defence_due": _l("Statement and defence by"), "hearing_right": _l("Right to a hearing"),
+                "hearing_request_due": _l("Hearing to be asked for by"), "party_due": _l("The party's period ends"),
+                "defended": _l("Stated and defended"), "hearing_requested": _l("Hearing asked for"),
+                "hearing_held": _l("Hearing held"), "legal_review": _l("Needs legal review"),
+                "collective": _l("Needs collective discussion"), "decided_at": _l("Decided at"),
+                "decided_type": _l("Penalty decided"), "decided_amount": _l("Amount decided (yuan)"),
+                "decided_basis": _l("Legal basis of the decision"), "service_due": _l("To be served by"),
+                "payment_due": _l("To be paid by"), "days_late": _l("Days late"),
+                "total_due": _l("Total due (yuan)"), "reminded_at": _l("Reminder served at"),
+                "court_from": _l("Court may be applied to from"), "penalty_periods": _l("Periods of the procedure"),
+                "penalty_hearing": _l("Right to a hearing"), "penalty_review": _l("Legal review and discussion"),
+                "flag": _l("Flag"), "role": _l("Role")}
+# Case data that holds a choice of a form field under another name (the notified and the decided penalty).
+CHOICE_ALIASES = {"notified_type": "penalty_type", "decided_type": "penalty_type"}
+
 # The filters of the portal's lists and the warnings (workflows/services/report_filters.py): their fields
 # and the engine's English refusals, as a page reads them.
 FILTER_FIELDS = {"date_from": _l("Start date"), "date_to": _l("End date"), "county": _l("County"),
@@ -190,7 +212,7 @@ def register(app):
     def value_label(name, value, process=None):
         if name == "checkin" and isinstance(value, dict):
             return checkin_label(value)
-        return presenter().value(name, value, process_of(process))
+        return presenter().value(CHOICE_ALIASES.get(name, name), value, process_of(process))
 
     def field_label(name, process=None):
         return presenter().field_label(name, process_of(process))

@@ -25,7 +25,7 @@ from models import (
     User,
 )
 from web.extensions import case_engine, db
-from workflows import access, attachments, comments
+from workflows import access, attachments, comments, party
 from workflows.attachments import NewFile
 from workflows.engine import clock
 from workflows.engine.case_engine import Opening, Submission
@@ -157,8 +157,21 @@ def visible_attachment(att_id: int, user) -> Attachment:
         if att.uploaded_by_id != user.id:
             raise NotFound("no such attachment")
     else:
-        visible_case(att.case_id, user)
+        case = visible_case(att.case_id, user)
+        keys = party.party_keys(user, case_engine().model(db.session, case.process_model_id).meta)
+        if keys is not None and att.id not in party_attachment_ids(case):
+            raise NotFound("no such attachment")
     return att
+
+
+def party_attachment_ids(case: Case) -> set[int]:
+    """The files of a case its party sees (where the model keeps the rest internal): those its own people
+    uploaded, and the PDFs of the documents addressed to it."""
+    own = db.session.scalars(select(Attachment.id).join(User, User.id == Attachment.uploaded_by_id)
+                             .where(Attachment.case_id == case.id, User.enterprise_id.isnot(None)))
+    docs = db.session.execute(select(IssuedDocument.kind, IssuedDocument.attachment_id)
+                              .where(IssuedDocument.case_id == case.id, IssuedDocument.attachment_id.isnot(None)))
+    return set(own) | {a for kind, a in docs if DOCUMENT_KINDS[kind].addressed}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -187,11 +200,16 @@ def task_dict(task: Task) -> dict:
     }
 
 
-def history(case: Case) -> list[dict]:
+def history(case: Case, for_party: bool = False) -> list[dict]:
+    """The case's history; ``for_party``: only what its party sees (``workflows.party``)."""
     # Who acted, in the same statement as what happened.
-    rows = db.session.execute(select(CaseEvent, User.username, User.display_name)
+    rows = db.session.execute(select(CaseEvent, User.username, User.display_name, User.enterprise_id)
                               .outerjoin(User, User.id == CaseEvent.actor_id)
                               .where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    if for_party:
+        roles = dict(db.session.execute(select(Task.id, Task.role).where(Task.case_id == case.id)).all())
+        rows = [row for row in rows if party.sees_event(row[0].event, row[0].detail, roles.get(row[0].task_id),
+                                                        row[3] is not None)]
     events = [row[0] for row in rows]
     users = {row[0].actor_id: row for row in rows if row[0].actor_id}
     # Comment files by id, read without their content: the history only links to them.
@@ -207,9 +225,12 @@ def history(case: Case) -> list[dict]:
     out = []
     for ev in events:
         actor = users.get(ev.actor_id)
+        detail = ev.detail
+        if for_party and ev.event in party.CASE_EVENTS:  # not the model's key, version or end element
+            detail = {k: v for k, v in (detail or {}).items() if k == "end_name"}
         entry = {"id": ev.id, "at": iso(ev.at), "actor": actor.username if actor else None,
                  "actor_name": actor.display_name if actor else None, "event": ev.event,
-                 "task": ev.task_name or None, "task_id": ev.task_id, "detail": ev.detail}
+                 "task": ev.task_name or None, "task_id": ev.task_id, "detail": detail}
         if ev.event == "comment":
             entry["attachments"] = [files[i] for i in (ev.detail or {}).get("attachments") or [] if i in files]
         out.append(entry)
@@ -230,21 +251,26 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         "created_at": iso(case.created_at), "completed_at": iso(case.completed_at),
     }
     if full:
+        keys = party.party_keys(user, model.meta)
         parent, children = linked_cases(case, user)
+        if keys is not None:  # the party of a case kept internal: no links to the cases around it
+            parent, children = None, []
         out["parent"] = link_dict(parent) if parent else None
         out["children"] = [link_dict(c) for c in children]
-        out["data"] = case.data
+        out["data"] = case.data if keys is None else {k: v for k, v in (case.data or {}).items() if k in keys}
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
-        out["history"] = history(case)
+        out["history"] = history(case, for_party=keys is not None)
         # The list, not the files: a case's PDFs and photos stay in the database.
+        shown = party_attachment_ids(case) if keys is not None else None
         out["attachments"] = [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
              "task_id": a.task_id}
             for a in db.session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type,
                                                Attachment.size, Attachment.task_id)
                                         .where(Attachment.case_id == case.id).order_by(Attachment.id))
+            if shown is None or a.id in shown
         ]
-        out["documents"] = documents(case)
+        out["documents"] = [d for d in documents(case) if keys is None or DOCUMENT_KINDS[d["kind"]].addressed]
     return out
 
 
@@ -314,7 +340,7 @@ def set_follow_up(task: Task, user, when: datetime | None) -> None:
     case_engine().set_follow_up(task.id, user, when)
 
 
-def add_comment(case: Case, user, text, uploads) -> int:
+def add_comment(case: Case, user, text, uploads, visible_to_party=False) -> int:
     """A comment with files on ``case``; the files are checked as task attachments are, the text by the
     engine (workflows/comments.py), its refusal told in the reader's language. Returns the event id."""
     files = []
@@ -331,7 +357,8 @@ def add_comment(case: Case, user, text, uploads) -> int:
     if has_bad_text(text):  # the page's comment box is read without a form class
         raise InvalidInput(str(BAD_TEXT), {"text": [str(BAD_TEXT)]})
     try:
-        return case_engine().add_comment(case.id, user, text, files)
+        return case_engine().add_comment(case.id, user, text, files,
+                                         visible_to_party=party.comment_visibility(user, visible_to_party))
     except comments.CommentRefused as exc:
         _refuse_comment(exc)
 

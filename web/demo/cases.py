@@ -20,9 +20,9 @@ def _ent(s, name) -> int:
     return s.scalar(select(Enterprise.id).where(Enterprise.name == name))
 
 
-def _complete(engine, s, case_id, name, actor, data):
+def _complete(engine, s, case_id, name, actor, data, now=None):
     task_id = s.scalar(select(Task.id).where(Task.case_id == case_id, Task.spec_name == name, Task.status == "open"))
-    engine.complete_task(task_id, actor, data)
+    engine.complete_task(task_id, actor, data, now=now)
 
 
 def seed_demo_cases(engine, s) -> bool:
@@ -57,14 +57,28 @@ def seed_demo_cases(engine, s) -> bool:
         title="整改 · 瓶库报警器校验")
     _complete(engine, s, rect, "Task_respond", staff, {"response": "已委托检测机构校验并取得报告", "photos": []})
 
-    # L3: a fine over the city's threshold, waiting for the county's approval.
+    # L3: a fine over the city's threshold, filed ten days ago; the party let the period for its statement
+    # and defence run out; after legal review and collective discussion it waits for the head's approval.
+    began = now - timedelta(days=10)
     pen = engine.start_case("penalty", {"enterprise_id": pipeline, "source": "complaint",
                                         "facts": "群众举报：向无资质单位供气"}, insp, enterprise_id=pipeline,
-                            title="行政处罚 · 向无资质单位供气")
+                            title="行政处罚 · 向无资质单位供气", now=began)
+    _complete(engine, s, pen, "Task_file_approve", sup, {"filing_decision": "approve", "filing_comment": "同意立案"},
+              now=began)
     _complete(engine, s, pen, "Task_investigate", insp,
-              {"findings": "调取供气合同 3 份，询问笔录 2 份", "evidence": []})
+              {"findings": "调取供气合同 3 份，询问笔录 2 份", "evidence_list": ["供气合同 3 份", "询问笔录 2 份"],
+               "evidence": []}, now=began)
     _complete(engine, s, pen, "Task_propose", insp, {"penalty_type": "fine", "amount": 80000.0, "listed": True,
-                                                     "legal_basis": "《城镇燃气管理条例》第四十五条"})
+                                                     "legal_basis": "《城镇燃气管理条例》第四十五条"}, now=began)
+    engine.run_due_timers(now)  # the periods for statement, defence and a hearing have run out
+    _complete(engine, s, pen, "Task_redraft", insp, {"penalty_type": "fine", "amount": 80000.0, "listed": True,
+                                                     "legal_basis": "《城镇燃气管理条例》第四十五条",
+                                                     "defence_response": ""})
+    _complete(engine, s, pen, "Task_legal_review", sup, {"review_decision": "approve",
+                                                         "review_opinion": "事实清楚，证据确凿，适用依据正确"})
+    _complete(engine, s, pen, "Task_collective", sup, {
+        "discussed_at": (now - timedelta(hours=2)).isoformat(), "participants": "局长、分管副局长、法规科科长",
+        "collective_decision": "approve", "minutes": "同意罚款八万元"})
 
     # L4: a leak reported this morning, waiting for the enterprise's emergency repair.
     engine.start_case("accident", {

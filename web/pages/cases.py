@@ -1,7 +1,7 @@
 """Case pages: list, open a new case, the case with its data, history and diagram."""
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from web.common import taskflow, xlsx
 from web.common.labels import STATUSES
 from web.common.params import page_number, page_of, small_int
 from web.extensions import db
-from workflows import access
+from workflows import access, party
 from workflows.errors import InvalidInput
 from workflows.permissions import may_start
 
@@ -102,10 +102,13 @@ def detail(case_id):
 def detail_page(case, user, comment_text: str = ""):
     g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
     info = taskflow.case_dict(case, user)
-    parent, children = taskflow.linked_cases(case, user)
+    # The party of a case kept internal sees no diagram of its steps and no links to other cases.
+    party_view = party.party_keys(user, case.process_model.meta) is not None
+    parent, children = (None, []) if party_view else taskflow.linked_cases(case, user)
     linked = [(role, c, taskflow.active_elements(c)) for role, c in
               ([("parent", parent)] if parent else []) + [("child", c) for c in children]]
     return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
+                           party_view=party_view,
                            can_work=lambda t: access.can_work_task(user, t), parent=parent,
                            children=children, linked=linked, comment_text=comment_text)
 
@@ -116,7 +119,8 @@ def comment(case_id):
     user = current_user._get_current_object()
     case = taskflow.visible_case(case_id, user)
     try:
-        taskflow.add_comment(case, user, request.form.get("text", ""), request.files.getlist("files"))
+        taskflow.add_comment(case, user, request.form.get("text", ""), request.files.getlist("files"),
+                             request.form.get("visible_to_party") in ("1", "y", "on", "true"))
     except InvalidInput as exc:
         flash(exc.message, "error")
         # The text is shown again so a refused file does not cost the user what he wrote.
@@ -129,6 +133,8 @@ def comment(case_id):
 @login_required
 def diagram(case_id):
     case = taskflow.visible_case(case_id, current_user)
+    if party.party_keys(current_user, case.process_model.meta) is not None:
+        abort(404)
     return Response(case.process_model.bpmn_xml, mimetype="application/xml")
 
 

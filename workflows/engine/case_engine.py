@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -381,8 +382,9 @@ class CaseEngine:
             s.commit()
 
     def add_comment(self, case_id: int, actor, text: str, files: list[NewFile] = (),
-                    now: datetime | None = None) -> int:
-        """A comment on a case, with optional files, kept in its history. Returns the event id."""
+                    now: datetime | None = None, visible_to_party: bool = False) -> int:
+        """A comment on a case, with optional files, kept in its history. Returns the event id.
+        ``visible_to_party``: shown to the case's enterprise where the model keeps the case internal."""
         now = now or clock.now()
         text = comment_text(text, len(files))
         with self.sessions() as s:
@@ -399,8 +401,10 @@ class CaseEngine:
                 s.add(att)
                 s.flush()
                 ids.append(att.id)
-            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment",
-                           detail={"text": text, "attachments": ids})
+            detail = {"text": text, "attachments": ids}
+            if visible_to_party:
+                detail["visible_to_party"] = True
+            ev = CaseEvent(case_id=case.id, at=now, actor_id=actor.id, event="comment", detail=detail)
             s.add(ev)
             s.flush()
             event_id = ev.id
@@ -497,7 +501,7 @@ class CaseEngine:
         self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
-        case.data = _json_safe(_current_data(workflow))
+        case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
         prune(workflow)
@@ -742,9 +746,13 @@ def _reraise_limit(exc: Exception, task) -> None:
         raise ModelRuntimeError(f"the process model failed at {_element(task)}: {cause}") from None
 
 
-def _current_data(workflow) -> dict:
-    """The case's data as it stands: what the waiting user tasks received, else what the last task left."""
+def _current_data(workflow, watching=None) -> dict:
+    """The case's data as it stands: what the waiting user tasks received, else what the last task left.
+    Tasks of a watching branch (``watching``: the model's ``gasflow.watch``) hold a copy made when the
+    branch split off; they count only when no other task waits."""
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    if watching:
+        ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
         return dict(max(ready, key=lambda t: t.last_state_change).data)
     last = workflow.last_task
@@ -778,6 +786,16 @@ def _next_timer(workflow) -> datetime | None:
             instants.append(_parse_instant(event.value))
         except (ValueError, TypeError):
             continue
+    # An event-based gateway waits for its events as one (SpiffWorkflow's MultipleEventDefinition, whose
+    # pending event has no value): a timer among them keeps its instant in the gateway task's data.
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MultipleEventDefinition) and isinstance(task.internal_data.get("event_value"), str) \
+                and any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
+            try:
+                instants.append(_parse_instant(task.internal_data["event_value"]))
+            except (ValueError, TypeError):
+                continue
     return min(instants) if instants else None
 
 

@@ -126,14 +126,18 @@ def _expression_attr(el, name: str, reasons: list) -> str | None:
     return value or None
 
 
-def _hidden(process) -> list[str]:
+def _hidden(process, name: str = "gasflow.hidden") -> list[str]:
     """Case data the case page leaves out (payloads, copies): the process's Camunda extension
-    property ``gasflow.hidden``, a comma-separated list of names, set in any modeller."""
+    property ``gasflow.hidden``, a comma-separated list of names, set in any modeller.
+
+    The same form names the other lists a process may declare: ``gasflow.party``, the case data the
+    party (the case's enterprise) may see, where the model keeps the rest internal; ``gasflow.watch``,
+    user tasks of a watching branch (a time limit's extension), whose data is not the case's."""
     names = []
     ext = process.find("bpmn:extensionElements", NS)
     if ext is not None:
         for prop in ext.iter(f"{{{CAMUNDA}}}property"):
-            if prop.get("name") == "gasflow.hidden":
+            if prop.get("name") == name:
                 names += [n.strip() for n in (prop.get("value") or "").split(",") if n.strip()]
     return names
 
@@ -148,6 +152,17 @@ def _title(process) -> str | None:
             if prop.get("name") == "gasflow.title" and (prop.get("value") or "").strip():
                 return prop.get("value").strip()[:256]
     return None
+
+
+def _declared(process) -> dict:
+    """``party`` and ``watch`` (see ``_hidden``), in the meta only where the model declares them, so the
+    meta of the models that do not stays as it was."""
+    out = {}
+    for key in ("party", "watch"):
+        if process.find(f"bpmn:extensionElements/camunda:properties/camunda:property[@name='gasflow.{key}']",
+                        NS) is not None:
+            out[key] = _hidden(process, f"gasflow.{key}")
+    return out
 
 
 def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] | None = None,
@@ -242,5 +257,5 @@ def read_bpmn(content: bytes, known_forms: set[str], decisions: dict[str, str] |
         xml=content.decode("utf-8"),
         spec=spec_to_dict(spec, subprocess_specs),
         meta={"starters": starters, "start_form": start_form, "tasks": tasks, "decisions": used_decisions,
-              "hidden": _hidden(process), "title": _title(process)},
+              "hidden": _hidden(process), "title": _title(process), **_declared(process)},
     )

@@ -49,7 +49,10 @@ LEDGERS = {ledger.key: ledger for ledger in (
     Ledger("penalties", "penalty", "A8.3", (
         Column("source"), Column("facts", searched=True), Column("penalty_type"), Column("amount", "float"),
         Column("listed", "bool"), Column("document_no", searched=True), Column("served_at"), Column("outcome"),
-        Column("paid_amount", "float"))),
+        Column("paid_amount", "float"),
+        # The procedure of the Administrative Penalty Law (the penalty model's second version).
+        Column("decided_at"), Column("service_method"), Column("payment"), Column("surcharge", "float"),
+        Column("enforcement"))),
     Ledger("accidents", "accident", "A8.4", (
         Column("source"), Column("accident_type"), Column("title", searched=True), Column("occurred_at"),
         Column("address", searched=True), Column("casualties", "int"), Column("economic_loss", "float"))),

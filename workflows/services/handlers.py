@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, Certificate
+from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, CaseEvent, Certificate, User
 from workflows import notify
 from workflows.errors import InvalidInput, ModelRuntimeError
 from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
@@ -87,7 +87,38 @@ def notify_enterprise(s, case, payload, actor, now) -> None:
                case_id=case.id, text=str(payload))
 
 
+AUTHORITY_ROLES = ("inspector", "county_supervisor", "city_admin")
+
+
+def notify_authority(s, case, payload, actor, now) -> None:
+    """A message for the authority's people of one role (a period running out, a case flagged to the
+    city): {"role", "text", "flag"}. The inspector hears it if he owns the case, else the role in the
+    case's county; the city admin, all city admins. A flag is kept in the case's history (internal:
+    the party never sees it)."""
+    if not isinstance(payload, dict) or payload.get("role") not in AUTHORITY_ROLES:
+        raise ModelRuntimeError(f"notify.authority needs {{role: one of {', '.join(AUTHORITY_ROLES)}, text}}")
+    role, text = payload["role"], str(payload.get("text") or "")
+    if role == "inspector" and case.created_by_id is not None:
+        audience = [case.created_by_id]
+    else:
+        where = [User.role == role, User.active.is_(True)]
+        if role != "city_admin":
+            where.append(User.county_id == case.county_id)
+        audience = list(s.scalars(select(User.id).where(*where)))
+    notify.add(s, audience, notify.MESSAGE, now, case_id=case.id, text=text)
+    if payload.get("flag"):
+        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="flagged",
+                        detail={"flag": str(payload["flag"]), "role": role, "text": text}))
+
+
+def penalty_decided(s, case, payload, actor, now) -> None:
+    """The decision of a penalty case is made: the model's own time-limit watch catches this; when the
+    watch has already ended (the case was flagged), nothing is left to do."""
+
+
 HANDLERS = {
+    "notify.authority": notify_authority,
+    "penalty.decided": penalty_decided,
     "certificate.register": register_certificate,
     "certificate.update": update_certificate,
     "notify.enterprise": notify_enterprise,

@@ -39,6 +39,7 @@ YES, NO = _l("Yes"), _l("No")
 
 # Case-data fields that hold money (yuan), people (usernames), enterprises (ids) and files (attachment ids).
 MONEY_FIELDS = frozenset({"amount", "paid_amount", "economic_loss", "fine", "fine_amount", "proposed_amount",
+                          "notified_amount", "decided_amount", "total_due", "surcharge",
                           "total_amount", "amount_total"})
 PERSON_FIELDS = frozenset({"inspectors", "inspector", "assignee", "user", "actor", "reviewer", "approver",
                            "created_by", "handled_by", "candidate_users"})

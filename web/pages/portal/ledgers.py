@@ -32,13 +32,16 @@ HEADERS_ZH = {
     "source": "来源", "facts": "案件事实", "penalty_type": "处罚类型", "amount": "处罚金额(元)",
     "listed": "是否挂牌督办",
     "document_no": "决定书文号", "served_at": "送达时间", "outcome": "执行结果", "paid_amount": "已缴金额(元)",
+    "decided_at": "决定时间", "service_method": "送达方式", "payment": "缴纳情况", "surcharge": "加处罚款(元)",
+    "enforcement": "强制执行",
     "accident_type": "事故类型", "occurred_at": "发生时间", "address": "地址", "casualties": "伤亡人数",
     "economic_loss": "直接经济损失(元)",
 }
 FILE_NAMES = {"inspections": "执法检查台账", "rectifications": "整改记录台账", "penalties": "处罚记录台账",
               "accidents": "事故台账"}
 # Case data whose values are codes labelled by the forms' choices.
-CODED = {"level", "hazard_class", "decision", "source", "penalty_type", "outcome", "accident_type"}
+CODED = {"level", "hazard_class", "decision", "source", "penalty_type", "outcome", "accident_type", "service_method",
+         "payment", "enforcement"}
 
 
 def _book(key: str) -> ledgers.Ledger:

@@ -90,6 +90,9 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
     values = doc.fields
     if values is None:  # issued before the wording was kept with the number
         values = fields(s, kind, case, s.get(Enterprise, case.enterprise_id), doc)
+    elif kind.key == "penalty_decision" and "review_body" not in values:
+        # Fixed before the decision named its review body and the party's defence.
+        values = {"evidence": "", "defence": "", "review_body": review_body(s, case), **values}
     content = render(kind, values, doc.issued_at)
     filename = f"{kind.title} {doc.number}.pdf"
     att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
@@ -118,14 +121,113 @@ def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, d
     }
     penalty_type = str(data.get("penalty_type") or "")
     amount = _amount(data.get("amount"))
-    label = PENALTY_TYPES.get(penalty_type, penalty_type)
+    out["penalty"] = _penalty(penalty_type, data.get("amount"))
     if penalty_type in ("fine", "confiscation") and amount:
-        out["penalty"] = f"{label}，人民币{amount}元"
         out["payment"] = PAYMENT_FINE.format(amount=amount)
     else:
-        out["penalty"] = label
         out["payment"] = PAYMENT_NONE
+    out["review_body"] = review_body(s, case)
+    if case.process_key == "penalty":
+        out.update(_procedure_fields(s, kind, case, data, doc.issued_at))
     return out
+
+
+def _penalty(penalty_type: str, amount) -> str:
+    label = PENALTY_TYPES.get(penalty_type, penalty_type)
+    shown = _amount(amount)
+    return f"{label}，人民币{shown}元" if penalty_type in ("fine", "confiscation") and shown else label
+
+
+SOURCES = {"rectification_overdue": "整改逾期", "rectification_failed": "屡改不合格", "inspection": "监督检查",
+           "accident": "事故调查", "complaint": "投诉举报", "other": "其他"}
+SERVICE_METHODS = {"direct": "直接送达", "left": "留置送达", "post": "邮寄送达", "electronic": "电子送达"}
+
+
+def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, issued_at: datetime) -> dict:
+    """The placeholders of the penalty procedure's documents (the second version of the model)."""
+    evidence = data.get("evidence_list")
+    out = {
+        "source": SOURCES.get(str(data.get("source")), str(data.get("source") or "")),
+        "discovered": chinese_instant(data.get("discovered_at")),
+        "filing_due": chinese_instant(data.get("filing_due")),
+        "filed": chinese_instant(data.get("filed_at")),
+        "evidence": "；".join(str(e) for e in evidence) if isinstance(evidence, list) and evidence else "",
+        "notified_basis": str(data.get("notified_basis") or data.get("legal_basis") or ""),
+        "notified_penalty": _penalty(str(data.get("notified_type") or ""), data.get("notified_amount")),
+        "defence_due": chinese_instant(data.get("defence_due")),
+        "hearing_right": ("根据《中华人民共和国行政处罚法》第六十三条、第六十四条的规定，你单位有权要求听证。"
+                          f"要求听证的，应当在{chinese_instant(data.get('hearing_request_due'))}前通过燃气管理平台提出。"
+                          if data.get("hearing_right") else ""),
+        "hearing_at": chinese_instant(data.get("hearing_at")),
+        "hearing_place": str(data.get("hearing_place") or ""),
+        "presiding": str(data.get("presiding") or ""),
+        "decided": chinese_instant(data.get("decided_at")),
+        "served": chinese_instant(data.get("served_at")),
+        "payment_due": chinese_instant(data.get("payment_due")),
+        "decided_amount": _amount(data.get("decided_amount")) or "0.00",
+        "close_summary": str(data.get("close_summary") or ""), "defence": "", "days_late": "0", "surcharge": "0.00",
+        "execution": "", "archive": "",
+    }
+    if data.get("defended") or data.get("hearing_held"):
+        out["defence"] = ("当事人在法定期限内提出了陈述、申辩意见" + ("并经听证" if data.get("hearing_held") else "")
+                          + "，本机关经复核认为：" + str(data.get("defence_response") or ""))
+    elif data.get("notified_at"):
+        out["defence"] = ("本机关已依法告知当事人拟作出的行政处罚及其享有的权利，"
+                          "当事人在规定期限内未提出陈述、申辩意见。")
+    decision = s.scalar(select(IssuedDocument.number).where(IssuedDocument.case_id == case.id,
+                                                            IssuedDocument.kind == "penalty_decision"))
+    out["decision_number"] = decision or ""
+    due = _instant(data.get("payment_due"))
+    if kind.key == "penalty_reminder" and due is not None:
+        late = max(0, (issued_at.astimezone(LOCAL_TZ).date() - due.astimezone(LOCAL_TZ).date()).days)
+        fine = float(data.get("decided_amount") or 0)
+        out["days_late"] = str(late)
+        out["surcharge"] = f"{min(fine, fine * 3 * late / 100):,.2f}"
+    if kind.key == "penalty_closing":
+        out["penalty"] = _penalty(str(data.get("decided_type") or ""), data.get("decided_amount"))
+        out["execution"] = _execution(data)
+        docs = s.execute(select(IssuedDocument.kind, IssuedDocument.number).where(IssuedDocument.case_id == case.id)
+                         .order_by(IssuedDocument.id)).all()
+        names = [f"{KINDS[k].title}（{n}）" for k, n in docs if k in KINDS]
+        names.append(f"{KINDS['penalty_closing'].title}（本文书）")
+        out["archive"] = "\n".join(f"{i}. {name}" for i, name in enumerate(names, 1))
+    return out
+
+
+def _execution(data: dict) -> str:
+    if data.get("payment") == "none":
+        return "处罚决定无罚款，已履行。"
+    if data.get("paid_at"):
+        text = f"已于{chinese_instant(data.get('paid_at'))}缴纳人民币{_amount(data.get('paid_amount')) or '0.00'}元"
+        if data.get("days_late"):
+            text += f"（逾期{data['days_late']}日，含加处罚款{_amount(data.get('surcharge')) or '0.00'}元）"
+        return text + "。"
+    if data.get("enforcement") == "court":
+        return (f"当事人经催告逾期仍未履行，已于{chinese_instant(data.get('applied_at'))}向{data.get('court') or ''}"
+                "申请强制执行。")
+    return ""
+
+
+def _instant(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TZ)
+
+
+def review_body(s: Session, case: Case) -> str:
+    """Who reviews the decision (Administrative Reconsideration Law 2023, art. 24): the people's
+    government of the county or district whose department decided, else the city's."""
+    row = None
+    if case.county_id is not None:
+        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    if row is None:
+        row = s.execute(_CITY).first()
+        return f"{row[0]}人民政府" if row is not None else "本级人民政府"
+    return f"{row[1] or ''}{row[0]}人民政府"
 
 
 _PARENT = aliased(Region)

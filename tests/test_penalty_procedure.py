@@ -1,0 +1,568 @@
+"""The penalty procedure of the Administrative Penalty Law (2021): the second version of the penalty model.
+
+Every path of bpmn/penalty.bpmn, driven over the API against a real database, on a moving clock
+(workflows/engine/clock.py): filing approval, investigation, prior notice, statement and defence, the hearing,
+legal review and collective discussion, the decision within 90 days (reminder, extension, flag to the city),
+service, payment with the surcharge of art. 72, the reminder and the court, closing; and what the party sees.
+"""
+import json
+import shutil
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import enterprise_id
+from flows import end_of, open_names, task_named
+
+from workflows.engine import clock
+
+START = datetime.now(UTC).replace(microsecond=0)
+
+
+@contextmanager
+def at(days: float):
+    """The platform's clock ``days`` after START (the tests' day 0)."""
+    with clock.frozen_at(START + timedelta(days=days)):
+        yield
+
+
+def iso(days: float) -> str:
+    return (START + timedelta(days=days)).isoformat()
+
+
+def act(user, case_id, name, data, status=200, day=0):
+    with at(day):
+        task = task_named(user, case_id, name)
+        resp = user.post(f"/tasks/{task['id']}/complete", {"data": data})
+    assert resp.status_code == status, resp.json
+    return resp.json
+
+
+def refused(user, case_id, name, data, day=0) -> dict:
+    """The 422's fields of a refused completion; the task is still open afterwards."""
+    reply = act(user, case_id, name, data, status=422, day=day)
+    with at(day):
+        assert name in open_names(user, case_id)
+    return reply["error"]["fields"]
+
+
+def file_case(api, app, day=0, **data):
+    body = {"enterprise_id": enterprise_id(app), "source": "complaint", "facts": "群众举报: 违规向无证经营者供气"}
+    body.update(data)
+    with at(day):
+        resp = api("keqiao_inspector").post("/cases", {"process": "penalty", "data": body})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def filed(api, app, day=0, **data):
+    """A case filed with the head's approval, investigated and proposed: the prior notice is out."""
+    case_id = file_case(api, app, day, **data)
+    act(api("keqiao_supervisor"), case_id, "Task_file_approve",
+        {"filing_decision": "approve", "filing_comment": "同意立案"}, day=day)
+    return case_id
+
+
+def notified(api, app, penalty_type="fine", amount=20000, day=0):
+    case_id = filed(api, app, day)
+    inspector = api("keqiao_inspector")
+    act(inspector, case_id, "Task_investigate",
+        {"findings": "现场查实, 调取送气记录三份", "evidence_list": "现场检查笔录\n送气记录三份\n询问笔录"}, day=day)
+    act(inspector, case_id, "Task_propose", {"penalty_type": penalty_type, "amount": amount, "listed": False,
+                                             "legal_basis": "《城镇燃气管理条例》第四十五条"}, day=day)
+    return case_id
+
+
+def decide(api, case_id, penalty_type="fine", amount=20000, day=1, response=""):
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    act(inspector, case_id, "Task_redraft", {"penalty_type": penalty_type, "amount": amount,
+                                             "legal_basis": "《城镇燃气管理条例》第四十五条",
+                                             "defence_response": response}, day=day)
+    return act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意。"}, day=day)
+
+
+def documents_of(user, case_id) -> dict:
+    return {d["kind"]: d for d in user.get(f"/cases/{case_id}").json["documents"]}
+
+
+def test_small_fine_without_defence_is_decided_served_paid_and_closed(app, api, engine):
+    inspector, supervisor, enterprise = api("keqiao_inspector"), api("keqiao_supervisor"), api("kq_bottled_admin")
+    case_id = file_case(api, app)
+    # The department's head files the case; the inspector alone cannot.
+    approve = task_named(supervisor, case_id, "Task_file_approve")
+    assert approve["role"] == "county_supervisor" and approve["due_at"] is not None
+    assert inspector.post(f"/tasks/{approve['id']}/complete",
+                          {"data": {"filing_decision": "approve"}}).status_code in (403, 404)
+    act(supervisor, case_id, "Task_file_approve", {"filing_decision": "approve", "filing_comment": "同意立案"})
+    assert set(refused(inspector, case_id, "Task_investigate", {"findings": "查实"})) == {"evidence_list"}
+    act(inspector, case_id, "Task_investigate", {"findings": "查实", "evidence_list": "检查笔录\n照片 6 张"})
+    proposed = act(inspector, case_id, "Task_propose", {"penalty_type": "fine", "amount": 20000,
+                                                        "legal_basis": "《城镇燃气管理条例》第四十五条"})
+    data = proposed["data"]
+    assert data["evidence_list"] == ["检查笔录", "照片 6 张"]
+    assert data["hearing_right"] is False and data["notified_amount"] == 20000.0
+    assert data["decisions"]["penalty_hearing"]["version"] == 1
+    # Statement and defence: 3 days by the table penalty_periods; the party's own task.
+    defence = task_named(enterprise, case_id, "Task_defence")
+    assert defence["role"] == "enterprise"
+    assert datetime.fromisoformat(defence["due_at"]) == START + timedelta(days=3)
+    # A fine under the threshold gives no right to a hearing.
+    assert set(refused(enterprise, case_id, "Task_defence", {"request_hearing": True})) == {"request_hearing"}
+    # The party keeps silent: the period runs out and the case goes on without it.
+    assert engine.run_due_timers(START + timedelta(days=2)) == 0
+    assert engine.run_due_timers(START + timedelta(days=3, minutes=1)) == 1
+    with at(3):
+        assert open_names(inspector, case_id) == ["Task_redraft"]
+    decided = decide(api, case_id, day=4)
+    assert decided["data"]["legal_review"] is False and decided["data"]["collective"] is False
+    assert open_names(inspector, case_id) == ["Task_serve"]
+    docs = documents_of(inspector, case_id)
+    assert set(docs) == {"penalty_filing", "penalty_notice", "penalty_decision"}
+    number = docs["penalty_decision"]["number"]
+    # The number is the issued one: typing another is refused, naming the field.
+    assert "document_no" in refused(inspector, case_id, "Task_serve", {
+        "service_method": "direct", "served_at": iso(4), "document_no": "绍燃罚〔2026〕1号"}, day=4.1)
+    assert "service_method" in refused(inspector, case_id, "Task_serve",
+                                       {"service_method": "pigeon", "served_at": iso(4)}, day=4.1)
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(4)}, day=4.1)
+    assert served["data"]["document_no"] == number and served["data"]["service_method"] == "direct"
+    assert served["data"]["payment_due"] == iso(19)
+    # Paid in time: no surcharge; a surcharge typed in is refused.
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(10),
+                                                            "paid_amount": 20000, "surcharge": "0"}, day=10)) == {
+        "surcharge"}
+    assert "payment" in refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=10)
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(10), "paid_amount": 20000},
+               day=10)
+    assert paid["data"]["surcharge"] == 0 and paid["data"]["total_due"] == 20000
+    act(inspector, case_id, "Task_close_report", {"close_summary": "罚款已按期缴纳，建议结案。"}, day=11)
+    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=11)
+    assert done["status"] == "completed" and end_of(done) == "End_closed"
+    assert set(documents_of(inspector, case_id)) == {"penalty_filing", "penalty_notice", "penalty_decision",
+                                                     "penalty_closing"}
+
+
+def flags(app, case_id) -> list[str]:
+    from sqlalchemy import select
+
+    from models import CaseEvent
+    from web.extensions import db
+
+    with app.app_context():
+        return [d["flag"] for d in db.session.scalars(select(CaseEvent.detail).where(
+            CaseEvent.case_id == case_id, CaseEvent.event == "flagged").order_by(CaseEvent.id))]
+
+
+def notices_of(app, username, case_id) -> list[str]:
+    from sqlalchemy import select
+
+    from models import Notification, User
+    from web.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Notification.text).join(User, User.id == Notification.user_id).where(
+            User.username == username, Notification.case_id == case_id, Notification.kind == "message")))
+
+
+def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_payment(app, api, engine, browser):
+    inspector, supervisor, city, enterprise = (api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"),
+                                               api("kq_bottled_admin"))
+    case_id = notified(api, app, amount=80000)
+    data = enterprise.get(f"/cases/{case_id}").json["data"]
+    # Art. 63: a fine of 80 000 yuan gives the right to a hearing, asked for within 5 days (art. 64).
+    assert data["hearing_right"] is True and data["hearing_request_due"] == iso(5) and data["party_due"] == iso(5)
+    act(enterprise, case_id, "Task_defence", {"statement": "供气对象持有临时许可，请求从轻处罚。",
+                                              "request_hearing": True}, day=1)
+    # The hearing notice: at least 7 days ahead.
+    assert set(refused(inspector, case_id, "Task_hearing_notice", {
+        "hearing_at": iso(8), "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"},
+        day=2)) == {"hearing_at"}
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
+                                                    "presiding": "王法制"}, day=2)
+    assert "hearing_notice" in documents_of(enterprise, case_id)
+    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10),
+                                                    "hearing_record": "当事人陈述意见，出示临时许可。"},
+        day=10)
+    # Art. 45: nothing heavier than the notice after the defence: not a larger amount, not a heavier kind.
+    draft = {"penalty_type": "fine", "amount": 90000, "legal_basis": "第四十五条", "defence_response": "不予采纳"}
+    assert set(refused(inspector, case_id, "Task_redraft", draft, day=11)) == {"amount"}
+    assert set(refused(inspector, case_id, "Task_redraft", {**draft, "penalty_type": "suspension", "amount": 0},
+                       day=11)) == {"penalty_type"}
+    assert set(refused(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": ""},
+                       day=11)) == {"defence_response"}
+    redrafted = act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000,
+                                                         "defence_response": "部分采纳，减轻处罚"}, day=11)
+    assert redrafted["data"]["legal_review"] is True and redrafted["data"]["collective"] is True
+    assert redrafted["data"]["city_approval"] is True
+    # Legal review (art. 58) can send it back; collective discussion (art. 57) follows.
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "return", "review_opinion": "依据引用不全"},
+        day=11)
+    act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": "部分采纳",
+                                             "legal_basis": "《城镇燃气管理条例》第四十五条第一款"}, day=11)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "事实清楚"}, day=11)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(12), "participants": "局长、副局长、法规科长",
+                                                 "collective_decision": "approve", "minutes": "同意罚款六万元"}, day=12)
+    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意，报市局审批。"}, day=12)
+    assert task_named(city, case_id, "Task_city")["role"] == "city_admin"
+    decided = act(city, case_id, "Task_city", {"decision": "approve", "comment": "同意"}, day=13)
+    assert decided["data"]["decided_amount"] == 60000.0
+    # Decided within 90 days: the watch ended, nothing is flagged even long after.
+    act(inspector, case_id, "Task_serve", {"service_method": "post", "served_at": iso(13)}, day=14)
+    assert engine.run_due_timers(START + timedelta(days=27)) == 0
+    # Art. 67: 15 days to pay; then the inspector is told, and 3 % a day is added (art. 72).
+    assert engine.run_due_timers(START + timedelta(days=28, minutes=1)) == 1
+    assert any("缴款期限已届满" in t for t in notices_of(app, "keqiao_inspector", case_id))
+    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    assert flags(app, case_id) == ["payment_overdue"]
+    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 60000},
+                    day=31)
+    assert set(wrong) == {"paid_amount"} and "65,400.00 元" in wrong["paid_amount"][0]
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 65400},
+               day=31)
+    assert paid["data"]["days_late"] == 3 and paid["data"]["surcharge"] == 5400 and paid["data"]["total_due"] == 65400
+    assert enterprise.get(f"/cases/{case_id}").json["data"]["surcharge"] == 5400
+    # The penalty ledger (A8.3) lists the procedure's service, payment and surcharge.
+    row = browser("keqiao_supervisor").client.get("/ledger/penalties/data.json").json["items"][0]
+    assert row["id"] == case_id and row["service_method"] == "post" and row["payment"] == "paid"
+    assert row["surcharge"] == 5400.0 and row["paid_amount"] == 65400.0
+
+
+def unpaid_after_reminder(api, app, engine, amount=20000):
+    """A fine decided on day 4, served that day (due on day 19), not paid: the reminder goes out on day 20."""
+    inspector = api("keqiao_inspector")
+    case_id = notified(api, app, amount=amount)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))
+    decide(api, case_id, amount=amount, day=4)
+    act(inspector, case_id, "Task_serve", {"service_method": "electronic", "served_at": iso(4)}, day=4)
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=10)) == {"payment"}
+    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=20)
+    assert reminded["data"]["court_from"] == iso(30)
+    assert "penalty_reminder" in documents_of(api("kq_bottled_admin"), case_id)
+    return case_id
+
+
+def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, engine):
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    case_id = unpaid_after_reminder(api, app, engine)
+    court = {"enforcement": "court", "court": "绍兴市柯桥区人民法院", "court_case_no": "(2026)浙0603行审12号"}
+    assert set(refused(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(25)}, day=25)) == {"applied_at"}
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "court", "applied_at": iso(31)},
+                       day=31)) == {"court"}
+    act(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(31)}, day=31)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行"}, day=32)
+    assert set(refused(supervisor, case_id, "Task_close_approve", {"close_decision": "return"}, day=32)) == {
+        "close_comment"}
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "return", "close_comment": "补充执行裁定"},
+        day=32)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行, 法院已受理"}, day=33)
+    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=33)
+    assert done["status"] == "completed" and done["data"]["enforcement"] == "court"
+    assert "penalty_closing" in documents_of(inspector, case_id)
+    # Every document of the path renders (the reminder and the closing report with their computed parts).
+    from web.extensions import db
+    from workflows.services.documents.issue import render_pending
+
+    with app.app_context():
+        assert render_pending(db.session) == 5
+    docs = documents_of(inspector, case_id)
+    assert set(docs) == {"penalty_filing", "penalty_notice", "penalty_decision", "penalty_reminder",
+                         "penalty_closing"} and {d["status"] for d in docs.values()} == {"ready"}
+
+
+def test_paid_after_the_reminder_the_surcharge_never_exceeds_the_fine(app, api, engine):
+    inspector = api("keqiao_inspector")
+    case_id = unpaid_after_reminder(api, app, engine, amount=20000)
+    # Paid on day 59: 40 days late, 120 % by the day rate, capped at the fine itself (art. 72).
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59),
+                                                            "paid_amount": 44000}, day=59)) == {"paid_amount"}
+    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59), "paid_amount": 40000},
+               day=59)
+    assert paid["data"]["days_late"] == 40 and paid["data"]["surcharge"] == 20000
+    assert open_names(inspector, case_id) == ["Task_close_report"]
+
+
+def test_ninety_days_without_extension_flag_the_city(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    case_id = filed(api, app)
+    assert engine.run_due_timers(START + timedelta(days=74)) == 0
+    assert engine.run_due_timers(START + timedelta(days=75, minutes=1)) == 1
+    assert any("75 日" in t for t in notices_of(app, "keqiao_supervisor", case_id))
+    extend = task_named(supervisor, case_id, "Task_extend")
+    assert extend["role"] == "county_supervisor"
+    # The case's data is still the procedure's, not the watch's copy.
+    with at(76):
+        assert "Task_investigate" in open_names(api("keqiao_inspector"), case_id)
+    assert set(refused(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 0},
+                       day=76)) == {"extension_days", "extension_reason"}
+    act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, day=76)
+    assert engine.run_due_timers(START + timedelta(days=89)) == 0
+    assert engine.run_due_timers(START + timedelta(days=90, minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+    assert any("逾期未作出处罚决定" in t for t in notices_of(app, "admin", case_id))
+    # The case goes on: the procedure is still open.
+    with at(91):
+        assert open_names(api("keqiao_inspector"), case_id) == ["Task_investigate"]
+
+
+def test_an_approved_extension_moves_the_limit(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    case_id = filed(api, app)
+    engine.run_due_timers(START + timedelta(days=75, minutes=1))
+    act(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 30,
+                                             "extension_reason": "案情复杂，需补充鉴定"}, day=76)
+    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+    assert engine.run_due_timers(START + timedelta(days=120, minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+
+
+def test_a_decision_during_the_extension_ends_the_watch(app, api, engine):
+    case_id = notified(api, app)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))  # the defence period runs out
+    engine.run_due_timers(START + timedelta(days=75, minutes=1))  # the reminder and the extension task
+    assert "Task_extend" in open_names(api("keqiao_supervisor"), case_id)
+    decide(api, case_id, day=80)
+    # The extension is no longer asked for, and the limit never flags the decided case.
+    assert open_names(api("keqiao_supervisor"), case_id) == ["Task_serve"]
+    assert engine.run_due_timers(START + timedelta(days=200)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+
+
+def test_filing_refused_and_filing_late(app, api, engine):
+    supervisor = api("keqiao_supervisor")
+    found = (START - timedelta(days=10)).isoformat()
+    case_id = file_case(api, app, discovered_at=found)
+    # Discovered 10 days ago with 7 days to file (penalty_periods): the filing is late as the case opens.
+    assert task_named(supervisor, case_id, "Task_file_approve")["due_at"] == (START - timedelta(days=3)).isoformat()
+    assert flags(app, case_id) == ["filing_overdue"]
+    assert any("逾期未立案" in t for t in notices_of(app, "keqiao_supervisor", case_id))
+    assert set(refused(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse"})) == {"filing_comment"}
+    done = act(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse",
+                                                          "filing_comment": "不属于本机关管辖"})
+    assert done["status"] == "completed" and end_of(done) == "End_not_filed"
+
+
+def test_a_case_opened_from_a_rectification_runs_the_new_procedure(app, api, engine):
+    """The rectification and accident models open penalty cases with their own data (no discovery time)."""
+    from sqlalchemy import select
+
+    from models import User
+    from web.extensions import db
+
+    with at(0), app.app_context():
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        case = engine.start_case("penalty", {"source": "rectification_overdue", "facts": "整改逾期 2 次"},
+                                 inspector, enterprise_id=enterprise_id(app))
+    data = api("keqiao_supervisor").get(f"/cases/{case}").json["data"]
+    assert data["discovered_at"] == START.isoformat() and data["filing_due"] == iso(7)
+
+
+INTERNAL = "同意，报市局审批。"
+
+
+def test_the_party_sees_only_what_is_addressed_to_it(app, api, engine, browser):
+    inspector, supervisor, city, enterprise = (api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"),
+                                               api("kq_bottled_admin"))
+    case_id = notified(api, app, amount=60000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求从轻处罚", "request_hearing": False}, day=1)
+    inspector.post(f"/cases/{case_id}/comments", {"text": "内部: 当事人态度较好"})
+    assert inspector.post(f"/cases/{case_id}/comments", {"text": "x", "visible_to_party": "yes"}).status_code == 422
+    assert inspector.post(f"/cases/{case_id}/comments",
+                          {"text": "请于听证后补交材料", "visible_to_party": True}).status_code == 201
+    act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
+                                             "defence_response": "不予采纳"}, day=2)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "法制审核通过"},
+        day=2)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(2), "participants": "局班子",
+                                                 "collective_decision": "approve", "minutes": "集体讨论同意"}, day=2)
+    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": INTERNAL}, day=2)
+    act(city, case_id, "Task_city", {"decision": "approve", "comment": "市局同意"}, day=2)
+
+    # The authority sees everything.
+    full = json.dumps(inspector.get(f"/cases/{case_id}").json, ensure_ascii=False)
+    assert INTERNAL in full and "内部: 当事人态度较好" in full
+    assert {"penalty_filing", "penalty_notice", "penalty_decision"} <= set(documents_of(inspector, case_id))
+
+    seen = enterprise.get(f"/cases/{case_id}")
+    text = json.dumps(seen.json, ensure_ascii=False)
+    for internal in (INTERNAL, "市局同意", "法制审核通过", "集体讨论同意", "内部: 当事人态度较好", "不予采纳",
+                     "Task_county", "Task_investigate", "现场查实", "keqiao_supervisor"):
+        assert internal not in text, internal
+    body = seen.json
+    assert "请于听证后补交材料" in text and "请求从轻处罚" in text
+    assert set(body["data"]) <= {"case_id", "enterprise_id", "facts", "notified_at", "notified_type", "notified_amount",
+                                 "notified_basis", "defence_due", "hearing_right", "hearing_request_due", "party_due",
+                                 "defended", "statement", "hearing_requested", "decided_at", "decided_type",
+                                 "decided_amount", "decided_basis", "service_due"}
+    assert body["data"]["decided_amount"] == 60000.0
+    assert {d["kind"] for d in body["documents"]} == {"penalty_notice", "penalty_decision"}
+    assert {h["task"] for h in body["history"] if h["task"]} == {"陈述申辩"}
+    assert [h["detail"] for h in body["history"] if h["event"] == "case_started"] == [{}]
+    assert body["children"] == [] and body["parent"] is None
+    # The PDF of an internal document is not the party's to download, by id either.
+    from web.extensions import db
+    from workflows.services.documents.issue import render_pending
+
+    with app.app_context():
+        render_pending(db.session)
+    pdfs = {d["kind"]: d["attachment_id"] for d in inspector.get(f"/cases/{case_id}").json["documents"]}
+    assert enterprise.get(f"/attachments/{pdfs['penalty_filing']}").status_code == 404
+    assert inspector.get(f"/attachments/{pdfs['penalty_filing']}").status_code == 200
+    assert enterprise.get(f"/attachments/{pdfs['penalty_decision']}").status_code == 200
+    assert {a["id"] for a in enterprise.get(f"/cases/{case_id}").json["attachments"]} == {
+        pdfs["penalty_notice"], pdfs["penalty_decision"]}
+    # Task pages of the authority's steps are not the party's either.
+    serve = task_named(inspector, case_id, "Task_serve")
+    assert enterprise.get(f"/tasks/{serve['id']}").status_code == 404
+
+    # The same on the pages.
+    page = browser("kq_bottled_admin").client.get(f"/cases/{case_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for internal in (INTERNAL, "市局同意", "法制审核通过", "内部: 当事人态度较好", "现场查实", "立案审批表"):
+        assert internal not in html, internal
+    assert "请于听证后补交材料" in html and 'id="diagram"' not in html
+    assert browser("kq_bottled_admin").client.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
+    staff_page = browser("keqiao_inspector").client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert INTERNAL in staff_page and 'id="diagram"' in staff_page
+
+
+def test_running_cases_keep_the_version_they_started_on(app, api, engine):
+    """A case of the first model goes on with its old steps after the procedure's model is the newest again."""
+    from pathlib import Path
+
+    from penalty_versions import PENALTY_2025
+
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    engine.deploy(PENALTY_2025.read_bytes())
+    old = file_case(api, app)
+    assert open_names(inspector, old) == ["Task_investigate"]
+    # The procedure's model comes back as the newest version (the same model, one more note).
+    current = (Path(__file__).resolve().parent.parent / "bpmn" / "penalty.bpmn").read_text(encoding="utf-8")
+    _id, created = engine.deploy(current.replace("</bpmn:definitions>", "<!-- v3 -->\n</bpmn:definitions>")
+                                 .encode("utf-8"))
+    assert created
+    new = file_case(api, app)
+    versions = {c["id"]: c["version"] for c in inspector.get("/cases?process=penalty").json["items"]}
+    assert versions[old] == 2 and versions[new] == 3
+    assert open_names(supervisor, new) == ["Task_file_approve"]
+    act(inspector, old, "Task_investigate", {"findings": "查实"})
+    act(inspector, old, "Task_propose", {"penalty_type": "warning", "amount": 0, "legal_basis": "第四十五条"})
+    assert open_names(supervisor, old) == ["Task_county"]
+
+
+@pytest.mark.documents
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+def test_the_notices_are_numbered_pdfs_and_the_decision_names_the_county_government(app, api, engine, tmp_path):
+    from test_documents import fetch, pdf_text
+
+    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
+    case_id = notified(api, app, amount=80000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求从轻处罚", "request_hearing": True}, day=1)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
+                                                    "presiding": "王法制"}, day=2)
+    docs = documents_of(enterprise, case_id)
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year
+    assert docs["penalty_notice"]["number"] == f"绍燃告〔{year}〕第0001号"
+    assert docs["hearing_notice"]["number"] == f"绍燃听〔{year}〕第0001号"
+    notice = pdf_text(fetch(enterprise, docs["penalty_notice"]["attachment_id"]), tmp_path)
+    for expected in ("行政处罚事先告知书", "罚款，人民币80,000.00元", "现场检查笔录；送气记录三份；询问笔录",
+                     "有权要求听证", "不因你单位的陈述、申辩而给予更重的处罚"):
+        assert expected in notice, (expected, notice)
+    hearing = pdf_text(fetch(enterprise, docs["hearing_notice"]["attachment_id"]), tmp_path)
+    assert "柯桥区住建局三楼会议室" in hearing and "王法制" in hearing
+    filing = pdf_text(fetch(inspector, documents_of(inspector, case_id)["penalty_filing"]["attachment_id"]), tmp_path)
+    assert "行政处罚立案审批表" in filing and "投诉举报" in filing
+
+    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10), "hearing_record": "当事人到场陈述"}, day=10)
+    act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
+                                             "defence_response": "部分采纳，减为六万元"}, day=11)
+    supervisor = api("keqiao_supervisor")
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "通过"}, day=11)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(11), "participants": "局班子",
+                                                 "collective_decision": "approve", "minutes": "同意"}, day=11)
+    act(supervisor, case_id, "Task_county", {"decision": "approve"}, day=11)
+    act(api("admin"), case_id, "Task_city", {"decision": "approve"}, day=11)
+    decision = documents_of(enterprise, case_id)["penalty_decision"]
+    text = pdf_text(fetch(enterprise, decision["attachment_id"]), tmp_path)
+    # A district department's decision is reviewed by the district's people's government (复议法 2023, art. 24).
+    assert "向绍兴市柯桥区人民政府申请行政复议" in text and "向绍兴市人民政府申请行政复议" not in text
+    for expected in ("罚款，人民币60,000.00元", "并经听证", "部分采纳，减为六万元"):
+        assert expected in text, (expected, text)
+    # Served with the issued number, never typed.
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(11)}, day=11)
+    assert served["data"]["document_no"] == decision["number"]
+
+
+def test_comments_on_the_page_are_internal_unless_marked_for_the_party(app, api, browser):
+    case_id = notified(api, app)
+    inspector = browser("keqiao_inspector")
+    path = f"/cases/{case_id}/comments"
+    assert inspector.form_post(path, {"text": "内部意见: 从重"}, page_path=f"/cases/{case_id}").status_code == 302
+    assert inspector.form_post(path, {"text": "请携带营业执照复印件", "visible_to_party": "1"},
+                               page_path=f"/cases/{case_id}").status_code == 302
+    party = browser("kq_bottled_staff")
+    page = party.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "请携带营业执照复印件" in page and "内部意见: 从重" not in page
+    # The party's page offers no such flag: what its people write is the party's own.
+    assert 'name="visible_to_party"' not in page
+    assert party.form_post(path, {"text": "已收到告知书"}, page_path=f"/cases/{case_id}").status_code == 302
+    assert "已收到告知书" in party.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    staff_page = inspector.client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "内部意见: 从重" in staff_page and "已收到告知书" in staff_page and 'name="visible_to_party"' in staff_page
+
+
+@pytest.mark.documents
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+def test_the_reminder_states_the_surcharge_and_the_closing_report_lists_the_documents(app, api, engine, tmp_path):
+    from test_documents import fetch, pdf_text
+
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    case_id = unpaid_after_reminder(api, app, engine)
+    reminder = documents_of(inspector, case_id)["penalty_reminder"]
+    text = pdf_text(fetch(api("kq_bottled_admin"), reminder["attachment_id"]), tmp_path)
+    # Due on day 19, reminded on day 20: one day late, 3 % of 20 000 yuan.
+    for expected in ("履行行政处罚决定催告书", "已逾期1日，加处罚款人民币600.00元", "十日内履行",
+                     documents_of(inspector, case_id)["penalty_decision"]["number"]):
+        assert expected in text, (expected, text)
+    act(inspector, case_id, "Task_enforce", {"enforcement": "court", "court": "柯桥区人民法院", "applied_at": iso(31)},
+        day=31)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请强制执行，建议结案"}, day=31)
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=31)
+    closing = documents_of(inspector, case_id)["penalty_closing"]
+    text = pdf_text(fetch(inspector, closing["attachment_id"]), tmp_path)
+    for expected in ("行政处罚结案报告", "已申请强制执行，建议结案", "向柯桥区人民法院申请强制执行", "卷内文书目录",
+                     "1.立案审批表", "2.行政处罚事先告知书", "3.行政处罚决定书", "4.催告书", "5.结案报告（本文书）"):
+        assert expected in text, (expected, text)
+    assert api("kq_bottled_admin").get(f"/attachments/{closing['attachment_id']}").status_code == 404
+
+
+def test_service_and_payment_recorded_on_the_pages(app, api, engine, browser):
+    """The pages post what a browser sends: the issued number and the surcharge are shown, never posted.
+    (On the real clock: a signed-in page session ends when the clock moves a day.)"""
+    inspector = api("keqiao_inspector")
+    case_id = notified(api, app)
+    engine.run_due_timers(START + timedelta(days=3, minutes=1))
+    decide(api, case_id, day=0)
+    number = documents_of(inspector, case_id)["penalty_decision"]["number"]
+    page = browser("keqiao_inspector")
+    serve = task_named(inspector, case_id, "Task_serve")
+    form = page.client.get(f"/tasks/{serve['id']}").get_data(as_text=True)
+    assert number in form and "disabled" in form
+    local = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    bad = page.form_post(f"/tasks/{serve['id']}", {"service_method": "left", "served_at": "2999-01-01T10:00"})
+    assert bad.status_code == 422
+    assert page.form_post(f"/tasks/{serve['id']}", {"service_method": "left", "served_at": local}).status_code == 302
+    data = inspector.get(f"/cases/{case_id}").json["data"]
+    assert data["document_no"] == number and data["service_method"] == "left"
+    pay = task_named(inspector, case_id, "Task_payment")
+    form = page.client.get(f"/tasks/{pay['id']}").get_data(as_text=True)
+    assert "20,000.00 元" in form
+    # A surcharge posted by hand is refused on the page too, the form shown again with the message.
+    refused_page = page.form_post(f"/tasks/{pay['id']}", {"payment": "paid", "paid_at": local, "paid_amount": "20000",
+                                                          "surcharge": "100"})
+    assert refused_page.status_code == 422 and "加处罚款由平台" in refused_page.get_data(as_text=True)
+    assert page.form_post(f"/tasks/{pay['id']}", {"payment": "paid", "paid_at": local,
+                                                  "paid_amount": "20000"}).status_code == 302
+    assert inspector.get(f"/cases/{case_id}").json["data"]["surcharge"] == 0
