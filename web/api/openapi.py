@@ -11,7 +11,7 @@ from web.common import rights, taskflow
 from web.common.rights import api_scope
 from web.extensions import db
 
-from . import description
+from . import control, description
 from .authentication import me
 from .cases import bp
 from .inputs import MAX_PER_PAGE
@@ -231,6 +231,7 @@ def _operation_extras() -> dict[str, dict]:
                                          ("lat", {"type": "number", "minimum": 3, "maximum": 54}), *near),
                                "required": ("lon", "lat")},
         "map_api.case_nearby": {"query": near},
+        **control.openapi_extras(),  # control of running cases (web/api/control.py)
     }
 
 

@@ -49,6 +49,7 @@ from workflows.roles import user_plays
 from workflows.text import has_bad_text
 
 from . import clock
+from .control import CaseControl, record_path, refuse_if_suspended
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
@@ -102,6 +103,7 @@ class CaseEngine:
         self.specs = SpecCache()
         self._model_facts: dict[int, ModelFacts] = {}
         self.decisions = DecisionCache()
+        self.control = CaseControl(self)  # cancel, suspend, resume, delegate, transfer, migrate
 
     def forget_models(self, keep_processes=frozenset(), keep_decisions=frozenset()) -> None:
         """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
@@ -299,6 +301,7 @@ class CaseEngine:
         now = now or clock.now()
         with self.sessions() as s:
             case, row = self._lock_task(s, task_id, actor)
+            refuse_if_suspended(case)
             if row.status == TASK_OPEN and not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
             submission = submit(row, case)
@@ -488,6 +491,7 @@ class CaseEngine:
         case.data = _json_safe(_current_data(workflow))
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
+        record_path(case, workflow)
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)
