@@ -21,20 +21,22 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("suspended_at", models.types.UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("path", sa.JSON(), nullable=True))
-    with op.batch_alter_table("tasks") as batch:
-        batch.add_column(sa.Column("delegated_by_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(op.f("fk_tasks_delegated_by_id_users"), "users", ["delegated_by_id"], ["id"])
-        batch.create_index(op.f("ix_tasks_delegated_by_id"), ["delegated_by_id"], unique=False)
+    # Plain ADD COLUMNs: a batch would copy and drop "cases" and "tasks", which rows of other tables
+    # reference (SQLite refuses the DROP with foreign keys on).
+    op.add_column("cases", sa.Column("suspended_at", models.types.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("path", sa.JSON(), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":  # SQLite adds a column's reference only inline
+        op.execute("ALTER TABLE tasks ADD COLUMN delegated_by_id INTEGER REFERENCES users (id)")
+    else:
+        op.add_column("tasks", sa.Column("delegated_by_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f("fk_tasks_delegated_by_id_users"), "tasks", "users", ["delegated_by_id"], ["id"])
+    op.create_index(op.f("ix_tasks_delegated_by_id"), "tasks", ["delegated_by_id"], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table("tasks") as batch:
-        batch.drop_index(op.f("ix_tasks_delegated_by_id"))
-        batch.drop_constraint(op.f("fk_tasks_delegated_by_id_users"), type_="foreignkey")
-        batch.drop_column("delegated_by_id")
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("path")
-        batch.drop_column("suspended_at")
+    op.drop_index(op.f("ix_tasks_delegated_by_id"), table_name="tasks")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("fk_tasks_delegated_by_id_users"), "tasks", type_="foreignkey")
+    op.drop_column("tasks", "delegated_by_id")
+    op.drop_column("cases", "path")
+    op.drop_column("cases", "suspended_at")
