@@ -318,6 +318,18 @@ def _case_control(action, roles):
                          for o in w["cases"]]
 
 
+def _case_control_page(c, w):
+    # Without the ticked confirmation: re-shown with its message (422) to holders of the right, else refused.
+    return [Probe("POST", f"/cases/{o.id}/control/{action}",
+                  deny_unless(sees(c, o) and c.role in ("city_admin", "county_supervisor"), PASS), False, {"data": {}})
+            for o in w["cases"] for action in ("suspend", "transfer")]
+
+
+def _delegate_page(c, w):
+    return [Probe("POST", f"/tasks/{t.id}/delegate", deny_unless(sees(c, t) and c.authority, PASS), False,
+                  {"data": {}}) for t in w["tasks"]]
+
+
 def _delegate(c, w):
     # No user named: 422 for an authority user whose task it is to work, else refused.
     return [Probe("POST", f"/tasks/{t.id}/delegate",
@@ -541,6 +553,10 @@ EXPECT = {
     "api.migrate_case": _case_control("migrate", ("city_admin",)),
     "api.migration_preview": _admin_only("/processes/rectification/migration", api=True),
     "api.delegate_task": _delegate,
+    "case_control.act": _case_control_page,
+    "case_control.delegate": _delegate_page,
+    "case_control.migration": _admin_only("/admin/models/processes/rectification/migration"),
+    "case_control.migrate": _admin_only("/admin/models/processes/rectification/migration", "POST", PASS, data={}),
     "data_api.record_versions": _record_versions,
     # API: the city admin's
     "api.upload_process": _admin_only("/processes", "POST", PASS, True, data=b"<not-bpmn/>",

@@ -4,9 +4,9 @@ right, with its reason in the history and the audit log, and those concerned not
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flows import complete, open_order, task_named
 from sqlalchemy import select
 
-from flows import complete, open_order, task_named
 from workflows.engine import clock
 
 RECTIFICATION = Path(__file__).resolve().parent.parent / "bpmn" / "rectification.bpmn"
@@ -307,3 +307,97 @@ def test_the_case_keeps_the_path_it_took(app, api):
     path = inspector.get(f"/cases/{case['id']}").json["path"]
     assert {"Task_respond", "Task_verify", "Gateway_verify", "Script_sendback"} <= set(path)
     assert "End_closed" not in path and "Task_escalate" not in path
+
+
+# ---- the pages -----------------------------------------------------------------------------------------------
+def test_case_page_suspends_with_confirmation_and_reason(app, api, browser):
+    case = open_order(api, app)
+    page_path = f"/cases/{case['id']}"
+    supervisor = browser("keqiao_supervisor")
+    page = supervisor.client.get(page_path)
+    assert b'id="case-control"' in page.data and b'id="control-suspend"' in page.data
+    assert b'id="control-resume"' not in page.data
+    # The inspector has no such right: no block, and a post is refused.
+    inspector = browser("keqiao_inspector")
+    assert b'id="case-control"' not in inspector.client.get(page_path).data
+    assert inspector.form_post(f"{page_path}/control/suspend", {"reason": "x", "confirm": "1"},
+                               page_path).status_code == 403
+
+    # Without the confirmation, or without a reason: the page again, with the message, nothing done.
+    unconfirmed = supervisor.form_post(f"{page_path}/control/suspend", {"reason": "停业"}, page_path)
+    assert unconfirmed.status_code == 422 and "勾选确认".encode() in unconfirmed.data
+    assert "停业".encode() in unconfirmed.data  # what was typed is kept
+    no_reason = supervisor.form_post(f"{page_path}/control/suspend", {"reason": " ", "confirm": "1"}, page_path)
+    assert no_reason.status_code == 422 and "请填写理由".encode() in no_reason.data
+    done = supervisor.form_post(f"{page_path}/control/suspend", {"reason": "企业停业", "confirm": "1"}, page_path)
+    assert done.status_code == 303
+    page = supervisor.client.get(page_path)
+    text = page.data.decode()
+    assert "已暂停" in text and 'id="control-resume"' in text and 'id="suspended-note"' in text
+    assert "企业停业" in text and "暂停办理" in text  # the history: the event and its reason
+    # Suspending again from a stale page: a conflict, said in words.
+    again = supervisor.form_post(f"{page_path}/control/suspend", {"reason": "再次", "confirm": "1"}, page_path)
+    assert again.status_code == 409 and "只有办理中的案卷才能暂停".encode() in again.data
+
+    # The enterprise's task page says why it cannot be completed, and offers no form.
+    staff = browser("kq_bottled_staff")
+    respond = task_named(api("kq_bottled_staff"), case["id"], "Task_respond")
+    task_page = staff.client.get(f"/tasks/{respond['id']}").data.decode()
+    assert 'id="suspended-note"' in task_page and 'id="submit"' not in task_page
+
+
+def test_case_page_transfer_and_cancel(app, api, browser):
+    case = open_order(api, app)
+    page_path = f"/cases/{case['id']}"
+    supervisor = browser("keqiao_supervisor")
+    bad = supervisor.form_post(f"{page_path}/control/transfer", {"county": "", "reason": "管辖", "confirm": "1"},
+                               page_path)
+    assert bad.status_code == 422 and "请选择另一个县".encode() in bad.data
+    yuecheng = str(_county(app, "越城区"))
+    moved = supervisor.form_post(f"{page_path}/control/transfer",
+                                 {"county": yuecheng, "reason": "管辖变更", "confirm": "1"}, page_path)
+    assert moved.status_code == 303 and moved.headers["Location"].endswith("/cases")
+    assert supervisor.client.get(page_path).status_code == 404
+    admin = browser("admin")
+    gone = admin.form_post(f"{page_path}/control/cancel", {"reason": "重复立案", "confirm": "1"}, page_path)
+    assert gone.status_code == 303
+    text = admin.client.get(page_path).data.decode()
+    assert "已撤销" in text and 'id="case-control"' not in text and "越城区" in text
+
+
+def test_task_page_delegates(app, api, browser):
+    case = open_order(api, app)
+    complete(api("kq_bottled_staff"), case["id"], "Task_respond", {"response": "已整改"})
+    verify = task_named(api("keqiao_inspector"), case["id"], "Task_verify")
+    inspector = browser("keqiao_inspector")
+    page = inspector.client.get(f"/tasks/{verify['id']}").data.decode()
+    assert 'id="task-delegate"' in page and "柯桥区检查员 赵强" in page and "越城区检查员" not in page
+    task_path = f"/tasks/{verify['id']}"
+    done = inspector.form_post(f"{task_path}/delegate",
+                               {"user": "keqiao_inspector2", "reason": "出差", "confirm": "1"}, task_path)
+    assert done.status_code == 303 and "scope=delegated" in done.headers["Location"]
+    queue = inspector.client.get("/?scope=delegated").data.decode()
+    assert 'id="tab-delegated"' in queue and "核查整改情况" in queue
+
+
+def test_admin_previews_and_applies_a_migration(app, api, engine, browser):
+    at_respond = open_order(api, app)
+    at_verify = open_order(api, app, hazard="调压箱锈蚀")
+    complete(api("kq_bottled_staff"), at_verify["id"], "Task_respond", {"response": "已除锈"})
+    version = _version(app, _deploy_variant(engine, {"Task_verify": "Task_check", "核查整改情况": "复查整改情况"}))
+    admin = browser("admin")
+    url = "/admin/models/processes/rectification/migration"
+    assert 'id="migration-link"' in admin.client.get(f"/admin/models/processes/rectification/{version}").data.decode()
+    preview = admin.client.get(url).data.decode()
+    assert f'data-case="{at_respond["id"]}" class="movable"' in preview
+    assert f'data-case="{at_verify["id"]}" class="refused"' in preview
+    assert f"第 {version} 版没有“核查整改情况”这一步" in preview
+    assert browser("keqiao_supervisor").client.get(url).status_code == 403
+    no_reason = admin.form_post(url, {"reason": "", "confirm": "1"})
+    assert no_reason.status_code == 422 and "请填写理由".encode() in no_reason.data
+    done = admin.form_post(url, {"reason": "采用新版流程", "confirm": "1"})
+    assert done.status_code == 303
+    assert api("admin").get(f"/cases/{at_respond['id']}").json["version"] == version
+    assert api("admin").get(f"/cases/{at_verify['id']}").json["version"] == at_verify["version"]
+    after = admin.client.get(url).data.decode()
+    assert f'data-case="{at_respond["id"]}"' not in after and f'data-case="{at_verify["id"]}"' in after

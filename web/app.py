@@ -77,6 +77,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
                    map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys):
         app.register_blueprint(module.bp)
+    from web.pages import case_control
+
+    app.register_blueprint(case_control.bp)  # control of running cases
     from web.api import register as register_api
 
     register_api(app)

@@ -12,6 +12,7 @@ from web.common import taskflow, xlsx
 from web.common.labels import STATUSES
 from web.common.params import page_number, page_of, small_int
 from web.extensions import db
+from web.pages import case_control
 from workflows import access
 from workflows.errors import InvalidInput
 from workflows.permissions import may_start
@@ -99,14 +100,15 @@ def detail(case_id):
     return detail_page(taskflow.visible_case(case_id, user), user)
 
 
-def detail_page(case, user, comment_text: str = ""):
+def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
     info = taskflow.case_dict(case, user)
     parent, children = taskflow.linked_cases(case, user)
     linked = [(role, c, taskflow.active_elements(c)) for role, c in
               ([("parent", parent)] if parent else []) + [("child", c) for c in children]]
     return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
                            can_work=lambda t: access.can_work_task(user, t), parent=parent,
-                           children=children, linked=linked, comment_text=comment_text)
+                           children=children, linked=linked, comment_text=comment_text,
+                           control=case_control.case_actions(case, user), control_form=control_form or {})
 
 
 @bp.post("/cases/<int:case_id>/comments")
