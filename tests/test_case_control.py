@@ -105,7 +105,8 @@ def test_control_refusals(app, api):
     path = f"/cases/{case['id']}"
     for action in ("cancel", "suspend"):
         # No reason, a blank one, one that is not text: 422 naming the field.
-        for body in ({}, {"reason": "   "}, {"reason": 5}, {"reason": "x" * 1001}):
+        for body in ({}, {"reason": "   "}, {"reason": 5}, {"reason": "x" * 1001}, {"reason": "a\x00b"},
+                     {"reason": "\ud800"}, {"reason": ["撤销"]}, {"reason": None}):
             resp = supervisor.post(f"{path}/{action}", body)
             assert resp.status_code == 422 and "reason" in resp.json["error"]["fields"], (action, body, resp.json)
         # Without the right (an inspector), 403; outside the area or an enterprise, 404.
@@ -170,7 +171,8 @@ def test_delegate_a_task_and_keep_sight_of_it(app, api):
     assert staff.post(url, {"user": "keqiao_inspector2", "reason": "x"}).status_code == 404
     for body in ({"user": "nobody", "reason": "出差"}, {"user": "yuecheng_inspector", "reason": "出差"},
                  {"user": "keqiao_supervisor", "reason": "出差"}, {"user": "keqiao_inspector", "reason": "出差"},
-                 {"reason": "出差"}, {"user": 7, "reason": "出差"}):
+                 {"reason": "出差"}, {"user": 7, "reason": "出差"},
+                 {"user": "keqiao_\x00inspector2", "reason": "出差"}):
         resp = inspector.post(url, body)
         assert resp.status_code == 422 and "user" in resp.json["error"]["fields"], (body, resp.json)
     resp = inspector.post(url, {"user": "keqiao_inspector2"})
@@ -206,7 +208,8 @@ def test_transfer_a_case_to_another_county(app, api):
     yuecheng = _county(app, "越城区")
     case = open_order(api, app)
     url = f"/cases/{case['id']}/transfer"
-    for body in ({"county": 999999, "reason": "管辖"}, {"county": "越城区", "reason": "管辖"}, {"reason": "管辖"},
+    for body in ({"county": 999999, "reason": "管辖"}, {"county": 2**40, "reason": "管辖"},
+                 {"county": -1, "reason": "管辖"}, {"county": "越城区", "reason": "管辖"}, {"reason": "管辖"},
                  {"county": case["county"], "reason": "管辖"}, {"county": True, "reason": "管辖"}):
         resp = supervisor.post(url, body)
         assert resp.status_code == 422 and "county" in resp.json["error"]["fields"], (body, resp.json)
@@ -270,8 +273,9 @@ def test_migrate_running_cases_to_a_newer_version(app, api, engine):
                                          {"reason": "新版"}).status_code == 403
     resp = admin.post(f"/cases/{at_respond['id']}/migrate", {})
     assert resp.status_code == 422 and "reason" in resp.json["error"]["fields"]
-    resp = admin.post(f"/cases/{at_respond['id']}/migrate", {"reason": "新版", "version": 99})
-    assert resp.status_code == 422 and "version" in resp.json["error"]["fields"]
+    for version in (99, 2**40, "2", True, 0):
+        resp = admin.post(f"/cases/{at_respond['id']}/migrate", {"reason": "新版", "version": version})
+        assert resp.status_code == 422 and "version" in resp.json["error"]["fields"], version
 
     # The refused case: 409 with the reason, and it stays on its version.
     resp = admin.post(f"/cases/{at_verify['id']}/migrate", {"reason": "采用新版流程"})
@@ -397,6 +401,7 @@ def test_admin_previews_and_applies_a_migration(app, api, engine, browser):
     assert no_reason.status_code == 422 and "请填写理由".encode() in no_reason.data
     done = admin.form_post(url, {"reason": "采用新版流程", "confirm": "1"})
     assert done.status_code == 303
+    assert (303, "采用新版流程") in _audit_reasons(app, "case_control.migrate")
     assert api("admin").get(f"/cases/{at_respond['id']}").json["version"] == version
     assert api("admin").get(f"/cases/{at_verify['id']}").json["version"] == at_verify["version"]
     after = admin.client.get(url).data.decode()

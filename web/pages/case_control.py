@@ -2,7 +2,7 @@
 the task page, migrate running cases to a newer version on the process model's admin page (preview, then
 apply). Each form asks for a reason and a ticked confirmation; a refused one is shown again with its
 message (422 or 409), nothing changed."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -59,6 +59,11 @@ def delegates(task, user) -> list[User]:
     return [u for u in users if user_plays(u.role, task.role) and access.can_see_task(u, task) and may_work(u, task)]
 
 
+def _note_reason(reason: str) -> None:
+    """The reason goes with the audit log's entry of this request (web/pages/admin/audit.py)."""
+    g.audit_detail = {"reason": (reason or "").strip()[:300]}
+
+
 def _confirmed() -> None:
     if request.form.get("confirm") != "1":
         raise InvalidInput("confirm", {"confirm": ["required"]})
@@ -75,6 +80,7 @@ def act(case_id, action):
     check_right(user, right)
     control = case_engine().control
     reason = request.form.get("reason", "")
+    _note_reason(reason)
     try:
         _confirmed()
         if action == "transfer":
@@ -111,6 +117,7 @@ def delegate(task_id):
     user = current_user._get_current_object()
     taskflow.visible_task(task_id, user)
     check_right(user, "tasks.delegate")
+    _note_reason(request.form.get("reason", ""))
     try:
         _confirmed()
         case_engine().control.delegate(task_id, user, request.form.get("user", ""), request.form.get("reason", ""))
@@ -158,6 +165,7 @@ def migrate(key):
     check_right(user, "cases.migrate")
     model = _latest(key)
     reason = request.form.get("reason", "")
+    _note_reason(reason)
     try:
         _confirmed()
         moved, _refused = case_engine().control.migrate_all(user, key, reason, model.version)

@@ -35,7 +35,7 @@ def _listed(user):
     """The case list's query: the caller's scope, then the page's status and search filters."""
     stmt = select(Case).where(access.case_scope(user))
     status = request.args.get("status", "")
-    if status in ("active", "completed", "cancelled"):
+    if status in ("active", "suspended", "completed", "cancelled"):
         stmt = stmt.where(Case.status == status)
     q = request.args.get("q", "").strip()
     if q:
