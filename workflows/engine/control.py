@@ -296,7 +296,11 @@ class CaseControl:
         self.engine.model(s, target.id)
         new_spec, new_subs = self.engine.specs.get(target.id, lambda: target.spec)
         workflow = self.engine._load(case, current)
-        top, subs = diff_workflow(SERIALIZER.registry, workflow, new_spec, new_subs)
+        try:
+            top, subs = diff_workflow(SERIALIZER.registry, workflow, new_spec, new_subs)
+        except Exception as exc:  # a spec SpiffWorkflow cannot compare: the case stays where it is
+            check.reason = f"version {target.version} cannot be compared with version {current.version}: {exc}"
+            return check, None, None
         # A step counts as existing when the new version has an element of the same id: SpiffWorkflow
         # would also align a step renamed in place, but the case's task rows and history name steps by id.
         missing = [t for t in workflow.get_tasks(state=_CURRENT, skip_subprocesses=True)
