@@ -63,8 +63,9 @@ def test_suspend_pauses_timers_and_resume_restores_the_remaining_time(app, api, 
     # A suspended case's task cannot be completed: a clear conflict, nothing written.
     refused = staff.post(f"/tasks/{respond['id']}/complete", {"data": {"response": "已整改"}})
     assert refused.status_code == 409 and "suspended" in refused.json["error"]["message"]
-    # Its deadline passes while it is suspended: no timer fires.
+    # Its deadline passes while it is suspended: no timer fires, nobody is told the task is late.
     assert engine.run_due_timers(t0 + timedelta(hours=12)) == 0
+    assert engine.notify_overdue(t0 + timedelta(hours=12)) == 0
     # Suspending again, or resuming a running case, is a state conflict.
     with at(t0 + timedelta(hours=3)):
         assert supervisor.post(f"/cases/{case['id']}/suspend", {"reason": "再次"}).status_code == 409

@@ -402,8 +402,11 @@ class CaseEngine:
         """Tell people once about each open task past its due date. The periodic job calls this."""
         now = now or clock.now()
         with self.sessions() as s:
+            # A suspended case's tasks are not late: their due dates move when it is resumed.
             rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, Task.due_at < now,
-                                                Task.overdue_notified_at.is_(None)).limit(limit)).all()
+                                                Task.overdue_notified_at.is_(None),
+                                                Task.case_id.in_(select(Case.id).where(Case.status == CASE_ACTIVE)))
+                             .limit(limit)).all()
             for row in rows:
                 notify.task_overdue(s, row, now)
             s.commit()
