@@ -22,6 +22,7 @@ from .org import Enterprise, Region, User
 from .types import UTCDateTime
 
 CASE_ACTIVE, CASE_COMPLETED, CASE_CANCELLED = "active", "completed", "cancelled"
+CASE_SUSPENDED = "suspended"  # paused by a supervisor: timers stopped, tasks not to be completed
 TASK_OPEN, TASK_COMPLETED, TASK_CANCELLED = "open", "completed", "cancelled"
 
 
@@ -70,6 +71,10 @@ class Case(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The case that opened this one (an inspection's rectifications, an overdue order's penalty).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # When the case was suspended (None unless it is): resuming shifts its timers by the time paused.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The BPMN elements the case has passed through, for the diagram (the task tree is pruned).
+    path: Mapped[list | None] = mapped_column(JSON)
     process_model: Mapped[ProcessModel] = relationship()
     county: Mapped[Region | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
@@ -99,6 +104,8 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who handed the task to its assignee (委托): he keeps it in his "delegated by me" list.
+    delegated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     case: Mapped[Case] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     candidates: Mapped[list["TaskCandidate"]] = relationship(lazy="selectin")

@@ -310,6 +310,33 @@ def _task_probes(method, action, api=True, **kw):
                          for t in w["tasks"]]
 
 
+def _case_control(action, roles):
+    """Control of running cases, with no reason: past the checks (422) for holders of the right in whose area
+    the case is; refused for everyone else (enterprises do not see these actions at all)."""
+    return lambda c, w: [Probe("POST", f"/cases/{o.id}/{action}",
+                               deny_unless(sees(c, o) and c.role in roles, PASS), True, {"json": {}})
+                         for o in w["cases"]]
+
+
+def _case_control_page(c, w):
+    # Without the ticked confirmation: re-shown with its message (422) to holders of the right, else refused.
+    return [Probe("POST", f"/cases/{o.id}/control/{action}",
+                  deny_unless(sees(c, o) and c.role in ("city_admin", "county_supervisor"), PASS), False, {"data": {}})
+            for o in w["cases"] for action in ("suspend", "transfer")]
+
+
+def _delegate_page(c, w):
+    return [Probe("POST", f"/tasks/{t.id}/delegate", deny_unless(sees(c, t) and c.authority, PASS), False,
+                  {"data": {}}) for t in w["tasks"]]
+
+
+def _delegate(c, w):
+    # No user named: 422 for an authority user whose task it is to work, else refused.
+    return [Probe("POST", f"/tasks/{t.id}/delegate",
+                  DENY if not sees(c, t) else {422, 403, 409} if plays(c, t) and c.authority else {403}, True,
+                  {"json": {}}) for t in w["tasks"]]
+
+
 def _records_page(c, w):
     return [Probe("GET", f"/data/station/{o.id}/{o.extra}", deny_unless(sees(c, o))) for o in w["records"]]
 
@@ -579,6 +606,18 @@ EXPECT = {
     "api.follow_up": _task_probes("PUT", "follow-up", json={"follow_up_at": None}),
     "api.complete": _task_probes("POST", "complete", json={"data": {}}),
     "api.download_attachment": _per("attachments", "/attachments/{o.id}", api=True),
+    # API: control of running cases (cases.control, cases.transfer: supervisors; cases.migrate: the city)
+    "api.cancel_case": _case_control("cancel", ("city_admin", "county_supervisor")),
+    "api.suspend_case": _case_control("suspend", ("city_admin", "county_supervisor")),
+    "api.resume_case": _case_control("resume", ("city_admin", "county_supervisor")),
+    "api.transfer_case": _case_control("transfer", ("city_admin", "county_supervisor")),
+    "api.migrate_case": _case_control("migrate", ("city_admin",)),
+    "api.migration_preview": _admin_only("/processes/rectification/migration", api=True),
+    "api.delegate_task": _delegate,
+    "case_control.act": _case_control_page,
+    "case_control.delegate": _delegate_page,
+    "case_control.migration": _admin_only("/admin/models/processes/rectification/migration"),
+    "case_control.migrate": _admin_only("/admin/models/processes/rectification/migration", "POST", PASS, data={}),
     "data_api.record_versions": _record_versions,
     # API: the city admin's
     "api.upload_process": _admin_only("/processes", "POST", PASS, True, data=b"<not-bpmn/>",

@@ -109,9 +109,9 @@ def test_sorting_and_pages(app, api, orders):
 
 def test_counts_per_queue(app, api, orders):
     counts = api("keqiao_inspector").get("/tasks?scope=mine").json["counts"]
-    assert counts == {"mine": 0, "group": 0, "all": 4, "overdue": 1}
+    assert counts == {"mine": 0, "group": 0, "all": 4, "overdue": 1, "delegated": 0}
     staff = api("kq_bottled_staff").get("/tasks?due=overdue").json
-    assert staff["counts"] == {"mine": 0, "group": 2, "all": 2, "overdue": 1} and staff["total"] == 1
+    assert staff["counts"] == {"mine": 0, "group": 2, "all": 2, "overdue": 1, "delegated": 0} and staff["total"] == 1
 
 
 @pytest.mark.parametrize("query, param", [

@@ -82,6 +82,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
                    map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys,
                    drafts):
         app.register_blueprint(module.bp)
+    from web.pages import case_control
+
+    app.register_blueprint(case_control.bp)  # control of running cases
     from web.api import register as register_api
 
     register_api(app)

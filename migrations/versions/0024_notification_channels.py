@@ -1,7 +1,7 @@
 """notification channels: group robots, SMS, the delivery outbox, users' choices
 
 Revision ID: 0024
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-06 09:00:00
 
 Notifications reached only the site and mail. Deliveries to WeCom and DingTalk group robots and by
@@ -14,7 +14,7 @@ from alembic import op
 import models.types
 
 revision = "0024"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

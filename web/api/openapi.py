@@ -11,7 +11,7 @@ from web.common import rights, taskflow
 from web.common.rights import api_scope
 from web.extensions import db
 
-from . import description
+from . import control, description
 from .authentication import me
 from .cases import bp
 from .inputs import MAX_PER_PAGE
@@ -279,6 +279,7 @@ def _operation_extras() -> dict[str, dict]:
             ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
             ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),
             ("q", {"type": "string", "maxLength": 64}), *_PAGING)},
+        **control.openapi_extras(),  # control of running cases (web/api/control.py)
     }
 
 

@@ -27,6 +27,7 @@ ROLES = {
 LEDGER_LABELS = {"inspections": _l("Inspection ledger"), "rectifications": _l("Rectification ledger"),
                  "penalties": _l("Penalty ledger"), "accidents": _l("Accident ledger")}
 STATUSES = {"active": _l("In progress"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+            "suspended": _l("Suspended"),
             "open": _l("Open")}
 EVENTS = {
     "case_started": _l("Case opened"), "case_completed": _l("Case closed"),
@@ -36,6 +37,9 @@ EVENTS = {
     "timer_fired": _l("Deadline passed"), "comment": _l("Comment"),
     "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
     "message_handled": _l("Message handled"), "flagged": _l("Flagged"),
+    "case_cancelled": _l("Case cancelled"), "case_suspended": _l("Case suspended"),
+    "case_resumed": _l("Case resumed"), "case_transferred": _l("Case transferred"),
+    "case_migrated": _l("Case moved to a newer model version"), "task_delegated": _l("Task delegated"),
 }
 RESULTS = dict(_RESULT_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
@@ -43,6 +47,10 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
                 "text": _l("Comment"), "attachments": _l("Files"), "case": _l("Case"), "title": _l("Title"),
                 "message": _l("Message"), "parent": _l("Opened from"),
+                # Control of running cases.
+                "delegate": _l("Delegated to"), "from_county": _l("From county"),
+                "to_county": _l("To county"), "from_version": _l("From version"), "to_version": _l("To version"),
+                "paused_hours": _l("Hours suspended"),
                 # What the models compute and keep.
                 "score": _l("Score"), "deducted": _l("Points deducted"), "problem_counts": _l("Problems by class"),
                 "problem_count": _l("Problems"),

@@ -197,6 +197,8 @@ def task_dict(task: Task) -> dict:
         "created_at": iso(task.created_at), "status": task.status, "overdue": is_overdue(task),
         "form_key": task.form_key, "follow_up_at": iso(task.follow_up_at),
         "follow_up_reached": follow_up_reached(task), "candidates": candidates,
+        "delegated_by": db.session.scalar(select(User.username).where(User.id == task.delegated_by_id))
+        if task.delegated_by_id else None,
     }
 
 
@@ -258,6 +260,7 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         out["parent"] = link_dict(parent) if parent else None
         out["children"] = [link_dict(c) for c in children]
         out["data"] = case.data if keys is None else {k: v for k, v in (case.data or {}).items() if k in keys}
+        out["path"] = (case.path or []) if keys is None else []  # the elements passed, for the diagram
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
         out["history"] = history(case, for_party=keys is not None)
         # The list, not the files: a case's PDFs and photos stay in the database.
@@ -379,7 +382,7 @@ def comment_dict(case: Case, event_id: int) -> dict:
 
 
 # ---- task queues ----------------------------------------------------------------
-SCOPES = ("mine", "group", "all")
+SCOPES = ("mine", "group", "all", "delegated")  # delegated: tasks I handed on (委托)
 STATUSES = ("open", "completed", "cancelled")
 DUE_FILTERS = ("overdue", "soon", "none")
 FOLLOW_UP_FILTERS = ("reached", "pending", "none")
@@ -475,6 +478,8 @@ def queue_stmt(user, scope: str, status: str = "open"):
         return stmt.where(Task.assignee_id == user.id)
     if scope == "group":
         return stmt.where(access.group_queue(user))
+    if scope == "delegated":
+        return stmt.where(Task.delegated_by_id == user.id)
     return stmt
 
 
@@ -539,9 +544,11 @@ def queue_counts(user, now: datetime | None = None) -> dict:
     row = db.session.execute(
         select(func.count().filter(Task.assignee_id == user.id).label("mine"),
                func.count().filter(access.group_queue(user)).label("group"),
-               func.count().label("all"), func.count().filter(Task.due_at < now).label("overdue"))
+               func.count().label("all"), func.count().filter(Task.due_at < now).label("overdue"),
+               func.count().filter(Task.delegated_by_id == user.id).label("delegated"))
         .where(access.task_scope(user), Task.status == "open")).one()
-    return {"mine": row.mine, "group": row.group, "all": row.all, "overdue": row.overdue}
+    return {"mine": row.mine, "group": row.group, "all": row.all, "overdue": row.overdue,
+            "delegated": row.delegated}
 
 
 @dataclass

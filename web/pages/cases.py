@@ -12,6 +12,7 @@ from web.common import taskflow, xlsx
 from web.common.labels import STATUSES
 from web.common.params import page_number, page_of, small_int
 from web.extensions import db
+from web.pages import case_control
 from workflows import access, party
 from workflows.errors import InvalidInput
 from workflows.permissions import may_start
@@ -34,7 +35,7 @@ def _listed(user):
     """The case list's query: the caller's scope, then the page's status and search filters."""
     stmt = select(Case).where(access.case_scope(user))
     status = request.args.get("status", "")
-    if status in ("active", "completed", "cancelled"):
+    if status in ("active", "suspended", "completed", "cancelled"):
         stmt = stmt.where(Case.status == status)
     q = request.args.get("q", "").strip()
     if q:
@@ -99,7 +100,7 @@ def detail(case_id):
     return detail_page(taskflow.visible_case(case_id, user), user)
 
 
-def detail_page(case, user, comment_text: str = ""):
+def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
     g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
     info = taskflow.case_dict(case, user)
     # The party of a case kept internal sees no diagram of its steps and no links to other cases.
@@ -110,7 +111,8 @@ def detail_page(case, user, comment_text: str = ""):
     return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
                            party_view=party_view,
                            can_work=lambda t: access.can_work_task(user, t), parent=parent,
-                           children=children, linked=linked, comment_text=comment_text)
+                           children=children, linked=linked, comment_text=comment_text,
+                           control=case_control.case_actions(case, user), control_form=control_form or {})
 
 
 @bp.post("/cases/<int:case_id>/comments")

@@ -17,8 +17,11 @@ from workflows import access
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 50
 KINDS = {"task_created": _l("New task"), "task_assigned": _l("Task assigned to you"),
-         "task_overdue": _l("Task overdue"), "message": _l("Message")}
-TASK_KINDS = ("task_created", "task_assigned")
+         "task_overdue": _l("Task overdue"), "message": _l("Message"),
+         "case_cancelled": _l("Case cancelled"), "case_suspended": _l("Case suspended"),
+         "case_resumed": _l("Case resumed"), "case_transferred": _l("Case transferred"),
+         "case_migrated": _l("Case moved to a newer model version"), "task_delegated": _l("Task delegated to you")}
+TASK_KINDS = ("task_created", "task_assigned", "task_delegated")
 
 
 def user_stmt(user):

@@ -8,7 +8,7 @@ from models import User
 from web.common import task_context, taskflow
 from web.common.params import small_int
 from web.extensions import case_engine, db
-from web.pages import drafts
+from web.pages import case_control, drafts
 from workflows import access
 from workflows.errors import Conflict, Forbidden, InvalidInput
 from workflows.roles import user_plays
@@ -49,7 +49,8 @@ def task(task_id):
     user = current_user._get_current_object()
     task = taskflow.visible_task(task_id, user)
     g.presenting_process = task.case.process_key  # the case's fields by its own forms' labels
-    can_work = task.status == "open" and access.can_work_task(user, task)
+    # A suspended case's tasks wait for it to be resumed (workflows/engine/control.py).
+    can_work = task.status == "open" and access.can_work_task(user, task) and task.case.status != "suspended"
     form = None
     if can_work:
         form = taskflow.bind_form(task.form_key, user, task=task)  # Flask-WTF reads the posted form and files
@@ -87,7 +88,8 @@ def _task_page(task, form, can_work):
                            context=context,
                            case=taskflow.case_dict(task.case, user, full=False),
                            overdue=taskflow.is_overdue(task), follow_up_reached=taskflow.follow_up_reached(task),
-                           can_follow_up=taskflow.may_set_follow_up(task, user))
+                           can_follow_up=taskflow.may_set_follow_up(task, user),
+                           delegates=case_control.delegates(task, user))
 
 
 @bp.post("/tasks/<int:task_id>/follow-up")

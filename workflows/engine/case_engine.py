@@ -51,6 +51,7 @@ from workflows.text import has_bad_text
 from workflows.titles import case_title, stored_name
 
 from . import clock
+from .control import CaseControl, record_path, refuse_if_suspended
 from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
@@ -110,6 +111,7 @@ class CaseEngine:
         # The text of a new task's notification, when there is more to say than its name (why it came
         # back): ``task_notice(session, case, task_row) -> str | None``, set by the application.
         self.task_notice: Callable[[Session, Case, Task], str | None] | None = None
+        self.control = CaseControl(self)  # cancel, suspend, resume, delegate, transfer, migrate
 
     def forget_models(self, keep_processes=frozenset(), keep_decisions=frozenset()) -> None:
         """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
@@ -310,6 +312,7 @@ class CaseEngine:
         now = now or clock.now()
         with self.sessions() as s:
             case, row = self._lock_task(s, task_id, actor)
+            refuse_if_suspended(case)
             if row.status == TASK_OPEN and not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
             submission = submit(row, case)
@@ -415,8 +418,11 @@ class CaseEngine:
         """Tell people once about each open task past its due date. The periodic job calls this."""
         now = now or clock.now()
         with self.sessions() as s:
+            # A suspended case's tasks are not late: their due dates move when it is resumed.
             rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, Task.due_at < now,
-                                                Task.overdue_notified_at.is_(None)).limit(limit)).all()
+                                                Task.overdue_notified_at.is_(None),
+                                                Task.case_id.in_(select(Case.id).where(Case.status == CASE_ACTIVE)))
+                             .limit(limit)).all()
             for row in rows:
                 notify.task_overdue(s, row, now)
             s.commit()
@@ -504,6 +510,7 @@ class CaseEngine:
         case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
         for event in workflow.get_events():
             self._deliver(s, case, event, actor, now)
+        record_path(case, workflow)
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)

@@ -175,6 +175,7 @@ def _record(status: int, disposition: str) -> None:
             detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
         if g.get("audit_exception"):
             detail["exception"] = g.audit_exception
+        detail.update(g.get("audit_detail") or {})  # what a view adds, such as a control action's reason
         with unit_of_work(current_app) as s:
             user_id, username, token_id = _who()
             if kind in ("login_failure", "login_locked"):

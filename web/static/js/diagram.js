@@ -23,6 +23,16 @@
         active.forEach((id) => {
           try { canvas.addMarker(id, 'gf-current'); } catch (e) { /* element not in this diagram */ }
         });
+        // The path taken: the elements passed through, and each sequence flow between two of them
+        // (or into the current step).
+        const path = new Set(JSON.parse(holder.dataset.path || '[]'));
+        const reached = new Set([...path, ...active]);
+        viewer.get('elementRegistry').forEach((el) => {
+          const flow = el.type === 'bpmn:SequenceFlow';
+          const done = flow ? (el.source && el.target && path.has(el.source.id) && reached.has(el.target.id))
+            : path.has(el.id) && !active.includes(el.id);
+          if (done) canvas.addMarker(el.id, 'gf-done');
+        });
         holder.dataset.rendered = 'true';
       })
       .catch((err) => {
