@@ -12,6 +12,7 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
+from wtforms.fields import StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .base import FlaskForm, Form
@@ -30,6 +31,13 @@ CATEGORY_CHOICES = [("station", _l("Station")), ("cylinder", _l("Cylinder")), ("
 LEVEL_CHOICES = [(1, _l("Level 1 (most severe)")), (2, _l("Level 2")), (3, _l("Level 3"))]
 COMPARISON_CHOICES = [(">", _l("above")), ("<", _l("below"))]
 MAX_THRESHOLD = 1e6
+
+
+class WarningAcknowledgeForm(FlaskForm):
+    """The enterprise acknowledges a warning: who answers for it on site, and what it does first."""
+
+    responder = StringField(_l("Person responsible on site"), validators=[DataRequired(), Length(max=64)])
+    first_action = TextAreaField(_l("First action"), validators=[Optional(), Length(max=2000)])
 
 
 class WarningDisposeForm(FlaskForm):

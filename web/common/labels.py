@@ -29,7 +29,11 @@ EVENTS = {
     "timer_fired": _l("Deadline passed"), "comment": _l("Comment"),
     "case_opened": _l("Linked case opened"), "follow_up_set": _l("Follow-up date changed"),
     "message_handled": _l("Message handled"),
+    "authority_notified": _l("Authority notified"),
 }
+# Whom a model's notify.authority message reached (workflows/notify.py AUTHORITY_AUDIENCES).
+AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l("County supervisor"),
+             "city": _l("City authority")}
 RESULTS = dict(_RESULT_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
@@ -56,7 +60,10 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
-                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "batch_id": _l("Batch"), "to": _l("Told"), "people": _l("People told"),
+                "notified_at": _l("Platform told at"), "ack_due": _l("Acknowledge by"),
+                "dispose_due": _l("Dispose of by"), "city_due": _l("Escalated to the city at"),
+                "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
 
 
 def _form_labels():
@@ -130,6 +137,8 @@ def register(app):
             names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
                                             .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
             return ", ".join(names.get(v, str(v)) for v in value)
+        if name == "to" and isinstance(value, str) and value in AUDIENCES:
+            return AUDIENCES[value]
         if name == "result" and isinstance(value, str):
             return RESULTS.get(value, value)
         if isinstance(value, list):

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, Certificate
+from models import CERT_EXPIRED, CERT_RENEWING, CERT_VALID, CaseEvent, Certificate
 from workflows import notify
 from workflows.errors import InvalidInput, ModelRuntimeError
 from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
@@ -72,7 +72,21 @@ def notify_enterprise(s, case, payload, actor, now) -> None:
                case_id=case.id, text=str(payload))
 
 
+def notify_authority(s, case, payload, actor, now) -> None:
+    """A message for the authority: ``{"to": "county" | "supervisor" | "city", "text": ...}``. The
+    county's people (or the city's) are told, and the case's history says who was told what, when."""
+    if not isinstance(payload, dict) or payload.get("to") not in notify.AUTHORITY_AUDIENCES:
+        raise ModelRuntimeError(f"notify.authority needs {{'to': one of {sorted(notify.AUTHORITY_AUDIENCES)}, "
+                                f"'text': ...}}, got {payload!r}")
+    audience, text = payload["to"], str(payload.get("text") or case.title)[:512]
+    users = notify.authority_users(s, audience, case.county_id)
+    notify.add(s, users, notify.MESSAGE, now, case_id=case.id, text=text)
+    s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="authority_notified",
+                    detail={"to": audience, "text": text, "people": len(users)}))
+
+
 HANDLERS = {
+    "notify.authority": notify_authority,
     "certificate.register": register_certificate,
     "certificate.update": update_certificate,
     "notify.enterprise": notify_enterprise,
