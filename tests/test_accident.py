@@ -87,7 +87,8 @@ def test_report_response_investigation_and_conclusion_without_follow_ups(app, ap
     assert case["process"] == "accident" and case["status"] == "active"
     assert case["data"]["accident_type"] == "leak" and case["enterprise"] == enterprise_id(app)
 
-    concluded = complete(supervisor, conclude, {"conclusion": "一般泄漏事故，已处置", "responsibility": "设备维护不到位"})
+    concluded = complete(supervisor, conclude,
+                         {"conclusion": "一般泄漏事故，已处置", "responsibility": "设备维护不到位"})
     assert concluded["status"] == "active" and [t["name"] for t in concluded["tasks"]] == ["Task_close"]
     done = close(api, case["id"])
     assert done["status"] == "completed" and done["tasks"] == [] and done["children"] == []
