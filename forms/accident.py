@@ -36,6 +36,16 @@ MAX_PEOPLE = 100000
 MAX_LOSS = 10**12
 
 
+class BlankIntegerField(IntegerField):
+    """Empty is None, not an error: a field only some choices of the form need (its validate_* says when)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or (isinstance(valuelist[0], str) and not valuelist[0].strip()):
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 class CasualtyFields:
     """Deaths, serious injuries and direct loss: what the grade rests on (Decree 493, art. 3)."""
 
@@ -119,7 +129,7 @@ class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
     # No Optional() on the fields that depend on the action: it would stop the chain before validate_*.
     cause = TextAreaField(_l("Cause"), validators=[Length(max=4000)])
     report = AttachmentsField(_l("Investigation report"))
-    extension_days = IntegerField(_l("Days of extension asked"), validators=[Optional()])
+    extension_days = BlankIntegerField(_l("Days of extension asked"))
     extension_reason = TextAreaField(_l("Reason for the extension"), validators=[Length(max=2000)])
     max_extension: int = 0
     granted: int = 0
@@ -163,7 +173,7 @@ class AccidentExtensionForm(FlaskForm):
 
     decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
                           validators=[InputRequired()])
-    approved_days = IntegerField(_l("Days approved"), validators=[Optional()])
+    approved_days = BlankIntegerField(_l("Days approved"))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
     max_extension: int = 0
     granted: int = 0

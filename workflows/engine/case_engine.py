@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -727,10 +728,19 @@ def _reraise_limit(exc: Exception, task) -> None:
 
 
 def _current_data(workflow) -> dict:
-    """The case's data as it stands: what the waiting user tasks received, else what the last task left."""
+    """The case's data as it stands: what the waiting user tasks received, else what the last task left.
+
+    With parallel branches, a branch that has reached its join holds data the open tasks of the other
+    branches do not have yet (the accident's grade while the repair is still open): the data of each
+    open task and of each branch waiting at a join are merged, the most recent last."""
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     if ready:
-        return dict(max(ready, key=lambda t: t.last_state_change).data)
+        joined = [t.parent for t in workflow.get_tasks(state=TaskState.WAITING)
+                  if isinstance(t.task_spec, Join) and t.parent is not None]
+        merged: dict = {}
+        for task in sorted([*ready, *joined], key=lambda t: t.last_state_change):
+            merged.update(task.data)
+        return merged
     last = workflow.last_task
     return dict(last.data) if last is not None else {}
 
