@@ -143,3 +143,45 @@ def test_the_city_admin_changes_the_periods_in_one_table(app, api, engine):
     assert engine.run_due_timers(later(14)) == 0
     assert engine.run_due_timers(later(16)) == 1
     assert escalations(api, case_id) == ["county", "supervisor"]
+
+
+def test_the_county_gets_a_weekly_digest_of_level_three(app, api):
+    from zoneinfo import ZoneInfo
+
+    from web.background.schedule import JOBS
+    from workflows.engine import clock
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = level_case(api, 3)
+    send(api, [{"site": "KQ-LPG-02", "site_kind": "storage_station", "sensor": "LV-02", "quantity": "level",
+                "value": 4, "at": now.isoformat()}])
+    send(api, [gas(12, 0, sensor="GAS-09")])  # level 2: the county heard of it at once, not in the digest
+    send(api, [{"site": "YC-1", "site_kind": "storage_station", "sensor": "LV-01", "quantity": "level",
+                "value": 3, "at": now.isoformat()}], user="yc_pipeline_staff")
+    complete(api("kq_bottled_staff"), first, "Task_acknowledge_l3", {"responder": "值班员赵六"})
+
+    local = now.astimezone(shanghai)
+    next_monday = datetime.combine(local.date() + timedelta(days=7 - local.weekday()),
+                                   datetime.min.time(), shanghai) + timedelta(hours=8)
+    job = JOBS["warning_digest"]
+    with clock.frozen_at(now):
+        assert job.run(app) == 0  # this week's digest covers last week, which had none of them
+    with clock.frozen_at(next_monday):
+        assert job.run(app) == 2  # 柯桥区 and 越城区
+        assert job.run(app) == 0  # once a week, however often the job runs
+
+    def digests(user):
+        return [n["text"] for n in api(user).get("/notifications?per_page=200").json["items"]
+                if n["text"].startswith("预警周报")]
+
+    for user in ("keqiao_supervisor", "keqiao_inspector"):
+        [text] = digests(user)
+        assert "共 2 起（三级2 起）" in text and "企业已确认 1 起，未确认 1 起" in text
+        assert "柯桥区瓶装液化气供应有限公司 2 起" in text
+    [yc] = digests("yuecheng_inspector")
+    assert "共 1 起" in yc and "柯桥" not in yc
+    assert digests("kq_bottled_staff") == [] and digests("admin") == []
+    with clock.frozen_at(next_monday + timedelta(days=7)):
+        assert job.run(app) == 0  # nothing the week after
+    assert len(digests("keqiao_supervisor")) == 1
