@@ -8,14 +8,14 @@ from flows import complete, end_of, task_named
 from test_warnings import gas, send, warnings_of
 
 
-def level_case(api, level: int) -> int:
+def level_case(api, level: int, sensor: str = "GAS-01") -> int:
     """A warning of ``level`` from readings; its case id."""
     if level == 3:
         send(api, [{"site": "KQ-LPG-01", "site_kind": "storage_station", "sensor": "LV-01", "quantity": "level",
                     "value": 5, "at": datetime.now(UTC).replace(microsecond=0).isoformat()}])
     else:
-        send(api, [gas(30 if level == 1 else 12, 0)])
-    [w] = [w for w in warnings_of(api) if w["level"] == level]
+        send(api, [gas(30 if level == 1 else 12, 0, sensor=sensor)])
+    [w] = [w for w in warnings_of(api) if w["level"] == level and w["sensor"] in (sensor, "LV-01")]
     assert w["case_id"] is not None
     return w["case_id"]
 
@@ -185,3 +185,42 @@ def test_the_county_gets_a_weekly_digest_of_level_three(app, api):
     with clock.frozen_at(next_monday + timedelta(days=7)):
         assert job.run(app) == 0  # nothing the week after
     assert len(digests("keqiao_supervisor")) == 1
+
+
+def test_each_level_has_a_detail_page_with_readings_timeline_and_actions(app, api, browser, engine):
+    send(api, [gas(12, 0), gas(30, 1), gas(40, 2), gas(3, 3)])  # one episode, level 1 at its worst, ended
+    [w] = warnings_of(api)
+    engine.run_due_timers(later(31))  # not acknowledged: the supervisor is told
+    page = browser("keqiao_supervisor").client.get(f"/warnings/{w['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    readings = html.split('id="warning-readings"')[1].split("</table>")[0]
+    assert readings.count("<tr") == 5 and readings.count('class="beyond"') == 2  # 30 and 40 break the level-1 rule
+    timeline = html.split('id="warning-timeline"')[1].split("</table>")[0]
+    assert "预警知会：一级预警" in timeline and "企业未在时限内确认预警" in timeline
+    assert timeline.index("预警知会") < timeline.index("企业未在时限内确认预警")
+    periods = html.split('id="warning-periods"')[1].split("</dl>")[0]
+    assert "确认时限" in periods or "Acknowledge by" not in periods
+    actions = html.split('id="warning-actions"')[1].split("</ul>")[0]
+    assert "确认预警" in actions and "/tasks/" not in actions  # the enterprise's task: shown, not workable here
+    for internal in ("ladder", "at_once", "county_notice", "notify.authority", "authority_notified", "None"):
+        assert internal not in html, internal
+
+    staff_page = browser("kq_bottled_staff").client.get(f"/warnings/{w['id']}").get_data(as_text=True)
+    actions = staff_page.split('id="warning-actions"')[1].split("</ul>")[0]
+    task = task_named(api("kq_bottled_staff"), w["case_id"], "Task_acknowledge")
+    assert f"/tasks/{task['id']}" in actions
+
+    assert browser("yuecheng_inspector").client.get(f"/warnings/{w['id']}").status_code == 404
+    assert browser("yc_pipeline_staff").client.get(f"/warnings/{w['id']}").status_code == 404
+    assert browser("keqiao_supervisor").client.get("/warnings/999999").status_code == 404
+    listing = browser("keqiao_supervisor").client.get("/warnings/?status=all").get_data(as_text=True)
+    assert f'href="/warnings/{w["id"]}"' in listing
+
+    for level in (2, 3):
+        case_id = level_case(api, level, sensor="GAS-07")
+        [other] = [x for x in warnings_of(api) if x["case_id"] == case_id]
+        html = browser("keqiao_supervisor").client.get(f"/warnings/{other['id']}").get_data(as_text=True)
+        periods = html.split('id="warning-periods"')[1].split("</dl>")[0]
+        assert ("处置时限" if level == 2 else "确认时限") in periods
+        assert ("即时" if level == 2 else "每周汇总") in periods

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from forms import FORMS
+from forms.accident import GRADES as _GRADE_CHOICES
 from forms.inspection import RESULTS as _RESULT_CHOICES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -35,6 +36,7 @@ EVENTS = {
 AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l("County supervisor"),
              "city": _l("City authority")}
 RESULTS = dict(_RESULT_CHOICES)
+GRADES = dict(_GRADE_CHOICES)
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
@@ -63,6 +65,12 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "batch_id": _l("Batch"), "to": _l("Told"), "people": _l("People told"),
                 "notified_at": _l("Platform told at"), "ack_due": _l("Acknowledge by"),
                 "dispose_due": _l("Dispose of by"), "city_due": _l("Escalated to the city at"),
+                # An accident's grade, reports and periods (Decree 493).
+                "grade": _l("Accident grade"), "report_up": _l("Reported beyond the city"),
+                "upward_reports": _l("Reports upward"), "received_at": _l("Report received at"),
+                "enterprise_report_due": _l("Enterprise report due"), "county_report_due": _l("County report due"),
+                "up_report_due": _l("City report due"), "investigation_due": _l("Investigation report due"),
+                "extension_granted_days": _l("Extension granted (days)"),
                 "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
 
 
@@ -137,6 +145,8 @@ def register(app):
             names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
                                             .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
             return ", ".join(names.get(v, str(v)) for v in value)
+        if name == "grade" and isinstance(value, str) and value in GRADES:
+            return GRADES[value]
         if name == "to" and isinstance(value, str) and value in AUDIENCES:
             return AUDIENCES[value]
         if name == "result" and isinstance(value, str):
