@@ -100,12 +100,23 @@ def _occurred(items: list) -> dict:
     return {"occurred_at": items[0]} if items else {}
 
 
-class AccidentEnterpriseReportForm(CasualtyFields, FlaskForm):
+class AccidentEnterpriseReportForm(FlaskForm):
     """The enterprise's own report to the county (Decree 493, art. 9: within 1 hour), when someone else
-    reported the accident first."""
+    reported the accident first. Its figures are kept as the enterprise reported them (``reported_*``);
+    the grade is decided on the first report's figures and again on the investigation's."""
 
     situation = TextAreaField(_l("Situation and measures taken"), validators=[DataRequired(), Length(max=4000)])
-    reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
+    enterprise_reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
+    reported_deaths = IntegerField(_l("Deaths"), default=0, validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    reported_serious_injuries = IntegerField(_l("Serious injuries"), default=0,
+                                             validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    reported_direct_loss = DecimalField(_l("Direct economic loss (yuan)"), places=2, default=0,
+                                        validators=[Optional(), NumberRange(min=0, max=MAX_LOSS)])
+
+    def shape_data(self, data: dict) -> dict:
+        return {**data, "reported_deaths": data.get("reported_deaths") or 0,
+                "reported_serious_injuries": data.get("reported_serious_injuries") or 0,
+                "reported_direct_loss": float(data.get("reported_direct_loss") or 0)}
 
 
 class AccidentUpwardReportForm(FlaskForm):

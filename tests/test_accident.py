@@ -54,8 +54,8 @@ def to_conclusion(api, app, reporter="keqiao_inspector"):
     case = resp.json
     if not reporter.startswith("kq_"):
         complete(staff, named_task(staff, case["id"], "Task_enterprise_report"),
-                 {"situation": "储瓶间角阀泄漏，已关阀疏散", "reporter": "站长李四", "deaths": 0,
-                  "serious_injuries": 0, "direct_loss": 1000})
+                 {"situation": "储瓶间角阀泄漏，已关阀疏散", "enterprise_reporter": "站长李四",
+                  "reported_direct_loss": 1000})
     report_up(api, case["id"])
     response = named_task(staff, case["id"], "Task_response")
     assert response["role"] == "enterprise"

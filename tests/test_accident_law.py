@@ -62,11 +62,15 @@ def test_the_enterprise_reports_within_an_hour_or_the_county_is_told(app, api, e
     assert to == "county" and "1 小时" in text and "第九条" in text
     inspector_notes = api("keqiao_inspector").get("/notifications?per_page=100").json["items"]
     assert any(n["case_id"] == case["id"] and "1 小时" in n["text"] for n in inspector_notes)
-    # The report is still owed, and its figures grade the accident.
-    bad = staff.post(f"/tasks/{task['id']}/complete", {"data": {"reporter": "站长", "deaths": -1}})
-    assert bad.status_code == 422 and {"situation", "deaths"} <= set(bad.json["error"]["fields"])
-    done = complete(staff, task, {"situation": "爆燃，3 人死亡", "reporter": "站长李四", "deaths": 3})
-    assert done["data"]["grade"] == "larger"
+    # The report is still owed; its figures are kept as the enterprise reported them.
+    bad = staff.post(f"/tasks/{task['id']}/complete", {"data": {"enterprise_reporter": "站长", "reported_deaths": -1}})
+    assert bad.status_code == 422 and {"situation", "reported_deaths"} <= set(bad.json["error"]["fields"])
+    done = complete(staff, task, {"situation": "爆燃，3 人死亡", "enterprise_reporter": "站长李四",
+                                  "reported_deaths": 3})
+    assert done["data"]["reported_deaths"] == 3 and done["data"]["grade"] == "general"  # the first report's figures
+    # ... and it did not hold up the county's report to the city, open all along.
+    assert any(t["name"] == "Task_report_city" for t in api("keqiao_supervisor").get(f"/cases/{case['id']}")
+               .json["tasks"])
 
 
 def test_an_enterprise_report_in_time_tells_nobody(app, api, engine):
@@ -74,7 +78,7 @@ def test_an_enterprise_report_in_time_tells_nobody(app, api, engine):
     case = report(api, app, occurred_at=occurred.isoformat()).json
     staff = api("kq_bottled_staff")
     complete(staff, named_task(staff, case["id"], "Task_enterprise_report"),
-             {"situation": "泄漏，无伤亡", "reporter": "站长李四"})
+             {"situation": "泄漏，无伤亡", "enterprise_reporter": "站长李四"})
     assert engine.run_due_timers(occurred + timedelta(minutes=61)) == 0
     assert escalations(api, case["id"]) == []
 
@@ -204,6 +208,21 @@ def test_an_approved_extension_moves_the_deadline_by_at_most_sixty_days(app, api
     assert engine.run_due_timers(occurred + timedelta(days=119)) == 0
     assert engine.run_due_timers(occurred + timedelta(days=120, minutes=1)) == 1
     assert [to for to, _text in escalations(api, case["id"])] == ["city"]
+
+
+def test_an_investigation_that_finds_a_larger_accident_sends_it_up_from_the_city(app, api):
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    case, task = to_investigation(api, app, occurred)  # first reported with no casualties: 一般
+    done = complete(api("keqiao_inspector"), task, {"action": "submit", "cause": "爆燃", "deaths": 1,
+                                                    "serious_injuries": 12, "direct_loss": 300000})
+    assert done["data"]["grade"] == "larger" and done["data"]["decisions"]["accident_grade"]["grade"] == "larger"
+    admin = api("admin")
+    late = named_task(admin, case["id"], "Task_report_up_late")
+    assert late["role"] == "city_admin"
+    done = complete(admin, late, {"reporter": "市局值班员", "reported_at": datetime.now(UTC).isoformat(),
+                                  "reported_to": "浙江省应急管理厅", "method": "fax"})
+    assert [r["reported_to"] for r in done["data"]["upward_reports"]] == ["绍兴市应急管理局", "浙江省应急管理厅"]
+    assert [t["name"] for t in done["tasks"]] == ["Task_conclude"]
 
 
 def test_a_refused_extension_keeps_the_deadline(app, api, engine):
