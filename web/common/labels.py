@@ -37,6 +37,7 @@ AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l(
              "city": _l("City authority")}
 RESULTS = dict(_RESULT_CHOICES)
 GRADES = dict(_GRADE_CHOICES)
+MONEY_FIELDS = {"direct_loss", "reported_direct_loss"}  # yuan, shown as 80,000.00 元
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
@@ -145,6 +146,8 @@ def register(app):
             names = dict(db.session.execute(select(Enterprise.id, Enterprise.name)
                                             .where(Enterprise.id.in_([v for v in value if isinstance(v, int)]))).all())
             return ", ".join(names.get(v, str(v)) for v in value)
+        if name in MONEY_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{value:,.2f} 元"
         if name == "grade" and isinstance(value, str) and value in GRADES:
             return GRADES[value]
         if name == "to" and isinstance(value, str) and value in AUDIENCES:
