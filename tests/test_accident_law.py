@@ -254,3 +254,39 @@ def test_the_closing_approval_ends_the_case_or_returns_it(app, api):
              {"conclusion": "一般事故", "responsibility": "企业设备维护不到位"})
     done = close(api, case["id"])
     assert done["status"] == "completed" and end_of(done) == "End_closed"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("deaths", -1), ("serious_injuries", 10**9), ("direct_loss", "a lot"), ("direct_loss", -5),
+    ("deaths", 2.5),
+], ids=["deaths-negative", "injuries-huge", "loss-text", "loss-negative", "deaths-fraction"])
+def test_bad_figures_are_refused_naming_the_field(app, api, field, value):
+    resp = report(api, app, **{field: value})
+    assert resp.status_code == 422 and field in resp.json["error"]["fields"], resp.json
+    assert api("keqiao_inspector").get("/cases?process=accident").json["total"] == 0
+
+
+def test_task_pages_show_the_new_forms_and_refuse_a_long_extension(app, api, browser):
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    case = report(api, app, occurred_at=occurred.isoformat()).json
+    staff = api("kq_bottled_staff")
+    own_report = named_task(staff, case["id"], "Task_enterprise_report")
+    page = browser("kq_bottled_staff").client.get(f"/tasks/{own_report['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="reported_deaths"' in html and "企业事故报告" in html
+    supervisor = api("keqiao_supervisor")
+    to_city = named_task(supervisor, case["id"], "Task_report_city")
+    page = browser("keqiao_supervisor").client.get(f"/tasks/{to_city['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="reported_to"' in html and "报告方式" in html
+
+    _case, task = to_investigation(api, app, occurred)
+    inspector = browser("keqiao_inspector")
+    path = f"/tasks/{task['id']}"
+    html = inspector.client.get(path).get_data(as_text=True)
+    assert 'name="extension_days"' in html and "申请延长调查期限" in html
+    resp = inspector.form_post(path, {"action": "request_extension", "extension_days": "90",
+                                      "extension_reason": "需技术鉴定"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (400, 422) and "最多还可延长 60 天" in body
+    assert named_task(api("keqiao_inspector"), _case["id"], "Task_investigate")["id"] == task["id"]
