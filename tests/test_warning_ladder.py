@@ -207,6 +207,7 @@ def test_each_level_has_a_detail_page_with_readings_timeline_and_actions(app, ap
         assert internal not in html, internal
 
     staff_page = browser("kq_bottled_staff").client.get(f"/warnings/{w['id']}").get_data(as_text=True)
+    assert "请督办" not in staff_page and "预警开始" in staff_page  # what the authorities told each other stays theirs
     actions = staff_page.split('id="warning-actions"')[1].split("</ul>")[0]
     task = task_named(api("kq_bottled_staff"), w["case_id"], "Task_acknowledge")
     assert f"/tasks/{task['id']}" in actions

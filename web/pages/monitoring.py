@@ -142,12 +142,14 @@ def _readings(w: EarlyWarning) -> list[tuple[Reading, bool]]:
     return [(r, bool(w.rule and w.rule.matches(r.site_kind, r.value))) for r in rows]
 
 
-def _timeline(w: EarlyWarning, case: Case | None) -> list[dict]:
-    """What happened to the warning, oldest first: its start, its case's history, its end."""
+def _timeline(w: EarlyWarning, case: Case | None, user) -> list[dict]:
+    """What happened to the warning, oldest first: its start, its case's history, its end. The
+    enterprise does not read what the authorities were told among themselves."""
     items = [{"at": w.started_at, "who": None, "what": _("Warning began"), "detail": w.description}]
     if case is not None:
+        quiet = (*QUIET_EVENTS, "authority_notified") if access.is_enterprise_user(user) else QUIET_EVENTS
         rows = db.session.execute(select(CaseEvent, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
-                                  .where(CaseEvent.case_id == case.id, CaseEvent.event.not_in(QUIET_EVENTS))
+                                  .where(CaseEvent.case_id == case.id, CaseEvent.event.not_in(quiet))
                                   .order_by(CaseEvent.id)).all()
         for ev, name in rows:
             detail = ev.task_name or ""
@@ -172,6 +174,6 @@ def detail(warning_id):
         case = None
     tasks = taskflow.open_tasks(case, user) if case is not None else []
     return render_template("warning_detail.html", w=w, case=case, data=(case.data or {}) if case else {},
-                           readings=_readings(w), timeline=_timeline(w, case), tasks=tasks,
+                           readings=_readings(w), timeline=_timeline(w, case, user), tasks=tasks,
                            can_work=lambda t: access.can_work_task(user, t), labels=_labels(),
                            unit=UNITS.get(w.quantity or "", ""))
