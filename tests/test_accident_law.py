@@ -290,3 +290,13 @@ def test_task_pages_show_the_new_forms_and_refuse_a_long_extension(app, api, bro
     body = resp.get_data(as_text=True)
     assert resp.status_code in (400, 422) and "最多还可延长 60 天" in body
     assert named_task(api("keqiao_inspector"), _case["id"], "Task_investigate")["id"] == task["id"]
+
+
+def test_the_case_page_shows_grade_reports_and_money_in_chinese(app, api, browser):
+    case = by_enterprise(api, app, deaths=3, direct_loss=2500000)
+    report_up(api, case["id"])
+    html = browser("keqiao_supervisor").client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    data = html.split('id="case-data"')[1].split("</dl>")[0]
+    assert "较大事故" in data and "2,500,000.00 元" in data and "绍兴市应急管理局" in data and "电话" in data
+    for internal in ("larger", "report_up", "upward_reports", "phone", "None"):
+        assert internal not in data, internal
