@@ -212,6 +212,8 @@ def test_each_level_has_a_detail_page_with_readings_timeline_and_actions(app, ap
     task = task_named(api("kq_bottled_staff"), w["case_id"], "Task_acknowledge")
     assert f"/tasks/{task['id']}" in actions
 
+    case_page = browser("keqiao_supervisor").client.get(f"/cases/{w['case_id']}").get_data(as_text=True)
+    assert "notify.authority" not in case_page and "已告知主管部门" in case_page
     assert browser("yuecheng_inspector").client.get(f"/warnings/{w['id']}").status_code == 404
     assert browser("yc_pipeline_staff").client.get(f"/warnings/{w['id']}").status_code == 404
     assert browser("keqiao_supervisor").client.get("/warnings/999999").status_code == 404

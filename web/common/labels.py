@@ -38,6 +38,8 @@ AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l(
 RESULTS = dict(_RESULT_CHOICES)
 GRADES = dict(_GRADE_CHOICES)
 MONEY_FIELDS = {"direct_loss", "reported_direct_loss"}  # yuan, shown as 80,000.00 元
+# The messages models throw, as the history names them (workflows/services/handlers.py).
+MESSAGES = {"notify.authority": _l("Authority notified"), "notify.enterprise": _l("Enterprise notified")}
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
@@ -148,6 +150,8 @@ def register(app):
             return ", ".join(names.get(v, str(v)) for v in value)
         if name in MONEY_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
             return f"{value:,.2f} 元"
+        if name == "message" and isinstance(value, str) and value in MESSAGES:
+            return MESSAGES[value]
         if name == "grade" and isinstance(value, str) and value in GRADES:
             return GRADES[value]
         if name == "to" and isinstance(value, str) and value in AUDIENCES:
