@@ -1,5 +1,15 @@
 """WTForms definitions: each user task's form is defined once, used by the web pages and the API."""
-from .accident import AccidentConcludeForm, AccidentInvestigateForm, AccidentReportForm, AccidentResponseForm
+from .accident import (
+    AccidentCloseForm,
+    AccidentConcludeForm,
+    AccidentEnterpriseReportForm,
+    AccidentExtensionForm,
+    AccidentInvestigateForm,
+    AccidentInvestigationReportForm,
+    AccidentReportForm,
+    AccidentResponseForm,
+    AccidentUpwardReportForm,
+)
 from .certificate import CertificateApplyForm, CertificateRegisterForm, CertificateReviewForm
 from .data_review import DataBatchForm, DataCorrectForm, DataReviewForm
 from .inspection import ChecklistForm, InspectionPlanForm, InspectionStartForm
@@ -18,7 +28,7 @@ from .rectification import (
     RectificationRespondForm,
     RectificationVerifyForm,
 )
-from .warning import WarningConfirmForm, WarningDisposeForm
+from .warning import WarningAcknowledgeForm, WarningConfirmForm, WarningDisposeForm
 
 # camunda:formKey in a BPMN model → the form class.
 FORMS = {
@@ -39,12 +49,18 @@ FORMS = {
     "accident_response": AccidentResponseForm,
     "accident_investigate": AccidentInvestigateForm,
     "accident_conclude": AccidentConcludeForm,
+    "accident_enterprise_report": AccidentEnterpriseReportForm,
+    "accident_upward_report": AccidentUpwardReportForm,
+    "accident_investigation_report": AccidentInvestigationReportForm,
+    "accident_extension": AccidentExtensionForm,
+    "accident_close": AccidentCloseForm,
     "certificate_register": CertificateRegisterForm,
     "certificate_apply": CertificateApplyForm,
     "certificate_review": CertificateReviewForm,
     "data_batch": DataBatchForm,
     "data_review": DataReviewForm,
     "data_correct": DataCorrectForm,
+    "warning_acknowledge": WarningAcknowledgeForm,
     "warning_dispose": WarningDisposeForm,
     "warning_confirm": WarningConfirmForm,
 }

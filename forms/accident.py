@@ -2,7 +2,16 @@
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from workflows.services.task_context import Fact, Files
@@ -20,17 +29,54 @@ TYPES = [("leak", _l("Gas leak")), ("fire", _l("Fire")), ("explosion", _l("Explo
          ("other", _l("Other"))]
 
 
-# The accident as reported, then the repair, then the investigation.
+# Grades of State Council Decree 493, art. 3, as the decision table accident_grade names them.
+GRADES = [("general", _l("Ordinary accident")), ("larger", _l("Larger accident")), ("major", _l("Major accident")),
+          ("especially_major", _l("Especially major accident"))]
+REPORT_METHODS = [("phone", _l("Telephone")), ("fax", _l("Fax")), ("written", _l("Written report")),
+                  ("platform", _l("Reporting platform"))]
+MAX_PEOPLE = 100000
+MAX_LOSS = 10**12
+
+
+# The accident as reported, then the repair, the enterprise's report, the investigation (task context).
 REPORTED = (Fact("enterprise_id", "enterprise"), Fact("accident_type", "enum"), Fact("title"),
             Fact("occurred_at", "datetime"), Fact("address"), Fact("source", "enum"), Fact("description", "longtext"),
-            Files("photos"))
+            Fact("grade", "enum"), Fact("deaths", "number"), Fact("serious_injuries", "number"),
+            Fact("direct_loss", "money"), Files("photos"))
 REPAIRED = (Fact("measures", "longtext"), Fact("leak_location"), Fact("pressure_mpa", "number"),
             Fact("diameter_mm", "number"), Fact("affected_range"), Fact("finished_at", "datetime"))
+ENTERPRISE_REPORT = (Fact("situation", "longtext"), Fact("enterprise_reporter"), Fact("reported_deaths", "number"),
+                     Fact("reported_serious_injuries", "number"), Fact("reported_direct_loss", "money"))
 INVESTIGATED = (Fact("cause", "longtext"), Fact("casualties", "number"), Fact("economic_loss", "money"),
-                Files("report"))
+                Fact("investigation_due", "datetime"), Files("report"))
 
 
-class AccidentReportForm(FlaskForm):
+class BlankIntegerField(IntegerField):
+    """Empty is None, not an error: a field only some choices of the form need (its validate_* says when)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or (isinstance(valuelist[0], str) and not valuelist[0].strip()):
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class CasualtyFields:
+    """Deaths, serious injuries and direct loss: what the grade rests on (Decree 493, art. 3)."""
+
+    deaths = IntegerField(_l("Deaths"), default=0, validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    serious_injuries = IntegerField(_l("Serious injuries"), default=0,
+                                    validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    direct_loss = DecimalField(_l("Direct economic loss (yuan)"), places=2, default=0,
+                               validators=[Optional(), NumberRange(min=0, max=MAX_LOSS)])
+
+    def shape_data(self, data: dict) -> dict:
+        """Figures not known yet count as none (the grade is decided again on the investigation's)."""
+        return {**data, "deaths": data.get("deaths") or 0, "serious_injuries": data.get("serious_injuries") or 0,
+                "direct_loss": float(data.get("direct_loss") or 0)}
+
+
+class AccidentReportForm(CasualtyFields, FlaskForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
     source = SelectField(_l("Source"), choices=SOURCES, validators=[InputRequired()])
     accident_type = SelectField(_l("Accident type"), choices=TYPES, validators=[InputRequired()])
@@ -47,6 +93,7 @@ class AccidentResponseForm(FlaskForm):
     """The enterprise's emergency repair (A2.8)."""
 
     context = REPORTED
+
 
     measures = TextAreaField(_l("Emergency measures taken"), validators=[DataRequired(), Length(max=4000)])
     leak_location = StringField(_l("Leak location"), validators=[Optional(), Length(max=256)])
@@ -71,7 +118,148 @@ def _occurred(items: list) -> dict:
     return {"occurred_at": items[0]} if items else {}
 
 
+class AccidentEnterpriseReportForm(FlaskForm):
+    """The enterprise's own report to the county (Decree 493, art. 9: within 1 hour), when someone else
+    reported the accident first. Its figures are kept as the enterprise reported them (``reported_*``);
+    the grade is decided on the first report's figures and again on the investigation's."""
+
+    context = REPORTED
+
+
+    situation = TextAreaField(_l("Situation and measures taken"), validators=[DataRequired(), Length(max=4000)])
+    enterprise_reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
+    reported_deaths = IntegerField(_l("Deaths"), default=0, validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    reported_serious_injuries = IntegerField(_l("Serious injuries"), default=0,
+                                             validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    reported_direct_loss = DecimalField(_l("Direct economic loss (yuan)"), places=2, default=0,
+                                        validators=[Optional(), NumberRange(min=0, max=MAX_LOSS)])
+
+    def shape_data(self, data: dict) -> dict:
+        return {**data, "reported_deaths": data.get("reported_deaths") or 0,
+                "reported_serious_injuries": data.get("reported_serious_injuries") or 0,
+                "reported_direct_loss": float(data.get("reported_direct_loss") or 0)}
+
+
+class AccidentUpwardReportForm(FlaskForm):
+    """An authority's report upward (Decree 493, arts. 10–11): who reported, when, to whom, how."""
+
+    context = (*REPORTED, *ENTERPRISE_REPORT)
+
+
+    reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
+    reported_at = InstantField(_l("Reported at"), validators=[InputRequired(), NotInFuture()])
+    reported_to = StringField(_l("Reported to"), validators=[DataRequired(), Length(max=128)])
+    method = SelectField(_l("How"), choices=REPORT_METHODS, validators=[InputRequired()])
+    content = TextAreaField(_l("What was reported"), validators=[Optional(), Length(max=4000)])
+
+
+class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
+    """The investigation report, due 60 days after the accident (Decree 493, art. 29), or a request to
+    extend that period. The model says how many days of extension it allows in all
+    (``max_extension_days``) and how many were granted (``extension_granted_days``)."""
+
+    context = (*REPORTED, *REPAIRED, *ENTERPRISE_REPORT)
+
+
+    action = SelectField(_l("Action"), choices=[("submit", _l("Submit the investigation report")),
+                                                ("request_extension", _l("Ask to extend the period"))],
+                         default="submit", validators=[InputRequired()])
+    # No Optional() on the fields that depend on the action: it would stop the chain before validate_*.
+    cause = TextAreaField(_l("Cause"), validators=[Length(max=4000)])
+    report = AttachmentsField(_l("Investigation report"))
+    extension_days = BlankIntegerField(_l("Days of extension asked"))
+    extension_reason = TextAreaField(_l("Reason for the extension"), validators=[Length(max=2000)])
+    max_extension: int = 0
+    granted: int = 0
+
+    @classmethod
+    def for_case(cls, data: dict):
+        return dynamic_form(cls, [_whole(data.get("max_extension_days")), _whole(data.get("extension_granted_days"))],
+                            _extension_limits)
+
+    def validate_cause(self, field):
+        if self.action.data == "submit" and not (field.data or "").strip():
+            raise ValidationError(_l("State the cause of the accident."))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.action.data == "submit":
+            for field in (self.deaths, self.serious_injuries, self.direct_loss):
+                if field.data is None and not field.errors:
+                    field.errors = [*field.errors, _l("The investigation report states this figure.")]
+                    ok = False
+        return ok
+
+    def validate_extension_days(self, field):
+        if self.action.data != "request_extension":
+            return
+        left = self.max_extension - self.granted
+        if field.data is None:
+            raise ValidationError(_l("Say how many days of extension are needed."))
+        if left <= 0:
+            raise ValidationError(_l("The period has been extended as far as the law allows."))
+        if not 1 <= field.data <= left:
+            raise ValidationError(_l("At most %(n)s days of extension are left.", n=left))
+
+    def validate_extension_reason(self, field):
+        if self.action.data == "request_extension" and not (field.data or "").strip():
+            raise ValidationError(_l("Give the reason for the extension."))
+
+
+class AccidentExtensionForm(FlaskForm):
+    """The extension of the investigation period: approved (with its days) or refused."""
+
+    context = (*REPORTED, *INVESTIGATED, Fact("extension_days", "number"), Fact("extension_reason", "longtext"))
+
+
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
+                          validators=[InputRequired()])
+    approved_days = BlankIntegerField(_l("Days approved"))
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+    max_extension: int = 0
+    granted: int = 0
+
+    @classmethod
+    def for_case(cls, data: dict):
+        return dynamic_form(cls, [_whole(data.get("max_extension_days")), _whole(data.get("extension_granted_days"))],
+                            _extension_limits)
+
+    def validate_approved_days(self, field):
+        if self.decision.data != "approve":
+            return
+        left = self.max_extension - self.granted
+        if field.data is None:
+            raise ValidationError(_l("Say how many days are approved."))
+        if not 1 <= field.data <= left:
+            raise ValidationError(_l("At most %(n)s days of extension are left.", n=left))
+
+
+class AccidentCloseForm(FlaskForm):
+    """The closing approval: the case ends, or the conclusion goes back to the county."""
+
+    context = (*REPORTED, *REPAIRED, *INVESTIGATED)
+
+
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve closing")),
+                                                   ("return", _l("Return for another conclusion"))],
+                          validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+    def validate_comment(self, field):
+        if self.decision.data == "return" and not (field.data or "").strip():
+            raise ValidationError(_l("Say what the conclusion lacks."))
+
+
+def _whole(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3650 else 0
+
+
+def _extension_limits(items: list) -> dict:
+    return {"max_extension": items[0], "granted": items[1]}
+
+
 class AccidentInvestigateForm(FlaskForm):
+
     context = (*REPORTED, *REPAIRED)
 
     cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
@@ -85,6 +273,7 @@ class AccidentInvestigateForm(FlaskForm):
 
 
 class AccidentConcludeForm(FlaskForm):
+
     context = (*REPORTED, *REPAIRED, *INVESTIGATED)
 
     conclusion = TextAreaField(_l("Conclusion"), validators=[DataRequired(), Length(max=4000)])

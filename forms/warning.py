@@ -12,6 +12,7 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
+from wtforms.fields import StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from workflows.services.task_context import Fact, Files
@@ -40,10 +41,19 @@ RAISED = (Fact("description", "longtext"), Fact("level", "number"), Fact("catego
           Fact("started_at", "datetime"), Fact("address"))
 
 
+class WarningAcknowledgeForm(FlaskForm):
+    """The enterprise acknowledges a warning: who answers for it on site, and what it does first."""
+
+    context = (*RAISED, Fact("ack_due", "datetime"), Fact("dispose_due", "datetime"))
+
+    responder = StringField(_l("Person responsible on site"), validators=[DataRequired(), Length(max=64)])
+    first_action = TextAreaField(_l("First action"), validators=[Optional(), Length(max=2000)])
+
+
 class WarningDisposeForm(FlaskForm):
     """The enterprise's disposal of a warning."""
 
-    context = RAISED
+    context = (*RAISED, Fact("responder"), Fact("first_action", "longtext"), Fact("dispose_due", "datetime"))
 
     measures = TextAreaField(_l("Measures taken"), validators=[DataRequired(), Length(max=4000)])
     resolved = BooleanField(_l("The cause is removed"))

@@ -85,6 +85,8 @@ class EarlyWarning(Base):
     peak_value: Mapped[float | None] = mapped_column(Float)
     reading_count: Mapped[int] = mapped_column(Integer, default=0)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # The level the warning had when its case opened: a worse level opens a case of its own.
+    case_level: Mapped[int | None] = mapped_column(Integer)
     enterprise: Mapped[Enterprise] = relationship()
     county: Mapped[Region | None] = relationship()
     rule: Mapped[ThresholdRule | None] = relationship()

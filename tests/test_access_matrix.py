@@ -15,7 +15,7 @@ import pytest
 from conftest import csrf_of, enterprise_id, future, sign_in_form
 from sqlalchemy import select
 
-from models import Attachment, Case, Enterprise, Region, Task, User
+from models import Attachment, Case, EarlyWarning, Enterprise, Region, Task, User
 
 # ---- who is calling ------------------------------------------------------------------------------
 KQB, KQP, YCP = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
@@ -143,7 +143,9 @@ def build_world(app) -> dict:
                       Obj(open_task(cert, "Task_apply"), "K", KQB, True, "enterprise"),
                       Obj(open_task(case_kp, "Task_county"), "K", KQP, False, "county_supervisor"),
                       Obj(open_task(case_y["id"], "Task_respond"), "Y", YCP, True, "enterprise"),
-                      Obj(open_task(warn_case[ycp], "Task_dispose"), "Y", YCP, True, "enterprise")],
+                      Obj(open_task(warn_case[ycp], "Task_acknowledge"), "Y", YCP, True, "enterprise")],
+            "warnings": [Obj(s.scalar(select(EarlyWarning.id).where(EarlyWarning.enterprise_id == e)), county, name)
+                         for e, county, name in ((kqb, "K", KQB), (ycp, "Y", YCP))],
             "attachments": [Obj(attachment(case_k), "K", KQB), Obj(attachment(case_y["id"]), "Y", YCP)],
             "records": [Obj(kqb, "K", KQB, extra="ST-01"), Obj(ycp, "Y", YCP, extra="ST-Y1")],
             "staff_id": staff,
@@ -669,6 +671,7 @@ EXPECT = {
     # the lists as Excel, each over the caller's own scope
     "cases.export": _all("/cases/export.xlsx"),
     "warnings.export": _all("/warnings/export.xlsx"),
+    "warnings.detail": _per("warnings", "/warnings/{o.id}"),
     # enterprise homes: one's own, or those of the authority's area
     "enterprise_home.index": _all("/enterprise/"),
     "enterprise_home.home": _per("homes", "/enterprise/{o.id}"),

@@ -31,22 +31,49 @@ def complete(api_user, task, data):
     return resp.json
 
 
+def named_task(api_user, case_id, name):
+    tasks = [t for t in api_user.get("/tasks?scope=all").json["items"] if t["case_id"] == case_id and t["name"] == name]
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def report_up(api, case_id, username="keqiao_supervisor", to="绍兴市应急管理局"):
+    """The county's (or the city's) report upward, within its 2 hours (Decree 493, arts. 10–11)."""
+    user = api(username)
+    name = "Task_report_city" if username != "admin" else "Task_report_up"
+    return complete(user, named_task(user, case_id, name),
+                    {"reporter": "值班员张三", "reported_at": past(0.01), "reported_to": to, "method": "phone"})
+
+
 def to_conclusion(api, app, reporter="keqiao_inspector"):
-    """Report an accident and carry it through response and investigation; returns (case, conclude task)."""
+    """Report an accident and carry it through the reports, response and investigation; returns (case,
+    conclude task)."""
     staff, inspector, supervisor = api("kq_bottled_staff"), api("keqiao_inspector"), api("keqiao_supervisor")
-    resp = report(api, app, reporter)
+    resp = report(api, app, reporter, **({"source": "enterprise"} if reporter.startswith("kq_") else {}))
     assert resp.status_code == 201, resp.json
     case = resp.json
-    response = only_open_task(staff, case["id"])
-    assert response["name"] == "Task_response" and response["role"] == "enterprise"
+    if not reporter.startswith("kq_"):
+        complete(staff, named_task(staff, case["id"], "Task_enterprise_report"),
+                 {"situation": "储瓶间角阀泄漏，已关阀疏散", "enterprise_reporter": "站长李四",
+                  "reported_direct_loss": 1000})
+    report_up(api, case["id"])
+    response = named_task(staff, case["id"], "Task_response")
+    assert response["role"] == "enterprise"
     complete(staff, response, {"measures": "关闭总阀，更换角阀，通风检测合格", "leak_location": "储瓶间 3 号瓶",
                                "pressure_mpa": 0.8, "finished_at": past(1)})
     investigate = only_open_task(inspector, case["id"])
     assert investigate["name"] == "Task_investigate" and investigate["role"] == "inspector"
-    complete(inspector, investigate, {"cause": "角阀老化", "casualties": 0, "economic_loss": 1200.50})
+    complete(inspector, investigate, {"action": "submit", "cause": "角阀老化", "deaths": 0, "serious_injuries": 0,
+                                      "direct_loss": 1200.50})
     conclude = only_open_task(supervisor, case["id"])
     assert conclude["name"] == "Task_conclude" and conclude["role"] == "county_supervisor"
     return case, conclude
+
+
+def close(api, case_id):
+    """The city's closing approval."""
+    admin = api("admin")
+    return complete(admin, named_task(admin, case_id, "Task_close"), {"decision": "approve"})
 
 
 def opened(case_json) -> dict:
@@ -60,21 +87,26 @@ def test_report_response_investigation_and_conclusion_without_follow_ups(app, ap
     assert case["process"] == "accident" and case["status"] == "active"
     assert case["data"]["accident_type"] == "leak" and case["enterprise"] == enterprise_id(app)
 
-    done = complete(supervisor, conclude, {"conclusion": "一般泄漏事故，已处置", "responsibility": "设备维护不到位"})
+    concluded = complete(supervisor, conclude,
+                         {"conclusion": "一般泄漏事故，已处置", "responsibility": "设备维护不到位"})
+    assert concluded["status"] == "active" and [t["name"] for t in concluded["tasks"]] == ["Task_close"]
+    done = close(api, case["id"])
     assert done["status"] == "completed" and done["tasks"] == [] and done["children"] == []
     assert done["history"][-1]["event"] == "case_completed" and done["history"][-1]["detail"]["end"] == "End_closed"
     assert opened(done) == {}
     assert done["data"]["economic_loss"] == 1200.5 and done["data"]["casualties"] == 0
     completed = [(h["actor"], h["task"]) for h in done["history"] if h["event"] == "task_completed"]
-    assert completed == [("kq_bottled_staff", "应急处置与抢修"), ("keqiao_inspector", "事故调查"),
-                         ("keqiao_supervisor", "调查结论")]
+    assert completed == [("kq_bottled_staff", "企业事故报告"), ("keqiao_supervisor", "县级上报市级"),
+                         ("kq_bottled_staff", "应急处置与抢修"), ("keqiao_inspector", "事故调查报告"),
+                         ("keqiao_supervisor", "调查结论"), ("admin", "结案审批")]
+    assert done["data"]["grade"] == "general" and done["data"]["upward_reports"][0]["reported_to"] == "绍兴市应急管理局"
     assert inspector.get(f"/cases/{case['id']}").json["status"] == "completed"
 
 
 def test_response_is_due_a_day_after_the_accident(app, api):
     occurred = datetime.now(UTC) - timedelta(hours=5)
     case = report(api, app, occurred_at=occurred.isoformat()).json
-    task = only_open_task(api("kq_bottled_staff"), case["id"])
+    task = named_task(api("kq_bottled_staff"), case["id"], "Task_response")
     assert datetime.fromisoformat(task["due_at"]) == occurred + timedelta(days=1)
 
 
@@ -84,6 +116,8 @@ def test_conclusion_opens_a_rectification(app, api):
     done = complete(supervisor, conclude, {"conclusion": "泄漏事故", "responsibility": "企业",
                                            "open_rectification": True, "rectification_class": "I",
                                            "rectification_description": "更换全部老化角阀", "rectification_days": 10})
+    assert done["status"] == "active" and opened(done) == {}  # nothing follows before the closing approval
+    done = close(api, case["id"])
     assert done["status"] == "completed"
     links = opened(done)
     assert set(links) == {"rectification"}
@@ -105,6 +139,7 @@ def test_conclusion_files_a_penalty(app, api):
     case, conclude = to_conclusion(api, app)
     done = complete(supervisor, conclude, {"conclusion": "责任事故", "responsibility": "企业",
                                            "open_penalty": True, "penalty_facts": "未按规定检验钢瓶角阀"})
+    done = close(api, case["id"])
     links = opened(done)
     assert set(links) == {"penalty"} and [c["process"] for c in done["children"]] == ["penalty"]
     child = supervisor.get(f"/cases/{links['penalty']}").json
@@ -124,6 +159,7 @@ def test_conclusion_opens_both_follow_ups_from_an_enterprise_report(app, api):
     done = complete(supervisor, conclude, {"conclusion": "较大事故", "responsibility": "企业",
                                            "open_rectification": True, "rectification_description": "整改储瓶间",
                                            "open_penalty": True, "penalty_facts": "违规储存"})
+    done = close(api, case["id"])
     links = opened(done)
     assert set(links) == {"rectification", "penalty"}
     assert sorted(c["process"] for c in done["children"]) == ["penalty", "rectification"]
@@ -139,12 +175,12 @@ def test_conclusion_opens_both_follow_ups_from_an_enterprise_report(app, api):
 def test_repair_cannot_finish_before_the_accident(app, api):
     staff = api("kq_bottled_staff")
     case = report(api, app, occurred_at=past(5)).json
-    task = only_open_task(staff, case["id"])
+    task = named_task(staff, case["id"], "Task_response")
     early = staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(6)}})
     assert early.status_code == 422 and "finished_at" in early.json["error"]["fields"]
     future = staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(-1)}})
     assert future.status_code == 422 and "finished_at" in future.json["error"]["fields"]
-    assert only_open_task(staff, case["id"])["id"] == task["id"]
+    assert named_task(staff, case["id"], "Task_response")["id"] == task["id"]
     assert staff.post(f"/tasks/{task['id']}/complete", {"data": {"measures": "关阀", "finished_at": past(4)}}) \
         .status_code == 200
 
@@ -152,7 +188,8 @@ def test_repair_cannot_finish_before_the_accident(app, api):
 def test_county_supervisor_may_report(app, api):
     resp = report(api, app, "keqiao_supervisor")
     assert resp.status_code == 201, resp.json
-    assert only_open_task(api("kq_bottled_staff"), resp.json["id"])["name"] == "Task_response"
+    staff = api("kq_bottled_staff")
+    assert named_task(staff, resp.json["id"], "Task_response")["role"] == "enterprise"
     assert report(api, app, "kq_bottled_staff").status_code == 403
 
 

@@ -37,7 +37,8 @@ def test_one_warning_per_episode(app, api):
     send(api, [gas(15, 20 + i) for i in range(5)])
     [w] = warnings_of(api)
     assert w["status"] == "open" and w["level"] == 2 and w["reading_count"] == 25 and w["peak_value"] == 15
-    assert w["started_at"] == at(0) and w["last_seen_at"] == at(24) and w["case_id"] is None
+    # Level 2 has its own case now (the response ladder): one per episode.
+    assert w["started_at"] == at(0) and w["last_seen_at"] == at(24) and w["case_id"] is not None
     assert w["category"] == "station" and w["site"] == "KQ-LPG-01" and w["quantity"] == "gas_concentration"
     assert "二级预警" in w["description"] and w["county_id"] is not None
 
@@ -96,7 +97,7 @@ def test_level_one_opens_a_warning_case_once(app, api):
     assert case["enterprise"] == enterprise_id(app) and case["data"]["warning_id"] == w["id"]
     assert case["data"]["accident_type"] == "leak" and "KQ-LPG-01" in case["title"]
     queue = [t for t in staff.get("/tasks").json["items"] if t["case_id"] == w["case_id"]]
-    assert [(t["name"], t["role"]) for t in queue] == [("Task_dispose", "enterprise")]
+    assert [(t["name"], t["role"]) for t in queue] == [("Task_acknowledge", "enterprise")]
     # The county sees it in its area at once; other counties and enterprises do not.
     area = supervisor.get("/tasks?scope=all").json["items"]
     assert any(t["case_id"] == w["case_id"] for t in area)
@@ -105,19 +106,29 @@ def test_level_one_opens_a_warning_case_once(app, api):
     assert len(warnings_of(api, "keqiao_inspector")) == 1 and len(warnings_of(api, "admin")) == 1
     assert len(warnings_of(api, "keqiao_supervisor", "status=open&level=1&category=station")) == 1
     assert warnings_of(api, "keqiao_supervisor", "level=2") == []
+    # The first reading (12 %LEL) was level 2 in the same batch: the episode's case is of its worst level.
+    assert supervisor.get("/cases?process=warning").json["total"] == 1
 
 
 def test_a_leak_detector_escalates_an_open_warning_to_level_one(app, api):
     send(api, [gas(12, 0)])
-    assert warnings_of(api)[0]["case_id"] is None
+    level_two_case = warnings_of(api)[0]["case_id"]
+    assert level_two_case is not None
     leak = {"site": "KQ-LPG-01", "sensor": "GAS-01", "quantity": "leak", "value": 1, "at": at(1)}
     send(api, [leak, gas(14, 1)])
     ws = {w["quantity"]: w for w in warnings_of(api)}
     assert ws["leak"]["level"] == 1 and ws["leak"]["case_id"] is not None
-    assert ws["gas_concentration"]["level"] == 2 and ws["gas_concentration"]["case_id"] is None
+    assert ws["gas_concentration"]["level"] == 2 and ws["gas_concentration"]["case_id"] == level_two_case
     send(api, [gas(27, 2)])
     gas_warning = next(w for w in warnings_of(api) if w["quantity"] == "gas_concentration")
-    assert gas_warning["level"] == 1 and gas_warning["case_id"] not in (None, ws["leak"]["case_id"])
+    # Worse now: a level-1 case of its own, with the ladder of level 1.
+    assert gas_warning["level"] == 1 and gas_warning["case_id"] not in (None, ws["leak"]["case_id"], level_two_case)
+    level_one = api("keqiao_supervisor").get(f"/cases/{gas_warning['case_id']}").json
+    assert level_one["data"]["level"] == 1 and level_one["title"].startswith("一级预警")
+
+
+def acknowledge(staff, case_id):
+    complete(staff, case_id, "Task_acknowledge", {"responder": "站长王五", "first_action": "关阀，疏散"})
 
 
 def warning_case(api) -> int:
@@ -129,6 +140,7 @@ def warning_case(api) -> int:
 def test_warning_case_closed_by_the_county(app, api, browser):
     case_id = warning_case(api)
     staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    acknowledge(staff, case_id)
     page = browser("kq_bottled_staff").client.get(f"/tasks/{task_named(staff, case_id, 'Task_dispose')['id']}")
     assert page.status_code == 200 and 'name="measures"' in page.get_data(as_text=True)
     bad = staff.post(f"/tasks/{task_named(staff, case_id, 'Task_dispose')['id']}/complete", {"data": {}})
@@ -146,6 +158,7 @@ def test_warning_case_closed_by_the_county(app, api, browser):
 def test_warning_case_escalated_to_an_accident(app, api, browser):
     case_id = warning_case(api)
     staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    acknowledge(staff, case_id)
     complete(staff, case_id, "Task_dispose", {"measures": "已关阀，浓度仍偏高", "resolved": False})
     done = complete(supervisor, case_id, "Task_confirm", {"decision": "escalate", "comment": "泄漏点未查明"})
     assert done["status"] == "completed" and end_of(done) == "End_escalated"
@@ -159,6 +172,7 @@ def test_warning_case_escalated_to_an_accident(app, api, browser):
     assert "KQ-LPG-01" in data["address"] and "泄漏点未查明" in data["description"]
     assert accident["title"].startswith("预警升级")
     response = task_named(staff, accident_id, "Task_response")
+    assert task_named(staff, accident_id, "Task_enterprise_report")["role"] == "enterprise"
     assert response["role"] == "enterprise"
     page = browser("keqiao_supervisor").client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "accident_request" not in page and "升级理由" not in page  # the payload is hidden (gasflow.hidden)
@@ -263,9 +277,10 @@ def test_raise_warning_keeps_one_open_warning_per_key(app, engine):
                               T0 + timedelta(hours=1), engine=engine)
         s.commit()
         assert again.id == first.id and again.level == 1 and again.case_id is not None
+        assert again.case_level == 1  # the level-2 case it had is followed by a level-1 case
         assert again.reading_count == 2 and again.description == "钢瓶超期未检 40 只"
         other = raise_warning(s, ent, "cylinder", 3, "持瓶量异常", "holding", T0, engine=engine)
-        assert other.id != first.id and other.case_id is None
+        assert other.id != first.id and other.case_id not in (None, again.case_id) and other.case_level == 3
         clear_warning(s, ent, "cylinder", "overdue-inspection", T0 + timedelta(hours=2))
         anew = raise_warning(s, ent, "cylinder", 2, "钢瓶超期未检 3 只", "overdue-inspection",
                              T0 + timedelta(hours=3), engine=engine)

@@ -13,6 +13,8 @@ from models import (
     AUTHORITY_ROLES,
     CHANNEL_SMS,
     ROLE_CITY_ADMIN,
+    ROLE_COUNTY_SUPERVISOR,
+    ROLE_INSPECTOR,
     Case,
     Delivery,
     Notification,
@@ -57,6 +59,23 @@ def enterprise_users(s, enterprise_id: int | None) -> list[int]:
     if enterprise_id is None:
         return []
     return list(s.scalars(select(User.id).where(User.enterprise_id == enterprise_id, User.active.is_(True))))
+
+
+# Whom a model's ``notify.authority`` message reaches: the county's supervisor and inspectors, its
+# supervisor only, or the city.
+AUTHORITY_AUDIENCES = {"county": (ROLE_COUNTY_SUPERVISOR, ROLE_INSPECTOR), "supervisor": (ROLE_COUNTY_SUPERVISOR,),
+                       "city": (ROLE_CITY_ADMIN,)}
+
+
+def authority_users(s, audience: str, county_id: int | None) -> list[int]:
+    """The active authority users of ``audience`` (a key of AUTHORITY_AUDIENCES) for a county."""
+    roles = AUTHORITY_AUDIENCES[audience]
+    where = [User.role.in_(roles), User.active.is_(True)]
+    if audience != "city":
+        if county_id is None:
+            return []
+        where.append(User.county_id == county_id)
+    return list(s.scalars(select(User.id).where(*where).order_by(User.id)))
 
 
 def task_audience(s, row: Task, named: list[int] | None = None) -> list[int]:

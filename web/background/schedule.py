@@ -85,6 +85,19 @@ def daily_data_checks(app) -> int:
         return check_all(s, now, engine) + certificates_daily(s, now, engine)
 
 
+def weekly_warning_digest(app) -> int:
+    """The first round of each week (Beijing time): the counties' digest of last week's warnings that
+    the decision table warning_response leaves to it. Returns the counties told, 0 if not run."""
+    from web.extensions import case_engine
+    from workflows.engine import clock
+    from workflows.services.warning_digest import send_weekly_digest
+
+    with case_engine(app).sessions() as s:
+        told = send_weekly_digest(s, clock.now())
+        s.commit()
+        return told
+
+
 def _prune_idempotency_keys(app) -> int:
     from web.common.idempotency import prune_expired
 
@@ -108,6 +121,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("delivered", _deliver, every=None, timeout=300),
     # Runs its checks once a day (it claims the day itself); asking every ten minutes finds the new day.
     PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
+    # Claims its week itself, like data_checks; asking every ten minutes finds the new week.
+    PeriodicJob("warning_digest", weekly_warning_digest, every=600, timeout=600),
     # What no process rendered after its commit (a queue that was down, a worker that died).
     PeriodicJob("documents", _render_documents, every=None, timeout=600),
     # Idempotency keys are kept 24 h; an expired one is already ignored, this only frees the space.

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from forms import FORMS
+from forms.accident import GRADES as _GRADE_CHOICES
 from forms.fields import AttachmentsField
 from forms.inspection import RESULTS as _RESULT_CHOICES
 from workflows.services import presentation
@@ -40,8 +41,16 @@ EVENTS = {
     "case_cancelled": _l("Case cancelled"), "case_suspended": _l("Case suspended"),
     "case_resumed": _l("Case resumed"), "case_transferred": _l("Case transferred"),
     "case_migrated": _l("Case moved to a newer model version"), "task_delegated": _l("Task delegated"),
+    "authority_notified": _l("Authority notified"),
 }
+# Whom a model's notify.authority message reached (workflows/notify.py AUTHORITY_AUDIENCES).
+AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l("County supervisor"),
+             "city": _l("City authority")}
 RESULTS = dict(_RESULT_CHOICES)
+GRADES = dict(_GRADE_CHOICES)
+MONEY_FIELDS = {"direct_loss", "reported_direct_loss"}  # yuan, shown as 80,000.00 元
+# The messages models throw, as the history names them (workflows/services/handlers.py).
+MESSAGES = {"notify.authority": _l("Authority notified"), "notify.enterprise": _l("Enterprise notified")}
 EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Times sent back"),
                 "user": _l("User"), "process": _l("Process"), "version": _l("Version"), "due": _l("Due"),
                 "end": _l("End"), "end_name": _l("Outcome"), "follow_up_at": _l("Follow-up date"),
@@ -81,7 +90,7 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "defence_days": _l("Days for statement and defence"), "filing_due": _l("To be filed by"),
                 "filed_at": _l("Filed at"), "decision_due": _l("Decision due by"),
                 "decision_remind_at": _l("Reminder of the decision limit on"), "limit_at": _l("Decision limit"),
-                "notified_at": _l("Prior notice given at"), "notified_type": _l("Notified penalty type"),
+                "notified_at": _l("Notified at"), "notified_type": _l("Notified penalty type"),
                 "notified_amount": _l("Notified amount (yuan)"), "notified_basis": _l("Notified legal basis"),
                 "defence_due": _l("Statement and defence by"), "hearing_right": _l("Right to a hearing"),
                 "hearing_request_due": _l("Hearing to be asked for by"), "party_due": _l("The party's period ends"),
@@ -94,7 +103,16 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "total_due": _l("Total due (yuan)"), "reminded_at": _l("Reminder served at"),
                 "court_from": _l("Court may be applied to from"), "penalty_periods": _l("Periods of the procedure"),
                 "penalty_hearing": _l("Right to a hearing"), "penalty_review": _l("Legal review and discussion"),
-                "flag": _l("Flag"), "role": _l("Role")}
+                "flag": _l("Flag"), "role": _l("Role"),
+                "to": _l("Told"), "people": _l("People told"),
+                "ack_due": _l("Acknowledge by"),
+                "dispose_due": _l("Dispose of by"), "city_due": _l("Escalated to the city at"),
+                # An accident's grade, reports and periods (Decree 493).
+                "grade": _l("Accident grade"), "report_up": _l("Reported beyond the city"),
+                "upward_reports": _l("Reports upward"), "received_at": _l("Report received at"),
+                "enterprise_report_due": _l("Enterprise report due"), "county_report_due": _l("County report due"),
+                "up_report_due": _l("City report due"), "investigation_due": _l("Investigation report due"),
+                "extension_granted_days": _l("Extension granted (days)")}
 # Case data that holds a choice of a form field under another name (the notified and the decided penalty).
 CHOICE_ALIASES = {"notified_type": "penalty_type", "decided_type": "penalty_type"}
 
@@ -114,7 +132,8 @@ TEMPLATE_KIND_LABELS = {
 # Values the models compute, by field: their labels.
 EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
-                "level": {"city": _l("City level"), "county": _l("County level")}}
+                "level": {"city": _l("City level"), "county": _l("County level")},
+                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES}
 
 
 def _form_labels():
@@ -211,7 +230,7 @@ def register(app):
     known = presentation.Labels(
         fields=labels, choices=choices, by_form=by_form, forms_of=_forms_of_processes(app.config.get("BPMN_DIR")),
         extra_fields=EXTRA_FIELDS, extra_values={**EXTRA_VALUES, "template_kind": TEMPLATE_KIND_LABELS},
-        money=presentation.MONEY_FIELDS | money, files=presentation.FILE_FIELDS | files)
+        money=presentation.MONEY_FIELDS | MONEY_FIELDS | money, files=presentation.FILE_FIELDS | files)
     app.extensions["gasflow.labels"] = known
 
     def process_of(process):

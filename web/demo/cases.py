@@ -84,7 +84,8 @@ def seed_demo_cases(engine, s) -> bool:
     engine.start_case("accident", {
         "enterprise_id": pipeline, "source": "public", "accident_type": "leak", "title": "柯桥街道中压管道泄漏",
         "occurred_at": (now - timedelta(hours=3)).isoformat(), "address": "柯桥区笛扬路与湖西路交叉口",
-        "lon": 120.49, "lat": 30.08, "description": "第三方施工挖破 DN160 中压管道", "photos": []},
+        "lon": 120.49, "lat": 30.08, "description": "第三方施工挖破 DN160 中压管道", "photos": [],
+        "deaths": 0, "serious_injuries": 0, "direct_loss": 0},
         sup, enterprise_id=pipeline, title="事故 · 柯桥街道中压管道泄漏")
 
     # L5: a certificate expiring in 60 days: the renewal application is already asked for.

@@ -1,4 +1,6 @@
 """Warning pages: the warnings of the user's scope, and the city admin's threshold rules."""
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -6,15 +8,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from forms.warning import CATEGORY_CHOICES, LEVEL_CHOICES, QUANTITY_CHOICES, SITE_KIND_CHOICES, ThresholdRulesForm
-from models import WARNING_OPEN, ThresholdRule
+from models import WARNING_OPEN, Case, CaseEvent, EarlyWarning, Reading, ThresholdRule, User
 from web.api import monitoring
-from web.common import xlsx
+from web.common import taskflow, xlsx
 from web.common.http_errors import json_error
+from web.common.labels import AUDIENCES
 from web.common.params import small_int
 from web.extensions import db
+from workflows import access
 from workflows.errors import InvalidInput
 from workflows.permissions import has_right
 from workflows.services import presentation
+from workflows.services.early_warnings import UNITS
 
 bp = Blueprint("warnings", __name__, url_prefix="/warnings")
 PER_PAGE = 50
@@ -119,3 +124,59 @@ def rules():
             return redirect(url_for("warnings.rules"))
     flash(_("The rules were not saved: see the messages below."), "error")
     return render_template("threshold_rules.html", form=form, labels=_labels()), 400
+
+
+READINGS_SHOWN = 200
+READINGS_MARGIN = timedelta(minutes=30)  # readings either side of the episode, to show it begin and end
+# History events that say nothing to the person reading a warning's timeline.
+QUIET_EVENTS = ("message_handled", "task_claimed", "task_unclaimed", "follow_up_set")
+
+
+def _readings(w: EarlyWarning) -> list[tuple[Reading, bool]]:
+    """The watched series' readings around the episode, newest first, each with whether it broke the
+    warning's rule."""
+    if not w.sensor or not w.quantity:
+        return []
+    end = (w.ended_at or w.last_seen_at) + READINGS_MARGIN
+    rows = db.session.scalars(select(Reading).where(
+        Reading.enterprise_id == w.enterprise_id, Reading.site == w.site, Reading.sensor == w.sensor,
+        Reading.quantity == w.quantity, Reading.at >= w.started_at - READINGS_MARGIN, Reading.at <= end)
+        .order_by(Reading.at.desc()).limit(READINGS_SHOWN)).all()
+    return [(r, bool(w.rule and w.rule.matches(r.site_kind, r.value))) for r in rows]
+
+
+def _timeline(w: EarlyWarning, case: Case | None, user) -> list[dict]:
+    """What happened to the warning, oldest first: its start, its case's history, its end. The
+    enterprise does not read what the authorities were told among themselves."""
+    items = [{"at": w.started_at, "who": None, "what": _("Warning began"), "detail": w.description}]
+    if case is not None:
+        quiet = (*QUIET_EVENTS, "authority_notified") if access.is_enterprise_user(user) else QUIET_EVENTS
+        rows = db.session.execute(select(CaseEvent, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
+                                  .where(CaseEvent.case_id == case.id, CaseEvent.event.not_in(quiet))
+                                  .order_by(CaseEvent.id)).all()
+        for ev, name in rows:
+            detail = ev.task_name or ""
+            if ev.event == "authority_notified":
+                detail = f"{AUDIENCES.get((ev.detail or {}).get('to'), '')}：{(ev.detail or {}).get('text', '')}"
+            items.append({"at": ev.at, "who": name, "what": None, "event": ev.event, "detail": detail})
+    if w.ended_at is not None:
+        items.append({"at": w.ended_at, "who": None, "what": _("Readings back to normal"), "detail": ""})
+    return sorted(items, key=lambda item: item["at"])
+
+
+@bp.get("/<int:warning_id>")
+@login_required
+def detail(warning_id):
+    """One warning: its facts and periods, its readings, its timeline, and what the user can do about it."""
+    user = current_user._get_current_object()
+    w = db.session.scalar(monitoring.warnings_stmt(user, {}).where(EarlyWarning.id == warning_id))
+    if w is None:
+        abort(404)
+    case = db.session.get(Case, w.case_id) if w.case_id else None
+    if case is not None and not access.can_see_case(user, case):
+        case = None
+    tasks = taskflow.open_tasks(case, user) if case is not None else []
+    return render_template("warning_detail.html", w=w, case=case, data=(case.data or {}) if case else {},
+                           readings=_readings(w), timeline=_timeline(w, case, user), tasks=tasks,
+                           can_work=lambda t: access.can_work_task(user, t), labels=_labels(),
+                           unit=UNITS.get(w.quantity or "", ""))

@@ -19,6 +19,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -756,12 +757,21 @@ def _reraise_limit(exc: Exception, task) -> None:
 def _current_data(workflow, watching=None) -> dict:
     """The case's data as it stands: what the waiting user tasks received, else what the last task left.
     Tasks of a watching branch (``watching``: the model's ``gasflow.watch``) hold a copy made when the
-    branch split off; they count only when no other task waits."""
+    branch split off; they count only when no other task waits.
+
+    With parallel branches, a branch that has reached its join holds data the open tasks of the other
+    branches do not have yet (the accident's grade while the repair is still open): the data of each
+    open task and of each branch waiting at a join are merged, the most recent last."""
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     if watching:
         ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
-        return dict(max(ready, key=lambda t: t.last_state_change).data)
+        joined = [t.parent for t in workflow.get_tasks(state=TaskState.WAITING)
+                  if isinstance(t.task_spec, Join) and t.parent is not None]
+        merged: dict = {}
+        for task in sorted([*ready, *joined], key=lambda t: t.last_state_change):
+            merged.update(task.data)
+        return merged
     last = workflow.last_task
     return dict(last.data) if last is not None else {}
 

@@ -10,8 +10,10 @@ are taken in time order. Across batches, a reading no newer than what a warning 
 (``last_seen_at`` of the open warning, ``ended_at`` of the last closed one) can add to that
 warning's peak and count but never opens or closes anything.
 
-A warning that reaches level 1 opens one "warning" case (``case_id``) in the same transaction, so
-the case and the warning are committed together and the disposal task is in the queues at once.
+Every warning opens one "warning" case (``case_id``) in the same transaction, so the case and the
+warning are committed together and the enterprise's task is in the queues at once. The case runs the
+response ladder of the warning's level (the decision table ``warning_response``); a warning that grows
+worse during its episode opens a case of the new level (``case_level``), and ``case_id`` names it.
 """
 from collections import defaultdict
 from collections.abc import Iterable
@@ -153,9 +155,9 @@ def evaluate(s: Session, enterprise_id: int, readings: Iterable[ReadingIn], now:
             opened.append(warning)
             touched[id(warning)] = (warning, r.site_kind)
     s.flush()
-    # After the loop: an episode that reached level 1 gets its case even if it also ended in this batch.
+    # After the loop: an episode gets its case (at its worst level) even if it also ended in this batch.
     for warning, site_kind in touched.values():
-        _open_case_if_level_one(s, warning, enterprise, now, engine, site_kind)
+        _open_case(s, warning, enterprise, now, engine, site_kind)
     s.flush()
     return opened
 
@@ -208,9 +210,10 @@ def _describe(r: ReadingIn, rule: ThresholdRule) -> str:
             f"{r.value:g}{unit}，{side}阈值 {rule.threshold:g}{unit}")[:512]
 
 
-def _open_case_if_level_one(s: Session, warning: EarlyWarning, enterprise: Enterprise, now: datetime, engine,
-                            site_kind: str | None = None) -> None:
-    if warning.level != 1 or warning.case_id is not None or engine is None:
+def _open_case(s: Session, warning: EarlyWarning, enterprise: Enterprise, now: datetime, engine,
+               site_kind: str | None = None) -> None:
+    """A case for the warning's level, unless it has one of that level (or a worse one) already."""
+    if engine is None or (warning.case_id is not None and (warning.case_level or 1) <= warning.level):
         return
     data = {
         "warning_id": warning.id, "category": warning.category, "level": warning.level,
@@ -222,17 +225,18 @@ def _open_case_if_level_one(s: Session, warning: EarlyWarning, enterprise: Enter
         "accident_type": "leak" if warning.quantity in ("gas_concentration", "leak") else "other",
     }
     where = warning.site or CATEGORY_NAMES.get(warning.category, warning.category)
-    title = f"一级预警 · {enterprise.name} · {where}"
+    title = f"{LEVEL_NAMES.get(warning.level, warning.level)}预警 · {enterprise.name} · {where}"
     if warning.quantity:
         title += f" {QUANTITY_NAMES.get(warning.quantity, warning.quantity)}"
     warning.case_id = engine.open_system_case(s, WARNING_PROCESS, data, enterprise.id, title, now=now)
+    warning.case_level = warning.level
 
 
 def raise_warning(s: Session, enterprise_id: int, category: str, level: int, description: str, key: str,
                   now: datetime, engine=None) -> EarlyWarning:
     """A warning from another check (cylinders held too long, a vehicle off its route, a user not
     inspected): opens one for ``key`` or refreshes the open one (escalating its level if worse).
-    Level 1 opens a warning case once. The caller commits."""
+    It opens a warning case at its level (again when its level grows worse). The caller commits."""
     key = key[:200]  # the column's width: a longer key must still find the warning it opened
     lock_enterprise(s, enterprise_id)
     warning = s.scalar(select(EarlyWarning).where(
@@ -250,7 +254,7 @@ def raise_warning(s: Session, enterprise_id: int, category: str, level: int, des
         if level < warning.level:
             warning.level, warning.description = level, description[:512]
     s.flush()
-    _open_case_if_level_one(s, warning, enterprise, now, engine)
+    _open_case(s, warning, enterprise, now, engine)
     return warning
 
 

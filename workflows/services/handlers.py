@@ -90,7 +90,7 @@ def notify_enterprise(s, case, payload, actor, now) -> None:
 AUTHORITY_ROLES = ("inspector", "county_supervisor", "city_admin")
 
 
-def notify_authority(s, case, payload, actor, now) -> None:
+def _notify_role(s, case, payload, actor, now) -> None:
     """A message for the authority's people of one role (a period running out, a case flagged to the
     city): {"role", "text", "flag"}. The inspector hears it if he owns the case, else the role in the
     case's county; the city admin, all city admins. A flag is kept in the case's history (internal:
@@ -109,6 +109,27 @@ def notify_authority(s, case, payload, actor, now) -> None:
     if payload.get("flag"):
         s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="flagged",
                         detail={"flag": str(payload["flag"]), "role": role, "text": text}))
+
+
+def _notify_audience(s, case, payload, actor, now) -> None:
+    """A message for the authority: ``{"to": "county" | "supervisor" | "city", "text": ...}``. The
+    county's people (or the city's) are told, and the case's history says who was told what, when."""
+    if not isinstance(payload, dict) or payload.get("to") not in notify.AUTHORITY_AUDIENCES:
+        raise ModelRuntimeError(f"notify.authority needs {{'to': one of {sorted(notify.AUTHORITY_AUDIENCES)}, "
+                                f"'text': ...}}, got {payload!r}")
+    audience, text = payload["to"], str(payload.get("text") or case.title)[:512]
+    users = notify.authority_users(s, audience, case.county_id)
+    notify.add(s, users, notify.MESSAGE, now, case_id=case.id, text=text)
+    s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="authority_notified",
+                    detail={"to": audience, "text": text, "people": len(users)}))
+
+
+def notify_authority(s, case, payload, actor, now) -> None:
+    """``notify.authority``: the penalty procedure names a role ({"role", "text", "flag"}); the warning
+    ladder and the accident model an audience ({"to": "county" | "supervisor" | "city", "text"})."""
+    if isinstance(payload, dict) and "to" in payload and "role" not in payload:
+        return _notify_audience(s, case, payload, actor, now)
+    return _notify_role(s, case, payload, actor, now)
 
 
 def penalty_decided(s, case, payload, actor, now) -> None:
