@@ -1,7 +1,7 @@
 """warning case level
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-06 09:00:00
 
 Every warning level now opens a case (the response ladder: level 1 acknowledged and escalated,
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0015"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """notification channels: group robots, SMS, the delivery outbox, users' choices
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-06 09:00:00
 
 Notifications reached only the site and mail. Deliveries to WeCom and DingTalk group robots and by
@@ -14,7 +14,7 @@ from alembic import op
 import models.types
 
 revision = "0024"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
@@ -57,12 +57,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
     )
     op.create_index("ix_deliveries_due", "deliveries", ["status", "next_attempt_at"])
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("mobile", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("notify_channels", sa.JSON(), nullable=True))
-    with op.batch_alter_table("notifications") as batch:
-        # False when the user chose no mail for the notification's category.
-        batch.add_column(sa.Column("mail", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("users", sa.Column("mobile", sa.Text(), nullable=True))
+    op.add_column("users", sa.Column("notify_channels", sa.JSON(), nullable=True))
+    op.add_column("notifications", sa.Column("mail", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade():

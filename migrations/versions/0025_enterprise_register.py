@@ -20,10 +20,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("enterprises") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("licences", sa.JSON(), nullable=True))
-        batch.add_column(sa.Column("updated_at", models.types.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("enterprises", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("enterprises", sa.Column("licences", sa.JSON(), nullable=True))
+    op.add_column("enterprises", sa.Column("updated_at", models.types.UTCDateTime(timezone=True), nullable=True))
     op.create_table(
         "enterprise_changes",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -17,8 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("certificates") as batch:
-        batch.add_column(sa.Column("notified_days", sa.Integer(), nullable=True))
+    op.add_column("certificates", sa.Column("notified_days", sa.Integer(), nullable=True))
     op.create_table(
         "certificate_changes",
         sa.Column("id", sa.Integer(), nullable=False),
