@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import totp_code
+from leaks import page_leaks
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
@@ -77,9 +78,22 @@ def wider_than_the_screen(page, visit: Visit) -> list[str]:
     return []
 
 
-# The lead plugs further checks in here (same signature): the Chinese-mode leak detector
-# (tests/leaks.py) and "a task page shows its declared context" (data-task-context on task pages).
-CHECKS = [wider_than_the_screen]
+def internal_values(page, visit: Visit) -> list[str]:
+    """Nothing internal on a Chinese page (tests/leaks.py): no repr, BPMN id, key, snake_case token, English
+    process name, True/False/None or float money in what the page shows."""
+    if visit.status != 200 or not visit.html:
+        return []
+    return [f"shows {found}" for found in page_leaks(page.content())]
+
+
+def task_context_shown(page, visit: Visit) -> list[str]:
+    """A task page shows what its task decides on, above its form (forms declare it; _task_context.html)."""
+    if visit.kind != "task" or visit.status != 200:
+        return []
+    return [] if page.query_selector("[data-task-context]") else ["no task context (data-task-context) on the page"]
+
+
+CHECKS = [wider_than_the_screen, internal_values, task_context_shown]
 
 
 # ---- the walk -----------------------------------------------------------------------------------
