@@ -11,6 +11,7 @@ from web.reference.checklists import load_checklists
 from web.reference.threshold_rules import load_threshold_rules
 from workflows.engine import restricted
 from workflows.engine.case_engine import CaseEngine
+from workflows.services import working_days
 from workflows.services.handlers import HANDLERS
 
 from .config import load_config
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
         upgrade(app.config["SQLALCHEMY_DATABASE_URI"])
 
     engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
+    working_days.install()  # add_working_days / add_period in models count on China's calendar
     if migrate:
         engine.deploy_directory(app.config["BPMN_DIR"])
         with unit_of_work.unit_of_work(app) as s:
