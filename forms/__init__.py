@@ -13,6 +13,7 @@ from .penalty import (
 )
 from .rectification import (
     RectificationEscalateForm,
+    RectificationExtensionForm,
     RectificationIssueForm,
     RectificationRespondForm,
     RectificationVerifyForm,
@@ -25,6 +26,7 @@ FORMS = {
     "rectification_respond": RectificationRespondForm,
     "rectification_verify": RectificationVerifyForm,
     "rectification_escalate": RectificationEscalateForm,
+    "rectification_extension": RectificationExtensionForm,
     "inspection_plan": InspectionPlanForm,
     "inspection_start": InspectionStartForm,
     "inspection_checklist": ChecklistForm,
