@@ -16,6 +16,7 @@ from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
 from workflows.services.documents.issue import issue_document
 
 from .datadock import reviewed as data_reviewed
+from .rectification_notices import HANDLERS as RECTIFICATION_HANDLERS
 
 CERT_STATUSES = (CERT_VALID, CERT_RENEWING, CERT_EXPIRED)
 
@@ -78,4 +79,5 @@ HANDLERS = {
     "notify.enterprise": notify_enterprise,
     "data.reviewed": data_reviewed,
     DOCUMENT_ISSUE: issue_document,
+    **RECTIFICATION_HANDLERS,
 }
