@@ -41,7 +41,7 @@ class PeriodCheck:
         return rectification_periods.latest_deadline(self.session, stage, hazard_class, start or clock.now())
 
     def check_deadline(self, field, hazard_class: str | None, stage: str = "rectify", start=None) -> None:
-        if field.data is None or self.session is None:
+        if field.data is None or self.session is None or field.errors:
             return
         if field.data <= clock.now():
             raise ValidationError(_l("Must be in the future."))

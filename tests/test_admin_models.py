@@ -29,7 +29,7 @@ def close_case(api, case):
     task = next(t for t in staff.get("/tasks").json["items"] if t["case_id"] == case["id"])
     assert staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": "ok"}}).status_code == 200
     verify = next(t for t in inspector.get("/tasks?scope=mine").json["items"] if t["case_id"] == case["id"])
-    done = inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}})
+    done = inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept", "reinspection_findings": "复查合格"}})
     assert done.status_code == 200 and done.json["status"] == "completed"
 
 

@@ -35,7 +35,7 @@ def test_inspection_to_rectification_to_penalty(app, api, engine):
 
     # The first order is answered and accepted.
     complete(staff, fixed, "Task_respond", {"response": "追溯系统已恢复上传"})
-    closed = complete(inspector, fixed, "Task_verify", {"decision": "accept"})
+    closed = complete(inspector, fixed, "Task_verify", {"decision": "accept", "reinspection_findings": "复查合格"})
     assert closed["status"] == "completed" and end_of(closed) == "End_closed"
 
     # The second is never answered: seven days on, the county extends it; it is missed again.

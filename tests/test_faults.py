@@ -65,7 +65,7 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     queue_name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
     queue = Queue(queue_name, connection=redis)
     gate = f"gasflow-test:{uuid.uuid4().hex}"
-    job = enqueue(queue, complete_task_holding_commit, verify["id"], "keqiao_inspector", {"decision": "accept"},
+    job = enqueue(queue, complete_task_holding_commit, verify["id"], "keqiao_inspector", {"decision": "accept", "reinspection_findings": "复查合格"},
                   gate, job_timeout=15)
     log = tmp_path / "worker.log"
     workers = [start_worker(database_url, tmp_path / "killed-worker.log", "--burst", queue=queue_name)]

@@ -137,8 +137,8 @@ def test_two_tasks_of_one_case_completed_at_once_both_succeed(app, api):
     assert len(tasks) == 2
     c1, c2 = Api(app, "keqiao_inspector"), Api(app, "keqiao_inspector")
     results = _race([
-        lambda: c1.post(f"/tasks/{tasks[0]}/complete", {"data": {"decision": "accept"}}).status_code,
-        lambda: c2.post(f"/tasks/{tasks[1]}/complete", {"data": {"decision": "accept"}}).status_code,
+        lambda: c1.post(f"/tasks/{tasks[0]}/complete", {"data": {"decision": "accept", "reinspection_findings": "复查合格"}}).status_code,
+        lambda: c2.post(f"/tasks/{tasks[1]}/complete", {"data": {"decision": "accept", "reinspection_findings": "复查合格"}}).status_code,
     ])
     assert results == [200, 200]
     final = inspector.get(f"/cases/{case['id']}").json

@@ -40,8 +40,8 @@ def orders(app, api):
     """Four orders in Keqiao (three enterprises, due dates apart) and one in Yuecheng."""
     made = {
         "bottled": open_order(api, app, BOTTLED, hours=24, hazard_class="I", hazard="钢瓶检验过期"),
-        "pipeline": open_order(api, app, PIPELINE, hours=24 * 10, hazard_class="II", hazard="钢瓶检验过期"),
-        "vehicle": open_order(api, app, VEHICLE, hours=60, hazard_class="I", hazard="钢瓶检验过期"),
+        "pipeline": open_order(api, app, PIPELINE, hours=24 * 8, hazard_class="III", hazard="钢瓶检验过期"),
+        "vehicle": open_order(api, app, VEHICLE, hours=60, hazard_class="II", hazard="钢瓶检验过期"),
         "late": open_order(api, app, BOTTLED, hours=48, hazard_class="II", hazard="钢瓶检验过期"),
         "yuecheng": open_order(api, app, "越城燃气有限公司", hours=30, inspector="yuecheng_inspector",
                                hazard="钢瓶检验过期"),

@@ -237,3 +237,29 @@ def test_acceptance_records_the_reinspection_and_closes_with_the_review_pdf(app,
         assert "整改复查意见书" in text and kinds["rectification_notice"]["number"] in text
         assert "报警器已更换并联动测试正常" in text and f"{today.year}年{today.month}月{today.day}日" in text
         assert "柯桥检查员" in text or "检查员" in text
+
+
+def test_the_city_admin_adds_and_removes_local_adjustments(app, api, browser):
+    admin = browser("admin")
+    page = admin.client.get("/admin/calendar")
+    assert page.status_code == 200
+    bad = admin.form_post("/admin/calendar", {"day": "2026-13-40", "working": "off", "note": "x"})
+    assert bad.status_code == 422 and bad.data.count(b'class="errors"') == 1
+    assert admin.form_post("/admin/calendar", {"day": "2026-10-12", "working": "maybe"}).status_code == 422
+    done = admin.form_post("/admin/calendar", {"day": "2026-10-08", "working": "off", "note": "台风停工"})
+    assert done.status_code == 302
+    listed = admin.client.get("/admin/calendar").data.decode()
+    assert 'data-day="2026-10-08"' in listed and "台风停工" in listed
+    # The order's deadline follows at once.
+    with clock.frozen_at(beijing(2026, 9, 30, 10)):
+        case = open_order(api, app, hazard_class="II", deadline_at=None)
+    assert datetime.fromisoformat(case["data"]["deadline_at"]) == beijing(2026, 10, 12, 23, 59, 59)
+    from models import CalendarAdjustment
+    from web.extensions import db
+    with app.app_context():
+        row_id = db.session.query(CalendarAdjustment.id).scalar()
+    removed = admin.form_post(f"/admin/calendar/{row_id}/delete", {}, page_path="/admin/calendar")
+    assert removed.status_code == 302
+    assert 'data-day="2026-10-08"' not in admin.client.get("/admin/calendar").data.decode()
+    # Not for an inspector.
+    assert browser("keqiao_inspector").client.get("/admin/calendar").status_code == 403

@@ -66,6 +66,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages.account import login
     from web.pages.admin import checklist_templates
     from web.pages.admin import process_models as admin
+    from web.pages.admin import working_calendar
 
     labels.register(app)
 
@@ -77,7 +78,8 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages.portal import dashboard, enterprise_home, ledgers, supply_statistics
 
     for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
-                   map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys):
+                   map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys,
+                   working_calendar):
         app.register_blueprint(module.bp)
     from web.api import register as register_api
 
