@@ -101,7 +101,7 @@ def test_a_key_with_another_request_is_refused_and_keys_are_per_user_method_and_
     inspector, other = api("keqiao_inspector"), api("keqiao_supervisor")
     body = rectification(app)
     assert keyed(inspector, "/cases", body, "k").status_code == 201
-    for changed in ({**body, "data": {**body["data"], "hazard_class": "II"}}, {**body, "extra": 1}):
+    for changed in ({**body, "data": {**body["data"], "hazard_class": "III"}}, {**body, "extra": 1}):
         refused = keyed(inspector, "/cases", changed, "k")
         assert refused.status_code == 422, refused.json
         assert refused.json["error"]["code"] == "idempotency_key_reused" and KEY in refused.json["error"]["fields"]

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id
+from flows import ACCEPT
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -45,7 +46,7 @@ def test_lifecycle_through_the_pages(app, browser):
 
     mine = inspector.client.get("/?scope=mine")
     verify_id = task_link(mine.data)
-    resp = inspector.form_post(f"/tasks/{verify_id}", {"decision": "accept", "comment": "合格", "reinspection_findings": "复查合格"})
+    resp = inspector.form_post(f"/tasks/{verify_id}", {**ACCEPT, "comment": "合格"})
     assert resp.status_code == 302
     page = inspector.client.get(case_url)
     assert 'id="case-status">已完成'.encode() in page.data or b'id="case-status">Completed' in page.data

@@ -64,9 +64,8 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages import cases, notifications, tasks
     from web.pages import monitoring as warning_pages
     from web.pages.account import login
-    from web.pages.admin import checklist_templates
+    from web.pages.admin import checklist_templates, working_calendar
     from web.pages.admin import process_models as admin
-    from web.pages.admin import working_calendar
 
     labels.register(app)
 
