@@ -56,7 +56,15 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "site_kind": _l("Site kind"), "sensor": _l("Sensor"), "quantity": _l("Quantity"),
                 "peak_value": _l("Peak value"), "started_at": _l("Started at"), "measures": _l("Measures taken"),
                 "resolved": _l("Resolved"), "source": _l("Source"), "data_kind": _l("Data kind"),
-                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")}
+                "batch_id": _l("Batch"), "I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III"),
+                # The rectification model's deadlines (rectification_period.dmn, the working-day calendar).
+                "rectification_period": _l("Rectification and verification periods"),
+                "period_amount": _l("Period"), "period_unit": _l("Period unit"),
+                "verify_due_at": _l("Verification due"), "verify_escalate_at": _l("Verification escalated at"),
+                "extension_requested": _l("Extension asked for")}
+# Values the models write that no form offers as a choice.
+EXTRA_CHOICES = {("period_unit", "hours"): _l("hours"), ("period_unit", "days"): _l("days"),
+                 ("period_unit", "working_days"): _l("working days")}
 
 
 def _form_labels():
@@ -99,6 +107,7 @@ def browser_label(user_agent: str | None) -> str:
 
 def register(app):
     labels, choices = _form_labels()
+    choices.update(EXTRA_CHOICES)
 
     def localtime(value):
         if isinstance(value, str):
