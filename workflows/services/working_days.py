@@ -18,6 +18,7 @@ API (other lifecycles use the same):
   ``start``), ``days`` (end of the n-th calendar day after) or ``working_days``.
 - ``WorkingCalendar.working_days_between(start, end)``: working days after ``start``'s day up to
   and including ``end``'s.
+- ``covered_until()``: the last year the package knows.
 - ``period_end(session, start, amount, unit)`` and ``add_working_days(session, start, n)``: the same
   with the calendar loaded from ``session``.
 
@@ -109,6 +110,11 @@ class WorkingCalendar:
             day += timedelta(days=1)
             count += self.is_working_day(day)
         return count
+
+
+def covered_until() -> int:
+    """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday)."""
+    return max(day.year for day in chinese_calendar.holidays)
 
 
 def load(session: Session | None) -> WorkingCalendar:

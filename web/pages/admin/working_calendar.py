@@ -56,7 +56,8 @@ def index():
     rows = db.session.scalars(select(CalendarAdjustment).order_by(CalendarAdjustment.day.desc())).all()
     today = clock.now().astimezone(working_days.LOCAL_TZ).date()
     upcoming = _upcoming(working_days.load(db.session), today)
-    return render_template("admin/working_calendar.html", form=form, rows=rows, upcoming=upcoming), status
+    return render_template("admin/working_calendar.html", form=form, rows=rows, upcoming=upcoming,
+                           covered_until=working_days.covered_until(), today=today), status
 
 
 @bp.post("/<int:adjustment_id>/delete")
