@@ -125,6 +125,11 @@ def test_the_extension_request_approved_then_a_second_request_refused(app, api, 
     assert list(no_reason["error"]["fields"]) == ["extension_reason"]
     too_far = ask_extension(staff, case["id"], (deadline + timedelta(days=30)).isoformat(), 422)
     assert list(too_far["error"]["fields"]) == ["extension_until"]
+    for bad in ("明天", "", (deadline - timedelta(hours=1)).isoformat()):
+        refused = ask_extension(staff, case["id"], bad, 422)
+        assert list(refused["error"]["fields"]) == ["extension_until"], (bad, refused)
+    unknown = complete(staff, case["id"], "Task_respond", {"action": "later", "response": "已整改"}, 422)
+    assert list(unknown["error"]["fields"]) == ["action"]
     asked = (deadline + timedelta(days=1)).isoformat()
     ask_extension(staff, case["id"], asked)
     # The supervisor decides; the enterprise's answer task is gone meanwhile.
