@@ -12,7 +12,7 @@ from forms.calendar import CalendarAdjustmentForm
 from models import CalendarAdjustment
 from web.extensions import db
 from workflows.engine import clock
-from workflows.errors import Forbidden, NotFound
+from workflows.errors import Forbidden
 from workflows.permissions import has_right
 from workflows.services import working_days
 
@@ -63,9 +63,8 @@ def index():
 @bp.post("/<int:adjustment_id>/delete")
 def delete(adjustment_id: int):
     row = db.session.get(CalendarAdjustment, adjustment_id)
-    if row is None:
-        raise NotFound("no such adjustment")
-    db.session.delete(row)
-    db.session.commit()
+    if row is not None:  # already removed (a second click): the same answer
+        db.session.delete(row)
+        db.session.commit()
     flash(_("The calendar was changed."))
     return redirect(url_for(".index"))
