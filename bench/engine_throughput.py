@@ -12,10 +12,9 @@ from .common import ROOT, platform_app, summary_ms, user
 def bare_spiff(n: int) -> dict:
     """The ceiling: the same model, parsed once, run in memory with the stock Python script engine."""
     from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
     from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
     from SpiffWorkflow.util.task import TaskState
-
-    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
     from workflows.engine.restricted import add_period
 
