@@ -47,7 +47,7 @@ def drive_case(port: int, inspector: str, staff: str, enterprise_id: int, timing
          {"data": {"response": "已整改"}})
     case = call("read", "GET", f"/api/v1/cases/{case['id']}", inspector)
     call("complete", "POST", f"/api/v1/tasks/{_open_task(case, 'Task_verify')}/complete", inspector,
-         {"data": {"decision": "accept", "comment": ""}})
+         {"data": {"decision": "accept", "comment": "", "reinspection_findings": "复查合格"}})
 
 
 def load(port: int, pairs: list[tuple[str, str, int]], cases: int, clients: int) -> dict:
