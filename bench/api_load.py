@@ -38,7 +38,8 @@ def drive_case(port: int, inspector: str, staff: str, enterprise_id: int, timing
             raise Failed(f"{method} {path}: {status} {str(reply)[:200]}")
         return reply
 
-    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    # Within every class's period (rectification_period.dmn: class II, 3 working days).
+    deadline = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
     case = call("start", "POST", "/api/v1/cases", inspector, {"process": "rectification", "data": {
         "enterprise_id": enterprise_id, "hazard_description": "报警器失效", "hazard_class": "II",
         "deadline_at": deadline}}, expect=201)
@@ -46,7 +47,7 @@ def drive_case(port: int, inspector: str, staff: str, enterprise_id: int, timing
          {"data": {"response": "已整改"}})
     case = call("read", "GET", f"/api/v1/cases/{case['id']}", inspector)
     call("complete", "POST", f"/api/v1/tasks/{_open_task(case, 'Task_verify')}/complete", inspector,
-         {"data": {"decision": "accept", "comment": ""}})
+         {"data": {"decision": "accept", "comment": "", "reinspection_findings": "复查合格"}})
 
 
 def load(port: int, pairs: list[tuple[str, str, int]], cases: int, clients: int) -> dict:

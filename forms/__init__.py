@@ -24,6 +24,7 @@ from .penalty import (
 from .penalty_procedure import FORMS as PENALTY_PROCEDURE_FORMS
 from .rectification import (
     RectificationEscalateForm,
+    RectificationExtensionForm,
     RectificationIssueForm,
     RectificationRespondForm,
     RectificationVerifyForm,
@@ -36,6 +37,7 @@ FORMS = {
     "rectification_respond": RectificationRespondForm,
     "rectification_verify": RectificationVerifyForm,
     "rectification_escalate": RectificationEscalateForm,
+    "rectification_extension": RectificationExtensionForm,
     "inspection_plan": InspectionPlanForm,
     "inspection_start": InspectionStartForm,
     "inspection_checklist": ChecklistForm,

@@ -1,6 +1,7 @@
 """SQLAlchemy models. Plain SQLAlchemy: the engine uses them without Flask."""
 from .audit import AUDIT_KINDS, GENESIS_HASH, AuditAlert, AuditAnchor, AuditChainHead, AuditEntry, AuditRule
 from .base import Base, utcnow
+from .calendar import CalendarAdjustment
 from .case import (
     CASE_ACTIVE,
     CASE_CANCELLED,
@@ -147,6 +148,7 @@ __all__ = [
     "COUNTY",
     "Case",
     "CaseEvent",
+    "CalendarAdjustment",
     "CERT_EXPIRED",
     "CERT_RENEWING",
     "CERT_REVOKED",

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id
-from flows import open_order
+from flows import ACCEPT, open_order
 from sqlalchemy import select
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -43,7 +43,7 @@ def report_accident(api, ent_id: int) -> int:
 STEPS = {
     "Task_respond": ("kq_bottled_staff",
                      lambda u: {"response": "已整改完毕", "photos": [upload(u, "final.png", PNG + b"final")]}),
-    "Task_verify": ("keqiao_inspector", lambda u: {"decision": "accept"}),
+    "Task_verify": ("keqiao_inspector", lambda u: ACCEPT),
     "Task_response": ("kq_bottled_staff", lambda u: {"measures": "关闭总阀，更换角阀", "leak_location": "储瓶间",
                                                      "pressure_mpa": 0.8, "finished_at": past(1)}),
     "Task_investigate": ("keqiao_inspector", lambda u: {"cause": "角阀老化", "casualties": 0,
@@ -79,7 +79,7 @@ def make_cases(app, api, deadline_hours: int = 48) -> dict[str, int]:
     assert inspector.post(f"/tasks/{back['id']}/complete",
                           {"data": {"decision": "send_back", "comment": "照片不清晰"}}).status_code == 200
     last = open_tasks(inspector, cases["completed"])[0]
-    assert inspector.post(f"/tasks/{last['id']}/complete", {"data": {"decision": "accept"}}).json["status"] \
+    assert inspector.post(f"/tasks/{last['id']}/complete", {"data": ACCEPT}).json["status"] \
         == "completed"
     comment = inspector.post(f"/cases/{cases['awaiting_response']}/comments", {"text": "请尽快整改"})
     assert comment.status_code == 201, comment.json

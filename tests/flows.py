@@ -48,3 +48,7 @@ def children(user, case_id: int, process: str | None = None) -> list[int]:
 def end_of(case: dict) -> str | None:
     ends = [h["detail"].get("end") for h in case["history"] if h["event"] == "case_completed"]
     return ends[-1] if ends else None
+
+
+# The inspector's acceptance: the re-inspection's findings are recorded with it.
+ACCEPT = {"decision": "accept", "reinspection_findings": "复查合格"}

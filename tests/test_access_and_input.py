@@ -8,7 +8,7 @@ from models import Attachment, Case, Task
 
 
 def open_case(app, api):
-    data = {"enterprise_id": enterprise_id(app), "hazard_description": "软管老化", "hazard_class": "I",
+    data = {"enterprise_id": enterprise_id(app), "hazard_description": "软管老化", "hazard_class": "II",
             "deadline_at": future()}
     resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
     assert resp.status_code == 201
@@ -54,7 +54,7 @@ def test_unauthenticated_and_bad_tokens(app):
 
 def test_enterprise_of_another_county_and_wrong_roles_refused(app, api):
     other_county = enterprise_id(app, "越城燃气有限公司")
-    data = {"enterprise_id": other_county, "hazard_description": "x", "hazard_class": "I", "deadline_at": future()}
+    data = {"enterprise_id": other_county, "hazard_description": "x", "hazard_class": "II", "deadline_at": future()}
     before = counts(app)
     resp = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": data})
     assert resp.status_code == 422 and "enterprise_id" in resp.json["error"]["fields"]
@@ -66,7 +66,7 @@ def test_enterprise_of_another_county_and_wrong_roles_refused(app, api):
 
 def test_bad_case_input_gives_field_errors_and_writes_nothing(app, api):
     inspector = api("keqiao_inspector")
-    good = {"enterprise_id": enterprise_id(app), "hazard_description": "d", "hazard_class": "I",
+    good = {"enterprise_id": enterprise_id(app), "hazard_description": "d", "hazard_class": "II",
             "deadline_at": future()}
     before = counts(app)
     bad = {

@@ -553,6 +553,8 @@ EXPECT = {
     "drafts.discard": _per("tasks", "/tasks/{o.id}/draft", "DELETE", allowed=DENY),
     # the city admin's pages
     "admin.index": _admin_only("/admin/models"),
+    "working_calendar.index": _admin_only("/admin/calendar"),
+    "working_calendar.delete": _admin_only("/admin/calendar/1/delete", "POST", PASS),
     "admin.upload": _admin_only("/admin/models/upload", "POST", PASS),
     "admin.process": _admin_only("/admin/models/processes/rectification/1"),
     "admin.process_xml": _admin_only("/admin/models/processes/rectification/1/diagram.bpmn"),

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import enterprise_id
 
+from workflows.services.working_days import WorkingCalendar
+
 
 def past(hours=3) -> str:
     return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
@@ -131,7 +133,8 @@ def test_conclusion_opens_a_rectification(app, api):
     respond = only_open_task(staff, child["id"])
     assert respond["name"] == "Task_respond"
     due = datetime.fromisoformat(respond["due_at"])
-    assert abs(due - (datetime.now(UTC) + timedelta(days=10))) < timedelta(minutes=5)
+    # The 10 days asked are cut to the class I period (rectification_period.dmn: 24 hours).
+    assert abs(due - (datetime.now(UTC) + timedelta(hours=24))) < timedelta(minutes=5)
 
 
 def test_conclusion_files_a_penalty(app, api):
@@ -166,7 +169,8 @@ def test_conclusion_opens_both_follow_ups_from_an_enterprise_report(app, api):
     rect = supervisor.get(f"/cases/{links['rectification']}").json
     assert rect["data"]["hazard_class"] == "II"  # the form's default class
     due = datetime.fromisoformat(only_open_task(api("kq_bottled_staff"), rect["id"])["due_at"])
-    assert abs(due - (datetime.now(UTC) + timedelta(days=15))) < timedelta(minutes=5)
+    # The form's 15 days are cut to the class II period: 3 working days on the official calendar.
+    assert due == WorkingCalendar().add_working_days(datetime.now(UTC), 3)
     # The enterprise that reported the accident sees both cases opened about it.
     mine = admin.get(f"/cases/{case['id']}").json
     assert sorted(c["process"] for c in mine["children"]) == ["penalty", "rectification"]

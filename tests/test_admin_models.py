@@ -3,6 +3,7 @@ import io
 import re
 
 from conftest import BPMN_DIR, csrf_of, enterprise_id, future
+from flows import ACCEPT
 from sqlalchemy import event
 
 ROOT_BPMN = BPMN_DIR.parent.parent / "bpmn" / "rectification.bpmn"
@@ -29,7 +30,7 @@ def close_case(api, case):
     task = next(t for t in staff.get("/tasks").json["items"] if t["case_id"] == case["id"])
     assert staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": "ok"}}).status_code == 200
     verify = next(t for t in inspector.get("/tasks?scope=mine").json["items"] if t["case_id"] == case["id"])
-    done = inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}})
+    done = inspector.post(f"/tasks/{verify['id']}/complete", {"data": ACCEPT})
     assert done.status_code == 200 and done.json["status"] == "completed"
 
 

@@ -52,11 +52,11 @@ def backed_up(app, api, database_url, tmp_path):
 def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(backed_up, database_url, tmp_path):
     cases, path = backed_up
     manifest = json.loads((path / "manifest.json").read_text())
-    # Every table is in the backup; the attachments are the six photos and the notice PDF each of the four
-    # rectification orders was issued with.
+    # Every table is in the backup; the attachments are the six photos, the notice PDF each of the four
+    # rectification orders was issued with, and the re-inspection opinion (整改复查意见书) of the one accepted.
     assert set(Base.metadata.tables) | {"alembic_version"} == set(manifest["tables"])
-    assert manifest["tables"]["cases"] == len(cases) and manifest["tables"]["issued_documents"] == 4
-    assert manifest["tables"]["attachments"] == 6 + 4
+    assert manifest["tables"]["cases"] == len(cases) and manifest["tables"]["issued_documents"] == 5
+    assert manifest["tables"]["attachments"] == 6 + 5
     assert manifest["tables"]["audit_entries"] > 0 and manifest["tables"]["audit_chain_head"] == 1
     assert manifest["schema_revision"] and len(manifest["sha256"]) == 64
     assert hashlib.sha256((path / manifest["file"]).read_bytes()).hexdigest() == manifest["sha256"]

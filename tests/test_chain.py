@@ -4,7 +4,7 @@ the county and the city; the penalty is served, paid and closed. Every case link
 from datetime import UTC, date, datetime, timedelta
 
 from conftest import enterprise_id
-from flows import children, complete, end_of, open_names, task_named
+from flows import ACCEPT, children, complete, end_of, open_names, task_named
 from sqlalchemy import select
 
 
@@ -35,7 +35,7 @@ def test_inspection_to_rectification_to_penalty(app, api, engine):
 
     # The first order is answered and accepted.
     complete(staff, fixed, "Task_respond", {"response": "追溯系统已恢复上传"})
-    closed = complete(inspector, fixed, "Task_verify", {"decision": "accept"})
+    closed = complete(inspector, fixed, "Task_verify", ACCEPT)
     assert closed["status"] == "completed" and end_of(closed) == "End_closed"
 
     # The second is never answered: seven days on, the county extends it; it is missed again.

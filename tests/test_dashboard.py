@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import enterprise_id, future, sign_in_form, sign_in_page
-from flows import children, complete
+from flows import ACCEPT, children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -73,11 +73,11 @@ def test_figures_follow_the_cases_of_the_county(app, api, browser, engine):
     # One order answered and accepted in time; the other misses its deadline, is extended, then accepted.
     staff, inspector = api("kq_bottled_staff"), api("keqiao_inspector")
     complete(staff, orders[0], "Task_respond", {"response": "已整改"})
-    complete(inspector, orders[0], "Task_verify", {"decision": "accept"})
+    complete(inspector, orders[0], "Task_verify", ACCEPT)
     assert engine.run_due_timers(datetime.now(UTC) + timedelta(days=11)) == 1
     complete(api("keqiao_supervisor"), orders[1], "Task_escalate", {"action": "extend", "deadline_at": future()})
     complete(staff, orders[1], "Task_respond", {"response": "已整改"})
-    complete(inspector, orders[1], "Task_verify", {"decision": "accept"})
+    complete(inspector, orders[1], "Task_verify", ACCEPT)
 
     # A fine proposed for the pipeline company, and an open order whose deadline will pass.
     pen = api("keqiao_inspector").post("/cases", {"process": "penalty", "data": {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from casemix import open_tasks, snapshot
 from conftest import REDIS_URL, Api, Browser
-from flows import open_order
+from flows import ACCEPT, open_order
 from pgcluster import Cluster, server_bin
 from sqlalchemy import create_engine, text
 
@@ -65,7 +65,7 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
     queue_name = f"gasflow-test-{uuid.uuid4().hex[:8]}"
     queue = Queue(queue_name, connection=redis)
     gate = f"gasflow-test:{uuid.uuid4().hex}"
-    job = enqueue(queue, complete_task_holding_commit, verify["id"], "keqiao_inspector", {"decision": "accept"},
+    job = enqueue(queue, complete_task_holding_commit, verify["id"], "keqiao_inspector", ACCEPT,
                   gate, job_timeout=15)
     log = tmp_path / "worker.log"
     workers = [start_worker(database_url, tmp_path / "killed-worker.log", "--burst", queue=queue_name)]

@@ -24,7 +24,7 @@ KEY = "Idempotency-Key"
 
 def rectification(app) -> dict:
     return {"process": "rectification", "data": {"enterprise_id": enterprise_id(app), "hazard_description": "软管老化",
-                                                  "hazard_class": "I", "deadline_at": future()}}
+                                                  "hazard_class": "II", "deadline_at": future()}}
 
 
 def count(app, model, *where) -> int:
@@ -101,7 +101,7 @@ def test_a_key_with_another_request_is_refused_and_keys_are_per_user_method_and_
     inspector, other = api("keqiao_inspector"), api("keqiao_supervisor")
     body = rectification(app)
     assert keyed(inspector, "/cases", body, "k").status_code == 201
-    for changed in ({**body, "data": {**body["data"], "hazard_class": "II"}}, {**body, "extra": 1}):
+    for changed in ({**body, "data": {**body["data"], "hazard_class": "III"}}, {**body, "extra": 1}):
         refused = keyed(inspector, "/cases", changed, "k")
         assert refused.status_code == 422, refused.json
         assert refused.json["error"]["code"] == "idempotency_key_reused" and KEY in refused.json["error"]["fields"]
@@ -289,7 +289,7 @@ def test_a_double_clicked_case_form_opens_one_case_and_shows_it(app, browser):
 
     inspector = browser("keqiao_inspector")
     page = inspector.client.get("/cases/new/rectification").data
-    form = {"enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "I",
+    form = {"enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "II",
             "deadline_at": local_deadline(), "csrf_token": csrf_of(page), "submission_token": token_of(page)}
     first = inspector.client.post("/cases/new/rectification", data=form)
     second = inspector.client.post("/cases/new/rectification", data=form)
@@ -305,7 +305,7 @@ def test_three_clicks_racing_open_one_case(app, browser):
 
     inspector = browser("keqiao_inspector")
     page = inspector.client.get("/cases/new/rectification").data
-    form = {"enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "I",
+    form = {"enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "II",
             "deadline_at": local_deadline(), "csrf_token": csrf_of(page), "submission_token": token_of(page)}
     cookie = inspector.client.get_cookie("session")
     start, locations, lock = threading.Barrier(3), [], threading.Lock()
@@ -372,7 +372,7 @@ def test_a_refused_form_frees_its_token(app, browser):
 
     inspector = browser("keqiao_inspector")
     page = inspector.client.get("/cases/new/rectification").data
-    form = {"enterprise_id": enterprise_id(app), "hazard_description": "", "hazard_class": "I",
+    form = {"enterprise_id": enterprise_id(app), "hazard_description": "", "hazard_class": "II",
             "deadline_at": local_deadline(), "csrf_token": csrf_of(page), "submission_token": token_of(page)}
     assert inspector.client.post("/cases/new/rectification", data=form).status_code == 422
     fixed = inspector.client.post("/cases/new/rectification", data={**form, "hazard_description": "漏气"})

@@ -4,7 +4,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 from conftest import enterprise_id, future
-from flows import children, complete
+from flows import ACCEPT, children, complete
 from openpyxl import load_workbook
 from test_dashboard import inspect
 
@@ -45,7 +45,7 @@ def test_ledgers_list_the_cases_in_scope(app, api, browser):
     other = inspect(api, app, "yuecheng_inspector", YUECHENG_PIPELINE, fail=(0,))
     orders = children(api("keqiao_inspector"), first["id"], "rectification")
     complete(api("kq_bottled_staff"), orders[0], "Task_respond", {"response": "已更换报警器"})
-    complete(api("keqiao_inspector"), orders[0], "Task_verify", {"decision": "accept"})
+    complete(api("keqiao_inspector"), orders[0], "Task_verify", ACCEPT)
     fine = penalty(api, app, "keqiao_inspector", KEQIAO_BOTTLED, 30000, listed=True)
     leak = accident(api, app, "keqiao_inspector", KEQIAO_PIPELINE, "笛扬路中压管道泄漏", "柯桥区笛扬路 8 号")
     accident(api, app, "yuecheng_inspector", YUECHENG_PIPELINE, "越城区管道泄漏", "越城区解放路 1 号")

@@ -3,6 +3,7 @@ import io
 import threading
 
 from conftest import BPMN_DIR, enterprise_id, future
+from flows import ACCEPT
 from sqlalchemy import func, select
 
 from models import Case, CaseEvent
@@ -137,8 +138,8 @@ def test_two_tasks_of_one_case_completed_at_once_both_succeed(app, api):
     assert len(tasks) == 2
     c1, c2 = Api(app, "keqiao_inspector"), Api(app, "keqiao_inspector")
     results = _race([
-        lambda: c1.post(f"/tasks/{tasks[0]}/complete", {"data": {"decision": "accept"}}).status_code,
-        lambda: c2.post(f"/tasks/{tasks[1]}/complete", {"data": {"decision": "accept"}}).status_code,
+        lambda: c1.post(f"/tasks/{tasks[0]}/complete", {"data": ACCEPT}).status_code,
+        lambda: c2.post(f"/tasks/{tasks[1]}/complete", {"data": ACCEPT}).status_code,
     ])
     assert results == [200, 200]
     final = inspector.get(f"/cases/{case['id']}").json

@@ -39,9 +39,9 @@ def ids(resp):
 def orders(app, api):
     """Four orders in Keqiao (three enterprises, due dates apart) and one in Yuecheng."""
     made = {
-        "bottled": open_order(api, app, BOTTLED, hours=24, hazard_class="I", hazard="钢瓶检验过期"),
-        "pipeline": open_order(api, app, PIPELINE, hours=24 * 10, hazard_class="II", hazard="钢瓶检验过期"),
-        "vehicle": open_order(api, app, VEHICLE, hours=60, hazard_class="I", hazard="钢瓶检验过期"),
+        "bottled": open_order(api, app, BOTTLED, hours=12, hazard_class="I", hazard="钢瓶检验过期"),
+        "pipeline": open_order(api, app, PIPELINE, hours=24 * 8, hazard_class="III", hazard="钢瓶检验过期"),
+        "vehicle": open_order(api, app, VEHICLE, hours=20, hazard_class="I", hazard="钢瓶检验过期"),
         "late": open_order(api, app, BOTTLED, hours=48, hazard_class="II", hazard="钢瓶检验过期"),
         "yuecheng": open_order(api, app, "越城燃气有限公司", hours=30, inspector="yuecheng_inspector",
                                hazard="钢瓶检验过期"),
@@ -77,7 +77,7 @@ def test_filters_by_process_enterprise_county_and_due(app, api, orders):
 def test_search_is_case_insensitive_and_literal(app, api, orders):
     inspector = api("keqiao_inspector")
     assert set(ids(inspector.get("/tasks?scope=all&q=天然气"))) == {orders["pipeline"]}  # enterprise name
-    # Case titles end with the hazard class: "ii" finds class II only, whatever the case.
+    # Case titles end with the hazard class: "ii" finds classes II and III, not I, whatever the case.
     assert set(ids(inspector.get("/tasks?scope=all&q=ii"))) == {orders["pipeline"], orders["late"]}
     assert len(ids(inspector.get("/tasks?scope=all&q=整改反馈"))) == 4  # task title
     assert ids(inspector.get("/tasks?scope=all&q=%25")) == []  # a % is a character, not a wildcard

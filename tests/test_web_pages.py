@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from conftest import enterprise_id
+from flows import ACCEPT
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -26,7 +27,7 @@ def test_lifecycle_through_the_pages(app, browser):
     assert bad.status_code == 422 and b'class="errors"' in bad.data
     assert bad.data.count(b'class="errors"') == 2  # description and deadline, re-shown with messages
     resp = inspector.form_post("/cases/new/rectification", {
-        "enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "I",
+        "enterprise_id": enterprise_id(app), "hazard_description": "调压箱漏气", "hazard_class": "II",
         "deadline_at": local_deadline()})
     assert resp.status_code == 302
     case_url = resp.headers["Location"]
@@ -45,7 +46,7 @@ def test_lifecycle_through_the_pages(app, browser):
 
     mine = inspector.client.get("/?scope=mine")
     verify_id = task_link(mine.data)
-    resp = inspector.form_post(f"/tasks/{verify_id}", {"decision": "accept", "comment": "合格"})
+    resp = inspector.form_post(f"/tasks/{verify_id}", {**ACCEPT, "comment": "合格"})
     assert resp.status_code == 302
     page = inspector.client.get(case_url)
     assert 'id="case-status">已完成'.encode() in page.data or b'id="case-status">Completed' in page.data

@@ -12,6 +12,7 @@ from web.reference.regions import load_regions
 from web.reference.threshold_rules import load_threshold_rules
 from workflows.engine import restricted
 from workflows.engine.case_engine import CaseEngine
+from workflows.services import working_days
 from workflows.services.handlers import HANDLERS
 
 from .config import load_config
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     engine = CaseEngine(unit_of_work.factory(app), FORMS.keys(), HANDLERS)
     engine.task_notice = task_context.notice_text  # "提交整改反馈（退回理由：…）", not just the task's name
+    working_days.install()  # add_working_days / add_period in models count on China's calendar
     if migrate:
         engine.deploy_directory(app.config["BPMN_DIR"])
         with unit_of_work.unit_of_work(app) as s:
@@ -65,7 +67,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages import cases, notifications, tasks
     from web.pages import monitoring as warning_pages
     from web.pages.account import login
-    from web.pages.admin import checklist_templates
+    from web.pages.admin import checklist_templates, working_calendar
     from web.pages.admin import process_models as admin
 
     labels.register(app)
@@ -80,7 +82,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
                    map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys,
-                   drafts):
+                   drafts, working_calendar):
         app.register_blueprint(module.bp)
     from web.pages import case_control
 

@@ -1,7 +1,7 @@
 """control of running cases
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06 08:45:00
 
 Running cases can be suspended (the instant is kept, so resuming restores the remaining time of
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -133,7 +133,15 @@ TEMPLATE_KIND_LABELS = {
 EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "level": {"city": _l("City level"), "county": _l("County level")},
-                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES}
+                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES,
+                # The rectification model's deadlines (rectification_period.dmn, the working-day calendar).
+                "rectification_period": _l("Rectification and verification periods"),
+                "period_amount": _l("Period"), "period_unit": _l("Period unit"),
+                "verify_due_at": _l("Verification due"), "verify_escalate_at": _l("Verification escalated at"),
+                "extension_requested": _l("Extension asked for")}
+# Values the models write that no form offers as a choice.
+EXTRA_CHOICES = {("period_unit", "hours"): _l("hours"), ("period_unit", "days"): _l("days"),
+                 ("period_unit", "working_days"): _l("working days")}
 
 
 def _form_labels():
@@ -227,6 +235,7 @@ def form_labels() -> tuple[dict, dict]:
 
 def register(app):
     labels, choices, by_form, money, files = _form_labels()
+    choices = {**choices, **EXTRA_CHOICES}
     known = presentation.Labels(
         fields=labels, choices=choices, by_form=by_form, forms_of=_forms_of_processes(app.config.get("BPMN_DIR")),
         extra_fields=EXTRA_FIELDS, extra_values={**EXTRA_VALUES, "template_kind": TEMPLATE_KIND_LABELS},

@@ -28,7 +28,8 @@ MAX_WEIGHT = 64
 # A text or list made by `*` or `%` counts as this many references: the guards let one be at most an
 # eighth of the step's memory limit, so at most eight of them make up a value.
 MADE_BY_A_GUARD = MAX_WEIGHT // 8
-SAFE_FUNCTIONS = frozenset({"len", "str", "int", "float", "bool", "abs", "min", "max", "now", "add_days"})
+SAFE_FUNCTIONS = frozenset({"len", "str", "int", "float", "bool", "abs", "min", "max", "now", "add_days",
+                            "add_period", "add_working_days"})
 SAFE_METHODS = frozenset({"get", "strip", "lstrip", "rstrip", "lower", "upper", "startswith", "endswith",
                           "isoformat", "keys", "values", "items", "isdigit", "count", "find"})
 _EXPRESSIONS = (ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Dict, ast.Set, ast.List, ast.Tuple,

@@ -70,6 +70,12 @@ MAX_ENGINE_STEPS = 500
 # The session of the transition that is running, for business rule tasks to read decision tables in.
 _transition_session: ContextVar[Session | None] = ContextVar("gasflow_transition_session", default=None)
 
+
+def transition_session() -> Session | None:
+    """The session of the transition running in this context (for helpers models call, such as the
+    working-day calendar), or None outside one."""
+    return _transition_session.get()
+
 # A handler for a message a model throws: (session, case, payload, actor, now) → None.
 MessageHandler = Callable[[Session, Case, object, object, datetime], None]
 

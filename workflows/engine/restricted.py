@@ -220,6 +220,40 @@ def add_days(instant, days) -> str:
     return (value + timedelta(days=float(days))).isoformat()
 
 
+def _weekdays_only(instant: datetime, amount, unit: str) -> datetime:
+    """Periods before a calendar is installed (a bare engine, the sandbox): Monday to Friday work."""
+    if unit == "hours":
+        return instant + timedelta(hours=float(amount))
+    day, left = instant, int(amount)
+    while left > 0:
+        day += timedelta(days=1)
+        left -= day.weekday() < 5
+    return day
+
+
+# Where a period counted in hours, days or working days ends: the working-day calendar is the
+# domain's (workflows/services/working_days.py installs it); the engine knows only this signature.
+_period_provider = _weekdays_only
+
+
+def set_period_provider(provider) -> None:
+    global _period_provider
+    _period_provider = provider
+
+
+def add_period(instant, amount, unit) -> str:
+    """``instant`` moved by a period (``unit``: hours, days, working_days), as ISO text."""
+    value = instant if isinstance(instant, datetime) else datetime.fromisoformat(str(instant))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return _period_provider(value, amount, str(unit)).isoformat()
+
+
+def add_working_days(instant, days) -> str:
+    """The end of the ``days``-th working day after ``instant``, as ISO text."""
+    return add_period(instant, days, "working_days")
+
+
 def base_globals(now) -> dict:
     """The globals of one run; ``now()`` is the engine's current instant as ISO text (case data holds
     text, not datetimes)."""
@@ -237,6 +271,8 @@ def base_globals(now) -> dict:
         "_mod_": guarded_mod,
         "now": now,
         "add_days": add_days,
+        "add_period": add_period,
+        "add_working_days": add_working_days,
     }
 
 

@@ -17,6 +17,7 @@ from workflows.services.documents.issue import issue_document
 
 from . import certificate_register
 from .datadock import reviewed as data_reviewed
+from .rectification_notices import HANDLERS as RECTIFICATION_HANDLERS
 
 CERT_STATUSES = (CERT_VALID, CERT_RENEWING, CERT_EXPIRED)
 
@@ -145,4 +146,5 @@ HANDLERS = {
     "notify.enterprise": notify_enterprise,
     "data.reviewed": data_reviewed,
     DOCUMENT_ISSUE: issue_document,
+    **RECTIFICATION_HANDLERS,
 }

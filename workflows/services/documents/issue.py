@@ -21,7 +21,16 @@ from workflows.services import presentation
 from .dispatch import render_with, to_render
 from .numbering import LOCAL_TZ, document_year, format_number, next_serial
 from .render import render
-from .templates import HAZARD_CLASSES, KINDS, PAYMENT_FINE, PAYMENT_NONE, PENALTY_TYPES, DocumentKind
+from .templates import (
+    HAZARD_CLASSES,
+    KINDS,
+    PAYMENT_FINE,
+    PAYMENT_NONE,
+    PENALTY_TYPES,
+    RECTIFICATION_NOTICE,
+    RECTIFICATION_REVIEW,
+    DocumentKind,
+)
 
 MESSAGE = "document.issue"
 log = logging.getLogger(__name__)
@@ -40,10 +49,10 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         serial = next_serial(s, kind.key, year)
         doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
                              number=format_number(kind.prefix, year, serial), issued_at=now)
-        doc.fields = fields(s, kind, case, enterprise, doc)  # before the INSERT, so it is one statement
+        doc.fields = fields(s, kind, case, enterprise, doc, actor)  # before the INSERT, so it is one statement
         s.add(doc)
     else:
-        doc.fields = fields(s, kind, case, enterprise, doc)
+        doc.fields = fields(s, kind, case, enterprise, doc, actor)
     doc.rendered_at = None
     s.flush()
     to_render(s, doc.id)
@@ -106,7 +115,8 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
     doc.attachment_id = att.id
 
 
-def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument) -> dict:
+def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument,
+           actor=None) -> dict:
     """What the placeholders of the kind's text stand for, from the case and its enterprise."""
     data = case.data or {}
     out = {
@@ -119,6 +129,8 @@ def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, d
         "facts": str(data.get("facts") or ""), "findings": str(data.get("findings") or ""),
         "legal_basis": str(data.get("legal_basis") or ""),
     }
+    if kind.key == RECTIFICATION_REVIEW:
+        out.update(_review_fields(s, case, data, actor))
     penalty_type = str(data.get("penalty_type") or "")
     amount = _amount(data.get("amount"))
     out["penalty"] = _penalty(penalty_type, data.get("amount"))
@@ -278,3 +290,21 @@ def _amount(value) -> str:
 
 
 render_with(render_pending)
+
+
+def _review_fields(s: Session, case: Case, data: dict, actor) -> dict:
+    """The 整改复查意见书 quotes the notice it closes and the re-inspection the accepting inspector recorded."""
+    notice = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id,
+                                                   IssuedDocument.kind == RECTIFICATION_NOTICE))
+    day = str(data.get("reinspected_on") or "")[:10]
+    try:
+        reinspected = f"{int(day[:4])}年{int(day[5:7])}月{int(day[8:10])}日"
+    except ValueError:
+        reinspected = day or "—"
+    return {
+        "notice_number": notice.number if notice else "整改通知书",
+        "notice_date": chinese_date(notice.issued_at) if notice else "—",
+        "reinspected_on": reinspected,
+        "reinspector": getattr(actor, "display_name", None) or "—",
+        "reinspection_findings": str(data.get("reinspection_findings") or ""),
+    }

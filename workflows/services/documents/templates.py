@@ -14,6 +14,7 @@ PENALTY_NOTICE = "penalty_notice"
 HEARING_NOTICE = "hearing_notice"
 PENALTY_REMINDER = "penalty_reminder"
 PENALTY_CLOSING = "penalty_closing"
+RECTIFICATION_REVIEW = "rectification_review"
 
 HAZARD_CLASSES = {"I": "一类", "II": "二类", "III": "三类"}
 PENALTY_TYPES = {"warning": "警告", "fine": "罚款", "confiscation": "没收违法所得",
@@ -50,6 +51,29 @@ KINDS = {
             ("para", "请你单位于{deadline}前整改完毕，整改期间应采取必要的安全防范措施，并通过燃气管理平台"
                      "提交整改情况及佐证材料（照片、记录等）。"),
             ("para", "逾期未整改或者整改不合格的，本机关将依法立案查处。"),
+            ("para", "案卷编号：{case_id}"),
+            ("space", ""),
+            ("signature", "{authority}"),
+            ("signature", "{date}"),
+        )),
+    RECTIFICATION_REVIEW: DocumentKind(
+        key=RECTIFICATION_REVIEW, title="整改复查意见书", prefix="绍燃复",
+        blocks=(
+            ("title", "{authority}"),
+            ("title", "整改复查意见书"),
+            ("number", "{number}"),
+            ("addressee", "{enterprise}："),
+            ("para", "统一社会信用代码：{uscc}"),
+            ("para", "地址：{address}"),
+            ("para", "本机关于{notice_date}以{notice_number}责令你单位对下列燃气安全隐患（{hazard_class}隐患）"
+                     "限期整改："),
+            ("para", "{hazard_description}"),
+            ("heading", "一、复查情况"),
+            ("para", "复查日期：{reinspected_on}；复查人员：{reinspector}。"),
+            ("para", "{reinspection_findings}"),
+            ("heading", "二、复查意见"),
+            ("para", "经复查，你单位已按要求完成整改，该隐患予以销号。你单位应当巩固整改成果，"
+                     "落实日常安全管理，防止同类隐患再次发生。"),
             ("para", "案卷编号：{case_id}"),
             ("space", ""),
             ("signature", "{authority}"),

@@ -1,0 +1,53 @@
+"""The working-day calendar (workflows/services/working_days.py): China's holidays and make-up
+working days from chinese-calendar, with the city's own adjustments laid over them."""
+from datetime import UTC, date, datetime
+
+from workflows.engine import restricted
+from workflows.services import working_days
+from workflows.services.working_days import WorkingCalendar
+
+
+def test_national_day_2026_holidays_and_make_up_working_days():
+    cal = WorkingCalendar()
+    # Oct 1-7 off; Sunday Sep 20 and Saturday Oct 10 are make-up working days (State Council notice).
+    assert [cal.is_working_day(date(2026, 10, d)) for d in range(1, 11)] == \
+        [False] * 7 + [True, True, True]
+    assert date(2026, 9, 20).weekday() == 6 and cal.is_working_day(date(2026, 9, 20))
+    assert not cal.is_working_day(date(2026, 9, 19))  # an ordinary Saturday
+
+
+def test_working_days_skip_the_holiday_and_count_the_make_up_days():
+    cal = WorkingCalendar()
+    # Wednesday Sep 30, 10:00 Beijing: Oct 8, 9 and the make-up Saturday Oct 10; the end of that day.
+    start = datetime(2026, 9, 30, 2, tzinfo=UTC)
+    assert cal.add_working_days(start, 3) == datetime(2026, 10, 10, 15, 59, 59, tzinfo=UTC)
+    # Friday Sep 18: the make-up Sunday Sep 20 counts, so three working days end on Tuesday, not Wednesday.
+    assert cal.add_working_days(datetime(2026, 9, 18, 2, tzinfo=UTC), 3) == \
+        datetime(2026, 9, 22, 15, 59, 59, tzinfo=UTC)
+    assert cal.working_days_between(start, datetime(2026, 10, 10, 3, tzinfo=UTC)) == 3
+    # Hours are calendar hours; days end at the end of the calendar day.
+    assert cal.period_end(start, 24, "hours") == datetime(2026, 10, 1, 2, tzinfo=UTC)
+    assert cal.period_end(start, 3, "days") == datetime(2026, 10, 3, 15, 59, 59, tzinfo=UTC)
+
+
+def test_local_adjustments_override_the_national_calendar():
+    cal = WorkingCalendar({date(2026, 10, 8): False, date(2026, 10, 11): True})
+    start = datetime(2026, 9, 30, 2, tzinfo=UTC)
+    # Oct 8 off locally, Sunday Oct 11 worked: Oct 9, 10, 11.
+    assert cal.add_working_days(start, 3) == datetime(2026, 10, 11, 15, 59, 59, tzinfo=UTC)
+
+
+def test_refuses_nonsense_periods():
+    cal = WorkingCalendar()
+    for amount, unit in ((-1, "working_days"), (3, "fortnights"), (10 ** 9, "hours")):
+        try:
+            cal.period_end(datetime(2026, 9, 30, tzinfo=UTC), amount, unit)
+        except ValueError:
+            continue
+        raise AssertionError((amount, unit))
+
+
+def test_models_count_on_the_installed_calendar(app):
+    # create_app installed the calendar: add_working_days in a model skips National Day.
+    assert restricted._period_provider is working_days._in_transition
+    assert restricted.add_working_days("2026-09-30T10:00:00+08:00", 3) == "2026-10-10T15:59:59+00:00"

@@ -1,0 +1,70 @@
+"""The working-day calendar (city admin): China's official holidays and make-up working days come
+from the chinese-calendar package; the city adds its own adjustments here. Periods the models count
+in working days (rectification, verification) use both: workflows/services/working_days.py."""
+from datetime import date, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from forms.calendar import CalendarAdjustmentForm
+from models import CalendarAdjustment
+from web.extensions import db
+from workflows.engine import clock
+from workflows.errors import Forbidden
+from workflows.permissions import has_right
+from workflows.services import working_days
+
+bp = Blueprint("working_calendar", __name__, url_prefix="/admin/calendar")
+
+
+@bp.before_request
+@login_required
+def city_admin_only():
+    if not has_right(current_user, "models.manage"):
+        raise Forbidden(_("Only the city admin manages the working-day calendar."))
+
+
+def _upcoming(cal: working_days.WorkingCalendar, today: date, days: int = 60) -> list[dict]:
+    """The next days that differ from an ordinary week: holidays and make-up working days."""
+    out = []
+    for n in range(days):
+        day = today + timedelta(days=n)
+        working = cal.is_working_day(day)
+        if working != (day.weekday() < 5):
+            out.append({"day": day, "working": working, "local": day in cal.adjustments})
+    return out
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    form = CalendarAdjustmentForm()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            row = db.session.scalar(select(CalendarAdjustment).where(CalendarAdjustment.day == form.day.data))
+            if row is None:
+                row = CalendarAdjustment(day=form.day.data, created_by_id=current_user.id, created_at=clock.now())
+                db.session.add(row)
+            row.working = form.working.data == "working"
+            row.note = (form.note.data or "").strip()
+            db.session.commit()
+            flash(_("The calendar was changed."))
+            return redirect(url_for(".index"))
+        status = 422
+    rows = db.session.scalars(select(CalendarAdjustment).order_by(CalendarAdjustment.day.desc())).all()
+    today = clock.now().astimezone(working_days.LOCAL_TZ).date()
+    upcoming = _upcoming(working_days.load(db.session), today)
+    return render_template("admin/working_calendar.html", form=form, rows=rows, upcoming=upcoming,
+                           covered_until=working_days.covered_until(), today=today), status
+
+
+@bp.post("/<int:adjustment_id>/delete")
+def delete(adjustment_id: int):
+    row = db.session.get(CalendarAdjustment, adjustment_id)
+    if row is not None:  # already removed (a second click): the same answer
+        db.session.delete(row)
+        db.session.commit()
+    flash(_("The calendar was changed."))
+    return redirect(url_for(".index"))

@@ -1,0 +1,144 @@
+"""The working-day calendar: one place that says whether a day is a working day and where a period
+counted in hours, days or working days ends.
+
+Public holidays and the make-up working days (调休) are published each year by the General Office of
+the State Council; the ``chinese-calendar`` package carries them (kept current by its maintainers,
+one release a year when the notice comes out). The city admin lays local adjustments over it
+(``calendar_adjustments``: a day declared working, or off). For a year the package does not know yet,
+Monday to Friday are working days (logged once, so an out-of-date package is seen).
+
+API (other lifecycles use the same):
+
+- ``load(session) -> WorkingCalendar``: the national calendar with the city's adjustments.
+- ``WorkingCalendar.is_working_day(day)``.
+- ``WorkingCalendar.add_working_days(start, n)``: the end (23:59:59 Beijing time) of the n-th working
+  day after the day of ``start``; ``n = 0`` is the end of ``start``'s day if that is a working day,
+  else of the next working day.
+- ``WorkingCalendar.period_end(start, amount, unit)``: ``unit`` is ``hours`` (calendar hours from
+  ``start``), ``days`` (end of the n-th calendar day after) or ``working_days``.
+- ``WorkingCalendar.working_days_between(start, end)``: working days after ``start``'s day up to
+  and including ``end``'s.
+- ``covered_until()``: the last year the package knows.
+- ``period_end(session, start, amount, unit)`` and ``add_working_days(session, start, n)``: the same
+  with the calendar loaded from ``session``.
+
+Models use ``add_working_days(instant, n)`` and ``add_period(instant, amount, unit)`` in scripts and
+expressions: ``install()`` (called where the engine is built) hands the engine this calendar, read in
+the running transition's session.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import CalendarAdjustment
+from workflows.engine import restricted
+from workflows.engine.case_engine import transition_session
+from workflows.errors import ModelRuntimeError
+
+log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+UNITS = ("hours", "days", "working_days")
+MAX_AMOUNT = 3660  # ten years of days: a period beyond it is a mistake in a table, not a deadline
+_warned_years: set[int] = set()
+
+
+def _national_working_day(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("chinese-calendar has no holidays for %s: counting Monday to Friday; update the package",
+                        day.year)
+        return day.weekday() < 5
+
+
+def _aware(value) -> datetime:
+    value = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), LOCAL_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    adjustments: dict = field(default_factory=dict)  # date -> bool (working)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.adjustments:
+            return self.adjustments[day]
+        return _national_working_day(day)
+
+    def add_working_days(self, start, days: int) -> datetime:
+        days = int(days)
+        if days < 0 or days > MAX_AMOUNT:
+            raise ValueError(f"working days out of range: {days}")
+        day = _aware(start).astimezone(LOCAL_TZ).date()
+        if days == 0:
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+            return _end_of(day)
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return _end_of(day)
+
+    def period_end(self, start, amount, unit: str) -> datetime:
+        start = _aware(start)
+        amount = float(amount)
+        if unit not in UNITS or amount < 0 or amount > MAX_AMOUNT * (24 if unit == "hours" else 1):
+            raise ValueError(f"not a period: {amount} {unit}")
+        if unit == "hours":
+            return start + timedelta(hours=amount)
+        if unit == "days":
+            return _end_of(start.astimezone(LOCAL_TZ).date() + timedelta(days=int(amount)))
+        return self.add_working_days(start, int(amount))
+
+    def working_days_between(self, start, end) -> int:
+        day, last = _aware(start).astimezone(LOCAL_TZ).date(), _aware(end).astimezone(LOCAL_TZ).date()
+        count = 0
+        while day < last:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+
+def covered_until() -> int:
+    """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday)."""
+    return max(day.year for day in chinese_calendar.holidays)
+
+
+def load(session: Session | None) -> WorkingCalendar:
+    if session is None:
+        return WorkingCalendar()
+    rows = session.execute(select(CalendarAdjustment.day, CalendarAdjustment.working)).all()
+    return WorkingCalendar({day: bool(working) for day, working in rows})
+
+
+def period_end(session: Session | None, start, amount, unit: str) -> datetime:
+    return load(session).period_end(start, amount, unit)
+
+
+def add_working_days(session: Session | None, start, days: int) -> datetime:
+    return load(session).add_working_days(start, days)
+
+
+def _in_transition(instant, amount, unit) -> datetime:
+    try:
+        return load(transition_session()).period_end(instant, amount, unit)
+    except ValueError as exc:
+        raise ModelRuntimeError(str(exc)) from None
+
+
+def install() -> None:
+    """Hand the engine this calendar for ``add_working_days`` and ``add_period`` in models."""
+    restricted.set_period_provider(_in_transition)
