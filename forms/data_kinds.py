@@ -34,6 +34,9 @@ class DataKind:
     enterprise_kinds: tuple = ALL
     located: bool = False  # has a point (lon, lat)
     summary: tuple = ()  # fields that name a record in lists and reviews
+    # "auto": a record that passes the plausibility checks (workflows/services/plausibility.py) is official
+    # at once and only the exceptions reach a reviewer; "review": every record waits for a person.
+    acceptance: str = "review"
 
     @property
     def field_map(self) -> dict:
@@ -105,7 +108,7 @@ KINDS = (
         F("ordered_at", "datetime", _l("Ordered at"), required=True),
         F("delivered_at", "datetime", _l("Delivered at")),
         F("cylinder_codes", "text", _l("Cylinder codes"), max=512), F("staff", "text", _l("Delivered by"), max=64),
-    ), enterprise_kinds=("bottled",), summary=("order_no", "ordered_at")),
+    ), enterprise_kinds=("bottled",), summary=("order_no", "ordered_at"), acceptance="auto"),
     DataKind("cylinder", 1, "A1.4", _l("Cylinders"), (
         F("code", "text", _l("Cylinder code"), required=True, max=64),
         F("manufacturer", "text", _l("Manufacturer"), max=128), F("spec", "text", _l("Specification"), max=64),
@@ -120,14 +123,14 @@ KINDS = (
           choices=_choices(("in", _l("Into stock")), ("out", _l("Out of stock")), ("return", _l("Returned")))),
         F("at", "datetime", _l("Time"), required=True), F("station", "text", _l("Station"), max=128),
         F("user_ref", "text", _l("User (their record id)"), max=64),
-    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "movement")),
+    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "movement"), acceptance="auto"),
     DataKind("cylinder_inspection", 1, "A1.4", _l("Cylinder inspections"), (
         F("cylinder_code", "text", _l("Cylinder code"), required=True, max=64),
         F("inspected_on", "date", _l("Inspected on"), required=True),
         F("result", "choice", _l("Result"), required=True,
           choices=_choices(("pass", _l("Passed")), ("fail", _l("Failed")), ("scrap", _l("Scrapped")))),
         F("inspection_unit", "text", _l("Inspection unit"), max=128), F("next_due_on", "date", _l("Next due on")),
-    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "result")),
+    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "result"), acceptance="auto"),
     DataKind("appointment", 1, "A1.10", _l("User appointments"), (
         F("appointment_type", "choice", _l("Appointment type"), required=True,
           choices=_choices(("gas_order", _l("Gas order")), ("inspection", _l("Household inspection")),
@@ -136,21 +139,21 @@ KINDS = (
         F("scheduled_at", "datetime", _l("Scheduled at"), required=True),
         F("status", "choice", _l("Status"), choices=_choices(("booked", _l("Booked")), ("done", _l("Done")),
                                                              ("cancelled", _l("Cancelled")))),
-    ), enterprise_kinds=("bottled",), summary=("appointment_type", "scheduled_at")),
+    ), enterprise_kinds=("bottled",), summary=("appointment_type", "scheduled_at"), acceptance="auto"),
     # ---- operational data -------------------------------------------------------------------
     DataKind("daily_volume", 1, "A1.5/A1.9/A2.3/A3.3", _l("Daily volumes"), (
         DATE, F("station", "text", _l("Station"), max=128),
         F("unit", "choice", _l("Unit"), required=True, choices=UNITS),
         F("inbound", "number", _l("Inbound"), min=0), F("supplied", "number", _l("Supplied"), min=0),
         F("stock", "number", _l("Stock"), min=0), F("delivered", "number", _l("Delivered"), min=0),
-    ), summary=("date", "station")),
+    ), summary=("date", "station"), acceptance="auto"),
     DataKind("monthly_supply", 2, "A2.3", _l("Monthly supply by user category"), (
         F("month", "month", _l("Month"), required=True),
         *(F(k, "number", label, min=0) for k, label in (
             ("residential", _l("Residential (m³)")), ("industrial", _l("Industrial (m³)")),
             ("commercial", _l("Commercial (m³)")), ("public_welfare", _l("Public welfare (m³)")),
             ("vehicle", _l("Vehicle (m³)")), ("piped", _l("Piped (m³)")), ("non_piped", _l("Non-piped (m³)")))),
-    ), enterprise_kinds=("pipeline",), summary=("month",)),
+    ), enterprise_kinds=("pipeline",), summary=("month",), acceptance="auto"),
     DataKind("household_inspection", 1, "A1.6/A2.9", _l("Household safety inspections"), (
         F("user_ref", "text", _l("User (their record id)"), required=True, max=64),
         F("inspected_at", "datetime", _l("Inspected at"), required=True),
@@ -174,7 +177,7 @@ KINDS = (
         F("patrolled_at", "datetime", _l("Patrolled at"), required=True),
         F("patroller", "text", _l("Patroller"), max=64), F("track", "track", _l("GPS track")),
         F("issues", "longtext", _l("Issues found"), max=2000), F("handling", "longtext", _l("Handling"), max=2000),
-    ), enterprise_kinds=("pipeline",), summary=("patrolled_at", "patroller")),
+    ), enterprise_kinds=("pipeline",), summary=("patrolled_at", "patroller"), acceptance="auto"),
     DataKind("maintenance_plan", 2, "A2.7", _l("Maintenance plans"), (
         F("title", "text", _l("Title"), required=True, max=128), F("scope", "longtext", _l("Scope"), max=2000),
         F("starts_on", "date", _l("Starts on"), required=True), F("ends_on", "date", _l("Ends on")),
@@ -183,7 +186,7 @@ KINDS = (
         F("done_at", "datetime", _l("Done at"), required=True), F("facility", "text", _l("Facility"), max=128),
         F("work", "longtext", _l("Work done"), required=True, max=2000),
         F("issues", "longtext", _l("Issues found"), max=2000),
-    ), enterprise_kinds=("pipeline",), summary=("done_at", "facility")),
+    ), enterprise_kinds=("pipeline",), summary=("done_at", "facility"), acceptance="auto"),
     DataKind("emergency_repair", 2, "A2.8", _l("Emergency repairs"), (
         F("leak_location", "text", _l("Leak location"), required=True, max=256),
         F("leak_at", "datetime", _l("Leak time"), required=True),

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -28,7 +29,10 @@ from workflows import notify
 from workflows.engine import clock
 from workflows.errors import ModelRuntimeError
 
+from . import plausibility
+
 REVIEW_PROCESS = "data_review"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -67,15 +71,29 @@ def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, s
                       rejected=len(rejected), result={})
     s.add(batch)
     s.flush()
-    accepted, items = [], []
+    accepted, items, official = [], [], 0
+    auto = getattr(kind, "acceptance", "review") == "auto"
+    context = plausibility.Context(s, enterprise.id) if auto else None
     for index, data in valid:
         record, status = _store(s, cipher, kind, enterprise.id, batch.id, data, now)
+        failed = plausibility.check(kind.key, data, context, now.astimezone(SHANGHAI).date()) \
+            if auto and status == REC_PENDING else []
+        if auto and status == REC_PENDING and not failed:
+            # Plausible operational data is official at once; only exceptions wait for a person.
+            _make_official(s, record, now)
+            status, official = REC_OFFICIAL, official + 1
         accepted.append({"index": index, "external_id": data["external_id"], "record": record.id,
-                         "version": record.version, "status": status})
+                         "version": record.version, "status": status, **({"checks": failed} if failed else {})})
         if status == REC_PENDING:
             items.append({"ref": len(items) + 1, "summary": summary_of(kind, data), "record_id": record.id,
-                          "external_id": data["external_id"], "version": record.version})
-    batch.accepted = len(items)
+                          "external_id": data["external_id"], "version": record.version,
+                          **({"checks": failed} if failed else {})})
+    batch.accepted = len(items) + official
+    if official:
+        from .data_checks import KINDS_CHECKED, check_enterprise
+
+        if kind.key in KINDS_CHECKED:
+            check_enterprise(s, enterprise.id, now)  # warnings from data no longer wait for a review
     if items:
         batch.case_id = engine.open_system_case(
             s, REVIEW_PROCESS,
@@ -83,11 +101,20 @@ def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, s
              "files": [], "source": source},
             enterprise.id, title=f"{kind.label} · {enterprise.name} · {len(items)}", now=now)
     else:
-        batch.status = BATCH_UNCHANGED
+        batch.status = BATCH_REVIEWED if official else BATCH_UNCHANGED
     batch.result = {"batch": batch.id, "case": batch.case_id, "kind": kind.key, "accepted": accepted,
                     "rejected": [{"index": r.index, "external_id": r.external_id, "errors": r.errors}
                                  for r in rejected]}
     return batch.result
+
+
+def _make_official(s, record: DataRecord, now: datetime) -> None:
+    """The record becomes the official one; the version it replaces is kept, superseded."""
+    s.execute(update(DataRecord).where(
+        DataRecord.kind == record.kind, DataRecord.enterprise_id == record.enterprise_id,
+        DataRecord.external_id == record.external_id, DataRecord.status == REC_OFFICIAL,
+        DataRecord.id != record.id).values(status=REC_SUPERSEDED))
+    record.status, record.decided_at = REC_OFFICIAL, record.decided_at or now
 
 
 def _store(s, cipher, kind, enterprise_id, batch_id, data: dict, now) -> tuple[DataRecord, str]:
@@ -135,11 +162,7 @@ def reviewed(s, case, payload, actor, now) -> None:
             continue
         record.decided_at = now
         if row.get("decision") == "accept":
-            s.execute(update(DataRecord).where(
-                DataRecord.kind == record.kind, DataRecord.enterprise_id == record.enterprise_id,
-                DataRecord.external_id == record.external_id, DataRecord.status == REC_OFFICIAL,
-                DataRecord.id != record.id).values(status=REC_SUPERSEDED))
-            record.status = REC_OFFICIAL
+            _make_official(s, record, now)
             if record.kind == "enterprise_profile":  # the register follows the enterprise's accepted profile
                 from .enterprise_register import apply_profile
 

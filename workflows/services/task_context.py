@@ -279,6 +279,8 @@ def _records(s, data: dict, part: Records, viewer: Viewer) -> list[dict]:
         entry = {"ref": row["ref"], "summary": row.get("summary") or "", "fields": []}
         if row.get("reason"):
             entry["reason"] = row["reason"]
+        if row.get("checks"):  # the plausibility checks it failed (workflows/services/plausibility.py)
+            entry["checks"] = [str(c) for c in row["checks"]]
         if record is not None and record.kind == kind.key:
             entry["external_id"] = record.external_id
             values = viewer.reveal(kind, record, viewer.personal) if viewer.reveal else dict(record.data)
