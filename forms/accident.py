@@ -149,7 +149,7 @@ class AccidentUpwardReportForm(FlaskForm):
     reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
     reported_at = InstantField(_l("Reported at"), validators=[InputRequired(), NotInFuture()])
     reported_to = StringField(_l("Reported to"), validators=[DataRequired(), Length(max=128)])
-    method = SelectField(_l("How"), choices=REPORT_METHODS, validators=[InputRequired()])
+    method = SelectField(_l("Report method"), choices=REPORT_METHODS, validators=[InputRequired()])
     content = TextAreaField(_l("What was reported"), validators=[Optional(), Length(max=4000)])
 
 

@@ -3,6 +3,7 @@ robots and the outbox's "send again"."""
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -29,10 +30,13 @@ class ChannelChoiceForm(FlaskForm):
         Optional(), Length(max=16), Regexp(MOBILE, message=_l("A mainland mobile number of 11 digits."))])
 
 
+def _choice_label(category: str, channel: str) -> LazyString:
+    return LazyString(lambda: f"{CATEGORY_LABELS[category]} · {CHANNEL_LABELS[channel]}")
+
+
 for _category in CATEGORIES:
     for _channel in (MAIL, SMS):
-        setattr(ChannelChoiceForm, field_name(_category, _channel),
-                BooleanField(f"{CATEGORY_LABELS[_category]} · {CHANNEL_LABELS[_channel]}"))
+        setattr(ChannelChoiceForm, field_name(_category, _channel), BooleanField(_choice_label(_category, _channel)))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from conftest import enterprise_id
-from flows import KQ_BOTTLED, open_order
+from flows import ACCEPT, KQ_BOTTLED, open_order
 from leaks import page_leaks, visible_text
 from sqlalchemy import select
 
@@ -189,7 +189,7 @@ def test_a_rectification_read_through_its_pages_names_files_and_people(app, api,
     inspector = browser("keqiao_inspector")
     verify = int(re.search(rb'href="/tasks/(\d+)"', inspector.client.get("/?scope=mine").data).group(1))
     assert page_leaks(inspector.client.get(f"/tasks/{verify}").data) == []
-    assert inspector.form_post(f"/tasks/{verify}", {"decision": "accept", "comment": "合格"}).status_code == 302
+    assert inspector.form_post(f"/tasks/{verify}", {**ACCEPT, "comment": "合格"}).status_code == 302
     page = inspector.client.get(f"/cases/{order['id']}")
     text = page.data.decode()
     assert "调压箱整改后.png、密封件.png" in text  # the history's photos, by name

@@ -287,6 +287,8 @@ def filter_message(text) -> str:
     for known in FILTER_MESSAGES:
         if text == getattr(known, "_args", (None,))[0]:
             return str(known)
+    if text.startswith("Must be one of: "):  # the API lists the keys; a page says to pick an offered value
+        return _("Not one of the values offered.")
     if text.startswith("At most ") and text.endswith(" characters."):
         return _("At most %(n)s characters.", n=text[len("At most "):-len(" characters.")])
     return text
@@ -325,6 +327,8 @@ def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
             out.append((shown.field_label(key), shown.process_label(value)))
         elif key in ("case", "parent"):
             out.append((shown.field_label(key), f"#{value}"))
+        elif key == "checkin" and isinstance(value, dict):
+            out.append((shown.field_label(key), checkin_label(value)))
         else:
             out.append((shown.field_label(key, g.get("presenting_process")),
                         shown.value(key, value, g.get("presenting_process"))))

@@ -36,6 +36,7 @@ LABELS = {
 }
 # Money reads "80,000.00 元": its label needs no "(yuan)" of its form field.
 MONEY_LABELS = {"amount": _l("Penalty amount"), "economic_loss": _l("Direct economic loss"),
+                "direct_loss": _l("Direct economic loss"), "reported_direct_loss": _l("Direct economic loss"),
                 "paid_amount": _l("Amount paid")}
 # Choices no task form offers, by the key the case data holds them under.
 CHOICES = {("category", k): v for k, v in CATEGORY_CHOICES}
@@ -111,7 +112,7 @@ def _label(key: str, form_key: str | None = None) -> str:
         return str(LABELS[key])
     form_labels, _choices = labels.form_labels()
     found = form_labels.get(key) or labels.EXTRA_FIELDS.get(key)
-    return str(found) if found is not None else key
+    return str(found) if found is not None else str(labels.presenter().field_label(key))
 
 
 def _choice(key: str, value, form_key: str | None = None) -> str:
@@ -120,11 +121,12 @@ def _choice(key: str, value, form_key: str | None = None) -> str:
         own = CHOICES.get((key, value))
     if own is None:
         own = labels.form_labels()[1].get((key, value))
-    return str(own) if own is not None else str(value)
+    # What no form offers (an accident's grade, a period's unit): the presentation layer's labels.
+    return str(own) if own is not None else str(labels.presenter().value(key, value))
 
 
 def money(value) -> str:
-    return _("%(amount)s yuan", amount=f"{float(value):,.2f}")
+    return str(labels.presenter().money(value))
 
 
 def number(value) -> str:

@@ -773,7 +773,8 @@ def _current_data(workflow, watching=None) -> dict:
         ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
         joined = [t.parent for t in workflow.get_tasks(state=TaskState.WAITING)
-                  if isinstance(t.task_spec, Join) and t.parent is not None]
+                  if isinstance(t.task_spec, Join) and t.parent is not None
+                  and t.parent.task_spec.bpmn_id not in (watching or ())]
         merged: dict = {}
         for task in sorted([*ready, *joined], key=lambda t: t.last_state_change):
             merged.update(task.data)
