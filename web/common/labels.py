@@ -112,7 +112,12 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "upward_reports": _l("Reports upward"), "received_at": _l("Report received at"),
                 "enterprise_report_due": _l("Enterprise report due"), "county_report_due": _l("County report due"),
                 "up_report_due": _l("City report due"), "investigation_due": _l("Investigation report due"),
-                "extension_granted_days": _l("Extension granted (days)")}
+                "extension_granted_days": _l("Extension granted (days)"),
+                # The rectification model's deadlines (rectification_period.dmn, the working-day calendar).
+                "rectification_period": _l("Rectification and verification periods"),
+                "period_amount": _l("Period"), "period_unit": _l("Period unit"),
+                "verify_due_at": _l("Verification due"), "verify_escalate_at": _l("Verification escalated at"),
+                "extension_requested": _l("Extension asked for")}
 # Case data that holds a choice of a form field under another name (the notified and the decided penalty).
 CHOICE_ALIASES = {"notified_type": "penalty_type", "decided_type": "penalty_type"}
 
@@ -133,12 +138,7 @@ TEMPLATE_KIND_LABELS = {
 EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "level": {"city": _l("City level"), "county": _l("County level")},
-                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES,
-                # The rectification model's deadlines (rectification_period.dmn, the working-day calendar).
-                "rectification_period": _l("Rectification and verification periods"),
-                "period_amount": _l("Period"), "period_unit": _l("Period unit"),
-                "verify_due_at": _l("Verification due"), "verify_escalate_at": _l("Verification escalated at"),
-                "extension_requested": _l("Extension asked for")}
+                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES}
 # Values the models write that no form offers as a choice.
 EXTRA_CHOICES = {("period_unit", "hours"): _l("hours"), ("period_unit", "days"): _l("days"),
                  ("period_unit", "working_days"): _l("working days")}
