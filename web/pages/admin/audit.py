@@ -325,7 +325,9 @@ def _details(entry) -> list[tuple[str, str, str]]:
             text = str(STEP_LABELS.get(raw, raw))
         elif key == "disposition":
             text = _file_name(raw)
-        shown.append((str(DETAIL_LABELS.get(key, _l("Detail"))), text, raw if raw != text else ""))
+        # A name typed at a failed sign-in is shown as typed (verbatim), not read as prose.
+        verbatim = key == "username_tried"
+        shown.append((str(DETAIL_LABELS.get(key, _l("Detail"))), text, raw if raw != text or verbatim else ""))
     return shown
 
 
