@@ -100,7 +100,8 @@ CHECKS = [
                                                                   key=len, reverse=True)) + r")\b")),
     ("True/False/None", re.compile(r"(?<![\w-])(?:True|False|None)(?![\w-])")),
     # A percentage with one decimal (75.0%) is a rate as written, not money.
-    ("float money", re.compile(r"(?<![\d,.])\d{4,}\.\d+(?![\d.%])|(?<![\d,.])\d+\.0(?![\d.%])")),
+    # A degree of longitude or latitude (121.0°) is a coordinate, not money either.
+    ("float money", re.compile(r"(?<![\d,.])\d{4,}\.\d+(?![\d.%°])|(?<![\d,.])\d+\.0(?![\d.%°])")),
     # Words of the program's English on a Chinese page: a line of English words only, or an English label.
     ("English text", re.compile(r"^(?!(?:English)$)(?=.*[a-z]{3})[A-Za-z][A-Za-z ,.'()-]*$")),
     ("English label", re.compile(r"(?<![\w./-])[A-Za-z_]{3,}\s*[:：](?!//)")),

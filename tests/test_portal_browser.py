@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import totp_code
-from leaks import page_leaks
+from leaks import leaks
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
@@ -83,7 +83,16 @@ def internal_values(page, visit: Visit) -> list[str]:
     process name, True/False/None or float money in what the page shows."""
     if visit.status != 200 or not visit.html:
         return []
-    return [f"shows {found}" for found in page_leaks(page.content())]
+    # The text as rendered (scripts included: the diagram's labels, the map's), without what is verbatim on
+    # purpose (data-verbatim, see tests/leaks.py) and the vendored libraries' own notices: bpmn.io's
+    # watermark, which its licence requires on every diagram, and Leaflet's attribution.
+    text = page.evaluate("""() => {
+        const body = document.body.cloneNode(true);
+        body.querySelectorAll('[data-verbatim], script, style, noscript, .bjs-powered-by, '
+                              + '.leaflet-control-attribution').forEach(e => e.remove());
+        return body.innerText || body.textContent;
+    }""")
+    return [f"shows {found}" for found in leaks(text)]
 
 
 def task_context_shown(page, visit: Visit) -> list[str]:

@@ -1,3 +1,11 @@
+// A model's names are written in both languages ("整改 Rectification"); the reader sees the half of each
+// in the page's language only (Chinese first), as everywhere else on the platform.
+function oneLanguage(xml) {
+  const chinese = (document.documentElement.lang || 'zh').startsWith('zh');
+  return xml.replace(/name="([^"]*[\u4e00-\u9fff][^"]*?) ([A-Za-z][A-Za-z ,.'()-]*)"/g,
+    (whole, zh, en) => `name="${chinese ? zh : en}"`);
+}
+
 // Renders a case's BPMN diagram with bpmn-js and marks where the case stands; linked cases
 // (the case that opened this one, the cases it opened) get a compact diagram each, behind tabs.
 (function () {
@@ -16,7 +24,7 @@
         if (!r.ok) throw new Error('HTTP ' + r.status);
         return r.text();
       })
-      .then((xml) => viewer.importXML(xml))
+      .then((xml) => viewer.importXML(oneLanguage(xml)))
       .then(() => {
         const canvas = viewer.get('canvas');
         canvas.zoom('fit-viewport');
