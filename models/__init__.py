@@ -59,6 +59,7 @@ from .info import (
     Trainee,
     TrainingSession,
 )
+from .measures import GRADE_DRAFT, GRADE_PUBLISHED, CreditGrade, SafetyScore
 from .monitoring import (
     COMPARISONS,
     LEVELS,
@@ -107,6 +108,10 @@ from .registry import (
 )
 
 __all__ = [
+    "GRADE_DRAFT",
+    "GRADE_PUBLISHED",
+    "CreditGrade",
+    "SafetyScore",
     "CHANNEL_DINGTALK",
     "CHANNEL_SMS",
     "CHANNEL_WECOM",
