@@ -57,6 +57,20 @@ def figures(user, month, quarter, county) -> dict:
             "grades": safety_scores.grades(db.session, user, quarter, today(), county)}
 
 
+def summary(user, enterprise_id: int | None = None) -> dict:
+    """This month's measures and today's scores for the dashboard (the area) or an enterprise home (one
+    enterprise, with its latest published grade)."""
+    now = clock.now()
+    month = today().replace(day=1)
+    ind = supervision_measures.indicators(db.session, user, UPDATE_CYCLES, month, now, None, enterprise_id)
+    sc = safety_scores.scores(db.session, user, UPDATE_CYCLES, today(), today(), now, None, enterprise_id)
+    out = {"month": ind["month"], "area": ind["area"], "scores": sc["scores"], "percent": percent, "hours": hours}
+    if enterprise_id is not None:
+        out["row"] = ind["enterprises"][0] if ind["enterprises"] else None
+        out["grade"] = safety_scores.latest_published(db.session, enterprise_id)
+    return out
+
+
 @bp.get("")
 @login_required
 def index():
