@@ -175,6 +175,11 @@ def test_score_explained_by_its_rules_ranked_and_graded_after_approval(app, api,
         assert owner.get("/scores?quarter=2035-Q1").json["grades"] == []
     from conftest import csrf_of, sign_in_form
 
+    owner_page = app.test_client()
+    sign_in_form(owner_page, "kq_bottled_admin", _password())
+    home = owner_page.get("/enterprise/").get_data(as_text=True)  # pages at the real time: sessions age
+    assert 'id="measures"' in home and "尚未发布" in home and "区县排名" in home
+
     county_page = app.test_client()
     sign_in_form(county_page, "keqiao_supervisor", _password())
     page = county_page.get("/portal/measures?month=2035-03&quarter=2035-Q1")
@@ -191,6 +196,22 @@ def test_score_explained_by_its_rules_ranked_and_graded_after_approval(app, api,
         published = owner.get("/scores?quarter=2035-Q1").json["grades"]
     assert [(g["grade"], g["status"]) for g in published] == [("B", "published")]
     assert published[0]["enterprise"]["id"] == kqb
+    home = owner_page.get("/enterprise/").get_data(as_text=True)
+    assert "尚未发布" not in home and "<strong>B</strong> <span class=\"muted\">(2035-Q1)</span>" in home
+    # The page's figures as Excel: the month's measures, the users never inspected, the scores and the grades
+    # (the measures' values are those of the API, checked above; here the page's own time, so the grades).
+    book = city.get("/portal/measures/export.xlsx?month=2035-03&quarter=2035-Q1")
+    dash = city.get("/portal/")
+    assert book.status_code == 200 and 'id="dash-measures"' in dash.get_data(as_text=True)
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(BytesIO(book.data))
+    assert sheets.sheetnames[:3] == ["监管指标2035-03", "区县汇总", "未入户安检用户"]
+    assert KQB in {r[0] for r in sheets["监管指标2035-03"].iter_rows(min_row=2, values_only=True)}
+    assert [r[2:4] for r in sheets["信用等级2035-Q1"].iter_rows(min_row=2, values_only=True)
+            if r[0] == KQB] == [("B", "已发布")]
     # A second publication finds nothing to approve.
     page = city.get("/portal/measures?quarter=2035-Q1")
     again = city.post("/portal/measures/grades/2035-Q1/publish", data={"csrf_token": csrf_of(page.data)})

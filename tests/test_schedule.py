@@ -23,7 +23,8 @@ def test_the_embedded_scheduler_runs_each_job_when_its_interval_is_up(app, api, 
     now = [1000.0]
     scheduler = InProcessScheduler(app, clock=lambda: now[0])
     first = scheduler.run_due()
-    assert set(first) == {"timers", "overdue", "mailed", "data_checks", "documents", "idempotency_keys", "delivered"}
+    assert set(first) == {"timers", "overdue", "mailed", "data_checks", "documents", "idempotency_keys", "delivered",
+                          "safety_scores"}
     now[0] += 1
     assert scheduler.run_due() == {}  # nothing is due a second later
     now[0] += app.config["TIMER_INTERVAL_SECONDS"]
