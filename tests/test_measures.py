@@ -235,3 +235,40 @@ def test_bad_input_is_422_naming_the_field(api, query, field):
     resp = api("keqiao_supervisor").get(query)
     assert resp.status_code == 422, resp.data
     assert field in resp.json["error"]["fields"]
+
+
+def test_the_city_admin_changes_the_scoring_rules_by_uploading_a_new_table(app, api):
+    """The points are the DMN table's: a new version of ``safety_score`` changes today's score at once, and the
+    score names the rule and its new points."""
+    from pathlib import Path
+
+    kqb = kq_world(app, api)
+    supervisor = api("keqiao_supervisor")
+    today = datetime(2035, 3, 31, 12, 0, tzinfo=SH)  # "today" under the held clock: computed live
+
+    def mine():
+        with at(today):
+            reply = supervisor.get("/scores")
+        assert reply.status_code == 200 and reply.json["live"] is True, reply.json
+        return next(s for s in reply.json["scores"] if s["enterprise"]["id"] == kqb)
+
+    assert mine()["score"] == 75
+    table = Path(__file__).parent.parent / "bpmn" / "safety_score.dmn"
+    raised = table.read_text(encoding="utf-8").replace(
+        "入户安检覆盖率低于 60%: 扣 10 分", "入户安检覆盖率低于 60%: 扣 30 分").replace(
+        '<outputEntry id="Out_1"><text>-10</text>', '<outputEntry id="Out_1"><text>-30</text>')
+    assert raised != table.read_text(encoding="utf-8")
+    resp = api("admin").post("/decisions", data=raised.encode(), content_type="application/xml")
+    assert resp.status_code == 201, resp.json
+    changed = mine()
+    assert changed["score"] == 55 and changed["decision_version"] == 2
+    assert {"description": "入户安检覆盖率低于 60%: 扣 30 分", "points": -30} in [
+        {k: r[k] for k in ("description", "points")} for r in changed["details"]["rules"]]
+
+
+def test_a_bad_month_on_the_page_is_shown_not_a_server_error(app, browser):
+    page = browser("keqiao_supervisor").client.get("/portal/measures?month=2035-13&quarter=Q9&county=x")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "YYYY-MM" in text and "YYYY-Qn" in text
+    assert browser("kq_bottled_admin").client.get("/portal/measures").status_code == 403
