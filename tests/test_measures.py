@@ -237,9 +237,9 @@ def test_bad_input_is_422_naming_the_field(api, query, field):
     assert field in resp.json["error"]["fields"]
 
 
-def test_the_city_admin_changes_the_scoring_rules_by_uploading_a_new_table(app, api):
+def test_the_city_admin_changes_the_scoring_rules_by_uploading_a_new_table(app, api, yc_supervisor):
     """The points are the DMN table's: a new version of ``safety_score`` changes today's score at once, and the
-    score names the rule and its new points."""
+    score names the rule and its new points. Another county's data does not move the score."""
     from pathlib import Path
 
     kqb = kq_world(app, api)
@@ -252,6 +252,8 @@ def test_the_city_admin_changes_the_scoring_rules_by_uploading_a_new_table(app, 
         assert reply.status_code == 200 and reply.json["live"] is True, reply.json
         return next(s for s in reply.json["scores"] if s["enterprise"]["id"] == kqb)
 
+    assert mine()["score"] == 75
+    yc_world(app, yc_supervisor, api)
     assert mine()["score"] == 75
     table = Path(__file__).parent.parent / "bpmn" / "safety_score.dmn"
     raised = table.read_text(encoding="utf-8").replace(
