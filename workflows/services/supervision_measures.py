@@ -113,25 +113,29 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 # ---- the measures ------------------------------------------------------------------------------------
-def _records(session, kind: str, enterprise_ids: list[int], statuses=(REC_OFFICIAL,)):
+def _records(session, kind: str, enterprise_ids: list[int], since: datetime | None = None):
+    """The official records of ``kind``; with ``since``, only those received from then on (a record of
+    something done in a period is received after the period began)."""
     if not enterprise_ids:
         return []
-    return session.execute(select(DataRecord.enterprise_id, DataRecord.external_id, DataRecord.data,
-                                  DataRecord.created_at, DataRecord.status)
-                           .where(DataRecord.kind == kind, DataRecord.enterprise_id.in_(enterprise_ids),
-                                  DataRecord.status.in_(statuses))).all()
+    stmt = (select(DataRecord.enterprise_id, DataRecord.external_id, DataRecord.data, DataRecord.created_at)
+            .where(DataRecord.kind == kind, DataRecord.enterprise_id.in_(enterprise_ids),
+                   DataRecord.status == REC_OFFICIAL))
+    if since is not None:
+        stmt = stmt.where(DataRecord.created_at >= since)
+    return session.execute(stmt).all()
 
 
 def _coverage(session, enterprises, plans, month: date, now: datetime) -> dict[int, dict]:
     ids = [e.id for e in enterprises]
     end = min(instant(add_months(month, 1)), now)
     users: dict[int, dict[str, str]] = {i: {} for i in ids}
-    for ent, ref, data, created, _status in _records(session, "gas_user", ids):
+    for ent, ref, data, created in _records(session, "gas_user", ids):
         if created is not None and created < end:
             users[ent][ref] = (data or {}).get("name") or ref
     inspected: dict[int, set] = {i: set() for i in ids}
     starts = {e.id: instant(add_months(month, 1 - plans[e.kind]["household_cycle_months"])) for e in enterprises}
-    for ent, _ref, data, _created, _status in _records(session, "household_inspection", ids):
+    for ent, _ref, data, _created in _records(session, "household_inspection", ids, min(starts.values(), default=None)):
         data = data or {}
         at = _when(data.get("inspected_at"))
         if at is not None and starts[ent] <= at < end and data.get("result") != "not_home":
@@ -154,7 +158,7 @@ def _patrols(session, enterprises, plans, month: date) -> dict[int, dict]:
     ids = [e.id for e in enterprises]
     start, end = instant(month), instant(add_months(month, 1))
     done = {i: 0 for i in ids}
-    for ent, _ref, data, _created, _status in _records(session, "patrol_record", ids):
+    for ent, _ref, data, _created in _records(session, "patrol_record", ids, start):
         at = _when((data or {}).get("patrolled_at"))
         if at is not None and start <= at < end:
             done[ent] += 1
@@ -208,7 +212,8 @@ def _timeliness(session, enterprises, cycles: dict, month: date, now: datetime) 
         rows = session.execute(
             select(DataRecord.enterprise_id, DataRecord.data, DataBatch.submitted_at)
             .join(DataBatch, DataBatch.id == DataRecord.batch_id)
-            .where(DataRecord.kind == kind, DataRecord.enterprise_id.in_(ids), DataRecord.status != REC_REJECTED)).all()
+            .where(DataRecord.kind == kind, DataRecord.enterprise_id.in_(ids), DataRecord.status != REC_REJECTED,
+                   DataBatch.submitted_at >= instant(month))).all()
         for ent, data, at in rows:
             period = str((data or {}).get(period_field) or "")[:10 if cycle == "daily" else 7]
             key = (ent, period)
