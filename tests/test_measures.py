@@ -60,9 +60,9 @@ def county_of(reply, name):
 
 
 def kq_world(app, api):
-    """Keqiao bottled company's March 2035: two users (one inspected, one nobody at home), three daily volumes
-    (one on time, two late), two rectification orders closed (one in time, one after its deadline passed) and a
-    warning closed after six hours."""
+    """Keqiao bottled company's March 2035: three users (one inspected, one nobody at home, one inspected only
+    before the cycle), three daily volumes (one on time, two late), two rectification orders closed (one in
+    time, one after its deadline passed) and a warning closed after six hours."""
     from web.extensions import case_engine
 
     admin, supervisor, inspector = api("kq_bottled_admin"), api("keqiao_supervisor"), api("keqiao_inspector")
@@ -70,12 +70,16 @@ def kq_world(app, api):
     with at(IN_MARCH):
         submit(admin, supervisor, "gas_user", [
             {"external_id": "MU-1", "name": "钱大妈", "user_type": "residential"},
-            {"external_id": "MU-2", "name": "孙大爷", "user_type": "residential"}])
+            {"external_id": "MU-2", "name": "孙大爷", "user_type": "residential"},
+            {"external_id": "MU-3", "name": "李阿姨", "user_type": "residential"}])
         submit(admin, supervisor, "household_inspection", [
             {"external_id": "HI-1", "user_ref": "MU-1", "inspected_at": "2035-03-18T10:00:00+08:00",
              "result": "safe"},
             {"external_id": "HI-2", "user_ref": "MU-2", "inspected_at": "2035-03-18T11:00:00+08:00",
-             "result": "not_home"}])
+             "result": "not_home"},
+            # before the twelve-month cycle: not inspected in it, but not "never"
+            {"external_id": "HI-3", "user_ref": "MU-3", "inspected_at": "2034-03-01T09:00:00+08:00",
+             "result": "safe"}])
         submit(admin, supervisor, "daily_volume", [
             {"external_id": f"DV-{d}", "date": f"2035-03-{d}", "unit": "kg", "inbound": 100, "supplied": 90,
              "stock": 10} for d in ("10", "18", "19")])
@@ -117,9 +121,11 @@ def test_every_indicator_from_data_made_here_and_another_county_moves_none(app, 
     with at(AFTER):
         before = supervisor.get(f"/indicators?month={MONTH}").json
     mine = one(before, kqb)
-    assert mine["household_coverage"]["registered"] == 2 and mine["household_coverage"]["inspected"] == 1
-    assert mine["household_coverage"]["rate"] == 0.5
-    assert mine["household_coverage"]["not_inspected"] == [{"user_ref": "MU-2", "name": "孙大爷"}]
+    assert mine["household_coverage"]["registered"] == 3 and mine["household_coverage"]["inspected"] == 1
+    assert mine["household_coverage"]["rate"] == 0.3333 and mine["household_coverage"]["cycle_months"] == 12
+    assert mine["household_coverage"]["not_inspected"] == [{"user_ref": "MU-2", "name": "孙大爷", "never": True},
+                                                           {"user_ref": "MU-3", "name": "李阿姨", "never": False}]
+    assert mine["household_coverage"]["never_inspected"] == 1
     assert mine["patrol"] == {"done": 0, "planned": 0, "rate": None}  # a bottled company patrols no network
     assert mine["rectification"] == {"closed": 2, "on_time": 1, "rate": 0.5}
     # 31 days fell due; 19 March's volume came in time, 10 and 18 March's late, the rest never.
@@ -137,7 +143,7 @@ def test_every_indicator_from_data_made_here_and_another_county_moves_none(app, 
     assert one(after, kqb) == mine and county_of(after, "柯桥区") == county_of(before, "柯桥区")
     yc = one(city, enterprise_id(app, YCP))
     assert yc["patrol"] == {"done": 3, "planned": 8, "rate": 0.375}
-    assert yc["household_coverage"]["not_inspected"] == [{"user_ref": "YU-1", "name": "周先生"}]
+    assert yc["household_coverage"]["not_inspected"] == [{"user_ref": "YU-1", "name": "周先生", "never": True}]
     assert yc["timeliness"]["late"] == 1 and yc["timeliness"]["by_kind"]["monthly_supply"]["missing"] == 1
     assert county_of(city, "柯桥区") == county_of(before, "柯桥区")
     # An enterprise sees itself only; one enterprise filtered out of the area is simply absent.
@@ -159,11 +165,11 @@ def test_score_explained_by_its_rules_ranked_and_graded_after_approval(app, api,
         stored = api("keqiao_supervisor").get("/scores?day=2035-03-31&quarter=2035-Q1").json
     mine = next(s for s in stored["scores"] if s["enterprise"]["id"] == kqb)
     rules = {r["description"]: r["points"] for r in mine["details"]["rules"]}
-    # Coverage 50 % (-10), rectification in time 50 % (-10), timeliness under 90 % (-5); no penalties or accidents.
+    # Coverage 33 % (-10), rectification in time 50 % (-10), timeliness under 90 % (-5); no penalties or accidents.
     assert rules == {"入户安检覆盖率低于 60%: 扣 10 分": -10, "整改按期率低于 80%: 扣 10 分": -10,
                      "数据按时报送率低于 90%: 扣 5 分": -5}
     assert mine["score"] == 100 + sum(rules.values()) == 75
-    assert mine["details"]["inputs"]["coverage"] == 0.5 and mine["county"]["name"] == "柯桥区"
+    assert mine["details"]["inputs"]["coverage"] == 0.3333 and mine["county"]["name"] == "柯桥区"
     assert 1 <= mine["county_rank"] <= mine["county_of"] and 1 <= mine["city_rank"] <= mine["city_of"]
     assert all(s["county"]["name"] == "柯桥区" for s in stored["scores"])
 

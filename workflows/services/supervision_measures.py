@@ -140,17 +140,28 @@ def _coverage(session, enterprises, plans, month: date, now: datetime) -> dict[i
         at = _when(data.get("inspected_at"))
         if at is not None and starts[ent] <= at < end and data.get("result") != "not_home":
             inspected[ent].add(data.get("user_ref"))
+    # Users ever inspected (before the cycle too), to tell "not in this cycle" from "never".
+    ref, result = DataRecord.data["user_ref"].as_string(), DataRecord.data["result"].as_string()
+    ever: dict[int, set] = {i: set() for i in ids}
+    if ids:
+        for ent, user_ref in session.execute(
+                select(DataRecord.enterprise_id, ref).distinct()
+                .where(DataRecord.kind == "household_inspection", DataRecord.enterprise_id.in_(ids),
+                       DataRecord.status == REC_OFFICIAL, result != "not_home", DataRecord.created_at < end)):
+            ever[ent].add(user_ref)
     out = {}
     for e in enterprises:
         if not plans[e.kind]["household_cycle_months"]:
-            out[e.id] = {"registered": len(users[e.id]), "inspected": 0, "rate": None, "not_inspected": []}
+            out[e.id] = {"registered": len(users[e.id]), "inspected": 0, "rate": None, "never_inspected": 0,
+                         "not_inspected": []}
             continue
         done = [ref for ref in users[e.id] if ref in inspected[e.id]]
         never = sorted((ref, name) for ref, name in users[e.id].items() if ref not in inspected[e.id])
         out[e.id] = {"registered": len(users[e.id]), "inspected": len(done),
                      "rate": _rate(len(done), len(users[e.id])),
                      "cycle_months": plans[e.kind]["household_cycle_months"],
-                     "not_inspected": [{"user_ref": r, "name": n} for r, n in never]}
+                     "never_inspected": sum(1 for r, _n in never if r not in ever[e.id]),
+                     "not_inspected": [{"user_ref": r, "name": n, "never": r not in ever[e.id]} for r, n in never]}
     return out
 
 
@@ -273,7 +284,7 @@ def per_enterprise(session, enterprises, cycles: dict, month: date, now: datetim
 
 
 def _sum(rows: list[dict]) -> dict:
-    cov = {k: sum(r["household_coverage"][k] for r in rows) for k in ("registered", "inspected")}
+    cov = {k: sum(r["household_coverage"][k] for r in rows) for k in ("registered", "inspected", "never_inspected")}
     pat = {"done": sum(r["patrol"]["done"] for r in rows if r["patrol"]["planned"]),
            "planned": sum(r["patrol"]["planned"] for r in rows)}
     rect = {k: sum(r["rectification"][k] for r in rows) for k in ("closed", "on_time")}

@@ -121,7 +121,7 @@ def export():
     head = ["登记用户数", "已入户安检", "入户安检覆盖率", "巡查次数", "计划巡查次数", "巡查完成率", "已结案整改",
             "按期整改", "整改按期率", "应报数据", "按时报送", "数据及时率", "已关闭预警", "处置时长中位数(小时)",
             "处置时长平均数(小时)"]
-    never = [[r["enterprise"]["name"], u["user_ref"], u["name"]] for r in rows
+    never = [[r["enterprise"]["name"], u["user_ref"], u["name"], "是" if u["never"] else "否"] for r in rows
              for u in r["household_coverage"]["not_inspected"]]
     sheets = [
         (f"监管指标{f['indicators']['month']}", ["企业", "区县", "企业类型", *head],
@@ -129,7 +129,7 @@ def export():
            *measure_row(r)] for r in rows]),
         ("区县汇总", ["区县", "企业数", *head],
          [[c["county"]["name"], c["enterprises"], *measure_row(c)] for c in f["indicators"]["counties"]]),
-        ("未入户安检用户", ["企业", "用户编号", "用户姓名"], never),
+        ("未入户安检用户", ["企业", "用户编号", "用户姓名", "从未安检"], never),
         (f"安全评分{f['scores']['day']}", ["企业", "区县", "评分", "区县排名", "全市排名", "扣分说明"],
          [[s["enterprise"]["name"], s["county"]["name"], s["score"], f"{s['county_rank']}/{s['county_of']}",
            f"{s['city_rank']}/{s['city_of']}", ";".join(r["description"] for r in s["details"]["rules"]) or "无扣分"]
