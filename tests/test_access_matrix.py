@@ -642,6 +642,7 @@ EXPECT = {
     "measures.index": _authority_only("/portal/measures"),
     "measures.export": _authority_only("/portal/measures/export.xlsx"),
     "measures.publish": _admin_only("/portal/measures/grades/2035-Q1/publish", "POST", {404}),
+    "measures.draft": _admin_only("/portal/measures/grades/2035-Q1/draft", "POST", {302}),
     "measures_api.indicators": _all("/indicators", api=True),
     "measures_api.scores": _all("/scores", api=True),
 }

@@ -218,6 +218,15 @@ def test_score_explained_by_its_rules_ranked_and_graded_after_approval(app, api,
     assert KQB in {r[0] for r in sheets["监管指标2035-03"].iter_rows(min_row=2, values_only=True)}
     assert [r[2:4] for r in sheets["信用等级2035-Q1"].iter_rows(min_row=2, values_only=True)
             if r[0] == KQB] == [("B", "已发布")]
+    # Drafting again leaves a published grade as it is; a quarter not yet over is not drafted.
+    page = city.get("/portal/measures?quarter=2035-Q1")
+    assert city.post("/portal/measures/grades/2035-Q1/draft", data={"csrf_token": csrf_of(page.data)}
+                     ).status_code == 302
+    with at(AFTER):
+        assert owner.get("/scores?quarter=2035-Q1").json["grades"][0]["status"] == "published"
+    early = city.post("/portal/measures/grades/2099-Q1/draft", data={"csrf_token": csrf_of(page.data)},
+                      follow_redirects=True)
+    assert "季度结束后才能生成" in early.get_data(as_text=True)
     # A second publication finds nothing to approve.
     page = city.get("/portal/measures?quarter=2035-Q1")
     again = city.post("/portal/measures/grades/2035-Q1/publish", data={"csrf_token": csrf_of(page.data)})

@@ -102,6 +102,27 @@ def publish(quarter):
     return redirect(url_for("measures.index", quarter=quarter))
 
 
+@bp.post("/grades/<quarter>/draft")
+@login_required
+def draft(quarter):
+    """Draft (again) the quarter's grades from its stored daily scores, e.g. when the daily job missed the
+    quarter's first day; published grades stay as they are."""
+    user = current_user._get_current_object()
+    if not has_right(user, "grades.publish"):
+        abort(403)
+    try:
+        name, _first, after = safety_scores.parse_quarter(quarter, today())
+    except InvalidInput:
+        abort(404)
+    if after > today():
+        flash(_("A quarter's grades are drafted once it has ended."))
+        return redirect(url_for("measures.index", quarter=name))
+    n = safety_scores.compute_grades(db.session, name, today(), clock.now())
+    db.session.commit()
+    flash(_("%(n)s credit grades drafted.", n=n))
+    return redirect(url_for("measures.index", quarter=name))
+
+
 @bp.get("/export.xlsx")
 @login_required
 def export():
