@@ -218,6 +218,15 @@ KINDS = (
 
 KINDS_BY_KEY = {k.key: k for k in KINDS}
 
+# The update cycle of the kinds reported per period (§7.1.2): kind → (cycle, days of grace after the period,
+# the field naming the period, the enterprise kinds that report it). A daily report is due by the end of the
+# next day; a monthly one by the 10th of the next month. Data timeliness (the supervision measures) counts
+# the periods fallen due in a month and those received by then.
+UPDATE_CYCLES = {
+    "daily_volume": ("daily", 1, "date", ("bottled", "pipeline", "vehicle")),
+    "monthly_supply": ("monthly", 10, "month", ("pipeline",)),
+}
+
 
 def _check_unique() -> None:
     # A name collision would silently hide a kind from the API; fail at import instead.

@@ -62,6 +62,7 @@ from .info import (
     Trainee,
     TrainingSession,
 )
+from .measures import GRADE_DRAFT, GRADE_PUBLISHED, CreditGrade, SafetyScore
 from .monitoring import (
     COMPARISONS,
     LEVELS,
@@ -110,6 +111,10 @@ from .registry import (
 )
 
 __all__ = [
+    "GRADE_DRAFT",
+    "GRADE_PUBLISHED",
+    "CreditGrade",
+    "SafetyScore",
     "CHANNEL_DINGTALK",
     "CHANNEL_SMS",
     "CHANNEL_WECOM",

@@ -687,6 +687,14 @@ EXPECT = {
     "ledger.index": _authority_only("/ledger/inspections"),
     "ledger.page_json": _report_json("/ledger/rectifications/data.json"),
     "ledger.export": _authority_only("/ledger/penalties/export.xlsx"),
+    # supervision measures (issue 15 item 4): the authority's page over its area; the API over the caller's area;
+    # grades published by the city admin only (here: no drafts, so 404 past the check)
+    "measures.index": _authority_only("/portal/measures"),
+    "measures.export": _authority_only("/portal/measures/export.xlsx"),
+    "measures.publish": _admin_only("/portal/measures/grades/2035-Q1/publish", "POST", {404}),
+    "measures.draft": _admin_only("/portal/measures/grades/2035-Q1/draft", "POST", {302}),
+    "measures_api.indicators": _all("/indicators", api=True),
+    "measures_api.scores": _all("/scores", api=True),
 }
 
 

@@ -90,6 +90,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.api import register as register_api
 
     register_api(app)
+    from web.pages.portal import measures
+
+    app.register_blueprint(measures.bp)
     from web.pages.account import credentials, notification_channels, staff
     from web.pages.admin import channels, enterprises
 

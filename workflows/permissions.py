@@ -56,6 +56,7 @@ CATALOGUE = (
     Right("enterprises.manage", "Register, edit and deactivate gas enterprises of the user's area",
           SUPERVISORS, SUPERVISORS),
     Right("certificates.revoke", "Revoke certificates of the user's area", SUPERVISORS, SUPERVISORS),
+    Right("grades.publish", "Approve and publish the enterprises' quarterly credit grades", CITY_ONLY, CITY_ONLY),
     Right("regions.manage", "Add county-level units to the city (GB/T 2260 codes)", CITY_ONLY, CITY_ONLY),
     Right("staff.manage", "Create and deactivate the enterprise's own staff accounts",
           (ROLE_ENTERPRISE_ADMIN,), (ROLE_ENTERPRISE_ADMIN,)),

@@ -275,6 +275,12 @@ def _operation_extras() -> dict[str, dict]:
             ("active", {"enum": ["true", "false", "all"]}), *_PAGING)},
         "register_api.create_enterprise": {"success": ("201",), "body": _json_body(_enterprise_schema(True))},
         "register_api.patch_enterprise": {"body": _json_body(_enterprise_schema(False))},
+        "measures_api.indicators": {"query": (
+            ("month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}), ("county", _ID),
+            ("enterprise", _ID))},
+        "measures_api.scores": {"query": (
+            ("day", {"type": "string", "format": "date"}),
+            ("quarter", {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$"}), ("county", _ID), ("enterprise", _ID))},
         "register_api.list_certificates": {"reply": _PAGE, "query": (
             ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
             ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),

@@ -98,6 +98,41 @@ def weekly_warning_digest(app) -> int:
         return told
 
 
+def daily_safety_scores(app) -> int:
+    """Once a day (the first round after midnight, Shanghai time): the safety scores of the day just ended,
+    stored with every rule's points; after a quarter's last day, that quarter's credit grades as drafts for
+    the city admin to publish. Returns the scores stored, or 0 if another round had the day."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from forms.data_kinds import UPDATE_CYCLES
+    from models import Setting
+    from web.extensions import case_engine
+    from workflows.engine import clock
+    from workflows.services import safety_scores
+
+    now = clock.now()
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    with case_engine(app).sessions() as s:
+        if s.get(Setting, "safety_scores_day") is None:
+            s.add(Setting(key="safety_scores_day", value=""))
+            s.commit()
+        claimed = s.execute(update(Setting).where(Setting.key == "safety_scores_day",
+                                                  Setting.value != today.isoformat())
+                            .values(value=today.isoformat())).rowcount
+        s.commit()
+        if not claimed:
+            return 0
+        yesterday = today - timedelta(days=1)
+        stored = safety_scores.store_day(s, UPDATE_CYCLES, yesterday, now)
+        if today.month in (1, 4, 7, 10) and today.day == 1:
+            safety_scores.compute_grades(s, None, today, now)  # the quarter that just ended
+        s.commit()
+        return stored
+
+
 def _prune_idempotency_keys(app) -> int:
     from web.common.idempotency import prune_expired
 
@@ -123,6 +158,10 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
     # Claims its week itself, like data_checks; asking every ten minutes finds the new week.
     PeriodicJob("warning_digest", weekly_warning_digest, every=600, timeout=600),
+
+
+    # Yesterday's safety scores (and a quarter's draft credit grades), once a day; it claims the day itself.
+    PeriodicJob("safety_scores", daily_safety_scores, every=600, timeout=1800),
     # What no process rendered after its commit (a queue that was down, a worker that died).
     PeriodicJob("documents", _render_documents, every=None, timeout=600),
     # Idempotency keys are kept 24 h; an expired one is already ignored, this only frees the space.

@@ -55,7 +55,9 @@ def _labels() -> dict:
 def index():
     user = authority_user()
     data = figures.dashboard(db.session, user, clock.now())
-    return render_template("portal/dashboard.html", figures=data, labels=_labels(),
+    from .measures import summary
+
+    return render_template("portal/dashboard.html", figures=data, labels=_labels(), measures=summary(user),
                            ledger_links=[(k, str(v)) for k, v in LEDGER_LABELS.items()],
                            text={"open": str(_l("Open")), "overdue": str(_l("Overdue")),
                                  "count": str(_l("Cases")), "amount": str(_l("Amount (yuan)")),

@@ -49,5 +49,8 @@ def home(enterprise_id):
     enterprise = enterprise_overview.visible_enterprise(db.session, user, enterprise_id)
     if enterprise is None:
         abort(404)
+    from .measures import summary
+
     return render_template("enterprise/home.html", view=enterprise_overview.overview(db.session, user, enterprise),
-                           labels=_labels(), own=access.is_enterprise_user(user))
+                           labels=_labels(), own=access.is_enterprise_user(user),
+                           measures=summary(user, enterprise.id))

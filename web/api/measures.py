@@ -1,0 +1,61 @@
+"""REST API v1, the supervision measures (issue 15 item 4): the month's indicators and the safety scores with
+their rankings and credit grades, over the caller's area."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import jsonify, request
+
+from forms.data_kinds import UPDATE_CYCLES
+from web import api
+from web.api import area
+from web.common.rights import api_scope
+from web.extensions import db
+from workflows.engine import clock
+from workflows.errors import InvalidInput
+from workflows.services import safety_scores, supervision_measures
+
+bp = area("measures_api", __name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    return clock.now().astimezone(SHANGHAI).date()
+
+
+def filters() -> tuple[int | None, int | None]:
+    return api.int_arg("county"), api.int_arg("enterprise")
+
+
+def parse_day(text: str | None) -> date:
+    if not text:
+        return today()
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput("day: write it as YYYY-MM-DD", {"day": ["Write the day as YYYY-MM-DD."]}) from None
+
+
+@bp.get("/indicators")
+@api_scope("read")
+def indicators():
+    """The month's supervision measures (?month=YYYY-MM, default this month; ?county=, ?enterprise= ids) per
+    enterprise, per county and for the caller's area: household inspection coverage with the users never
+    inspected in the cycle, patrol completion, on-time rectification, data timeliness, warning disposal hours."""
+    month = supervision_measures.parse_month(request.args.get("month"), today())
+    county, enterprise = filters()
+    return jsonify(supervision_measures.indicators(db.session, api.me(), UPDATE_CYCLES, month, clock.now(),
+                                                   county, enterprise))
+
+
+@bp.get("/scores")
+@api_scope("read")
+def scores():
+    """Daily safety scores (?day=YYYY-MM-DD, default today, computed now; earlier days as the daily job stored
+    them) with every rule's points, ranks in the county and the city; and the credit grades of ?quarter=YYYY-Qn
+    (default the last quarter; an enterprise sees published grades only)."""
+    day = parse_day(request.args.get("day"))
+    county, enterprise = filters()
+    me = api.me()
+    out = safety_scores.scores(db.session, me, UPDATE_CYCLES, day, today(), clock.now(), county, enterprise)
+    out.update(safety_scores.grades(db.session, me, request.args.get("quarter"), today(), county, enterprise))
+    return jsonify(out)
