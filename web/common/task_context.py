@@ -117,6 +117,8 @@ def _label(key: str, form_key: str | None = None) -> str:
 
 def _choice(key: str, value, form_key: str | None = None) -> str:
     own = _form_fields(form_key)[1].get((key, value)) if form_key else None
+    # A value kept under another name than the field that chose it (the notified penalty type).
+    key = labels.CHOICE_ALIASES.get(key, key)
     if own is None:
         own = CHOICES.get((key, value))
     if own is None:
