@@ -327,17 +327,38 @@ def test_certificate_accident_warning_and_inspection_tasks_show_what_they_decide
                     .json["context"])
     assert repair["description"]["value"] == "一只钢瓶角阀泄漏，现场已疏散。"
     assert repair["accident_type"]["text"] == "燃气泄漏" and repair["address"]["value"] == "柯桥区华舍街道 12 号"
+    # The accident model's new steps (Decree 493): the enterprise's own report shows the accident as the
+    # inspector reported it; the county's report to the city shows the enterprise's report and the grade.
+    own = by_key(staff.get(f"/tasks/{task_named(staff, accident['id'], 'Task_enterprise_report')['id']}")
+                 .json["context"])
+    assert own["title"]["value"] == "储瓶间泄漏" and own["accident_type"]["text"] == "燃气泄漏"
+    complete(staff, accident["id"], "Task_enterprise_report", {"situation": "角阀泄漏，已关阀，无人员伤亡",
+                                                               "enterprise_reporter": "站长李四"})
+    upward = by_key(supervisor.get(f"/tasks/{task_named(supervisor, accident['id'], 'Task_report_city')['id']}")
+                    .json["context"])
+    assert upward["situation"]["value"] == "角阀泄漏，已关阀，无人员伤亡"
+    assert upward["enterprise_reporter"]["value"] == "站长李四"
+    assert upward["grade"]["value"] == "general" and upward["grade"]["text"] == "一般事故"
+    [own_round] = upward["reports"]["value"]
+    assert own_round["task"] == "企业事故报告" and by_key(own_round["items"])["situation"]["value"].startswith("角阀")
 
-    # Warning: a level-1 gas reading opens a case; the enterprise's disposal shows the warning.
+    # Warning: a level-1 gas reading opens a case (the warning ladder): the enterprise first acknowledges it
+    # (who answers on site, the first action), then disposes of it; both tasks show the warning.
     t0 = datetime.now(UTC) - timedelta(minutes=30)
     readings = [{"site": "KQ-LPG-01", "site_kind": "storage_station", "sensor": "GAS-01",
                  "quantity": "gas_concentration", "value": v, "at": (t0 + timedelta(minutes=i)).isoformat()}
                 for i, v in enumerate((30, 40, 45))]
     assert staff.post("/readings", {"readings": readings}).status_code == 202
-    warning_task = next(t for t in staff.get("/tasks").json["items"] if t["name"] == "Task_dispose")
+    ack_task = next(t for t in staff.get("/tasks").json["items"] if t["name"] == "Task_acknowledge")
+    ack = by_key(staff.get(f"/tasks/{ack_task['id']}").json["context"])
+    assert "一级预警" in ack["description"]["value"] and ack["peak_value"]["text"] == "45"
+    assert ack["quantity"]["text"] == "可燃气体浓度" and ack["ack_due"]["kind"] == "datetime"
+    complete(staff, ack_task["case_id"], "Task_acknowledge", {"responder": "站长王五", "first_action": "关阀，疏散"})
+    warning_task = task_named(staff, ack_task["case_id"], "Task_dispose")
     warning = by_key(staff.get(f"/tasks/{warning_task['id']}").json["context"])
     assert "一级预警" in warning["description"]["value"] and warning["peak_value"]["text"] == "45"
     assert warning["quantity"]["text"] == "可燃气体浓度"
+    assert warning["responder"]["value"] == "站长王五" and warning["first_action"]["value"] == "关阀，疏散"
 
     # Inspection: the checklist shows what is inspected, for whom.
     with app.app_context():
