@@ -157,6 +157,7 @@ def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions
     text = page_text(context_section(html).encode())
     assert "80,000.00 元" in text and "第四十五条" in text and "罚款" in text and "现场查实" in text
     assert "初次违规，请求从轻处罚" in text and "程序合法，证据充分" in text and "同意按八万元处罚" in text
+    assert "行政处罚事先告知书" in text and "penalty notice" not in text
     assert 'alt="现场.png"' in context_section(html) and ">送气记录.pdf</a>" in context_section(html)
     assert "80000.0" not in text and "fine" not in text
     assert not LEAKS.search(text), LEAKS.search(text).group(0)
@@ -341,6 +342,9 @@ def test_certificate_accident_warning_and_inspection_tasks_show_what_they_decide
     assert upward["grade"]["value"] == "general" and upward["grade"]["text"] == "一般事故"
     [own_round] = upward["reports"]["value"]
     assert own_round["task"] == "企业事故报告" and by_key(own_round["items"])["situation"]["value"].startswith("角阀")
+    page = page_text(context_section(browser("keqiao_supervisor").client.get(
+        f"/tasks/{task_named(supervisor, accident['id'], 'Task_report_city')['id']}").data).encode())
+    assert "已作报告" in page and "站长李四" in page and "reports" not in page
 
     # Warning: a level-1 gas reading opens a case (the warning ladder): the enterprise first acknowledges it
     # (who answers on site, the first action), then disposes of it; both tasks show the warning.
