@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from workflows.services.task_context import Fact, Files
+from workflows.services.task_context import Fact, Files, LastReason, Rounds, Step
 
 from .base import FlaskForm
 from .dynamic import dynamic_form
@@ -49,6 +49,17 @@ ENTERPRISE_REPORT = (Fact("situation", "longtext"), Fact("enterprise_reporter"),
                      Fact("reported_serious_injuries", "number"), Fact("reported_direct_loss", "money"))
 INVESTIGATED = (Fact("cause", "longtext"), Fact("casualties", "number"), Fact("economic_loss", "money"),
                 Fact("investigation_due", "datetime"), Files("report"))
+# The reports so far, each as it was made: the enterprise's own, the county's to the city, the city's upward.
+REPORTS = Rounds((Step("accident_enterprise_report", facts=ENTERPRISE_REPORT),
+                  Step("accident_upward_report", facts=(Fact("reporter"), Fact("reported_at", "datetime"),
+                                                        Fact("reported_to"), Fact("method", "enum"),
+                                                        Fact("content", "longtext")))), key="reports")
+# The period of the investigation (Decree 493, art. 29) and the extensions granted so far.
+PERIOD = (Fact("investigation_due", "datetime"), Fact("extension_granted_days", "number"))
+# The county's conclusion, which the closing approval decides on.
+CONCLUDED = (Fact("conclusion", "longtext"), Fact("responsibility", "longtext"), Fact("open_rectification", "bool"),
+             Fact("rectification_description", "longtext"), Fact("open_penalty", "bool"),
+             Fact("penalty_facts", "longtext"))
 
 
 class BlankIntegerField(IntegerField):
@@ -143,7 +154,7 @@ class AccidentEnterpriseReportForm(FlaskForm):
 class AccidentUpwardReportForm(FlaskForm):
     """An authority's report upward (Decree 493, arts. 10–11): who reported, when, to whom, how."""
 
-    context = (*REPORTED, *ENTERPRISE_REPORT)
+    context = (*REPORTED, *ENTERPRISE_REPORT, REPORTS)
 
 
     reporter = StringField(_l("Reported by"), validators=[DataRequired(), Length(max=64)])
@@ -158,7 +169,7 @@ class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
     extend that period. The model says how many days of extension it allows in all
     (``max_extension_days``) and how many were granted (``extension_granted_days``)."""
 
-    context = (*REPORTED, *REPAIRED, *ENTERPRISE_REPORT)
+    context = (*REPORTED, *PERIOD, *REPAIRED, *ENTERPRISE_REPORT)
 
 
     action = SelectField(_l("Action"), choices=[("submit", _l("Submit the investigation report")),
@@ -209,7 +220,8 @@ class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
 class AccidentExtensionForm(FlaskForm):
     """The extension of the investigation period: approved (with its days) or refused."""
 
-    context = (*REPORTED, *INVESTIGATED, Fact("extension_days", "number"), Fact("extension_reason", "longtext"))
+    context = (Fact("extension_days", "number"), Fact("extension_reason", "longtext"), *PERIOD, *REPORTED,
+               *INVESTIGATED)
 
 
     decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
@@ -237,7 +249,7 @@ class AccidentExtensionForm(FlaskForm):
 class AccidentCloseForm(FlaskForm):
     """The closing approval: the case ends, or the conclusion goes back to the county."""
 
-    context = (*REPORTED, *REPAIRED, *INVESTIGATED)
+    context = (*CONCLUDED, *REPORTED, *REPAIRED, *INVESTIGATED)
 
 
     decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve closing")),
@@ -274,7 +286,7 @@ class AccidentInvestigateForm(FlaskForm):
 
 class AccidentConcludeForm(FlaskForm):
 
-    context = (*REPORTED, *REPAIRED, *INVESTIGATED)
+    context = (LastReason("accident_close", "decision", ("return",), "comment"), *REPORTED, *REPAIRED, *INVESTIGATED)
 
     conclusion = TextAreaField(_l("Conclusion"), validators=[DataRequired(), Length(max=4000)])
     responsibility = TextAreaField(_l("Responsibility"), validators=[DataRequired(), Length(max=2000)])

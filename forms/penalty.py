@@ -30,12 +30,36 @@ FILED = (Fact("enterprise_id", "enterprise"), Fact("source", "enum"), Fact("fact
 INVESTIGATED = (Fact("findings", "longtext"), Files("evidence"))
 PROPOSED = (Fact("penalty_type", "enum"), Fact("amount", "money"), Fact("legal_basis", "longtext"),
             Fact("listed", "bool"))
-# The opinions so far: the investigator's findings and proposals, every approver's decision and comment.
-OPINIONS = Rounds((Step("penalty_investigate", facts=(Fact("findings", "longtext"),), files=("evidence",)),
-                   Step("penalty_propose", facts=(Fact("penalty_type", "enum"), Fact("amount", "money"),
-                                                  Fact("legal_basis", "longtext"))),
-                   Step("penalty_approve", facts=(Fact("decision", "enum"), Fact("comment", "longtext")))))
-
+# What the procedure of the Administrative Penalty Law (the model's second version) adds: the evidence
+# listed, the prior notice, the party's statement, defence and hearing, the decision as redrafted after them.
+EVIDENCE_LISTED = (Fact("evidence_list"),)
+NOTIFIED = (Fact("notified_type", "enum"), Fact("notified_amount", "money"), Fact("notified_basis", "longtext"),
+            Fact("notified_at", "datetime"), Fact("hearing_right", "bool"))
+HEARD = (Fact("defended", "bool"), Fact("statement", "longtext"), Fact("hearing_requested", "bool"),
+         Fact("hearing_held", "bool"), Fact("hearing_record", "longtext"), Files("record_files"),
+         Fact("defence_response", "longtext"))
+# The opinions so far: the filing approval, the investigator's findings and proposals, the party's defence
+# and hearing, the legal review and the collective discussion, every approver's decision and comment.
+# Steps of both model versions: a case shows those its version went through, in the order they happened.
+_DRAFT = (Fact("penalty_type", "enum"), Fact("amount", "money"), Fact("legal_basis", "longtext"))
+OPINIONS = Rounds((Step("penalty_file_approve", facts=(Fact("filing_decision", "enum"),
+                                                       Fact("filing_comment", "longtext")), internal=True),
+                   Step("penalty_investigate", facts=(Fact("findings", "longtext"),), files=("evidence",)),
+                   Step("penalty_investigation", facts=(Fact("findings", "longtext"), Fact("evidence_list")),
+                        files=("evidence",)),
+                   Step("penalty_propose", facts=_DRAFT),
+                   Step("penalty_defence", facts=(Fact("statement", "longtext"), Fact("hearing_requested", "bool"))),
+                   Step("penalty_hearing_record", facts=(Fact("held_at", "datetime"),
+                                                         Fact("hearing_record", "longtext")), files=("record_files",)),
+                   Step("penalty_redraft", facts=(*_DRAFT, Fact("defence_response", "longtext"))),
+                   Step("penalty_legal_review", facts=(Fact("review_decision", "enum"),
+                                                       Fact("review_opinion", "longtext")), internal=True),
+                   Step("penalty_collective", facts=(Fact("discussed_at", "datetime"), Fact("participants"),
+                                                     Fact("collective_decision", "enum"), Fact("minutes", "longtext")),
+                        internal=True),
+                   Step("penalty_approve", facts=(Fact("decision", "enum"), Fact("comment", "longtext"))),
+                   Step("penalty_extend", facts=(Fact("extension", "enum"), Fact("extension_days", "number"),
+                                                 Fact("extension_reason", "longtext")), internal=True)))
 
 class PenaltyFileForm(FlaskForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=int, validators=[InputRequired()])
@@ -74,7 +98,8 @@ class PenaltyProposeForm(FlaskForm):
 class PenaltyApproveForm(FlaskForm):
     """The county's (and above the DMN threshold, the city's) approval of the proposed decision."""
 
-    context = (*PROPOSED, *FILED, *INVESTIGATED, Fact("city_approval", "bool"), OPINIONS)
+    context = (*PROPOSED, *FILED, *INVESTIGATED, *EVIDENCE_LISTED, *NOTIFIED, *HEARD, Fact("city_approval", "bool"),
+               Fact("legal_review", "bool"), Fact("collective", "bool"), Document("penalty_notice"), OPINIONS)
 
     decision = RadioField(_l("Approval decision"), choices=[("approve", _l("Approve")),
                                                             ("return", _l("Return for revision"))],

@@ -17,11 +17,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from models import IssuedDocument
 from workflows.engine import clock
+from workflows.services.task_context import Document, Fact, LastReason, Rounds, Step
 
 from .base import FlaskForm
 from .dynamic import dynamic_form
 from .fields import AttachmentsField, InstantField
-from .penalty import PENALTY_TYPES
+from .penalty import EVIDENCE_LISTED, FILED, HEARD, INVESTIGATED, NOTIFIED, OPINIONS, PENALTY_TYPES, PROPOSED
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # How heavy each kind of penalty is, for art. 45 (no heavier penalty because the party defended).
@@ -35,6 +36,22 @@ SERVICE_METHODS = [
     ("electronic", _l("Electronically")),
 ]
 APPROVE_OR_RETURN = [("approve", _l("Approve")), ("return", _l("Return for revision"))]
+
+
+# What each step's decider sees above its form (workflows/services/task_context.py): the case as filed,
+# investigated, notified and defended, the earlier opinions, the document the step acts on.
+THE_CASE = (*FILED, *INVESTIGATED, *EVIDENCE_LISTED)
+DECIDED = (Fact("decided_type", "enum"), Fact("decided_amount", "money"), Fact("decided_basis", "longtext"),
+           Fact("decided_at", "datetime"))
+# Why the draft came back: the legal review's, the collective discussion's or an approver's opinion.
+RETURNED = (LastReason("penalty_legal_review", "review_decision", ("return",), "review_opinion"),
+            LastReason("penalty_collective", "collective_decision", ("return",), "minutes"),
+            LastReason("penalty_approve", "decision", ("return",), "comment"))
+PAID = (Fact("payment", "enum"), Fact("paid_at", "datetime"), Fact("paid_amount", "money"),
+        Fact("days_late", "number"), Fact("enforcement", "enum"), Fact("court"), Fact("court_case_no"))
+CLOSING = Rounds((Step("penalty_close_report", facts=(Fact("close_summary", "longtext"),)),
+                  Step("penalty_close_approve", facts=(Fact("close_decision", "enum"),
+                                                       Fact("close_comment", "longtext")))), key="closing_rounds")
 
 
 def _instant(value) -> datetime | None:
@@ -81,6 +98,8 @@ def _reason_when(decision_field: str, value: str, message):
 class PenaltyFileApproveForm(FlaskForm):
     """立案审批: the head of the department decides whether the case is filed (art. 54)."""
 
+    context = (*FILED, Fact("discovered_at", "datetime"), Fact("filing_due", "datetime"), Document("penalty_filing"))
+
     filing_decision = RadioField(_l("Decision"), choices=[("approve", _l("File the case")),
                                                           ("refuse", _l("Do not file"))],
                                  validators=[InputRequired()])
@@ -89,6 +108,8 @@ class PenaltyFileApproveForm(FlaskForm):
 
 
 class PenaltyInvestigationForm(FlaskForm):
+    context = (*FILED, Fact("filed_at", "datetime"), Fact("decision_due", "datetime"), OPINIONS)
+
     findings = TextAreaField(_l("Findings of the investigation"), validators=[DataRequired(), Length(max=4000)])
     evidence_list = TextAreaField(_l("Evidence list (one item a line)"),
                                   validators=[DataRequired(), Length(max=4000)])
@@ -101,6 +122,10 @@ class PenaltyInvestigationForm(FlaskForm):
 
 class PenaltyDefenceForm(CaseForm):
     """陈述申辩: the party's statement and defence (art. 45) and its request for a hearing (art. 64)."""
+
+    # The party sees what the notice told it, nothing of the authority's internal opinions.
+    context = (Fact("facts", "longtext"), *NOTIFIED, Fact("defence_due", "datetime"),
+               Fact("hearing_request_due", "datetime"), Document("penalty_notice"))
 
     KEYS = ("hearing_right", "hearing_request_due", "notified_type", "notified_amount", "notified_basis",
             "defence_due")
@@ -140,6 +165,8 @@ class PenaltyDefenceForm(CaseForm):
 class PenaltyHearingNoticeForm(FlaskForm):
     """听证通知: the hearing at least 7 days after the notice goes out (art. 64)."""
 
+    context = (*FILED, *NOTIFIED, *HEARD, Document("penalty_notice"), OPINIONS)
+
     hearing_at = InstantField(_l("Hearing at"), validators=[InputRequired()])
     hearing_place = StringField(_l("Place of the hearing"), validators=[DataRequired(), Length(max=200)])
     presiding = StringField(_l("Presided by"), validators=[DataRequired(), Length(max=64)])
@@ -150,6 +177,9 @@ class PenaltyHearingNoticeForm(FlaskForm):
 
 
 class PenaltyHearingRecordForm(FlaskForm):
+    context = (Fact("hearing_at", "datetime"), Fact("hearing_place"), Fact("presiding"), *FILED, *NOTIFIED, *HEARD,
+               Document("hearing_notice"), OPINIONS)
+
     held_at = InstantField(_l("Held at"), validators=[InputRequired()])
     hearing_record = TextAreaField(_l("Hearing record"), validators=[DataRequired(), Length(max=8000)])
     record_files = AttachmentsField(_l("Signed record"))
@@ -164,6 +194,8 @@ class PenaltyHearingRecordForm(FlaskForm):
 
 class PenaltyRedraftForm(CaseForm):
     """拟定处罚决定, after the defence: never heavier than the notified penalty (art. 45)."""
+
+    context = (*RETURNED, *THE_CASE, *NOTIFIED, *HEARD, Document("penalty_notice"), OPINIONS)
 
     KEYS = ("notified_type", "notified_amount", "defended", "hearing_held")
     penalty_type = SelectField(_l("Penalty type"), choices=PENALTY_TYPES, validators=[InputRequired()])
@@ -201,6 +233,8 @@ class PenaltyRedraftForm(CaseForm):
 class PenaltyLegalReviewForm(FlaskForm):
     """法制审核 (art. 58)."""
 
+    context = (*PROPOSED, *THE_CASE, *NOTIFIED, *HEARD, Document("penalty_notice"), OPINIONS)
+
     review_decision = RadioField(_l("Review opinion"), choices=[("approve", _l("Passed")),
                                                                 ("return", _l("Return for revision"))],
                                  validators=[InputRequired()])
@@ -209,6 +243,9 @@ class PenaltyLegalReviewForm(FlaskForm):
 
 class PenaltyCollectiveForm(FlaskForm):
     """集体讨论 (art. 57)."""
+
+    context = (*PROPOSED, *THE_CASE, *NOTIFIED, *HEARD, Fact("legal_review", "bool"), Document("penalty_notice"),
+               OPINIONS)
 
     discussed_at = InstantField(_l("Discussed at"), validators=[InputRequired()])
     participants = StringField(_l("Participants"), validators=[DataRequired(), Length(max=500)])
@@ -222,6 +259,8 @@ class PenaltyCollectiveForm(FlaskForm):
 
 class PenaltyExtendForm(FlaskForm):
     """延长办案期限 (art. 60): only with the head's approval."""
+
+    context = (Fact("filed_at", "datetime"), Fact("decision_due", "datetime"), *THE_CASE, *PROPOSED, OPINIONS)
 
     extension = RadioField(_l("Extension"), choices=[("approve", _l("Extend the period")),
                                                      ("refuse", _l("Do not extend"))],
@@ -245,6 +284,9 @@ class PenaltyExtendForm(FlaskForm):
 
 class PenaltyServiceForm(CaseForm):
     """送达 (art. 61): how and when; the decision's number is the one the platform issued, never typed."""
+
+    context = (Fact("enterprise_id", "enterprise"), *DECIDED, Fact("service_due", "datetime"),
+               Document("penalty_decision"))
 
     KEYS = ("case_id", "decided_at")
     service_method = SelectField(_l("Method of service"), choices=SERVICE_METHODS, validators=[InputRequired()])
@@ -351,6 +393,9 @@ class _PaymentChecks(CaseForm):
 class PenaltyPaymentForm(_PaymentChecks):
     """缴纳罚款 (art. 67): paid, not paid after the 15 days, or nothing to pay."""
 
+    context = (Fact("enterprise_id", "enterprise"), *DECIDED, Fact("served_at", "datetime"),
+               Fact("payment_due", "datetime"), Document("penalty_decision"))
+
     payment = RadioField(_l("Payment"), choices=[("paid", _l("Paid")), ("unpaid", _l("Not paid in time")),
                                                  ("none", _l("No fine to pay"))],
                          validators=[InputRequired()])
@@ -381,6 +426,10 @@ class PenaltyPaymentForm(_PaymentChecks):
 
 class PenaltyEnforceForm(_PaymentChecks):
     """After the reminder (催告, Administrative Compulsion Law art. 54): paid, or the court applied to."""
+
+    context = (Fact("enterprise_id", "enterprise"), *DECIDED, Fact("payment_due", "datetime"),
+               Fact("reminded_at", "datetime"), Fact("court_from", "datetime"), Document("penalty_reminder"),
+               Document("penalty_decision"))
 
     enforcement = RadioField(_l("Outcome"), choices=[("paid", _l("Paid after the reminder")),
                                                      ("court", _l("Applied to the court for enforcement"))],
@@ -422,10 +471,16 @@ class PenaltyEnforceForm(_PaymentChecks):
 
 
 class PenaltyCloseReportForm(FlaskForm):
+    context = (LastReason("penalty_close_approve", "close_decision", ("return",), "close_comment"),
+               Fact("enterprise_id", "enterprise"), *DECIDED, *PAID, Document("penalty_decision"), OPINIONS)
+
     close_summary = TextAreaField(_l("Closing report"), validators=[DataRequired(), Length(max=4000)])
 
 
 class PenaltyCloseApproveForm(FlaskForm):
+    context = (Fact("close_summary", "longtext"), Fact("enterprise_id", "enterprise"), *DECIDED, *PAID,
+               Document("penalty_decision"), OPINIONS, CLOSING)
+
     close_decision = RadioField(_l("Decision"), choices=[("approve", _l("Close the case")),
                                                          ("return", _l("Return for revision"))],
                                 validators=[InputRequired()])

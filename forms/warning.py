@@ -63,7 +63,8 @@ class WarningDisposeForm(FlaskForm):
 class WarningConfirmForm(FlaskForm):
     """The county supervisor closes the warning or escalates it to an accident case (L4)."""
 
-    context = (Fact("measures", "longtext"), Fact("resolved", "bool"), Files("photos"), *RAISED)
+    context = (Fact("measures", "longtext"), Fact("resolved", "bool"), Files("photos"), Fact("responder"),
+               Fact("first_action", "longtext"), *RAISED)
 
     decision = RadioField(_l("Confirmation"), choices=[("close", _l("Close: disposed of")),
                                                    ("escalate", _l("Escalate to an accident case"))],

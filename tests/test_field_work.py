@@ -288,7 +288,14 @@ def test_dashboard_counts_open_cases_and_warnings_per_county(app, api, browser):
                 for i in range(5)]
     assert api("kq_bottled_staff").post("/readings", {"readings": readings}).status_code == 202
     after, kq_after = counties(city), counties(keqiao)
-    assert after["330603"]["open_cases"] == before["330603"]["open_cases"] + 2
+    # Warnings of every level now open a case (the warning ladder, table warning_response): the level 2
+    # warning's case is the third open case in Keqiao, besides the two orders.
+    [warning] = [w for w in api("keqiao_supervisor").get("/warnings?status=&per_page=200").json["items"]
+                 if w["sensor"] == "GAS-01"]
+    assert warning["level"] == 2 and warning["case_id"] is not None
+    warning_case = api("keqiao_supervisor").get(f"/cases/{warning['case_id']}").json
+    assert warning_case["process"] == "warning" and warning_case["status"] == "active"
+    assert after["330603"]["open_cases"] == before["330603"]["open_cases"] + 3
     assert after["330603"]["warnings"] == before["330603"]["warnings"] + 1
     assert after["330602"]["open_cases"] == before["330602"]["open_cases"] + 1
     assert after["330602"]["warnings"] == before["330602"]["warnings"]

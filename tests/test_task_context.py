@@ -86,17 +86,49 @@ def test_verification_shows_the_order_every_reply_with_photos_and_the_send_back(
 
 
 def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions(app, api, browser):
-    inspector, county, city = api("keqiao_inspector"), api("keqiao_supervisor"), api("admin")
+    """The procedure of the Administrative Penalty Law (the model's second version): every approval shows
+    the facts, the evidence, the notified and the drafted penalty, the party's defence and the opinions so far."""
+    from datetime import UTC, datetime, timedelta
+
+    inspector, county, city, party = api("keqiao_inspector"), api("keqiao_supervisor"), api("admin"), \
+        api("kq_bottled_admin")
     resp = inspector.post("/cases", {"process": "penalty", "data": {
         "enterprise_id": enterprise_id(app), "source": "complaint", "facts": "群众举报：违规向无证经营者供气"}})
     assert resp.status_code == 201, resp.json
     case_id = resp.json["id"]
+    # The filing approval shows what is to be filed.
+    filing = by_key(county.get(f"/tasks/{task_named(county, case_id, 'Task_file_approve')['id']}").json["context"])
+    assert filing["facts"]["value"] == "群众举报：违规向无证经营者供气" and filing["source"]["text"] == "投诉举报"
+    assert filing["enterprise_id"]["text"] == "柯桥区瓶装液化气供应有限公司"
+    complete(county, case_id, "Task_file_approve", {"filing_decision": "approve", "filing_comment": "同意立案"})
     evidence = upload(inspector, "送气记录.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
     photo = upload(inspector, "现场.png")
     complete(inspector, case_id, "Task_investigate", {"findings": "现场查实，调取送气记录三份",
+                                                       "evidence_list": "现场检查笔录\n送气记录三份",
                                                        "evidence": [evidence, photo]})
     complete(inspector, case_id, "Task_propose", {"penalty_type": "fine", "amount": 80000, "listed": False,
                                                   "legal_basis": "《城镇燃气管理条例》第四十五条"})
+
+    # The party sees the notified penalty and the notice, none of the authority's opinions among themselves.
+    defence = party.get(f"/tasks/{task_named(party, case_id, 'Task_defence')['id']}").json["context"]
+    told = by_key(defence)
+    assert told["notified_amount"]["text"] == "80,000.00 元" and told["notified_type"]["text"] == "罚款"
+    assert told["facts"]["value"] == "群众举报：违规向无证经营者供气" and told["penalty_notice"]["kind"] == "files"
+    assert "rounds" not in told and "findings" not in told and "同意立案" not in str(defence)
+    complete(party, case_id, "Task_defence", {"statement": "初次违规，请求从轻处罚"})
+    complete(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 80000, "listed": False,
+                                                  "legal_basis": "《城镇燃气管理条例》第四十五条",
+                                                  "defence_response": "违法事实清楚，不予采纳"})
+    # 80,000 元 is a large fine: legal review and collective discussion (table penalty_review) see the same.
+    review = by_key(county.get(f"/tasks/{task_named(county, case_id, 'Task_legal_review')['id']}").json["context"])
+    assert review["amount"]["text"] == "80,000.00 元" and review["statement"]["value"] == "初次违规，请求从轻处罚"
+    assert review["evidence_list"]["value"] == ["现场检查笔录", "送气记录三份"]
+    assert review["defence_response"]["value"] == "违法事实清楚，不予采纳"
+    complete(county, case_id, "Task_legal_review", {"review_decision": "approve",
+                                                     "review_opinion": "程序合法，证据充分"})
+    complete(county, case_id, "Task_collective", {
+        "discussed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(), "participants": "局班子成员",
+        "collective_decision": "approve", "minutes": "同意按八万元处罚"})
 
     task = task_named(county, case_id, "Task_county")
     detail = county.get(f"/tasks/{task['id']}").json
@@ -108,15 +140,27 @@ def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions
     assert facts["facts"]["value"] == "群众举报：违规向无证经营者供气"
     assert facts["findings"]["value"] == "现场查实，调取送气记录三份"
     assert [f["filename"] for f in facts["evidence"]["value"]] == ["送气记录.pdf", "现场.png"]
+    assert facts["evidence_list"]["text"] == "现场检查笔录、送气记录三份"
+    assert facts["notified_amount"]["text"] == "80,000.00 元"
+    assert facts["statement"]["value"] == "初次违规，请求从轻处罚"
     assert facts["listed"]["text"] == "否" and facts["city_approval"]["text"] == "是"
     assert facts["enterprise_id"]["text"] == "柯桥区瓶装液化气供应有限公司"
+    assert facts["penalty_notice"]["kind"] == "files" and facts["penalty_notice"]["value"]
+    rounds = facts["rounds"]["value"]
+    assert [r["task"] for r in rounds] == ["立案审批", "调查取证", "拟定处罚意见", "陈述申辩", "拟定处罚决定",
+                                           "法制审核", "集体讨论"]
+    assert by_key(rounds[5]["items"])["review_opinion"]["value"] == "程序合法，证据充分"
+    assert by_key(rounds[6]["items"])["minutes"]["value"] == "同意按八万元处罚"
     # The choice reads as an approval, not as a verification's conclusion.
     assert detail["form"]["properties"]["decision"]["title"] == "审批意见"
     html = browser("keqiao_supervisor").client.get(f"/tasks/{task['id']}").data
     text = page_text(context_section(html).encode())
     assert "80,000.00 元" in text and "第四十五条" in text and "罚款" in text and "现场查实" in text
+    assert "初次违规，请求从轻处罚" in text and "程序合法，证据充分" in text and "同意按八万元处罚" in text
+    assert "行政处罚事先告知书" in text and "penalty notice" not in text
     assert 'alt="现场.png"' in context_section(html) and ">送气记录.pdf</a>" in context_section(html)
     assert "80000.0" not in text and "fine" not in text
+    assert not LEAKS.search(text), LEAKS.search(text).group(0)
     form_part = html[html.index(b'id="field-decision"'):]
     assert "审批意见" in form_part.decode() and "核查结论" not in form_part.decode()
 
@@ -124,12 +168,13 @@ def test_penalty_approvals_show_facts_basis_amount_evidence_and_earlier_opinions
     complete(county, case_id, "Task_county", {"decision": "approve", "comment": "事实清楚，同意"})
     city_task = task_named(city, case_id, "Task_city")
     rounds = by_key(city.get(f"/tasks/{city_task['id']}").json["context"])["rounds"]["value"]
-    assert [r["task"] for r in rounds] == ["调查取证", "拟定处罚决定", "县级审批"]
+    assert [r["task"] for r in rounds][-3:] == ["法制审核", "集体讨论", "负责人审批"]
     county_round = by_key(rounds[-1]["items"])
     assert county_round["decision"]["text"] == "同意" and county_round["comment"]["value"] == "事实清楚，同意"
-    assert by_key(rounds[1]["items"])["amount"]["text"] == "80,000.00 元"
+    assert by_key(rounds[4]["items"])["amount"]["text"] == "80,000.00 元"
     text = page_text(context_section(browser("admin").client.get(f"/tasks/{city_task['id']}").data).encode())
-    assert "事实清楚，同意" in text and "县级审批" in text
+    assert "事实清楚，同意" in text and "负责人审批" in text and "同意立案" in text
+    assert not LEAKS.search(text), LEAKS.search(text).group(0)
 
     # The enterprise cannot see the approval tasks at all (not addressed to it).
     assert api("kq_bottled_staff").get(f"/tasks/{city_task['id']}").status_code == 404
@@ -283,17 +328,41 @@ def test_certificate_accident_warning_and_inspection_tasks_show_what_they_decide
                     .json["context"])
     assert repair["description"]["value"] == "一只钢瓶角阀泄漏，现场已疏散。"
     assert repair["accident_type"]["text"] == "燃气泄漏" and repair["address"]["value"] == "柯桥区华舍街道 12 号"
+    # The accident model's new steps (Decree 493): the enterprise's own report shows the accident as the
+    # inspector reported it; the county's report to the city shows the enterprise's report and the grade.
+    own = by_key(staff.get(f"/tasks/{task_named(staff, accident['id'], 'Task_enterprise_report')['id']}")
+                 .json["context"])
+    assert own["title"]["value"] == "储瓶间泄漏" and own["accident_type"]["text"] == "燃气泄漏"
+    complete(staff, accident["id"], "Task_enterprise_report", {"situation": "角阀泄漏，已关阀，无人员伤亡",
+                                                               "enterprise_reporter": "站长李四"})
+    upward = by_key(supervisor.get(f"/tasks/{task_named(supervisor, accident['id'], 'Task_report_city')['id']}")
+                    .json["context"])
+    assert upward["situation"]["value"] == "角阀泄漏，已关阀，无人员伤亡"
+    assert upward["enterprise_reporter"]["value"] == "站长李四"
+    assert upward["grade"]["value"] == "general" and upward["grade"]["text"] == "一般事故"
+    [own_round] = upward["reports"]["value"]
+    assert own_round["task"] == "企业事故报告" and by_key(own_round["items"])["situation"]["value"].startswith("角阀")
+    page = page_text(context_section(browser("keqiao_supervisor").client.get(
+        f"/tasks/{task_named(supervisor, accident['id'], 'Task_report_city')['id']}").data).encode())
+    assert "已作报告" in page and "站长李四" in page and "reports" not in page
 
-    # Warning: a level-1 gas reading opens a case; the enterprise's disposal shows the warning.
+    # Warning: a level-1 gas reading opens a case (the warning ladder): the enterprise first acknowledges it
+    # (who answers on site, the first action), then disposes of it; both tasks show the warning.
     t0 = datetime.now(UTC) - timedelta(minutes=30)
     readings = [{"site": "KQ-LPG-01", "site_kind": "storage_station", "sensor": "GAS-01",
                  "quantity": "gas_concentration", "value": v, "at": (t0 + timedelta(minutes=i)).isoformat()}
                 for i, v in enumerate((30, 40, 45))]
     assert staff.post("/readings", {"readings": readings}).status_code == 202
-    warning_task = next(t for t in staff.get("/tasks").json["items"] if t["name"] == "Task_dispose")
+    ack_task = next(t for t in staff.get("/tasks").json["items"] if t["name"] == "Task_acknowledge")
+    ack = by_key(staff.get(f"/tasks/{ack_task['id']}").json["context"])
+    assert "一级预警" in ack["description"]["value"] and ack["peak_value"]["text"] == "45"
+    assert ack["quantity"]["text"] == "可燃气体浓度" and ack["ack_due"]["kind"] == "datetime"
+    complete(staff, ack_task["case_id"], "Task_acknowledge", {"responder": "站长王五", "first_action": "关阀，疏散"})
+    warning_task = task_named(staff, ack_task["case_id"], "Task_dispose")
     warning = by_key(staff.get(f"/tasks/{warning_task['id']}").json["context"])
     assert "一级预警" in warning["description"]["value"] and warning["peak_value"]["text"] == "45"
     assert warning["quantity"]["text"] == "可燃气体浓度"
+    assert warning["responder"]["value"] == "站长王五" and warning["first_action"]["value"] == "关阀，疏散"
 
     # Inspection: the checklist shows what is inspected, for whom.
     with app.app_context():

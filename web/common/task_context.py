@@ -33,6 +33,10 @@ LABELS = {
     "category": _l("Category"), "quantity": _l("Quantity"), "site_kind": _l("Site kind"),
     "data_kind": _l("Data kind"), "template_name": _l("Checklist template"),
     "template_version": _l("Template version"),
+    # The penalty procedure's documents and the closing rounds; the accident's reports so far.
+    "penalty_filing": _l("Penalty filing form"), "penalty_notice": _l("Prior notice of penalty"),
+    "hearing_notice": _l("Hearing notice"), "penalty_reminder": _l("Payment reminder"),
+    "closing_rounds": _l("Closing approvals"), "reports": _l("Reports so far"),
 }
 # Money reads "80,000.00 元": its label needs no "(yuan)" of its form field.
 MONEY_LABELS = {"amount": _l("Penalty amount"), "economic_loss": _l("Direct economic loss"),
@@ -117,6 +121,8 @@ def _label(key: str, form_key: str | None = None) -> str:
 
 def _choice(key: str, value, form_key: str | None = None) -> str:
     own = _form_fields(form_key)[1].get((key, value)) if form_key else None
+    # A value kept under another name than the field that chose it (the notified penalty type).
+    key = labels.CHOICE_ALIASES.get(key, key)
     if own is None:
         own = CHOICES.get((key, value))
     if own is None:

@@ -767,13 +767,16 @@ def _current_data(workflow, watching=None) -> dict:
 
     With parallel branches, a branch that has reached its join holds data the open tasks of the other
     branches do not have yet (the accident's grade while the repair is still open): the data of each
-    open task and of each branch waiting at a join are merged, the most recent last."""
+    open task and of each branch waiting at a join are merged, the most recent last. Only the model's
+    own joining gateways count: the process's implicit end join collects branches that have ended (the
+    penalty's watch branch, done once the decision is made) with the data they copied when they split,
+    which would undo what the main path settled since (the hearing held, the defence)."""
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     if watching:
         ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
         joined = [t.parent for t in workflow.get_tasks(state=TaskState.WAITING)
-                  if isinstance(t.task_spec, Join) and t.parent is not None
+                  if isinstance(t.task_spec, Join) and t.task_spec.bpmn_id and t.parent is not None
                   and t.parent.task_spec.bpmn_id not in (watching or ())]
         merged: dict = {}
         for task in sorted([*ready, *joined], key=lambda t: t.last_state_change):
