@@ -46,17 +46,24 @@ STEPS = {
     "Task_verify": ("keqiao_inspector", lambda u: ACCEPT),
     "Task_response": ("kq_bottled_staff", lambda u: {"measures": "关闭总阀，更换角阀", "leak_location": "储瓶间",
                                                      "pressure_mpa": 0.8, "finished_at": past(1)}),
-    "Task_investigate": ("keqiao_inspector", lambda u: {"cause": "角阀老化", "casualties": 0,
-                                                         "economic_loss": 1200.50}),
+    # The accident under Decree 493: the enterprise's own report and the county's report to the city run
+    # beside the repair; then the investigation report, the conclusion and the city's closing approval.
+    "Task_enterprise_report": ("kq_bottled_staff", lambda u: {"situation": "储瓶间角阀泄漏，已关阀疏散",
+                                                              "enterprise_reporter": "站长李四"}),
+    "Task_report_city": ("keqiao_supervisor", lambda u: {"reporter": "值班员张三", "reported_at": past(0.01),
+                                                         "reported_to": "绍兴市应急管理局", "method": "phone"}),
+    "Task_investigate": ("keqiao_inspector", lambda u: {"action": "submit", "cause": "角阀老化", "deaths": 0,
+                                                         "serious_injuries": 0, "direct_loss": 1200.50}),
     "Task_conclude": ("keqiao_supervisor", lambda u: {"conclusion": "一般泄漏事故，已处置",
                                                       "responsibility": "设备维护不到位"}),
+    "Task_close": ("admin", lambda u: {"decision": "approve"}),
 }
 
 
 def step(api, case_id: int) -> None:
-    """Completes the one open task of a case as the user whose task it is."""
+    """Completes one open task of a case (the first the table knows) as the user whose task it is."""
     case = api("keqiao_inspector").get(f"/cases/{case_id}").json
-    (task,) = case["tasks"]
+    task = next(t for t in case["tasks"] if t["name"] in STEPS)
     username, data = STEPS[task["name"]]
     user = api(username)
     resp = user.post(f"/tasks/{task['id']}/complete", {"data": data(user)})
@@ -92,7 +99,7 @@ def make_cases(app, api, deadline_hours: int = 48) -> dict[str, int]:
 
 def finish(api, case_id: int) -> dict:
     """Works a case from whatever step it is at until it is completed; returns it as the API shows it."""
-    for _ in range(8):
+    for _ in range(12):
         case = api("keqiao_inspector").get(f"/cases/{case_id}").json
         if case["status"] == "completed":
             return case

@@ -6,6 +6,7 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 from conftest import APP_CONFIG, csrf_of, future
+from flows import ACCEPT
 from sqlalchemy import select
 
 from models.uscc import make_uscc
@@ -94,7 +95,7 @@ def test_a_new_city_from_the_command_line_to_a_completed_case(tmp_path, monkeypa
         answer = open_task(worker)
         assert post(worker, answer, {"response": "已上锁并张贴警示"}).status_code in (302, 303)
         verify = open_task(inspector)
-        assert post(inspector, verify, {"decision": "accept", "comment": "复查合格"}).status_code in (302, 303)
+        assert post(inspector, verify, {**ACCEPT, "comment": "复查合格"}).status_code in (302, 303)
         with app.app_context():
             from models import Case
 

@@ -2,7 +2,7 @@
 // in the page's language only (Chinese first), as everywhere else on the platform.
 function oneLanguage(xml) {
   const chinese = (document.documentElement.lang || 'zh').startsWith('zh');
-  return xml.replace(/name="([^"]*[\u4e00-\u9fff][^"]*?) ([A-Za-z][A-Za-z ,.'()-]*)"/g,
+  return xml.replace(/name="([^"]*[\u4e00-\u9fff][^"]*?) ([A-Za-z][A-Za-z_ ,.'()-]*)"/g,
     (whole, zh, en) => `name="${chinese ? zh : en}"`);
 }
 
