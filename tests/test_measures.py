@@ -37,6 +37,9 @@ def at(instant):
 
 
 def accept_batch(supervisor, answer):
+    if answer["case"] is None:  # plausible operational data is official at once (acceptance "auto")
+        assert answer["accepted"] and all(a["status"] == "official" for a in answer["accepted"]), answer
+        return
     case = supervisor.get(f"/cases/{answer['case']}").json
     task = next(t for t in case["tasks"] if t["name"] == "Task_review")
     n = len(case["data"]["items"])
