@@ -4,7 +4,7 @@ right, with its reason in the history and the audit log, and those concerned not
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flows import complete, open_order, task_named
+from flows import ACCEPT, complete, open_order, task_named
 from sqlalchemy import select
 
 from workflows.engine import clock
@@ -188,8 +188,8 @@ def test_delegate_a_task_and_keep_sight_of_it(app, api):
     assert verify["id"] in [t["id"] for t in other.get("/tasks?scope=mine").json["items"]]
     assert any("委托赵强" in n for n in _notes(app, "keqiao_inspector2", "task_delegated"))
     # The delegator no longer works it; the delegate does.
-    assert inspector.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 403
-    assert other.post(f"/tasks/{verify['id']}/complete", {"data": {"decision": "accept"}}).status_code == 200
+    assert inspector.post(f"/tasks/{verify['id']}/complete", {"data": ACCEPT}).status_code == 403
+    assert other.post(f"/tasks/{verify['id']}/complete", {"data": ACCEPT}).status_code == 200
     history = inspector.get(f"/cases/{case['id']}").json["history"]
     event = next(h for h in history if h["event"] == "task_delegated")
     assert event["detail"] == {"reason": "本人出差，委托赵强核查", "delegate": "柯桥区检查员 赵强"}

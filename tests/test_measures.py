@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Api, enterprise_id
-from flows import complete, open_order
+from flows import ACCEPT, complete, open_order
 from sqlalchemy import select
 
 from workflows.engine import clock
@@ -37,6 +37,9 @@ def at(instant):
 
 
 def accept_batch(supervisor, answer):
+    if answer["case"] is None:  # plausible operational data is official at once (acceptance "auto")
+        assert answer["accepted"] and all(a["status"] == "official" for a in answer["accepted"]), answer
+        return
     case = supervisor.get(f"/cases/{answer['case']}").json
     task = next(t for t in case["tasks"] if t["name"] == "Task_review")
     n = len(case["data"]["items"])
@@ -86,14 +89,14 @@ def kq_world(app, api):
         future = (IN_MARCH + timedelta(hours=48)).isoformat()
         in_time = open_order(api, app, kqb, deadline=future)["id"]
         complete(admin, in_time, "Task_respond", {"response": "已整改"})
-        complete(inspector, in_time, "Task_verify", {"decision": "accept"})
+        complete(inspector, in_time, "Task_verify", ACCEPT)
         late = open_order(api, app, kqb, deadline=future)["id"]
     assert case_engine(app).run_due_timers((IN_MARCH + timedelta(days=3)).astimezone(UTC)) >= 1
     with at(IN_MARCH + timedelta(days=3, hours=1)):
         complete(supervisor, late, "Task_escalate", {"action": "extend",
                                                      "deadline_at": (IN_MARCH + timedelta(days=6)).isoformat()})
         complete(admin, late, "Task_respond", {"response": "已整改"})
-        complete(inspector, late, "Task_verify", {"decision": "accept"})
+        complete(inspector, late, "Task_verify", ACCEPT)
         high = {"site": "KQ-LPG-01", "site_kind": "storage_station", "sensor": "T-09", "quantity": "temperature"}
         sent = admin.post("/readings", {"readings": [
             {**high, "value": 61, "at": "2035-03-21T08:00:00+08:00"},

@@ -163,11 +163,19 @@ class DecisionCache:
 
 class LatestDecision:
     """Stands in for a business rule task's DMN engine and asks the running transition for the
-    newest version of the table when the task runs (see ``CaseEngine._advance``)."""
+    newest version of the table when the task runs (see ``CaseEngine._advance``). It keeps the engine
+    parsed with the model: SpiffWorkflow's spec diff (case migration) serializes ``decision_table``."""
 
-    def __init__(self, key: str, resolve):
+    def __init__(self, key: str, resolve, parsed=None):
         self.key = key
         self._resolve = resolve
+        self._parsed = parsed
+
+    @property
+    def decision_table(self):
+        if self._parsed is None:
+            raise AttributeError("decision_table")
+        return self._parsed.decision_table
 
     def result(self, task):
         engine, version = self._resolve(self.key)
@@ -184,4 +192,4 @@ def bind_latest(spec, subprocess_specs, decisions: dict[str, str], resolve) -> N
         for task_spec in s.task_specs.values():
             ref = decisions.get(getattr(task_spec, "bpmn_id", None) or "")
             if ref and not isinstance(getattr(task_spec, "dmnEngine", None), LatestDecision):
-                task_spec.dmnEngine = LatestDecision(ref, resolve)
+                task_spec.dmnEngine = LatestDecision(ref, resolve, getattr(task_spec, "dmnEngine", None))
