@@ -65,6 +65,8 @@ def step(api, case_id: int) -> None:
     case = api("keqiao_inspector").get(f"/cases/{case_id}").json
     task = next(t for t in case["tasks"] if t["name"] in STEPS)
     username, data = STEPS[task["name"]]
+    if task.get("form_key") == "accident_investigate":  # a case on the first accident model (before Decree 493)
+        data = lambda u: {"cause": "角阀老化", "casualties": 0, "economic_loss": 1200.50}  # noqa: E731
     user = api(username)
     resp = user.post(f"/tasks/{task['id']}/complete", {"data": data(user)})
     assert resp.status_code == 200, resp.json

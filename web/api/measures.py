@@ -41,6 +41,7 @@ def indicators():
     """The month's supervision measures (?month=YYYY-MM, default this month; ?county=, ?enterprise= ids) per
     enterprise, per county and for the caller's area: household inspection coverage with the users never
     inspected in the cycle, patrol completion, on-time rectification, data timeliness, warning disposal hours."""
+    _not_blank("month")
     month = supervision_measures.parse_month(request.args.get("month"), today())
     county, enterprise = filters()
     return jsonify(supervision_measures.indicators(db.session, api.me(), UPDATE_CYCLES, month, clock.now(),
@@ -57,5 +58,14 @@ def scores():
     county, enterprise = filters()
     me = api.me()
     out = safety_scores.scores(db.session, me, UPDATE_CYCLES, day, today(), clock.now(), county, enterprise)
+    _not_blank("quarter")
     out.update(safety_scores.grades(db.session, me, request.args.get("quarter"), today(), county, enterprise))
     return jsonify(out)
+
+
+def _not_blank(name: str) -> None:
+    """A parameter given empty is not the default: the document's pattern refuses it, and so does the API."""
+    if request.args.get(name) == "":
+        from workflows.errors import InvalidInput
+
+        raise InvalidInput(f"{name}: empty", {name: ["Must not be empty; leave it out for the default."]})

@@ -274,7 +274,8 @@ def _operation_extras() -> dict[str, dict]:
             ("q", {"type": "string", "maxLength": 64}), ("county", _ID), ("kind", {"enum": list(ENTERPRISE_KINDS)}),
             ("active", {"enum": ["true", "false", "all"]}), *_PAGING)},
         "register_api.create_enterprise": {"success": ("201",), "body": _json_body(_enterprise_schema(True))},
-        "register_api.patch_enterprise": {"body": _json_body(_enterprise_schema(False))},
+        # No field given changes nothing: the body may be left out.
+        "register_api.patch_enterprise": {"body": _json_body(_enterprise_schema(False), required=False)},
         "measures_api.indicators": {"query": (
             ("month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}), ("county", _ID),
             ("enterprise", _ID))},

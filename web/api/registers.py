@@ -20,6 +20,17 @@ bp = area("register_api", __name__)
 FORM_FIELDS = ("name", "uscc", "kind", "county_id", "address", "lon", "lat", "licence_no", "licence_valid_until")
 
 
+MAX_SEARCH = 64
+
+
+def _search() -> str:
+    """?q=: at most MAX_SEARCH characters (422 beyond, as the document says)."""
+    q = request.args.get("q", "")
+    if len(q) > MAX_SEARCH:
+        raise InvalidInput("q: too long", {"q": [f"At most {MAX_SEARCH} characters."]})
+    return q.strip()
+
+
 def as_dict(e: Enterprise, history: bool = False) -> dict:
     out = {"id": e.id, "name": e.name, "uscc": e.uscc, "kind": e.kind, "kind_label": str(KIND_LABELS.get(e.kind, "")),
            "county": {"id": e.county.id, "code": e.county.code, "name": e.county.name}, "address": e.address,
@@ -66,7 +77,7 @@ def list_enterprises():
     """Enterprises in the caller's area: ?q= (name or credit code), ?county= (id), ?kind=, ?active=true|false|all
     (default true)."""
     stmt = select(Enterprise).where(access.enterprise_scope(api.me())).order_by(Enterprise.id)
-    q = request.args.get("q", "").strip()[:64]
+    q = _search()
     if q:
         stmt = stmt.where(or_(Enterprise.name.contains(q, autoescape=True),
                               Enterprise.uscc.contains(q.upper(), autoescape=True)))
@@ -155,6 +166,5 @@ def list_certificates():
         raise InvalidInput("kind: unknown", {"kind": [f"One of {', '.join(dict(KINDS))}."]})
     if status is not None and status not in STATUS_LABELS:
         raise InvalidInput("status: unknown", {"status": [f"One of {', '.join(STATUS_LABELS)}."]})
-    stmt = certificate_register.query(api.me(), kind, status, api.int_arg("county"),
-                                      request.args.get("q", "").strip()[:64] or None)
+    stmt = certificate_register.query(api.me(), kind, status, api.int_arg("county"), _search() or None)
     return api.paged(stmt, certificate_dict)
