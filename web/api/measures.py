@@ -27,7 +27,7 @@ def filters() -> tuple[int | None, int | None]:
 
 
 def parse_day(text: str | None) -> date:
-    if not text:
+    if text is None:
         return today()
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()

@@ -29,6 +29,7 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, a bad filter, or 
            "404": "No such object, or not in the caller's scope",
            "409": "The task is not in a state that allows this, or a request with the same Idempotency-Key is "
                   "still being served",
+           "405": "No route takes this method for this path: a PATCH naming an id beyond the range of ids",
            "413": "The body, batch or file is too large",
            "422": "Invalid input: fields names each invalid field; or the Idempotency-Key was sent with a "
                   "different request. Or code model_error: a step of the process model failed, or went over its "
@@ -334,6 +335,8 @@ def _operation(rule, method: str, extras: dict) -> dict:
         errors |= {"400", "422"}
     if method in ("post", "put", "patch"):
         errors |= {"400", "413", "422"}
+    if method == "patch":
+        errors.add("405")
         if "body" in spec:
             op["requestBody"] = spec["body"]
     if (rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put")) or method == "post":
