@@ -106,9 +106,11 @@ CHECKS = [wider_than_the_screen, internal_values, task_context_shown]
 
 
 # ---- the walk -----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One Chromium per worker; each test opens its own context (cookies, screen)."""
+    """One Chromium for the walk's tests in a row on a worker; each test opens its own context (cookies,
+    screen). Not for the session: the other browser tests start Playwright themselves, and its sync API
+    refuses to start while another instance's loop is still running in the process."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
