@@ -335,10 +335,10 @@ def _operation(rule, method: str, extras: dict) -> dict:
         errors |= {"400", "422"}
     if method in ("post", "put", "patch"):
         errors |= {"400", "413", "422"}
-    if method == "patch":
-        errors.add("405")
         if "body" in spec:
             op["requestBody"] = spec["body"]
+    if method == "patch":
+        errors.add("405")
     if (rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put")) or method == "post":
         errors.add("409")  # the task's state; a POST's Idempotency-Key still being served
     media = spec.get("media") or {"application/json": {"schema": spec.get("reply", {"type": "object"})}}
