@@ -164,7 +164,20 @@ class AccidentUpwardReportForm(FlaskForm):
     content = TextAreaField(_l("What was reported"), validators=[Optional(), Length(max=4000)])
 
 
-class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
+class ExtensionLimits:
+    """The investigation's extension limit (Decree 493, art. 29) and what is granted so far, read from the
+    case: both the request and its approval check days against them."""
+
+    max_extension: int = 0
+    granted: int = 0
+
+    @classmethod
+    def for_case(cls, data: dict):
+        return dynamic_form(cls, [_whole(data.get("max_extension_days")), _whole(data.get("extension_granted_days"))],
+                            _extension_limits)
+
+
+class AccidentInvestigationReportForm(ExtensionLimits, CasualtyFields, FlaskForm):
     """The investigation report, due 60 days after the accident (Decree 493, art. 29), or a request to
     extend that period. The model says how many days of extension it allows in all
     (``max_extension_days``) and how many were granted (``extension_granted_days``)."""
@@ -180,13 +193,6 @@ class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
     report = AttachmentsField(_l("Investigation report"))
     extension_days = BlankIntegerField(_l("Days of extension asked"))
     extension_reason = TextAreaField(_l("Reason for the extension"), validators=[Length(max=2000)])
-    max_extension: int = 0
-    granted: int = 0
-
-    @classmethod
-    def for_case(cls, data: dict):
-        return dynamic_form(cls, [_whole(data.get("max_extension_days")), _whole(data.get("extension_granted_days"))],
-                            _extension_limits)
 
     def validate_cause(self, field):
         if self.action.data == "submit" and not (field.data or "").strip():
@@ -217,24 +223,16 @@ class AccidentInvestigationReportForm(CasualtyFields, FlaskForm):
             raise ValidationError(_l("Give the reason for the extension."))
 
 
-class AccidentExtensionForm(FlaskForm):
+class AccidentExtensionForm(ExtensionLimits, FlaskForm):
     """The extension of the investigation period: approved (with its days) or refused."""
 
     context = (Fact("extension_days", "number"), Fact("extension_reason", "longtext"), *PERIOD, *REPORTED,
                *INVESTIGATED)
 
-
     decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
                           validators=[InputRequired()])
     approved_days = BlankIntegerField(_l("Days approved"))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
-    max_extension: int = 0
-    granted: int = 0
-
-    @classmethod
-    def for_case(cls, data: dict):
-        return dynamic_form(cls, [_whole(data.get("max_extension_days")), _whole(data.get("extension_granted_days"))],
-                            _extension_limits)
 
     def validate_approved_days(self, field):
         if self.decision.data != "approve":
