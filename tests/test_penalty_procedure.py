@@ -566,3 +566,51 @@ def test_service_and_payment_recorded_on_the_pages(app, api, engine, browser):
     assert page.form_post(f"/tasks/{pay['id']}", {"payment": "paid", "paid_at": local,
                                                   "paid_amount": "20000"}).status_code == 302
     assert inspector.get(f"/cases/{case_id}").json["data"]["surcharge"] == 0
+
+
+# The notify.authority shape penalty models sent before it was one with the warning and accident models'.
+LEGACY_SHAPE = {'"to": "supervisor"': '"role": "county_supervisor"', '"to": "city"': '"role": "city_admin"',
+                '"to": "inspector"': '"role": "inspector"'}
+
+
+def test_a_running_case_of_a_model_sending_the_legacy_role_shape_still_notifies(app, api, engine, browser):
+    """Running cases keep their model's version: one deployed before notify.authority took the one
+    {"to", "text", "flag"} shape still sends {"role", "text", "flag"}, and its people are still told."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from models import Case, CaseEvent, ProcessModel
+    from web.extensions import db
+
+    legacy = (Path(app.config["BPMN_DIR"]) / "penalty.bpmn").read_text("utf-8")
+    for new, old in LEGACY_SHAPE.items():
+        assert new in legacy
+        legacy = legacy.replace(new, old)
+    _model_id, created = engine.deploy(legacy.encode())
+    assert created
+    supervisor = api("keqiao_supervisor")
+    case_id = file_case(api, app, discovered_at=(START - timedelta(days=10)).isoformat())
+    with app.app_context():
+        xml = db.session.scalar(select(ProcessModel.bpmn_xml).join(Case, Case.process_model_id == ProcessModel.id)
+                                .where(Case.id == case_id))
+        assert '"role": "county_supervisor"' in xml  # the case runs the legacy version
+        detail = db.session.scalar(select(CaseEvent.detail).where(CaseEvent.case_id == case_id,
+                                                                  CaseEvent.event == "flagged"))
+    assert detail["flag"] == "filing_overdue" and detail["to"] == "supervisor" and detail["people"] == 1
+    assert any("逾期未立案" in t for t in notices_of(app, "keqiao_supervisor", case_id))
+    assert task_named(supervisor, case_id, "Task_file_approve")["role"] == "county_supervisor"
+    # The history words the flag and whom it told, never their keys.
+    page = browser("keqiao_supervisor").client.get(f"/cases/{case_id}").data.decode()
+    assert "逾期未立案" in page and "县（区）主管部门" in page
+    assert "filing_overdue" not in page
+
+
+def test_notify_authority_refuses_an_audience_it_does_not_know(app):
+    from workflows.errors import ModelRuntimeError
+    from workflows.services.handlers import notify_authority
+
+    with pytest.raises(ModelRuntimeError, match="notify.authority needs"):
+        notify_authority(None, None, {"to": "everyone", "text": "x"}, None, START)
+    with pytest.raises(ModelRuntimeError, match="notify.authority needs"):
+        notify_authority(None, None, {"role": "enterprise_admin", "text": "x"}, None, START)

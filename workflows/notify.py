@@ -62,13 +62,16 @@ def enterprise_users(s, enterprise_id: int | None) -> list[int]:
 
 
 # Whom a model's ``notify.authority`` message reaches: the county's supervisor and inspectors, its
-# supervisor only, or the city.
+# supervisor only, the inspector in charge of the case (else the county's inspectors), or the city.
 AUTHORITY_AUDIENCES = {"county": (ROLE_COUNTY_SUPERVISOR, ROLE_INSPECTOR), "supervisor": (ROLE_COUNTY_SUPERVISOR,),
-                       "city": (ROLE_CITY_ADMIN,)}
+                       "inspector": (ROLE_INSPECTOR,), "city": (ROLE_CITY_ADMIN,)}
 
 
-def authority_users(s, audience: str, county_id: int | None) -> list[int]:
-    """The active authority users of ``audience`` (a key of AUTHORITY_AUDIENCES) for a county."""
+def authority_users(s, audience: str, county_id: int | None, in_charge: int | None = None) -> list[int]:
+    """The active authority users of ``audience`` (a key of AUTHORITY_AUDIENCES) for a county;
+    ``in_charge``: the user who opened the case, the one inspector told when the audience is "inspector"."""
+    if audience == "inspector" and in_charge is not None:
+        return [in_charge]
     roles = AUTHORITY_AUDIENCES[audience]
     where = [User.role.in_(roles), User.active.is_(True)]
     if audience != "city":

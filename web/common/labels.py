@@ -45,6 +45,7 @@ EVENTS = {
 }
 # Whom a model's notify.authority message reached (workflows/notify.py AUTHORITY_AUDIENCES).
 AUDIENCES = {"county": _l("County supervisor and inspectors"), "supervisor": _l("County supervisor"),
+             "inspector": _l("Inspector in charge of the case"),
              "city": _l("City authority")}
 RESULTS = dict(_RESULT_CHOICES)
 GRADES = dict(_GRADE_CHOICES)
@@ -134,11 +135,14 @@ TEMPLATE_KIND_LABELS = {
     "high_pressure": _l("City high-pressure gas"), "medium_low_pressure": _l("Medium and low pressure distribution"),
     "cng_station": _l("CNG station"), "lng_station": _l("LNG station"), "lpg_station": _l("LPG station"),
 }
+# The flags the penalty model raises with notify.authority (bpmn/penalty.bpmn), as its history reads them.
+FLAGS = {"filing_overdue": _l("Filing overdue"), "decision_due_soon": _l("Decision due soon"),
+         "decision_overdue": _l("Decision overdue"), "payment_overdue": _l("Payment overdue")}
 # Values the models compute, by field: their labels.
 EXTRA_VALUES = {"result": RESULTS, "problem_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "hazard_class": {"I": _l("Class I"), "II": _l("Class II"), "III": _l("Class III")},
                 "level": {"city": _l("City level"), "county": _l("County level")},
-                "grade": GRADES, "to": AUDIENCES, "message": MESSAGES}
+                "grade": GRADES, "to": AUDIENCES, "flag": FLAGS, "role": ROLES, "message": MESSAGES}
 # Values the models write that no form offers as a choice.
 EXTRA_CHOICES = {("period_unit", "hours"): _l("hours"), ("period_unit", "days"): _l("days"),
                  ("period_unit", "working_days"): _l("working days")}

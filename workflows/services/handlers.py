@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, CaseEvent, Certificate, User
+from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, CaseEvent, Certificate
 from workflows import notify
 from workflows.errors import InvalidInput, ModelRuntimeError
 from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
@@ -88,49 +88,35 @@ def notify_enterprise(s, case, payload, actor, now) -> None:
                case_id=case.id, text=str(payload))
 
 
-AUTHORITY_ROLES = ("inspector", "county_supervisor", "city_admin")
+# The shape penalty models deployed before 2026-12 wrote ({"role": ..., "text", "flag"}): their running cases keep
+# their version, so their messages are read as the one shape below. Role → audience of notify.py.
+LEGACY_ROLE_AUDIENCES = {"inspector": "inspector", "county_supervisor": "supervisor", "city_admin": "city"}
 
 
-def _notify_role(s, case, payload, actor, now) -> None:
-    """A message for the authority's people of one role (a period running out, a case flagged to the
-    city): {"role", "text", "flag"}. The inspector hears it if he owns the case, else the role in the
-    case's county; the city admin, all city admins. A flag is kept in the case's history (internal:
-    the party never sees it)."""
-    if not isinstance(payload, dict) or payload.get("role") not in AUTHORITY_ROLES:
-        raise ModelRuntimeError(f"notify.authority needs {{role: one of {', '.join(AUTHORITY_ROLES)}, text}}")
-    role, text = payload["role"], str(payload.get("text") or "")
-    if role == "inspector" and case.created_by_id is not None:
-        audience = [case.created_by_id]
-    else:
-        where = [User.role == role, User.active.is_(True)]
-        if role != "city_admin":
-            where.append(User.county_id == case.county_id)
-        audience = list(s.scalars(select(User.id).where(*where)))
-    notify.add(s, audience, notify.MESSAGE, now, case_id=case.id, text=text)
-    if payload.get("flag"):
-        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="flagged",
-                        detail={"flag": str(payload["flag"]), "role": role, "text": text}))
-
-
-def _notify_audience(s, case, payload, actor, now) -> None:
-    """A message for the authority: ``{"to": "county" | "supervisor" | "city", "text": ...}``. The
-    county's people (or the city's) are told, and the case's history says who was told what, when."""
+def _payload(payload) -> dict:
+    """The one shape of ``notify.authority``, from what a model sent (the legacy role shape adapted)."""
+    if isinstance(payload, dict) and "to" not in payload and payload.get("role") in LEGACY_ROLE_AUDIENCES:
+        payload = {**{k: v for k, v in payload.items() if k != "role"}, "to": LEGACY_ROLE_AUDIENCES[payload["role"]]}
     if not isinstance(payload, dict) or payload.get("to") not in notify.AUTHORITY_AUDIENCES:
         raise ModelRuntimeError(f"notify.authority needs {{'to': one of {sorted(notify.AUTHORITY_AUDIENCES)}, "
-                                f"'text': ...}}, got {payload!r}")
-    audience, text = payload["to"], str(payload.get("text") or case.title)[:512]
-    users = notify.authority_users(s, audience, case.county_id)
-    notify.add(s, users, notify.MESSAGE, now, case_id=case.id, text=text)
-    s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="authority_notified",
-                    detail={"to": audience, "text": text, "people": len(users)}))
+                                f"'text': ..., 'flag': optional}}, got {payload!r}")
+    return payload
 
 
 def notify_authority(s, case, payload, actor, now) -> None:
-    """``notify.authority``: the penalty procedure names a role ({"role", "text", "flag"}); the warning
-    ladder and the accident model an audience ({"to": "county" | "supervisor" | "city", "text"})."""
-    if isinstance(payload, dict) and "to" in payload and "role" not in payload:
-        return _notify_audience(s, case, payload, actor, now)
-    return _notify_role(s, case, payload, actor, now)
+    """``notify.authority``: ``{"to": audience, "text": ..., "flag": ...}`` (audiences: notify.py
+    AUTHORITY_AUDIENCES). The audience is told; the case's history says who was told what, when: as a flag
+    (kept for the authority, the party never sees it) when the model names one, else as a notice."""
+    payload = _payload(payload)
+    audience, text = payload["to"], str(payload.get("text") or case.title)[:512]
+    users = notify.authority_users(s, audience, case.county_id, case.created_by_id)
+    notify.add(s, users, notify.MESSAGE, now, case_id=case.id, text=text)
+    detail = {"to": audience, "text": text, "people": len(users)}
+    if payload.get("flag"):
+        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="flagged",
+                        detail={"flag": str(payload["flag"]), **detail}))
+    else:
+        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="authority_notified", detail=detail))
 
 
 def penalty_decided(s, case, payload, actor, now) -> None:
