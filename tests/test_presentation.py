@@ -228,3 +228,36 @@ def test_money_in_an_excel_export_is_a_number_written_as_yuan(app, engine, brows
     assert amount.value == 80000 and amount.number_format == "#,##0.00"  # 80,000.00 in Excel, right-aligned
     status = sheet.cell(row=2, column=headers.index("状态") + 1).value
     assert status == "办理中"
+
+
+def test_a_check_in_reads_the_same_in_a_value_and_in_the_history():
+    """A location check-in is worded by the presentation layer, so a page, an export and a PDF say the same."""
+    words = {"latitude %(lat).6f, longitude %(lon).6f": "纬度 %(lat).6f，经度 %(lon).6f",
+             ", accuracy about %(m)s m": "，精度约 %(m)s 米", "checkin": "签到位置"}
+    labels = Labels(extra_fields={"checkin": "checkin", "end_name": "结束"})
+    p = Presenter(lambda text: words.get(text, text), "zh", labels=labels)
+    checkin = {"latitude": 30.085123, "longitude": 120.492456, "accuracy_m": 12.6}
+    assert p.value("checkin", checkin) == "纬度 30.085123，经度 120.492456，精度约 13 米"
+    assert p.value("checkin", {"latitude": "30.1", "longitude": 120}) == "纬度 30.100000，经度 120.000000"
+    assert p.value("checkin", {"latitude": "north"}) == p.value("checkin", {}) == "—"  # no repr of a broken one
+    odd = {"latitude": 30, "longitude": 120, "accuracy_m": True}
+    assert p.value("checkin", odd) == "纬度 30.000000，经度 120.000000"
+    assert Presenter(None, "en").value("checkin", checkin) == "latitude 30.085123, longitude 120.492456, " \
+                                                               "accuracy about 13 m"
+    # The history: the check-in in the same words, the engine's ids left off, the end by its name.
+    rows = p.history({"checkin": checkin, "element": "Task_fill", "task_id": 7, "end": "End_ok",
+                      "end_name": "检查完成", "note": ""})
+    assert rows == [("签到位置", "纬度 30.085123，经度 120.492456，精度约 13 米"), ("结束", "检查完成")]
+    assert p.history({"checkin": checkin}, hidden=("checkin",)) == [] and p.history(None) == []
+
+
+def test_the_adapter_words_a_check_in_as_the_presentation_layer_does(app):
+    from web.common.labels import presenter
+
+    checkin = {"latitude": 30.0852, "longitude": 120.4925, "accuracy_m": 15}
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string("{{ value_label('checkin', c) }}|{% for l, t in history_detail(d) %}"
+                                             "{{ t }}{% endfor %}")
+        shown = template.render(c=checkin, d={"checkin": checkin})
+        assert shown == "纬度 30.085200，经度 120.492500，精度约 15 米|纬度 30.085200，经度 120.492500，精度约 15 米"
+        assert presenter("zh").value("checkin", checkin) == shown.split("|")[0]  # an export's presenter

@@ -215,18 +215,6 @@ def localtime(value):
     return presentation.instant(value)
 
 
-def checkin_label(checkin: dict) -> str:
-    """An inspection's check-in in words: "纬度 30.085200，经度 120.492500，精度约 15 米"."""
-    try:
-        text = _("latitude %(lat).6f, longitude %(lon).6f", lat=float(checkin["latitude"]),
-                 lon=float(checkin["longitude"]))
-    except (KeyError, TypeError, ValueError):
-        return "—"
-    if isinstance(checkin.get("accuracy_m"), int | float):
-        text += _(", accuracy about %(m)s m", m=round(checkin["accuracy_m"]))
-    return text
-
-
 _LABELS: list = []
 
 
@@ -250,8 +238,6 @@ def register(app):
         return process if process is not None else g.get("presenting_process")
 
     def value_label(name, value, process=None):
-        if name == "checkin" and isinstance(value, dict):
-            return checkin_label(value)
         return presenter().value(CHOICE_ALIASES.get(name, name), value, process_of(process))
 
     def field_label(name, process=None):
@@ -311,29 +297,6 @@ def presenter(locale: str | None = None) -> presentation.Presenter:
     return shown
 
 
-# History details a person does not read: the engine's element ids beside their names.
-_HISTORY_HIDDEN = {"end", "case_id", "task_id", "element"}
-
-
 def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
-    """A history entry's details as (label, text), the end state by its name; ``hidden``: what the model
-    leaves off its case page (its ``gasflow.hidden`` fields) is left off its history too."""
-    if not isinstance(detail, dict):
-        return []
-    shown = presenter()
-    out = []
-    for key, value in detail.items():
-        if key in _HISTORY_HIDDEN or key in hidden or value in (None, "", []):
-            continue
-        if key == "end_name":
-            out.append((shown.field_label(key), shown.end_name(value)))
-        elif key == "process":
-            out.append((shown.field_label(key), shown.process_label(value)))
-        elif key in ("case", "parent"):
-            out.append((shown.field_label(key), f"#{value}"))
-        elif key == "checkin" and isinstance(value, dict):
-            out.append((shown.field_label(key), checkin_label(value)))
-        else:
-            out.append((shown.field_label(key, g.get("presenting_process")),
-                        shown.value(key, value, g.get("presenting_process"))))
-    return out
+    """A history entry's details as (label, text), for the page's process (the presentation layer's)."""
+    return presenter().history(detail, hidden, g.get("presenting_process"))

@@ -47,6 +47,10 @@ ENTERPRISE_FIELDS = frozenset({"enterprise_id", "enterprise_ids"})
 FILE_FIELDS = frozenset({"photos", "attachments", "files", "evidence", "documents", "attachment_ids"})
 # Case-data fields that are kept for the engine, never shown.
 HIDDEN_FIELDS = frozenset({"case_id", "end"})
+# History details a person does not read: the engine's element ids beside their names.
+HISTORY_HIDDEN = frozenset({"end", "case_id", "task_id", "element"})
+# An inspector's location check-in on a case (the browser's position: latitude, longitude, accuracy_m).
+CHECKIN_FIELD = "checkin"
 
 # Messages the models wait for (history "message handled"), by name.
 MESSAGES = {"certificate.register": _l("Certificate registered"), "certificate.update": _l("Certificate updated"),
@@ -279,6 +283,18 @@ class Presenter:
         names = self._names(Attachment, Attachment.id, ids, lambda a: a.filename)
         return [names.get(i, EMPTY) for i in ids]
 
+    def checkin(self, checkin: Mapping) -> str:
+        """A location check-in in words: "纬度 30.085200，经度 120.492500，精度约 15 米"."""
+        try:
+            text = self.text(_l("latitude %(lat).6f, longitude %(lon).6f")) % {
+                "lat": float(checkin["latitude"]), "lon": float(checkin["longitude"])}
+        except (KeyError, TypeError, ValueError):
+            return EMPTY
+        accuracy = checkin.get("accuracy_m")
+        if isinstance(accuracy, int | float) and not isinstance(accuracy, bool):
+            text += self.text(_l(", accuracy about %(m)s m")) % {"m": round(accuracy)}
+        return text
+
     # ---- fields of case data ------------------------------------------------------------------------------
     def field_label(self, name: str, process: str | None = None) -> str:
         label = self.labels.field(name, process)
@@ -302,6 +318,8 @@ class Presenter:
         if name in self.labels.files and isinstance(value, int | list):
             names = self.files(value if isinstance(value, list) else [value])
             return "、".join(names) or EMPTY
+        if name == CHECKIN_FIELD and isinstance(value, Mapping):
+            return self.checkin(value)
         if name == "message" and isinstance(value, str) and value in MESSAGES:
             return self.message(value)
         if isinstance(value, str):
@@ -329,3 +347,22 @@ class Presenter:
         hidden = set(hidden) | HIDDEN_FIELDS
         return [(self.field_label(k, process), self.value(k, v, process)) for k, v in data.items() if k not in hidden]
 
+
+    def history(self, detail, hidden: Iterable[str] = (), process: str | None = None) -> list[tuple[str, str]]:
+        """A history entry's details as (label, text): the end state by its name, a process by its label,
+        cases by number; ``hidden``: what the model leaves off its case page is left off its history too."""
+        if not isinstance(detail, Mapping):
+            return []
+        out = []
+        for key, value in detail.items():
+            if key in HISTORY_HIDDEN or key in hidden or value is None or value == "" or value == []:
+                continue
+            if key == "end_name":
+                out.append((self.field_label(key), self.end_name(value)))
+            elif key == "process":
+                out.append((self.field_label(key), self.process_label(value)))
+            elif key in ("case", "parent"):
+                out.append((self.field_label(key), f"#{value}"))
+            else:
+                out.append((self.field_label(key, process), self.value(key, value, process)))
+        return out
