@@ -286,9 +286,53 @@ def test_the_city_admin_changes_the_scoring_rules_by_uploading_a_new_table(app, 
         {k: r[k] for k in ("description", "points")} for r in changed["details"]["rules"]]
 
 
-def test_a_bad_month_on_the_page_is_shown_not_a_server_error(app, browser):
-    page = browser("keqiao_supervisor").client.get("/portal/measures?month=2035-13&quarter=Q9&county=x")
+@pytest.mark.parametrize("query", [
+    "month=2035-13&quarter=Q9&county=x", "month=2026-1x&quarter=2026-Q0&county=99999999999999999999",
+    "month=" + "9" * 5000 + "&quarter=2025-Q5&county=-1", "month=0000-01&quarter=0000-Q1&county=1e9"])
+def test_a_bad_month_on_the_page_is_shown_not_a_server_error(app, browser, query):
+    from leaks import page_leaks
+
+    admin = browser("admin")
+    page = admin.client.get(f"/portal/measures?{query}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "YYYY-MM" in text and "YYYY-Qn" in text
+    assert 'id="error-summary"' in text and "请从列表中选择月份。" in text and "请从列表中选择季度。" in text
+    assert "未知的县（区）" in text or "county=x" not in query
+    assert page_leaks(page.data) == []
+    assert admin.client.get(f"/portal/measures/export.xlsx?{query}").status_code == 200  # the defaults
     assert browser("kq_bottled_admin").client.get("/portal/measures").status_code == 403
+    # NUL and lone surrogates are refused before any page reads them (web/common/hostile_input.py).
+    assert admin.client.get("/portal/measures?month=%00&quarter=%ED%A0%80").status_code == 422
+
+
+def test_months_and_quarters_are_chosen_from_lists_worded_in_chinese(app, browser):
+    """No <input type=month>: it speaks the browser's language. The page words the figures with full-width
+    punctuation."""
+    import re
+
+    from workflows.services.supervision_measures import add_months
+
+    supervisor = browser("keqiao_supervisor")
+    html = supervisor.client.get("/portal/measures").get_data(as_text=True)
+    linked = supervisor.client.get("/portal/measures?month=2019-03&quarter=2019-Q2").get_data(as_text=True)
+    this_month = clock.now().astimezone(SH).date().replace(day=1)
+    first = add_months(this_month, -23)
+    assert 'type="month"' not in html
+    months = re.findall(r'<option value="(\d{4}-\d{2})"[^>]*>([^<]+)</option>', html)
+    assert len(months) == 24
+    assert months[0] == (f"{this_month:%Y-%m}", f"{this_month.year}年{this_month.month}月")
+    assert months[-1] == (f"{first:%Y-%m}", f"{first.year}年{first.month}月")
+    assert f'<option value="{this_month:%Y-%m}" selected>' in html
+    assert f"{this_month.year}年{this_month.month}月 辖区汇总" in html
+    quarter = (this_month.month - 1) // 3 + 1
+    assert f'<option value="{this_month.year}-Q{quarter}" >{this_month.year}年第{quarter}季度</option>' in html
+    assert re.search(r'<option value="\d{4}-Q\d" selected>\d{4}年第\d季度</option>', html)
+    # A month or quarter asked for by a link, outside the lists, is offered and chosen.
+    assert '<option value="2019-03" selected>2019年3月</option>' in linked
+    assert '<option value="2019-Q2" selected>2019年第2季度</option>' in linked
+    area = re.sub(r"<[^>]+>", "", html[html.index('id="measures-area"'):html.index('id="measures-counties"')])
+    for half_width in ("次,", "件,", "(", ")", ",平均", ":"):
+        assert half_width not in area, half_width
+    supervisor.client.set_cookie("locale", "en")
+    english = supervisor.client.get("/portal/measures").get_data(as_text=True)
+    assert f">{this_month:%B %Y}</option>" in english and f">Q{quarter} {this_month.year}</option>" in english

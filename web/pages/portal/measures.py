@@ -3,9 +3,12 @@ today's safety scores with their rankings and every rule's points, the quarter's
 publishes the drafts), and the same as Excel. The daily job stores the scores; this page computes today's."""
 from datetime import date
 
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from forms.data_kinds import KINDS_BY_KEY, UPDATE_CYCLES
 from models import Region
@@ -33,20 +36,59 @@ def hours(value) -> str:
     return "—" if value is None else _("%(h).1f h", h=value)
 
 
-def _args():
-    """The month, county and quarter asked for; a bad one is shown on the page, the defaults used instead."""
+MONTHS_OFFERED = 24
+QUARTERS_OFFERED = 8
+
+
+def month_label(first: date) -> str:
+    """A month in the reader's language whatever the browser's: 2026年12月, December 2026."""
+    return format_skeleton("yMMMM", first, locale=str(get_locale() or "zh"))
+
+
+def quarter_label(name: str) -> str:
+    """'2026-Q4' → 2026年第4季度, Q4 2026."""
+    return _("Q%(q)s %(year)s", q=name[6], year=name[:4])
+
+
+def month_choices(now_day: date, chosen: date) -> list[tuple[str, str]]:
+    """The last 24 months, newest first, as (YYYY-MM, label); a month asked for outside them (a link) too.
+    A select, not <input type=month>: that one speaks the browser's language and has no picker in some."""
+    first = now_day.replace(day=1)
+    months = [supervision_measures.add_months(first, -i) for i in range(MONTHS_OFFERED)]
+    if chosen not in months:
+        months = sorted({*months, chosen}, reverse=True)
+    return [(m.strftime("%Y-%m"), month_label(m)) for m in months]
+
+
+def quarter_choices(now_day: date, chosen: str) -> list[tuple[str, str]]:
+    """The quarter under way and the 8 before it, newest first; a quarter asked for outside them too."""
+    names, first = [], now_day.replace(month=3 * ((now_day.month - 1) // 3) + 1, day=1)
+    for i in range(QUARTERS_OFFERED + 1):
+        start = supervision_measures.add_months(first, -3 * i)
+        names.append(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
+    if chosen not in names:
+        names = sorted({*names, chosen}, reverse=True)
+    return [(n, quarter_label(n)) for n in names]
+
+
+def _args(counties=None):
+    """The month, county and quarter asked for; a bad one is shown on the page, the defaults used instead.
+    ``counties``: the ids offered (the page checks the county asked for against them)."""
     errors, now_day = [], today()
     try:
         month = supervision_measures.parse_month(request.args.get("month"), now_day)
     except InvalidInput:
-        errors.append(_("Write the month as YYYY-MM."))
+        errors.append(_("Choose a month from the list."))
         month = now_day.replace(day=1)
     try:
         quarter = safety_scores.parse_quarter(request.args.get("quarter"), now_day)[0]
     except InvalidInput:
-        errors.append(_("Write the quarter as YYYY-Qn."))
+        errors.append(_("Choose a quarter from the list."))
         quarter = safety_scores.parse_quarter(None, now_day)[0]
     county = request.args.get("county", type=int)
+    if request.args.get("county") and (county is None or (counties is not None and county not in counties)):
+        errors.append(_("Unknown county."))
+        county = None
     return month, quarter, county, errors
 
 
@@ -75,10 +117,12 @@ def summary(user, enterprise_id: int | None = None) -> dict:
 @login_required
 def index():
     user = authority_user()
-    month, quarter, county, errors = _args()
     counties = db.session.query(Region).filter(Region.level == "county").order_by(Region.code).all()
+    month, quarter, county, errors = _args({c.id for c in counties})
     return render_template("portal/measures.html", f=figures(user, month, quarter, county), errors=errors,
                            month=month.strftime("%Y-%m"), quarter=quarter, county=county, counties=counties,
+                           month_name=month_label(month), quarter_name=quarter_label(quarter),
+                           months=month_choices(today(), month), quarters=quarter_choices(today(), quarter),
                            kinds={k: str(v) for k, v in KIND_LABELS.items()}, percent=percent, hours=hours,
                            data_kinds={k: KINDS_BY_KEY[k].label for k in UPDATE_CYCLES},
                            may_publish=has_right(user, "grades.publish"),
@@ -127,7 +171,8 @@ def draft(quarter):
 @login_required
 def export():
     user = authority_user("reports.export")
-    month, quarter, county, _errors = _args()
+    counties = set(db.session.scalars(select(Region.id).where(Region.level == "county")))
+    month, quarter, county, _errors = _args(counties)
     f = figures(user, month, quarter, county)
     kinds = KIND_LABELS
     rows = f["indicators"]["enterprises"]
