@@ -261,3 +261,33 @@ def test_the_adapter_words_a_check_in_as_the_presentation_layer_does(app):
         shown = template.render(c=checkin, d={"checkin": checkin})
         assert shown == "纬度 30.085200，经度 120.492500，精度约 15 米|纬度 30.085200，经度 120.492500，精度约 15 米"
         assert presenter("zh").value("checkin", checkin) == shown.split("|")[0]  # an export's presenter
+
+
+def test_the_engine_s_refusals_read_in_the_reader_s_language(app, api, browser):
+    """The engine words a refusal once, in English (the API's, the logs'); a page shows it in its reader's
+    language: a claim of a task someone else holds, flashed on the task page."""
+    from flows import task_named
+
+    order = open_order(api, app)
+    task_id = task_named(api("kq_bottled_staff"), order["id"], "Task_respond")["id"]
+    staff, boss = browser("kq_bottled_staff"), browser("kq_bottled_admin")
+    assert staff.form_post(f"/tasks/{task_id}/claim", {}, page_path=f"/tasks/{task_id}").status_code == 302
+    refused = boss.form_post(f"/tasks/{task_id}/claim", {}, page_path=f"/tasks/{task_id}")
+    assert refused.status_code == 302
+    page = boss.client.get(refused.headers["Location"]).data
+    assert "该任务已指派给他人。" in visible_text(page) and "someone else" not in visible_text(page)
+    assert page_leaks(page) == []
+    boss.client.set_cookie("locale", "en")
+    again = boss.form_post(f"/tasks/{task_id}/claim", {}, page_path=f"/tasks/{task_id}")
+    assert "This task is assigned to someone else." in visible_text(boss.client.get(again.headers["Location"]).data)
+
+
+def test_a_refusal_no_page_words_falls_back_to_what_to_do(app):
+    from web.common.http_errors import refusal
+
+    with app.test_request_context("/"):
+        assert refusal("task is no longer open") == "此任务已不在办理中。"
+        assert refusal("x changed concurrently, try again", 409) == "他人已在此期间修改了该内容，请重新打开后再操作。"
+        assert refusal("请选择县（区）。") == "请选择县（区）。"  # a page's own words stand
+    with app.test_request_context("/", headers={"Cookie": "locale=en"}):
+        assert refusal("x changed concurrently, try again", 409) == "x changed concurrently, try again"

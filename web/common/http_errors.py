@@ -38,7 +38,8 @@ PAGE_TEXTS = {400: _l("Check the address or the form and try again."),
               429: _l("Too many requests in a short time. Wait a moment and try again."),
               500: _l("The error was recorded. Try again; if it happens again, tell the administrator."),
               503: _l("Please try again in a minute.")}
-# The engine's own words (English, for the API and the logs), as a person reads them on a page.
+# The engine's own words (English, for the API and the logs), as a person reads them on a page. The engine
+# stays Flask-free and words its refusals once, in English; the pages translate them here, at the web's edge.
 ENGINE_MESSAGES = {"no such case": _l("There is no such case."), "no such task": _l("There is no such task."),
                    "task is no longer open": _l("This task is no longer open."),
                    "task is no longer ready": _l("This task is no longer open."),
@@ -46,23 +47,44 @@ ENGINE_MESSAGES = {"no such case": _l("There is no such case."), "no such task":
                    "task is assigned to someone else": _l("This task is assigned to someone else."),
                    "this task is not for your role": _l("This task is for another role."),
                    "no such item": _l("There is no such item."), "no such record": _l("There is no such record."),
-                   "no such attachment": _l("There is no such file.")}
+                   "no such attachment": _l("There is no such file."),
+                   "invalid data": _l("Check the fields marked below."),
+                   "user cannot work this task": _l("Choose a user who may work this task."),
+                   "no such user for this task": _l("Choose a user who may work this task."),
+                   "only the assignee or a supervisor may release a task":
+                       _l("Only the assignee or a supervisor may release a task."),
+                   "only a supervisor may assign tasks": _l("Only a supervisor may assign tasks."),
+                   "only the assignee or a supervisor may set the follow-up date":
+                       _l("Only the assignee or a supervisor may set the follow-up date."),
+                   "this account may not comment on cases": _l("This account may not comment on cases."),
+                   "the case is suspended: its tasks cannot be completed until it is resumed":
+                       _l("The case is suspended: its tasks cannot be completed until it is resumed."),
+                   "enterprise not found": _l("Unknown enterprise."), "unknown enterprise": _l("Unknown enterprise."),
+                   "unknown attachment": _l("A file is no longer there: upload it again."),
+                   "unknown process": _l("Unknown process.")}
+
+
+def refusal(message, status: int | None = 422) -> str:
+    """A refusal as a person reads it, in the reader's language: a known engine message in its words, a
+    page's own (translated) words as they are; else, on a Chinese page, what to do for the status (never a
+    program's English). For flashes and field messages; error pages word theirs the same."""
+    text = str(message or "")
+    known = ENGINE_MESSAGES.get(text)
+    if known is not None:
+        return str(known)
+    if text and (not str(get_locale() or "zh").startswith("zh") or _CJK.search(text)):
+        return text
+    status = status or 422
+    return str(PAGE_TEXTS.get(status) or PAGE_TEXTS[500 if status >= 500 else 400])
 
 
 def error_page(status: int, message=None):
     """The error page in the reader's language: its title, what to do, and the particular reason where it
     is written for a person (a page's own translated words, or a known engine message); never a
     program's English on a Chinese page."""
-    detail = None
-    if message:
-        text = str(message)
-        known = ENGINE_MESSAGES.get(text)
-        if known is not None:
-            detail = str(known)
-        elif not str(get_locale() or "zh").startswith("zh") or _CJK.search(text):
-            detail = text
     title = PAGE_TITLES.get(status) or PAGE_TITLES[500 if (status or 500) >= 500 else 400]
     advice = PAGE_TEXTS.get(status) or PAGE_TEXTS[500 if (status or 500) >= 500 else 400]
+    detail = refusal(message, status) if message else None
     if detail == str(advice):
         detail = None
     return render_template("error.html", status=status, title=str(title), advice=str(advice), message=detail)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from models import Case, ProcessModel
 from web.common import taskflow, xlsx
+from web.common.http_errors import refusal
 from web.common.labels import STATUSES
 from web.common.params import page_number, page_of, small_int
 from web.extensions import db
@@ -124,7 +125,7 @@ def comment(case_id):
         taskflow.add_comment(case, user, request.form.get("text", ""), request.files.getlist("files"),
                              request.form.get("visible_to_party") in ("1", "y", "on", "true"))
     except InvalidInput as exc:
-        flash(exc.message, "error")
+        flash(refusal(exc.message), "error")
         # The text is shown again so a refused file does not cost the user what he wrote.
         return detail_page(case, user, comment_text=request.form.get("text", "")), 422
     flash(_("Comment added."), "success")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from models import User
 from web.common import task_context, taskflow
+from web.common.http_errors import refusal
 from web.common.params import small_int
 from web.extensions import case_engine, db
 from web.pages import case_control, drafts
@@ -65,8 +66,8 @@ def task(task_id):
             except InvalidInput as exc:
                 for name, messages in exc.fields.items():
                     if name in form:
-                        form[name].errors = list(messages)
-                flash(exc.message, "error")
+                        form[name].errors = [refusal(m) for m in messages]
+                flash(refusal(exc.message), "error")
                 return _task_page(task, form, can_work), 422
             drafts.completed(task)
             flash(_("Task completed."), "success")
@@ -107,7 +108,7 @@ def follow_up(task_id):
     except Forbidden:
         flash(_("Only the assignee or a supervisor may set the follow-up date."), "error")
     except InvalidInput as exc:
-        flash(exc.message, "error")
+        flash(refusal(exc.message), "error")
     else:
         flash(_("Follow-up date saved.") if when else _("Follow-up date cleared."), "success")
     return redirect(url_for("queue.task", task_id=task_id))
@@ -139,6 +140,7 @@ def act(task_id, action):
             flash(_("Task assigned to %(name)s.", name=assignee.display_name if assignee else username), "success")
         else:
             return redirect(url_for("queue.task", task_id=task_id))
-    except (Conflict, InvalidInput) as exc:
-        flash(exc.message, "error")
+    except (Conflict, Forbidden, InvalidInput) as exc:
+        flash(refusal(exc.message, 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden)
+                      else 422), "error")
     return redirect(url_for("queue.task", task_id=task_id))

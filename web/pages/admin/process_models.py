@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
 from models import CASE_ACTIVE, CASE_COMPLETED, CASE_SUSPENDED, Case, DecisionModel, ProcessModel, User
+from web.common.http_errors import refusal
 from web.extensions import case_engine, db
 from workflows.engine.decisions import describe_xml
 from workflows.errors import Conflict, Forbidden, InvalidModel
@@ -109,7 +110,7 @@ def upload():
     except InvalidModel as exc:
         return _index(exc.reasons, 422)
     except Conflict as exc:
-        return _index([exc.message], 409)
+        return _index([refusal(exc.message, 409)], 409)
     model_cls = DecisionModel if kind == "decision" else ProcessModel
     version = _version_of(model_cls, model_id)
     if created:
