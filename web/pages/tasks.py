@@ -66,7 +66,7 @@ def task(task_id):
             except InvalidInput as exc:
                 for name, messages in exc.fields.items():
                     if name in form:
-                        form[name].errors = [refusal(m) for m in messages]
+                        form[name].errors = [refusal(m) if isinstance(m, str) else m for m in messages]
                 flash(refusal(exc.message), "error")
                 return _task_page(task, form, can_work), 422
             drafts.completed(task)
