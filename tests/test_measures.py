@@ -206,7 +206,7 @@ def test_score_explained_by_its_rules_ranked_and_graded_after_approval(app, api,
     assert [(g["grade"], g["status"]) for g in published] == [("B", "published")]
     assert published[0]["enterprise"]["id"] == kqb
     home = owner_page.get("/enterprise/").get_data(as_text=True)
-    assert "尚未发布" not in home and "<strong>B</strong> <span class=\"muted\">(2035-Q1)</span>" in home
+    assert "尚未发布" not in home and "<strong>B</strong> <span class=\"muted\">（2035年第1季度）</span>" in home
     # The page's figures as Excel: the month's measures, the users never inspected, the scores and the grades
     # (the measures' values are those of the API, checked above; here the page's own time, so the grades).
     book = city.get("/portal/measures/export.xlsx?month=2035-03&quarter=2035-Q1")

@@ -106,7 +106,8 @@ def summary(user, enterprise_id: int | None = None) -> dict:
     month = today().replace(day=1)
     ind = supervision_measures.indicators(db.session, user, UPDATE_CYCLES, month, now, None, enterprise_id)
     sc = safety_scores.scores(db.session, user, UPDATE_CYCLES, today(), today(), now, None, enterprise_id)
-    out = {"month": ind["month"], "area": ind["area"], "scores": sc["scores"], "percent": percent, "hours": hours}
+    out = {"month": ind["month"], "area": ind["area"], "scores": sc["scores"], "percent": percent, "hours": hours,
+           "month_name": month_label(month), "quarter_label": quarter_label}
     if enterprise_id is not None:
         out["row"] = ind["enterprises"][0] if ind["enterprises"] else None
         out["grade"] = safety_scores.latest_published(db.session, enterprise_id)
