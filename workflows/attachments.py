@@ -7,6 +7,8 @@ its files with ``refusal`` and stores them with ``new_attachment``.
 import hashlib
 from dataclasses import dataclass
 
+import filetype
+
 from models import Attachment
 
 from .text import display_filename
@@ -14,6 +16,10 @@ from .text import display_filename
 MAX_BYTES = 10 * 1024 * 1024
 TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
 TOO_LARGE, TYPE_NOT_ALLOWED = "size", "type"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMAGE_TYPES = ("image/jpeg", "image/png")
+DOCUMENT_TYPES = ("application/pdf", *IMAGE_TYPES, DOCX, XLSX)
 
 
 @dataclass
@@ -37,6 +43,22 @@ def refusal(content_type: str | None, size: int) -> str | None:
     if size > MAX_BYTES:
         return TOO_LARGE
     return None
+
+
+def sniffed_type(content: bytes) -> str | None:
+    """The type the content itself shows (its magic bytes; an Office file by the parts inside its zip),
+    whatever name and type the sender gave it: an HTML page or a program renamed ``.pdf`` is not a PDF."""
+    return filetype.guess_mime(content) if content else None
+
+
+def content_refusal(content: bytes, allowed: tuple) -> tuple[str | None, str | None]:
+    """(the type found in ``content``, why it may not be stored: TOO_LARGE, TYPE_NOT_ALLOWED, or None)."""
+    found = sniffed_type(content)
+    if len(content) > MAX_BYTES:
+        return found, TOO_LARGE
+    if found not in allowed:
+        return found, TYPE_NOT_ALLOWED
+    return found, None
 
 
 def new_attachment(filename: str, content_type: str, content: bytes, *, enterprise_id: int | None,

@@ -33,6 +33,7 @@ from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.services.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.text import has_bad_text
 
+from .dataflow import visible_record
 from .params import range_message, small_int, whole_number
 
 
@@ -153,7 +154,13 @@ def visible_attachment(att_id: int, user) -> Attachment:
     att = db.session.get(Attachment, att_id)
     if att is None:
         raise NotFound("no such attachment")
-    if att.case_id is None:
+    if att.data_record_id is not None:
+        # A reported record's file: seen by whoever sees the record (its enterprise, county, the city).
+        try:
+            visible_record(user, att.data_record_id)
+        except NotFound:
+            raise NotFound("no such attachment") from None
+    elif att.case_id is None:
         if att.uploaded_by_id != user.id:
             raise NotFound("no such attachment")
     else:
