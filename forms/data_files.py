@@ -25,7 +25,7 @@ FILE_KINDS = {
     "contract": (_l("Contract"), DOCUMENT_TYPES),
     "emergency_plan": (_l("Emergency plan"), DOCUMENT_TYPES),
     "insurance": (_l("Insurance policy"), DOCUMENT_TYPES),
-    "report": (_l("Report"), DOCUMENT_TYPES),
+    "report": (_l("Test or inspection report"), DOCUMENT_TYPES),
     "photo": (_l("Photo"), IMAGE_TYPES),
     "other": (_l("Other"), DOCUMENT_TYPES),
 }
