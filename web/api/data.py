@@ -2,7 +2,7 @@
 back with their versions. Kinds and their fields come from forms/data_kinds.py."""
 from flask import current_app, jsonify, request
 
-from forms.data_files import file_problem, new_file, read_upload
+from forms.data_files import FILE_KINDS, file_problem, new_file, read_upload
 from forms.data_forms import form_for
 from forms.data_kinds import KINDS
 from forms.schema import json_schema
@@ -23,9 +23,12 @@ STATUSES = (REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED)
 @bp.get("/data")
 @api_scope("read")
 def kinds():
-    """Every data kind: its table and item in the standard, who reports it, and its record schema."""
+    """Every data kind: its table and item in the standard, who reports it, its record schema, and the files
+    its records may carry (``files``: the file kinds, each with the content types it takes)."""
     return jsonify([{"kind": k.key, "table": k.table, "item": k.item, "label": str(k.label),
                      "enterprise_kinds": list(k.enterprise_kinds), "personal_fields": list(k.personal_fields),
+                     "files": [{"file_kind": f, "label": str(FILE_KINDS[f][0]), "types": list(FILE_KINDS[f][1])}
+                               for f in k.files],
                      "schema": json_schema(form_for(k.key)(meta={"csrf": False}))} for k in KINDS])
 
 
