@@ -36,12 +36,15 @@ class NewFile:
         self.filename = display_filename(self.filename)
 
 
-def refusal(content_type: str | None, size: int) -> str | None:
-    """Why a file of this type and size may not be attached (TYPE_NOT_ALLOWED, TOO_LARGE), or None."""
+def refusal(content_type: str | None, size: int, head: bytes | None = None) -> str | None:
+    """Why a file of this type and size may not be attached (TYPE_NOT_ALLOWED, TOO_LARGE), or None.
+    ``head``: the file's first bytes, when at hand, must show one of the types too (a page renamed .png is not)."""
     if content_type not in TYPES:
         return TYPE_NOT_ALLOWED
     if size > MAX_BYTES:
         return TOO_LARGE
+    if head is not None and sniffed_type(head) not in TYPES:
+        return TYPE_NOT_ALLOWED
     return None
 
 

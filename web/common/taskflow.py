@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.base import BAD_TEXT
-from forms.fields import attachment_type_problem
+from forms.fields import attachment_type_problem, content_problem
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     ROLE_CITY_ADMIN,
@@ -361,8 +361,11 @@ def add_comment(case: Case, user, text, uploads, visible_to_party=False) -> int:
         if message:
             raise InvalidInput(message, {"files": [message]})
         content = upload.read(attachments.MAX_BYTES + 1)
-        if attachments.refusal(upload.mimetype, len(content)) == attachments.TOO_LARGE:
+        refused = attachments.refusal(upload.mimetype, len(content), content)
+        if refused == attachments.TOO_LARGE:
             raise InvalidInput(_("File larger than 10 MB."), {"files": [_("File larger than 10 MB.")]})
+        if refused == attachments.TYPE_NOT_ALLOWED:
+            raise InvalidInput(content_problem(), {"files": [content_problem()]})
         files.append(NewFile(upload.filename, upload.mimetype, content, "comment"))
     if has_bad_text(text):  # the page's comment box is read without a form class
         raise InvalidInput(str(BAD_TEXT), {"text": [str(BAD_TEXT)]})
