@@ -167,3 +167,14 @@ def test_api_files_go_with_a_pending_version_and_are_kept_by_the_next(app, api):
     cam = api("kq_bottled_admin").post("/data/camera", {"records": [
         {"external_id": "C1", "name": "门口", "site": "站房", "stream_url": "rtsp://10.0.0.1/1"}]}).json
     assert upload(api, cam["accepted"][0]["record"], [("x.pdf", PDF)], kind="camera").status_code == 422
+
+
+def test_case_attachments_are_checked_by_content_too(app, api):
+    staff = api("kq_bottled_staff")
+    for content in (HTML, EXE):
+        resp = staff.post("/attachments", data={"file": (io.BytesIO(content), "photo.png", "image/png")},
+                          content_type="multipart/form-data")
+        assert resp.status_code == 422 and list(resp.json["error"]["fields"]) == ["file"], resp.json
+    good = staff.post("/attachments", data={"file": (io.BytesIO(PNG), "photo.png", "image/png")},
+                      content_type="multipart/form-data")
+    assert good.status_code == 201
