@@ -14,6 +14,7 @@ from wtforms.validators import ValidationError
 
 from workflows import attachments
 from workflows.attachments import DOCUMENT_TYPES, IMAGE_TYPES, NewFile
+from workflows.text import display_filename
 
 from .data_forms import form_for
 from .data_kinds import KINDS, KINDS_BY_KEY
@@ -93,7 +94,7 @@ class DataFilesField(MultipleFileField):
             problem = file_problem(self.file_kind, content)
             if problem:
                 self.files = []
-                raise ValidationError(f"{upload.filename[:80]}：{problem}")
+                raise ValidationError(f"{display_filename(upload.filename)[:80]}：{problem}")
             self.files.append(new_file(upload, self.file_kind, content))
 
 

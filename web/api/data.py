@@ -15,6 +15,7 @@ from web.common.rights import api_scope
 from web.extensions import db
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.services import data_files
+from workflows.text import display_filename
 
 bp = area("data_api", __name__)
 STATUSES = (REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED)
@@ -122,7 +123,8 @@ def add_record_files(kind_key, record_id):
         content = read_upload(upload)
         problem = file_problem(file_kind, content)
         if problem:
-            raise InvalidInput(f"{upload.filename}: {problem}", {"file": [f"{upload.filename[:80]}: {problem}"]})
+            name = display_filename(upload.filename)[:80]
+            raise InvalidInput(f"{name}: {problem}", {"file": [f"{name}: {problem}"]})
         files.append(new_file(upload, file_kind, content))
     data_files.attach(db.session, record, files, user.id)
     db.session.commit()
