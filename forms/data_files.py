@@ -30,8 +30,11 @@ FILE_KINDS = {
     "photo": (_l("Photo"), IMAGE_TYPES),
     "other": (_l("Other"), DOCUMENT_TYPES),
 }
-TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", attachments.DOCX: "Word (.docx)",
-              attachments.XLSX: "Excel (.xlsx)"}
+TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", attachments.DOCX: "DOCX",
+              attachments.XLSX: "XLSX"}
+# What a browser's file chooser offers first (the content is what is checked).
+ACCEPT = {"application/pdf": ".pdf", "image/jpeg": ".jpg,.jpeg", "image/png": ".png", attachments.DOCX: ".docx",
+          attachments.XLSX: ".xlsx"}
 FIELD_PREFIX = "files_"
 
 
@@ -123,6 +126,7 @@ def web_form_for(kind_key: str) -> type:
     for code in kind.files:
         attrs[FIELD_PREFIX + code] = DataFilesField(
             FILE_KINDS[code][0], file_kind=code,
+            render_kw={"accept": ",".join(ACCEPT[t] for t in FILE_KINDS[code][1])},
             description=_l("Several files may be chosen; %(types)s, at most %(mb)d MB each.",
                            types=types_text(code), mb=attachments.MAX_BYTES // (1024 * 1024)))
     attrs["keep_files"] = BooleanField(_l("Keep the files of the record's previous version"), default=True)
