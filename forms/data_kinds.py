@@ -37,6 +37,8 @@ class DataKind:
     # "auto": a record that passes the plausibility checks (workflows/services/plausibility.py) is official
     # at once and only the exceptions reach a reviewer; "review": every record waits for a person.
     acceptance: str = "review"
+    # The files a record of the kind may carry, by file kind (forms/data_files.py): its licence, insurance, photos.
+    files: tuple = ()
 
     @property
     def field_map(self) -> dict:
@@ -79,29 +81,29 @@ KINDS = (
         F("legal_head", "text", _l("Legal representative"), required=True, max=64),
         F("safety_officers", "text", _l("Safety officers"), max=256), CONTACT,
         F("licence_no", "text", _l("Gas business licence number"), max=64),
-    ), located=True, summary=("name", "uscc")),
+    ), located=True, summary=("name", "uscc"), files=("licence", "insurance", "other")),
     DataKind("station", 1, "A1.2/A2.4/A3.4", _l("Stations"), (
         NAME, F("station_type", "choice", _l("Station type"), required=True, choices=STATION_TYPES),
         ADDRESS, HEAD, CONTACT,
-    ), located=True, summary=("name", "station_type")),
+    ), located=True, summary=("name", "station_type"), files=("licence", "photo", "other")),
     DataKind("gas_user", 1, "A1.3/A2.2/A3.2", _l("Gas users (real name)"), (
         NAME, F("id_number", "id_number", _l("ID number"), personal=True), ADDRESS,
         F("user_type", "choice", _l("User type"), required=True, choices=USER_TYPES), CONTACT,
         F("contract_no", "text", _l("Gas contract number"), max=64),
         F("plate", "plate", _l("Plate number")),
-    ), summary=("name", "user_type")),
+    ), summary=("name", "user_type"), files=("contract",)),
     DataKind("delivery_staff", 1, "A1.4", _l("Delivery staff"), (
         NAME, F("sex", "choice", _l("Sex"), choices=SEX), F("id_number", "id_number", _l("ID number"), personal=True),
         CONTACT, F("education", "text", _l("Education"), max=32),
         F("home_address", "text", _l("Home address"), max=256, personal=True),
         F("qualification_no", "text", _l("Qualification certificate number"), max=64),
         F("labour_contract", "bool", _l("Labour contract signed")),
-    ), enterprise_kinds=("bottled",), summary=("name", "qualification_no")),
+    ), enterprise_kinds=("bottled",), summary=("name", "qualification_no"), files=("certificate", "contract")),
     DataKind("delivery_vehicle", 1, "A1.4", _l("Delivery vehicles"), (
         F("plate", "plate", _l("Plate number"), required=True), F("brand", "text", _l("Brand"), max=64),
         F("model", "text", _l("Model"), max=64), F("vehicle_type", "text", _l("Vehicle type"), max=64),
         F("driver", "text", _l("Driver"), max=64), F("track", "track", _l("GPS track")),
-    ), enterprise_kinds=("bottled",), summary=("plate", "driver")),
+    ), enterprise_kinds=("bottled",), summary=("plate", "driver"), files=("licence", "insurance", "photo")),
     DataKind("delivery_order", 1, "A1.4", _l("Delivery orders"), (
         F("order_no", "text", _l("Order number"), required=True, max=64),
         F("user_ref", "text", _l("User (their record id)"), max=64),
@@ -130,7 +132,8 @@ KINDS = (
         F("result", "choice", _l("Result"), required=True,
           choices=_choices(("pass", _l("Passed")), ("fail", _l("Failed")), ("scrap", _l("Scrapped")))),
         F("inspection_unit", "text", _l("Inspection unit"), max=128), F("next_due_on", "date", _l("Next due on")),
-    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "result"), acceptance="auto"),
+    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "result"), acceptance="auto",
+        files=("report", "photo")),
     DataKind("appointment", 1, "A1.10", _l("User appointments"), (
         F("appointment_type", "choice", _l("Appointment type"), required=True,
           choices=_choices(("gas_order", _l("Gas order")), ("inspection", _l("Household inspection")),
@@ -163,7 +166,7 @@ KINDS = (
                            ("not_home", _l("Nobody at home")))),
         F("hazards", "longtext", _l("Hazards"), max=2000), F("rectified", "bool", _l("Hazard rectified")),
         F("rectified_on", "date", _l("Rectified on")), F("photo_urls", "urls", _l("Photo links"), max=2000),
-    ), enterprise_kinds=("bottled", "pipeline"), summary=("user_ref", "result")),
+    ), enterprise_kinds=("bottled", "pipeline"), summary=("user_ref", "result"), files=("photo",)),
     DataKind("camera", 1, "A1.7/A2.4/A3.4", _l("Surveillance cameras"), (
         NAME, F("site", "text", _l("Site"), required=True, max=128),
         F("stream_url", "url", _l("Stream URL"), required=True, max=512),
@@ -186,7 +189,8 @@ KINDS = (
         F("done_at", "datetime", _l("Done at"), required=True), F("facility", "text", _l("Facility"), max=128),
         F("work", "longtext", _l("Work done"), required=True, max=2000),
         F("issues", "longtext", _l("Issues found"), max=2000),
-    ), enterprise_kinds=("pipeline",), summary=("done_at", "facility"), acceptance="auto"),
+    ), enterprise_kinds=("pipeline",), summary=("done_at", "facility"), acceptance="auto",
+        files=("report", "photo")),
     DataKind("emergency_repair", 2, "A2.8", _l("Emergency repairs"), (
         F("leak_location", "text", _l("Leak location"), required=True, max=256),
         F("leak_at", "datetime", _l("Leak time"), required=True),
@@ -194,19 +198,19 @@ KINDS = (
         F("diameter_mm", "int", _l("Pipe diameter (mm)"), min=0, max=3000),
         F("affected_range", "text", _l("Affected range"), max=256),
         F("plan", "longtext", _l("Repair plan"), max=2000), F("finished_at", "datetime", _l("Repair finished at")),
-    ), enterprise_kinds=("pipeline",), located=True, summary=("leak_location", "leak_at")),
+    ), enterprise_kinds=("pipeline",), located=True, summary=("leak_location", "leak_at"), files=("report", "photo")),
     DataKind("safety_record", 1, "A1.11/A2.10/A3.6", _l("Safety management records"), (
         F("record_type", "choice", _l("Record type"), required=True, choices=SAFETY_TYPES),
         F("title", "text", _l("Title"), required=True, max=128), DATE,
         F("description", "longtext", _l("Description"), max=4000), F("valid_until", "date", _l("Valid until")),
-    ), summary=("record_type", "title")),
+    ), summary=("record_type", "title"), files=("emergency_plan", "insurance", "report", "photo", "other")),
     # ---- enterprise services (table 4) ----------------------------------------------------------
     DataKind("training", 4, "A4.1", _l("Education and training"), (
         F("course", "text", _l("Course"), required=True, max=128), DATE,
         F("trainees", "int", _l("Trainees"), min=0, max=100000),
         F("qualified", "int", _l("Qualified"), min=0, max=100000),
         F("assessment", "text", _l("Assessment"), max=256),
-    ), summary=("course", "date")),
+    ), summary=("course", "date"), files=("photo", "other")),
     DataKind("publicity", 4, "A4.2", _l("Safety publicity"), (
         F("publicity_type", "choice", _l("Publicity type"), required=True,
           choices=_choices(("publicity", _l("Safety publicity")), ("rule", _l("Publicity rule")),

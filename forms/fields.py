@@ -15,6 +15,14 @@ MAX_ATTACHMENT_BYTES = attachments.MAX_BYTES
 ATTACHMENT_TYPES = attachments.TYPES
 
 
+HEAD_BYTES = 8192  # enough for every type's signature
+
+
+def content_problem() -> str:
+    """Said of a file whose content is none of the attachment types, whatever it was called."""
+    return _("The file's content is not one of: %(types)s.", types=", ".join(ATTACHMENT_TYPES))
+
+
 def attachment_type_problem(mimetype: str | None) -> str | None:
     """Why a file of this type is not taken as an attachment, or None."""
     if not mimetype:
@@ -95,9 +103,11 @@ class AttachmentsField(MultipleFileField):
                 item.stream.seek(0, 2)
                 size = item.stream.tell()
                 item.stream.seek(0)
-                refused = attachments.refusal(item.mimetype, size)
+                head = item.stream.read(HEAD_BYTES)
+                item.stream.seek(0)
+                refused = attachments.refusal(item.mimetype, size, head)
                 if refused == attachments.TYPE_NOT_ALLOWED:
-                    raise ValidationError(_("File type not allowed: %(type)s") % {"type": item.mimetype})
+                    raise ValidationError(content_problem())
                 if refused == attachments.TOO_LARGE:
                     raise ValidationError(_("File larger than 10 MB."))
 

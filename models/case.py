@@ -207,3 +207,7 @@ class Attachment(Base):
     # Owner scope until the attachment is bound to a case by a task completion.
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A file of a reported data record (its licence, contract, photos): the version it came with, and what it
+    # is (a code of the kind's declared files, forms/data_files.py). Seen by whoever sees the record.
+    data_record_id: Mapped[int | None] = mapped_column(ForeignKey("data_records.id"), index=True)
+    file_kind: Mapped[str | None] = mapped_column(String(32))

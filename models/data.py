@@ -60,6 +60,8 @@ class DataRecord(Base):
     review_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Files of earlier versions this version keeps (attachment ids); its own files name it themselves.
+    kept_files: Mapped[list | None] = mapped_column(JSON)
     enterprise: Mapped[Enterprise] = relationship()
 
 

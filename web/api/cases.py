@@ -5,7 +5,7 @@ from flask import Response, abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from forms import FORMS
-from forms.fields import attachment_type_problem
+from forms.fields import attachment_type_problem, content_problem
 from forms.schema import json_schema
 from models import Case, DecisionModel, Notification, ProcessModel, Task
 from web.api import area
@@ -341,8 +341,11 @@ def upload_attachment():
     if problem:
         raise InvalidInput(problem, {"file": [problem]})
     content = upload.read(attachments.MAX_BYTES + 1)
-    if attachments.refusal(upload.mimetype, len(content)) == attachments.TOO_LARGE:
+    refused = attachments.refusal(upload.mimetype, len(content), content)
+    if refused == attachments.TOO_LARGE:
         return json_error(413, "too_large", "file larger than 10 MB", {"file": ["File larger than 10 MB."]})
+    if refused == attachments.TYPE_NOT_ALLOWED:
+        raise InvalidInput(content_problem(), {"file": [content_problem()]})
     att = attachments.new_attachment(display_filename(upload.filename), upload.mimetype, content,
                                      uploaded_by_id=me().id, enterprise_id=me().enterprise_id)
     db.session.add(att)

@@ -2,6 +2,7 @@
 back with their versions. Kinds and their fields come from forms/data_kinds.py."""
 from flask import current_app, jsonify, request
 
+from forms.data_files import FILE_KINDS, file_problem, new_file, read_upload
 from forms.data_forms import form_for
 from forms.data_kinds import KINDS
 from forms.schema import json_schema
@@ -12,7 +13,9 @@ from web.common import dataflow
 from web.common.http_errors import json_error
 from web.common.rights import api_scope
 from web.extensions import db
-from workflows.errors import InvalidInput
+from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.services import data_files
+from workflows.text import display_filename
 
 bp = area("data_api", __name__)
 STATUSES = (REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED)
@@ -21,9 +24,12 @@ STATUSES = (REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED)
 @bp.get("/data")
 @api_scope("read")
 def kinds():
-    """Every data kind: its table and item in the standard, who reports it, and its record schema."""
+    """Every data kind: its table and item in the standard, who reports it, its record schema, and the files
+    its records may carry (``files``: the file kinds, each with the content types it takes)."""
     return jsonify([{"kind": k.key, "table": k.table, "item": k.item, "label": str(k.label),
                      "enterprise_kinds": list(k.enterprise_kinds), "personal_fields": list(k.personal_fields),
+                     "files": [{"file_kind": f, "label": str(FILE_KINDS[f][0]), "types": list(FILE_KINDS[f][1])}
+                               for f in k.files],
                      "schema": json_schema(form_for(k.key)(meta={"csrf": False}))} for k in KINDS])
 
 
@@ -72,5 +78,54 @@ def record_versions(kind_key, external_id):
                                                     enterprise_id=api.int_arg("enterprise"))).all()
     if not rows:
         return json_error(404, "not_found", "no such record")
+    files = data_files.files_of(db.session, rows)
     return jsonify({"kind": kind.key, "external_id": external_id,
-                    "versions": [dataflow.record_dict(api.me(), kind, r) for r in rows]})
+                    "versions": [dataflow.record_dict(api.me(), kind, r, files[r.id]) for r in rows]})
+
+
+@bp.get("/data/<kind_key>/<int:record_id>/files")
+@api_scope("read")
+def record_files(kind_key, record_id):
+    """The files of one record version (``record`` in the batch answer, ``id`` in the record lists): its own
+    and those it keeps from earlier versions (``kept``); download each at its ``url``."""
+    kind = dataflow.kind_or_404(kind_key)
+    record = dataflow.visible_record(api.me(), record_id, kind)
+    return jsonify(dataflow.file_dicts(data_files.files_of(db.session, [record])[record.id]))
+
+
+@bp.post("/data/<kind_key>/<int:record_id>/files")
+@api_scope("data:submit")
+def add_record_files(kind_key, record_id):
+    """Attach files (multipart: one or more ``file`` parts and their ``file_kind``) to the newest version of
+    one of the caller's own records, while it waits for review (or, for a kind accepted automatically, once
+    official). Each file is checked by its content; if one is refused, none is kept."""
+    kind = dataflow.kind_or_404(kind_key)
+    user = api.me()
+    dataflow.reporting_enterprise(user, kind)
+    record = dataflow.visible_record(user, record_id, kind)
+    if record.enterprise_id != user.enterprise_id:
+        raise NotFound("no such record")
+    file_kind = request.form.get("file_kind", "")
+    if file_kind not in kind.files:
+        allowed = ", ".join(kind.files) or "none: this kind takes no files"
+        raise InvalidInput("unknown file kind", {"file_kind": [f"One of: {allowed}."]})
+    uploads = [u for u in request.files.getlist("file") if u.filename]
+    if not uploads:
+        raise InvalidInput("a file is required", {"file": ["A file is required."]})
+    newest = db.session.scalar(dataflow.find_records(user, kind, None, record.external_id,
+                                                     enterprise_id=record.enterprise_id).limit(1))
+    open_to_files = (REC_PENDING,) if kind.acceptance != "auto" else (REC_PENDING, REC_OFFICIAL)
+    if newest.id != record.id or record.status not in open_to_files:
+        raise Conflict("files are added to the newest version while it waits for review; report a new "
+                       "version to change an accepted record's files")
+    files = []
+    for upload in uploads:
+        content = read_upload(upload)
+        problem = file_problem(file_kind, content)
+        if problem:
+            name = display_filename(upload.filename)[:80]
+            raise InvalidInput(f"{name}: {problem}", {"file": [f"{name}: {problem}"]})
+        files.append(new_file(upload, file_kind, content))
+    data_files.attach(db.session, record, files, user.id)
+    db.session.commit()
+    return jsonify(dataflow.file_dicts(data_files.files_of(db.session, [record])[record.id])), 201

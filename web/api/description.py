@@ -38,7 +38,11 @@ def limits() -> list[str]:
     return [
         f"Request body: at most {_mb(cfg['MAX_CONTENT_LENGTH'])} (413 beyond).",
         f"Attachments (`POST /api/v1/attachments`, comment files): at most {_mb(MAX_ATTACHMENT_BYTES)} each, "
-        f"of the types {', '.join(ATTACHMENT_TYPES)}.",
+        f"of the types {', '.join(ATTACHMENT_TYPES)}, the content as well as the declared type (422 otherwise).",
+        f"Files of data records (`POST /api/v1/data/{{kind}}/{{record_id}}/files`, the web form): at most "
+        f"{_mb(MAX_ATTACHMENT_BYTES)} each, checked by their content (not the name or type sent): PDF, JPEG, PNG, "
+        "Word (.docx) or Excel (.xlsx); a photo is JPEG or PNG. A refused file is 422 naming `file`, and none of "
+        "the request's files is kept.",
         f"Data batches (`POST /api/v1/data/{{kind}}`): at most {cfg['DATA_MAX_RECORDS']} records and "
         f"{_mb(cfg['DATA_MAX_BYTES'])} of body (413 beyond).",
         f"Readings (`POST /api/v1/readings`): at most {monitoring.MAX_BATCH} per batch (413 beyond); "

@@ -4,12 +4,14 @@ from flask import current_app, jsonify
 from sqlalchemy import select
 
 from forms import FORMS
+from forms.data_files import FILE_KINDS
 from forms.fields import ATTACHMENT_TYPES
 from forms.schema import json_schema
 from models import ProcessModel
 from web.common import rights, taskflow
 from web.common.rights import api_scope
 from web.extensions import db
+from workflows.attachments import DOCUMENT_TYPES
 
 from . import control, description
 from .authentication import me
@@ -57,8 +59,9 @@ _CONTEXT_ITEM = {
     "description": "One thing the task decides on. value: machine-readable (money a number of yuan, datetime ISO "
                    "8601 in UTC, enum the code, files a list of {id, filename, content_type, size}: download with "
                    "GET /attachments/{id}; rounds a list of earlier completions {form, task, at, actor, items}; "
-                   "records a batch's rows {ref, summary, fields}, personal fields masked unless the caller holds "
-                   "data.personal). label and text: as a person reads them (80,000.00 元, 是/否, Beijing time, "
+                   "records a batch's rows {ref, summary, fields, files (each with file_kind, file_kind_label, "
+                   "size_text, kept)}, personal fields masked unless the caller holds data.personal). label and "
+                   "text: as a person reads them (80,000.00 元, 是/否, Beijing time, "
                    "choices by their label). prominent: shown first (why the task came back).",
     "properties": {"key": {"type": "string"}, "kind": {"enum": _CONTEXT_KINDS}, "value": {},
                    "label": {"type": "string"}, "text": {"type": "string"}, "prominent": {"type": "boolean"}}}
@@ -69,6 +72,12 @@ _TASK = {"type": "object", "required": ["id", "case_id", "status", "form", "case
     "context": {"type": "array", "items": _CONTEXT_ITEM,
                 "description": "What the task decides on: the case's facts, files and earlier rounds its form "
                                "declares. An enterprise gets only what is addressed to it."}}}
+# A data record version's files (workflows/services/data_files.py); `kept`: from an earlier version.
+_DATA_FILES = {"type": "array", "items": {"type": "object", "required": ["id", "filename", "size", "url"],
+                                          "properties": {
+    "id": {"type": "integer"}, "filename": {"type": "string"}, "content_type": {"type": "string"},
+    "size": {"type": "integer"}, "file_kind": {"type": ["string", "null"]}, "file_kind_label": {"type": "string"},
+    "kept": {"type": "boolean"}, "url": {"type": "string", "description": "GET it to download the file"}}}}
 _XML = {"application/xml": {"schema": {"type": "string"}}}
 
 
@@ -203,7 +212,7 @@ def _operation_extras() -> dict[str, dict]:
         "api.process_bpmn": {"query": version, "media": _XML},
         "api.decision_dmn": {"query": version, "media": _XML},
         "api.download_attachment": {"media": {t: {"schema": {"type": "string", "format": "binary"}}
-                                              for t in ATTACHMENT_TYPES}},
+                                              for t in dict.fromkeys((*ATTACHMENT_TYPES, *DOCUMENT_TYPES))}},
         "api.get_checklist_template": {"query": version},
         "api.upload_process": {"body": _file_body(raw=True), "success": ("201", "200")},
         "api.upload_decision": {"body": _file_body(raw=True), "success": ("201", "200")},
@@ -247,6 +256,11 @@ def _operation_extras() -> dict[str, dict]:
             *((name, {"type": "string", "description": "exact search on a personal field"}) for name in personal),
             *_PAGING)},
         "data_api.record_versions": {"query": (("enterprise", _ID),)},
+        "data_api.record_files": {"reply": _DATA_FILES},
+        "data_api.add_record_files": {"success": ("201",), "reply": _DATA_FILES, "body": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file", "file_kind"], "properties": {
+                "file": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}},
+                "file_kind": {"enum": list(FILE_KINDS), "description": "one of the kind's `files` (GET /data)"}}}}}}},
         "monitoring_api.post_readings": {"success": ("202",), "body": _json_body({
             "type": "object", "required": ["readings"], "properties": {
                 "readings": {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _reading_schema()},

@@ -1,8 +1,9 @@
 """What the data API, the data pages and the Excel import share: records validated by the kind's
 generated form, then handed to ``workflows.services.datadock`` in one transaction."""
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import select
 
+from forms.data_files import label_of
 from forms.data_forms import form_for
 from forms.data_kinds import KINDS_BY_KEY
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
@@ -64,8 +65,10 @@ def validate(kind, record, json_types: bool = False) -> tuple[dict | None, dict]
     return task_data(form), {}
 
 
-def submit(kind, user, records: list, source: str, validated: list | None = None) -> dict:
-    """Validate (unless done) and store a batch; commits. Returns the batch answer."""
+def submit(kind, user, records: list, source: str, validated: list | None = None,
+           uploads: dict | None = None) -> dict:
+    """Validate (unless done) and store a batch; commits. Returns the batch answer. ``uploads``: index →
+    ``datadock.Upload``, the files checked already, stored with the record in the same transaction."""
     enterprise = reporting_enterprise(user, kind)
     valid, rejected, seen = [], [], set()
     for index, record in enumerate(records):
@@ -79,7 +82,7 @@ def submit(kind, user, records: list, source: str, validated: list | None = None
         seen.add(data["external_id"])
         valid.append((index, data))
     result = datadock.submit(db.session, case_engine(), cipher(), kind, enterprise, user, source, records,
-                             valid, rejected)
+                             valid, rejected, uploads=uploads)
     db.session.commit()
     return result
 
@@ -115,8 +118,23 @@ def find_records(user, kind, status: str | None = REC_OFFICIAL, external_id: str
     return stmt.order_by(DataRecord.enterprise_id, DataRecord.external_id, DataRecord.version.desc())
 
 
-def record_dict(user, kind, record: DataRecord) -> dict:
-    return {"id": record.id, "kind": record.kind, "enterprise": record.enterprise_id,
+def visible_record(user, record_id: int, kind=None) -> DataRecord:
+    """A record version the caller may see (of ``kind`` when given); any other is not found."""
+    record = db.session.scalar(select(DataRecord).where(DataRecord.id == record_id, record_scope(user)))
+    if record is None or (kind is not None and record.kind != kind.key):
+        raise NotFound("no such record")
+    return record
+
+
+def file_dicts(files: list[dict]) -> list[dict]:
+    """A record's files for API clients: with the kind's label and where to download each."""
+    return [{**f, "file_kind_label": label_of(f["file_kind"]),
+             "url": url_for("api.download_attachment", att_id=f["id"])} for f in files]
+
+
+def record_dict(user, kind, record: DataRecord, files: list[dict] | None = None) -> dict:
+    extra = {"files": file_dicts(files)} if files is not None else {}
+    return {**extra, "id": record.id, "kind": record.kind, "enterprise": record.enterprise_id,
             "external_id": record.external_id, "version": record.version, "status": record.status,
             "data": datadock.reveal(cipher(), kind, record, sees_in_full(user, record.enterprise_id)),
             "review_reason": record.review_reason or None, "batch": record.batch_id,

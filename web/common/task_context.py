@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from forms import FORMS
+from forms.data_files import label_of
 from forms.data_kinds import KINDS_BY_KEY
 from forms.warning import CATEGORY_CHOICES, QUANTITY_CHOICES, SITE_KIND_CHOICES
 from models import Task
@@ -18,6 +19,7 @@ from web.extensions import db
 from workflows import access
 from workflows.services import datadock
 from workflows.services import task_context as service
+from workflows.services.presentation import file_size
 
 from . import dataflow, labels
 
@@ -194,6 +196,10 @@ def _present(item: dict, form_key: str | None, round_form: str | None = None) ->
                 texts = {f["key"]: f["text"] for f in presented}
                 head = [record.get("external_id") or "", *(texts[n] for n in data_kind.summary if n in texts)]
                 record = {**record, "summary": " · ".join(p for p in head if p)}
+            if record.get("files"):
+                record = {**record, "files": [{**f, "file_kind_label": label_of(f.get("file_kind")),
+                                               "size_text": file_size(f.get("size"))}
+                                              for f in record["files"]]}
             records.append({**record, "fields": presented})
         out["value"] = records
         out["text"] = _("%(n)d rows", n=len(records))

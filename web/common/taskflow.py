@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from forms import FORMS
 from forms.base import BAD_TEXT
-from forms.fields import attachment_type_problem
+from forms.fields import attachment_type_problem, content_problem
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
     ROLE_CITY_ADMIN,
@@ -33,6 +33,7 @@ from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.services.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.text import has_bad_text
 
+from .dataflow import visible_record
 from .params import range_message, small_int, whole_number
 
 
@@ -153,7 +154,13 @@ def visible_attachment(att_id: int, user) -> Attachment:
     att = db.session.get(Attachment, att_id)
     if att is None:
         raise NotFound("no such attachment")
-    if att.case_id is None:
+    if att.data_record_id is not None:
+        # A reported record's file: seen by whoever sees the record (its enterprise, county, the city).
+        try:
+            visible_record(user, att.data_record_id)
+        except NotFound:
+            raise NotFound("no such attachment") from None
+    elif att.case_id is None:
         if att.uploaded_by_id != user.id:
             raise NotFound("no such attachment")
     else:
@@ -354,8 +361,11 @@ def add_comment(case: Case, user, text, uploads, visible_to_party=False) -> int:
         if message:
             raise InvalidInput(message, {"files": [message]})
         content = upload.read(attachments.MAX_BYTES + 1)
-        if attachments.refusal(upload.mimetype, len(content)) == attachments.TOO_LARGE:
+        refused = attachments.refusal(upload.mimetype, len(content), content)
+        if refused == attachments.TOO_LARGE:
             raise InvalidInput(_("File larger than 10 MB."), {"files": [_("File larger than 10 MB.")]})
+        if refused == attachments.TYPE_NOT_ALLOWED:
+            raise InvalidInput(content_problem(), {"files": [content_problem()]})
         files.append(NewFile(upload.filename, upload.mimetype, content, "comment"))
     if has_bad_text(text):  # the page's comment box is read without a form class
         raise InvalidInput(str(BAD_TEXT), {"text": [str(BAD_TEXT)]})

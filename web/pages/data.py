@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from forms.data_excel import MAX_FILE_BYTES, DataFileError, columns, read_xlsx, template_xlsx
-from forms.data_forms import form_for
+from forms.data_files import web_form_for
 from forms.data_kinds import KINDS, KINDS_BY_KEY, DataKind
 from forms.schema import task_data
 from models import REC_OFFICIAL, REC_PENDING, REC_REJECTED, REC_SUPERSEDED, DataBatch, DataRecord, Enterprise
@@ -21,7 +21,7 @@ from web.extensions import db
 from workflows import access
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.permissions import has_right
-from workflows.services import datadock
+from workflows.services import data_files, datadock
 
 bp = Blueprint("data_pages", __name__, url_prefix="/data")
 PER_PAGE = 50
@@ -188,8 +188,10 @@ def record(kind_key, enterprise_id, external_id):
     batches = {b.id: b for b in db.session.scalars(select(DataBatch).where(
         DataBatch.id.in_({v.batch_id for v in versions})))}
     enterprise = db.session.get(Enterprise, enterprise_id)
+    files = {i: dataflow.file_dicts(found) for i, found in data_files.files_of(db.session, versions).items()}
     return render_template("data/record.html", kind=kind, external_id=external_id, enterprise=enterprise,
-                           versions=versions, table=table, batches=batches, statuses=status_labels(),
+                           versions=versions, table=table, files=files, batches=batches,
+                           statuses=status_labels(),
                            source_labels=source_labels(), case_statuses=CASE_STATUSES,
                            can_report=can_report(user, kind))
 
@@ -199,7 +201,7 @@ def source_labels() -> dict:
 
 
 def _report_form(kind: DataKind):
-    return form_for(kind.key)()  # optional choices carry their blank option from the generated form
+    return web_form_for(kind.key)()  # optional choices carry their blank option from the generated form
 
 
 @bp.route("/<kind_key>/new", methods=["GET", "POST"])
@@ -211,7 +213,10 @@ def new(kind_key):
     if request.method == "POST":
         if form.validate():
             data = task_data(form)
-            result = dataflow.submit(kind, user, [data], "web", validated=[(data, {})])
+            # The files were checked with the form: a refused file re-shows it and stores nothing.
+            upload = datadock.Upload(form.new_files, bool(form.keep_files.data)) if kind.files else None
+            result = dataflow.submit(kind, user, [data], "web", validated=[(data, {})],
+                                     uploads={0: upload} if upload else None)
             return render_template("data/result.html", kind=kind, result=result, statuses=status_labels(),
                                    outcome=_outcome(kind, result, rows=None, messages={}), source="web")
         return render_template("data/new.html", kind=kind, form=form), 422

@@ -29,7 +29,7 @@ from workflows import notify
 from workflows.engine import clock
 from workflows.errors import ModelRuntimeError
 
-from . import plausibility
+from . import data_files, plausibility
 
 REVIEW_PROCESS = "data_review"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -55,12 +55,25 @@ def summary_of(kind, data: dict) -> str:
     return " · ".join([data["external_id"], *parts])[:300]
 
 
+@dataclass
+class Upload:
+    """Files sent with a record (checked already), and whether its new version keeps the previous one's."""
+
+    files: list
+    keep: bool = True
+
+
 def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, source: str, raw: list,
-           valid: list[tuple[int, dict]], rejected: list[Rejected], now: datetime | None = None) -> dict:
+           valid: list[tuple[int, dict]], rejected: list[Rejected], now: datetime | None = None,
+           uploads: dict[int, Upload] | None = None) -> dict:
     """Store a batch; the caller commits. ``raw`` is the batch as sent (for recognising a resend),
-    ``valid`` the (index, shaped data) of records that passed validation."""
+    ``valid`` the (index, shaped data) of records that passed validation, ``uploads`` by index the files
+    sent with a record (stored with its version in the same transaction)."""
     now = now or clock.now()
-    checksum = batch_checksum(raw)
+    uploads = uploads or {}
+    # The same values with other files (or other files kept) are another batch, not a resend.
+    checksum = batch_checksum(raw if not uploads else {"records": raw, "files": {
+        str(i): [u.keep, [hashlib.sha256(f.content).hexdigest() for f in u.files]] for i, u in uploads.items()}})
     earlier = s.scalar(select(DataBatch).where(DataBatch.enterprise_id == enterprise.id, DataBatch.kind == kind.key,
                                                DataBatch.checksum == checksum).order_by(DataBatch.id).limit(1))
     if earlier is not None:
@@ -75,7 +88,7 @@ def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, s
     auto = getattr(kind, "acceptance", "review") == "auto"
     context = plausibility.Context(s, enterprise.id) if auto else None
     for index, data in valid:
-        record, status = _store(s, cipher, kind, enterprise.id, batch.id, data, now)
+        record, status = _store(s, cipher, kind, enterprise.id, batch.id, data, now, uploads.get(index), user.id)
         failed = plausibility.check(kind.key, data, context, now.astimezone(SHANGHAI).date()) \
             if auto and status == REC_PENDING else []
         if auto and status == REC_PENDING and not failed:
@@ -117,14 +130,24 @@ def _make_official(s, record: DataRecord, now: datetime) -> None:
     record.status, record.decided_at = REC_OFFICIAL, record.decided_at or now
 
 
-def _store(s, cipher, kind, enterprise_id, batch_id, data: dict, now) -> tuple[DataRecord, str]:
+def _store(s, cipher, kind, enterprise_id, batch_id, data: dict, now, upload: Upload | None = None,
+           user_id: int | None = None) -> tuple[DataRecord, str]:
     external_id = data["external_id"]
     fields = {k: v for k, v in data.items() if k not in ("external_id", "lon", "lat")}
-    fingerprint = cipher.digest("__record__", canonical(data))
     current = s.scalar(select(DataRecord).where(
         DataRecord.kind == kind.key, DataRecord.enterprise_id == enterprise_id, DataRecord.external_id == external_id,
         DataRecord.status.in_((REC_PENDING, REC_OFFICIAL))).order_by(DataRecord.version.desc()).limit(1))
-    if current is not None and current.fingerprint == fingerprint:
+    # Files sent through the API later (POST .../files) are the version's own too: a version without new
+    # files keeps them all unless the reporter chose to replace them.
+    shown = data_files.file_ids(s, current)
+    shown_digests = sorted(data_files.digests(s, shown))
+    keep = upload is None or upload.keep
+    kept = shown if keep else []
+    new_files = upload.files if upload is not None else []
+    # A record's files are part of what it says: the same values with other files are a new version.
+    digests = sorted([*(shown_digests if keep else []), *(hashlib.sha256(f.content).hexdigest() for f in new_files)])
+    fingerprint = cipher.digest("__record__", canonical(data))
+    if current is not None and current.fingerprint == fingerprint and shown_digests == digests:
         return current, "unchanged"
     for name in kind.personal_fields:
         if fields.get(name):
@@ -134,9 +157,11 @@ def _store(s, cipher, kind, enterprise_id, batch_id, data: dict, now) -> tuple[D
         DataRecord.external_id == external_id)) or 0) + 1
     record = DataRecord(kind=kind.key, enterprise_id=enterprise_id, external_id=external_id, version=version,
                         status=REC_PENDING, data=fields, fingerprint=fingerprint, lon=data.get("lon"),
-                        lat=data.get("lat"), batch_id=batch_id, created_at=now)
+                        lat=data.get("lat"), batch_id=batch_id, created_at=now, kept_files=kept or None)
     s.add(record)
     s.flush()
+    if new_files:
+        data_files.attach(s, record, new_files, user_id)
     for name in kind.personal_fields:
         if data.get(name):
             s.add(DataLookup(record_id=record.id, field=name, digest=cipher.digest(name, str(data[name]))))

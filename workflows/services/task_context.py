@@ -26,6 +26,8 @@ from sqlalchemy import select
 
 from models import Attachment, CaseEvent, DataRecord, Enterprise, IssuedDocument, Task, User
 
+from . import data_files
+
 KINDS = ("text", "longtext", "number", "money", "bool", "date", "datetime", "enum", "person", "enterprise",
          "files", "rounds", "records")
 
@@ -97,7 +99,7 @@ class LastReason:
 @dataclass(frozen=True)
 class Records:
     """The records of a data batch (case data ``items``, each naming its stored ``record_id``), with their
-    fields; personal fields masked unless the viewer may see them in full. ``kinds``: data kind key →
+    fields and files; personal fields masked unless the viewer may see them in full. ``kinds``: data kind key →
     its declaration (``forms.data_kinds.DataKind``: ``fields`` with name, type, personal)."""
 
     kinds: dict = field(default_factory=dict, hash=False, compare=False)
@@ -273,6 +275,7 @@ def _records(s, data: dict, part: Records, viewer: Viewer) -> list[dict]:
     stored = {}
     if ids and kind is not None:
         stored = {r.id: r for r in s.scalars(select(DataRecord).where(DataRecord.id.in_(ids)))}
+    files = data_files.files_of(s, list(stored.values())) if getattr(kind, "files", ()) else {}
     out = []
     for row in rows:
         record = stored.get(row.get("record_id"))
@@ -290,6 +293,8 @@ def _records(s, data: dict, part: Records, viewer: Viewer) -> list[dict]:
                     continue
                 entry["fields"].append({"key": f.name, "kind": _record_kind(f.type), "value": value,
                                         **({"personal": True, "masked": not viewer.personal} if f.personal else {})})
+            if files.get(record.id):  # its licence, contract, photos: those of this version and those it keeps
+                entry["files"] = files[record.id]
         out.append(entry)
     return out
 
