@@ -1,4 +1,5 @@
 """The newest version of a decision table (DMN, ``bpmn/*.dmn``, changed by the city admin) evaluated on inputs."""
+import hashlib
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -25,7 +26,9 @@ def decide(session, key: str, inputs: dict) -> Decision:
                            .order_by(DecisionModel.version.desc()).limit(1))
     if model is None:
         raise LookupError(f"no decision table '{key}'")
-    engine = _decisions.engine(model.id, model.dmn_xml)
+    # Parsed tables are kept by their content, not their row id: an id can name another table after a database
+    # is restored (a backup, each test's fresh copy) while the process keeps running.
+    engine = _decisions.engine(hashlib.sha256(model.dmn_xml.encode("utf-8")).hexdigest(), model.dmn_xml)
     task = SimpleNamespace(data=dict(inputs), workflow=SimpleNamespace(script_engine=_script_engine))
     matched = engine.decide(task)
     return Decision(key, model.version, [{"row": r.row_number, "description": r.description or "",
