@@ -116,6 +116,13 @@ def test_a_daily_report_missing_warns_once_and_the_late_report_closes_it(app, ap
     run_round(app, 2035, 3, 14, 1, 0)
     assert warnings_of(app, kqb, "daily_volume", "2035-03-12") == []
     assert period_row(app, kqb, "daily_volume", "2035-03-12").status == PERIOD_LATE
+    # A correction of 9 March (reported in time) after its limit does not make that day late.
+    with at(2035, 3, 14, 8, 0):
+        sent = api("kq_bottled_admin").post("/data/daily_volume", {"records": [
+            {"external_id": "V-0309", "date": "2035-03-09", "unit": "kg", "inbound": 100, "supplied": 95,
+             "stock": 5}]})
+        assert sent.status_code == 202, sent.json
+    assert period_row(app, kqb, "daily_volume", "2035-03-09") is None
 
     # The enterprise home lists them: missing with a link to report, late with how late; so does the
     # authority's view of the enterprise; Yuecheng's home does not show Keqiao's. (Viewed on today's clock:

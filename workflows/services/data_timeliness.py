@@ -170,7 +170,11 @@ def check(s, kinds, names: dict[str, str], now: datetime, engine=None) -> int:
                 if at is not None and at <= due:
                     continue
                 if row is None:
-                    lock_enterprise(s, e.id)
+                    lock_enterprise(s, e.id)  # a report stored meanwhile may have recorded the period: read again
+                    row = s.scalar(select(ReportPeriod).where(ReportPeriod.enterprise_id == e.id,
+                                                              ReportPeriod.kind == kind.key,
+                                                              ReportPeriod.period == period))
+                if row is None:
                     row = ReportPeriod(enterprise_id=e.id, county_id=e.county_id, kind=kind.key, period=period,
                                        due_at=due, detected_at=now, status=PERIOD_MISSING)
                     s.add(row)
@@ -212,14 +216,16 @@ def received(s, kind, enterprise: Enterprise, records: list[dict], now: datetime
     lock_enterprise(s, enterprise.id)
     rows = {r.period: r for r in s.scalars(select(ReportPeriod).where(
         ReportPeriod.enterprise_id == enterprise.id, ReportPeriod.kind == kind.key, ReportPeriod.period.in_(late)))}
+    # This batch is stored already: the first report of each period is this one or an earlier one.
+    seen = first_received(s, kind, [enterprise.id], instant(min(bounds(kind.cycle, p)[0] for p in late)))
     for period in sorted(late):
-        row = rows.get(period)
-        if row is None:
+        row, first, due = rows.get(period), seen.get((enterprise.id, period), now), due_at(kind.cycle, period, limit)
+        if row is None and first > due:
             s.add(ReportPeriod(enterprise_id=enterprise.id, county_id=enterprise.county_id, kind=kind.key,
-                               period=period, due_at=due_at(kind.cycle, period, limit), received_at=now,
-                               detected_at=now, status=PERIOD_LATE))
-        elif row.status == PERIOD_MISSING:
-            _arrived(s, row, now, now)
+                               period=period, due_at=due, received_at=first, detected_at=now, status=PERIOD_LATE))
+        elif row is not None and row.status == PERIOD_MISSING:
+            _arrived(s, row, first, now)
+        # else: a correction of a period reported in time, or one already recorded late
     s.flush()
 
 
