@@ -10,6 +10,19 @@ from flask_babel import lazy_gettext as _l
 
 ALL = ("bottled", "pipeline", "vehicle")
 
+# Who keeps a kind up to date (§7.1.2 更新责任单位).
+UNIT_ENTERPRISE, UNIT_COUNTY, UNIT_CITY = "enterprise", "county", "city"
+UNITS_RESPONSIBLE = {UNIT_ENTERPRISE: _l("Gas enterprise"), UNIT_COUNTY: _l("County authority"),
+                     UNIT_CITY: _l("City authority")}
+# How often (更新周期). A periodic kind is reported once per period (named by its ``period_field``) by the
+# limit the decision table ``data_reporting_limits`` gives its cycle; the others are reported as things happen.
+CYCLES = {"realtime": _l("Real time"), "daily": _l("Daily"), "monthly": _l("Monthly"),
+          "quarterly": _l("Quarterly"), "yearly": _l("Yearly"), "on_change": _l("On change")}
+PERIODIC_CYCLES = ("daily", "monthly", "quarterly", "yearly")
+# How (更新方式): all three are built from the declaration (forms/data_forms.py, forms/data_excel.py).
+METHODS = {"api": _l("Interface (API)"), "form": _l("Web form"), "excel": _l("Excel import")}
+EVERY_METHOD = ("api", "form", "excel")
+
 
 @dataclass(frozen=True)
 class F:
@@ -39,6 +52,16 @@ class DataKind:
     acceptance: str = "review"
     # The files a record of the kind may carry, by file kind (forms/data_files.py): its licence, insurance, photos.
     files: tuple = ()
+    # §7.1.2: the responsible unit, the update cycle (with, for a periodic one, the field naming the period)
+    # and the update methods. The reporting limit of a cycle is in bpmn/data_reporting_limits.dmn.
+    unit: str = UNIT_ENTERPRISE
+    cycle: str = "on_change"
+    period_field: str = ""
+    methods: tuple = EVERY_METHOD
+
+    @property
+    def periodic(self) -> bool:
+        return self.cycle in PERIODIC_CYCLES
 
     @property
     def field_map(self) -> dict:
@@ -103,14 +126,15 @@ KINDS = (
         F("plate", "plate", _l("Plate number"), required=True), F("brand", "text", _l("Brand"), max=64),
         F("model", "text", _l("Model"), max=64), F("vehicle_type", "text", _l("Vehicle type"), max=64),
         F("driver", "text", _l("Driver"), max=64), F("track", "track", _l("GPS track")),
-    ), enterprise_kinds=("bottled",), summary=("plate", "driver"), files=("licence", "insurance", "photo")),
+    ), enterprise_kinds=("bottled",), cycle="realtime", summary=("plate", "driver"),
+        files=("licence", "insurance", "photo")),
     DataKind("delivery_order", 1, "A1.4", _l("Delivery orders"), (
         F("order_no", "text", _l("Order number"), required=True, max=64),
         F("user_ref", "text", _l("User (their record id)"), max=64),
         F("ordered_at", "datetime", _l("Ordered at"), required=True),
         F("delivered_at", "datetime", _l("Delivered at")),
         F("cylinder_codes", "text", _l("Cylinder codes"), max=512), F("staff", "text", _l("Delivered by"), max=64),
-    ), enterprise_kinds=("bottled",), summary=("order_no", "ordered_at"), acceptance="auto"),
+    ), enterprise_kinds=("bottled",), cycle="realtime", summary=("order_no", "ordered_at"), acceptance="auto"),
     DataKind("cylinder", 1, "A1.4", _l("Cylinders"), (
         F("code", "text", _l("Cylinder code"), required=True, max=64),
         F("manufacturer", "text", _l("Manufacturer"), max=128), F("spec", "text", _l("Specification"), max=64),
@@ -125,14 +149,14 @@ KINDS = (
           choices=_choices(("in", _l("Into stock")), ("out", _l("Out of stock")), ("return", _l("Returned")))),
         F("at", "datetime", _l("Time"), required=True), F("station", "text", _l("Station"), max=128),
         F("user_ref", "text", _l("User (their record id)"), max=64),
-    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "movement"), acceptance="auto"),
+    ), enterprise_kinds=("bottled",), cycle="realtime", summary=("cylinder_code", "movement"), acceptance="auto"),
     DataKind("cylinder_inspection", 1, "A1.4", _l("Cylinder inspections"), (
         F("cylinder_code", "text", _l("Cylinder code"), required=True, max=64),
         F("inspected_on", "date", _l("Inspected on"), required=True),
         F("result", "choice", _l("Result"), required=True,
           choices=_choices(("pass", _l("Passed")), ("fail", _l("Failed")), ("scrap", _l("Scrapped")))),
         F("inspection_unit", "text", _l("Inspection unit"), max=128), F("next_due_on", "date", _l("Next due on")),
-    ), enterprise_kinds=("bottled",), summary=("cylinder_code", "result"), acceptance="auto",
+    ), enterprise_kinds=("bottled",), cycle="on_change", summary=("cylinder_code", "result"), acceptance="auto",
         files=("report", "photo")),
     DataKind("appointment", 1, "A1.10", _l("User appointments"), (
         F("appointment_type", "choice", _l("Appointment type"), required=True,
@@ -142,21 +166,22 @@ KINDS = (
         F("scheduled_at", "datetime", _l("Scheduled at"), required=True),
         F("status", "choice", _l("Status"), choices=_choices(("booked", _l("Booked")), ("done", _l("Done")),
                                                              ("cancelled", _l("Cancelled")))),
-    ), enterprise_kinds=("bottled",), summary=("appointment_type", "scheduled_at"), acceptance="auto"),
+    ), enterprise_kinds=("bottled",), cycle="realtime", summary=("appointment_type", "scheduled_at"),
+       acceptance="auto"),
     # ---- operational data -------------------------------------------------------------------
     DataKind("daily_volume", 1, "A1.5/A1.9/A2.3/A3.3", _l("Daily volumes"), (
         DATE, F("station", "text", _l("Station"), max=128),
         F("unit", "choice", _l("Unit"), required=True, choices=UNITS),
         F("inbound", "number", _l("Inbound"), min=0), F("supplied", "number", _l("Supplied"), min=0),
         F("stock", "number", _l("Stock"), min=0), F("delivered", "number", _l("Delivered"), min=0),
-    ), summary=("date", "station"), acceptance="auto"),
+    ), cycle="daily", period_field="date", summary=("date", "station"), acceptance="auto"),
     DataKind("monthly_supply", 2, "A2.3", _l("Monthly supply by user category"), (
         F("month", "month", _l("Month"), required=True),
         *(F(k, "number", label, min=0) for k, label in (
             ("residential", _l("Residential (m³)")), ("industrial", _l("Industrial (m³)")),
             ("commercial", _l("Commercial (m³)")), ("public_welfare", _l("Public welfare (m³)")),
             ("vehicle", _l("Vehicle (m³)")), ("piped", _l("Piped (m³)")), ("non_piped", _l("Non-piped (m³)")))),
-    ), enterprise_kinds=("pipeline",), summary=("month",), acceptance="auto"),
+    ), enterprise_kinds=("pipeline",), cycle="monthly", period_field="month", summary=("month",), acceptance="auto"),
     DataKind("household_inspection", 1, "A1.6/A2.9", _l("Household safety inspections"), (
         F("user_ref", "text", _l("User (their record id)"), required=True, max=64),
         F("inspected_at", "datetime", _l("Inspected at"), required=True),
@@ -166,7 +191,7 @@ KINDS = (
                            ("not_home", _l("Nobody at home")))),
         F("hazards", "longtext", _l("Hazards"), max=2000), F("rectified", "bool", _l("Hazard rectified")),
         F("rectified_on", "date", _l("Rectified on")), F("photo_urls", "urls", _l("Photo links"), max=2000),
-    ), enterprise_kinds=("bottled", "pipeline"), summary=("user_ref", "result"), files=("photo",)),
+    ), enterprise_kinds=("bottled", "pipeline"), cycle="on_change", summary=("user_ref", "result"), files=("photo",)),
     DataKind("camera", 1, "A1.7/A2.4/A3.4", _l("Surveillance cameras"), (
         NAME, F("site", "text", _l("Site"), required=True, max=128),
         F("stream_url", "url", _l("Stream URL"), required=True, max=512),
@@ -180,7 +205,7 @@ KINDS = (
         F("patrolled_at", "datetime", _l("Patrolled at"), required=True),
         F("patroller", "text", _l("Patroller"), max=64), F("track", "track", _l("GPS track")),
         F("issues", "longtext", _l("Issues found"), max=2000), F("handling", "longtext", _l("Handling"), max=2000),
-    ), enterprise_kinds=("pipeline",), summary=("patrolled_at", "patroller"), acceptance="auto"),
+    ), enterprise_kinds=("pipeline",), cycle="on_change", summary=("patrolled_at", "patroller"), acceptance="auto"),
     DataKind("maintenance_plan", 2, "A2.7", _l("Maintenance plans"), (
         F("title", "text", _l("Title"), required=True, max=128), F("scope", "longtext", _l("Scope"), max=2000),
         F("starts_on", "date", _l("Starts on"), required=True), F("ends_on", "date", _l("Ends on")),
@@ -189,7 +214,7 @@ KINDS = (
         F("done_at", "datetime", _l("Done at"), required=True), F("facility", "text", _l("Facility"), max=128),
         F("work", "longtext", _l("Work done"), required=True, max=2000),
         F("issues", "longtext", _l("Issues found"), max=2000),
-    ), enterprise_kinds=("pipeline",), summary=("done_at", "facility"), acceptance="auto",
+    ), enterprise_kinds=("pipeline",), cycle="on_change", summary=("done_at", "facility"), acceptance="auto",
         files=("report", "photo")),
     DataKind("emergency_repair", 2, "A2.8", _l("Emergency repairs"), (
         F("leak_location", "text", _l("Leak location"), required=True, max=256),
@@ -198,7 +223,8 @@ KINDS = (
         F("diameter_mm", "int", _l("Pipe diameter (mm)"), min=0, max=3000),
         F("affected_range", "text", _l("Affected range"), max=256),
         F("plan", "longtext", _l("Repair plan"), max=2000), F("finished_at", "datetime", _l("Repair finished at")),
-    ), enterprise_kinds=("pipeline",), located=True, summary=("leak_location", "leak_at"), files=("report", "photo")),
+    ), enterprise_kinds=("pipeline",), located=True, cycle="realtime", summary=("leak_location", "leak_at"),
+        files=("report", "photo")),
     DataKind("safety_record", 1, "A1.11/A2.10/A3.6", _l("Safety management records"), (
         F("record_type", "choice", _l("Record type"), required=True, choices=SAFETY_TYPES),
         F("title", "text", _l("Title"), required=True, max=128), DATE,
@@ -222,20 +248,20 @@ KINDS = (
 
 KINDS_BY_KEY = {k.key: k for k in KINDS}
 
-# The update cycle of the kinds reported per period (§7.1.2): kind → (cycle, days of grace after the period,
-# the field naming the period, the enterprise kinds that report it). A daily report is due by the end of the
-# next day; a monthly one by the 10th of the next month. Data timeliness (the supervision measures) counts
-# the periods fallen due in a month and those received by then.
-UPDATE_CYCLES = {
-    "daily_volume": ("daily", 1, "date", ("bottled", "pipeline", "vehicle")),
-    "monthly_supply": ("monthly", 10, "month", ("pipeline",)),
-}
+# The kinds reported per period: what data timeliness (the supervision measures, the late and missing reports)
+# is counted over.
+PERIODIC = tuple(k for k in KINDS if k.periodic)
 
 
 def _check_unique() -> None:
     # A name collision would silently hide a kind from the API; fail at import instead.
     if len(KINDS_BY_KEY) != len(KINDS):
         raise ValueError("data kinds must have unique keys")
+    for kind in KINDS:  # a declaration the catalogue or the timeliness check could not read fails here too
+        if kind.unit not in UNITS_RESPONSIBLE or kind.cycle not in CYCLES or not kind.methods \
+                or not set(kind.methods) <= set(METHODS) or kind.periodic != bool(kind.period_field) \
+                or (kind.period_field and kind.period_field not in kind.field_map):
+            raise ValueError(f"data kind {kind.key}: unit, cycle, period field or methods not as declared")
 
 
 _check_unique()

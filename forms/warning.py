@@ -29,7 +29,8 @@ SITE_KIND_CHOICES = [("storage_station", _l("Storage and distribution station"))
                      ("regulator_station", _l("Regulator station")), ("pipeline_point", _l("Pipeline point")),
                      ("vehicle_station", _l("Vehicle refuelling station"))]
 CATEGORY_CHOICES = [("station", _l("Station")), ("cylinder", _l("Cylinder")), ("vehicle", _l("Delivery vehicle")),
-                    ("user", _l("Gas user")), ("certificate", _l("Certificate"))]
+                    ("user", _l("Gas user")), ("certificate", _l("Certificate")),
+                    ("timeliness", _l("Late or missing report"))]
 LEVEL_CHOICES = [(1, _l("Level 1 (most severe)")), (2, _l("Level 2")), (3, _l("Level 3"))]
 COMPARISON_CHOICES = [(">", _l("above")), ("<", _l("below"))]
 MAX_THRESHOLD = 1e6

@@ -109,12 +109,16 @@ from .registry import (
     CertificateChange,
     ChecklistTemplate,
 )
+from .reporting import PERIOD_LATE, PERIOD_MISSING, ReportPeriod
 
 __all__ = [
     "GRADE_DRAFT",
     "GRADE_PUBLISHED",
     "CreditGrade",
     "SafetyScore",
+    "ReportPeriod",
+    "PERIOD_LATE",
+    "PERIOD_MISSING",
     "CHANNEL_DINGTALK",
     "CHANNEL_SMS",
     "CHANNEL_WECOM",

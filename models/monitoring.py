@@ -12,7 +12,7 @@ from .types import UTCDateTime
 SITE_KINDS = ("storage_station", "supply_station", "lng_station", "cng_station", "gate_station",
               "regulator_station", "pipeline_point", "vehicle_station")
 QUANTITIES = ("temperature", "pressure", "level", "gas_concentration", "flow", "leak")
-WARNING_CATEGORIES = ("station", "cylinder", "vehicle", "user", "certificate")  # A7.1–A7.4; A4.3
+WARNING_CATEGORIES = ("station", "cylinder", "vehicle", "user", "certificate", "timeliness")  # A7.1–A7.4; A4.3; §7.1.2
 WARNING_OPEN, WARNING_CLOSED = "open", "closed"
 COMPARISONS = (">", "<")
 LEVELS = (1, 2, 3)  # 1 is the most severe (一级)

@@ -104,6 +104,9 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages import certificates
 
     app.register_blueprint(certificates.bp)
+    from web.pages import data_catalogue
+
+    app.register_blueprint(data_catalogue.bp)
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
 
-from forms.data_kinds import UPDATE_CYCLES
+from forms.data_kinds import PERIODIC
 from web import api
 from web.api import area
 from web.common.rights import api_scope
@@ -44,7 +44,7 @@ def indicators():
     _not_blank("month")
     month = supervision_measures.parse_month(request.args.get("month"), today())
     county, enterprise = filters()
-    return jsonify(supervision_measures.indicators(db.session, api.me(), UPDATE_CYCLES, month, clock.now(),
+    return jsonify(supervision_measures.indicators(db.session, api.me(), PERIODIC, month, clock.now(),
                                                    county, enterprise))
 
 
@@ -57,7 +57,7 @@ def scores():
     day = parse_day(request.args.get("day"))
     county, enterprise = filters()
     me = api.me()
-    out = safety_scores.scores(db.session, me, UPDATE_CYCLES, day, today(), clock.now(), county, enterprise)
+    out = safety_scores.scores(db.session, me, PERIODIC, day, today(), clock.now(), county, enterprise)
     _not_blank("quarter")
     out.update(safety_scores.grades(db.session, me, request.args.get("quarter"), today(), county, enterprise))
     return jsonify(out)

@@ -107,7 +107,7 @@ def daily_safety_scores(app) -> int:
 
     from sqlalchemy import update
 
-    from forms.data_kinds import UPDATE_CYCLES
+    from forms.data_kinds import PERIODIC
     from models import Setting
     from web.extensions import case_engine
     from workflows.engine import clock
@@ -126,11 +126,45 @@ def daily_safety_scores(app) -> int:
         if not claimed:
             return 0
         yesterday = today - timedelta(days=1)
-        stored = safety_scores.store_day(s, UPDATE_CYCLES, yesterday, now)
+        stored = safety_scores.store_day(s, PERIODIC, yesterday, now)
         if today.month in (1, 4, 7, 10) and today.day == 1:
             safety_scores.compute_grades(s, None, today, now)  # the quarter that just ended
         s.commit()
         return stored
+
+
+def daily_data_timeliness(app) -> int:
+    """Once a day (the first round after midnight, Shanghai time): the periodic reports missing at their limit
+    (one warning and one notice each) and those that came late (§7.1.2). Returns the periods newly found
+    missing, or 0 if another round had the day."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import force_locale
+    from sqlalchemy import update
+
+    from forms.data_kinds import PERIODIC
+    from models import Setting
+    from web.extensions import case_engine
+    from workflows.engine import clock
+    from workflows.services import data_timeliness
+
+    now = clock.now()
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    engine = case_engine(app)
+    with app.app_context(), engine.sessions() as s:
+        if s.get(Setting, "data_timeliness_day") is None:
+            s.add(Setting(key="data_timeliness_day", value=""))
+            s.commit()
+        claimed = s.execute(update(Setting).where(Setting.key == "data_timeliness_day", Setting.value != today)
+                            .values(value=today)).rowcount
+        s.commit()
+        if not claimed:
+            return 0
+        with force_locale("zh"):  # the warning and the notice are stored text, read in Chinese
+            names = {k.key: str(k.label) for k in PERIODIC}
+        found = data_timeliness.check(s, PERIODIC, names, now, engine)
+        s.commit()
+        return found
 
 
 def _prune_idempotency_keys(app) -> int:
@@ -158,6 +192,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("data_checks", daily_data_checks, every=600, timeout=1800),
     # Claims its week itself, like data_checks; asking every ten minutes finds the new week.
     PeriodicJob("warning_digest", weekly_warning_digest, every=600, timeout=600),
+    # The periodic reports missing or late at their limit (§7.1.2), once a day; it claims the day itself.
+    PeriodicJob("data_timeliness", daily_data_timeliness, every=600, timeout=1800),
 
 
     # Yesterday's safety scores (and a quarter's draft credit grades), once a day; it claims the day itself.

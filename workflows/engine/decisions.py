@@ -147,7 +147,7 @@ class DecisionCache:
         self._engines: dict[int, DMNEngine] = {}
         self._lock = Lock()
 
-    def engine(self, model_id: int, xml: str) -> DMNEngine:
+    def engine(self, model_id: int | str, xml: str) -> DMNEngine:
         found = self._engines.get(model_id)
         if found is None:
             _key, decision = _parse(etree.fromstring(xml.encode("utf-8")), f"decision-{model_id}.dmn")

@@ -29,7 +29,7 @@ from workflows import notify
 from workflows.engine import clock
 from workflows.errors import ModelRuntimeError
 
-from . import data_files, plausibility
+from . import data_files, data_timeliness, plausibility
 
 REVIEW_PROCESS = "data_review"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -102,6 +102,8 @@ def submit(s, engine, cipher: FieldCipher, kind, enterprise: Enterprise, user, s
                           "external_id": data["external_id"], "version": record.version,
                           **({"checks": failed} if failed else {})})
     batch.accepted = len(items) + official
+    if getattr(kind, "periodic", False) and valid:  # a late report is recorded late and closes its warning
+        data_timeliness.received(s, kind, enterprise, [data for _i, data in valid], now)
     if official:
         from .data_checks import KINDS_CHECKED, check_enterprise
 

@@ -41,7 +41,8 @@ QUANTITY_NAMES = {"temperature": "温度", "pressure": "压力", "level": "液�
 UNITS = {"temperature": "°C", "pressure": "MPa", "level": "%", "gas_concentration": "%LEL", "flow": "m³/h",
          "leak": ""}
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
-CATEGORY_NAMES = {"station": "场站", "cylinder": "气瓶", "vehicle": "配送车辆", "user": "用户"}
+CATEGORY_NAMES = {"station": "场站", "cylinder": "气瓶", "vehicle": "配送车辆", "user": "用户",
+                  "timeliness": "数据上报"}
 
 
 class ReadingIn(NamedTuple):

@@ -45,11 +45,11 @@ def _counts(session, process: str, ids: list[int], since: datetime, until: datet
     return {e: int(n) for e, n in rows}
 
 
-def score_inputs(session, enterprises, cycles: dict, day: date, now: datetime) -> dict[int, dict]:
+def score_inputs(session, enterprises, kinds, day: date, now: datetime) -> dict[int, dict]:
     """Per enterprise, what the ``safety_score`` table reads: the month's measures up to ``day`` and the
     inspections (last 90 days), penalties and accidents (last 365 days) up to the end of ``day``."""
     end = measures.instant(day + timedelta(days=1))
-    rows = measures.per_enterprise(session, enterprises, cycles, day.replace(day=1), min(now, end))
+    rows = measures.per_enterprise(session, enterprises, kinds, day.replace(day=1), min(now, end))
     ids = [e.id for e in enterprises]
     recent = end - timedelta(days=RECENT_INSPECTION_DAYS)
     year = end - timedelta(days=RECORD_DAYS)
@@ -83,17 +83,17 @@ def _all_active(session) -> list:
     return session.scalars(select(Enterprise).where(Enterprise.active.is_(True)).order_by(Enterprise.id)).all()
 
 
-def compute_day(session, cycles: dict, day: date, now: datetime) -> list[dict]:
+def compute_day(session, kinds, day: date, now: datetime) -> list[dict]:
     """The scores of every active enterprise on ``day``, computed now (not stored)."""
     enterprises = _all_active(session)
-    inputs = score_inputs(session, enterprises, cycles, day, now)
+    inputs = score_inputs(session, enterprises, kinds, day, now)
     return [{"enterprise_id": e.id, "county_id": e.county_id, **score_one(session, inputs[e.id])}
             for e in enterprises]
 
 
-def store_day(session, cycles: dict, day: date, now: datetime) -> int:
+def store_day(session, kinds, day: date, now: datetime) -> int:
     """The daily job: compute and store (or replace) ``day``'s scores. The caller commits."""
-    rows = compute_day(session, cycles, day, now)
+    rows = compute_day(session, kinds, day, now)
     stored = {s.enterprise_id: s for s in session.scalars(select(SafetyScore).where(SafetyScore.day == day))}
     for r in rows:
         row = stored.get(r["enterprise_id"])
@@ -130,13 +130,13 @@ def _rank(rows: list[dict]) -> None:
         r["county_rank"], r["county_of"] = county[r["enterprise_id"]], sizes[r["county_id"]]
 
 
-def scores(session, user, cycles: dict, day: date, today: date, now: datetime, county_id: int | None = None,
+def scores(session, user, kinds, day: date, today: date, now: datetime, county_id: int | None = None,
            enterprise_id: int | None = None) -> dict:
     """The day's scores in the caller's area with their ranks: today's computed live, an earlier day's as stored."""
     if day > today:
         raise InvalidInput("day: in the future", {"day": ["Not after today."]})
     if day == today:
-        rows = compute_day(session, cycles, day, now)
+        rows = compute_day(session, kinds, day, now)
     else:
         rows = [{"enterprise_id": s.enterprise_id, "county_id": s.county_id, "score": s.score, "details": s.details,
                  "decision_version": s.decision_version}

@@ -6,63 +6,35 @@
 - patrol completion: official ``patrol_record`` records of the month ÷ the plan;
 - on-time rectification: rectification orders closed in the month, accepted without the deadline passing
   (as ``dashboard_figures.rectification_on_time`` counts them) ÷ closed;
-- data timeliness: reports received by their due time ÷ expected, per the update cycle each data kind declares
-  (``cycles``, handed in by the caller from ``forms.data_kinds.UPDATE_CYCLES``);
+- data timeliness: reports received by their limit ÷ expected, per the update cycle each data kind declares
+  (``kinds``, handed in by the caller: ``forms.data_kinds.PERIODIC``) and the limit the decision table
+  ``data_reporting_limits`` gives the cycle (``data_timeliness``);
 - warning disposal time: median and mean hours from a warning's start to its close, of those closed in the month.
 
 The plan (patrols a month, the household inspection cycle) is per enterprise kind in the DMN table
 ``supervision_plan`` the city admin changes. Records are read per enterprise; the month is a Shanghai month.
 """
 import statistics
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, select
 
 from models import (
     CASE_COMPLETED,
     REC_OFFICIAL,
-    REC_REJECTED,
     Case,
-    DataBatch,
     DataRecord,
-    DecisionModel,
     EarlyWarning,
     Enterprise,
     Region,
 )
 from models.monitoring import WARNING_CLOSED
 from workflows import access
-from workflows.engine.decisions import DecisionCache
-from workflows.engine.scripting import restricted_script_engine
 from workflows.errors import InvalidInput
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_decisions = DecisionCache()
-_script_engine = restricted_script_engine()
-
-
-# ---- decision tables -------------------------------------------------------------------------------
-@dataclass
-class Decision:
-    key: str
-    version: int
-    rules: list  # [{"row", "description", "outputs"}] of the rules that matched
-
-
-def decide(session, key: str, inputs: dict) -> Decision:
-    """Evaluate the newest version of DMN table ``key`` on ``inputs``: every matched rule with its outputs."""
-    model = session.scalar(select(DecisionModel).where(DecisionModel.key == key)
-                           .order_by(DecisionModel.version.desc()).limit(1))
-    if model is None:
-        raise LookupError(f"no decision table '{key}'")
-    engine = _decisions.engine(model.id, model.dmn_xml)
-    task = SimpleNamespace(data=dict(inputs), workflow=SimpleNamespace(script_engine=_script_engine))
-    matched = engine.decide(task)
-    return Decision(key, model.version, [{"row": r.row_number, "description": r.description or "",
-                                          "outputs": dict(r.output_as_dict(task))} for r in matched])
+from . import data_timeliness
+from .decision_tables import decide
+from .shanghai_time import SHANGHAI, add_months, instant
 
 
 def plan_for(session, enterprise_kind: str) -> dict:
@@ -86,16 +58,6 @@ def parse_month(text: str | None, today: date) -> date:
     if not 2000 <= first.year <= 2100:
         raise InvalidInput("month: out of range", {"month": ["Between 2000-01 and 2100-12."]})
     return first
-
-
-def add_months(first: date, months: int) -> date:
-    n = first.year * 12 + first.month - 1 + months
-    return date(n // 12, n % 12 + 1, 1)
-
-
-def instant(day: date) -> datetime:
-    """Midnight at the start of ``day``, Shanghai time."""
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
 
 
 def _when(value) -> datetime | None:
@@ -194,50 +156,24 @@ def _rectification(session, ids: list[int], month: date) -> dict[int, dict]:
                 "rate": _rate(found.get(i, (0, 0))[1], found.get(i, (0, 0))[0])} for i in ids}
 
 
-def _periods(cycle: str, month: date, now: datetime) -> list[tuple[str, datetime]]:
-    """The reporting periods of ``cycle`` in the month that have fallen due by ``now``, each with its due time."""
-    kind, grace_days = cycle
-    out = []
-    if kind == "daily":
-        day = month
-        while day < add_months(month, 1):
-            due = instant(day + timedelta(days=1 + grace_days))
-            if due <= now:
-                out.append((day.isoformat(), due))
-            day += timedelta(days=1)
-    elif kind == "monthly":
-        due = instant(add_months(month, 1) + timedelta(days=grace_days))
-        if due <= now:
-            out.append((month.strftime("%Y-%m"), due))
-    return out
-
-
-def _timeliness(session, enterprises, cycles: dict, month: date, now: datetime) -> dict[int, dict]:
+def _timeliness(session, enterprises, kinds, month: date, now: datetime) -> dict[int, dict]:
     ids = [e.id for e in enterprises]
     out = {i: {"expected": 0, "on_time": 0, "late": 0, "missing": 0, "by_kind": {}} for i in ids}
-    for kind, (cycle, grace, period_field, enterprise_kinds) in cycles.items():
-        periods = _periods((cycle, grace), month, now)
+    limits = data_timeliness.limits(session) if kinds else {}
+    for kind in kinds:
+        periods = data_timeliness.periods_in_month(kind.cycle, limits[kind.cycle], month, now)
         if not periods:
             continue
-        first_seen: dict[tuple[int, str], datetime] = {}
-        rows = session.execute(
-            select(DataRecord.enterprise_id, DataRecord.data, DataBatch.submitted_at)
-            .join(DataBatch, DataBatch.id == DataRecord.batch_id)
-            .where(DataRecord.kind == kind, DataRecord.enterprise_id.in_(ids), DataRecord.status != REC_REJECTED,
-                   DataBatch.submitted_at >= instant(month))).all()
-        for ent, data, at in rows:
-            period = str((data or {}).get(period_field) or "")[:10 if cycle == "daily" else 7]
-            key = (ent, period)
-            if at is not None and (key not in first_seen or at < first_seen[key]):
-                first_seen[key] = at
+        since = instant(data_timeliness.bounds(kind.cycle, periods[0][0])[0])
+        first_seen = data_timeliness.first_received(session, kind, ids, since)
         for e in enterprises:
-            if e.kind not in enterprise_kinds:
+            if e.kind not in kind.enterprise_kinds:
                 continue
             counts = {"expected": len(periods), "on_time": 0, "late": 0, "missing": 0}
             for period, due in periods:
                 seen = first_seen.get((e.id, period))
                 counts["missing" if seen is None else "on_time" if seen <= due else "late"] += 1
-            out[e.id]["by_kind"][kind] = counts
+            out[e.id]["by_kind"][kind.key] = counts
             for k in ("expected", "on_time", "late", "missing"):
                 out[e.id][k] += counts[k]
     for v in out.values():
@@ -270,13 +206,13 @@ def enterprises_in(session, user, county_id: int | None = None, enterprise_id: i
     return session.scalars(stmt.order_by(Enterprise.county_id, Enterprise.id)).all()
 
 
-def per_enterprise(session, enterprises, cycles: dict, month: date, now: datetime) -> list[dict]:
+def per_enterprise(session, enterprises, kinds, month: date, now: datetime) -> list[dict]:
     plans = {kind: plan_for(session, kind) for kind in {e.kind for e in enterprises}}
     ids = [e.id for e in enterprises]
     coverage = _coverage(session, enterprises, plans, month, now)
     patrols = _patrols(session, enterprises, plans, month)
     rect = _rectification(session, ids, month)
-    timely = _timeliness(session, enterprises, cycles, month, now)
+    timely = _timeliness(session, enterprises, kinds, month, now)
     warn = _warnings(session, ids, month)
     return [{"enterprise": {"id": e.id, "name": e.name, "kind": e.kind, "county_id": e.county_id},
              "household_coverage": coverage[e.id], "patrol": patrols[e.id], "rectification": rect[e.id],
@@ -298,12 +234,12 @@ def _sum(rows: list[dict]) -> dict:
             "warning_disposal": {k: v for k, v in _hours(hours).items() if k != "_hours"}}
 
 
-def indicators(session, user, cycles: dict, month: date, now: datetime, county_id: int | None = None,
+def indicators(session, user, kinds, month: date, now: datetime, county_id: int | None = None,
                enterprise_id: int | None = None) -> dict:
     """The measures of the month over the caller's area (narrowed to a county or an enterprise): per enterprise,
     per county and for the whole area."""
     enterprises = enterprises_in(session, user, county_id, enterprise_id)
-    rows = per_enterprise(session, enterprises, cycles, month, now)
+    rows = per_enterprise(session, enterprises, kinds, month, now)
     names = dict(session.execute(select(Region.id, Region.name)).all())
     counties = []
     for cid in sorted({r["enterprise"]["county_id"] for r in rows}):

@@ -11,7 +11,8 @@ from forms.warning import CATEGORY_CHOICES, LEVEL_CHOICES
 from models import Enterprise
 from web.extensions import db
 from workflows import access
-from workflows.services import enterprise_overview
+from workflows.engine import clock
+from workflows.services import data_timeliness, enterprise_overview
 
 bp = Blueprint("enterprise_home", __name__, url_prefix="/enterprise")
 
@@ -20,6 +21,7 @@ def _labels() -> dict:
     return {"kind": {k: v.label for k, v in KINDS_BY_KEY.items()}, "result": dict(RESULTS),
             "category": dict(CATEGORY_CHOICES), "level": dict(LEVEL_CHOICES),
             "batch": {"in_review": _("In review"), "reviewed": _("Reviewed"), "unchanged": _("Unchanged")},
+            "report": {"missing": _("Missing"), "late": _("Late")},
             "group": {"orders": _("Rectification orders to answer"), "certificates": _("Certificates to renew"),
                       "data": _("Data sent back"), "other": _("Other tasks")}}
 
@@ -53,4 +55,14 @@ def home(enterprise_id):
 
     return render_template("enterprise/home.html", view=enterprise_overview.overview(db.session, user, enterprise),
                            labels=_labels(), own=access.is_enterprise_user(user),
-                           measures=summary(user, enterprise.id))
+                           measures=summary(user, enterprise.id), reports=late_reports(enterprise.id))
+
+
+def late_reports(enterprise_id: int) -> list[dict]:
+    """The periodic reports missing or late of about the last quarter, with how late in words."""
+    rows = data_timeliness.outstanding(db.session, enterprise_id, clock.now())
+    for r in rows:
+        days, hours = divmod(r["hours_late"], 24)
+        r["late_by"] = _("%(days)d days %(hours)d hours", days=days, hours=hours) if days else \
+            _("%(hours)d hours", hours=hours)
+    return rows

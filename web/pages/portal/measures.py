@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from forms.data_kinds import KINDS_BY_KEY, UPDATE_CYCLES
+from forms.data_kinds import PERIODIC
 from models import Region
 from web.common import xlsx
 from web.extensions import db
@@ -94,8 +94,8 @@ def _args(counties=None):
 
 def figures(user, month, quarter, county) -> dict:
     now = clock.now()
-    return {"indicators": supervision_measures.indicators(db.session, user, UPDATE_CYCLES, month, now, county),
-            "scores": safety_scores.scores(db.session, user, UPDATE_CYCLES, today(), today(), now, county),
+    return {"indicators": supervision_measures.indicators(db.session, user, PERIODIC, month, now, county),
+            "scores": safety_scores.scores(db.session, user, PERIODIC, today(), today(), now, county),
             "grades": safety_scores.grades(db.session, user, quarter, today(), county)}
 
 
@@ -104,8 +104,8 @@ def summary(user, enterprise_id: int | None = None) -> dict:
     enterprise, with its latest published grade)."""
     now = clock.now()
     month = today().replace(day=1)
-    ind = supervision_measures.indicators(db.session, user, UPDATE_CYCLES, month, now, None, enterprise_id)
-    sc = safety_scores.scores(db.session, user, UPDATE_CYCLES, today(), today(), now, None, enterprise_id)
+    ind = supervision_measures.indicators(db.session, user, PERIODIC, month, now, None, enterprise_id)
+    sc = safety_scores.scores(db.session, user, PERIODIC, today(), today(), now, None, enterprise_id)
     out = {"month": ind["month"], "area": ind["area"], "scores": sc["scores"], "percent": percent, "hours": hours,
            "month_name": month_label(month), "quarter_label": quarter_label}
     if enterprise_id is not None:
@@ -125,7 +125,7 @@ def index():
                            month_name=month_label(month), quarter_name=quarter_label(quarter),
                            months=month_choices(today(), month), quarters=quarter_choices(today(), quarter),
                            kinds={k: str(v) for k, v in KIND_LABELS.items()}, percent=percent, hours=hours,
-                           data_kinds={k: KINDS_BY_KEY[k].label for k in UPDATE_CYCLES},
+                           data_kinds={k.key: k.label for k in PERIODIC},
                            may_publish=has_right(user, "grades.publish"),
                            status_labels={"draft": _("Awaiting approval"), "published": _("Published")})
 
