@@ -70,6 +70,25 @@ _TASK = {"type": "object", "required": ["id", "case_id", "status", "form", "case
                 "description": "What the task decides on: the case's facts, files and earlier rounds its form "
                                "declares. An enterprise gets only what is addressed to it."}}}
 _XML = {"application/xml": {"schema": {"type": "string"}}}
+_DAY = {"type": ["string", "null"], "format": "date"}
+# A cylinder's trace (workflows/services/cylinder_trace.py), one per enterprise that registered the code.
+_CYLINDER_TRACE = {"type": "object", "required": ["code", "cylinders"], "properties": {
+    "code": {"type": "string"},
+    "cylinders": {"type": "array", "items": {"type": "object", "required": ["enterprise", "code", "inspection",
+                                                                           "events", "users", "places"],
+                                             "properties": {
+        "enterprise": {"type": "object"}, "code": {"type": "string"}, "external_id": {"type": "string"},
+        "details": {"type": "object"}, "location": {"enum": ["in", "out", "return", None]},
+        "inspection": {"type": "object", "required": ["state", "valid_until", "last_inspected_on"], "properties": {
+            "state": {"enum": ["valid", "overdue", "unknown", "failed", "scrapped"]},
+            "valid_until": _DAY, "last_inspected_on": _DAY}},
+        "events": {"type": "array", "description": "newest first; kind: in, out, return (movements), delivered "
+                                                   "(a delivery order), inspection. at: ISO 8601 instant, a day "
+                                                   "for inspections", "items": {"type": "object"}},
+        "users": {"type": "array", "items": {"type": "object"},
+                  "description": "the users it went to: ref, name, user_type, address (no personal fields)"},
+        "places": {"type": "array", "items": {"type": "object"},
+                   "description": "stations and user addresses it was at"}}}}}}
 
 
 def _schema_ref(name: str) -> dict:
@@ -287,6 +306,7 @@ def _operation_extras() -> dict[str, dict]:
             ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
             ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),
             ("q", {"type": "string", "maxLength": 64}), *_PAGING)},
+        "cylinder_api.cylinder_trace_of": {"query": (("enterprise", _ID),), "reply": _CYLINDER_TRACE},
         **control.openapi_extras(),  # control of running cases (web/api/control.py)
     }
 
@@ -300,6 +320,10 @@ def _path_schema(rule, converter: str | None, name: str) -> dict:
         from forms.data_kinds import KINDS
 
         return {"enum": [k.key for k in KINDS]}
+    if name == "code" and rule.endpoint.startswith("cylinder_api."):
+        from workflows.services.cylinder_trace import MAX_CODE
+
+        return {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": "^[^/]+$"}
     if name == "kind" and "checklist_template" in rule.endpoint:
         from models import TEMPLATE_KINDS
 
