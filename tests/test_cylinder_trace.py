@@ -120,10 +120,17 @@ def test_the_trace_page_and_the_qr_label(app, api, browser, cylinder):
     assert county.status_code == 302 and "/cylinders/GC-001" in county.headers["Location"]
     elsewhere = browser("yuecheng_inspector").client.get(path)
     assert elsewhere.status_code == 200 and "王小明" not in elsewhere.data.decode()
-    # A token changed by one character, or a token of another code made up: 404.
-    tampered = path[:-1] + ("A" if path[-1] != "A" else "B")
-    assert public.get(tampered).status_code == 404
-    assert public.get("/c/GC-001").status_code == 404
+    # A token changed by one character (the signature's last one carries spare bits: one inside it), the
+    # signature of one code on another, or the bare code: 404.
+    token = path.removeprefix("/c/")
+    payload, signature = token.split(".")
+    i = len(signature) // 2
+    tampered = f"{payload}.{signature[:i]}{'A' if signature[i] != 'A' else 'B'}{signature[i + 1:]}"
+    import base64
+    other = base64.urlsafe_b64encode(b'[1,"GC-002"]').decode().rstrip("=")
+    for bad in (tampered, f"{other}.{signature}", "GC-001", "x.y", "%00"):
+        assert public.get(f"/c/{bad}").status_code in (400, 404), bad
+    assert public.get(f"/c/{tampered}").status_code == 404
 
 
 def test_the_public_view_says_overdue_and_unknown(app, api):
