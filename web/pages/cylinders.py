@@ -28,7 +28,12 @@ def validity_labels() -> dict:
 
 def event_labels() -> dict:
     return {"in": _("Into stock (filled)"), "out": _("Out of stock to a user"), "return": _("Returned"),
-            "delivered": _("Delivered"), "inspection": _("Inspection")}
+            "delivered": _("Delivered"), "inspection": _("Periodic inspection")}
+
+
+def location_labels() -> dict:
+    """Where the latest movement left a cylinder."""
+    return {"in": _("In stock"), "out": _("At a user"), "return": _("Returned to stock")}
 
 
 def choice_labels() -> dict:
@@ -91,7 +96,7 @@ def trace(code):
     if not traces:
         raise NotFound(_("There is no such cylinder."))
     return render_template("cylinders/trace.html", code=code, traces=traces, validity_labels=validity_labels(),
-                           event_labels=event_labels(), choices=choice_labels())
+                           event_labels=event_labels(), locations=location_labels(), choices=choice_labels())
 
 
 @bp.get("/cylinder-labels")
