@@ -195,3 +195,19 @@ def test_inspection_due_notices_thirty_days_ahead_once(app, api):
     with clock.frozen_at(datetime(2028, 3, 11, 3, 0, tzinfo=UTC)):
         assert daily_data_checks(app) == 0
     assert len(notices("kq_bottled_admin")) == 2
+
+
+def test_a_new_inspection_closes_the_overdue_warning(api):
+    def open_keys():
+        body = api("keqiao_supervisor").get("/warnings?status=open&category=cylinder").json
+        return [w["key"] for w in body["items"]]
+
+    report(api, "cylinder", [{"external_id": "LATE", "code": "LATE", "next_inspection_on": "2020-01-01"}])
+    assert open_keys() == ["cylinder:LATE:inspection"]
+    # Inspected and passed: the trace's validity and the warning follow the inspection, not the old date.
+    report(api, "cylinder_inspection", [{"external_id": "I-LATE", "cylinder_code": "LATE", "result": "pass",
+                                         "inspected_on": date.today().isoformat(),
+                                         "next_due_on": (date.today() + timedelta(days=365)).isoformat()}])
+    assert open_keys() == []
+    trace = api("keqiao_supervisor").get("/cylinders/LATE/trace").json["cylinders"][0]
+    assert trace["inspection"]["state"] == "valid"
