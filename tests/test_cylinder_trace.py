@@ -107,6 +107,12 @@ def test_the_trace_page_and_the_qr_label(app, api, browser, cylinder):
     path = address.removeprefix(app.config["BASE_URL"])
     assert path.startswith("/c/") and "GC-001" not in path  # signed, not the bare code
 
+    # An authority prints the labels of a bottled enterprise of its county, not of another county's.
+    sheet = f"/cylinder-labels?enterprise={enterprise}"
+    assert 'data-code="GC-001"' in browser("keqiao_supervisor").client.get(sheet).data.decode()
+    assert 'data-code="GC-001"' not in browser("yuecheng_inspector").client.get(sheet).data.decode()
+    assert browser("yuecheng_inspector").client.get("/cylinders/GC-001").status_code == 404
+
     # Nobody signed in: the code, the enterprise and the validity; nothing of users or places.
     public = app.test_client()
     public.set_cookie("locale", "zh")

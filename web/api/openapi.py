@@ -355,6 +355,8 @@ def _operation(rule, method: str, extras: dict) -> dict:
     errors = {"401", "403"}
     if any(p["in"] == "path" for p in params):
         errors.add("404")
+    if any(p["in"] == "path" and p["schema"].get("type") == "string" for p in params):
+        errors.add("422")  # a NUL or unpaired surrogate in a text path parameter: refused naming it
     if any(p["in"] == "query" for p in params):
         errors |= {"400", "422"}
     if method in ("post", "put", "patch"):
