@@ -97,6 +97,9 @@ def test_the_trace_page_and_the_qr_label(app, api, browser, cylinder):
     page = staff.client.get("/cylinders/GC-001").data.decode()
     assert "王小明" in page and "华舍储配站" in page and "绍兴市特种设备检测院" in page and 'id="timeline"' in page
 
+    records = staff.client.get("/data/cylinder_movement").data.decode()  # each movement links to the trace
+    assert f'href="/cylinders/GC-001?enterprise={api("kq_bottled_admin").user.enterprise_id}"' in records
+
     labels = staff.client.get("/cylinder-labels").data.decode()
     (url,) = re.findall(r'data-code="GC-001"', labels) and re.findall(r'src="(data:image/svg\+xml[^"]+)"', labels)
     assert url  # one QR label, drawn as SVG
