@@ -10,12 +10,14 @@ Personal fields (phone, ID number) are never read here: a user appears by name, 
 """
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from models import REC_OFFICIAL, DataRecord, Enterprise
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_CODE = 64  # as the data kinds declare the code (forms/data_kinds.py)
 # Validity of a cylinder's inspection, as the public label page and the trace show it.
 VALID, OVERDUE, UNKNOWN, FAILED, SCRAPPED = "valid", "overdue", "unknown", "failed", "scrapped"
@@ -131,7 +133,7 @@ def trace(s, record: DataRecord, today: date) -> Trace:
     inspections = _inspections(s, eid, code)
     # Orders name their cylinders inside a text field: matched here, after a coarse filter in the database.
     orders = [o for o in _official(s, eid, "delivery_order", DataRecord.data["cylinder_codes"].as_string()
-                                   .contains(code)) if code in _codes_of(o.data)]
+                                   .contains(code, autoescape=True)) if code in _codes_of(o.data)]
     refs = {m.data.get("user_ref") for m in moves + orders if m.data.get("user_ref")}
     users = {u.external_id: u.data for u in _official(s, eid, "gas_user", DataRecord.external_id.in_(refs))} \
         if refs else {}
@@ -172,7 +174,7 @@ def trace(s, record: DataRecord, today: date) -> Trace:
                   "user_type": (users.get(ref) or {}).get("user_type"),
                   "address": (users.get(ref) or {}).get("address"), "registered": ref in users}
                  for ref in sorted(refs)]
-    last_move = max(moves, key=lambda m: str(m.data.get("at")), default=None)
+    last_move = max(moves, key=lambda m: _sort_key(Event("", _instant(m.data.get("at")))), default=None)
     details = {k: record.data.get(k) for k in ("manufacturer", "spec", "weight_kg", "volume_l", "made_on",
                                                "next_inspection_on", "status")}
     return Trace(eid, record.enterprise.name, code, record.external_id, details,
@@ -180,14 +182,15 @@ def trace(s, record: DataRecord, today: date) -> Trace:
                  last_move.data.get("movement") if last_move else None)
 
 
-def _sort_key(event: Event) -> str:
-    """Instants and days on one line: a day sorts as its start, so an inspection comes before that day's moves."""
+def _sort_key(event: Event) -> datetime:
+    """Instants and days on one line: a day sorts as its start in Beijing time, so an inspection comes before
+    that day's moves; an instant without an offset is read as UTC, as the API stores them."""
     at = event.at
     if at is None:
-        return ""
+        return datetime.min.replace(tzinfo=UTC)
     if isinstance(at, datetime):
-        return at.isoformat()
-    return at.isoformat() + "T00:00"
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return datetime.combine(at, time.min, tzinfo=SHANGHAI)
 
 
 def find(s, scope, code: str, today: date, enterprise_id: int | None = None) -> list[Trace]:
