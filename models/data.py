@@ -5,9 +5,9 @@ fields live in ``data``; personal fields are stored encrypted (``models/crypto.p
 exact value through ``data_lookups``. A record's versions share (kind, enterprise, external_id);
 the accepted one is ``official``, the one it replaced ``superseded``.
 """
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -79,3 +79,16 @@ class DataLookup(Base):
 
 
 Index("ix_data_lookups_digest", DataLookup.field, DataLookup.digest)
+
+
+class CylinderNotice(Base):
+    """That the enterprise was told a cylinder's inspection falls due on ``due_on``: one row per cylinder
+    and due date, so the daily round tells once however often it runs (the unique key settles a race)."""
+
+    __tablename__ = "cylinder_notices"
+    __table_args__ = (UniqueConstraint("enterprise_id", "code", "due_on", name="uq_cylinder_notices_due"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[date] = mapped_column(Date)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

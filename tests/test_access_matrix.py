@@ -151,6 +151,10 @@ def build_world(app) -> dict:
             "staff_id": staff,
         }
     world.update(_pages_world(app, world))
+    with app.test_request_context():  # the demo's cylinder (web/demo/cases.py), by the label printed for it
+        from web.pages.cylinder_scan import public_url
+
+        world["cylinder_label"] = public_url(kqb, "SX-LPG-0001").removeprefix(app.config["BASE_URL"])
     for kind in ("cases", "tasks", "attachments"):  # warning cases: readings above the level 1 threshold
         assert all(o.id for o in world[kind]), (kind, world[kind])
     return world
@@ -695,6 +699,15 @@ EXPECT = {
     "measures.draft": _admin_only("/portal/measures/grades/2035-Q1/draft", "POST", {302}),
     "measures_api.indicators": _all("/indicators", api=True),
     "measures_api.scores": _all("/scores", api=True),
+    # cylinder trace (issue 15 item 5): the demo's cylinder of the Keqiao bottled company, seen like its data;
+    # its label answers anyone (the full trace to those who see it, the validity alone to everyone else)
+    "cylinders.index": _all("/cylinders"),
+    "cylinders.labels": _all("/cylinder-labels"),
+    "cylinders.trace": lambda c, w: [Probe("GET", "/cylinders/SX-LPG-0001",
+                                           deny_unless(sees(c, Obj(w["ent"][KQB], "K", KQB))))],
+    "cylinder_api.cylinder_trace_of": lambda c, w: [Probe("GET", "/cylinders/SX-LPG-0001/trace",
+                                                          deny_unless(sees(c, Obj(w["ent"][KQB], "K", KQB))), True)],
+    "cylinder_scan.scan": lambda c, w: [Probe("GET", w["cylinder_label"], PUBLIC)],
 }
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from leaks import leaks, page_leaks, visible_text
-from test_portal_browser import demo_case_pages, ledger_pages, page_routes
+from test_portal_browser import cylinder_pages, demo_case_pages, ledger_pages, page_routes
 
 DUMP = Path(os.environ["GASFLOW_LEAK_DUMP"]) if os.environ.get("GASFLOW_LEAK_DUMP") else None
 
@@ -54,7 +54,8 @@ def test_no_internal_value_on_any_page_as_any_role(app, engine, browser):
         session = browser(username)
         client = session.client
         client.set_cookie("locale", "zh")
-        for path in [*routes, *demo_case_pages(app, username), *open_task_pages(client)]:
+        for path in [*routes, *demo_case_pages(app, username), *open_task_pages(client),
+                     *cylinder_pages(app, username)]:
             resp = client.get(path)
             if resp.status_code in (302, 403, 404) or not resp.content_type.startswith("text/html"):
                 continue

@@ -161,6 +161,23 @@ def ledger_pages() -> list[str]:
     return [f"/ledger/{key}" for key in sorted(LEDGERS)]
 
 
+def cylinder_pages(app, username) -> list[str]:
+    """The demo cylinders' traces the user may see, and the label sheet of each bottled enterprise in scope:
+    their paths carry a code or a choice, so the URL map alone does not list them."""
+    from models import DataRecord, Enterprise, User
+    from web.extensions import db
+    from workflows import access
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        scope = access.enterprise_scope(user)
+        rows = db.session.execute(select(DataRecord.enterprise_id, DataRecord.data).join(Enterprise).where(
+            DataRecord.kind == "cylinder", DataRecord.status == "official", scope)).all()
+        bottled = db.session.scalars(select(Enterprise.id).where(scope, Enterprise.kind == "bottled")).all()
+    return ([f"/cylinders/{data['code']}" for _, data in rows]
+            + [f"/cylinder-labels?enterprise={eid}" for eid in sorted({eid for eid, _ in rows} & set(bottled))])
+
+
 def demo_case_pages(app, username) -> list[str]:
     """One case page per lifecycle the user can see among the demo cases (the oldest of each)."""
     from models import Case, User
@@ -253,7 +270,8 @@ def walk(app, engine, live_server, chromium, screenshots, username, role, viewpo
     assert "/" in routes and "/cases" in routes  # the walk finds the pages by itself
     targets = ([Visit(username, role, viewport, p, "page") for p in routes + ledger_pages()]
                + [Visit(username, role, viewport, p, "case") for p in demo_case_pages(app, username)]
-               + [Visit(username, role, viewport, p, "task") for p in open_task_pages(app, username)])
+               + [Visit(username, role, viewport, p, "task") for p in open_task_pages(app, username)]
+               + [Visit(username, role, viewport, p, "page") for p in cylinder_pages(app, username)])
     folder = screenshots / f"{viewport}-{username}"
     folder.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport],

@@ -107,6 +107,10 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages import data_catalogue
 
     app.register_blueprint(data_catalogue.bp)
+    from web.pages import cylinder_scan, cylinders
+
+    app.register_blueprint(cylinders.bp)
+    app.register_blueprint(cylinder_scan.bp)  # what a cylinder's QR label opens, signed in or not
     http_errors.register(app)
     hostile_input.register(app)
     rights.register(app)

@@ -11,7 +11,7 @@ from alembic import op
 import models.types
 
 revision = "0030"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

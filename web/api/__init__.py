@@ -29,8 +29,8 @@ def area(name: str, import_name: str) -> Blueprint:
 def register(app) -> None:
     """Every area of the API, with the OpenAPI document that describes them."""
     # openapi adds its route to the "api" area: imported before that area is registered
-    from . import cases, control, data, measures, monitoring, openapi, registers  # noqa: F401
+    from . import cases, control, cylinders, data, measures, monitoring, openapi, registers  # noqa: F401
     from . import map as map_area
 
-    for module in (cases, monitoring, data, map_area, registers, measures):
+    for module in (cases, monitoring, data, map_area, registers, measures, cylinders):
         app.register_blueprint(module.bp)

@@ -79,6 +79,25 @@ _DATA_FILES = {"type": "array", "items": {"type": "object", "required": ["id", "
     "size": {"type": "integer"}, "file_kind": {"type": ["string", "null"]}, "file_kind_label": {"type": "string"},
     "kept": {"type": "boolean"}, "url": {"type": "string", "description": "GET it to download the file"}}}}
 _XML = {"application/xml": {"schema": {"type": "string"}}}
+_DAY = {"type": ["string", "null"], "format": "date"}
+# A cylinder's trace (workflows/services/cylinder_trace.py), one per enterprise that registered the code.
+_CYLINDER_TRACE = {"type": "object", "required": ["code", "cylinders"], "properties": {
+    "code": {"type": "string"},
+    "cylinders": {"type": "array", "items": {"type": "object", "required": ["enterprise", "code", "inspection",
+                                                                           "events", "users", "places"],
+                                             "properties": {
+        "enterprise": {"type": "object"}, "code": {"type": "string"}, "external_id": {"type": "string"},
+        "details": {"type": "object"}, "location": {"enum": ["in", "out", "return", None]},
+        "inspection": {"type": "object", "required": ["state", "valid_until", "last_inspected_on"], "properties": {
+            "state": {"enum": ["valid", "overdue", "unknown", "failed", "scrapped"]},
+            "valid_until": _DAY, "last_inspected_on": _DAY}},
+        "events": {"type": "array", "description": "newest first; kind: in, out, return (movements), delivered "
+                                                   "(a delivery order), inspection. at: ISO 8601 instant, a day "
+                                                   "for inspections", "items": {"type": "object"}},
+        "users": {"type": "array", "items": {"type": "object"},
+                  "description": "the users it went to: ref, name, user_type, address (no personal fields)"},
+        "places": {"type": "array", "items": {"type": "object"},
+                   "description": "stations and user addresses it was at"}}}}}}
 
 
 def _schema_ref(name: str) -> dict:
@@ -301,6 +320,7 @@ def _operation_extras() -> dict[str, dict]:
             ("kind", {"enum": [k for k, _label in CERTIFICATE_KINDS]}),
             ("status", {"enum": ["valid", "renewing", "expired", "revoked"]}), ("county", _ID),
             ("q", {"type": "string", "maxLength": 64}), *_PAGING)},
+        "cylinder_api.cylinder_trace_of": {"query": (("enterprise", _ID),), "reply": _CYLINDER_TRACE},
         **control.openapi_extras(),  # control of running cases (web/api/control.py)
     }
 
@@ -314,6 +334,10 @@ def _path_schema(rule, converter: str | None, name: str) -> dict:
         from forms.data_kinds import KINDS
 
         return {"enum": [k.key for k in KINDS]}
+    if name == "code" and rule.endpoint.startswith("cylinder_api."):
+        from workflows.services.cylinder_trace import MAX_CODE
+
+        return {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": "^[^/]+$"}
     if name == "kind" and "checklist_template" in rule.endpoint:
         from models import TEMPLATE_KINDS
 
@@ -345,6 +369,8 @@ def _operation(rule, method: str, extras: dict) -> dict:
     errors = {"401", "403"}
     if any(p["in"] == "path" for p in params):
         errors.add("404")
+    if any(p["in"] == "path" and p["schema"].get("type") == "string" for p in params):
+        errors.add("422")  # a NUL or unpaired surrogate in a text path parameter: refused naming it
     if any(p["in"] == "query" for p in params):
         errors |= {"400", "422"}
     if method in ("post", "put", "patch"):

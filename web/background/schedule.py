@@ -57,17 +57,19 @@ def _deliver(app) -> int:
 
 def daily_data_checks(app) -> int:
     """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
-    such as a cylinder's inspection falling due. Returns the warnings open after it, or 0 if not run."""
-    from datetime import datetime
+    such as a cylinder's inspection falling due (and, 30 days ahead, the notice that it will). Returns the
+    warnings open after it and the notices written, or 0 if not run."""
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import update
 
     from models import Setting
     from web.extensions import case_engine
+    from workflows.engine import clock
     from workflows.services.data_checks import check_all
 
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    now = clock.now()  # the real time, or the instant a test sets
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     engine = case_engine(app)
     with engine.sessions() as s:
         if s.get(Setting, "data_checks_day") is None:
@@ -80,9 +82,12 @@ def daily_data_checks(app) -> int:
         if not claimed:
             return 0
         from workflows.services.certificate_register import daily as certificates_daily
+        from workflows.services.cylinder_notices import send_due_notices
 
-        now = datetime.now(ZoneInfo("UTC"))
-        return check_all(s, now, engine) + certificates_daily(s, now, engine)
+        done = check_all(s, now, engine) + certificates_daily(s, now, engine)
+        done += send_due_notices(s, now)  # cylinders whose inspection falls due within 30 days
+        s.commit()
+        return done
 
 
 def weekly_warning_digest(app) -> int:

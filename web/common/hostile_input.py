@@ -39,6 +39,10 @@ class GuardedJSONProvider(DefaultJSONProvider):
 
 def _refuse_bad_text():
     if text.has_bad_text(request.path):
+        # An API path parameter is named like a query parameter (422), so a client learns which value to fix.
+        named = [k for k, v in (request.view_args or {}).items() if text.has_bad_text(v)]
+        if request.path.startswith("/api/") and named:
+            refuse(named[0])
         abort(400, _("The address contains a character that is not allowed."))
     if request.mimetype == "application/x-www-form-urlencoded":
         # Kept before the form is parsed: a view may want the raw body (`curl --data-binary` of a model).

@@ -133,6 +133,7 @@ def _demo_data(engine, s, ent_admin, sup) -> None:
     ]
     dataflow.submit(KINDS_BY_KEY["gas_user"], ent_admin, users, "api")
     _demo_volumes(engine, s, ent_admin, sup)
+    _demo_cylinders(engine, s, ent_admin, sup)
 
 
 def _demo_volumes(engine, s, ent_admin, sup) -> None:
@@ -156,3 +157,51 @@ def _demo_volumes(engine, s, ent_admin, sup) -> None:
         task_id = s.scalar(select(Task.id).where(Task.case_id == answer["case"], Task.status == "open"))
         engine.complete_task(task_id, sup, {"review": [{"ref": i + 1, "decision": "accept", "reason": ""}
                                                        for i in range(pending)]})
+
+
+def _demo_cylinders(engine, s, ent_admin, sup) -> None:
+    """Two cylinders of the bottled company with a life to trace (A1.4): filled, delivered to a registered
+    user, one returned; one inspection. The second falls due within the month, so its notice shows."""
+    from forms.data_kinds import KINDS_BY_KEY
+    from web.common import dataflow
+
+    def accepted(kind, records):
+        answer = dataflow.submit(KINDS_BY_KEY[kind], ent_admin, records, "api")
+        pending = sum(a["status"] == "pending" for a in answer["accepted"])
+        if pending:
+            task_id = s.scalar(select(Task.id).where(Task.case_id == answer["case"], Task.status == "open"))
+            engine.complete_task(task_id, sup, {"review": [{"ref": i + 1, "decision": "accept", "reason": ""}
+                                                           for i in range(pending)]})
+
+    today, now = date.today(), datetime.now(UTC)
+
+    def ago(days, hours=0):
+        return (now - timedelta(days=days, hours=hours)).isoformat()
+
+    accepted("gas_user", [{"external_id": "U-0003", "name": "陈阿姨", "user_type": "residential",
+                           "address": "柯桥区柯岩街道 5 幢 301 室"}])
+    accepted("cylinder", [
+        {"external_id": "SX-LPG-0001", "code": "SX-LPG-0001", "manufacturer": "浙江某钢瓶制造有限公司",
+         "spec": "YSP35.5", "made_on": "2022-05-10", "status": "in_stock",
+         "next_inspection_on": (today + timedelta(days=700)).isoformat()},
+        {"external_id": "SX-LPG-0002", "code": "SX-LPG-0002", "manufacturer": "浙江某钢瓶制造有限公司",
+         "spec": "YSP35.5", "made_on": "2021-03-02", "status": "at_user",
+         "next_inspection_on": (today + timedelta(days=20)).isoformat()}])
+    accepted("cylinder_inspection", [
+        {"external_id": "JY-0001", "cylinder_code": "SX-LPG-0001", "inspected_on": (today - timedelta(days=30))
+         .isoformat(), "result": "pass", "inspection_unit": "绍兴市特种设备检测院",
+         "next_due_on": (today + timedelta(days=700)).isoformat()}])
+    accepted("cylinder_movement", [
+        {"external_id": "LZ-0001", "cylinder_code": "SX-LPG-0001", "movement": "in", "at": ago(12),
+         "station": "华舍储配站"},
+        {"external_id": "LZ-0002", "cylinder_code": "SX-LPG-0001", "movement": "out", "at": ago(10),
+         "station": "华舍储配站", "user_ref": "U-0003"},
+        {"external_id": "LZ-0003", "cylinder_code": "SX-LPG-0001", "movement": "return", "at": ago(2),
+         "station": "柯岩供应站"},
+        {"external_id": "LZ-0004", "cylinder_code": "SX-LPG-0002", "movement": "in", "at": ago(4),
+         "station": "柯岩供应站"},
+        {"external_id": "LZ-0005", "cylinder_code": "SX-LPG-0002", "movement": "out", "at": ago(3),
+         "station": "柯岩供应站", "user_ref": "U-0003"}])
+    accepted("delivery_order", [
+        {"external_id": "DD-0001", "order_no": "DD-0001", "user_ref": "U-0003", "ordered_at": ago(3, 5),
+         "delivered_at": ago(3, 2), "cylinder_codes": "SX-LPG-0002", "staff": "张华"}])

@@ -6,17 +6,19 @@ warning, a condition gone closes it. They run when a review makes records offici
 day for what time alone changes (an inspection falling due).
 """
 import math
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from models import REC_OFFICIAL, WARNING_OPEN, DataRecord, EarlyWarning, Enterprise
 
+from . import cylinder_trace
 from .early_warnings import clear_warning, raise_warning
 
 # Cylinders a user may hold before it is a warning (A1.5 气瓶保有量预警), by user type.
 HOLDING_NORMS = {"residential": 2, "commercial": 6, "public_welfare": 6, "industrial": 20, "vehicle": 0}
-KINDS_CHECKED = {"cylinder", "cylinder_movement", "gas_user", "delivery_vehicle", "delivery_staff", "station"}
+KINDS_CHECKED = {"cylinder", "cylinder_movement", "cylinder_inspection", "gas_user", "delivery_vehicle",
+                 "delivery_staff", "station"}
 LEVEL_INSPECTION, LEVEL_UNREGISTERED, LEVEL_HOLDING, LEVEL_DRIVER, LEVEL_OFF_ROUTE = 2, 2, 3, 2, 2
 # A delivery vehicle farther than this from every station of its enterprise is off its delivery area.
 DELIVERY_RADIUS_KM = 30.0
@@ -56,13 +58,6 @@ def _off_route(track, bases) -> list | None:
     return None
 
 
-def _parse_date(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def check_enterprise(s, enterprise_id: int, now: datetime, engine=None) -> dict:
     """Run every data check for one enterprise; the caller commits. Returns counts per condition."""
     today = now.date()
@@ -72,12 +67,17 @@ def check_enterprise(s, enterprise_id: int, now: datetime, engine=None) -> dict:
     staff = _official(s, enterprise_id, "delivery_staff")
     vehicles = _official(s, enterprise_id, "delivery_vehicle")
 
+    inspections = {}
+    for i in _official(s, enterprise_id, "cylinder_inspection"):
+        inspections.setdefault(i.data.get("cylinder_code"), []).append(i.data)
     overdue = {}
     for c in cylinders:
-        due = _parse_date(c.data.get("next_inspection_on"))
-        if due is not None and due < today and c.data.get("status") != "scrapped":
+        # The trace's rule: the newest inspection's next due date, else the cylinder's own.
+        valid = cylinder_trace.validity(c.data, inspections.get(c.data.get("code"), []), today)
+        if valid.state == cylinder_trace.OVERDUE:
             overdue[f"cylinder:{c.external_id}:inspection"] = (
-                LEVEL_INSPECTION, f"钢瓶 {c.data.get('code', c.external_id)} 已超过检验期限 ({due.isoformat()})")
+                LEVEL_INSPECTION,
+                f"钢瓶 {c.data.get('code', c.external_id)} 已超过检验期限 ({valid.valid_until.isoformat()})")
 
     where = {}  # each cylinder's latest movement decides where it is
     for m in movements:
