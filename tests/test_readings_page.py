@@ -1,12 +1,15 @@
 """The readings page (issue 15 item 5): one sensor's trend over 24 h, 7 d or 30 d with its threshold lines
 and its warnings; 30 days come downsampled into hourly buckets; another county's sensors are not found."""
 import json
+import os
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import enterprise_id
+from conftest import enterprise_id, sign_in_page
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 SITE, SENSOR, QUANTITY = "华舍储配站", "泄漏探头A", "gas_concentration"
@@ -114,3 +117,60 @@ def test_the_page_draws_the_chosen_sensor_and_lists_its_warnings(probe, api, bro
     other = browser("yuecheng_inspector").client
     assert other.get(f"/monitoring/readings?{query}").status_code == 404
     assert SITE not in other.get("/monitoring/readings").get_data(as_text=True)
+
+
+# ---- in a real browser ------------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
+                                    reason="Debian's chromium is not installed (apt-get install chromium)")
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_the_chart_draws_on_a_desktop_and_a_phone_and_cameras_play_on_click(app, engine, live_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from web.demo.cases import seed_demo_cases
+    from web.extensions import db
+
+    with app.app_context():
+        assert seed_demo_cases(engine, db.session) is True
+    shots = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        for name, size in (("desktop", {"width": 1440, "height": 900}), ("phone", {"width": 390, "height": 844})):
+            context = chromium.new_context(locale="zh-CN", viewport=size, is_mobile=name == "phone")
+            # The demo's cameras are not real: their streams never leave the test.
+            context.route("https://video.example.cn/**", lambda route: route.abort())
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            sign_in_page(page, live_server, "kq_bottled_staff")
+            page.goto(f"{live_server}/monitoring/readings")
+            page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+            page.screenshot(path=str(shots / f"readings-{name}.png"), full_page=True)
+            page.click("#readings-windows a[data-window='30d']")
+            page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
+            assert page.locator("#bucketed").count() == 1
+            page.screenshot(path=str(shots / f"readings-30d-{name}.png"), full_page=True)
+            query = urlencode({"site": f"{enterprise_id(app)}:{SITE}", "sensor": f"{SENSOR}:{QUANTITY}",
+                               "window": "30d"})
+            page.goto(f"{live_server}/monitoring/readings?{query}")
+            page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
+            assert page.locator("#series-warnings a[href^='/warnings/']").count() >= 2  # the demo's two episodes
+            page.screenshot(path=str(shots / f"readings-warnings-{name}.png"), full_page=True)
+            page.click("#site-link")
+            page.wait_for_selector("#site-cameras")
+            assert page.locator("video:visible").count() == 0  # nothing plays until asked
+            page.click(".camera-play")
+            page.wait_for_selector("video.camera-video:visible")
+            assert page.evaluate("typeof window.Hls") == "function"
+            assert page.locator("video:visible").count() == 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+            page.screenshot(path=str(shots / f"site-{name}.png"), full_page=True)
+            assert errors == [], errors
+            context.close()
+        chromium.close()

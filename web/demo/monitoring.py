@@ -44,7 +44,7 @@ def _values(rng: random.Random, base, swing, noise, spikes, now: datetime):
             if began <= at <= began + timedelta(hours=length):
                 middle = (at - began) / timedelta(hours=length)
                 value = max(value, peak * (0.75 + 0.25 * math.sin(math.pi * middle)))
-        yield at, round(max(value, 0.0), 3)
+        yield at, round(max(value, 0.0), 2)
         at += STEP
 
 

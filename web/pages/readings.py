@@ -22,6 +22,7 @@ from workflows.services.early_warnings import UNITS
 bp = Blueprint("readings", __name__, url_prefix="/monitoring")
 WINDOW_LABELS = (("24h", _l("24 hours")), ("7d", _l("7 days")), ("30d", _l("30 days")))
 MAX_CAMERAS = 200
+SHORT_LEVELS = {1: _l("Level 1"), 2: _l("Level 2"), 3: _l("Level 3")}  # what fits on a marker of the chart
 
 
 def _site_value(enterprise_id: int, site: str) -> str:
@@ -95,7 +96,8 @@ def index():
                                             lambda warning_id: url_for("warnings.detail", warning_id=warning_id))
     quantities, levels = dict(QUANTITY_CHOICES), dict(LEVEL_CHOICES)
     text = {"value": _("Value"), "mean": _("Mean"), "min": _("Minimum"), "max": _("Maximum"),
-            "threshold": _("Threshold"), "warning": _("Warning"), "levels": {str(k): str(v) for k, v in levels.items()},
+            "threshold": _("Threshold"), "warning": _("Warning"),
+            "levels": {str(k): str(v) for k, v in SHORT_LEVELS.items()},
             "quantity": str(quantities.get(sensor["quantity"], "")) if sensor else "",
             "no_points": _("No readings in this period.")}
     return render_template(

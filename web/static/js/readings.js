@@ -26,9 +26,13 @@
   const values = [];
   d.points.forEach((p) => values.push(...p.slice(1)));
   d.thresholds.forEach((t) => values.push(t.threshold));
+  // The axis spans the readings and every threshold line, rounded out to a readable step.
   let lo = Math.min(...values), hi = Math.max(...values);
-  const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.1 || 1;
-  lo -= pad; hi += pad;
+  const span = (hi - lo) || Math.abs(hi) || 1;
+  const step = Math.pow(10, Math.floor(Math.log10(span))) / 2;
+  lo = Math.floor((lo - span * 0.05) / step) * step;
+  hi = Math.ceil((hi + span * 0.05) / step) * step;
+  if (Math.min(...values) >= 0 && lo < 0) lo = 0;
 
   const thresholdLines = d.thresholds.map((t) => ({
     yAxis: t.threshold,
@@ -37,13 +41,12 @@
              position: 'insideEndTop' },
   }));
   const spans = d.warnings.map((w) => [
-    { xAxis: shift(Math.max(w.span_ms[0], start)), itemStyle: { color: LEVEL_COLOURS[w.level] || '#555', opacity: 0.12 },
-      name: text.levels[w.level] || '' },
+    { xAxis: shift(Math.max(w.span_ms[0], start)), itemStyle: { color: LEVEL_COLOURS[w.level] || '#555', opacity: 0.12 } },
     { xAxis: shift(Math.min(Math.max(w.span_ms[1], w.span_ms[0] + 60000), end)) },
   ]);
   const peaks = d.warnings.filter((w) => w.peak_value !== null && w.span_ms[0] >= start).map((w) => ({
     coord: [shift(w.span_ms[0]), w.peak_value], value: text.levels[w.level] || '',
-    itemStyle: { color: LEVEL_COLOURS[w.level] || '#555' }, symbolSize: 36, label: { fontSize: 9 },
+    itemStyle: { color: LEVEL_COLOURS[w.level] || '#555' }, symbolSize: 40, label: { fontSize: 10 },
   }));
   const marks = {
     markLine: { symbol: 'none', silent: true, data: thresholdLines },
@@ -85,8 +88,12 @@
           : `${head}<br>${text.value}：${fmt(p[1])}`;
       },
     },
-    xAxis: { type: 'time', min: shift(start), max: shift(end), axisLabel: { hideOverlap: true } },
-    yAxis: { type: 'value', min: lo, max: hi, name: unit, axisLabel: { formatter: (v) => Math.round(v * 100) / 100 } },
+    xAxis: {
+      type: 'time', min: shift(start), max: shift(end),
+      axisLabel: { hideOverlap: true, formatter: { year: '{yyyy}', month: '{M}月', day: '{M}-{d}', hour: '{HH}:{mm}',
+                                                   minute: '{HH}:{mm}', second: '{HH}:{mm}', none: '{HH}:{mm}' } },
+    },
+    yAxis: { type: 'value', min: lo, max: hi, name: unit, axisLabel: { formatter: (v) => String(Math.round(v * 1000) / 1000) } },
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8, labelFormatter: (v) => when(v) }],
     series,
   });
