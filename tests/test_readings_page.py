@@ -90,9 +90,11 @@ def test_the_series_is_scoped_and_its_parameters_checked(probe, api):
         assert resp.status_code == 404, (user, resp.json)
     assert series(api, "kq_bottled_staff", probe, sensor="没有的探头").status_code == 404
     for field, extra in (("window", {"window": "1y"}), ("sensor", {"sensor": ""}),
-                         ("quantity", {"quantity": "smell"}), ("enterprise", {"enterprise": "x"})):
+                         ("quantity", {"quantity": "smell"}), ("enterprise", {"enterprise": "x"}),
+                         ("site", {"site": "站\x00"}), ("sensor", {"sensor": "探\x00头"}),
+                         ("site", {"site": "x" * 65})):
         query = {"enterprise": probe, "site": SITE, "sensor": SENSOR, "quantity": QUANTITY, **extra}
-        resp = api("kq_bottled_staff").get("/readings/series?" + urlencode(query))
+        resp = api("kq_bottled_staff").get("/readings/series?" + urlencode(query, errors="surrogatepass"))
         assert resp.status_code == 422 and field in resp.json["error"]["fields"], (field, resp.json)
 
 
@@ -117,6 +119,13 @@ def test_the_page_draws_the_chosen_sensor_and_lists_its_warnings(probe, api, bro
     other = browser("yuecheng_inspector").client
     assert other.get(f"/monitoring/readings?{query}").status_code == 404
     assert SITE not in other.get("/monitoring/readings").get_data(as_text=True)
+    # Hostile names are refused or not found, never a fault of the database (PostgreSQL refuses NUL in text).
+    for bad in ("站\x00", "\ud800", "x" * 500):
+        for path in ("/monitoring/readings", "/monitoring/site"):
+            resp = client.get(path + "?" + urlencode({"enterprise": probe, "site": bad}, encoding="utf-8",
+                                                      errors="surrogatepass"))
+            assert resp.status_code in (404, 422), (path, bad, resp.status_code)  # 422: the app refuses NUL
+    assert client.get("/monitoring/readings?" + urlencode({"site": "abc", "window": "1y"})).status_code == 404
 
 
 # ---- in a real browser ------------------------------------------------------------------------------------

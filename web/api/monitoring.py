@@ -31,6 +31,7 @@ from workflows.engine import clock
 from workflows.errors import Forbidden, InvalidInput
 from workflows.services import early_warnings as monitoring
 from workflows.services import reading_series
+from workflows.text import has_bad_text
 
 from .authentication import me
 from .inputs import body, int_arg, paged
@@ -227,6 +228,8 @@ def series_args(args) -> tuple[reading_series.Series, str]:
         value = args.get(name) or ""
         if not value.strip() or len(value) > 64:
             errors[name] = ["Required, at most 64 characters."]
+        elif has_bad_text(value):
+            errors[name] = ["Must not hold NUL or lone surrogates."]
         names[name] = value.strip()
     quantity = args.get("quantity") or ""
     if quantity not in QUANTITIES:

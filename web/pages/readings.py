@@ -18,6 +18,7 @@ from workflows import access
 from workflows.engine import clock
 from workflows.services import camera_streams, reading_series
 from workflows.services.early_warnings import UNITS
+from workflows.text import has_bad_text
 
 bp = Blueprint("readings", __name__, url_prefix="/monitoring")
 WINDOW_LABELS = (("24h", _l("24 hours")), ("7d", _l("7 days")), ("30d", _l("30 days")))
@@ -38,7 +39,7 @@ def _chosen_site(sites: list[dict]) -> dict | None:
     raw, enterprise = request.args.get("site") or "", request.args.get("enterprise") or ""
     if enterprise:
         wanted = (small_int(enterprise), raw)
-    elif ":" in raw:
+    elif raw:
         head, _sep, name = raw.partition(":")
         wanted = (small_int(head), name)
     else:
@@ -64,7 +65,7 @@ def _site_of_link(user) -> dict | None:
     """A site named by ?enterprise=&site= that the caller may see, even if it sent nothing this month."""
     enterprise = small_int(request.args.get("enterprise") or "")
     name = (request.args.get("site") or "").strip()
-    if enterprise is None or not name or len(name) > 128:
+    if enterprise is None or not name or len(name) > 128 or has_bad_text(name):
         return None
     ent = db.session.scalar(select(Enterprise).where(Enterprise.id == enterprise, access.enterprise_scope(user)))
     return {"enterprise_id": ent.id, "site": name, "enterprise": ent.name} if ent is not None else None
@@ -85,6 +86,8 @@ def index():
     if site is None and (request.args.get("site") or request.args.get("enterprise")):
         abort(404)  # another county's site, or none of that name
     sensors = reading_series.sensors(s, user, site["enterprise_id"], site["site"]) if site else []
+    if site is not None and not sensors:
+        abort(404)  # a link to a site without readings
     sensor = _chosen_sensor(sensors)
     window = request.args.get("window") or reading_series.DEFAULT_WINDOW
     if window not in reading_series.WINDOWS:
