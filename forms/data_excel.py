@@ -27,7 +27,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 60 * 1024 * 1024
 KEY_ROW, FIRST_DATA_ROW = 2, 3
 NOTES_SHEET = "说明"
-TEXTUAL = ("text", "longtext", "phone", "id_number", "plate", "url", "urls", "month", "track")
+TEXTUAL = ("text", "longtext", "phone", "id_number", "plate", "url", "urls", "month", "track", "stream")
 TRUE_WORDS = {"是", "有", "√", "y", "yes", "true", "1", "t"}
 FALSE_WORDS = {"否", "无", "×", "n", "no", "false", "0", "f"}
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -37,6 +37,7 @@ TYPE_NAMES = {
     "date": _l("Date"), "datetime": _l("Date and time"), "month": _l("Month"), "bool": _l("Yes / no"),
     "choice": _l("Choice"), "phone": _l("Phone number"), "id_number": _l("ID number"),
     "plate": _l("Plate number"), "url": _l("Web address"), "urls": _l("Web addresses"), "track": _l("GPS track"),
+    "stream": _l("Video stream address"),
 }
 
 
@@ -110,6 +111,9 @@ def _format_of(col: Column) -> str:
         return _("e.g. 浙D12345")
     if col.type == "url":
         return _("A full address, e.g. rtsp://10.0.0.8/stream1")
+    if col.type == "stream":
+        return _("rtsp://, rtmp://, or an http(s):// address (an HLS playlist ends in .m3u8), "
+                 "e.g. rtsp://10.0.0.8/stream1")
     if col.type == "urls":
         return _("http:// or https:// addresses, separated by spaces or semicolons")
     if col.key == "external_id":

@@ -9,6 +9,8 @@ from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringF
 from wtforms.fields import DateField
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from workflows.services.camera_streams import stream_kind
+
 from .base import FlaskForm
 from .data_kinds import KINDS_BY_KEY, DataKind
 from .fields import InstantField
@@ -79,6 +81,16 @@ class Links:
                 raise ValidationError(_l("Not a web address (http:// or https://): %(url)s", url=url[:80]))
 
 
+class StreamAddress:
+    """A camera's stream: rtsp://, rtmp://, an HLS playlist (http(s)://….m3u8) or another http(s) address."""
+
+    def __call__(self, form, field):
+        field.data = (field.data or "").strip()
+        if field.data and stream_kind(field.data) is None:
+            raise ValidationError(_l("Not a stream address: use rtsp://, rtmp://, or http(s):// (an HLS "
+                                     "playlist ends in .m3u8)."))
+
+
 class TrackCheck:
     def __call__(self, form, field):
         if field.data:
@@ -104,6 +116,8 @@ def _field(spec):
     if spec.type == "url":
         return StringField(label, validators=need + [Length(max=int(spec.max or 512)), URL(
             require_tld=False, schemes=URL_SCHEMES, message=_l("Not a valid URL."))])
+    if spec.type == "stream":
+        return StringField(label, validators=need + [Length(max=int(spec.max or 512)), StreamAddress()])
     if spec.type == "urls":
         return TextAreaField(label, validators=need + [Length(max=int(spec.max or 2000)),
                                                         Links()])

@@ -27,7 +27,8 @@ EVERY_METHOD = ("api", "form", "excel")
 @dataclass(frozen=True)
 class F:
     name: str
-    # text, longtext, int, number, date, datetime, month, bool, choice, phone, id_number, plate, url, urls, track
+    # text, longtext, int, number, date, datetime, month, bool, choice, phone, id_number, plate, url, urls, track,
+    # stream (a camera's video stream: workflows/services/camera_streams.py)
     type: str
     label: object
     required: bool = False
@@ -194,7 +195,7 @@ KINDS = (
     ), enterprise_kinds=("bottled", "pipeline"), cycle="on_change", summary=("user_ref", "result"), files=("photo",)),
     DataKind("camera", 1, "A1.7/A2.4/A3.4", _l("Surveillance cameras"), (
         NAME, F("site", "text", _l("Site"), required=True, max=128),
-        F("stream_url", "url", _l("Stream URL"), required=True, max=512),
+        F("stream_url", "stream", _l("Stream URL"), required=True, max=512),
     ), located=True, summary=("name", "site")),
     DataKind("patrol_plan", 2, "A2.6", _l("Network patrol plans"), (
         F("title", "text", _l("Title"), required=True, max=128), F("area", "text", _l("Area"), max=256),

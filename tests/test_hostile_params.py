@@ -108,7 +108,7 @@ def test_photo_links_take_web_addresses_only(app, api, links):
     assert "photo_urls" in resp.json["rejected"][0]["errors"]
 
 
-def test_photo_links_and_camera_streams_that_are_web_addresses_are_kept(app, api):
+def test_photo_links_that_are_web_addresses_and_video_streams_are_kept(app, api):
     admin = api("kq_bottled_admin")
     links = "https://img.example.cn/1.jpg; http://10.0.0.8/2.jpg\nhttps://img.example.cn/3.jpg"
     resp = admin.post("/data/household_inspection", {"records": [_inspection(links)]})
@@ -116,5 +116,9 @@ def test_photo_links_and_camera_streams_that_are_web_addresses_are_kept(app, api
     camera = {"external_id": "CAM-1", "name": "门口", "site": "储配站", "stream_url": "javascript://x.cn/%0aalert(1)"}
     resp = admin.post("/data/camera", {"records": [camera]})
     assert "stream_url" in resp.json["rejected"][0]["errors"]
-    resp = admin.post("/data/camera", {"records": [{**camera, "stream_url": "rtsp://cam.example.cn/stream1"}]})
-    assert resp.json["accepted"], resp.json["rejected"]
+    for url in ("rtsp://cam.example.cn/stream1", "rtmp://cam.example.cn/live/1", "https://cam.example.cn/1.m3u8"):
+        resp = admin.post("/data/camera", {"records": [{**camera, "stream_url": url}]})
+        assert resp.json["accepted"], resp.json["rejected"]
+    for url in ("file:///etc/passwd", "data:text/html,x", "ftp://cam.example.cn/1", "vbscript:x"):
+        resp = admin.post("/data/camera", {"records": [{**camera, "stream_url": url}]})
+        assert list(resp.json["rejected"][0]["errors"]) == ["stream_url"], url

@@ -74,7 +74,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     from web.common import rights
     from web.pages import data as data_pages
-    from web.pages import drafts
+    from web.pages import drafts, readings
     from web.pages import map as map_pages
     from web.pages.admin import api_keys, users
     from web.pages.industry import info, training
@@ -82,7 +82,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
 
     for module in (login, tasks, cases, admin, checklist_templates, notifications, warning_pages, data_pages,
                    map_pages, info, training, enterprise_home, dashboard, supply_statistics, ledgers, users, api_keys,
-                   drafts, working_calendar):
+                   drafts, working_calendar, readings):
         app.register_blueprint(module.bp)
     from web.pages import case_control
 

@@ -8,7 +8,7 @@ from web.common import taskflow
 from web.common.rights import api_scope
 from web.extensions import db
 from workflows.errors import InvalidInput
-from workflows.services import spatial
+from workflows.services import camera_streams, spatial
 
 bp = area("map_api", __name__)
 
@@ -22,6 +22,11 @@ def _warnings_page(level: int) -> str:
         return url_for("warnings.index", level=level)
     except BuildError:  # installations without the warnings pages still have the API
         return f"/api/v1/warnings?status=open&level={level}"
+
+
+def _site_page(enterprise_id: int, site: str) -> str:
+    """The station's page: its sensors, open warnings and cameras."""
+    return url_for("readings.site", enterprise=enterprise_id, site=site)
 
 
 def _links(collection: dict) -> dict:
@@ -38,16 +43,19 @@ def _links(collection: dict) -> dict:
                         else _warnings_page(p["level"]))
         elif p["layer"] == "enterprises":
             p["url"] = url_for("cases.index", q=p["name"])
+        elif p["layer"] == "cameras":
+            p["stream_kind"] = camera_streams.stream_kind(p["stream_url"])
+            p["url"] = _site_page(p["enterprise_id"], p["site"])
         else:
-            p["url"] = f"/api/v1/data/station/{p['external_id']}?enterprise={p['enterprise_id']}"
+            p["url"] = _site_page(p["enterprise_id"], p["name"])
     return collection
 
 
 @bp.get("/map/features")
 @api_scope("read")
 def map_features():
-    """GeoJSON FeatureCollection of ?layers=enterprises,stations,warnings,cases,checkins (default all) in the caller's
-    scope, filtered by ?county= (id) and ?kind= (bottled, pipeline, vehicle). Points are [lon, lat]."""
+    """GeoJSON FeatureCollection of ?layers=enterprises,stations,cameras,warnings,cases,checkins (default all) in the
+    caller's scope, filtered by ?county= (id) and ?kind= (bottled, pipeline, vehicle). Points are [lon, lat]."""
     layers = spatial.parse_layers(request.args.get("layers"), spatial.FEATURE_LAYERS)
     filters = spatial.parse_filters(request.args.get("county"), request.args.get("kind"))
     collection = _links(spatial.features(db.session, api.me(), layers, filters))

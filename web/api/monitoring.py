@@ -30,6 +30,8 @@ from workflows import access
 from workflows.engine import clock
 from workflows.errors import Forbidden, InvalidInput
 from workflows.services import early_warnings as monitoring
+from workflows.services import reading_series
+from workflows.text import has_bad_text
 
 from .authentication import me
 from .inputs import body, int_arg, paged
@@ -213,6 +215,67 @@ def get_readings():
     rows = db.session.scalars(stmt.order_by(Reading.at.desc(), Reading.id.desc()).limit(limit or DEFAULT_LIMIT))
     items = [reading_dict(r) for r in rows]
     return jsonify({"items": items, "count": len(items)})
+
+
+def series_args(args) -> tuple[reading_series.Series, str]:
+    """The series (enterprise, site, sensor, quantity) and window named by query parameters; 422 naming a bad one."""
+    errors: dict[str, list[str]] = {}
+    enterprise = args.get("enterprise") or ""
+    if whole_number(enterprise) is None:
+        errors["enterprise"] = [range_message()]
+    names = {}
+    for name in ("site", "sensor"):
+        value = args.get(name) or ""
+        if not value.strip() or len(value) > 64:
+            errors[name] = ["Required, at most 64 characters."]
+        elif has_bad_text(value):
+            errors[name] = ["Must not hold NUL or lone surrogates."]
+        names[name] = value.strip()
+    quantity = args.get("quantity") or ""
+    if quantity not in QUANTITIES:
+        errors["quantity"] = [f"Must be one of: {', '.join(QUANTITIES)}."]
+    window = args.get("window") or reading_series.DEFAULT_WINDOW
+    if window not in reading_series.WINDOWS:
+        errors["window"] = [f"Must be one of: {', '.join(reading_series.WINDOWS)}."]
+    if errors:
+        raise InvalidInput("invalid series", errors)
+    return reading_series.Series(int(enterprise), names["site"], names["sensor"], quantity), window
+
+
+def series_dict(user, series: reading_series.Series, window: str, warning_url=None) -> dict | None:
+    """The series over the window with its threshold lines and warnings; None when the caller may not see it."""
+    s = db.session
+    if not reading_series.visible(s, user, series):
+        return None
+    now = clock.now()
+    found = reading_series.points(s, series, window, now)
+    kind = reading_series.site_kind(s, series)
+    warnings = []
+    for w in reading_series.warnings(s, user, series, window, now):
+        start, end = reading_series.warning_span(w, now)
+        item = {"id": w.id, "level": w.level, "status": w.status, "description": w.description,
+                "started_at": taskflow.iso(w.started_at), "ended_at": taskflow.iso(w.ended_at),
+                "peak_value": w.peak_value, "span_ms": [start, end]}
+        if warning_url is not None:
+            item["url"] = warning_url(w.id)
+        warnings.append(item)
+    return {"enterprise_id": series.enterprise_id, "site": series.site, "sensor": series.sensor,
+            "quantity": series.quantity, "site_kind": kind, "unit": monitoring.UNITS.get(series.quantity, ""),
+            "window": window, "from": taskflow.iso(now - reading_series.WINDOWS[window]), "until": taskflow.iso(now),
+            **found, "thresholds": reading_series.thresholds(s, series, kind), "warnings": warnings}
+
+
+@bp.get("/readings/series")
+@api_scope("read")
+def get_series():
+    """One sensor's readings over ?window=24h|7d|30d (enterprise, site, sensor, quantity): raw points [ms, value],
+    or for 30 d (and any window over 3000 readings) time buckets [ms, mean, min, max]; the active threshold rules
+    of the series and the warnings raised on it in the window. 404 for a series outside the caller's scope."""
+    series, window = series_args(request.args)
+    found = series_dict(me(), series, window)
+    if found is None:
+        return json_error(404, "not_found", "no such series in your scope")
+    return jsonify(found)
 
 
 # ---- warnings -------------------------------------------------------------------

@@ -289,6 +289,10 @@ def _operation_extras() -> dict[str, dict]:
             ("site", {"type": "string"}), ("sensor", {"type": "string"}), ("quantity", {"enum": list(QUANTITIES)}),
             ("enterprise", _ID), ("since", instant), ("until", instant),
             ("limit", {"type": "integer", "minimum": 1, "maximum": 5000}))},
+        "monitoring_api.get_series": {"query": (
+            ("enterprise", _ID), ("site", {"type": "string", "minLength": 1, "maxLength": 64}),
+            ("sensor", {"type": "string", "minLength": 1, "maxLength": 64}), ("quantity", {"enum": list(QUANTITIES)}),
+            ("window", {"enum": ["24h", "7d", "30d"]})), "required": ("enterprise", "site", "sensor", "quantity")},
         "monitoring_api.get_warnings": {"reply": _PAGE, "query": (
             ("status", {"enum": ["open", "closed"]}), ("level", {"enum": list(LEVELS)}),
             ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", _ID), ("enterprise", _ID), *_PAGING)},

@@ -134,6 +134,10 @@ def _demo_data(engine, s, ent_admin, sup) -> None:
     dataflow.submit(KINDS_BY_KEY["gas_user"], ent_admin, users, "api")
     _demo_volumes(engine, s, ent_admin, sup)
     _demo_cylinders(engine, s, ent_admin, sup)
+    from .monitoring import seed_demo_cameras, seed_demo_readings
+
+    seed_demo_cameras(engine, s, ent_admin, sup)
+    seed_demo_readings(s)
 
 
 def _demo_volumes(engine, s, ent_admin, sup) -> None:

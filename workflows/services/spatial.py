@@ -35,8 +35,8 @@ METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180
 MAX_RADIUS_M = 50_000
 # The same box the accident form accepts: a point outside it is a typo (swapped or zero lon/lat).
 CHINA_LON, CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
-STATION_KIND = "station"
-FEATURE_LAYERS = ("enterprises", "stations", "warnings", "cases", "checkins")
+STATION_KIND, CAMERA_KIND = "station", "camera"
+FEATURE_LAYERS = ("enterprises", "stations", "cameras", "warnings", "cases", "checkins")
 NEARBY_LAYERS = ("stations", "enterprises")
 
 
@@ -238,6 +238,24 @@ def station_features(session, user, filters: Filters) -> list[dict]:
             for r in rows]
 
 
+def camera_features(session, user, filters: Filters) -> list[dict]:
+    """The located cameras (A1.7, A2.4, A3.4) the enterprises reported, with their site and stream address."""
+    stmt = (select(DataRecord.id, DataRecord.external_id, DataRecord.data, DataRecord.lon, DataRecord.lat,
+                   Enterprise.id.label("enterprise_id"), Enterprise.name.label("enterprise_name"),
+                   Enterprise.county_id)
+            .join(Enterprise, Enterprise.id == DataRecord.enterprise_id)
+            .where(DataRecord.kind == CAMERA_KIND, DataRecord.status == REC_OFFICIAL, access.enterprise_scope(user),
+                   DataRecord.lon.isnot(None), DataRecord.lat.isnot(None)))
+    rows = session.execute(_filtered(stmt, filters, Enterprise.county_id).order_by(DataRecord.id)).all()
+    return [_feature(r.lon, r.lat, {"layer": "cameras", "id": r.id, "external_id": r.external_id,
+                                    "name": (r.data or {}).get("name") or r.external_id,
+                                    "site": (r.data or {}).get("site") or "",
+                                    "stream_url": (r.data or {}).get("stream_url") or "",
+                                    "enterprise_id": r.enterprise_id, "enterprise": r.enterprise_name,
+                                    "county_id": r.county_id})
+            for r in rows]
+
+
 def warning_features(session, user, filters: Filters) -> list[dict]:
     stmt = (select(EarlyWarning.id, EarlyWarning.level, EarlyWarning.category, EarlyWarning.description,
                    EarlyWarning.site, EarlyWarning.quantity, EarlyWarning.case_id, EarlyWarning.county_id,
@@ -297,7 +315,7 @@ def checkin_features(session, user, filters: Filters) -> list[dict]:
         for r in rows]
 
 
-LAYER_FEATURES = {"enterprises": enterprise_features, "stations": station_features,
+LAYER_FEATURES = {"enterprises": enterprise_features, "stations": station_features, "cameras": camera_features,
                   "warnings": warning_features, "cases": case_features, "checkins": checkin_features}
 
 

@@ -110,6 +110,7 @@
   function iconClass(p) {
     if (p.layer === 'enterprises') return 'gf-ent-' + p.kind;
     if (p.layer === 'stations') return 'gf-station';
+    if (p.layer === 'cameras') return 'gf-camera';
     if (p.layer === 'warnings') return 'gf-warning gf-level-' + p.level;
     if (p.layer === 'checkins') return 'gf-checkin';
     return 'gf-case' + (p.process === 'accident' ? ' gf-accident' : '');
@@ -118,6 +119,7 @@
   function title(p) {
     if (p.layer === 'enterprises') return p.name;
     if (p.layer === 'stations') return p.name;
+    if (p.layer === 'cameras') return p.name;
     if (p.layer === 'warnings') return (text.levels[p.level] || p.level) + ' · ' + p.enterprise;
     return '#' + p.id + ' ' + (p.title || '');
   }
@@ -133,6 +135,10 @@
     } else if (p.layer === 'stations') {
       head.textContent = text.station;
       line2.push(p.enterprise);
+    } else if (p.layer === 'cameras') {
+      head.textContent = text.camera + ' · ' + (text.stream_kinds[p.stream_kind] || '');
+      line2.push(p.enterprise);
+      if (p.site) line2.push(p.site);
     } else if (p.layer === 'warnings') {
       head.textContent = text.warning + ' · ' + (text.levels[p.level] || p.level);
       if (p.description) line2.push(p.description);
