@@ -36,7 +36,7 @@ def sample_value(spec):
         return min(low + 1.5, high)
     return {"date": "2026-10-01", "datetime": "2026-10-01T08:30:00+08:00", "month": "2026-10", "bool": True,
             "choice": spec.choices[0][0] if spec.choices else None, "phone": "13800000000",
-            "id_number": id_number(), "plate": "浙D12345", "url": "https://example.cn/stream",
+            "id_number": id_number(), "plate": "浙D12345", "url": "https://example.cn/stream", "stream": "rtsp://cam.example.cn/stream1",
             "urls": "https://example.cn/1.jpg https://example.cn/2.jpg",
             "track": "120.5,30.1;120.51,30.11"}[spec.type]
 
