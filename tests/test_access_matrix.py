@@ -15,7 +15,7 @@ import pytest
 from conftest import csrf_of, enterprise_id, future, sign_in_form
 from sqlalchemy import select
 
-from models import Attachment, Case, EarlyWarning, Enterprise, Region, Task, User
+from models import Attachment, Case, DataRecord, EarlyWarning, Enterprise, Region, Task, User
 
 # ---- who is calling ------------------------------------------------------------------------------
 KQB, KQP, YCP = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
@@ -127,6 +127,11 @@ def build_world(app) -> dict:
             return s.scalar(select(Task.id).where(Task.case_id == case_id, Task.spec_name == name,
                                                   Task.status == "open"))
 
+        def record_id(enterprise, external_id):
+            return s.scalar(select(DataRecord.id).where(DataRecord.kind == "station", DataRecord.external_id
+                                                        == external_id, DataRecord.enterprise_id == enterprise)
+                            .order_by(DataRecord.version.desc()).limit(1))
+
         def attachment(case_id):
             return s.scalar(select(Attachment.id).where(Attachment.case_id == case_id))
 
@@ -148,6 +153,8 @@ def build_world(app) -> dict:
                          for e, county, name in ((kqb, "K", KQB), (ycp, "Y", YCP))],
             "attachments": [Obj(attachment(case_k), "K", KQB), Obj(attachment(case_y["id"]), "Y", YCP)],
             "records": [Obj(kqb, "K", KQB, extra="ST-01"), Obj(ycp, "Y", YCP, extra="ST-Y1")],
+            "record_ids": [Obj(kqb, "K", KQB, extra=record_id(kqb, "ST-01")),
+                           Obj(ycp, "Y", YCP, extra=record_id(ycp, "ST-Y1"))],
             "staff_id": staff,
         }
     world.update(_pages_world(app, world))
@@ -247,8 +254,11 @@ def _file(name="x.pdf", content=b"%PDF-1.4 x"):
     return {"data": {"file": (io.BytesIO(content), name)}, "content_type": "multipart/form-data"}
 
 
+PROBE_VALUE = 1.0001  # a probe's reading: a value the demo's readings (two decimals) never take
+
+
 def _readings(c: Caller, w, enterprise: int | None):
-    body = {"readings": [_gas(1.0)]}
+    body = {"readings": [_gas(PROBE_VALUE)]}
     if enterprise is not None:
         body["enterprise_id"] = enterprise
     return {"json": body}
@@ -708,6 +718,21 @@ EXPECT = {
     "cylinder_api.cylinder_trace_of": lambda c, w: [Probe("GET", "/cylinders/SX-LPG-0001/trace",
                                                           deny_unless(sees(c, Obj(w["ent"][KQB], "K", KQB))), True)],
     "cylinder_scan.scan": lambda c, w: [Probe("GET", w["cylinder_label"], PUBLIC)],
+    # files of data records (issue 15 item 3): seen like the record; added by the record's own enterprise only
+    # (here without a file kind: past the checks, 422)
+    "data_api.record_files": lambda c, w: [Probe("GET", f"/data/station/{o.extra}/files", deny_unless(sees(c, o)),
+                                                 True) for o in w["record_ids"]],
+    "data_api.add_record_files": lambda c, w: [
+        Probe("POST", f"/data/station/{o.extra}/files", deny_unless(c.enterprise is not None and sees(c, o), PASS),
+              True, {"data": {}}) for o in w["record_ids"]],
+    "data_catalogue.index": _all("/data-catalogue"),
+    # readings (issue 15 item 5): a sensor's series and its site, seen like the readings
+    "monitoring_api.get_series": lambda c, w: [
+        Probe("GET", f"/readings/series?enterprise={o.id}&site=SITE-1&sensor=GAS-1&quantity=gas_concentration"
+                     "&window=24h", deny_unless(sees(c, o)), True) for o in w["records"]],
+    "readings.index": _all("/monitoring/readings"),
+    "readings.site": lambda c, w: [Probe("GET", f"/monitoring/site?enterprise={o.id}&site=SITE-1",
+                                         deny_unless(sees(c, o))) for o in w["records"]],
 }
 
 
@@ -813,8 +838,8 @@ def test_access_matrix(app, caller):
     with app.app_context():
         from models import Reading
 
-        # The probes' readings (value 1.0) reached the caller's own enterprises only.
-        reached = set(db.session.scalars(select(Reading.enterprise_id).where(Reading.value == 1.0)))
+        # The probes' readings reached the caller's own enterprises only.
+        reached = set(db.session.scalars(select(Reading.enterprise_id).where(Reading.value == PROBE_VALUE)))
         assert not reached & set(foreign_enterprises(caller, world))
     if caller.signed_in:  # and last: signing out ends the session
         resp = session.client.post("/logout", data={"csrf_token": session.csrf})

@@ -154,15 +154,16 @@ def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, ap
     # (the daily data checks run in the first round only, and find no reported data here)
     assert periodic(app) == {"timers": 0, "overdue": 0, "mailed": 1, "data_checks": 0, "documents": 0,
                              "idempotency_keys": 0, "delivered": 0,
-                             "warning_digest": 0, "safety_scores": 12}  # the new task; the twelve enterprises' scores
+                             "warning_digest": 0, "safety_scores": 12,  # the new task; the twelve enterprises' scores
+                             "data_timeliness": 0}
     later = datetime.now(UTC) + timedelta(hours=2)
     with clock.frozen_at(later):
         assert periodic(app) == {"timers": 0, "overdue": 1, "mailed": 1, "data_checks": 0, "documents": 0,
                                  "idempotency_keys": 0, "delivered": 0,
-                                 "warning_digest": 0, "safety_scores": 0}
+                                 "warning_digest": 0, "safety_scores": 0, "data_timeliness": 0}
         assert periodic(app) == {"timers": 0, "overdue": 0, "mailed": 0, "data_checks": 0, "documents": 0,
                                  "idempotency_keys": 0, "delivered": 0,
-                                 "warning_digest": 0, "safety_scores": 0}
+                                 "warning_digest": 0, "safety_scores": 0, "data_timeliness": 0}
     with clock.frozen_at(later + timedelta(hours=5)):
         assert periodic(app)["overdue"] == 0
 

@@ -38,6 +38,16 @@ def ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+@pytest.fixture(autouse=True)
+def _clock_at_now():
+    """The server's clock stands at the module's NOW: in a full run the module is imported minutes before its
+    tests run, and a window's edge would move past the oldest reading."""
+    from workflows.engine import clock
+
+    with clock.frozen_at(NOW):
+        yield
+
+
 @pytest.fixture
 def probe(app, api):
     """Thirty days of one leak probe, sent as its enterprise sends them."""

@@ -140,7 +140,7 @@ def act(task_id, action):
             flash(_("Task assigned to %(name)s.", name=assignee.display_name if assignee else username), "success")
         else:
             return redirect(url_for("queue.task", task_id=task_id))
-    except (Conflict, Forbidden, InvalidInput) as exc:
-        flash(refusal(exc.message, 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden)
-                      else 422), "error")
+    except (Conflict, InvalidInput) as exc:
+        # A refused right (Forbidden) stays a 403 page: the access matrix depends on it.
+        flash(refusal(exc.message, 409 if isinstance(exc, Conflict) else 422), "error")
     return redirect(url_for("queue.task", task_id=task_id))
