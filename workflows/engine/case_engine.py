@@ -53,7 +53,7 @@ from workflows.titles import case_title, stored_name
 
 from . import clock
 from .control import CaseControl, record_path, refuse_if_suspended
-from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
+from .decisions import DecisionCache, bind_latest, decision_xml, is_dmn, newest_decision, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
 from .sandbox import SandboxError
@@ -191,11 +191,10 @@ class CaseEngine:
         s = _transition_session.get()
         if s is None:
             raise ModelRuntimeError(f"decision '{key}' used outside a transition")
-        model = s.scalar(select(DecisionModel).where(DecisionModel.key == key)
-                         .order_by(DecisionModel.version.desc()).limit(1))
+        model = newest_decision(s, key)
         if model is None:
             raise ModelRuntimeError(f"no decision table '{key}'")
-        return self.decisions.engine(model.id, model.dmn_xml), model.version
+        return self.decisions.engine(model.id, decision_xml(s, model.id)), model.version
 
     def latest_model(self, s: Session, key: str) -> "ModelFacts":
         model_id = s.scalar(select(ProcessModel.id).where(ProcessModel.key == key)

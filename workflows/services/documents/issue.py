@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
+from workflows import transaction_memo
 from workflows.attachments import new_attachment, refill
 from workflows.errors import ModelRuntimeError
 from workflows.services import presentation
@@ -233,11 +234,9 @@ def _instant(value) -> datetime | None:
 def review_body(s: Session, case: Case) -> str:
     """Who reviews the decision (Administrative Reconsideration Law 2023, art. 24): the people's
     government of the county or district whose department decided, else the city's."""
-    row = None
-    if case.county_id is not None:
-        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    row = _region_and_parent(s, case.county_id) if case.county_id is not None else None
     if row is None:
-        row = s.execute(_CITY).first()
+        row = _region_and_parent(s, None)
         return f"{row[0]}人民政府" if row is not None else "本级人民政府"
     return f"{row[1] or ''}{row[0]}人民政府"
 
@@ -249,13 +248,21 @@ _COUNTY = _REGION_AND_PARENT.where(Region.id == bindparam("county"))
 _CITY = _REGION_AND_PARENT.where(Region.level == "city")
 
 
+def _region_and_parent(s: Session, county_id: int | None):
+    """(name, parent's name) of the county, or of the city for None; the issuing authority and the
+    review body name the same one: read once a transaction."""
+    def read():
+        if county_id is None:
+            return s.execute(_CITY).first()
+        return s.execute(_COUNTY, {"county": county_id}).first()
+    return transaction_memo.once(s, ("region_and_parent", county_id), read)
+
+
 def authority(s: Session, case: Case) -> str:
     """The issuing authority: the gas authority of the case's county (or of the city)."""
-    row = None
-    if case.county_id is not None:
-        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    row = _region_and_parent(s, case.county_id)
     if row is None:
-        row = s.execute(_CITY).first()
+        row = _region_and_parent(s, None)
     if row is None:
         return "燃气主管部门"
     return f"{row[1] or ''}{row[0]}燃气主管部门"
