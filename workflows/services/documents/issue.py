@@ -44,16 +44,18 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     enterprise = s.get(Enterprise, case.enterprise_id) if case.enterprise_id is not None else None
     if enterprise is None:
         raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
-    doc = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id, IssuedDocument.kind == kind.key))
+    # The case's documents in one read: this one if it was issued before, and the one a review quotes.
+    issued = {d.kind: d for d in s.scalars(select(IssuedDocument).where(IssuedDocument.case_id == case.id))}
+    doc = issued.get(kind.key)
     if doc is None:
         year = document_year(now)
         serial = next_serial(s, kind.key, year)
         doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
                              number=format_number(kind.prefix, year, serial), issued_at=now)
-        doc.fields = fields(s, kind, case, enterprise, doc, actor)  # before the INSERT, so it is one statement
+        doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)  # before the INSERT: one statement
         s.add(doc)
     else:
-        doc.fields = fields(s, kind, case, enterprise, doc, actor)
+        doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)
     doc.rendered_at = None
     s.flush()
     to_render(s, doc.id)
@@ -117,8 +119,9 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
 
 
 def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument,
-           actor=None) -> dict:
-    """What the placeholders of the kind's text stand for, from the case and its enterprise."""
+           actor=None, issued: dict | None = None) -> dict:
+    """What the placeholders of the kind's text stand for, from the case and its enterprise.
+    ``issued``: the case's documents by kind, when the caller has read them."""
     data = case.data or {}
     out = {
         "authority": authority(s, case), "number": doc.number, "date": chinese_date(doc.issued_at),
@@ -131,7 +134,7 @@ def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, d
         "legal_basis": str(data.get("legal_basis") or ""),
     }
     if kind.key == RECTIFICATION_REVIEW:
-        out.update(_review_fields(s, case, data, actor))
+        out.update(_review_fields(s, case, data, actor, issued))
     penalty_type = str(data.get("penalty_type") or "")
     amount = _amount(data.get("amount"))
     out["penalty"] = _penalty(penalty_type, data.get("amount"))
@@ -299,10 +302,13 @@ def _amount(value) -> str:
 render_with(render_pending)
 
 
-def _review_fields(s: Session, case: Case, data: dict, actor) -> dict:
+def _review_fields(s: Session, case: Case, data: dict, actor, issued: dict | None) -> dict:
     """The 整改复查意见书 quotes the notice it closes and the re-inspection the accepting inspector recorded."""
-    notice = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id,
-                                                   IssuedDocument.kind == RECTIFICATION_NOTICE))
+    if issued is not None:
+        notice = issued.get(RECTIFICATION_NOTICE)
+    else:
+        notice = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id,
+                                                       IssuedDocument.kind == RECTIFICATION_NOTICE))
     day = str(data.get("reinspected_on") or "")[:10]
     try:
         reinspected = f"{int(day[:4])}年{int(day[5:7])}月{int(day[8:10])}日"
