@@ -514,12 +514,15 @@ class CaseEngine:
         self._sync_tasks(s, case, model, workflow, actor, now)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
         case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
-        for event in workflow.get_events():
-            self._deliver(s, case, event, actor, now)
+        events = workflow.get_events()
+        # The state is stored before the handlers run: the flush a handler makes (a document's number)
+        # then writes the case's data and state in one UPDATE, not the data now and the state after.
         record_path(case, workflow)
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)
+        for event in events:
+            self._deliver(s, case, event, actor, now)
         if workflow.is_completed():
             case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
             self._event(s, case, actor, "case_completed", now,
