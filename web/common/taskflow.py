@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from forms import FORMS
 from forms.base import BAD_TEXT
@@ -238,8 +238,10 @@ def history(case: Case, for_party: bool = False) -> list[dict]:
 
 
 def open_tasks(case: Case, user) -> list[Task]:
+    # The candidates (the reply names them) joined in, not read by a statement of their own.
     return db.session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open",
-                                                 access.task_scope(user)).order_by(Task.id)).all()
+                                                 access.task_scope(user)).order_by(Task.id)
+                              .options(joinedload(Task.candidates))).unique().all()
 
 
 def case_dict(case: Case, user, full: bool = True) -> dict:

@@ -23,7 +23,7 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import (
     CASE_ACTIVE,
@@ -472,7 +472,8 @@ class CaseEngine:
         locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}, execution_options={"populate_existing": True}).first()
+        found = s.execute(_TASK_AND_CASE, {"task_id": task_id},
+                          execution_options={"populate_existing": True}).unique().first()
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
         return found[1], found[0]
@@ -696,7 +697,9 @@ _UNREAD = object()
 _LOCK_CASE_OF_TASK = (
     update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
     .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
-_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id"))
+# The task's candidates (the access check asks) joined in, not read by a statement of their own.
+_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
+    .options(joinedload(Task.candidates))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 
