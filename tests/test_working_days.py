@@ -51,3 +51,21 @@ def test_models_count_on_the_installed_calendar(app):
     # create_app installed the calendar: add_working_days in a model skips National Day.
     assert restricted._period_provider is working_days._in_transition
     assert restricted.add_working_days("2026-09-30T10:00:00+08:00", 3) == "2026-10-10T15:59:59+00:00"
+
+
+def test_the_calendar_is_read_once_a_transaction_and_again_after_it(app):
+    # A transition works out several periods on one read of the city's adjustments
+    # (workflows/transaction_memo.py); the next transaction sees an adjustment made meanwhile.
+    from models import CalendarAdjustment
+    from web.extensions import db
+    with app.app_context():
+        s = db.session()
+        first = working_days.load(s)
+        assert working_days.load(s) is first
+        assert first.is_working_day(date(2026, 10, 8))
+        s.add(CalendarAdjustment(day=date(2026, 10, 8), working=False, note="本地调整"))
+        s.commit()
+        after = working_days.load(s)
+        assert after is not first and not after.is_working_day(date(2026, 10, 8))
+        s.rollback()
+        assert working_days.load(s) is not after  # a rolled-back transaction's reads are not kept either

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from forms import FORMS
 from forms.base import BAD_TEXT
@@ -212,9 +212,7 @@ def task_dict(task: Task) -> dict:
 def history(case: Case, for_party: bool = False) -> list[dict]:
     """The case's history; ``for_party``: only what its party sees (``workflows.party``)."""
     # Who acted, in the same statement as what happened.
-    rows = db.session.execute(select(CaseEvent, User.username, User.display_name, User.enterprise_id)
-                              .outerjoin(User, User.id == CaseEvent.actor_id)
-                              .where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    rows = db.session.execute(_HISTORY_OF_CASE, {"case_id": case.id}).all()
     if for_party:
         roles = dict(db.session.execute(select(Task.id, Task.role).where(Task.case_id == case.id)).all())
         rows = [row for row in rows if party.sees_event(row[0].event, row[0].detail, roles.get(row[0].task_id),
@@ -247,8 +245,10 @@ def history(case: Case, for_party: bool = False) -> list[dict]:
 
 
 def open_tasks(case: Case, user) -> list[Task]:
+    # The candidates (the reply names them) joined in, not read by a statement of their own.
     return db.session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open",
-                                                 access.task_scope(user)).order_by(Task.id)).all()
+                                                 access.task_scope(user)).order_by(Task.id)
+                              .options(joinedload(Task.candidates))).unique().all()
 
 
 def case_dict(case: Case, user, full: bool = True) -> dict:
@@ -275,9 +275,7 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         out["attachments"] = [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
              "task_id": a.task_id}
-            for a in db.session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type,
-                                               Attachment.size, Attachment.task_id)
-                                        .where(Attachment.case_id == case.id).order_by(Attachment.id))
+            for a in db.session.execute(_ATTACHMENTS_OF_CASE, {"case_id": case.id})
             if shown is None or a.id in shown
         ]
         out["documents"] = [d for d in documents(case) if keys is None or DOCUMENT_KINDS[d["kind"]].addressed]
@@ -287,13 +285,25 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
 def documents(case: Case) -> list[dict]:
     """The official documents of the case. A document is "pending" between the step that issued it
     and its PDF being rendered (a moment after; on a queue, as soon as a worker takes it)."""
-    # populate_existing: a PDF rendered after the transition's commit (inline, in a session of its own)
-    # is seen here even though the transition's own session still holds the document it issued.
-    rows = db.session.scalars(select(IssuedDocument).where(IssuedDocument.case_id == case.id)
-                              .order_by(IssuedDocument.id).execution_options(populate_existing=True))
+    # Columns, not the documents: a PDF rendered after the transition's commit (inline, in a session of
+    # its own) is seen here although the transition's session still holds the document it issued, and
+    # the fields the text was filled from are not decoded for a list.
+    rows = db.session.execute(_DOCUMENTS_OF_CASE, {"case_id": case.id})
     return [{"kind": d.kind, "title": DOCUMENT_KINDS[d.kind].title, "number": d.number,
              "issued_at": iso(d.issued_at), "status": "ready" if d.rendered_at else "pending",
              "attachment_id": d.attachment_id} for d in rows]
+
+
+# The reply's fixed reads, built once (building a statement costs SQLAlchemy about what running it does).
+_DOCUMENTS_OF_CASE = select(IssuedDocument.kind, IssuedDocument.number, IssuedDocument.issued_at,
+                            IssuedDocument.rendered_at, IssuedDocument.attachment_id) \
+    .where(IssuedDocument.case_id == bindparam("case_id")).order_by(IssuedDocument.id)
+_ATTACHMENTS_OF_CASE = select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size,
+                              Attachment.task_id).where(Attachment.case_id == bindparam("case_id")) \
+    .order_by(Attachment.id)
+_HISTORY_OF_CASE = select(CaseEvent, User.username, User.display_name, User.enterprise_id) \
+    .outerjoin(User, User.id == CaseEvent.actor_id).where(CaseEvent.case_id == bindparam("case_id")) \
+    .order_by(CaseEvent.id)
 
 
 def active_elements(case: Case) -> list[str]:

@@ -23,7 +23,7 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import (
     CASE_ACTIVE,
@@ -53,7 +53,7 @@ from workflows.titles import case_title, stored_name
 
 from . import clock
 from .control import CaseControl, record_path, refuse_if_suspended
-from .decisions import DecisionCache, bind_latest, is_dmn, read_dmn
+from .decisions import DecisionCache, bind_latest, decision_xml, is_dmn, newest_decision, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
 from .sandbox import SandboxError
@@ -191,11 +191,10 @@ class CaseEngine:
         s = _transition_session.get()
         if s is None:
             raise ModelRuntimeError(f"decision '{key}' used outside a transition")
-        model = s.scalar(select(DecisionModel).where(DecisionModel.key == key)
-                         .order_by(DecisionModel.version.desc()).limit(1))
+        model = newest_decision(s, key)
         if model is None:
             raise ModelRuntimeError(f"no decision table '{key}'")
-        return self.decisions.engine(model.id, model.dmn_xml), model.version
+        return self.decisions.engine(model.id, decision_xml(s, model.id)), model.version
 
     def latest_model(self, s: Session, key: str) -> "ModelFacts":
         model_id = s.scalar(select(ProcessModel.id).where(ProcessModel.key == key)
@@ -473,7 +472,8 @@ class CaseEngine:
         locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(_TASK_AND_CASE, {"task_id": task_id}, execution_options={"populate_existing": True}).first()
+        found = s.execute(_TASK_AND_CASE, {"task_id": task_id},
+                          execution_options={"populate_existing": True}).unique().first()
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
         return found[1], found[0]
@@ -515,12 +515,15 @@ class CaseEngine:
         self._sync_tasks(s, case, model, workflow, actor, now)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
         case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
-        for event in workflow.get_events():
-            self._deliver(s, case, event, actor, now)
+        events = workflow.get_events()
+        # The state is stored before the handlers run: the flush a handler makes (a document's number)
+        # then writes the case's data and state in one UPDATE, not the data now and the state after.
         record_path(case, workflow)
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)
+        for event in events:
+            self._deliver(s, case, event, actor, now)
         if workflow.is_completed():
             case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
             self._event(s, case, actor, "case_completed", now,
@@ -694,7 +697,9 @@ _UNREAD = object()
 _LOCK_CASE_OF_TASK = (
     update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
     .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
-_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id"))
+# The task's candidates (the access check asks) joined in, not read by a statement of their own.
+_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
+    .options(joinedload(Task.candidates))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 

@@ -14,7 +14,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
+from models import DecisionModel
+from workflows import transaction_memo
 from workflows.errors import InvalidModel
 
 from .bounded import expression_refused
@@ -147,9 +151,12 @@ class DecisionCache:
         self._engines: dict[int, DMNEngine] = {}
         self._lock = Lock()
 
-    def engine(self, model_id: int | str, xml: str) -> DMNEngine:
+    def engine(self, model_id: int | str, xml) -> DMNEngine:
+        """The parsed table of version ``model_id`` (or of the text whose digest it is); ``xml`` is its text, or
+        a function reading it (called only when the version is not parsed yet: the text is the row's bulk)."""
         found = self._engines.get(model_id)
         if found is None:
+            xml = xml() if callable(xml) else xml
             _key, decision = _parse(etree.fromstring(xml.encode("utf-8")), f"decision-{model_id}.dmn")
             found = _DecisionEngine(decision.decisionTables[0])
             with self._lock:
@@ -159,6 +166,22 @@ class DecisionCache:
     def forget(self, keep) -> None:
         with self._lock:
             self._engines = {k: v for k, v in self._engines.items() if k in keep}
+
+
+_NEWEST = select(DecisionModel.id, DecisionModel.version).where(DecisionModel.key == bindparam("key")) \
+    .order_by(DecisionModel.version.desc()).limit(1)
+
+
+def newest_decision(s: Session, key: str):
+    """(id, version) of the newest version of decision table ``key``, or None. Every business rule task
+    and every form proposing a period asks; it is read once a transaction (the table's text, the row's
+    bulk, only by ``DecisionCache.engine`` when this process has not parsed that version)."""
+    return transaction_memo.once(s, ("decision", key), lambda: s.execute(_NEWEST, {"key": key}).first())
+
+
+def decision_xml(s: Session, model_id: int):
+    """A function reading the text of decision version ``model_id``, for ``DecisionCache.engine``."""
+    return lambda: s.scalar(select(DecisionModel.dmn_xml).where(DecisionModel.id == model_id))
 
 
 class LatestDecision:

@@ -11,19 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from lxml import etree
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import DecisionModel
-from workflows.engine.decisions import _DecisionEngine, _parse
+from workflows.engine.decisions import DecisionCache, decision_xml, newest_decision
 from workflows.engine.scripting import restricted_script_engine
 from workflows.errors import ModelRuntimeError
 
 from . import working_days
 
 DECISION_KEY = "rectification_period"
-_engines: dict[int, _DecisionEngine] = {}
+_engines = DecisionCache()
 
 
 @dataclass(frozen=True)
@@ -36,14 +33,10 @@ class Period:
 
 
 def period(session: Session, stage: str, hazard_class: str | None = None) -> Period:
-    row = session.execute(select(DecisionModel.id, DecisionModel.dmn_xml).where(DecisionModel.key == DECISION_KEY)
-                          .order_by(DecisionModel.version.desc()).limit(1)).first()
+    row = newest_decision(session, DECISION_KEY)
     if row is None:
         raise ModelRuntimeError(f"no decision table '{DECISION_KEY}'")
-    engine = _engines.get(row.id)
-    if engine is None:
-        _key, decision = _parse(etree.fromstring(row.dmn_xml.encode("utf-8")), f"decision-{row.id}.dmn")
-        engine = _engines[row.id] = _DecisionEngine(decision.decisionTables[0])
+    engine = _engines.engine(row.id, decision_xml(session, row.id))
     task = SimpleNamespace(data={"period_stage": stage, "hazard_class": hazard_class or ""},
                            workflow=SimpleNamespace(script_engine=restricted_script_engine()))
     outcome = engine.result(task) or {}

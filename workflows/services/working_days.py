@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import CalendarAdjustment
+from workflows import transaction_memo
 from workflows.engine import restricted
 from workflows.engine.case_engine import transition_session
 from workflows.errors import ModelRuntimeError
@@ -120,8 +121,12 @@ def covered_until() -> int:
 def load(session: Session | None) -> WorkingCalendar:
     if session is None:
         return WorkingCalendar()
-    rows = session.execute(select(CalendarAdjustment.day, CalendarAdjustment.working)).all()
-    return WorkingCalendar({day: bool(working) for day, working in rows})
+
+    def read() -> WorkingCalendar:
+        rows = session.execute(select(CalendarAdjustment.day, CalendarAdjustment.working)).all()
+        return WorkingCalendar({day: bool(working) for day, working in rows})
+    # A transition works out several periods (the deadline, its reminders, the form's check): one read.
+    return transaction_memo.once(session, WorkingCalendar, read)
 
 
 def period_end(session: Session | None, start, amount, unit: str) -> datetime:

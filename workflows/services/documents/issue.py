@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
+from workflows import transaction_memo
 from workflows.attachments import new_attachment, refill
 from workflows.errors import ModelRuntimeError
 from workflows.services import presentation
@@ -43,16 +44,18 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     enterprise = s.get(Enterprise, case.enterprise_id) if case.enterprise_id is not None else None
     if enterprise is None:
         raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
-    doc = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id, IssuedDocument.kind == kind.key))
+    # The case's documents in one read: this one if it was issued before, and the one a review quotes.
+    issued = {d.kind: d for d in s.scalars(select(IssuedDocument).where(IssuedDocument.case_id == case.id))}
+    doc = issued.get(kind.key)
     if doc is None:
         year = document_year(now)
         serial = next_serial(s, kind.key, year)
         doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
                              number=format_number(kind.prefix, year, serial), issued_at=now)
-        doc.fields = fields(s, kind, case, enterprise, doc, actor)  # before the INSERT, so it is one statement
+        doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)  # before the INSERT: one statement
         s.add(doc)
     else:
-        doc.fields = fields(s, kind, case, enterprise, doc, actor)
+        doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)
     doc.rendered_at = None
     s.flush()
     to_render(s, doc.id)
@@ -116,8 +119,9 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
 
 
 def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, doc: IssuedDocument,
-           actor=None) -> dict:
-    """What the placeholders of the kind's text stand for, from the case and its enterprise."""
+           actor=None, issued: dict | None = None) -> dict:
+    """What the placeholders of the kind's text stand for, from the case and its enterprise.
+    ``issued``: the case's documents by kind, when the caller has read them."""
     data = case.data or {}
     out = {
         "authority": authority(s, case), "number": doc.number, "date": chinese_date(doc.issued_at),
@@ -130,7 +134,7 @@ def fields(s: Session, kind: DocumentKind, case: Case, enterprise: Enterprise, d
         "legal_basis": str(data.get("legal_basis") or ""),
     }
     if kind.key == RECTIFICATION_REVIEW:
-        out.update(_review_fields(s, case, data, actor))
+        out.update(_review_fields(s, case, data, actor, issued))
     penalty_type = str(data.get("penalty_type") or "")
     amount = _amount(data.get("amount"))
     out["penalty"] = _penalty(penalty_type, data.get("amount"))
@@ -233,11 +237,9 @@ def _instant(value) -> datetime | None:
 def review_body(s: Session, case: Case) -> str:
     """Who reviews the decision (Administrative Reconsideration Law 2023, art. 24): the people's
     government of the county or district whose department decided, else the city's."""
-    row = None
-    if case.county_id is not None:
-        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    row = _region_and_parent(s, case.county_id) if case.county_id is not None else None
     if row is None:
-        row = s.execute(_CITY).first()
+        row = _region_and_parent(s, None)
         return f"{row[0]}人民政府" if row is not None else "本级人民政府"
     return f"{row[1] or ''}{row[0]}人民政府"
 
@@ -249,13 +251,21 @@ _COUNTY = _REGION_AND_PARENT.where(Region.id == bindparam("county"))
 _CITY = _REGION_AND_PARENT.where(Region.level == "city")
 
 
+def _region_and_parent(s: Session, county_id: int | None):
+    """(name, parent's name) of the county, or of the city for None; the issuing authority and the
+    review body name the same one: read once a transaction."""
+    def read():
+        if county_id is None:
+            return s.execute(_CITY).first()
+        return s.execute(_COUNTY, {"county": county_id}).first()
+    return transaction_memo.once(s, ("region_and_parent", county_id), read)
+
+
 def authority(s: Session, case: Case) -> str:
     """The issuing authority: the gas authority of the case's county (or of the city)."""
-    row = None
-    if case.county_id is not None:
-        row = s.execute(_COUNTY, {"county": case.county_id}).first()
+    row = _region_and_parent(s, case.county_id)
     if row is None:
-        row = s.execute(_CITY).first()
+        row = _region_and_parent(s, None)
     if row is None:
         return "燃气主管部门"
     return f"{row[1] or ''}{row[0]}燃气主管部门"
@@ -292,10 +302,13 @@ def _amount(value) -> str:
 render_with(render_pending)
 
 
-def _review_fields(s: Session, case: Case, data: dict, actor) -> dict:
+def _review_fields(s: Session, case: Case, data: dict, actor, issued: dict | None) -> dict:
     """The 整改复查意见书 quotes the notice it closes and the re-inspection the accepting inspector recorded."""
-    notice = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id,
-                                                   IssuedDocument.kind == RECTIFICATION_NOTICE))
+    if issued is not None:
+        notice = issued.get(RECTIFICATION_NOTICE)
+    else:
+        notice = s.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case.id,
+                                                       IssuedDocument.kind == RECTIFICATION_NOTICE))
     day = str(data.get("reinspected_on") or "")[:10]
     try:
         reinspected = f"{int(day[:4])}年{int(day[5:7])}月{int(day[8:10])}日"
