@@ -63,53 +63,56 @@ class _Databases:
             with self.admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{self.work_name}"'))
             self.url = base.set(database=self.work_name).render_as_string(hide_password=False)
-            self.script = None
+            self.scripts = {}
         else:
             self.work = self.folder / "gasflow-test.db"
-            self.template = self.folder / "gasflow-template.db"
             self.url = f"sqlite:///{self.work}"
 
-    def keep_as_template(self):
-        """What the database holds now is what every test starts from."""
+    def keep_as_template(self, name: str = "seeded"):
+        """What the database holds now is what every test starts from (``name``: the seeded template;
+        another name keeps a second template beside it, e.g. with the demo cases, see ``demo_cases``)."""
         if not PG_URL:
-            self._copy(self.work, self.template)
+            self._copy(self.work, self.folder / f"gasflow-template-{name}.db")
             return
         from sqlalchemy.pool import NullPool
 
-        self.engine = create_engine(self.url, poolclass=NullPool)
+        if not hasattr(self, "engine"):
+            self.engine = create_engine(self.url, poolclass=NullPool)
         tables = [t.name for t in Base.metadata.sorted_tables]
-        snap = self.SNAPSHOT
+        snap = self.SNAPSHOT if name == "seeded" else f"{self.SNAPSHOT}_{name}"
         with self.engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{snap}"'))
             filled = {}
-            for name in tables:
-                if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM public."{name}")')).scalar():
+            for name_ in tables:
+                if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM public."{name_}")')).scalar():
                     # Generated columns (PostGIS geom from lon/lat) are computed again, not copied.
                     columns = ", ".join(f'"{c}"' for c in conn.scalars(text(
                         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-                        "AND table_name = :t AND is_generated = 'NEVER' ORDER BY ordinal_position"), {"t": name}))
-                    conn.execute(text(f'CREATE TABLE "{snap}"."{name}" AS SELECT {columns} FROM public."{name}"'))
-                    filled[name] = columns
+                        "AND table_name = :t AND is_generated = 'NEVER' ORDER BY ordinal_position"), {"t": name_}))
+                    conn.execute(text(f'CREATE TABLE "{snap}"."{name_}" AS SELECT {columns} FROM public."{name_}"'))
+                    filled[name_] = columns
             sequences = conn.execute(text(
                 "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")).all()
         # Triggers and foreign keys off while it runs (session_replication_role): the audit trail's
         # append-only trigger would refuse the DELETE, and no order of deletes has to be found.
-        self.script = "; ".join(
+        self.scripts[name] = "; ".join(
             ["SET session_replication_role = replica"]
-            + [f'DELETE FROM public."{name}"' for name in reversed(tables)]
-            + [f'INSERT INTO public."{name}" ({cols}) SELECT {cols} FROM "{snap}"."{name}"'
-               for name, cols in filled.items()]
+            + [f'DELETE FROM public."{t}"' for t in reversed(tables)]
+            + [f'INSERT INTO public."{t}" ({cols}) SELECT {cols} FROM "{snap}"."{t}"' for t, cols in filled.items()]
             + [f"SELECT setval('public.\"{seq}\"', {value}, true)" if value is not None
                else f"SELECT setval('public.\"{seq}\"', 1, false)" for seq, value in sequences]
             + ["SET session_replication_role = origin"])
 
-    def restore(self):
-        """The test database as the template holds it."""
+    def has_template(self, name: str) -> bool:
+        return name in self.scripts if PG_URL else (self.folder / f"gasflow-template-{name}.db").exists()
+
+    def restore(self, name: str = "seeded"):
+        """The test database as the template ``name`` holds it."""
         if PG_URL:
             with self.engine.begin() as conn:
-                conn.exec_driver_sql(self.script)
+                conn.exec_driver_sql(self.scripts[name])
         else:
-            self._copy(self.template, self.work)
+            self._copy(self.folder / f"gasflow-template-{name}.db", self.work)
 
     @staticmethod
     def _copy(source, target):
@@ -206,6 +209,30 @@ def app(request, _session_app, _databases, monkeypatch):
     yield app
     with app.app_context():
         db.session.remove()
+
+
+@pytest.fixture
+def demo_cases(app, _databases):
+    """The test's database with the demo's cases too (web/demo/cases.py: one in each lifecycle, as `gasflow
+    demo` loads them). Making them goes through the engine case by case and costs seconds; the first test
+    on a worker that asks makes them, and they are kept as a second template that the later ones copy, as
+    the ``app`` fixture copies the first. tests/test_demo_data.py checks the making itself."""
+    from models import Setting
+    from web.demo.cases import MARK, seed_demo_cases
+    from web.extensions import case_engine, db
+
+    if _databases.has_template("demo_cases"):
+        with app.app_context():
+            db.session.remove()
+        _databases.restore("demo_cases")
+    else:
+        with app.app_context():
+            assert seed_demo_cases(case_engine(app), db.session) is True
+            db.session.remove()
+        _databases.keep_as_template("demo_cases")
+    with app.app_context():
+        assert db.session.get(Setting, MARK) is not None, "the demo cases are not in the test's database"
+    return app
 
 
 @pytest.fixture

@@ -86,13 +86,11 @@ def _gas(value: float) -> dict:
 
 
 def build_world(app) -> dict:
-    """The demo's cases in Keqiao (web/demo/cases.py: one in each lifecycle) and, made here through the
-    API, a case, an attachment, a data batch and a warning in Yuecheng and more of each in Keqiao."""
-    from web.demo.cases import seed_demo_cases
-    from web.extensions import case_engine, db
+    """The demo's cases in Keqiao (web/demo/cases.py: one in each lifecycle; the ``demo_cases`` fixture) and,
+    made here through the API, a case, an attachment, a data batch and a warning in Yuecheng and more of each
+    in Keqiao."""
+    from web.extensions import db
 
-    with app.app_context():
-        seed_demo_cases(case_engine(app), db.session)
     client = app.test_client()
 
     def post(user, path, **kw):
@@ -811,7 +809,7 @@ def judge(c: Caller, p: Probe, resp) -> str | None:
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name or "anonymous")
-def test_access_matrix(app, caller):
+def test_access_matrix(app, demo_cases, caller):
     from web.common.security import new_token
     from web.extensions import db
 

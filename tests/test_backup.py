@@ -1,6 +1,7 @@
 """`gasflow backup` / `gasflow restore` (O1): the whole state into an empty database, checked, and working."""
 import hashlib
 import json
+import shutil
 
 import pytest
 from casemix import app_on, finish, make_cases, new_database
@@ -46,7 +47,23 @@ def backed_up(app, api, database_url, tmp_path):
     cases = make_cases(app, api)
     out = cli(database_url, "backup", str(tmp_path / "backup"))
     assert out.exit_code == 0, out.output
+    _MADE.setdefault("backup", tmp_path / "backup-kept")
+    if not _MADE["backup"].exists():
+        shutil.copytree(tmp_path / "backup", _MADE["backup"])
     return cases, tmp_path / "backup"
+
+
+_MADE: dict = {}
+
+
+@pytest.fixture
+def a_backup(request, tmp_path):
+    """A copy of the backup ``backed_up`` made, for the tests that only read (or damage) the folder, not the
+    database it came from: making the cases and backing them up costs seconds, once is enough."""
+    if "backup" not in _MADE:
+        request.getfixturevalue("backed_up")
+    shutil.copytree(_MADE["backup"], tmp_path / "backup-copy")
+    return tmp_path / "backup-copy"
 
 
 def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(backed_up, database_url, tmp_path):
@@ -104,16 +121,16 @@ def test_restore_into_an_empty_database_gives_back_every_case_and_it_goes_on(bac
                 db.engine.dispose()
 
 
-def test_restore_refuses_a_database_that_is_not_empty(backed_up, database_url):
-    _, path = backed_up
+def test_restore_refuses_a_database_that_is_not_empty(a_backup, database_url):
+    path = a_backup
     rows = every_row(database_url)
     out = cli(database_url, "restore", str(path))
     assert out.exit_code != 0 and "not empty" in out.output
     assert every_row(database_url) == rows
 
 
-def test_restore_refuses_a_newer_schema_a_damaged_file_and_foreign_keys(backed_up, tmp_path, monkeypatch):
-    _, path = backed_up
+def test_restore_refuses_a_newer_schema_a_damaged_file_and_foreign_keys(a_backup, tmp_path, monkeypatch):
+    path = a_backup
     manifest_file = path / "manifest.json"
     good = manifest_file.read_text()
     with new_database(tmp_path) as fresh:

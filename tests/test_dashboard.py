@@ -186,16 +186,11 @@ def test_dashboard_export_is_in_chinese_and_in_scope(app, api, browser):
 @pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
                     reason="Debian's chromium is not installed")
 @pytest.mark.browser
-def test_charts_and_map_draw_in_a_browser(app, live_server, tmp_path):
+def test_charts_and_map_draw_in_a_browser(app, demo_cases, live_server, tmp_path):
     """The page's charts and map come from static files and the JSON endpoint, under the CSP, with no
     script error; the demo's cases and volumes give them something to draw."""
     from playwright.sync_api import sync_playwright
 
-    from web.demo.cases import seed_demo_cases
-    from web.extensions import case_engine, db
-
-    with app.app_context():
-        seed_demo_cases(case_engine(app), db.session)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])

@@ -39,13 +39,10 @@ def open_task_pages(client) -> list[str]:
     return sorted(paths)
 
 
-def test_no_internal_value_on_any_page_as_any_role(app, engine, browser):
-    from web.demo.cases import seed_demo_cases
+def test_no_internal_value_on_any_page_as_any_role(demo_cases, browser):
     from web.demo.seed import demo_accounts
-    from web.extensions import db
 
-    with app.app_context():
-        assert seed_demo_cases(engine, db.session) is True
+    app = demo_cases
     # The audit log shows forensic records as they were taken (endpoint names, request steps, rule codes);
     # its page is being relabelled with the menu and layout work (issue 13 item 4) and joins this walk then.
     routes = [r for r in page_routes(app) + ledger_pages() if r not in NOT_YET]

@@ -257,13 +257,8 @@ def raise_an_audit_alert(app):
         assert db.session.scalars(select(AuditAlert.rule)).all(), "the burst raised no audit alert"
 
 
-def walk(app, engine, live_server, chromium, screenshots, username, role, viewport):
-    from web.demo.cases import seed_demo_cases
-    from web.extensions import db
-
+def walk(app, live_server, chromium, screenshots, username, role, viewport):
     started = time.monotonic()
-    with app.app_context():
-        assert seed_demo_cases(engine, db.session) is True
     if role == "city_admin":
         raise_an_audit_alert(app)
     routes = page_routes(app)
@@ -318,8 +313,8 @@ class _WalkAs:
     username = role = ""
 
     @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-    def test_every_page(self, app, engine, live_server, chromium, screenshots, viewport):
-        walk(app, engine, live_server, chromium, screenshots, self.username, self.role, viewport)
+    def test_every_page(self, demo_cases, live_server, chromium, screenshots, viewport):
+        walk(demo_cases, live_server, chromium, screenshots, self.username, self.role, viewport)
 
 
 for _username, _role, _name in demo_accounts():
@@ -339,17 +334,15 @@ def fits(page, where):
     assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px phone"
 
 
-def test_try_it_journeys_on_a_phone(app, engine, live_server, chromium, screenshots, tmp_path):
+def test_try_it_journeys_on_a_phone(demo_cases, live_server, chromium, screenshots, tmp_path):
     """README "Try it" 1 to 5 on a 390×844 phone, through the menu and the forms as a person taps them:
     the supervisor plans an inspection, the inspector fills the checklist and a problem opens a
     rectification order, the enterprise answers it with a photo, the case page shows its diagram with
     the current step, and a penalty above the threshold is approved by the county, then the city."""
     from models import Case
-    from web.demo.cases import seed_demo_cases
     from web.extensions import db
 
-    with app.app_context():
-        assert seed_demo_cases(engine, db.session) is True
+    app = demo_cases
     folder = screenshots / "phone-journeys"
     folder.mkdir(parents=True, exist_ok=True)
 

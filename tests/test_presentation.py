@@ -210,16 +210,11 @@ def test_a_refused_filter_reads_in_the_reader_s_language(app, browser):
     assert warnings.status_code == 400 and page_leaks(warnings.data) == []
 
 
-def test_money_in_an_excel_export_is_a_number_written_as_yuan(app, engine, browser):
+def test_money_in_an_excel_export_is_a_number_written_as_yuan(app, demo_cases, browser):
     from io import BytesIO
 
     from openpyxl import load_workbook
 
-    from web.demo.cases import seed_demo_cases
-    from web.extensions import db
-
-    with app.app_context():
-        assert seed_demo_cases(engine, db.session) is True
     resp = browser("admin").client.get("/ledger/penalties/export.xlsx")
     assert resp.status_code == 200
     sheet = load_workbook(BytesIO(resp.data)).active

@@ -117,13 +117,8 @@ def test_personal_data_right_never_reaches_another_enterprise(app, browser, api)
     assert ent_admin.get("/data/gas_user?status=pending").json["items"][0]["data"]["id_number"] != record["id_number"]
 
 
-def test_revoked_decision_right_keeps_the_task_from_the_supervisor(app, browser, api):
+def test_revoked_decision_right_keeps_the_task_from_the_supervisor(app, demo_cases, browser, api):
     """penalty.approve: the county supervisor without it cannot claim or complete an approval."""
-    from web.demo.cases import seed_demo_cases
-    from web.extensions import case_engine, db
-
-    with app.app_context():
-        seed_demo_cases(case_engine(app), db.session)
     sup = api("keqiao_supervisor")
     approval = next(t for t in sup.get("/tasks?scope=group").json["items"] if t["form_key"] == "penalty_approve")
     set_rights(browser("admin"), user_id(app, "keqiao_supervisor"), {"penalty.approve": "revoke"})
