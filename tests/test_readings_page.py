@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from conftest import enterprise_id, sign_in_page
 
+from workflows.engine import clock
+
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 SITE, SENSOR, QUANTITY = "华舍储配站", "泄漏探头A", "gas_concentration"
 STEP = 10  # minutes between readings
@@ -38,16 +40,6 @@ def ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-@pytest.fixture(autouse=True)
-def _clock_at_now():
-    """The server's clock stands at the module's NOW: in a full run the module is imported minutes before its
-    tests run, and a window's edge would move past the oldest reading."""
-    from workflows.engine import clock
-
-    with clock.frozen_at(NOW):
-        yield
-
-
 @pytest.fixture
 def probe(app, api):
     """Thirty days of one leak probe, sent as its enterprise sends them."""
@@ -60,7 +52,10 @@ def series(api, user, ent, window=None, **extra):
     query = {"enterprise": ent, "site": SITE, "sensor": SENSOR, "quantity": QUANTITY, **extra}
     if window:
         query["window"] = window
-    return api(user).get("/readings/series?" + urlencode(query))
+    # The server's clock at the module's NOW: in a full run the module is imported minutes before its tests
+    # run, and a window's edge would otherwise move past the oldest reading.
+    with clock.frozen_at(NOW):
+        return api(user).get("/readings/series?" + urlencode(query))
 
 
 def test_each_window_has_its_points_thresholds_and_warnings(probe, api):
