@@ -31,7 +31,7 @@ _ERRORS = {"400": "Malformed request: a body that is not JSON, a bad filter, or 
            "404": "No such object, or not in the caller's scope",
            "409": "The task is not in a state that allows this, or a request with the same Idempotency-Key is "
                   "still being served",
-           "405": "No route takes this method for this path: a PATCH naming an id beyond the range of ids",
+           "405": "No route takes this method for this path: a PATCH, or a write naming an id beyond the range of ids",
            "413": "The body, batch or file is too large",
            "422": "Invalid input: fields names each invalid field; or the Idempotency-Key was sent with a "
                   "different request. Or code model_error: a step of the process model failed, or went over its "
@@ -292,7 +292,8 @@ def _operation_extras() -> dict[str, dict]:
         "monitoring_api.get_series": {"query": (
             ("enterprise", _ID), ("site", {"type": "string", "minLength": 1, "maxLength": 64}),
             ("sensor", {"type": "string", "minLength": 1, "maxLength": 64}), ("quantity", {"enum": list(QUANTITIES)}),
-            ("window", {"enum": ["24h", "7d", "30d"]})), "required": ("enterprise", "site", "sensor", "quantity")},
+            ("window", {"enum": ["24h", "7d", "30d"]})), "required": ("enterprise", "site", "sensor", "quantity"),
+            "errors": ("404",)},  # a series outside the caller's scope, or none
         "monitoring_api.get_warnings": {"reply": _PAGE, "query": (
             ("status", {"enum": ["open", "closed"]}), ("level", {"enum": list(LEVELS)}),
             ("category", {"enum": list(WARNING_CATEGORIES)}), ("county", _ID), ("enterprise", _ID), *_PAGING)},
@@ -381,8 +382,10 @@ def _operation(rule, method: str, extras: dict) -> dict:
         errors |= {"400", "413", "422"}
         if "body" in spec:
             op["requestBody"] = spec["body"]
-    if method == "patch":
-        errors.add("405")
+    if method == "patch" or (method != "get" and any(p["in"] == "path" and p["schema"].get("type") == "integer"
+                                                      for p in params)):
+        errors.add("405")  # an id beyond the range of ids: the path is then another route's, without this method
+    errors |= set(spec.get("errors", ()))
     if (rule.rule.startswith(f"{bp.url_prefix}/tasks/") and method in ("post", "put")) or method == "post":
         errors.add("409")  # the task's state; a POST's Idempotency-Key still being served
     media = spec.get("media") or {"application/json": {"schema": spec.get("reply", {"type": "object"})}}
