@@ -57,8 +57,14 @@ def test_form_values_of_another_json_type_than_documented_are_refused_naming_the
 def test_a_data_record_value_of_another_json_type_is_rejected_naming_the_field(app, api):
     resp = api("kq_bottled_admin").post("/data/station", {"records": [
         {"external_id": "ST-1", "name": 7, "station_type": "supply"}]})
-    assert resp.status_code == 202
+    assert resp.status_code == 422 and list(resp.json["error"]["fields"]) == ["records[0].name"]
     assert list(resp.json["rejected"][0]["errors"]) == ["name"]
+    # With a good record beside it, the batch is taken (202) and the bad one refused on its own.
+    resp = api("kq_bottled_admin").post("/data/station", {"records": [
+        {"external_id": "ST-1", "name": 7, "station_type": "supply"},
+        {"external_id": "ST-2", "name": "二号站", "station_type": "supply"}]})
+    assert resp.status_code == 202 and len(resp.json["accepted"]) == 1, resp.json
+    assert resp.json["rejected"][0]["index"] == 0 and list(resp.json["rejected"][0]["errors"]) == ["name"]
 
 
 def test_the_document_states_nulls_and_lists_as_the_platform_reads_them(app, api):

@@ -23,8 +23,10 @@ def test_video_stream_addresses_are_kept(app, api, url):
                                  "rtsp://cam.example.cn:99999/s", "hls://cam.example.cn/x"])
 def test_other_schemes_are_refused_naming_stream_url(app, api, url):
     resp = api("kq_bottled_admin").post("/data/camera", {"records": [{**CAMERA, "stream_url": url}]})
-    # The data interface answers per record (D3): the batch is taken, this record is refused with its field.
-    assert resp.status_code == 202 and not resp.json["accepted"], resp.json
+    # A batch whose every record is refused is a 422 naming the field (records[i].field), with the same
+    # per-record answer (D3) beside it.
+    assert resp.status_code == 422 and not resp.json["accepted"], resp.json
+    assert list(resp.json["error"]["fields"]) == ["records[0].stream_url"]
     assert list(resp.json["rejected"][0]["errors"]) == ["stream_url"]
 
 

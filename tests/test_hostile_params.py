@@ -104,7 +104,8 @@ def _inspection(photo_urls):
                                    "data:image/png;base64,AAAA", "file:///etc/passwd", "JavaScript://x.cn/%0aalert(1)"])
 def test_photo_links_take_web_addresses_only(app, api, links):
     resp = api("kq_bottled_admin").post("/data/household_inspection", {"records": [_inspection(links)]})
-    assert resp.status_code == 202 and not resp.json["accepted"], resp.json
+    assert resp.status_code == 422 and not resp.json["accepted"], resp.json
+    assert "records[0].photo_urls" in resp.json["error"]["fields"]
     assert "photo_urls" in resp.json["rejected"][0]["errors"]
 
 

@@ -37,7 +37,8 @@ def kinds():
 @api_scope("data:submit")
 def submit(kind_key):
     """Report a batch {"records": [{"external_id": ..., ...}]}: 202 with accepted and rejected records
-    (index and field errors); the same batch sent again changes nothing and gets the same answer."""
+    (index and field errors), or 422 when every record is refused (``error.fields`` names them as
+    ``records[i].field``); the same batch sent again changes nothing and gets the same answer."""
     kind = dataflow.kind_or_404(kind_key)
     if (request.content_length or 0) > current_app.config["DATA_MAX_BYTES"]:
         return json_error(413, "too_large", f"a batch body is at most {current_app.config['DATA_MAX_BYTES']} bytes")
@@ -50,6 +51,13 @@ def submit(kind_key):
         return json_error(413, "too_large", f"at most {limit} records per batch",
                               {"records": [f"At most {limit} records per batch."]})
     result = dataflow.submit(kind, api.me(), records, "api")
+    if result["rejected"] and not result["accepted"]:
+        # Nothing of the batch was taken: a refusal like any other bad input (422 naming the fields, as
+        # records[i].field), with the same per-record answer beside it; sent again, the same answer.
+        fields = {f"records[{r['index']}].{name}": messages for r in result["rejected"]
+                  for name, messages in r["errors"].items()}
+        return jsonify({**result, "error": {"code": "invalid", "message": "no record of the batch was accepted",
+                                            "fields": fields}}), 422
     return jsonify(result), 200 if result.get("resubmitted") else 202
 
 
