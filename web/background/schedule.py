@@ -55,15 +55,28 @@ def _deliver(app) -> int:
         return deliver_pending(s, app.config, cipher().decrypt, clock.now())
 
 
+def _claim_day(s, key: str, today: str) -> bool:
+    """Whether this round has the day of ``key`` (a Setting holding the last day run). The UPDATE is the claim:
+    with several workers, only the one whose UPDATE changed the row runs the day's work."""
+    from sqlalchemy import update
+
+    from models import Setting
+
+    if s.get(Setting, key) is None:
+        s.add(Setting(key=key, value=""))
+        s.commit()
+    claimed = s.execute(update(Setting).where(Setting.key == key, Setting.value != today)
+                        .values(value=today)).rowcount
+    s.commit()
+    return bool(claimed)
+
+
 def daily_data_checks(app) -> int:
     """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
     such as a cylinder's inspection falling due (and, 30 days ahead, the notice that it will). Returns the
     warnings open after it and the notices written, or 0 if not run."""
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import update
-
-    from models import Setting
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services.data_checks import check_all
@@ -72,14 +85,7 @@ def daily_data_checks(app) -> int:
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     engine = case_engine(app)
     with engine.sessions() as s:
-        if s.get(Setting, "data_checks_day") is None:
-            s.add(Setting(key="data_checks_day", value=""))
-            s.commit()
-        # The UPDATE is the claim: with several workers, only the one whose UPDATE changed the row runs.
-        claimed = s.execute(update(Setting).where(Setting.key == "data_checks_day", Setting.value != today)
-                            .values(value=today)).rowcount
-        s.commit()
-        if not claimed:
+        if not _claim_day(s, "data_checks_day", today):
             return 0
         from workflows.services.certificate_register import daily as certificates_daily
         from workflows.services.cylinder_notices import send_due_notices
@@ -110,10 +116,7 @@ def daily_safety_scores(app) -> int:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import update
-
     from forms.data_kinds import PERIODIC
-    from models import Setting
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services import safety_scores
@@ -121,14 +124,7 @@ def daily_safety_scores(app) -> int:
     now = clock.now()
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
     with case_engine(app).sessions() as s:
-        if s.get(Setting, "safety_scores_day") is None:
-            s.add(Setting(key="safety_scores_day", value=""))
-            s.commit()
-        claimed = s.execute(update(Setting).where(Setting.key == "safety_scores_day",
-                                                  Setting.value != today.isoformat())
-                            .values(value=today.isoformat())).rowcount
-        s.commit()
-        if not claimed:
+        if not _claim_day(s, "safety_scores_day", today.isoformat()):
             return 0
         yesterday = today - timedelta(days=1)
         stored = safety_scores.store_day(s, PERIODIC, yesterday, now)
@@ -145,10 +141,8 @@ def daily_data_timeliness(app) -> int:
     from zoneinfo import ZoneInfo
 
     from flask_babel import force_locale
-    from sqlalchemy import update
 
     from forms.data_kinds import PERIODIC
-    from models import Setting
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services import data_timeliness
@@ -157,13 +151,7 @@ def daily_data_timeliness(app) -> int:
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     engine = case_engine(app)
     with app.app_context(), engine.sessions() as s:
-        if s.get(Setting, "data_timeliness_day") is None:
-            s.add(Setting(key="data_timeliness_day", value=""))
-            s.commit()
-        claimed = s.execute(update(Setting).where(Setting.key == "data_timeliness_day", Setting.value != today)
-                            .values(value=today)).rowcount
-        s.commit()
-        if not claimed:
+        if not _claim_day(s, "data_timeliness_day", today):
             return 0
         with force_locale("zh"):  # the warning and the notice are stored text, read in Chinese
             names = {k.key: str(k.label) for k in PERIODIC}
