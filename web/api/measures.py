@@ -13,13 +13,10 @@ from web.extensions import db
 from workflows.engine import clock
 from workflows.errors import InvalidInput
 from workflows.services import safety_scores, supervision_measures
+from workflows.services.shanghai_time import today
 
 bp = area("measures_api", __name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> date:
-    return clock.now().astimezone(SHANGHAI).date()
 
 
 def filters() -> tuple[int | None, int | None]:

@@ -14,9 +14,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from models import Enterprise
 from web.extensions import db
 from workflows import access
-from workflows.engine import clock
 from workflows.errors import NotFound
 from workflows.services import cylinder_trace
+from workflows.services.shanghai_time import today
 
 bp = Blueprint("cylinder_scan", __name__)
 SALT = "gasflow.cylinder-label"  # a token of another purpose signed with the same key is refused here
@@ -43,12 +43,6 @@ def read_token(token: str) -> tuple[int, str]:
     if not isinstance(enterprise_id, int) or not cylinder_trace.valid_code(code):
         raise NotFound(_("There is no such cylinder label."))
     return enterprise_id, code
-
-
-def today():
-    from zoneinfo import ZoneInfo
-
-    return clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
 @bp.get("/c/<token>")

@@ -12,8 +12,9 @@ from web.extensions import db
 from workflows import access
 from workflows.errors import NotFound
 from workflows.services import cylinder_trace
+from workflows.services.shanghai_time import today
 
-from .cylinder_scan import public_url, today
+from .cylinder_scan import public_url
 
 bp = Blueprint("cylinders", __name__)
 PER_PAGE = 50

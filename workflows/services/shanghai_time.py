@@ -2,7 +2,14 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from workflows.engine import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """Today on the Shanghai calendar, by the engine's clock (the instant a test sets, else the real time)."""
+    return clock.now().astimezone(SHANGHAI).date()
 
 
 def add_months(first: date, months: int) -> date:

@@ -20,12 +20,9 @@ from workflows.engine import clock
 from workflows.errors import InvalidInput, NotFound
 from workflows.permissions import has_right
 from workflows.services import safety_scores, supervision_measures
+from workflows.services.shanghai_time import today
 
 bp = Blueprint("measures", __name__, url_prefix="/portal/measures")
-
-
-def today() -> date:
-    return clock.now().astimezone(xlsx.SHANGHAI).date()
 
 
 def percent(rate) -> str:
