@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import CASE_ACTIVE, CASE_SUSPENDED, ProcessModel, Region, User
+from models import CASE_ACTIVE, ProcessModel, User
 from web.common import taskflow
 from web.common.rights import check_right
 from web.extensions import case_engine, db
+from web.pages.case_page import detail_page
 from workflows import access
 from workflows.errors import Conflict, Forbidden, InvalidInput
 from workflows.permissions import has_right, may_work
@@ -32,21 +33,6 @@ def field_message(name: str) -> str:
     return {"reason": _("Give a reason."), "county": _("Choose another county."),
             "user": _("Choose a user who may work this task."), "confirm": _("Tick the confirmation."),
             "version": _("Choose a newer version.")}.get(name, _("Check this field."))
-
-
-def case_actions(case, user) -> dict:
-    """What the case page offers this user: the actions his rights and the case's state allow."""
-    if access.is_enterprise_user(user) or case.status not in (CASE_ACTIVE, CASE_SUSPENDED):
-        return {}
-    offered = {}
-    if has_right(user, "cases.control"):
-        offered["suspend" if case.status == CASE_ACTIVE else "resume"] = True
-        offered["cancel"] = True
-    if has_right(user, "cases.transfer"):
-        offered["transfer"] = db.session.execute(
-            select(Region.id, Region.name).where(Region.level == "county", Region.id != case.county_id)
-            .order_by(Region.code)).all()
-    return offered
 
 
 def delegates(task, user) -> list[User]:
@@ -103,8 +89,6 @@ def act(case_id, action):
 
 
 def _again(case_id, user, action, reason, errors, status):
-    from web.pages.cases import detail_page
-
     db.session.rollback()
     db.session.expire_all()
     case = taskflow.visible_case(case_id, user)

@@ -1,7 +1,7 @@
 """Case pages: list, open a new case, the case with its data, history and diagram."""
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from web.common.http_errors import refusal
 from web.common.labels import STATUSES
 from web.common.params import page_number, page_of, small_int
 from web.extensions import db
-from web.pages import case_control
+from web.pages.case_page import detail_page
 from workflows import access, party
 from workflows.errors import InvalidInput
 from workflows.permissions import may_start
@@ -99,21 +99,6 @@ def new(process_key):
 def detail(case_id):
     user = current_user._get_current_object()
     return detail_page(taskflow.visible_case(case_id, user), user)
-
-
-def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
-    g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
-    info = taskflow.case_dict(case, user)
-    # The party of a case kept internal sees no diagram of its steps and no links to other cases.
-    party_view = party.party_keys(user, case.process_model.meta) is not None
-    parent, children = (None, []) if party_view else taskflow.linked_cases(case, user)
-    linked = [(role, c, taskflow.active_elements(c)) for role, c in
-              ([("parent", parent)] if parent else []) + [("child", c) for c in children]]
-    return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
-                           party_view=party_view,
-                           can_work=lambda t: access.can_work_task(user, t), parent=parent,
-                           children=children, linked=linked, comment_text=comment_text,
-                           control=case_control.case_actions(case, user), control_form=control_form or {})
 
 
 @bp.post("/cases/<int:case_id>/comments")
