@@ -37,7 +37,8 @@ def tap(page, selector):
 
 
 def fits(page, where):
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # clientWidth: a phone (is_mobile) widens innerWidth to a page wider than the screen.
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px screen"
 
 

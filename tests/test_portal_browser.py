@@ -64,10 +64,12 @@ class Visit:
 # ---- checks: each looks at a page as shown and says what is wrong with it (nothing: an empty list) ----
 def wider_than_the_screen(page, visit: Visit) -> list[str]:
     """No page is wider than the screen: a phone shows it without scrolling sideways."""
-    wide = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # clientWidth, not innerWidth: a phone (is_mobile) widens its layout viewport, and so innerWidth, to
+    # a page wider than the screen and shows it zoomed out, so innerWidth would always fit the page.
+    wide = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if wide[0] > wide[1]:
         culprit = page.evaluate("""() => {
-            const limit = window.innerWidth;
+            const limit = document.documentElement.clientWidth;
             const wide = [...document.querySelectorAll('body *')]
                 .filter(e => e.getBoundingClientRect().right > limit + 1);
             const outer = wide.filter(e => !wide.includes(e.parentElement));
@@ -330,7 +332,7 @@ def tap(page, selector):
 
 
 def fits(page, where):
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px phone"
 
 
