@@ -6,8 +6,10 @@ page (so pages added later are walked without touching this file), the ledgers, 
 case of each lifecycle the account can see and the page of every open task it can see. A page may
 answer 403 or 404 to a role (recorded); a 5xx on the page or on anything it loads, a console error or
 an uncaught script error fails the walk, and so does every finding of the checks in ``CHECKS`` (a page
-wider than the screen, to begin with). Each page is kept as a screenshot in $GASFLOW_SCREENSHOTS
-(else a temporary directory, printed), one folder per account and screen.
+wider than the screen, to begin with). When $GASFLOW_SCREENSHOTS is set (.ci/run keeps them as artefacts),
+each page is kept there as a screenshot, one folder per account and screen, taken after the checks so
+that they see the page as it loaded; without it none is taken (nobody would look at them, and they were
+some 40 % of the walk's time).
 
 One test per account and screen (a class per account, a test per screen), so pytest-xdist spreads
 them: ``--dist loadscope`` sends each class to a worker as a whole. Each worker starts one Chromium;
@@ -16,7 +18,6 @@ each test has its own database (the ``app`` fixture) and its own server.
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,11 +124,20 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
-def screenshots():
-    where = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tempfile.mkdtemp(prefix="gasflow-screens-"))
+def screenshots() -> Path | None:
+    """Where the screenshots go: $GASFLOW_SCREENSHOTS, or None (none taken) when it is not set."""
+    if not os.environ.get("GASFLOW_SCREENSHOTS"):
+        return None
+    where = Path(os.environ["GASFLOW_SCREENSHOTS"])
     where.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots of the portal walk: {where}")
     return where
+
+
+def screenshot(page, shot: Path | None, full_page: bool):
+    """A JPEG: a person can read it, and it costs a fraction of a PNG."""
+    if shot is not None:
+        page.screenshot(path=str(shot), full_page=full_page, type="jpeg", quality=60)
 
 
 def sign_in(app, page, base_url, username):
@@ -206,11 +216,13 @@ def open_task_pages(app, username) -> list[str]:
     return [f"/tasks/{task_id}" for task_id in ids]
 
 
+DRAWN = """() => !document.querySelector(
+    '#diagram:not([data-rendered]), .linked-diagram:not([hidden]):not([data-rendered]), [data-rendered=loading]')"""
 SPENT = {"open": 0.0, "screenshot": 0.0, "checks": 0.0}  # seconds, per worker: where a walk's time goes
 
 
-def visit(page, base_url, target: Visit, shot: Path) -> Visit:
-    """Open one page: what it answered, what went wrong in the browser while it loaded, a screenshot."""
+def visit(page, base_url, target: Visit) -> Visit:
+    """Open one page: what it answered, what went wrong in the browser while it loaded."""
     errors, failures = target.errors, []
     began = time.monotonic()
     page.on("console", on_console := (lambda m: m.type == "error" and errors.append(m.text)))
@@ -229,12 +241,12 @@ def visit(page, base_url, target: Visit, shot: Path) -> Visit:
         target.status = response.status if response is not None else None
         target.html = (response.headers.get("content-type", "") if response is not None else "").startswith(
             "text/html")
-        SPENT["open"] += time.monotonic() - began
-        began = time.monotonic()
         if target.status == 200 and target.html:
-            # A JPEG: a person can read it, and it costs a fraction of a PNG.
-            page.screenshot(path=str(shot), full_page=FULL_PAGE[target.viewport], type="jpeg", quality=60)
-        SPENT["screenshot"] += time.monotonic() - began
+            # The drawings the page fetches after "load" (a case's diagram, the map's markers) are done
+            # before the checks read the page: its diagram's labels are part of what it shows. (They
+            # used to be done or not depending on how long the screenshot before the checks took.)
+            page.wait_for_function(DRAWN, timeout=10_000)
+        SPENT["open"] += time.monotonic() - began
     finally:
         page.remove_listener("console", on_console)
         page.remove_listener("pageerror", on_error)
@@ -269,8 +281,9 @@ def walk(app, live_server, chromium, screenshots, username, role, viewport):
                + [Visit(username, role, viewport, p, "case") for p in demo_case_pages(app, username)]
                + [Visit(username, role, viewport, p, "task") for p in open_task_pages(app, username)]
                + [Visit(username, role, viewport, p, "page") for p in cylinder_pages(app, username)])
-    folder = screenshots / f"{viewport}-{username}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = screenshots / f"{viewport}-{username}" if screenshots else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport],
                                    is_mobile=viewport == "phone", has_touch=viewport == "phone")
     problems, refused = [], []
@@ -278,8 +291,7 @@ def walk(app, live_server, chromium, screenshots, username, role, viewport):
         page = context.new_page()
         sign_in(app, page, live_server, username)
         for target in targets:
-            name = (target.path.strip("/").replace("/", "_") or "home") + ".jpg"
-            visit(page, live_server, target, folder / name)
+            visit(page, live_server, target)
             where = f"{username} ({role}, {viewport}) GET {target.path}"
             if target.status is None or target.status >= 500:
                 problems.append(f"{where}: {target.status}")
@@ -299,6 +311,11 @@ def walk(app, live_server, chromium, screenshots, username, role, viewport):
                 began = time.monotonic()
                 problems.extend(f"{where}: {finding}" for check in CHECKS for finding in check(page, target))
                 SPENT["checks"] += time.monotonic() - began
+                if folder:
+                    began = time.monotonic()
+                    name = (target.path.strip("/").replace("/", "_") or "home") + ".jpg"
+                    screenshot(page, folder / name, FULL_PAGE[viewport])
+                    SPENT["screenshot"] += time.monotonic() - began
     finally:
         context.close()
     print(f"\n{username} ({role}, {viewport}): walked {len(targets)} pages in {time.monotonic() - started:.1f} s;"
@@ -345,8 +362,9 @@ def test_try_it_journeys_on_a_phone(demo_cases, live_server, chromium, screensho
     from web.extensions import db
 
     app = demo_cases
-    folder = screenshots / "phone-journeys"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = screenshots / "phone-journeys" if screenshots else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
 
     def phone(username):
         context = chromium.new_context(locale="zh-CN", viewport=VIEWPORTS["phone"], is_mobile=True, has_touch=True)
@@ -358,7 +376,7 @@ def test_try_it_journeys_on_a_phone(demo_cases, live_server, chromium, screensho
         return context, page
 
     def shot(page, name):
-        page.screenshot(path=str(folder / f"{name}.jpg"), full_page=True, type="jpeg", quality=60)
+        screenshot(page, folder / f"{name}.jpg" if folder else None, full_page=True)
 
     # 1. The supervisor plans an inspection activity: the menu opens behind its toggle, 案卷 → 新建.
     context, page = phone("keqiao_supervisor")
