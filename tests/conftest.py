@@ -315,6 +315,13 @@ def api(app):
     return for_user
 
 
+# Headless Chromium's flags for every browser test. RenderDocument off: with it Chromium builds a new
+# frame host for every navigation, which cost a fifth of its CPU time on a walk from page to page
+# (measured: 40 page loads, 3.6 s against 2.8 s); what a page does and shows is the same either way.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-features=RenderDocument"]
+
+
 _CURRENT_APP = [None]
 
 

@@ -4,7 +4,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def page(tmp_path):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN")
         page = context.new_page()
         page.console_errors = []

@@ -6,7 +6,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, future, sign_in_form, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, future, sign_in_form, sign_in_page
 from flows import ACCEPT, children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -193,7 +193,7 @@ def test_charts_and_map_draw_in_a_browser(app, demo_cases, live_server, tmp_path
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
         errors = []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import csrf_of, enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, csrf_of, enterprise_id, sign_in_page
 from flows import children, open_order, task_named
 from sqlalchemy import select
 
@@ -326,7 +326,7 @@ def test_on_a_phone_the_draft_survives_a_lost_connection_and_the_location_is_che
     case_id, task_id, items = checklist_task(app, api)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                       geolocation={"latitude": 30.0852, "longitude": 120.4925, "accuracy": 18},
                                       permissions=["geolocation"])
@@ -371,7 +371,7 @@ def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
         page = context.new_page()
         errors = []

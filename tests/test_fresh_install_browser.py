@@ -15,7 +15,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from click.testing import CliRunner
-from conftest import APP_CONFIG
+from conftest import APP_CONFIG, CHROMIUM_ARGS
 from sqlalchemy import select
 
 from models.uscc import make_uscc
@@ -99,7 +99,7 @@ def test_a_new_city_in_the_browser(tmp_path, monkeypatch, _instance):
     try:
         with sync_playwright() as p:
             chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                         args=CHROMIUM_ARGS)
 
             def person(screen):
                 context = chromium.new_context(locale="zh-CN", **screen)

@@ -9,7 +9,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, sign_in_page
 from sqlalchemy import select, text
 
 KQ_BOTTLED, KQ_PIPELINE, YC_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
@@ -360,7 +360,7 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
     elsewhere = []
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                     args=CHROMIUM_ARGS)
         context = chromium.new_context(locale="zh-CN")
 
         def only_the_platform(route):

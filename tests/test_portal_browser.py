@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import totp_code
+from conftest import CHROMIUM_ARGS, totp_code
 from leaks import leaks
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
@@ -118,7 +118,7 @@ def chromium():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

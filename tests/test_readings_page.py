@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, sign_in_page
 
 from workflows.engine import clock
 
@@ -153,7 +153,7 @@ def test_the_chart_draws_on_a_desktop_and_a_phone_and_cameras_play_on_click(app,
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                     args=CHROMIUM_ARGS)
         for name, size in (("desktop", {"width": 1440, "height": 900}), ("phone", {"width": 390, "height": 844})):
             context = chromium.new_context(locale="zh-CN", viewport=size, is_mobile=name == "phone")
             # The demo's cameras are not real: their streams never leave the test.
