@@ -8,14 +8,12 @@ Screenshots (390 px for the enterprise's pages) in $GASFLOW_SCREENSHOTS (else a 
 import os
 import re
 import shutil
-import tempfile
 import threading
-from pathlib import Path
 
 import pyotp
 import pytest
 from click.testing import CliRunner
-from conftest import APP_CONFIG, CHROMIUM_ARGS
+from conftest import APP_CONFIG, CHROMIUM_ARGS, keep_screenshot
 from sqlalchemy import select
 
 from models.uscc import make_uscc
@@ -85,12 +83,9 @@ def test_a_new_city_in_the_browser(tmp_path, monkeypatch, _instance):
     with app.app_context():
         assert db.session.scalar(select(Enterprise.id)) is None  # no demo here
         assert db.session.scalar(select(Case.id)) is None
-    shots = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tempfile.mkdtemp(prefix="gasflow-screens-")) / "fresh-install"
-    shots.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots of the fresh install: {shots}")
 
     def shot(page, name):
-        page.screenshot(path=str(shots / f"{name}.jpg"), full_page=True, type="jpeg", quality=60)
+        keep_screenshot(page, f"fresh-install/{name}")
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
