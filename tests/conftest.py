@@ -315,6 +315,23 @@ def api(app):
     return for_user
 
 
+# Headless Chromium's flags for every browser test. RenderDocument off: with it Chromium builds a new
+# frame host for every navigation, which cost a fifth of its CPU time on a walk from page to page
+# (measured: 40 page loads, 3.6 s against 2.8 s); what a page does and shows is the same either way.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-features=RenderDocument"]
+
+
+def keep_screenshot(page, name: str, full_page: bool = True):
+    """A screenshot kept in $GASFLOW_SCREENSHOTS/<name>.jpg, where .ci/run keeps them for a person to look
+    at; none is taken when it is not set (a developer's run: nobody would look, and they cost)."""
+    where = os.environ.get("GASFLOW_SCREENSHOTS")
+    if where:
+        path = Path(where) / f"{name}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=full_page, type="jpeg", quality=60)
+
+
 _CURRENT_APP = [None]
 
 

@@ -4,7 +4,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, keep_screenshot, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def page(tmp_path):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN")
         page = context.new_page()
         page.console_errors = []
@@ -52,6 +52,6 @@ def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page,
     assert page.locator(".gf-current").count() >= 1  # the verification step is highlighted
     assert "现场.png" in page.inner_text("#attachments")
     assert "已加装排风扇" in page.inner_text("#history")
-    page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+    keep_screenshot(page, "enterprise-answers/case")
     # The re-shown invalid form answers 422 on purpose; Chromium logs that status as a console error.
     assert [e for e in page.console_errors if "status of 422" not in e] == []

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import csrf_of, enterprise_id, future, sign_in_page
+from conftest import CHROMIUM_ARGS, csrf_of, enterprise_id, future, sign_in_page
 from flows import open_order
 from sqlalchemy import update
 
@@ -205,7 +205,7 @@ def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
     try:
         with sync_playwright() as p:
             chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                         args=CHROMIUM_ARGS)
             page = chromium.new_page()
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -6,7 +6,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, future, sign_in_form, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, future, keep_screenshot, sign_in_form, sign_in_page
 from flows import ACCEPT, children, complete
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -193,7 +193,7 @@ def test_charts_and_map_draw_in_a_browser(app, demo_cases, live_server, tmp_path
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}).new_page()
         errors = []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -203,14 +203,14 @@ def test_charts_and_map_draw_in_a_browser(app, demo_cases, live_server, tmp_path
         page.wait_for_selector("#chart-cases canvas")
         page.wait_for_selector("#chart-inspections canvas")
         page.wait_for_selector("#dash-map .leaflet-interactive")  # the open cases' markers
-        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        keep_screenshot(page, "dashboard/dashboard")
         page.goto(f"{live_server}/statistics/volumes?period=month")
         page.wait_for_selector("#stats-chart canvas")
         assert page.locator("#table-volumes tbody tr").count() >= 2  # the demo's 40 days span two months
-        page.screenshot(path=str(tmp_path / "statistics.png"), full_page=True)
+        keep_screenshot(page, "dashboard/statistics")
         page.goto(f"{live_server}/ledger/inspections")
         assert page.locator("#ledger-table tbody tr").count() == 3  # the demo campaign's three inspections
-        page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
+        keep_screenshot(page, "dashboard/ledger")
         browser.close()
     assert errors == []
 

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import csrf_of, enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, csrf_of, enterprise_id, keep_screenshot, sign_in_page
 from flows import children, open_order, task_named
 from sqlalchemy import select
 
@@ -326,7 +326,7 @@ def test_on_a_phone_the_draft_survives_a_lost_connection_and_the_location_is_che
     case_id, task_id, items = checklist_task(app, api)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                       geolocation={"latitude": 30.0852, "longitude": 120.4925, "accuracy": 18},
                                       permissions=["geolocation"])
@@ -351,7 +351,7 @@ def test_on_a_phone_the_draft_survives_a_lost_connection_and_the_location_is_che
         for i in range(1, len(items)):
             page.locator(f"#field-item_{i} label.choice-pass").click()
         page.set_input_files("#photo_0", files=[{"name": "alarm.png", "mimeType": "image/png", "buffer": PNG}])
-        page.screenshot(path=str(tmp_path / "checklist-390.png"), full_page=True)
+        keep_screenshot(page, "field-work/checklist-390")
         page.click("#submit")
         page.wait_for_url(f"{live_server}/cases/{case_id}")
         assert "30.085200" in page.locator("#case-checkin").inner_text()
@@ -360,7 +360,7 @@ def test_on_a_phone_the_draft_survives_a_lost_connection_and_the_location_is_che
         page.wait_for_selector("#map[data-boundaries=drawn]", state="attached")
         page.wait_for_selector(".gf-marker [class*=gf-checkin]")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        page.screenshot(path=str(tmp_path / "map-390.png"), full_page=True)
+        keep_screenshot(page, "field-work/map-390")
         browser.close()
     assert errors == []
 
@@ -371,7 +371,7 @@ def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                    args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
         page = context.new_page()
         errors = []
@@ -382,7 +382,7 @@ def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server
             page.goto(f"{live_server}/portal/")
             page.wait_for_selector("#chart-counties[data-rendered=true] canvas")
             assert page.evaluate("document.documentElement.scrollWidth") <= max(width, 390)
-            page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
+            keep_screenshot(page, f"field-work/dashboard-{width}")
         browser.close()
     assert errors == []
 

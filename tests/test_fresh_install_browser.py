@@ -8,14 +8,12 @@ Screenshots (390 px for the enterprise's pages) in $GASFLOW_SCREENSHOTS (else a 
 import os
 import re
 import shutil
-import tempfile
 import threading
-from pathlib import Path
 
 import pyotp
 import pytest
 from click.testing import CliRunner
-from conftest import APP_CONFIG
+from conftest import APP_CONFIG, CHROMIUM_ARGS, keep_screenshot
 from sqlalchemy import select
 
 from models.uscc import make_uscc
@@ -37,7 +35,8 @@ def tap(page, selector):
 
 
 def fits(page, where):
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # clientWidth: a phone (is_mobile) widens innerWidth to a page wider than the screen.
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width[0] <= width[1], f"{where}: {width[0]} px wide on a {width[1]} px screen"
 
 
@@ -84,12 +83,9 @@ def test_a_new_city_in_the_browser(tmp_path, monkeypatch, _instance):
     with app.app_context():
         assert db.session.scalar(select(Enterprise.id)) is None  # no demo here
         assert db.session.scalar(select(Case.id)) is None
-    shots = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tempfile.mkdtemp(prefix="gasflow-screens-")) / "fresh-install"
-    shots.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots of the fresh install: {shots}")
 
     def shot(page, name):
-        page.screenshot(path=str(shots / f"{name}.jpg"), full_page=True, type="jpeg", quality=60)
+        keep_screenshot(page, f"fresh-install/{name}")
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -98,7 +94,7 @@ def test_a_new_city_in_the_browser(tmp_path, monkeypatch, _instance):
     try:
         with sync_playwright() as p:
             chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                         args=CHROMIUM_ARGS)
 
             def person(screen):
                 context = chromium.new_context(locale="zh-CN", **screen)

@@ -9,7 +9,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, keep_screenshot, sign_in_page
 from sqlalchemy import select, text
 
 KQ_BOTTLED, KQ_PIPELINE, YC_PIPELINE = "柯桥区瓶装液化气供应有限公司", "柯桥天然气有限公司", "越城燃气有限公司"
@@ -360,7 +360,7 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
     elsewhere = []
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                     args=CHROMIUM_ARGS)
         context = chromium.new_context(locale="zh-CN")
 
         def only_the_platform(route):
@@ -391,7 +391,7 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.click(".leaflet-popup .gf-nearby")
         page.wait_for_selector("#nearby[data-state='done']")
         assert page.locator("#nearby-list li strong").all_inner_texts() == ["近站", "次近站"]
-        page.screenshot(path=str(tmp_path / "map-nearby.png"), full_page=True)
+        keep_screenshot(page, "map/map-nearby")
         # 300 m by haversine; PostGIS measures on the spheroid and may say 301.
         assert re.search(r" · (299|300|301) ", page.inner_text("#nearby-list li:first-child"))
 
@@ -400,6 +400,6 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.uncheck("input[name=layer][value=enterprises]")
         page.wait_for_selector("#map[data-rendered='true'][data-count='0']")
         assert page.locator(".gf-marker").count() == 0
-        page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+        keep_screenshot(page, "map/map")
         chromium.close()
     assert elsewhere == [] and errors == []

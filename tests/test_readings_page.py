@@ -5,11 +5,10 @@ import os
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import enterprise_id, sign_in_page
+from conftest import CHROMIUM_ARGS, enterprise_id, keep_screenshot, sign_in_page
 
 from workflows.engine import clock
 
@@ -149,11 +148,9 @@ def test_the_chart_draws_on_a_desktop_and_a_phone_and_cameras_play_on_click(app,
 
     with app.app_context():
         assert seed_demo_cases(engine, db.session) is True
-    shots = Path(os.environ.get("GASFLOW_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+                                     args=CHROMIUM_ARGS)
         for name, size in (("desktop", {"width": 1440, "height": 900}), ("phone", {"width": 390, "height": 844})):
             context = chromium.new_context(locale="zh-CN", viewport=size, is_mobile=name == "phone")
             # The demo's cameras are not real: their streams never leave the test.
@@ -165,17 +162,17 @@ def test_the_chart_draws_on_a_desktop_and_a_phone_and_cameras_play_on_click(app,
             page.goto(f"{live_server}/monitoring/readings")
             page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
             assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-            page.screenshot(path=str(shots / f"readings-{name}.png"), full_page=True)
+            keep_screenshot(page, f"readings/readings-{name}")
             page.click("#readings-windows a[data-window='30d']")
             page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
             assert page.locator("#bucketed").count() == 1
-            page.screenshot(path=str(shots / f"readings-30d-{name}.png"), full_page=True)
+            keep_screenshot(page, f"readings/readings-30d-{name}")
             query = urlencode({"site": f"{enterprise_id(app)}:{SITE}", "sensor": f"{SENSOR}:{QUANTITY}",
                                "window": "30d"})
             page.goto(f"{live_server}/monitoring/readings?{query}")
             page.wait_for_selector("#readings-chart[data-drawn='yes'] canvas")
             assert page.locator("#series-warnings a[href^='/warnings/']").count() >= 2  # the demo's two episodes
-            page.screenshot(path=str(shots / f"readings-warnings-{name}.png"), full_page=True)
+            keep_screenshot(page, f"readings/readings-warnings-{name}")
             page.click("#site-link")
             page.wait_for_selector("#site-cameras")
             assert page.locator("video:visible").count() == 0  # nothing plays until asked
@@ -184,7 +181,7 @@ def test_the_chart_draws_on_a_desktop_and_a_phone_and_cameras_play_on_click(app,
             assert page.evaluate("typeof window.Hls") == "function"
             assert page.locator("video:visible").count() == 1
             assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-            page.screenshot(path=str(shots / f"site-{name}.png"), full_page=True)
+            keep_screenshot(page, f"readings/site-{name}")
             assert errors == [], errors
             context.close()
         chromium.close()
