@@ -161,3 +161,32 @@ def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(priva
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_worker_exits_at_once_even_when_it_loses_the_cpu_as_it_stops(redis, monkeypatch):
+    """A worker's way out (a burst's end, a warm shutdown) sends UNSUBSCRIBE, then stops its pubsub thread.
+    Losing the CPU between the two (a loaded machine) left RQ's thread in a fresh 60 s read: the worker
+    hung a minute before it exited. The delay here stands for that moment."""
+    from redis.client import PubSub
+    from rq import Queue
+
+    from web.background.queueing import make_worker, worker_classes
+
+    unsubscribe = PubSub.unsubscribe
+
+    def descheduled(self, *args, **kwargs):
+        sent = unsubscribe(self, *args, **kwargs)
+        time.sleep(0.3)
+        return sent
+
+    monkeypatch.setattr(PubSub, "unsubscribe", descheduled)
+    queue = Queue(f"gasflow-test-exit-{uuid.uuid4().hex[:8]}", connection=redis)
+    try:
+        for worker in (make_worker(redis, (queue.name,)), worker_classes()[1]([queue], connection=redis)):
+            job = queue.enqueue(len, "abc")
+            started = time.monotonic()
+            worker.work(burst=True)
+            assert job.get_status() == "finished" and job.return_value() == 3
+            assert time.monotonic() - started < 10, f"{type(worker).__name__} took a minute to exit"
+    finally:
+        queue.delete(delete_jobs=True)
