@@ -83,6 +83,14 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
         assert job.id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False)
 
         # A worker running as in production finds the abandoned job once its heartbeat lapses and runs it again.
+        # The lapse is the one thing not waited for: the registry holds the dead execution under the time its
+        # heartbeat runs out (RQ gives min(job timeout, 30 s) + 60 s from the last beat, hard-coded), and no
+        # live process will beat for it again. Moving that time to the past is what those 75 s would do; the
+        # production worker's own registry maintenance still has to find the job and retry it.
+        registry = StartedJobRegistry(queue=queue)
+        (execution,) = redis.zrange(registry.key, 0, -1)
+        assert redis.zscore(registry.key, execution) > time.time() + 30  # the wait this saves
+        redis.zadd(registry.key, {execution: time.time() - 1}, xx=True)
         redis.set(f"{gate}:open", 1)
         workers.append(start_worker(database_url, log, queue=queue_name))
         wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 240,
