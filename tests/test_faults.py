@@ -83,6 +83,14 @@ def test_a_worker_killed_mid_job_leaves_the_case_as_it_was_and_the_job_runs_agai
         assert job.id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False)
 
         # A worker running as in production finds the abandoned job once its heartbeat lapses and runs it again.
+        # The lapse is the one thing not waited for: the registry holds the dead execution under the time its
+        # heartbeat runs out (RQ gives min(job timeout, 30 s) + 60 s from the last beat, hard-coded), and no
+        # live process will beat for it again. Moving that time to the past is what those 75 s would do; the
+        # production worker's own registry maintenance still has to find the job and retry it.
+        registry = StartedJobRegistry(queue=queue)
+        (execution,) = redis.zrange(registry.key, 0, -1)
+        assert redis.zscore(registry.key, execution) > time.time() + 30  # the wait this saves
+        redis.zadd(registry.key, {execution: time.time() - 1}, xx=True)
         redis.set(f"{gate}:open", 1)
         workers.append(start_worker(database_url, log, queue=queue_name))
         wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 240,
@@ -161,3 +169,32 @@ def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(priva
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_worker_exits_at_once_even_when_it_loses_the_cpu_as_it_stops(redis, monkeypatch):
+    """A worker's way out (a burst's end, a warm shutdown) sends UNSUBSCRIBE, then stops its pubsub thread.
+    Losing the CPU between the two (a loaded machine) left RQ's thread in a fresh 60 s read: the worker
+    hung a minute before it exited. The delay here stands for that moment."""
+    from redis.client import PubSub
+    from rq import Queue
+
+    from web.background.queueing import make_worker, worker_classes
+
+    unsubscribe = PubSub.unsubscribe
+
+    def descheduled(self, *args, **kwargs):
+        sent = unsubscribe(self, *args, **kwargs)
+        time.sleep(0.3)
+        return sent
+
+    monkeypatch.setattr(PubSub, "unsubscribe", descheduled)
+    queue = Queue(f"gasflow-test-exit-{uuid.uuid4().hex[:8]}", connection=redis)
+    try:
+        for worker in (make_worker(redis, (queue.name,)), worker_classes()[1]([queue], connection=redis)):
+            job = queue.enqueue(len, "abc")
+            started = time.monotonic()
+            worker.work(burst=True)
+            assert job.get_status() == "finished" and job.return_value() == 3
+            assert time.monotonic() - started < 10, f"{type(worker).__name__} took a minute to exit"
+    finally:
+        queue.delete(delete_jobs=True)

@@ -203,9 +203,10 @@ def test_gasflow_tick_notifies_and_mails(app, api, smtp, database_url, monkeypat
 @pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL not set (CI sets it for the PostgreSQL run)")
 def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, monkeypatch):
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     from web.background import jobs, schedule
+    from web.background.queueing import worker_classes
     from workflows.engine import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
@@ -218,7 +219,7 @@ def test_rq_job_notifies_overdue_tasks_and_mails(app, api, smtp, database_url, m
     queue.empty()
     with clock.frozen_at(datetime.now(UTC) + timedelta(hours=2)):
         run = [queue.enqueue(schedule.run_periodic_job, name) for name in ("timers", "overdue", "mailed")]
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        worker_classes()[1]([queue], connection=queue.connection).work(burst=True)
     assert [job.get_status() for job in run] == ["finished"] * 3
     assert len(notes(app, kind="task_overdue")) == 2
     assert sorted(msg["Subject"] for _rcpt, msg in smtp.messages) == ["任务已逾期：按期答复", "新任务：按期答复"]

@@ -58,13 +58,14 @@ def test_two_workers_enqueue_each_job_once_per_interval(app, redis):
 
 @pytest.mark.parametrize("name", ["timers", "documents"])
 def test_a_periodic_job_runs_as_an_rq_job_of_its_own(app, redis, database_url, monkeypatch, name):
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     from web.background import jobs, schedule
+    from web.background.queueing import worker_classes
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setattr(jobs, "_app", None)
     queue = Queue(f"gasflow-test-schedule-{uuid.uuid4().hex[:6]}", connection=redis)
     job = queue.enqueue(schedule.run_periodic_job, name)
-    SimpleWorker([queue], connection=redis).work(burst=True)
+    worker_classes()[1]([queue], connection=redis).work(burst=True)
     assert job.get_status() == "finished" and job.return_value() == 0

@@ -11,9 +11,10 @@ REDIS_URL = os.environ.get("REDIS_URL")
 @pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL not set (CI sets it for the PostgreSQL run)")
 def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     from web.background import jobs, schedule
+    from web.background.queueing import worker_classes
 
     case = api("keqiao_inspector").post("/cases", {"process": "rectification", "data": {
         "enterprise_id": enterprise_id(app), "hazard_description": "x", "hazard_class": "I",
@@ -29,7 +30,7 @@ def test_rq_worker_fires_due_timers(app, api, database_url, monkeypatch):
 
     with clock.frozen_at(datetime.now(UTC) + timedelta(hours=2)):
         job = queue.enqueue(schedule.run_periodic_job, "timers")
-        SimpleWorker([queue], connection=conn).work(burst=True)
+        worker_classes()[1]([queue], connection=conn).work(burst=True)
     assert job.get_status() == "finished" and job.return_value() == 1
     tasks = api("keqiao_supervisor").get("/tasks?scope=group").json["items"]
     assert [(t["case_id"], t["name"]) for t in tasks] == [(case["id"], "Task_escalate")]

@@ -68,11 +68,41 @@ def enqueue(queue, func, *args, job_timeout: int = 300, **kwargs):
     return queue.enqueue(func, *args, job_timeout=job_timeout, retry=Retry(max=JOB_RETRIES), **kwargs)
 
 
+def _prompt_exit(worker_class):
+    """``worker_class`` with a worker that exits at once when it stops (a burst's end, a warm shutdown).
+    RQ's worker listens for commands on a pubsub thread blocked in reads of up to 60 s; on the way out it
+    sends UNSUBSCRIBE and then stops that thread and waits for it. When the worker's main thread loses the
+    CPU between the two, the thread has already read the UNSUBSCRIBE reply and gone back to a 60 s read,
+    and the worker hangs that minute before it exits (seen on a loaded machine: a worker rendering one
+    PDF took 62 s to end; reproduced by delaying the main thread 0.3 s after UNSUBSCRIBE). Reads of at
+    most a second bound that to a second; an idle read costs no command to Redis."""
+
+    class PromptExit(worker_class):
+        def subscribe(self):
+            # RQ's own subscribe (rq/worker/base.py), with the thread's read timeout the only change.
+            self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+    PromptExit.__name__ = PromptExit.__qualname__ = worker_class.__name__
+    return PromptExit
+
+
+def worker_classes():
+    """The platform's RQ worker (a work horse per job) and its in-process kind, both exiting promptly."""
+    from rq import SimpleWorker, Worker
+
+    return _prompt_exit(Worker), _prompt_exit(SimpleWorker)
+
+
 def make_worker(conn, queue_names=("gasflow",)):
     import os
 
-    from rq import Queue, Worker
+    from rq import Queue
 
+    Worker, _ = worker_classes()
     interval = int(os.environ.get("GASFLOW_WORKER_MAINTENANCE", MAINTENANCE_SECONDS))
     # An idle worker only wakes (and so only does maintenance) when its blocking dequeue times out,
     # after worker_ttl - 15 s: 405 s by default. Waking once per maintenance interval keeps it on time.
