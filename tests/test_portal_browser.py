@@ -273,10 +273,6 @@ def raise_an_audit_alert(app):
 
 def walk(app, live_server, chromium, screenshots, username, role, viewport):
     started = time.monotonic()
-    # The styles and scripts are fetched once a walk, not asked for again (answered 304) on each of its
-    # ~70 pages: a tenth of the walk's CPU. The walk checks the pages, not how static files are cached
-    # (the app's own setting; the test's config is restored for the next test by the app fixture).
-    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     if role == "city_admin":
         raise_an_audit_alert(app)
     routes = page_routes(app)

@@ -5,7 +5,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from forms import FORMS
-from web.common import hostile_input, http_errors, task_context, unit_of_work
+from web.common import hostile_input, http_errors, static_versions, task_context, unit_of_work
 from web.common.params import IdConverter
 from web.reference.checklists import load_checklists
 from web.reference.regions import load_regions
@@ -112,6 +112,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app.register_blueprint(cylinders.bp)
     app.register_blueprint(cylinder_scan.bp)  # what a cylinder's QR label opens, signed in or not
     http_errors.register(app)
+    static_versions.register(app)
     hostile_input.register(app)
     rights.register(app)
     from web.common import navigation
