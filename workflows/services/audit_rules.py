@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 
 from models import ROLE_CITY_ADMIN, AuditAlert, AuditEntry, AuditRule, User
 from workflows import notify
@@ -159,20 +159,24 @@ def evaluate(s, entry: AuditEntry, stored: list | None = None) -> list[AuditAler
     return [a for a in raised if a is not None]
 
 
+# The newest open alert of an episode extended by one statement (built once), if there is one.
+_EXTEND_EPISODE = update(_ALERTS).where(_ALERTS.c.id == select(_ALERTS.c.id).where(
+    _ALERTS.c.rule == bindparam("p_rule"), _ALERTS.c.subject == bindparam("p_subject"),
+    _ALERTS.c.last_at >= bindparam("p_since", type_=_ALERTS.c.last_at.type))
+    .order_by(_ALERTS.c.id.desc()).limit(1).scalar_subquery()).values(
+    last_at=case((_ALERTS.c.last_at < bindparam("p_at", type_=_ALERTS.c.last_at.type),
+                  bindparam("p_at", type_=_ALERTS.c.last_at.type)), else_=_ALERTS.c.last_at),
+    matches=_ALERTS.c.matches + 1).returning(_ALERTS.c.id)
+
+
 def _subject(entry: AuditEntry) -> str:
     return f"user:{entry.user_id}"
 
 
 def _episode(s, rule: Rule, subject: str, entry: AuditEntry, **facts) -> AuditAlert | None:
     """Extend the subject's open episode of this rule, or raise a new alert and notify the city admins."""
-    # The newest open alert of the episode extended by one statement, if there is one.
-    newest = select(_ALERTS.c.id).where(_ALERTS.c.rule == rule.key, _ALERTS.c.subject == subject,
-                                        _ALERTS.c.last_at >= entry.at - rule.window) \
-        .order_by(_ALERTS.c.id.desc()).limit(1).scalar_subquery()
-    at = literal(entry.at, _ALERTS.c.last_at.type)
-    extended = s.execute(update(_ALERTS).where(_ALERTS.c.id == newest).values(
-        last_at=case((_ALERTS.c.last_at < at, at), else_=_ALERTS.c.last_at),
-        matches=_ALERTS.c.matches + 1).returning(_ALERTS.c.id)).first()
+    extended = s.execute(_EXTEND_EPISODE, {"p_rule": rule.key, "p_subject": subject,
+                                           "p_since": entry.at - rule.window, "p_at": entry.at}).first()
     if extended is not None:
         return None
     who = facts.pop("who", None) or entry.username or subject.split(":", 1)[1]
