@@ -261,15 +261,19 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
     }
     if full:
         keys = party.party_keys(user, model.meta)
-        parent, children = linked_cases(case, user)
+        shown_history = history(case, for_party=keys is not None)
         if keys is not None:  # the party of a case kept internal: no links to the cases around it
             parent, children = None, []
+        else:
+            # The engine notes "case_opened" in a case's history for each case it opens from it: a
+            # history without one has no cases to look up.
+            parent, children = linked_cases(case, user, any(h["event"] == "case_opened" for h in shown_history))
         out["parent"] = link_dict(parent) if parent else None
         out["children"] = [link_dict(c) for c in children]
         out["data"] = case.data if keys is None else {k: v for k, v in (case.data or {}).items() if k in keys}
         out["path"] = (case.path or []) if keys is None else []  # the elements passed, for the diagram
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
-        out["history"] = history(case, for_party=keys is not None)
+        out["history"] = shown_history
         # The list, not the files: a case's PDFs and photos stay in the database.
         shown = party_attachment_ids(case) if keys is not None else None
         out["attachments"] = [
@@ -319,14 +323,17 @@ def active_elements(case: Case) -> list[str]:
 
 
 # ---- linked cases -------------------------------------------------------------
-def linked_cases(case: Case, user) -> tuple[Case | None, list[Case]]:
+def linked_cases(case: Case, user, opened_any: bool = True) -> tuple[Case | None, list[Case]]:
     """The case that opened this one and the cases it opened, as far as ``user`` may see them:
-    a linked case outside the caller's scope is left out, not named."""
+    a linked case outside the caller's scope is left out, not named. ``opened_any``: False when the
+    caller knows the case opened none (its history says so), which spares the query."""
     parent = None
     if case.parent_id is not None:
         parent = db.session.scalar(select(Case).where(Case.id == case.parent_id, access.case_scope(user)))
-    children = db.session.scalars(select(Case).where(Case.parent_id == case.id, access.case_scope(user))
-                                  .order_by(Case.id)).all()
+    children = []
+    if opened_any:
+        children = db.session.scalars(select(Case).where(Case.parent_id == case.id, access.case_scope(user))
+                                      .order_by(Case.id)).all()
     return parent, list(children)
 
 

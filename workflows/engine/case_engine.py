@@ -522,10 +522,14 @@ class CaseEngine:
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)
+        # A case that ends is marked so before the handlers run too: their flush then writes it with
+        # the data and state, one UPDATE. Its history says so after what they recorded.
+        completed = workflow.is_completed()
+        if completed:
+            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
         for event in events:
             self._deliver(s, case, event, actor, now)
-        if workflow.is_completed():
-            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
+        if completed:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(workflow))
 
