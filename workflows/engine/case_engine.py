@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -688,9 +688,14 @@ class CaseEngine:
         return by_field
 
     def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
-        s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
-                        task_id=row.id if row else None, task_name=row.title if row else "",
-                        detail=detail or {}))
+        # Written now by a Core statement: the ORM's unit of work cost more than the INSERT, and nothing
+        # in the transition holds an event. Rows added and not yet written go first (a handler's own
+        # history entries), so the history keeps the order things happened in.
+        if s.new:
+            s.flush()
+        s.execute(_INSERT_EVENT, {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None,
+                                  "event": event, "task_id": row.id if row else None,
+                                  "task_name": row.title if row else "", "detail": detail or {}})
 
 
 _UNREAD = object()
@@ -704,6 +709,7 @@ _LOCK_CASE_OF_TASK = (
 # The task's candidates (the access check asks) joined in, not read by a statement of their own.
 _TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
     .options(joinedload(Task.candidates))
+_INSERT_EVENT = insert(CaseEvent.__table__)
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 
