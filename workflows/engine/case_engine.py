@@ -689,10 +689,8 @@ class CaseEngine:
 
     def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
         # Written now by a Core statement: the ORM's unit of work cost more than the INSERT, and nothing
-        # in the transition holds an event. Rows added and not yet written go first (a handler's own
-        # history entries), so the history keeps the order things happened in.
-        if s.new:
-            s.flush()
+        # in the transition holds an event. The session's autoflush writes what was added before it (a
+        # handler's own history entries) first, so the history keeps the order things happened in.
         s.execute(_INSERT_EVENT, {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None,
                                   "event": event, "task_id": row.id if row else None,
                                   "task_name": row.title if row else "", "detail": detail or {}})
