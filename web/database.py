@@ -1,4 +1,5 @@
 """Engine options per backend, schema upgrades through Alembic, and throw-away PostgreSQL databases."""
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -16,16 +17,50 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Writers wait for each other (30 s) instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # pool_pre_ping: a connection the server dropped (restart, failover) is replaced before use, so the
-    # process serves again once the database is back. connect_timeout: an unreachable server fails a
+    # No pool_pre_ping: ``ping_after_idle`` pings only connections that sat in the pool a while, so a
+    # connection the server dropped (restart, failover) is still replaced before use and the process
+    # serves again once the database is back. connect_timeout: an unreachable server fails a
     # request in seconds (503) instead of holding it until the load balancer gives up.
     # No JIT: it pays off for long analytical queries, not for the platform's short ones. At a million
     # cases the planner's estimate for the queue counts crossed jit_above_cost and compiling took
     # 0.7 s of a 1.3 s request (bench/results/plans, `python -m bench queue`).
     # pool_use_lifo: a request's units of work (its transaction, then the audit entry after it) get back
     # the connection they just returned, and idle connections beyond the busiest moment can expire.
-    return {"pool_pre_ping": True, "pool_use_lifo": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
+    return {"pool_use_lifo": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
             "connect_args": {"connect_timeout": 5, "options": "-c jit=off"}}
+
+
+# A connection given back to the pool this recently (seconds) is taken out again without a ping. A
+# writing request takes one out up to four times in a row (its transaction, the reply's reads, the
+# audit entry, the alert rules), each time from the previous one (pool_use_lifo): pool_pre_ping cost a
+# round trip each time for a connection that had just answered. One idle for longer is pinged first.
+PING_AFTER_IDLE_S = 1.0
+_IDLE_SINCE = "gasflow.idle_since"
+
+
+def ping_after_idle(engine: Engine) -> None:
+    """pool_pre_ping for connections idle longer than PING_AFTER_IDLE_S: a connection that fails the
+    ping invalidates the pool (as pool_pre_ping does) and the checkout goes on with a new one."""
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(dbapi_connection, record):
+        if dbapi_connection is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        # Nothing noted: a connection made for this checkout (the record's info goes with its connection).
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise exc.InvalidatePoolError()
 
 
 @event.listens_for(Engine, "connect")

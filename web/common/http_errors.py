@@ -141,8 +141,9 @@ def register(app):
 
     # The database gone (restarting, failing over, unreachable) or too busy to give a connection: the
     # request could not be served but nothing is wrong with it, so 503 and "try again", never a 500.
-    # Its transaction was never committed; the pool checks connections before use (pool_pre_ping),
-    # so the same process serves again as soon as the database is back.
+    # Its transaction was never committed; the failed connection invalidates the pool, and the pool
+    # pings connections idle for a moment before use (web/database.py, ping_after_idle), so the same
+    # process serves again as soon as the database is back.
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(DisconnectionError)

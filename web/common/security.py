@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from models import ApiToken, User
@@ -90,9 +90,7 @@ def token_for(session, raw: str, address: str | None = None) -> ApiToken | None:
     """The live token ``raw`` names (not revoked, not expired, its user active), its last use noted."""
     # The user and his rights come in the same statement: every API request asks, and every writing
     # one checks a right, so one round trip, not three.
-    token = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(raw))
-                            .options(joinedload(ApiToken.user).joinedload(User.right_overrides))
-                            ).unique().scalar_one_or_none()
+    token = session.execute(_TOKEN_WITH_USER, {"digest": _digest(raw)}).unique().scalar_one_or_none()
     now = datetime.now(UTC)
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
@@ -106,6 +104,10 @@ def token_for(session, raw: str, address: str | None = None) -> ApiToken | None:
         token.last_used_at, token.last_used_address = now, address
         session.commit()
     return token
+
+
+_TOKEN_WITH_USER = select(ApiToken).where(ApiToken.token_hash == bindparam("digest")) \
+    .options(joinedload(ApiToken.user).joinedload(User.right_overrides))
 
 
 def user_for_token(session, raw: str, address: str | None = None) -> User | None:

@@ -212,13 +212,12 @@ def task_dict(task: Task) -> dict:
 def history(case: Case, for_party: bool = False) -> list[dict]:
     """The case's history; ``for_party``: only what its party sees (``workflows.party``)."""
     # Who acted, in the same statement as what happened.
-    rows = db.session.execute(_HISTORY_OF_CASE, {"case_id": case.id}).all()
+    # Columns, not entities: the history is read on every reply, and only read.
+    events = db.session.execute(_HISTORY_OF_CASE, {"case_id": case.id}).all()
     if for_party:
         roles = dict(db.session.execute(select(Task.id, Task.role).where(Task.case_id == case.id)).all())
-        rows = [row for row in rows if party.sees_event(row[0].event, row[0].detail, roles.get(row[0].task_id),
-                                                        row[3] is not None)]
-    events = [row[0] for row in rows]
-    users = {row[0].actor_id: row for row in rows if row[0].actor_id}
+        events = [ev for ev in events if party.sees_event(ev.event, ev.detail, roles.get(ev.task_id),
+                                                          ev.enterprise_id is not None)]
     # Comment files by id, read without their content: the history only links to them.
     att_ids = [i for ev in events if ev.event == "comment" for i in (ev.detail or {}).get("attachments") or []
                if isinstance(i, int)]
@@ -231,7 +230,7 @@ def history(case: Case, for_party: bool = False) -> list[dict]:
                  for r in rows}
     out = []
     for ev in events:
-        actor = users.get(ev.actor_id)
+        actor = ev if ev.actor_id else None  # the actor's name and display name came with the event
         detail = ev.detail
         if for_party and ev.event in party.CASE_EVENTS:  # not the model's key, version or end element
             detail = {k: v for k, v in (detail or {}).items() if k == "end_name"}
@@ -261,15 +260,19 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
     }
     if full:
         keys = party.party_keys(user, model.meta)
-        parent, children = linked_cases(case, user)
+        shown_history = history(case, for_party=keys is not None)
         if keys is not None:  # the party of a case kept internal: no links to the cases around it
             parent, children = None, []
+        else:
+            # The engine notes "case_opened" in a case's history for each case it opens from it: a
+            # history without one has no cases to look up.
+            parent, children = linked_cases(case, user, any(h["event"] == "case_opened" for h in shown_history))
         out["parent"] = link_dict(parent) if parent else None
         out["children"] = [link_dict(c) for c in children]
         out["data"] = case.data if keys is None else {k: v for k, v in (case.data or {}).items() if k in keys}
         out["path"] = (case.path or []) if keys is None else []  # the elements passed, for the diagram
         out["tasks"] = [task_dict(t) for t in open_tasks(case, user)]
-        out["history"] = history(case, for_party=keys is not None)
+        out["history"] = shown_history
         # The list, not the files: a case's PDFs and photos stay in the database.
         shown = party_attachment_ids(case) if keys is not None else None
         out["attachments"] = [
@@ -301,7 +304,9 @@ _DOCUMENTS_OF_CASE = select(IssuedDocument.kind, IssuedDocument.number, IssuedDo
 _ATTACHMENTS_OF_CASE = select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size,
                               Attachment.task_id).where(Attachment.case_id == bindparam("case_id")) \
     .order_by(Attachment.id)
-_HISTORY_OF_CASE = select(CaseEvent, User.username, User.display_name, User.enterprise_id) \
+_HISTORY_OF_CASE = select(CaseEvent.id, CaseEvent.at, CaseEvent.actor_id, CaseEvent.event, CaseEvent.task_id,
+                          CaseEvent.task_name, CaseEvent.detail, User.username, User.display_name,
+                          User.enterprise_id) \
     .outerjoin(User, User.id == CaseEvent.actor_id).where(CaseEvent.case_id == bindparam("case_id")) \
     .order_by(CaseEvent.id)
 
@@ -319,14 +324,17 @@ def active_elements(case: Case) -> list[str]:
 
 
 # ---- linked cases -------------------------------------------------------------
-def linked_cases(case: Case, user) -> tuple[Case | None, list[Case]]:
+def linked_cases(case: Case, user, opened_any: bool = True) -> tuple[Case | None, list[Case]]:
     """The case that opened this one and the cases it opened, as far as ``user`` may see them:
-    a linked case outside the caller's scope is left out, not named."""
+    a linked case outside the caller's scope is left out, not named. ``opened_any``: False when the
+    caller knows the case opened none (its history says so), which spares the query."""
     parent = None
     if case.parent_id is not None:
         parent = db.session.scalar(select(Case).where(Case.id == case.parent_id, access.case_scope(user)))
-    children = db.session.scalars(select(Case).where(Case.parent_id == case.id, access.case_scope(user))
-                                  .order_by(Case.id)).all()
+    children = []
+    if opened_any:
+        children = db.session.scalars(select(Case).where(Case.parent_id == case.id, access.case_scope(user))
+                                      .order_by(Case.id)).all()
     return parent, list(children)
 
 

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -522,10 +522,14 @@ class CaseEngine:
         prune(workflow)
         case.state = dump_state(workflow)
         case.next_timer_at = _next_timer(workflow)
+        # A case that ends is marked so before the handlers run too: their flush then writes it with
+        # the data and state, one UPDATE. Its history says so after what they recorded.
+        completed = workflow.is_completed()
+        if completed:
+            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
         for event in events:
             self._deliver(s, case, event, actor, now)
-        if workflow.is_completed():
-            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
+        if completed:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(workflow))
 
@@ -684,9 +688,12 @@ class CaseEngine:
         return by_field
 
     def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
-        s.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, event=event,
-                        task_id=row.id if row else None, task_name=row.title if row else "",
-                        detail=detail or {}))
+        # Written now by a Core statement: the ORM's unit of work cost more than the INSERT, and nothing
+        # in the transition holds an event. The session's autoflush writes what was added before it (a
+        # handler's own history entries) first, so the history keeps the order things happened in.
+        s.execute(_INSERT_EVENT, {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None,
+                                  "event": event, "task_id": row.id if row else None,
+                                  "task_name": row.title if row else "", "detail": detail or {}})
 
 
 _UNREAD = object()
@@ -700,6 +707,7 @@ _LOCK_CASE_OF_TASK = (
 # The task's candidates (the access check asks) joined in, not read by a statement of their own.
 _TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
     .options(joinedload(Task.candidates))
+_INSERT_EVENT = insert(CaseEvent.__table__)
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 

@@ -10,11 +10,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import GENESIS_HASH, AuditAnchor, AuditChainHead, AuditEntry
 from workflows.text import clean_json, clean_text
+
+from . import audit_rules
 
 RETENTION_DAYS = 180  # GB/T 22239 level 3 asks for at least six months of audit records
 HEAD_ID = 1
@@ -47,39 +49,64 @@ def fields_of(entry: AuditEntry) -> dict:
     return {name: getattr(entry, name) for name in HASHED_FIELDS}
 
 
-def lock_head(s) -> AuditChainHead:
+@dataclass(frozen=True)
+class Head:
+    """The chain head as its lock read it, and the alert rules stored at that moment (rows for
+    ``audit_rules.from_stored``)."""
+
+    last_id: int
+    last_hash: str
+    rules: list
+
+
+# Core statements on the tables, not the ORM's unit of work: every writing request appends, and the
+# head row is never held as an object (what the lock returns is the head as it stands).
+_HEAD = AuditChainHead.__table__
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID) \
+    .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_TOUCH_HEAD: dict = {}  # by dialect: the rules are read as JSON, whose functions differ
+
+
+def _touch_head(dialect: str):
+    if dialect not in _TOUCH_HEAD:
+        _TOUCH_HEAD[dialect] = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_id=_HEAD.c.last_id) \
+            .returning(_HEAD.c.last_id, _HEAD.c.last_hash, audit_rules.stored_json(dialect))
+    return _TOUCH_HEAD[dialect]
+
+
+def lock_head(s) -> Head:
     """The chain head, locked for this transaction (made if the table is empty), read by the statement
-    that locks it."""
-    touch = (update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_id=AuditChainHead.last_id)
-             .returning(AuditChainHead).execution_options(populate_existing=True, synchronize_session=False))
-    head = s.scalars(touch).one_or_none()
-    if head is None:
-        insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-        s.execute(insert(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
+    that locks it, with the alert rules as stored."""
+    dialect = s.get_bind().dialect.name
+    row = s.execute(_touch_head(dialect)).one_or_none()
+    if row is None:
+        insert_head = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        s.execute(insert_head(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
                   .on_conflict_do_nothing())
-        head = s.scalars(touch).one()
-    return head
+        row = s.execute(_touch_head(dialect)).one()
+    return Head(row[0], row[1], audit_rules.decode_stored(row[2]))
 
 
 def append(s, *, at: datetime, kind: str, user_id=None, username="", token_id=None, address="", method="",
-           endpoint="", path="", object_ids=None, status=None, outcome="", detail=None) -> AuditEntry:
+           endpoint="", path="", object_ids=None, status=None, outcome="", detail=None) -> tuple[AuditEntry, Head]:
     """Add the next entry of the chain in ``s``'s transaction; the caller commits (and should do so
-    soon: the head stays locked until then)."""
+    soon: the head stays locked until then). Returns the entry as written (an object the session does
+    not hold) and the chain head as the append locked it (with the alert rules as stored)."""
     values = {"kind": kind, "username": username or "", "address": address or "", "method": method or "",
               "endpoint": endpoint or "", "path": path or ""}
     # What a refused request carried is recorded as it can be stored and hashed: NUL dropped, lone
     # surrogates replaced (the entry of an attack must not be lost to the attack's characters).
     values = {k: clean_text(str(v))[:LIMITS[k]] for k, v in values.items()}
     head = lock_head(s)
-    entry = AuditEntry(id=head.last_id + 1, at=at.astimezone(UTC), user_id=user_id, token_id=token_id,
-                       object_ids=plain_json(clean_json(object_ids)), status=status,
-                       outcome=(outcome or "")[:16], detail=plain_json(clean_json(detail)),
-                       prev_hash=head.last_hash, **values)
-    entry.hash = entry_hash(fields_of(entry), head.last_hash)
-    s.add(entry)
-    head.last_id, head.last_hash = entry.id, entry.hash
-    s.flush()
-    return entry
+    fields = {"id": head.last_id + 1, "at": at.astimezone(UTC), "user_id": user_id, "token_id": token_id,
+              "object_ids": plain_json(clean_json(object_ids)), "status": status,
+              "outcome": (outcome or "")[:16], "detail": plain_json(clean_json(detail)), **values}
+    fields["prev_hash"] = head.last_hash
+    fields["hash"] = entry_hash(fields, head.last_hash)
+    s.execute(_INSERT_ENTRY, fields)
+    s.execute(_MOVE_HEAD, {"new_id": fields["id"], "new_hash": fields["hash"]})
+    return AuditEntry(**fields), head
 
 
 @dataclass
@@ -114,7 +141,9 @@ def verify(s, batch: int = 1000) -> Verdict:
     earlier = s.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.id < (anchor.first_id if anchor else 1)))
     if earlier is not None:
         return Verdict(False, checked, earlier, "entry precedes the start of the chain")
-    head = s.get(AuditChainHead, HEAD_ID)
+    # Read as it stands, not from the session's objects: appends write the head with Core statements.
+    head = s.execute(select(AuditChainHead.last_id, AuditChainHead.last_hash)
+                     .where(AuditChainHead.id == HEAD_ID)).first()
     head_id, head_hash = (head.last_id, head.last_hash) if head else (0, GENESIS_HASH)
     if head_id > expected - 1:
         return Verdict(False, checked, expected,

@@ -6,11 +6,12 @@ within the rule's window, the open alert is extended instead of raising another.
 Evaluated in the transaction that appends the entry, under the chain head's lock, so two processes
 never open the same episode twice.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select, update
 
 from models import ROLE_CITY_ADMIN, AuditAlert, AuditEntry, AuditRule, User
 from workflows import notify
@@ -40,6 +41,7 @@ DEFAULTS = {
     ACCOUNT_LOCKED: {"threshold": 1, "window_minutes": 15, "params": {}},
 }
 RULE_KEYS = tuple(DEFAULTS)
+_ALERTS = AuditAlert.__table__
 TEXTS = {
     BULK_EXPORT: "审计告警: {who} 在 {window} 分钟内导出/下载 {count} 次",
     OFF_HOURS: "审计告警: {who} 在非工作时间访问平台 ({local})",
@@ -62,18 +64,44 @@ class Rule:
         return timedelta(minutes=self.window_minutes)
 
 
+_STORED = (AuditRule.key, AuditRule.enabled, AuditRule.threshold, AuditRule.window_minutes, AuditRule.params)
+
+
 def rules(s) -> dict[str, Rule]:
     """Every rule: as stored, else its default."""
-    stored = {r.key: r for r in s.scalars(select(AuditRule))}
+    return from_stored(s.execute(select(*_STORED)).all())
+
+
+def from_stored(rows) -> dict[str, Rule]:
+    """The rules from stored rows (key, enabled, threshold, window_minutes, params), defaults for the others."""
+    stored = {row[0]: row for row in rows}
     out = {}
     for key, default in DEFAULTS.items():
         row = stored.get(key)
         if row is None:
             out[key] = Rule(key, True, default["threshold"], default["window_minutes"], dict(default["params"]))
         else:
-            out[key] = Rule(key, row.enabled, row.threshold, row.window_minutes,
-                            {**default["params"], **(row.params or {})})
+            out[key] = Rule(key, bool(row[1]), row[2], row[3], {**default["params"], **(row[4] or {})})
     return out
+
+
+def stored_json(dialect: str):
+    """The stored rows as one JSON array of [key, enabled, threshold, window_minutes, params], a scalar
+    subquery: the chain head's lock reads them in its own statement (``audit_chain.lock_head``), so the
+    rules cost every writing request no statement of their own, and are as current as a read of the table."""
+    t = AuditRule.__table__
+    if dialect == "postgresql":
+        row = func.json_build_array(t.c.key, t.c.enabled, t.c.threshold, t.c.window_minutes, t.c.params)
+        return select(func.json_agg(row)).scalar_subquery()
+    row = func.json_array(t.c.key, t.c.enabled, t.c.threshold, t.c.window_minutes, func.json(t.c.params))
+    return select(func.json_group_array(row)).scalar_subquery()
+
+
+def decode_stored(value) -> list:
+    """What ``stored_json`` read: PostgreSQL's driver decodes it (NULL for no rows), SQLite's gives text."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def save(s, rule: Rule, actor_id: int | None, now: datetime) -> None:
@@ -93,9 +121,10 @@ def outside_hours(rule: Rule, at: datetime) -> bool:
     return local.isoweekday() not in rule.params.get("weekdays", []) or not start <= local.hour < end
 
 
-def evaluate(s, entry: AuditEntry) -> list[AuditAlert]:
-    """Check the rules the entry can trigger; returns the alerts newly raised."""
-    active = {k: r for k, r in rules(s).items() if r.enabled}
+def evaluate(s, entry: AuditEntry, stored: list | None = None) -> list[AuditAlert]:
+    """Check the rules the entry can trigger; returns the alerts newly raised. ``stored``: the stored
+    rows as the entry's append read them (``audit_chain.Head.rules``); else they are read here."""
+    active = {k: r for k, r in (from_stored(stored) if stored is not None else rules(s)).items() if r.enabled}
     by_user = (AuditEntry.user_id == entry.user_id) if entry.user_id is not None else None
     found = []
     if BULK_EXPORT in active and entry.kind == "export" and by_user is not None:
@@ -130,18 +159,25 @@ def evaluate(s, entry: AuditEntry) -> list[AuditAlert]:
     return [a for a in raised if a is not None]
 
 
+# The newest open alert of an episode extended by one statement (built once), if there is one.
+_EXTEND_EPISODE = update(_ALERTS).where(_ALERTS.c.id == select(_ALERTS.c.id).where(
+    _ALERTS.c.rule == bindparam("p_rule"), _ALERTS.c.subject == bindparam("p_subject"),
+    _ALERTS.c.last_at >= bindparam("p_since", type_=_ALERTS.c.last_at.type))
+    .order_by(_ALERTS.c.id.desc()).limit(1).scalar_subquery()).values(
+    last_at=case((_ALERTS.c.last_at < bindparam("p_at", type_=_ALERTS.c.last_at.type),
+                  bindparam("p_at", type_=_ALERTS.c.last_at.type)), else_=_ALERTS.c.last_at),
+    matches=_ALERTS.c.matches + 1).returning(_ALERTS.c.id)
+
+
 def _subject(entry: AuditEntry) -> str:
     return f"user:{entry.user_id}"
 
 
 def _episode(s, rule: Rule, subject: str, entry: AuditEntry, **facts) -> AuditAlert | None:
     """Extend the subject's open episode of this rule, or raise a new alert and notify the city admins."""
-    open_alert = s.scalar(select(AuditAlert).where(AuditAlert.rule == rule.key, AuditAlert.subject == subject,
-                                                   AuditAlert.last_at >= entry.at - rule.window)
-                          .order_by(AuditAlert.id.desc()).limit(1))
-    if open_alert is not None:
-        open_alert.last_at = max(open_alert.last_at, entry.at)
-        open_alert.matches += 1
+    extended = s.execute(_EXTEND_EPISODE, {"p_rule": rule.key, "p_subject": subject,
+                                           "p_since": entry.at - rule.window, "p_at": entry.at}).first()
+    if extended is not None:
         return None
     who = facts.pop("who", None) or entry.username or subject.split(":", 1)[1]
     if subject.startswith("address:"):

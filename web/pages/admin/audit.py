@@ -186,7 +186,7 @@ def _record(status: int, disposition: str) -> None:
                         kind, outcome = "login_locked", "locked"
                 username = username or detail.get("username_tried", "")
             _note_lock(s, kind, username, detail)
-            entry = audit_chain.append(
+            entry, head = audit_chain.append(
                 s, at=clock.now(), kind=kind, user_id=user_id, username=username, token_id=token_id,
                 address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
                 path=request.path, object_ids=dict(request.view_args or {}), status=status, outcome=outcome,
@@ -195,7 +195,7 @@ def _record(status: int, disposition: str) -> None:
             # chain's head, so it is held for the append alone; and a faulty rule cannot cost the entry.
             s.commit()
             try:
-                audit_rules.evaluate(s, entry)
+                audit_rules.evaluate(s, entry, head.rules)
                 s.commit()
             except Exception:
                 s.rollback()
