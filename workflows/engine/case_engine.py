@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
@@ -59,6 +59,7 @@ from .pruning import prune
 from .sandbox import SandboxError
 from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
+from .timer_values import parse_instant
 
 log = logging.getLogger(__name__)
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
@@ -664,7 +665,7 @@ class CaseEngine:
             return None
         try:
             value = workflow.script_engine.evaluate(spiff_task, expression)
-            return _parse_instant(value)
+            return parse_instant(value)
         except (SpiffWorkflowException, ValueError, TypeError) as exc:
             _reraise_limit(exc, spiff_task)
             log.warning("due date expression %r gave no date", expression)
@@ -808,14 +809,6 @@ def _end_detail(workflow) -> dict:
     return {}
 
 
-def _parse_instant(value) -> datetime:
-    if isinstance(value, datetime):
-        instant = value
-    else:
-        instant = TimerEventDefinition.get_datetime(str(value))
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-
-
 def _next_timer(workflow) -> datetime | None:
     """The earliest pending timer, so the periodic job only loads cases that are due."""
     instants = []
@@ -823,7 +816,7 @@ def _next_timer(workflow) -> datetime | None:
         if event.event_type not in TIMER_EVENTS or not isinstance(event.value, str):
             continue
         try:
-            instants.append(_parse_instant(event.value))
+            instants.append(parse_instant(event.value))
         except (ValueError, TypeError):
             continue
     # An event-based gateway waits for its events as one (SpiffWorkflow's MultipleEventDefinition, whose
@@ -833,7 +826,7 @@ def _next_timer(workflow) -> datetime | None:
         if isinstance(definition, MultipleEventDefinition) and isinstance(task.internal_data.get("event_value"), str) \
                 and any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
             try:
-                instants.append(_parse_instant(task.internal_data["event_value"]))
+                instants.append(parse_instant(task.internal_data["event_value"]))
             except (ValueError, TypeError):
                 continue
     return min(instants) if instants else None

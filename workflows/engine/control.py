@@ -35,6 +35,7 @@ from workflows.text import has_bad_text
 
 from . import clock
 from .serialization import SERIALIZER, dump_state, load_state
+from .timer_values import parse_instant
 
 MAX_REASON = 1000
 RUNNING = (CASE_ACTIVE, CASE_SUSPENDED)
@@ -406,10 +407,8 @@ def shift_timers(workflow, by: timedelta) -> int:
 
 
 def _later(value, by: timedelta):
-    from .case_engine import _parse_instant
-
     try:
-        instant = _parse_instant(value)
+        instant = parse_instant(value)
     except (ValueError, TypeError):
         return None
     return (instant + by).isoformat()

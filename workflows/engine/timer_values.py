@@ -5,6 +5,8 @@ SpiffWorkflow reads the value of a timer expression with ``.upper()`` (so ``1234
 month at a time, in the engine's thread: ``P99999999999Y`` never returned. Its parsing functions
 are wrapped here, for every timer of every model, to refuse both with a plain reason.
 """
+from datetime import UTC, datetime
+
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -72,3 +74,12 @@ def check_constant(kind: str, value) -> None:
         parse_iso_duration(value)
     else:
         parse_time_or_duration(value)
+
+
+def parse_instant(value) -> datetime:
+    """The instant a timer's value names (a waiting timer keeps it as ISO text), with a time zone."""
+    if isinstance(value, datetime):
+        instant = value
+    else:
+        instant = TimerEventDefinition.get_datetime(str(value))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
