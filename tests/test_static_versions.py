@@ -2,6 +2,8 @@
 without the current fingerprint they are answered as before (asked for again on each page)."""
 import re
 
+import pytest
+
 
 def test_pages_name_static_files_by_fingerprint_and_those_are_kept_a_year(app, browser):
     page = browser("keqiao_inspector").client.get("/")
@@ -39,3 +41,24 @@ def test_a_changed_file_gets_a_new_fingerprint(app):
         assert first != second and "?v=" in first and "?v=" in second
     finally:
         os.remove(target)
+
+
+@pytest.mark.parametrize("path", ["/static/../../../../../../../../etc/hostname?v=000000000000",
+                                  "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/dev/zero?v=000000000000",
+                                  "/static/../../../../../../../../dev/zero?v=000000000000",
+                                  "/static/css?v=000000000000", "/static/css/app%00.css?v=000000000000"])
+def test_a_name_out_of_the_static_folder_is_never_read(app, monkeypatch, path):
+    """The fingerprint of a requested name is worked out from the file's content: a name leading out of
+    the folder (a file of the server's, or /dev/zero, which would be read for ever) is not opened."""
+    import builtins
+
+    opened, real_open = [], builtins.open
+
+    def spy(name, *args, **kwargs):
+        opened.append(str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    answer = app.test_client().get(path)
+    assert answer.status_code in (400, 404)
+    assert not [name for name in opened if "etc" in name or "dev" in name or name.endswith("css")], opened

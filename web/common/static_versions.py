@@ -4,8 +4,10 @@ again on every page (a 304 each, a round trip on a slow network). A request with
 fingerprint (a file a stylesheet names by a relative path, an old page) is answered as before."""
 import hashlib
 import os
+import stat as stat_kind
 
 from flask import Flask, request
+from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
 
@@ -14,10 +16,16 @@ def register(app: Flask) -> None:
     known: dict[str, tuple[tuple[int, int], str]] = {}
 
     def fingerprint(filename: str) -> str | None:
-        path = os.path.join(app.static_folder, filename)
+        # The name may come from a request (``/static/<path>?v=``): only a regular file inside the
+        # static folder is read, never ``../`` out of it nor a device that never ends (/dev/zero).
+        path = safe_join(app.static_folder, filename)
+        if path is None:
+            return None
         try:
             stat = os.stat(path)
         except (OSError, ValueError):
+            return None
+        if not stat_kind.S_ISREG(stat.st_mode):
             return None
         seen = (stat.st_mtime_ns, stat.st_size)
         if filename not in known or known[filename][0] != seen:
