@@ -250,7 +250,9 @@ def open_tasks(case: Case, user) -> list[Task]:
                               .options(joinedload(Task.candidates))).unique().all()
 
 
-def case_dict(case: Case, user, full: bool = True) -> dict:
+def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -> dict:
+    """The case as the API and the pages show it to ``user``. ``links``: its (parent, children) as the
+    caller already looked them up (``linked_cases``), so they are not looked up again."""
     # The version from the engine's per-process facts: the model's row (its XML and spec) stays unread.
     model = case_engine().model(db.session, case.process_model_id)
     out = {
@@ -263,6 +265,8 @@ def case_dict(case: Case, user, full: bool = True) -> dict:
         shown_history = history(case, for_party=keys is not None)
         if keys is not None:  # the party of a case kept internal: no links to the cases around it
             parent, children = None, []
+        elif links is not None:
+            parent, children = links
         else:
             # The engine notes "case_opened" in a case's history for each case it opens from it: a
             # history without one has no cases to look up.

@@ -12,10 +12,10 @@ from workflows.permissions import has_right
 
 def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
     g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
-    info = taskflow.case_dict(case, user)
     # The party of a case kept internal sees no diagram of its steps and no links to other cases.
     party_view = party.party_keys(user, case.process_model.meta) is not None
     parent, children = (None, []) if party_view else taskflow.linked_cases(case, user)
+    info = taskflow.case_dict(case, user, links=(parent, children))
     linked = [(role, c, taskflow.active_elements(c)) for role, c in
               ([("parent", parent)] if parent else []) + [("child", c) for c in children]]
     return render_template("case.html", case=case, info=info, active=taskflow.active_elements(case),
