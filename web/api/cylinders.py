@@ -1,7 +1,6 @@
 """REST API v1, cylinder trace (A1.4): GET /cylinders/<code>/trace, from the accepted data records, scoped
 like the data: an enterprise its own cylinders, a county authority its county's, the city all. A code
 outside the caller's scope is not found, exactly like a code nobody registered."""
-from zoneinfo import ZoneInfo
 
 from flask import jsonify
 
@@ -10,9 +9,9 @@ from web.api import area
 from web.common.rights import api_scope
 from web.extensions import db
 from workflows import access
-from workflows.engine import clock
 from workflows.errors import InvalidInput, NotFound
 from workflows.services import cylinder_trace
+from workflows.services.shanghai_time import today
 
 bp = area("cylinder_api", __name__)
 # U+FFFD: the server's decoding of bytes that were not UTF-8 (a lone surrogate's), never part of a real code.
@@ -50,8 +49,7 @@ def cylinder_trace_of(code):
     the places it was, and whether its inspection is valid; one entry per enterprise in the caller's scope
     that registered the code (?enterprise= narrows to one)."""
     code = checked_code(code)
-    today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
-    traces = cylinder_trace.find(db.session, access.enterprise_scope(api.me()), code, today,
+    traces = cylinder_trace.find(db.session, access.enterprise_scope(api.me()), code, today(),
                                  api.int_arg("enterprise"))
     if not traces:
         raise NotFound("no such cylinder")

@@ -1,7 +1,6 @@
 """REST API v1, the supervision measures (issue 15 item 4): the month's indicators and the safety scores with
 their rankings and credit grades, over the caller's area."""
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import jsonify, request
 
@@ -16,7 +15,6 @@ from workflows.services import safety_scores, supervision_measures
 from workflows.services.shanghai_time import today
 
 bp = area("measures_api", __name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def filters() -> tuple[int | None, int | None]:

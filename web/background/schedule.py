@@ -75,14 +75,13 @@ def daily_data_checks(app) -> int:
     """Once a day (the first round after midnight, Shanghai time): warnings that time alone brings,
     such as a cylinder's inspection falling due (and, 30 days ahead, the notice that it will). Returns the
     warnings open after it and the notices written, or 0 if not run."""
-    from zoneinfo import ZoneInfo
-
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services.data_checks import check_all
+    from workflows.services.shanghai_time import day_of
 
     now = clock.now()  # the real time, or the instant a test sets
-    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    today = day_of(now).isoformat()
     engine = case_engine(app)
     with engine.sessions() as s:
         if not _claim_day(s, "data_checks_day", today):
@@ -114,15 +113,15 @@ def daily_safety_scores(app) -> int:
     stored with every rule's points; after a quarter's last day, that quarter's credit grades as drafts for
     the city admin to publish. Returns the scores stored, or 0 if another round had the day."""
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
     from forms.data_kinds import PERIODIC
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services import safety_scores
+    from workflows.services.shanghai_time import day_of
 
     now = clock.now()
-    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    today = day_of(now)
     with case_engine(app).sessions() as s:
         if not _claim_day(s, "safety_scores_day", today.isoformat()):
             return 0
@@ -138,17 +137,16 @@ def daily_data_timeliness(app) -> int:
     """Once a day (the first round after midnight, Shanghai time): the periodic reports missing at their limit
     (one warning and one notice each) and those that came late (§7.1.2). Returns the periods newly found
     missing, or 0 if another round had the day."""
-    from zoneinfo import ZoneInfo
-
     from flask_babel import force_locale
 
     from forms.data_kinds import PERIODIC
     from web.extensions import case_engine
     from workflows.engine import clock
     from workflows.services import data_timeliness
+    from workflows.services.shanghai_time import day_of
 
     now = clock.now()
-    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    today = day_of(now).isoformat()
     engine = case_engine(app)
     with app.app_context(), engine.sessions() as s:
         if not _claim_day(s, "data_timeliness_day", today):

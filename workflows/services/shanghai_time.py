@@ -9,7 +9,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def today() -> date:
     """Today on the Shanghai calendar, by the engine's clock (the instant a test sets, else the real time)."""
-    return clock.now().astimezone(SHANGHAI).date()
+    return day_of(clock.now())
+
+
+def day_of(moment: datetime) -> date:
+    """The day on the Shanghai calendar that ``moment`` falls on."""
+    return moment.astimezone(SHANGHAI).date()
 
 
 def add_months(first: date, months: int) -> date:
