@@ -224,7 +224,9 @@
         // The first view, and each change of county, frames what was found.
         const county = form.elements.county ? form.elements.county.value : '';
         if (collection.features.length && (framedCounty === null || framedCounty !== county)) {
-          map.fitBounds(drawn.getBounds().pad(0.15), { maxZoom: 15 });
+          // Not animated: the map says it has drawn (data-rendered) only once its markers stand where
+          // they will stay; a click during the zoom's animation could miss a marker still moving.
+          map.fitBounds(drawn.getBounds().pad(0.15), { maxZoom: 15, animate: false });
         }
         framedCounty = county;
         count.textContent = text.shown + ': ' + collection.features.length;
