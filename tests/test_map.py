@@ -380,6 +380,7 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.wait_for_selector("#map[data-rendered='true']")
         # 3 enterprises, 3 stations, 1 warning, 1 case
         assert page.locator(".gf-marker").count() == 8
+        assert page.inner_text("#map-count") == "已在地图上显示：8"  # the count as a sentence, full-width colon
         assert page.locator(".gf-marker .gf-ent-bottled").count() == 1
         assert page.locator(".gf-marker .gf-ent-vehicle").count() == 1
         assert page.locator(".gf-marker .gf-warning.gf-level-1").count() == 1

@@ -229,7 +229,7 @@
           map.fitBounds(drawn.getBounds().pad(0.15), { maxZoom: 15, animate: false });
         }
         framedCounty = county;
-        count.textContent = text.shown + ': ' + collection.features.length;
+        count.textContent = text.shown.replace('{n}', collection.features.length);
         holder.dataset.count = String(collection.features.length);
         holder.dataset.rendered = 'true';
       })
