@@ -139,7 +139,7 @@ def new_database(tmp_path):
     if not PG_URL:
         yield f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:6]}.db'}"
         return
-    with scratch_database(PG_URL, "gasflow_fresh") as url:
+    with scratch_database(PG_URL, "gasflow_fresh", durable=False) as url:
         yield url
 
 

@@ -207,7 +207,8 @@ def test_keys_made_before_scopes_get_their_roles_scopes_in_the_migration(tmp_pat
 
     from web.database import scratch_database, upgrade
 
-    scratch = scratch_database(PG_URL, "gasflow_mig") if PG_URL else nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
+    scratch = (scratch_database(PG_URL, "gasflow_mig", durable=False) if PG_URL
+               else nullcontext(f"sqlite:///{tmp_path / 'old.db'}"))
     with scratch as url:
         upgrade(url, "0005")
         engine = create_engine(url)

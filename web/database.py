@@ -92,9 +92,10 @@ def known_revisions() -> set[str]:
 
 
 @contextmanager
-def scratch_database(base_url: str, prefix: str) -> Iterator[str]:
+def scratch_database(base_url: str, prefix: str, durable: bool = True) -> Iterator[str]:
     """A new, empty PostgreSQL database ``<prefix>_<random>`` on the server of ``base_url``, as a URL
-    (password included, so it can be handed to another engine); dropped on exit."""
+    (password included, so it can be handed to another engine); dropped on exit. Not ``durable``: its
+    commits do not wait for the disk (``synchronous_commit = off``), for a database only a check uses."""
     base = make_url(base_url)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     # AUTOCOMMIT: CREATE/DROP DATABASE refuse to run inside a transaction. "postgres": the maintenance
@@ -103,6 +104,8 @@ def scratch_database(base_url: str, prefix: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if not durable:
+                conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         try:
             yield base.set(database=name).render_as_string(hide_password=False)
         finally:
