@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from casemix import open_tasks, snapshot
-from conftest import REDIS_URL, Api, Browser
+from conftest import APP_CONFIG, REDIS_URL, Api, Browser
 from flows import ACCEPT, open_order
 from pgcluster import Cluster, server_bin
 from sqlalchemy import create_engine, text
@@ -137,7 +137,8 @@ def test_the_database_going_away_is_a_503_and_coming_back_needs_no_restart(priva
         conn.execute(text("CREATE DATABASE gasflow"))
     admin.dispose()
     app = create_app({"SQLALCHEMY_DATABASE_URI": private_cluster.url("gasflow"), "TESTING": True,
-                      "INPROCESS_TICKER": False, "REDIS_URL": None})
+                      "INPROCESS_TICKER": False, "REDIS_URL": None,
+                      "PASSWORD_HASH_PROFILE": APP_CONFIG["PASSWORD_HASH_PROFILE"]})
     with app.app_context():
         seed(db.session)
         db.session.remove()

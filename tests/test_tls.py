@@ -4,7 +4,7 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import csrf_of
+from conftest import APP_CONFIG, csrf_of
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -103,7 +103,7 @@ def test_the_app_runs_on_a_verified_tls_connection(tls_cluster, tmp_path, monkey
     admin.dispose()
     url = tls_cluster.url("gasflow_tls", sslmode="verify-full", sslrootcert=str(tls_cluster.files / "ca.crt"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "INPROCESS_TICKER": False,
-                      "REDIS_URL": None})
+                      "REDIS_URL": None, "PASSWORD_HASH_PROFILE": APP_CONFIG["PASSWORD_HASH_PROFILE"]})
     try:
         with app.app_context():
             seed(db.session)
