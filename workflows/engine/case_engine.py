@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -300,7 +300,7 @@ class CaseEngine:
         if parent is not None:
             detail["parent"] = parent.id
         self._event(s, case, actor, "case_started", now, detail=detail)
-        self._advance(s, case, model, workflow, actor, now)
+        self._advance(s, case, model, workflow, actor, now, open_rows=[])  # a new case has no tasks yet
         return case
 
     def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
@@ -318,7 +318,7 @@ class CaseEngine:
         validate; a task no longer open is then a Conflict. Returns the case, committed."""
         now = now or clock.now()
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
+            case, row, open_rows = self._lock_task_of_case(s, task_id, actor)
             refuse_if_suspended(case)
             if row.status == TASK_OPEN and not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
@@ -340,7 +340,8 @@ class CaseEngine:
             if row.assignee_id is None:
                 row.assignee_id = actor.id
             self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
-            self._advance(s, case, model, workflow, actor, now)
+            # The case's other open tasks were read with the locked one: the mirror needs no second read.
+            self._advance(s, case, model, workflow, actor, now, [r for r in open_rows if r is not row])
             s.commit()
             return case
 
@@ -468,16 +469,23 @@ class CaseEngine:
         return s.get(Case, case_id, populate_existing=True)
 
     def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
+        case, row, _open_rows = self._lock_task_of_case(s, task_id, actor)
+        return case, row
+
+    def _lock_task_of_case(self, s: Session, task_id: int, actor) -> tuple[Case, Task, list[Task]]:
+        """The task and its case, locked and read, and the case's open tasks read by the same statement
+        (a completion mirrors the workflow into them afterwards)."""
         # Taking the case's write lock first (through its task) serialises transitions of one case;
-        # the task and case are then read in one statement, after the lock, so they are current.
+        # the tasks and case are then read in one statement, after the lock, so they are current.
         locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(_TASK_AND_CASE, {"task_id": task_id},
-                          execution_options={"populate_existing": True}).unique().first()
+        rows = s.execute(_TASKS_AND_CASE, {"task_id": task_id},
+                         execution_options={"populate_existing": True}).unique().all()
+        found = next((r for r in rows if r[0].id == task_id), None)
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
-        return found[1], found[0]
+        return found[1], found[0], [r[0] for r in rows if r[0].status == TASK_OPEN]
 
     def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         case, row = self._lock_task(s, task_id, actor)
@@ -504,8 +512,10 @@ class CaseEngine:
         finally:
             _transition_session.reset(token)
 
-    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime) -> None:
-        """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime,
+                 open_rows: list[Task] | None = None) -> None:
+        """Run engine steps at ``now``, then mirror the workflow into the case and task rows.
+        ``open_rows``: the case's open task rows, when the caller holds them as they stand (else read)."""
         budget = _StepBudget()
 
         def steps():
@@ -513,7 +523,7 @@ class CaseEngine:
             workflow.refresh_waiting_tasks()
             workflow.do_engine_steps(did_complete_task=budget)
         self._run(s, model, steps, now)
-        self._sync_tasks(s, case, model, workflow, actor, now)
+        self._sync_tasks(s, case, model, workflow, actor, now, open_rows)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
         case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
         events = workflow.get_events()
@@ -534,10 +544,11 @@ class CaseEngine:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(workflow))
 
-    def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
+    def _sync_tasks(self, s, case, model, workflow, actor, now, open_rows: list[Task] | None = None) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
-                              execution_options={"populate_existing": True}).all()
+        if open_rows is None:
+            open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
+                                  execution_options={"populate_existing": True}).all()
         known = {row.spiff_id for row in open_rows}
         for row in open_rows:
             if row.spiff_id not in ready:
@@ -705,9 +716,12 @@ _UNREAD = object()
 _LOCK_CASE_OF_TASK = (
     update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
     .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
-# The task's candidates (the access check asks) joined in, not read by a statement of their own.
-_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
-    .options(joinedload(Task.candidates))
+# The task, and the other open tasks of its case, each with its case (the same row) and its candidates
+# (the access check asks), joined in, not read by statements of their own.
+_TASKS_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id) \
+    .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+           or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
+    .options(joinedload(Task.candidates)).order_by(Task.id)
 _INSERT_EVENT = insert(CaseEvent.__table__)
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
