@@ -244,10 +244,10 @@ def history(case: Case, for_party: bool = False) -> list[dict]:
 
 
 def open_tasks(case: Case, user) -> list[Task]:
-    # The candidates (the reply names them) joined in, not read by a statement of their own.
+    # The candidates and the assignee (the reply names them) joined in, not read by statements of their own.
     return db.session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open",
                                                  access.task_scope(user)).order_by(Task.id)
-                              .options(joinedload(Task.candidates))).unique().all()
+                              .options(joinedload(Task.candidates), joinedload(Task.assignee))).unique().all()
 
 
 def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -> dict:

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -76,6 +76,28 @@ def transition_session() -> Session | None:
     """The session of the transition running in this context (for helpers models call, such as the
     working-day calendar), or None outside one."""
     return _transition_session.get()
+
+_UNREAD = object()  # the case's creator, not read yet
+
+
+@dataclass(frozen=True)
+class _Person:
+    """Who opened a case, as far as a new task asks (it is his when of his role)."""
+
+    id: int
+    role: str
+
+
+@dataclass
+class _Held:
+    """What a transition already holds of what ``_advance`` mirrors the workflow into, so it is not read
+    again: the case's open task rows as they stand, its creator (``_Person`` or None), whether the
+    transition opened the case."""
+
+    open_rows: list | None = None
+    creator: object = _UNREAD
+    new: bool = False
+
 
 # A handler for a message a model throws: (session, case, payload, actor, now) → None.
 MessageHandler = Callable[[Session, Case, object, object, datetime], None]
@@ -300,7 +322,7 @@ class CaseEngine:
         if parent is not None:
             detail["parent"] = parent.id
         self._event(s, case, actor, "case_started", now, detail=detail)
-        self._advance(s, case, model, workflow, actor, now)
+        self._advance(s, case, model, workflow, actor, now, _Held(open_rows=[], new=True))
         return case
 
     def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
@@ -318,7 +340,7 @@ class CaseEngine:
         validate; a task no longer open is then a Conflict. Returns the case, committed."""
         now = now or clock.now()
         with self.sessions() as s:
-            case, row = self._lock_task(s, task_id, actor)
+            case, row, open_rows, creator = self._lock_task_of_case(s, task_id, actor)
             refuse_if_suspended(case)
             if row.status == TASK_OPEN and not access.can_work_task(actor, row):
                 raise Forbidden("this task is not yours to complete")
@@ -340,7 +362,10 @@ class CaseEngine:
             if row.assignee_id is None:
                 row.assignee_id = actor.id
             self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
-            self._advance(s, case, model, workflow, actor, now)
+            # The case's other open tasks and its creator were read with the locked task: the mirror
+            # reads neither again.
+            self._advance(s, case, model, workflow, actor, now,
+                          _Held(open_rows=[r for r in open_rows if r is not row], creator=creator))
             s.commit()
             return case
 
@@ -468,16 +493,26 @@ class CaseEngine:
         return s.get(Case, case_id, populate_existing=True)
 
     def _lock_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
+        case, row, _open_rows, _creator = self._lock_task_of_case(s, task_id, actor)
+        return case, row
+
+    def _lock_task_of_case(self, s: Session, task_id: int, actor) -> tuple[Case, Task, list[Task], "_Person | None"]:
+        """The task and its case, locked and read, and what a completion then needs read by the same
+        statement: the case's open tasks (the workflow is mirrored into them) and its creator's role
+        (a new task of that role is his)."""
         # Taking the case's write lock first (through its task) serialises transitions of one case;
-        # the task and case are then read in one statement, after the lock, so they are current.
+        # the tasks and case are then read in one statement, after the lock, so they are current.
         locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        found = s.execute(_TASK_AND_CASE, {"task_id": task_id},
-                          execution_options={"populate_existing": True}).unique().first()
+        rows = s.execute(_TASKS_AND_CASE, {"task_id": task_id},
+                         execution_options={"populate_existing": True}).unique().all()
+        found = next((r for r in rows if r[0].id == task_id), None)
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
-        return found[1], found[0]
+        task, case, creator_role = found
+        creator = _Person(case.created_by_id, creator_role) if creator_role is not None else None
+        return case, task, [r[0] for r in rows if r[0].status == TASK_OPEN], creator
 
     def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         case, row = self._lock_task(s, task_id, actor)
@@ -504,8 +539,10 @@ class CaseEngine:
         finally:
             _transition_session.reset(token)
 
-    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime) -> None:
-        """Run engine steps at ``now``, then mirror the workflow into the case and task rows."""
+    def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime,
+                 held: "_Held | None" = None) -> None:
+        """Run engine steps at ``now``, then mirror the workflow into the case and task rows (with what
+        the caller ``held`` of them, the rest read)."""
         budget = _StepBudget()
 
         def steps():
@@ -513,7 +550,7 @@ class CaseEngine:
             workflow.refresh_waiting_tasks()
             workflow.do_engine_steps(did_complete_task=budget)
         self._run(s, model, steps, now)
-        self._sync_tasks(s, case, model, workflow, actor, now)
+        self._sync_tasks(s, case, model, workflow, actor, now, held or _Held())
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
         case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
         events = workflow.get_events()
@@ -534,17 +571,18 @@ class CaseEngine:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(workflow))
 
-    def _sync_tasks(self, s, case, model, workflow, actor, now) -> None:
+    def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held") -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
-                              execution_options={"populate_existing": True}).all()
+        open_rows, creator = held.open_rows, held.creator
+        if open_rows is None:
+            open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
+                                  execution_options={"populate_existing": True}).all()
         known = {row.spiff_id for row in open_rows}
         for row in open_rows:
             if row.spiff_id not in ready:
                 row.status, row.completed_at = TASK_CANCELLED, now
                 self._event(s, case, actor, "task_cancelled", now, row)
         task_meta = model.meta.get("tasks", {})
-        creator = _UNREAD
         for sid, spiff_task in ready.items():
             if sid in known:
                 continue
@@ -569,7 +607,8 @@ class CaseEngine:
             s.flush()
             named = self._people(s, workflow, spiff_task, row, meta)
             self._event(s, case, actor, "task_created", now, row)
-            notice = self.task_notice(s, case, row) if self.task_notice is not None else None
+            # A case opened by this transition has had no rounds: nothing came back, nothing to say why.
+            notice = self.task_notice(s, case, row) if self.task_notice is not None and not held.new else None
             notify.task_created(s, row, now, named, text=notice)
 
     def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:
@@ -697,17 +736,19 @@ class CaseEngine:
                                   "task_name": row.title if row else "", "detail": detail or {}})
 
 
-_UNREAD = object()
-
 
 # The statements of every transition, built once: building a statement costs SQLAlchemy more than
 # running it does on SQLite (`python -m bench engine`, profiled), and its compiled form is cached anyway.
 _LOCK_CASE_OF_TASK = (
     update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
     .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
-# The task's candidates (the access check asks) joined in, not read by a statement of their own.
-_TASK_AND_CASE = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == bindparam("task_id")) \
-    .options(joinedload(Task.candidates))
+# The task, and the other open tasks of its case, each with its case (the same row), its creator's role and
+# its candidates (the access check asks), joined in, not read by statements of their own.
+_TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.created_by_id).scalar_subquery()) \
+    .join(Case, Case.id == Task.case_id) \
+    .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+           or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
+    .options(joinedload(Task.candidates)).order_by(Task.id)
 _INSERT_EVENT = insert(CaseEvent.__table__)
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 

@@ -65,6 +65,11 @@ _HEAD = AuditChainHead.__table__
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID) \
     .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
 _INSERT_ENTRY = insert(AuditEntry.__table__)
+# On PostgreSQL the entry is written and the head moved by one statement (the INSERT in a WITH clause of
+# the head's UPDATE): one round trip fewer for every writing request. SQLite has no INSERT in WITH.
+_INSERT_AND_MOVE = _MOVE_HEAD.add_cte(
+    insert(AuditEntry.__table__).values({c.name: bindparam(f"e_{c.name}") for c in AuditEntry.__table__.c})
+    .cte("entry"))
 _TOUCH_HEAD: dict = {}  # by dialect: the rules are read as JSON, whose functions differ
 
 
@@ -104,8 +109,12 @@ def append(s, *, at: datetime, kind: str, user_id=None, username="", token_id=No
               "outcome": (outcome or "")[:16], "detail": plain_json(clean_json(detail)), **values}
     fields["prev_hash"] = head.last_hash
     fields["hash"] = entry_hash(fields, head.last_hash)
-    s.execute(_INSERT_ENTRY, fields)
-    s.execute(_MOVE_HEAD, {"new_id": fields["id"], "new_hash": fields["hash"]})
+    move = {"new_id": fields["id"], "new_hash": fields["hash"]}
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(_INSERT_AND_MOVE, {f"e_{k}": v for k, v in fields.items()} | move)
+    else:
+        s.execute(_INSERT_ENTRY, fields)
+        s.execute(_MOVE_HEAD, move)
     return AuditEntry(**fields), head
 
 
