@@ -94,6 +94,46 @@ def test_draft_is_saved_restored_on_reopening_and_never_completes_the_task(app, 
         assert db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task_id)).all() == []
 
 
+@pytest.mark.parametrize("first", [False, True], ids=["replacing-a-draft", "first-draft"])
+def test_a_draft_saved_as_its_task_is_completed_is_a_409_and_leaves_no_draft(app, api, browser, first):
+    """The page autosaves as the checklist is sent: the save can meet the completion, which drops the
+    drafts. The completion is made to land between the save's checks and its write (another connection,
+    committed just before the draft's first write statement); the save then answers 409, not 500."""
+    from sqlalchemy import event, text
+
+    from models import TaskDraft
+    from web.extensions import db
+
+    _, task_id, _ = checklist_task(app, api)
+    page = browser("keqiao_inspector")
+    csrf = csrf_of(page.client.get(f"/tasks/{task_id}").data)
+    if not first:
+        assert put_draft(page, task_id, {"note_0": "上一稿"}, csrf=csrf).status_code == 200
+    with app.app_context():
+        engine = db.engine
+    landed = []
+
+    def completion_lands(conn, cursor, statement, *args):
+        if landed or not re.match(r"\s*(INSERT INTO|UPDATE) task_drafts", statement):
+            return
+        landed.append(statement)
+        with engine.connect() as other:
+            other.execute(text("UPDATE tasks SET status = 'completed' WHERE id = :id"), {"id": task_id})
+            other.execute(text("DELETE FROM task_drafts WHERE task_id = :id"), {"id": task_id})
+            other.commit()
+
+    event.listen(engine, "before_cursor_execute", completion_lands)
+    try:
+        resp = put_draft(page, task_id, {"note_0": "最后一稿"}, csrf=csrf)
+    finally:
+        event.remove(engine, "before_cursor_execute", completion_lands)
+    assert landed, "the save wrote no draft statement"
+    assert resp.status_code == 409, resp.data[:400]
+    assert resp.json["error"]["code"] == "conflict"
+    with app.app_context():
+        assert db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task_id)).all() == []
+
+
 def test_a_draft_belongs_to_its_user_and_task(app, api, browser):
     _case, task_id, _items = checklist_task(app, api, inspectors=("keqiao_inspector", "keqiao_inspector2"))
     mine, colleague = browser("keqiao_inspector"), browser("keqiao_inspector2")

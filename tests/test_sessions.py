@@ -44,6 +44,23 @@ def test_idle_timeout_ends_the_session_and_sends_to_sign_in_with_a_message(app):
         assert client.get("/cases?status=open").status_code == 200
 
 
+def test_a_request_beside_a_form_does_not_drop_its_message(app):
+    """A page's script may ask the server while its form is being sent (an autosaved draft). The answer to
+    the form carries the message for the next page in the session cookie; the script's answer, made from
+    the cookie its request began with, must not set the cookie again and drop that message. The idle
+    limit's "seen" time moves at most once a minute, and only then is the cookie set by a plain request."""
+    start = datetime.now(UTC)
+    client = signed_in(app, "kq_bottled_staff", start)
+    with frozen_at(start + timedelta(seconds=5)):
+        assert client.get("/cases").status_code == 200  # the page with the form (its CSRF token made)
+    with frozen_at(start + timedelta(seconds=50)):
+        beside = client.get("/cases")  # the script's request
+        assert beside.status_code == 200 and "Set-Cookie" not in beside.headers
+    # A minute on, a request moves the idle clock on and so sets the cookie.
+    with frozen_at(start + timedelta(minutes=2)):
+        assert "Set-Cookie" in client.get("/cases").headers
+
+
 def test_absolute_lifetime_ends_even_a_busy_session(app):
     start = datetime.now(UTC)
     client = signed_in(app, "keqiao_inspector", start)

@@ -121,6 +121,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # A TOTP second factor for authority accounts; only special deployments turn it off.
         # "Remember me" (enterprise accounts only) keeps the cookie across browser restarts, no longer.
         "PERMANENT_SESSION_LIFETIME": 3600 * int(os.environ.get("GASFLOW_SESSION_MAX_HOURS", "12")),
+        # Its cookie is set when the session changes, not again on every answer: the absolute limit ends
+        # it anyway, and an answer that sets the cookie from the state its request began with drops what
+        # a request beside it wrote (a message after a form was sent; see SEEN_REFRESH_SECONDS).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REQUIRE_TOTP": os.environ.get("GASFLOW_REQUIRE_TOTP", "1").strip().lower() not in ("0", "false", "no", "off"),
     }
     cfg.update(overrides or {})

@@ -13,7 +13,7 @@ from web.common.http_errors import json_error
 from web.extensions import db
 from workflows import access
 from workflows.engine import clock
-from workflows.errors import InvalidInput
+from workflows.errors import Conflict, InvalidInput
 from workflows.services import task_drafts
 
 bp = Blueprint("drafts", __name__)
@@ -31,10 +31,14 @@ def _workable(task_id):
     if not _keeps_drafts(task):
         return None, json_error(404, "not_found", _("This task's form keeps no drafts."))
     if task.status != "open":
-        return None, json_error(409, "conflict", _("This task is no longer open."))
+        return None, _no_longer_open()
     if not access.can_work_task(user, task):
         return None, json_error(403, "forbidden", _("This task is not open for you."))
     return task, None
+
+
+def _no_longer_open():
+    return json_error(409, "conflict", _("This task is no longer open."))
 
 
 def _saved(draft) -> dict:
@@ -75,7 +79,10 @@ def save(task_id):
         data = check(form, body["data"])
     except DraftRefused as exc:
         return json_error(422, "invalid", _("The draft was not saved."), exc.fields)
-    draft = task_drafts.save(db.session, task, user, data, clock.now())
+    try:
+        draft = task_drafts.save(db.session, task, user, data, clock.now())
+    except Conflict:  # completed while this save was on its way (the page autosaves as it is sent)
+        return _no_longer_open()
     db.session.commit()
     return jsonify(_saved(draft))
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models import GENESIS_HASH, AuditAnchor, AuditChainHead, AuditEntry
 from workflows.text import clean_json, clean_text
+from workflows.upsert import insert_for
 
 from . import audit_rules
 
@@ -86,8 +86,7 @@ def lock_head(s) -> Head:
     dialect = s.get_bind().dialect.name
     row = s.execute(_touch_head(dialect)).one_or_none()
     if row is None:
-        insert_head = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        s.execute(insert_head(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
+        s.execute(insert_for(s)(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
                   .on_conflict_do_nothing())
         row = s.execute(_touch_head(dialect)).one()
     return Head(row[0], row[1], audit_rules.decode_stored(row[2]))

@@ -23,6 +23,11 @@ from workflows.services import password_rules, sign_ins, totp
 from workflows.text import clean_text
 
 bp = Blueprint("auth", __name__)
+# The idle limit is counted in minutes: the signed session's "seen" time is moved on at most once a
+# minute. Moved on every request, every answer set the session cookie again, and two requests in flight
+# (a form sent while its page autosaved a draft) each set it from the state they began with: the later
+# answer's cookie dropped the earlier one's message ("提交成功" lost after sending a checklist).
+SEEN_REFRESH_SECONDS = 60
 
 
 SESSION_KEY = "sid"
@@ -248,7 +253,8 @@ def guard_session():
             return json_error(401, "session_expired", message)
         flash(message, "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
-    session["seen_at"] = now
+    if now - seen >= SEEN_REFRESH_SECONDS:
+        session["seen_at"] = now
     if g.get("sign_in") is not None and sign_ins.seen(db.session, g.sign_in, clock.now()):
         db.session.commit()
     if request.endpoint not in OPEN_WHILE_CHANGE_DUE and current_user.is_authenticated \

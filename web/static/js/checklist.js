@@ -20,9 +20,10 @@
     return data;
   }
   function say(text) { if (status) status.textContent = text; }
-  let timer = null, pending = false, sending = false;
+  let timer = null, pending = false, sending = false, sent = false;
   function save() {
     timer = null;
+    if (sent) return; // the form itself is on its way: a draft of it now would only be refused
     if (sending) { pending = true; return; }
     sending = true;
     say(status.dataset.saving);
@@ -57,6 +58,10 @@
   form.addEventListener('change', () => schedule(300));
   form.addEventListener('input', () => schedule(1500));
   window.addEventListener('online', () => { if (form.dataset.draft === 'offline') schedule(100); });
+  form.addEventListener('submit', () => {
+    sent = true;
+    if (timer) clearTimeout(timer);
+  });
 
   // ---- photos taken -------------------------------------------------------------------------------
   form.querySelectorAll('input.photo-input').forEach((input) => {

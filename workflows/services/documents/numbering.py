@@ -7,11 +7,10 @@ write lock, which the transition already holds), so no number is given twice or 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models import DocumentCounter
+from workflows.upsert import insert_for
 
 # The year on a document is the regulator's year: 1 January starts at midnight in Shaoxing.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -24,8 +23,7 @@ def document_year(now: datetime) -> int:
 def next_serial(s: Session, kind: str, year: int) -> int:
     """The next number of ``kind`` in ``year``, taken in ``s``'s transaction: one upsert, which makes
     the year's row with 1 or adds one to it, and returns the number."""
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(DocumentCounter).values(kind=kind, year=year, last=1)
+    stmt = insert_for(s)(DocumentCounter).values(kind=kind, year=year, last=1)
     stmt = stmt.on_conflict_do_update(index_elements=[DocumentCounter.kind, DocumentCounter.year],
                                       set_={"last": DocumentCounter.last + 1})
     return s.scalar(stmt.returning(DocumentCounter.last))
