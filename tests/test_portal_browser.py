@@ -100,11 +100,19 @@ def internal_values(page, visit: Visit) -> list[str]:
     # The text as rendered (scripts included: the diagram's labels, the map's), without what is verbatim on
     # purpose (data-verbatim, see tests/leaks.py) and the vendored libraries' own notices: bpmn.io's
     # watermark, which its licence requires on every diagram, and Leaflet's attribution.
+    # All of it, what is folded away too (a phone's menu, a closed dialog), so from a copy, whose text has no
+    # line breaks: each block ends with one, or a key beside a Chinese word in the next block would read
+    # as one word and go unseen.
     text = page.evaluate("""() => {
         const body = document.body.cloneNode(true);
         body.querySelectorAll('[data-verbatim], script, style, noscript, .bjs-powered-by, '
                               + '.leaflet-control-attribution').forEach(e => e.remove());
-        return body.innerText || body.textContent;
+        body.querySelectorAll('address, article, aside, blockquote, br, dd, details, dialog, div, dl, dt, '
+                              + 'fieldset, figcaption, figure, footer, form, h1, h2, h3, h4, h5, h6, header, '
+                              + 'hr, label, legend, li, main, nav, ol, option, p, pre, section, summary, '
+                              + 'table, td, th, tr, ul, button, select, textarea, text')
+            .forEach(e => e.append('\\n'));
+        return body.textContent;
     }""")
     return [f"shows {found}" for found in leaks(text)]
 
