@@ -142,6 +142,36 @@ def test_the_trace_page_and_the_qr_label(app, api, browser, cylinder):
     assert public.get(f"/c/{tampered}").status_code == 404
 
 
+def test_a_code_with_a_slash_is_traced_everywhere_and_an_empty_part_is_refused(app, api, browser):
+    """Codes such as SX/LPG/0001: the API's trace, the page, the link from the data records and the QR label
+    all reach the cylinder; a code with an empty part ("a//b", "a/") is a 422 naming the code, not a redirect
+    to another code."""
+    report(api, "cylinder", [{"external_id": "SL-1", "code": "SX/LPG/0001", "spec": "YSP-15",
+                              "status": "in_stock"}])
+    report(api, "cylinder_movement", [{"external_id": "SLM-1", "cylinder_code": "SX/LPG/0001", "movement": "in",
+                                       "at": at(3)}])
+    own = api("kq_bottled_admin").get("/cylinders/SX%2FLPG%2F0001/trace")
+    assert own.status_code == 200, own.json
+    assert own.json["cylinders"][0]["code"] == "SX/LPG/0001" and own.json["cylinders"][0]["events"]
+    assert api("admin").get("/cylinders/SX/LPG/0001/trace").json == own.json
+    for bad in ("SX//LPG", "SX%2F%2FLPG", "SX%2F"):
+        refused = api("admin").get(f"/cylinders/{bad}/trace")
+        assert refused.status_code == 422 and "code" in refused.json["error"]["fields"], (bad, refused.status_code)
+
+    staff = browser("kq_bottled_admin")
+    enterprise = api("kq_bottled_admin").user.enterprise_id
+    records = staff.client.get("/data/cylinder_movement").data.decode()
+    assert f'href="/cylinders/SX/LPG/0001?enterprise={enterprise}"' in records
+    page = staff.client.get(f"/cylinders/SX/LPG/0001?enterprise={enterprise}")
+    assert page.status_code == 200 and "SX/LPG/0001" in page.data.decode() and 'id="timeline"' in page.data.decode()
+    with app.test_request_context():
+        from web.pages.cylinder_scan import public_url
+        path = public_url(enterprise, "SX/LPG/0001").removeprefix(app.config["BASE_URL"])
+    sent = browser("keqiao_supervisor").client.get(path)
+    assert sent.status_code == 302
+    assert browser("keqiao_supervisor").client.get(sent.headers["Location"]).status_code == 200
+
+
 def test_the_public_view_says_overdue_and_unknown(app, api):
     report(api, "cylinder", [{"external_id": "OLD", "code": "OLD", "next_inspection_on": "2020-01-01"},
                              {"external_id": "NEW", "code": "NEW"}])

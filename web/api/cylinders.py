@@ -42,7 +42,9 @@ def as_dict(t: cylinder_trace.Trace) -> dict:
             "users": t.users, "places": t.places}
 
 
-@bp.get("/cylinders/<code>/trace")
+# path: a code may hold a "/" (SX/LPG/0001), which the default converter stops at; slashes kept as sent, so
+# "a//b" is refused by the code check (422) rather than redirected to another code.
+@bp.get("/cylinders/<path:code>/trace", merge_slashes=False)
 @api_scope("read")
 def cylinder_trace_of(code):
     """A cylinder's trace: its movements, deliveries and inspections (newest first), the users it went to,

@@ -342,7 +342,8 @@ def _path_schema(rule, converter: str | None, name: str) -> dict:
     if name == "code" and rule.endpoint.startswith("cylinder_api."):
         from workflows.services.cylinder_trace import MAX_CODE
 
-        return {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": "^[^/]+$"}
+        # A "/" may join the parts of a code (the rule's path converter), not begin, end or double one.
+        return {"type": "string", "minLength": 1, "maxLength": MAX_CODE, "pattern": "^[^/]+(/[^/]+)*$"}
     if name == "kind" and "checklist_template" in rule.endpoint:
         from models import TEMPLATE_KINDS
 

@@ -87,7 +87,9 @@ def index():
                            validity_labels=validity_labels(), choices=choice_labels())
 
 
-@bp.get("/cylinders/<code>")
+# path: a code may hold a "/" (SX/LPG/0001), which the default converter stops at; slashes kept as sent, so
+# "a//b" is refused by the code check rather than redirected to another code.
+@bp.get("/cylinders/<path:code>", merge_slashes=False)
 def trace(code):
     user = _user()
     if not cylinder_trace.valid_code(code):

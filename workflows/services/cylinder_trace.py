@@ -64,10 +64,12 @@ class Trace:
 
 
 def valid_code(code) -> bool:
-    """A code this module can look up: text of 1 to MAX_CODE characters, without NUL or lone surrogates."""
+    """A code this module can look up: text of 1 to MAX_CODE characters, without NUL or lone surrogates,
+    whose "/" (SX/LPG/0001) only joins parts: an address cannot carry an empty part."""
     from workflows import text
 
-    return isinstance(code, str) and 0 < len(code) <= MAX_CODE and not text.has_bad_text(code)
+    return (isinstance(code, str) and 0 < len(code) <= MAX_CODE and not text.has_bad_text(code)
+            and "" not in code.split("/"))
 
 
 def _date(value) -> date | None:
