@@ -250,6 +250,12 @@ def open_tasks(case: Case, user) -> list[Task]:
                               .options(joinedload(Task.candidates), joinedload(Task.assignee))).unique().all()
 
 
+def party_keys_of(case: Case, user):
+    """``party.party_keys`` of the case's model for ``user``: None unless ``user`` is the party of a case
+    kept internal. From the engine's per-process facts: the model's row (its XML and spec) stays unread."""
+    return party.party_keys(user, case_engine().model(db.session, case.process_model_id).meta)
+
+
 def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -> dict:
     """The case as the API and the pages show it to ``user``. ``links``: its (parent, children) as the
     caller already looked them up (``linked_cases``), so they are not looked up again."""
@@ -261,7 +267,7 @@ def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -
         "created_at": iso(case.created_at), "completed_at": iso(case.completed_at),
     }
     if full:
-        keys = party.party_keys(user, model.meta)
+        keys = party_keys_of(case, user)
         shown_history = history(case, for_party=keys is not None)
         if keys is not None:  # the party of a case kept internal: no links to the cases around it
             parent, children = None, []

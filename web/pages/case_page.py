@@ -6,14 +6,14 @@ from sqlalchemy import select
 from models import CASE_ACTIVE, CASE_SUSPENDED, Region
 from web.common import taskflow
 from web.extensions import db
-from workflows import access, party
+from workflows import access
 from workflows.permissions import has_right
 
 
 def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
     g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
     # The party of a case kept internal sees no diagram of its steps and no links to other cases.
-    party_view = party.party_keys(user, case.process_model.meta) is not None
+    party_view = taskflow.party_keys_of(case, user) is not None
     parent, children = (None, []) if party_view else taskflow.linked_cases(case, user)
     info = taskflow.case_dict(case, user, links=(parent, children))
     linked = [(role, c, taskflow.active_elements(c)) for role, c in

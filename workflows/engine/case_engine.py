@@ -77,6 +77,7 @@ def transition_session() -> Session | None:
     working-day calendar), or None outside one."""
     return _transition_session.get()
 
+
 _UNREAD = object()  # the case's creator, not read yet
 
 
@@ -734,7 +735,6 @@ class CaseEngine:
         s.execute(_INSERT_EVENT, {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None,
                                   "event": event, "task_id": row.id if row else None,
                                   "task_name": row.title if row else "", "detail": detail or {}})
-
 
 
 # The statements of every transition, built once: building a statement costs SQLAlchemy more than

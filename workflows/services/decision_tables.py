@@ -28,9 +28,7 @@ def decide(session, key: str, inputs: dict) -> Decision:
     task = SimpleNamespace(data=dict(inputs), workflow=SimpleNamespace(script_engine=_script_engine))
     matched = engine.decide(task)
     return Decision(key, version, [{"row": r.row_number, "description": r.description or "",
-                                          "outputs": dict(r.output_as_dict(task))} for r in matched])
-
-
+                                    "outputs": dict(r.output_as_dict(task))} for r in matched])
 
 
 def _newest(session, key: str):
