@@ -16,7 +16,7 @@ from workflows.services import working_days
 from workflows.services.handlers import HANDLERS
 
 from .config import load_config
-from .database import engine_options, ping_after_idle, upgrade
+from .database import engine_options, keep_prepared_statements, ping_after_idle, upgrade
 from .extensions import babel, csrf, db, login_manager
 
 LOCALES = ("zh", "en")
@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     db.init_app(app)
     with app.app_context():
         ping_after_idle(db.engine)
+        keep_prepared_statements(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)

@@ -1,4 +1,5 @@
 """Engine options per backend, schema upgrades through Alembic, and throw-away PostgreSQL databases."""
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,6 +62,71 @@ def ping_after_idle(engine: Engine) -> None:
             alive = False
         if not alive:
             raise exc.InvalidatePoolError()
+
+
+_READS = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_WROTE = "_gasflow_wrote"  # set on a psycopg connection whose transaction ran anything but a SELECT
+
+
+def _note(connection, query) -> None:
+    if not (isinstance(query, str) and _READS.match(query)):
+        setattr(connection, _WROTE, True)
+
+
+def keep_prepared_statements(engine: Engine) -> None:
+    """End a transaction that only read with COMMIT instead of ROLLBACK, on PostgreSQL.
+
+    psycopg prepares a statement the sixth time a connection runs it, so the server parses and plans it
+    once, not on every run; but a ROLLBACK makes it drop every statement it prepared (and forget the
+    counts). A request's session ends with a rollback whenever it read after its last commit (a reply
+    built after the transition, the audit's check of the request), so no statement was ever prepared:
+    PostgreSQL planned all of them each time, more of its CPU than running them (pg_stat_statements over
+    `python -m bench api`: PostgreSQL's CPU per completion halved). For a transaction that wrote
+    nothing, COMMIT and ROLLBACK leave the same data and release the same locks. Anything else is
+    rolled back: a transaction in error, or one that ran any statement but a SELECT, through SQLAlchemy
+    or on the raw connection (the readings' COPY): every cursor of the connection notes it."""
+    if engine.dialect.name != "postgresql":
+        return
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    class NotingCursor(psycopg.Cursor):
+        def execute(self, query, *args, **kwargs):
+            _note(self.connection, query)
+            return super().execute(query, *args, **kwargs)
+
+        def executemany(self, query, *args, **kwargs):
+            _note(self.connection, query)
+            return super().executemany(query, *args, **kwargs)
+
+        def copy(self, statement, *args, **kwargs):
+            setattr(self.connection, _WROTE, True)
+            return super().copy(statement, *args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _noting_cursors(dbapi_connection, _record):
+        dbapi_connection.cursor_factory = NotingCursor
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_statement(_conn, cursor, statement, _parameters, _context, _executemany):
+        _note(cursor.connection, statement)  # a server-side cursor's too (not made by the factory)
+
+    dialect = engine.dialect
+    rollback, commit = dialect.do_rollback, dialect.do_commit
+
+    def do_rollback(dbapi_connection):
+        raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if getattr(raw, _WROTE, False) or raw.info.transaction_status != TransactionStatus.INTRANS:
+            setattr(raw, _WROTE, False)
+            rollback(dbapi_connection)
+        else:
+            commit(dbapi_connection)
+
+    def do_commit(dbapi_connection):
+        setattr(getattr(dbapi_connection, "driver_connection", dbapi_connection), _WROTE, False)
+        commit(dbapi_connection)
+
+    dialect.do_rollback, dialect.do_commit = do_rollback, do_commit
 
 
 @event.listens_for(Engine, "connect")
