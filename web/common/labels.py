@@ -88,7 +88,11 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "answers": _l("Checklist answers"), "index": _l("No."),
                 # The penalty procedure (行政处罚法 2021): what its model computes and keeps.
                 "filing_limit_days": _l("Days from discovery to filing"),
-                "defence_days": _l("Days for statement and defence"), "filing_due": _l("To be filed by"),
+                "defence_days": _l("Working days for statement and defence"),
+                "hearing_request_days": _l("Working days to ask for a hearing"),
+                "hearing_notice_days": _l("Working days between the hearing notice and the hearing"),
+                "service_days": _l("Working days to serve the decision"),
+                "court_days": _l("Working days from the reminder to the court"), "filing_due": _l("To be filed by"),
                 "filed_at": _l("Filed at"), "decision_due": _l("Decision due by"),
                 "decision_remind_at": _l("Reminder of the decision limit on"), "limit_at": _l("Decision limit"),
                 "notified_at": _l("Notified at"), "notified_type": _l("Notified penalty type"),
