@@ -96,6 +96,11 @@ def test_a_notice_on_the_eve_of_national_day_counts_defence_and_hearing_request_
                 asked_on, status=422)
     assert f"{earliest.month}月{earliest.day}日" in reply["error"]["fields"]["hearing_at"][0]
     assert data_of(inspector, case_id)["hearing_notice_days"] == 7
+    # The form says so beside the field (its JSON Schema over the API, its description on the page).
+    with on(asked_on):
+        form = inspector.get(f"/tasks/{task_named(inspector, case_id, 'Task_hearing_notice')['id']}").json["form"]
+    assert form["properties"]["hearing_at"]["description"].startswith(
+        f"{earliest.year}年{earliest.month}月{earliest.day}日及以后")
     act(inspector, case_id, "Task_hearing_notice",
         {**hearing, "hearing_at": earliest.replace(hour=9, minute=30, second=0).isoformat()}, asked_on)
     assert open_names(inspector, case_id) == ["Task_hearing_record"]
