@@ -217,3 +217,26 @@ def test_a_calendar_days_case_migrated_to_the_working_days_version_counts_its_ne
     decided = act(supervisor, case_id, "Task_county", {"decision": "approve"}, FRIDAY)
     assert decided["data"]["service_days"] == 7
     assert instant(decided["data"]["service_due"]) == working(app, FRIDAY, 7)
+
+
+def test_the_shipped_scripts_that_count_working_days_run_where_the_calendar_is():
+    """A script with a loop or a ``try`` runs in a sandbox process, which has no holiday calendar (it counts
+    Monday to Friday): every shipped script counting working days must be of the bounded form that runs in
+    the engine's thread, where the calendar is installed (a ``try`` around a missing period once sent
+    Script_notice there)."""
+    import html
+    import re
+
+    from penalty_versions import BPMN_DIR
+
+    from workflows.engine import bounded
+
+    counted = []
+    for path in sorted(BPMN_DIR.glob("*.bpmn")):
+        for name, code in re.findall(r'<bpmn:scriptTask id="(\w+)".*?<bpmn:script>(.*?)</bpmn:script>',
+                                     path.read_text(encoding="utf-8"), re.S):
+            code = html.unescape(code)
+            if "add_working_days" in code or "add_period" in code:
+                counted.append(name)
+                assert bounded.script_unbounded(code) is None, (path.name, name, bounded.script_unbounded(code))
+    assert {"Script_notice", "Script_decided", "Script_reminder"} <= set(counted)
