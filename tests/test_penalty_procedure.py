@@ -1,4 +1,4 @@
-"""The penalty procedure of the Administrative Penalty Law (2021): the second version of the penalty model.
+"""The penalty procedure of the Administrative Penalty Law (2021): the penalty model since its second version.
 
 Every path of bpmn/penalty.bpmn, driven over the API against a real database, on a moving clock
 (workflows/engine/clock.py): filing approval, investigation, prior notice, statement and defence, the hearing,
