@@ -2,8 +2,9 @@
 
 Forms that check an entry against the case (the notified penalty, the periods the model computed) read
 what they need of the case's data through ``for_case``; the periods themselves are the model's (BPMN
-scripts and the DMN tables), never computed here. What these forms compute is what the law fixes per
-entry: the days a payment is late (art. 72), counted in calendar days.
+scripts and the DMN tables), never fixed here. What these forms compute is what the law fixes per
+entry: the days a payment is late (art. 72), counted in calendar days; and where the hearing may be at the
+earliest, the table's ``hearing_notice_days`` counted on the working-day calendar (arts. 64 and 85).
 """
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from models import IssuedDocument
 from workflows.engine import clock
+from workflows.services import working_days
 from workflows.services.task_context import Document, Fact, LastReason, Rounds, Step
 
 from .base import FlaskForm
@@ -154,7 +156,9 @@ class PenaltyDefenceForm(CaseForm):
             raise ValidationError(_l("This penalty gives no right to a hearing."))
         due = _instant(self.case.get("hearing_request_due"))
         if due is not None and clock.now() > due:
-            raise ValidationError(_l("A hearing must be asked for within 5 days of the notice."))
+            # The date, not a number of days: the model's period (working days since art. 85 was modelled).
+            raise ValidationError(_l("The period to ask for a hearing ended on %(due)s (art. 64).",
+                                     due=local_day(due)))
 
     def shape_data(self, data: dict) -> dict:
         statement = (data.get("statement") or "").strip()
@@ -162,18 +166,45 @@ class PenaltyDefenceForm(CaseForm):
                 "hearing_requested": bool(data.get("request_hearing"))}
 
 
-class PenaltyHearingNoticeForm(FlaskForm):
-    """听证通知: the hearing at least 7 days after the notice goes out (art. 64)."""
+class PenaltyHearingNoticeForm(CaseForm):
+    """听证通知: the notice goes out at least 7 days before the hearing (art. 64), working days (art. 85):
+    the hearing is on the ``hearing_notice_days``-th working day after today or later. A case whose model
+    gave no such period (one started before art. 85 was modelled) keeps its 7 calendar days."""
 
     context = (*FILED, *NOTIFIED, *HEARD, Document("penalty_notice"), OPINIONS)
 
+    KEYS = ("hearing_notice_days",)
     hearing_at = InstantField(_l("Hearing at"), validators=[InputRequired()])
     hearing_place = StringField(_l("Place of the hearing"), validators=[DataRequired(), Length(max=200)])
     presiding = StringField(_l("Presided by"), validators=[DataRequired(), Length(max=64)])
+    session = None
+
+    def load_choices(self, user, session):
+        self.session = session
+        earliest = self.earliest()
+        if earliest is not None:
+            self.hearing_at.description = _("On %(day)s or later: the notice goes out at least %(days)s working "
+                                            "days before the hearing (arts. 64 and 85).", day=local_day(earliest),
+                                            days=self.case["hearing_notice_days"])
+
+    def earliest(self) -> datetime | None:
+        """The end of the first day the hearing may be on, or None for a case counting calendar days."""
+        days = self.case.get("hearing_notice_days")
+        if days is None or self.session is None:
+            return None
+        return working_days.add_working_days(self.session, clock.now(), int(days))
 
     def validate_hearing_at(self, field):
-        if field.data is not None and field.data < clock.now() + timedelta(days=7):
-            raise ValidationError(_l("The hearing must be at least 7 days after the notice (art. 64)."))
+        if field.data is None:
+            return
+        earliest = self.earliest()
+        if earliest is None:
+            if field.data < clock.now() + timedelta(days=7):
+                raise ValidationError(_l("The hearing must be at least 7 days after the notice (art. 64)."))
+        elif field.data.astimezone(LOCAL_TZ).date() < earliest.astimezone(LOCAL_TZ).date():
+            raise ValidationError(_l("The hearing can be on %(day)s at the earliest: the notice goes out at least "
+                                     "%(days)s working days before it (arts. 64 and 85).", day=local_day(earliest),
+                                     days=self.case["hearing_notice_days"]))
 
 
 class PenaltyHearingRecordForm(FlaskForm):
@@ -455,8 +486,10 @@ class PenaltyEnforceForm(_PaymentChecks):
             self.applied_at.errors.append(_l("Cannot be in the future."))
             ok = False
         elif earliest is not None and self.applied_at.data < earliest:
-            self.applied_at.errors.append(_l("The court may be applied to 10 days after the reminder was served "
-                                             "(Administrative Compulsion Law art. 54)."))
+            # The date the model computed (working days since art. 69 of that law was modelled), not a number.
+            self.applied_at.errors.append(_l("The reminder's period ends on %(day)s: the court may be applied to "
+                                             "after it (Administrative Compulsion Law art. 54).",
+                                             day=local_day(earliest)))
             ok = False
         return ok
 

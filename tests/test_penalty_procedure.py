@@ -1,11 +1,14 @@
-"""The penalty procedure of the Administrative Penalty Law (2021): the second version of the penalty model.
+"""The penalty procedure of the Administrative Penalty Law (2021): the penalty model since its second version.
 
 Every path of bpmn/penalty.bpmn, driven over the API against a real database, on a moving clock
 (workflows/engine/clock.py): filing approval, investigation, prior notice, statement and defence, the hearing,
 legal review and collective discussion, the decision within 90 days (reminder, extension, flag to the city),
 service, payment with the surcharge of art. 72, the reminder and the court, closing; and what the party sees.
+The short periods (defence, hearing request and notice, service, the wait after the reminder) are working days
+(art. 85; Administrative Compulsion Law art. 69): the expected instants come from the project's calendar.
 """
 import json
+import math
 import shutil
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,6 +21,7 @@ from flows import end_of, open_names, task_named
 from workflows.engine import clock
 
 START = datetime.now(UTC).replace(microsecond=0)
+LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 @contextmanager
@@ -29,6 +33,29 @@ def at(days: float):
 
 def iso(days: float) -> str:
     return (START + timedelta(days=days)).isoformat()
+
+
+def working(app, start, days: int) -> datetime:
+    """Where ``days`` working days after ``start`` end, on the platform's calendar (the city's adjustments too)."""
+    from web.extensions import db
+    from workflows.services import working_days
+
+    with app.app_context():
+        return working_days.add_working_days(db.session, start, days)
+
+
+def days_to(instant) -> float:
+    """How many days after START ``instant`` is (for ``at`` and ``iso``)."""
+    instant = instant if isinstance(instant, datetime) else datetime.fromisoformat(instant)
+    return (instant - START).total_seconds() / 86400
+
+
+def after_defence(app, engine) -> int:
+    """Let the 3 working days for the defence of a case notified on day 0 run out; the first whole day after."""
+    due = working(app, START, 3)
+    assert engine.run_due_timers(due - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(due + timedelta(minutes=1)) == 1
+    return math.ceil(days_to(due))
 
 
 def act(user, case_id, name, data, status=200, day=0):
@@ -103,41 +130,45 @@ def test_small_fine_without_defence_is_decided_served_paid_and_closed(app, api, 
     assert data["evidence_list"] == ["检查笔录", "照片 6 张"]
     assert data["hearing_right"] is False and data["notified_amount"] == 20000.0
     assert data["decisions"]["penalty_hearing"]["version"] == 1
-    # Statement and defence: 3 days by the table penalty_periods; the party's own task.
+    # Statement and defence: 3 working days by the table penalty_periods; the party's own task.
     defence = task_named(enterprise, case_id, "Task_defence")
     assert defence["role"] == "enterprise"
-    assert datetime.fromisoformat(defence["due_at"]) == START + timedelta(days=3)
+    assert datetime.fromisoformat(defence["due_at"]) == working(app, START, 3)
     # A fine under the threshold gives no right to a hearing.
     assert set(refused(enterprise, case_id, "Task_defence", {"request_hearing": True})) == {"request_hearing"}
     # The party keeps silent: the period runs out and the case goes on without it.
-    assert engine.run_due_timers(START + timedelta(days=2)) == 0
-    assert engine.run_due_timers(START + timedelta(days=3, minutes=1)) == 1
-    with at(3):
+    d = after_defence(app, engine)
+    with at(d):
         assert open_names(inspector, case_id) == ["Task_redraft"]
-    decided = decide(api, case_id, day=4)
+    decided = decide(api, case_id, day=d + 1)
     assert decided["data"]["legal_review"] is False and decided["data"]["collective"] is False
+    # Art. 61: served within 7 working days (art. 85).
+    assert decided["data"]["service_days"] == 7
+    assert decided["data"]["service_due"] == working(app, START + timedelta(days=d + 1), 7).isoformat()
     assert open_names(inspector, case_id) == ["Task_serve"]
     docs = documents_of(inspector, case_id)
     assert set(docs) == {"penalty_filing", "penalty_notice", "penalty_decision"}
     number = docs["penalty_decision"]["number"]
     # The number is the issued one: typing another is refused, naming the field.
     assert "document_no" in refused(inspector, case_id, "Task_serve", {
-        "service_method": "direct", "served_at": iso(4), "document_no": "绍燃罚〔2026〕1号"}, day=4.1)
+        "service_method": "direct", "served_at": iso(d + 1), "document_no": "绍燃罚〔2026〕1号"}, day=d + 1.1)
     assert "service_method" in refused(inspector, case_id, "Task_serve",
-                                       {"service_method": "pigeon", "served_at": iso(4)}, day=4.1)
-    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(4)}, day=4.1)
+                                       {"service_method": "pigeon", "served_at": iso(d + 1)}, day=d + 1.1)
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(d + 1)},
+                 day=d + 1.1)
     assert served["data"]["document_no"] == number and served["data"]["service_method"] == "direct"
-    assert served["data"]["payment_due"] == iso(19)
+    # Art. 67: 15 days to pay, calendar days (art. 85 names only the law's 2, 3, 5 and 7 days).
+    assert served["data"]["payment_due"] == iso(d + 16)
     # Paid in time: no surcharge; a surcharge typed in is refused.
-    assert set(refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(10),
-                                                            "paid_amount": 20000, "surcharge": "0"}, day=10)) == {
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(d + 7),
+                                                            "paid_amount": 20000, "surcharge": "0"}, day=d + 7)) == {
         "surcharge"}
-    assert "payment" in refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=10)
-    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(10), "paid_amount": 20000},
-               day=10)
+    assert "payment" in refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=d + 7)
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(d + 7), "paid_amount": 20000},
+               day=d + 7)
     assert paid["data"]["surcharge"] == 0 and paid["data"]["total_due"] == 20000
-    act(inspector, case_id, "Task_close_report", {"close_summary": "罚款已按期缴纳，建议结案。"}, day=11)
-    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=11)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "罚款已按期缴纳，建议结案。"}, day=d + 8)
+    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=d + 8)
     assert done["status"] == "completed" and end_of(done) == "End_closed"
     assert set(documents_of(inspector, case_id)) == {"penalty_filing", "penalty_notice", "penalty_decision",
                                                      "penalty_closing"}
@@ -170,56 +201,66 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
                                                api("kq_bottled_admin"))
     case_id = notified(api, app, amount=80000)
     data = enterprise.get(f"/cases/{case_id}").json["data"]
-    # Art. 63: a fine of 80 000 yuan gives the right to a hearing, asked for within 5 days (art. 64).
-    assert data["hearing_right"] is True and data["hearing_request_due"] == iso(5) and data["party_due"] == iso(5)
+    # Art. 63: a fine of 80 000 yuan gives the right to a hearing, asked for within 5 working days (arts. 64, 85).
+    request_due = working(app, START, 5).isoformat()
+    assert data["hearing_right"] is True and data["hearing_request_due"] == request_due
+    assert data["party_due"] == request_due
     act(enterprise, case_id, "Task_defence", {"statement": "供气对象持有临时许可，请求从轻处罚。",
                                               "request_hearing": True}, day=1)
-    # The hearing notice: at least 7 days ahead.
-    assert set(refused(inspector, case_id, "Task_hearing_notice", {
-        "hearing_at": iso(8), "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"},
-        day=2)) == {"hearing_at"}
-    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
-                                                    "presiding": "王法制"}, day=2)
+    # The hearing notice: at least 7 working days ahead; the day before the 7th working day is refused.
+    earliest = working(app, START + timedelta(days=2), 7).astimezone(LOCAL)
+    first = earliest.replace(hour=9, minute=30, second=0)
+    too_early = refused(inspector, case_id, "Task_hearing_notice", {
+        "hearing_at": (first - timedelta(days=1)).isoformat(), "hearing_place": "柯桥区住建局三楼会议室",
+        "presiding": "王法制"}, day=2)
+    assert set(too_early) == {"hearing_at"} and f"{earliest.month}月{earliest.day}日" in too_early["hearing_at"][0]
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(),
+                                                    "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"},
+        day=2)
     assert "hearing_notice" in documents_of(enterprise, case_id)
-    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10),
+    h = math.ceil(days_to(first))  # the rest of the case goes on from the hearing's day
+    act(inspector, case_id, "Task_hearing_record", {"held_at": first.isoformat(),
                                                     "hearing_record": "当事人陈述意见，出示临时许可。"},
-        day=10)
+        day=h)
     # Art. 45: nothing heavier than the notice after the defence: not a larger amount, not a heavier kind.
     draft = {"penalty_type": "fine", "amount": 90000, "legal_basis": "第四十五条", "defence_response": "不予采纳"}
-    assert set(refused(inspector, case_id, "Task_redraft", draft, day=11)) == {"amount"}
+    assert set(refused(inspector, case_id, "Task_redraft", draft, day=h + 1)) == {"amount"}
     assert set(refused(inspector, case_id, "Task_redraft", {**draft, "penalty_type": "suspension", "amount": 0},
-                       day=11)) == {"penalty_type"}
+                       day=h + 1)) == {"penalty_type"}
     assert set(refused(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": ""},
-                       day=11)) == {"defence_response"}
+                       day=h + 1)) == {"defence_response"}
     redrafted = act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000,
-                                                         "defence_response": "部分采纳，减轻处罚"}, day=11)
+                                                         "defence_response": "部分采纳，减轻处罚"}, day=h + 1)
     assert redrafted["data"]["legal_review"] is True and redrafted["data"]["collective"] is True
     assert redrafted["data"]["city_approval"] is True
     # Legal review (art. 58) can send it back; collective discussion (art. 57) follows.
     act(supervisor, case_id, "Task_legal_review", {"review_decision": "return", "review_opinion": "依据引用不全"},
-        day=11)
+        day=h + 1)
     act(inspector, case_id, "Task_redraft", {**draft, "amount": 60000, "defence_response": "部分采纳",
-                                             "legal_basis": "《城镇燃气管理条例》第四十五条第一款"}, day=11)
-    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "事实清楚"}, day=11)
-    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(12), "participants": "局长、副局长、法规科长",
-                                                 "collective_decision": "approve", "minutes": "同意罚款六万元"}, day=12)
-    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意，报市局审批。"}, day=12)
+                                             "legal_basis": "《城镇燃气管理条例》第四十五条第一款"}, day=h + 1)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "事实清楚"},
+        day=h + 1)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(h + 2), "participants": "局长、副局长、法规科长",
+                                                 "collective_decision": "approve", "minutes": "同意罚款六万元"},
+        day=h + 2)
+    act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意，报市局审批。"}, day=h + 2)
     assert task_named(city, case_id, "Task_city")["role"] == "city_admin"
-    decided = act(city, case_id, "Task_city", {"decision": "approve", "comment": "同意"}, day=13)
+    decided = act(city, case_id, "Task_city", {"decision": "approve", "comment": "同意"}, day=h + 3)
     assert decided["data"]["decided_amount"] == 60000.0
+    assert decided["data"]["service_due"] == working(app, START + timedelta(days=h + 3), 7).isoformat()
     # Decided within 90 days: the watch ended, nothing is flagged even long after.
-    act(inspector, case_id, "Task_serve", {"service_method": "post", "served_at": iso(13)}, day=14)
-    assert engine.run_due_timers(START + timedelta(days=27)) == 0
+    act(inspector, case_id, "Task_serve", {"service_method": "post", "served_at": iso(h + 3)}, day=h + 4)
+    assert engine.run_due_timers(START + timedelta(days=h + 17)) == 0
     # Art. 67: 15 days to pay; then the inspector is told, and 3 % a day is added (art. 72).
-    assert engine.run_due_timers(START + timedelta(days=28, minutes=1)) == 1
+    assert engine.run_due_timers(START + timedelta(days=h + 18, minutes=1)) == 1
     assert any("缴款期限已届满" in t for t in notices_of(app, "keqiao_inspector", case_id))
-    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    assert engine.run_due_timers(START + timedelta(days=h + 90)) == 0
     assert flags(app, case_id) == ["payment_overdue"]
-    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 60000},
-                    day=31)
+    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(h + 21),
+                                                         "paid_amount": 60000}, day=h + 21)
     assert set(wrong) == {"paid_amount"} and "65,400.00 元" in wrong["paid_amount"][0]
-    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(31), "paid_amount": 65400},
-               day=31)
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(h + 21), "paid_amount": 65400},
+               day=h + 21)
     assert paid["data"]["days_late"] == 3 and paid["data"]["surcharge"] == 5400 and paid["data"]["total_due"] == 65400
     assert enterprise.get(f"/cases/{case_id}").json["data"]["surcharge"] == 5400
     # The penalty ledger (A8.3) lists the procedure's service, payment and surcharge.
@@ -228,35 +269,43 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
     assert row["surcharge"] == 5400.0 and row["paid_amount"] == 65400.0
 
 
-def unpaid_after_reminder(api, app, engine, amount=20000):
-    """A fine decided on day 4, served that day (due on day 19), not paid: the reminder goes out on day 20."""
+def unpaid_after_reminder(api, app, engine, amount=20000) -> tuple[int, int]:
+    """A fine decided on day d (the first day after the defence period), served that day (due on day d + 15),
+    not paid: the reminder goes out on day d + 16. Returns the case and d."""
     inspector = api("keqiao_inspector")
     case_id = notified(api, app, amount=amount)
-    engine.run_due_timers(START + timedelta(days=3, minutes=1))
-    decide(api, case_id, amount=amount, day=4)
-    act(inspector, case_id, "Task_serve", {"service_method": "electronic", "served_at": iso(4)}, day=4)
-    assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=10)) == {"payment"}
-    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=20)
-    assert reminded["data"]["court_from"] == iso(30)
+    d = after_defence(app, engine)
+    decide(api, case_id, amount=amount, day=d)
+    act(inspector, case_id, "Task_serve", {"service_method": "electronic", "served_at": iso(d)}, day=d)
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=d + 6)) == {"payment"}
+    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=d + 16)
+    # Administrative Compulsion Law arts. 54 and 69: the court after 10 working days.
+    assert reminded["data"]["court_days"] == 10
+    assert reminded["data"]["court_from"] == working(app, START + timedelta(days=d + 16), 10).isoformat()
     assert "penalty_reminder" in documents_of(api("kq_bottled_admin"), case_id)
-    return case_id
+    return case_id, d
 
 
 def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, engine):
     inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
-    case_id = unpaid_after_reminder(api, app, engine)
+    case_id, d = unpaid_after_reminder(api, app, engine)
     court = {"enforcement": "court", "court": "绍兴市柯桥区人民法院", "court_case_no": "(2026)浙0603行审12号"}
-    assert set(refused(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(25)}, day=25)) == {"applied_at"}
-    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "court", "applied_at": iso(31)},
-                       day=31)) == {"court"}
-    act(inspector, case_id, "Task_enforce", {**court, "applied_at": iso(31)}, day=31)
-    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行"}, day=32)
-    assert set(refused(supervisor, case_id, "Task_close_approve", {"close_decision": "return"}, day=32)) == {
+    # Not on the 10th working day after the reminder, even at its end; from the next day on.
+    ends = working(app, START + timedelta(days=d + 16), 10)
+    e = math.ceil(days_to(ends))
+    last = (ends - timedelta(minutes=5)).isoformat()
+    assert set(refused(inspector, case_id, "Task_enforce", {**court, "applied_at": last}, day=e)) == {"applied_at"}
+    applied = (ends + timedelta(hours=10)).isoformat()
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "court", "applied_at": applied},
+                       day=e + 1)) == {"court"}
+    act(inspector, case_id, "Task_enforce", {**court, "applied_at": applied}, day=e + 1)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行"}, day=e + 2)
+    assert set(refused(supervisor, case_id, "Task_close_approve", {"close_decision": "return"}, day=e + 2)) == {
         "close_comment"}
     act(supervisor, case_id, "Task_close_approve", {"close_decision": "return", "close_comment": "补充执行裁定"},
-        day=32)
-    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行, 法院已受理"}, day=33)
-    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=33)
+        day=e + 2)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请法院强制执行, 法院已受理"}, day=e + 3)
+    done = act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=e + 3)
     assert done["status"] == "completed" and done["data"]["enforcement"] == "court"
     assert "penalty_closing" in documents_of(inspector, case_id)
     # Every document of the path renders (the reminder and the closing report with their computed parts).
@@ -272,12 +321,12 @@ def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, en
 
 def test_paid_after_the_reminder_the_surcharge_never_exceeds_the_fine(app, api, engine):
     inspector = api("keqiao_inspector")
-    case_id = unpaid_after_reminder(api, app, engine, amount=20000)
-    # Paid on day 59: 40 days late, 120 % by the day rate, capped at the fine itself (art. 72).
-    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59),
-                                                            "paid_amount": 44000}, day=59)) == {"paid_amount"}
-    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(59), "paid_amount": 40000},
-               day=59)
+    case_id, d = unpaid_after_reminder(api, app, engine, amount=20000)
+    # Paid 40 days after the due day: 120 % by the day rate, capped at the fine itself (art. 72).
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(d + 55),
+                                                            "paid_amount": 44000}, day=d + 55)) == {"paid_amount"}
+    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(d + 55),
+                                                    "paid_amount": 40000}, day=d + 55)
     assert paid["data"]["days_late"] == 40 and paid["data"]["surcharge"] == 20000
     assert open_names(inspector, case_id) == ["Task_close_report"]
 
@@ -319,7 +368,7 @@ def test_an_approved_extension_moves_the_limit(app, api, engine):
 
 def test_a_decision_during_the_extension_ends_the_watch(app, api, engine):
     case_id = notified(api, app)
-    engine.run_due_timers(START + timedelta(days=3, minutes=1))  # the defence period runs out
+    after_defence(app, engine)  # the defence period runs out
     engine.run_due_timers(START + timedelta(days=75, minutes=1))  # the reminder and the extension task
     assert "Task_extend" in open_names(api("keqiao_supervisor"), case_id)
     decide(api, case_id, day=80)
@@ -460,30 +509,40 @@ def test_the_notices_are_numbered_pdfs_and_the_decision_names_the_county_governm
     inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
     case_id = notified(api, app, amount=80000)
     act(enterprise, case_id, "Task_defence", {"statement": "请求从轻处罚", "request_hearing": True}, day=1)
-    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": iso(10), "hearing_place": "柯桥区住建局三楼会议室",
-                                                    "presiding": "王法制"}, day=2)
+    hearing_on = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
+    h = math.ceil(days_to(hearing_on))
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": hearing_on.isoformat(),
+                                                    "hearing_place": "柯桥区住建局三楼会议室", "presiding": "王法制"},
+        day=2)
     docs = documents_of(enterprise, case_id)
     year = datetime.now(ZoneInfo("Asia/Shanghai")).year
     assert docs["penalty_notice"]["number"] == f"绍燃告〔{year}〕第0001号"
     assert docs["hearing_notice"]["number"] == f"绍燃听〔{year}〕第0001号"
     notice = pdf_text(fetch(enterprise, docs["penalty_notice"]["attachment_id"]), tmp_path)
+    request_due = working(app, START, 5).astimezone(LOCAL)
+    defence_due = working(app, START, 3).astimezone(LOCAL)
     for expected in ("行政处罚事先告知书", "罚款，人民币80,000.00元", "现场检查笔录；送气记录三份；询问笔录",
-                     "有权要求听证", "不因你单位的陈述、申辩而给予更重的处罚"):
+                     "有权要求听证", "不因你单位的陈述、申辩而给予更重的处罚",
+                     # The dates of the working-day periods (arts. 64 and 85), to the end of their last day.
+                     f"{request_due.year}年{request_due.month}月{request_due.day}日23时59分前通过燃气管理平台提出",
+                     f"请于{defence_due.year}年{defence_due.month}月{defence_due.day}日23时59分前"):
         assert expected in notice, (expected, notice)
     hearing = pdf_text(fetch(enterprise, docs["hearing_notice"]["attachment_id"]), tmp_path)
     assert "柯桥区住建局三楼会议室" in hearing and "王法制" in hearing
     filing = pdf_text(fetch(inspector, documents_of(inspector, case_id)["penalty_filing"]["attachment_id"]), tmp_path)
     assert "行政处罚立案审批表" in filing and "投诉举报" in filing
 
-    act(inspector, case_id, "Task_hearing_record", {"held_at": iso(10), "hearing_record": "当事人到场陈述"}, day=10)
+    act(inspector, case_id, "Task_hearing_record", {"held_at": hearing_on.isoformat(),
+                                                    "hearing_record": "当事人到场陈述"},
+        day=h)
     act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
-                                             "defence_response": "部分采纳，减为六万元"}, day=11)
+                                             "defence_response": "部分采纳，减为六万元"}, day=h + 1)
     supervisor = api("keqiao_supervisor")
-    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "通过"}, day=11)
-    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(11), "participants": "局班子",
-                                                 "collective_decision": "approve", "minutes": "同意"}, day=11)
-    act(supervisor, case_id, "Task_county", {"decision": "approve"}, day=11)
-    act(api("admin"), case_id, "Task_city", {"decision": "approve"}, day=11)
+    act(supervisor, case_id, "Task_legal_review", {"review_decision": "approve", "review_opinion": "通过"}, day=h + 1)
+    act(supervisor, case_id, "Task_collective", {"discussed_at": iso(h + 1), "participants": "局班子",
+                                                 "collective_decision": "approve", "minutes": "同意"}, day=h + 1)
+    act(supervisor, case_id, "Task_county", {"decision": "approve"}, day=h + 1)
+    act(api("admin"), case_id, "Task_city", {"decision": "approve"}, day=h + 1)
     decision = documents_of(enterprise, case_id)["penalty_decision"]
     text = pdf_text(fetch(enterprise, decision["attachment_id"]), tmp_path)
     # A district department's decision is reviewed by the district's people's government (复议法 2023, art. 24).
@@ -491,7 +550,7 @@ def test_the_notices_are_numbered_pdfs_and_the_decision_names_the_county_governm
     for expected in ("罚款，人民币60,000.00元", "并经听证", "部分采纳，减为六万元"):
         assert expected in text, (expected, text)
     # Served with the issued number, never typed.
-    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(11)}, day=11)
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(h + 1)}, day=h + 1)
     assert served["data"]["document_no"] == decision["number"]
 
 
@@ -519,17 +578,19 @@ def test_the_reminder_states_the_surcharge_and_the_closing_report_lists_the_docu
     from test_documents import fetch, pdf_text
 
     inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
-    case_id = unpaid_after_reminder(api, app, engine)
+    case_id, d = unpaid_after_reminder(api, app, engine)
     reminder = documents_of(inspector, case_id)["penalty_reminder"]
     text = pdf_text(fetch(api("kq_bottled_admin"), reminder["attachment_id"]), tmp_path)
-    # Due on day 19, reminded on day 20: one day late, 3 % of 20 000 yuan.
-    for expected in ("履行行政处罚决定催告书", "已逾期1日，加处罚款人民币600.00元", "十日内履行",
+    # Due on day d + 15, reminded the next day: one day late, 3 % of 20 000 yuan; the period in working days
+    # (Administrative Compulsion Law art. 69).
+    for expected in ("履行行政处罚决定催告书", "已逾期1日，加处罚款人民币600.00元", "十个工作日内履行",
                      documents_of(inspector, case_id)["penalty_decision"]["number"]):
         assert expected in text, (expected, text)
-    act(inspector, case_id, "Task_enforce", {"enforcement": "court", "court": "柯桥区人民法院", "applied_at": iso(31)},
-        day=31)
-    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请强制执行，建议结案"}, day=31)
-    act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=31)
+    e = math.ceil(days_to(working(app, START + timedelta(days=d + 16), 10)))
+    act(inspector, case_id, "Task_enforce", {"enforcement": "court", "court": "柯桥区人民法院",
+                                             "applied_at": iso(e + 0.5)}, day=e + 1)
+    act(inspector, case_id, "Task_close_report", {"close_summary": "已申请强制执行，建议结案"}, day=e + 1)
+    act(supervisor, case_id, "Task_close_approve", {"close_decision": "approve"}, day=e + 1)
     closing = documents_of(inspector, case_id)["penalty_closing"]
     text = pdf_text(fetch(inspector, closing["attachment_id"]), tmp_path)
     for expected in ("行政处罚结案报告", "已申请强制执行，建议结案", "向柯桥区人民法院申请强制执行", "卷内文书目录",
@@ -543,7 +604,7 @@ def test_service_and_payment_recorded_on_the_pages(app, api, engine, browser):
     (On the real clock: a signed-in page session ends when the clock moves a day.)"""
     inspector = api("keqiao_inspector")
     case_id = notified(api, app)
-    engine.run_due_timers(START + timedelta(days=3, minutes=1))
+    after_defence(app, engine)
     decide(api, case_id, day=0)
     number = documents_of(inspector, case_id)["penalty_decision"]["number"]
     page = browser("keqiao_inspector")

@@ -57,9 +57,10 @@ def seed_demo_cases(engine, s) -> bool:
         title="整改 · 瓶库报警器校验")
     _complete(engine, s, rect, "Task_respond", staff, {"response": "已委托检测机构校验并取得报告", "photos": []})
 
-    # L3: a fine over the city's threshold, filed ten days ago; the party let the period for its statement
-    # and defence run out; after legal review and collective discussion it waits for the head's approval.
-    began = now - timedelta(days=10)
+    # L3: a fine over the city's threshold, filed twenty days ago; the party let the period for its statement
+    # and defence run out (working days: five of them end within twenty calendar days even over the Spring
+    # Festival); after legal review and collective discussion it waits for the head's approval.
+    began = now - timedelta(days=20)
     pen = engine.start_case("penalty", {"enterprise_id": pipeline, "source": "complaint",
                                         "facts": "群众举报：向无资质单位供气"}, insp, enterprise_id=pipeline,
                             title="行政处罚 · 向无资质单位供气", now=began)

@@ -105,6 +105,9 @@ def _attach_pdf(s: Session, doc: IssuedDocument, now: datetime) -> None:
     elif kind.key == "penalty_decision" and "review_body" not in values:
         # Fixed before the decision named its review body and the party's defence.
         values = {"evidence": "", "defence": "", "review_body": review_body(s, case), **values}
+    elif kind.key == "penalty_reminder" and "court_period" not in values:
+        # Fixed before the reminder's period was the model's: it said 十日.
+        values = {**values, "court_period": "十日"}
     content = render(kind, values, doc.issued_at)
     filename = f"{kind.title} {doc.number}.pdf"
     att = s.get(Attachment, doc.attachment_id) if doc.attachment_id is not None else None
@@ -182,7 +185,7 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         "payment_due": chinese_instant(data.get("payment_due")),
         "decided_amount": _amount(data.get("decided_amount")) or "0.00",
         "close_summary": str(data.get("close_summary") or ""), "defence": "", "days_late": "0", "surcharge": "0.00",
-        "execution": "", "archive": "",
+        "execution": "", "archive": "", "court_period": court_period(data),
     }
     if data.get("defended") or data.get("hearing_held"):
         out["defence"] = ("当事人在法定期限内提出了陈述、申辩意见" + ("并经听证" if data.get("hearing_held") else "")
@@ -208,6 +211,26 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         names.append(f"{KINDS['penalty_closing'].title}（本文书）")
         out["archive"] = "\n".join(f"{i}. {name}" for i, name in enumerate(names, 1))
     return out
+
+
+def court_period(data: dict) -> str:
+    """The reminder's period as the 催告书 states it (Administrative Compulsion Law art. 54): the model's
+    ``court_days``, working days by art. 69 of that law; a case of a model that gave none counted 十日."""
+    days = data.get("court_days")
+    if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days) or not 0 < days < 100:
+        return "十日"
+    return f"{chinese_number(int(days))}个工作日"
+
+
+DIGITS = "〇一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1 to 99 as a document writes a period: 五, 十, 十五, 二十, 二十一."""
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return DIGITS[ones]
+    return (DIGITS[tens] if tens > 1 else "") + "十" + (DIGITS[ones] if ones else "")
 
 
 def _execution(data: dict) -> str:
