@@ -257,3 +257,31 @@ def test_what_no_guard_sees_is_stopped_by_the_sandbox(app, script):
     context = {"n": 3}  # the next step gets a working sandbox
     RestrictedEnvironment().execute("for i in range(n):\n    n = n + 1", context)
     assert context["n"] == 6
+
+
+# ---- the working-day calendar is not in the sandbox ----------------------------------------------------
+def _counting_in_a_loop() -> bytes:
+    """runaway_script.bpmn whose script counts working days in a loop (so it would run in the sandbox)."""
+    content = (BPMN_DIR / "runaway_script.bpmn").read_bytes().replace(b'id="runaway_script"', b'id="counting_loop"')
+    return content.replace(b"while True:\n        pass",
+                           b"for i in range(2):\n    due = add_working_days(now(), 3)")
+
+
+def test_a_script_that_would_count_working_days_in_the_sandbox_is_refused_at_upload(api):
+    resp = upload(api("admin"), _counting_in_a_loop())
+    assert resp.status_code == 422, resp.json
+    assert resp.json["error"]["code"] == "invalid_model"
+    reasons = resp.json["error"]["fields"]["file"]
+    assert any(r.startswith("Spin: script refused: add_working_days counts on the working-day calendar")
+               for r in reasons), reasons
+
+
+def test_one_stored_earlier_fails_its_step_instead_of_counting_other_dates(app, api, engine, monkeypatch):
+    # Before, the sandbox counted Monday to Friday (no holidays, no city adjustments) and returned the
+    # instant plus those days, where a plain script gives the end of the calendar's n-th working day.
+    from workflows.engine import loader
+
+    monkeypatch.setattr(loader, "_calendar_in_sandbox", lambda script: None, raising=False)
+    engine.deploy(_counting_in_a_loop())
+    monkeypatch.undo()
+    assert_stopped_at(app, api, "counting_loop", "Spin", "which a script run in the sandbox")

@@ -11,7 +11,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from workflows.errors import InvalidModel
 from workflows.roles import lane_role
 
-from .bounded import expression_refused
+from .bounded import expression_refused, script_unbounded
 from .scripting import ScriptRejected, compile_script
 from .serialization import spec_to_dict
 from .timer_values import check_constant
@@ -84,6 +84,30 @@ def _check_expressions(process, reasons):
             compile_script(el.text or "")
         except (ScriptRejected, SyntaxError) as exc:
             reasons.append(f"{el.getparent().get('id')}: script refused: {exc}")
+            continue
+        refused = _calendar_in_sandbox(el.text or "")
+        if refused:
+            reasons.append(f"{el.getparent().get('id')}: script refused: {refused}")
+
+
+# What a model calls to count on the working-day calendar (China's holidays and the city's adjustments).
+CALENDAR_FUNCTIONS = ("add_working_days", "add_period")
+
+
+def _calendar_in_sandbox(script: str) -> str | None:
+    """A script that runs in the sandbox (its form does not bound its cost) cannot count working days:
+    the sandbox's workers hold no database, so not the city's calendar, and would count other dates
+    than the same call in a plain script. Refused at upload rather than give a wrong deadline."""
+    unbounded = script_unbounded(script)
+    if unbounded is None:
+        return None
+    called = sorted({node.id for node in ast.walk(ast.parse(script))
+                     if isinstance(node, ast.Name) and node.id in CALENDAR_FUNCTIONS})
+    if not called:
+        return None
+    return (f"{', '.join(called)} counts on the working-day calendar, which a script run in the sandbox "
+            f"({unbounded}) does not have: count the period in a script without loops, try or functions, "
+            "and do the rest in another")
 
 
 def _lanes(process) -> dict[str, str | None]:

@@ -221,7 +221,7 @@ def add_days(instant, days) -> str:
 
 
 def _weekdays_only(instant: datetime, amount, unit: str) -> datetime:
-    """Periods before a calendar is installed (a bare engine, the sandbox): Monday to Friday work."""
+    """Periods before a calendar is installed (a bare engine): Monday to Friday work."""
     if unit == "hours":
         return instant + timedelta(hours=float(amount))
     day, left = instant, int(amount)

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import restricted
-from .restricted import ScriptLimitExceeded
+from .restricted import ScriptLimitExceeded, ScriptRejected
 
 _HEADER = struct.Struct("!I")
 _EXIT_CPU = 71  # the worker's exit status when a script swallowed the CPU time signal
@@ -234,11 +234,21 @@ def _run_step(kind, source, context, external, now_iso):
     return result
 
 
+def _no_calendar(_instant: datetime, _amount, _unit: str) -> datetime:
+    """A worker has no database, so not the city's working-day calendar: a period asked for here (by a
+    model stored before uploads were checked for this, loader._calendar_in_sandbox) fails its step
+    clearly instead of ending on other dates than the same call in a plain script."""
+    raise ScriptRejected("add_working_days and add_period count on the working-day calendar, which a script "
+                         "run in the sandbox (one with loops, try or functions) does not have: count the "
+                         "period in a plain script")
+
+
 def serve(cpu_seconds: float, memory_bytes: int) -> None:
     """The worker's loop: one step per request on stdin, its answer on stdout."""
     import resource
 
     restricted.configure(cpu_seconds, memory_bytes / 2**20)
+    restricted.set_period_provider(_no_calendar)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     allowance = _address_space() + memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (allowance, allowance))
