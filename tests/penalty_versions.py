@@ -24,10 +24,18 @@ BPMN_DIR = PENALTY_2025.parent.parent.parent / "bpmn"
 
 
 def deploy_calendar_days_version(engine) -> None:
-    """Make the calendar-days version and its periods table the newest: a case started now is one such case."""
-    for path in (PENALTY_PERIODS_2026, PENALTY_2026_CALENDAR_DAYS):
-        _kind, _id, created = engine.deploy_file(path.read_bytes())
-        assert created
+    """Make the calendar-days version and its periods table the newest: a case started now is one such case.
+    The table is stored as it was then, not uploaded: an upload may no longer drop the outputs (the
+    working-day periods) the current table has."""
+    from models import DecisionModel
+    from workflows.engine.decisions import read_dmn
+
+    table = read_dmn(PENALTY_PERIODS_2026.read_bytes())
+    _id, created = engine._store_version(DecisionModel, table.key, table.checksum,
+                                         {"name": table.name, "dmn_xml": table.xml, "created_by_id": None})
+    assert created
+    _kind, _id, created = engine.deploy_file(PENALTY_2026_CALENDAR_DAYS.read_bytes())
+    assert created
 
 
 def deploy_current_again(engine, note: str) -> None:

@@ -1,6 +1,7 @@
 """The penalty lifecycle (L3) as first modelled (tests/bpmn/penalty_2025.bpmn, which the cases started on it
 keep): every path of its diagram, and the DMN table that decides whether the city approves. The procedure of
 the Administrative Penalty Law that new cases follow is tested in test_penalty_procedure.py."""
+import re
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,28 @@ def test_an_invalid_decision_table_is_refused_with_reasons(app, api):
     assert admin.get("/decisions/penalty_approval").json["version"] == 1
     assert api("keqiao_supervisor").post("/decisions", data=DMN.read_bytes(),
                                          content_type="application/xml").status_code == 403
+
+
+def test_a_new_version_of_a_table_keeps_the_outputs_the_processes_read(app, api):
+    """The periods table without its service period would have been stored, and every penalty case then
+    failed at its prior notice (the model reads service_days by name): the upload is refused instead."""
+    admin = api("admin")
+    periods = (DMN.parent / "penalty_periods.dmn").read_text(encoding="utf-8")
+    before = admin.get("/decisions/penalty_periods").json["version"]
+    dropped = re.sub(r'\s*<output id="Output_service"[^>]*/>', "", periods)
+    dropped = re.sub(r'\s*<outputEntry id="Out_all_service">.*?</outputEntry>', "", dropped)
+    assert "service_days" not in dropped
+    resp = admin.post("/decisions", data=dropped.encode("utf-8"), content_type="application/xml")
+    assert resp.status_code == 422, resp.json
+    assert any("service_days" in r and f"version {before}" in r for r in resp.json["error"]["fields"]["file"])
+    assert admin.get("/decisions/penalty_periods").json["version"] == before
+    # A new period beside the others is a new version.
+    added = periods.replace('name="court_days" typeRef="number" />',
+                            'name="court_days" typeRef="number" />\n      <output id="Output_extra" label="备用期限" '
+                            'name="extra_days" typeRef="number" />')
+    added = added.replace('<outputEntry id="Out_all_court"><text>10</text></outputEntry>',
+                          '<outputEntry id="Out_all_court"><text>10</text></outputEntry>\n        '
+                          '<outputEntry id="Out_all_extra"><text>1</text></outputEntry>')
+    resp = admin.post("/decisions", data=added.encode("utf-8"), content_type="application/xml")
+    assert resp.status_code == 201, resp.json
+    assert resp.json["version"] == before + 1

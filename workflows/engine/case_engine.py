@@ -45,7 +45,7 @@ from models import (
 from workflows import access, notify
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
-from workflows.errors import Conflict, Forbidden, InvalidInput, ModelRuntimeError, NotFound
+from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
 from workflows.permissions import has_right, may_start
 from workflows.roles import user_plays
 from workflows.text import has_bad_text
@@ -53,7 +53,7 @@ from workflows.titles import case_title, stored_name
 
 from . import clock
 from .control import CaseControl, record_path, refuse_if_suspended
-from .decisions import DecisionCache, bind_latest, decision_xml, is_dmn, newest_decision, read_dmn
+from .decisions import DecisionCache, bind_latest, decision_xml, describe_xml, is_dmn, newest_decision, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
 from .sandbox import SandboxError
@@ -166,8 +166,20 @@ class CaseEngine:
             created_by_id=actor_id))
 
     def deploy_decision(self, content: bytes, actor_id: int | None = None) -> tuple[int, bool]:
-        """Store a DMN decision table as a new version of its decision. Returns (id, created)."""
+        """Store a DMN decision table as a new version of its decision. Returns (id, created).
+
+        A new version keeps every output of the version it replaces (it may add some): the processes
+        read them by name, and a case would fail at the step that asks (a penalty at its prior notice
+        when the periods table lost ``service_days``) instead of the upload being refused."""
         definition = read_dmn(content)
+        with self.sessions() as s:
+            newest = newest_decision(s, definition.key)
+            kept = describe_xml(decision_xml(s, newest.id)()) if newest is not None else None
+        if kept is not None:
+            missing = {o["name"] for o in kept["outputs"]} - {o["name"] for o in definition.table["outputs"]}
+            if missing:
+                raise InvalidModel([f"outputs {', '.join(sorted(missing))} of version {newest.version} are missing: "
+                                    "the processes read them by name; keep them (new outputs may be added)"])
         return self._store_version(DecisionModel, definition.key, definition.checksum, dict(
             name=definition.name, dmn_xml=definition.xml, created_by_id=actor_id))
 
