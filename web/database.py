@@ -84,7 +84,9 @@ def keep_prepared_statements(engine: Engine) -> None:
     `python -m bench api`: PostgreSQL's CPU per completion halved). For a transaction that wrote
     nothing, COMMIT and ROLLBACK leave the same data and release the same locks. Anything else is
     rolled back: a transaction in error, or one that ran any statement but a SELECT, through SQLAlchemy
-    or on the raw connection (the readings' COPY): every cursor of the connection notes it."""
+    or on the raw connection (the readings' COPY): every cursor of the connection notes it. A SELECT is
+    taken to write nothing; one calling a function that writes (or ``pg_notify``) would be committed:
+    the platform has none, and one added would need a statement of another kind beside it."""
     if engine.dialect.name != "postgresql":
         return
     import psycopg
