@@ -224,3 +224,18 @@ def test_linked_diagrams_render_and_switch_in_the_browser(app, api, engine):
             assert errors == []
     finally:
         server.shutdown()
+
+
+def test_an_inspection_activity_names_its_checklist_template_not_its_id(demo_cases, browser):
+    """The plan form's template_id (a number) sat beside the template's name under the same label:
+    检查表模板 7, then 检查表模板 LPG 场站检查表."""
+    from sqlalchemy import select
+
+    with demo_cases.app_context():
+        case = db.session.scalars(select(Case).where(Case.process_key == "inspection_activity")).first()
+        assert case.data["template_id"] and case.data["template_name"]
+        name, number = case.data["template_name"], case.data["template_id"]
+    html = browser("keqiao_supervisor").client.get(f"/cases/{case.id}").data.decode()
+    rows = re.findall(r"<dt>\s*检查表模板\s*</dt>\s*<dd>(.*?)</dd>", html, re.S)
+    assert [r.strip() for r in rows] == [name], rows
+    assert not re.search(rf"<dd>\s*{number}\s*</dd>", html)

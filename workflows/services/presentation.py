@@ -45,8 +45,9 @@ PERSON_FIELDS = frozenset({"inspectors", "inspector", "assignee", "user", "actor
                            "created_by", "handled_by", "candidate_users"})
 ENTERPRISE_FIELDS = frozenset({"enterprise_id", "enterprise_ids"})
 FILE_FIELDS = frozenset({"photos", "attachments", "files", "evidence", "documents", "attachment_ids"})
-# Case-data fields that are kept for the engine, never shown.
-HIDDEN_FIELDS = frozenset({"case_id", "end"})
+# Case-data fields that are kept for the engine, never shown. A checklist template's id: the template's
+# name, kind and version are kept beside it (forms/inspection.py) and shown instead of a number.
+HIDDEN_FIELDS = frozenset({"case_id", "end", "template_id"})
 # History details a person does not read: the engine's element ids beside their names.
 HISTORY_HIDDEN = frozenset({"end", "case_id", "task_id", "element"})
 # An inspector's location check-in on a case (the browser's position: latitude, longitude, accuracy_m).
@@ -342,10 +343,16 @@ class Presenter:
                             for k, v in value.items() if k not in HIDDEN_FIELDS)
         return str(value)
 
+    @staticmethod
+    def shown(data: Mapping, hidden: Iterable[str] = ()) -> list[tuple[str, object]]:
+        """The (key, value) pairs of case data a person is shown: not the model's ``hidden`` ones, nor the
+        engine's own (HIDDEN_FIELDS). The case page renders these; ``rows`` words them."""
+        hidden = set(hidden) | HIDDEN_FIELDS
+        return [(k, v) for k, v in data.items() if k not in hidden]
+
     def rows(self, data: Mapping, process: str | None = None, hidden: Iterable[str] = ()) -> list[tuple[str, str]]:
         """Case data as (label, text) pairs, for a notification, an e-mail or a document."""
-        hidden = set(hidden) | HIDDEN_FIELDS
-        return [(self.field_label(k, process), self.value(k, v, process)) for k, v in data.items() if k not in hidden]
+        return [(self.field_label(k, process), self.value(k, v, process)) for k, v in self.shown(data, hidden)]
 
 
     def history(self, detail, hidden: Iterable[str] = (), process: str | None = None) -> list[tuple[str, str]]:
