@@ -405,6 +405,11 @@ def test_a_calendar_days_case_migrated_to_the_working_days_version_counts_its_ne
     decided = act(supervisor, case_id, "Task_county", {"decision": "approve"}, FRIDAY)
     assert decided["data"]["service_days"] == 7
     assert instant(decided["data"]["service_due"]) == working(app, FRIDAY, 7)
+    # And its payment from the table as the decision is served: 15 days to the end of a working day (Monday).
+    served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": FRIDAY.isoformat()},
+                 FRIDAY)
+    assert served["data"]["payment_days"] == 15
+    assert instant(served["data"]["payment_due"]) == calendar_days(app, FRIDAY, 15)
 
 
 def test_the_shipped_scripts_that_count_working_days_run_where_the_calendar_is():
@@ -428,3 +433,25 @@ def test_the_shipped_scripts_that_count_working_days_run_where_the_calendar_is()
                 counted.append(name)
                 assert bounded.script_unbounded(code) is None, (path.name, name, bounded.script_unbounded(code))
     assert {"Script_notice", "Script_decided", "Script_reminder"} <= set(counted)
+
+
+def test_a_calendar_days_case_migrated_before_its_filing_reads_the_decision_limit_from_the_table(app, api, engine):
+    """A case of the calendar-days version moved while awaiting the filing approval: its model read no
+    decision_days at its start, so the new version reads the table as the case is filed (Rule_decision_period)."""
+    deploy_calendar_days_version(engine)
+    inspector, admin = api("keqiao_inspector"), api("admin")
+    with on(FILED_ON):
+        resp = inspector.post("/cases", {"process": "penalty", "data": {
+            "enterprise_id": enterprise_id(app), "source": "complaint", "facts": "群众举报: 违规向无证经营者供气"}})
+    assert resp.status_code == 201, resp.json
+    case_id = resp.json["id"]
+    assert "decision_days" not in data_of(inspector, case_id)
+    deploy_current_again(engine, "v4")
+    with on(FILED_ON + timedelta(hours=1)):
+        moved = admin.post(f"/cases/{case_id}/migrate", {"reason": "采用按《民法典》计算期间的新版流程"})
+    assert moved.status_code == 200, moved.json
+    act(api("keqiao_supervisor"), case_id, "Task_file_approve", {"filing_decision": "approve"},
+        FILED_ON + timedelta(hours=2))
+    data = data_of(inspector, case_id)
+    assert data["decision_days"] == 90
+    assert instant(data["decision_due"]) == calendar_days(app, FILED_ON + timedelta(hours=2), 90)
