@@ -366,6 +366,9 @@ class _PaymentChecks(CaseForm):
     surcharge = StringField(_l("Surcharge for late payment"), render_kw={"disabled": True})
 
     def days_late(self, paid_at: datetime | None = None) -> int:
+        # Calendar days after the due day: the model's payment_due is the end of the period's last day, moved to
+        # the first working day after a rest day (Civil Code art. 203), so paying on it is in time and the first
+        # day late is the day after it.
         due = _instant(self.case.get("payment_due"))
         if due is None:
             return 0

@@ -2,12 +2,32 @@
 serious injuries and direct loss (the highest any of them gives; the decision table accident_grade), the
 enterprise's report within 1 hour (art. 9), the county's report to the city within 2 hours and the
 city's further up for 较大 and above (arts. 10–11), recorded; the investigation report within 60 days,
-extended with approval by at most 60 days (art. 29); the closing approval."""
-from datetime import UTC, datetime, timedelta
+extended with approval by at most 60 days (art. 29), calendar days ending at the end of their last day, or of
+the first working day after it (Civil Code arts. 201-203: the expected instants come from the platform's
+calendar); the closing approval. Cases started on the version that counted 60 × 24 hours from the accident
+(tests/bpmn/accident_2026_exact_days.bpmn, the released one) keep it."""
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flows import end_of
 from test_accident import close, complete, named_task, report, report_up
+
+from workflows.engine import clock
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+EXACT_DAYS = Path(__file__).resolve().parent / "bpmn" / "accident_2026_exact_days.bpmn"
+BPMN_DIR = EXACT_DAYS.parent.parent.parent / "bpmn"
+
+
+def calendar_days(app, start: datetime, days: int) -> datetime:
+    """Where ``days`` calendar days after ``start`` end on the platform's calendar (moved off a rest day)."""
+    from web.extensions import db
+    from workflows.services import working_days
+
+    with app.app_context():
+        return working_days.period_end(db.session, start, days, "days")
 
 
 def escalations(api, case_id: int) -> list[tuple[str, str]]:
@@ -160,9 +180,10 @@ def decide_extension(api, case_id, data, status=200):
 def test_the_investigation_is_due_in_sixty_days(app, api, engine):
     occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     case, task = to_investigation(api, app, occurred)
-    assert datetime.fromisoformat(task["due_at"]) == occurred + timedelta(days=60)
-    assert engine.run_due_timers(occurred + timedelta(days=59, hours=23)) == 0
-    assert engine.run_due_timers(occurred + timedelta(days=60, minutes=1)) == 1
+    due = calendar_days(app, occurred, 60)
+    assert datetime.fromisoformat(task["due_at"]) == due
+    assert engine.run_due_timers(due - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(due + timedelta(minutes=1)) == 1
     [(to, text)] = escalations(api, case["id"])
     assert to == "city" and "第二十九条" in text
     # Still owed after the deadline; a report states its figures.
@@ -193,8 +214,10 @@ def test_an_approved_extension_moves_the_deadline_by_at_most_sixty_days(app, api
                             status=422)["error"]["fields"].keys() == {"approved_days"}
     decide_extension(api, case["id"], {"decision": "approve", "approved_days": 30, "comment": "同意延期 30 日"})
     task = named_task(api("keqiao_inspector"), case["id"], "Task_investigate")
-    assert datetime.fromisoformat(task["due_at"]) == occurred + timedelta(days=90)
-    assert engine.run_due_timers(occurred + timedelta(days=61)) == 0  # the old deadline no longer counts
+    # The 30 days run on from the end of the 60, counted the same way.
+    first = calendar_days(app, calendar_days(app, occurred, 60), 30)
+    assert datetime.fromisoformat(task["due_at"]) == first
+    assert engine.run_due_timers(calendar_days(app, occurred, 60) + timedelta(days=1)) == 0  # the old one is gone
     assert escalations(api, case["id"]) == []
 
     over = ask_extension(api, task, 31, status=422)  # 30 of the 60 days are left
@@ -202,11 +225,12 @@ def test_an_approved_extension_moves_the_deadline_by_at_most_sixty_days(app, api
     ask_extension(api, task, 30)
     decide_extension(api, case["id"], {"decision": "approve", "approved_days": 30})
     task = named_task(api("keqiao_inspector"), case["id"], "Task_investigate")
-    assert datetime.fromisoformat(task["due_at"]) == occurred + timedelta(days=120)
+    second = calendar_days(app, first, 30)
+    assert datetime.fromisoformat(task["due_at"]) == second
     spent = ask_extension(api, task, 1, status=422)  # the law allows no more
     assert "extension_days" in spent["error"]["fields"]
-    assert engine.run_due_timers(occurred + timedelta(days=119)) == 0
-    assert engine.run_due_timers(occurred + timedelta(days=120, minutes=1)) == 1
+    assert engine.run_due_timers(second - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(second + timedelta(minutes=1)) == 1
     assert [to for to, _text in escalations(api, case["id"])] == ["city"]
 
 
@@ -231,10 +255,75 @@ def test_a_refused_extension_keeps_the_deadline(app, api, engine):
     ask_extension(api, task, 20)
     decide_extension(api, case["id"], {"decision": "refuse", "comment": "理由不足"})
     task = named_task(api("keqiao_inspector"), case["id"], "Task_investigate")
-    assert datetime.fromisoformat(task["due_at"]) == occurred + timedelta(days=60)
+    due = calendar_days(app, occurred, 60)
+    assert datetime.fromisoformat(task["due_at"]) == due
     data = api("keqiao_supervisor").get(f"/cases/{case['id']}").json["data"]
     assert data["extension_granted_days"] == 0
-    assert engine.run_due_timers(occurred + timedelta(days=60, minutes=1)) == 1
+    assert engine.run_due_timers(due + timedelta(minutes=1)) == 1
+
+
+AUG_5 = datetime(2026, 8, 5, 10, 0, tzinfo=LOCAL)  # the 60th day after is 2026-10-04, in the National Day holiday
+
+
+def working_day(app, day: date) -> bool:
+    from web.extensions import db
+    from workflows.services import working_days
+
+    with app.app_context():
+        return working_days.load(db.session).is_working_day(day)
+
+
+def test_an_investigation_due_in_the_national_day_holiday_is_due_on_the_first_working_day_after_it(
+        app, api, engine):
+    """Art. 29's 60 days as Civil Code arts. 201-203 count them: an accident on 2026-08-05 at 10:00 has its
+    60th day on 10-04, a holiday, so the report is due at the end of the first working day after the holiday,
+    not at 10:00 on 10-04; and an extension of 30 days runs on from that end, itself moved off a rest day."""
+    sixtieth = AUG_5.date() + timedelta(days=60)
+    first_after = sixtieth
+    while not working_day(app, first_after):
+        first_after += timedelta(days=1)
+    assert first_after > date(2026, 10, 7)
+    with clock.frozen_at(AUG_5 + timedelta(hours=3)):
+        case, task = to_investigation(api, app, AUG_5)
+    due = datetime.fromisoformat(task["due_at"])
+    assert due == calendar_days(app, AUG_5, 60)
+    local = due.astimezone(LOCAL)
+    assert local.date() == first_after and (local.hour, local.minute, local.second) == (23, 59, 59)
+    # Nothing is late during the holiday nor on the working day it moves to.
+    assert engine.run_due_timers(due - timedelta(minutes=1)) == 0 and escalations(api, case["id"]) == []
+    with clock.frozen_at(due - timedelta(hours=8)):
+        ask_extension(api, task, 30)
+        decide_extension(api, case["id"], {"decision": "approve", "approved_days": 30, "comment": "同意延期 30 日"})
+        task = named_task(api("keqiao_inspector"), case["id"], "Task_investigate")
+    extended = datetime.fromisoformat(task["due_at"])
+    assert extended == calendar_days(app, due, 30)
+    assert working_day(app, extended.astimezone(LOCAL).date())
+    assert engine.run_due_timers(extended - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(extended + timedelta(minutes=1)) == 1
+
+
+def test_a_case_started_on_the_released_version_keeps_its_sixty_times_twenty_four_hours(app, api, engine):
+    """The released accident model counted 60 × 24 hours from the accident: a case started on it keeps that
+    version and its deadline when bpmn/accident.bpmn, counting as the Civil Code does, is deployed after it;
+    a case started after that counts the new way."""
+    _id, created = engine.deploy(EXACT_DAYS.read_bytes())
+    assert created  # the released version is the newest again for this test
+    with clock.frozen_at(AUG_5 + timedelta(hours=3)):
+        old_case, old_task = to_investigation(api, app, AUG_5)
+    content = (BPMN_DIR / "accident.bpmn").read_bytes().replace(
+        b"</bpmn:definitions>", b"<!-- deployed again -->\n</bpmn:definitions>")
+    _id, created = engine.deploy(content)
+    assert created
+    with clock.frozen_at(AUG_5 + timedelta(hours=3)):
+        new_case, new_task = to_investigation(api, app, AUG_5)
+    supervisor = api("keqiao_supervisor")
+    old_version, new_version = (supervisor.get(f"/cases/{c['id']}").json["version"] for c in (old_case, new_case))
+    assert old_version < new_version
+    assert datetime.fromisoformat(old_task["due_at"]) == AUG_5 + timedelta(days=60)
+    assert datetime.fromisoformat(new_task["due_at"]) == calendar_days(app, AUG_5, 60)
+    # The old case's timer still fires at its own instant, the new one's waits for the end of its period.
+    assert engine.run_due_timers(AUG_5 + timedelta(days=60, minutes=1)) == 1
+    assert [to for to, _ in escalations(api, old_case["id"])] == ["city"] and escalations(api, new_case["id"]) == []
 
 
 def test_the_closing_approval_ends_the_case_or_returns_it(app, api):

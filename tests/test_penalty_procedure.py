@@ -5,7 +5,9 @@ Every path of bpmn/penalty.bpmn, driven over the API against a real database, on
 legal review and collective discussion, the decision within 90 days (reminder, extension, flag to the city),
 service, payment with the surcharge of art. 72, the reminder and the court, closing; and what the party sees.
 The short periods (defence, hearing request and notice, service, the wait after the reminder) are working days
-(art. 85; Administrative Compulsion Law art. 69): the expected instants come from the project's calendar.
+(art. 85; Administrative Compulsion Law art. 69); the filing limit, the 90 days to decide and the 15 days to pay are
+calendar days ending at the end of their last day, moved to the next working day when that is a rest day (Civil
+Code arts. 201-203): the expected instants come from the project's calendar.
 """
 import json
 import math
@@ -42,6 +44,16 @@ def working(app, start, days: int) -> datetime:
 
     with app.app_context():
         return working_days.add_working_days(db.session, start, days)
+
+
+def calendar_days(app, start, days: int) -> datetime:
+    """Where a period of ``days`` calendar days from ``start`` ends, on the platform's calendar: the end of the last
+    day, or of the first working day after it (Civil Code art. 203)."""
+    from web.extensions import db
+    from workflows.services import working_days
+
+    with app.app_context():
+        return working_days.period_end(db.session, start, days, "days")
 
 
 def days_to(instant) -> float:
@@ -157,8 +169,9 @@ def test_small_fine_without_defence_is_decided_served_paid_and_closed(app, api, 
     served = act(inspector, case_id, "Task_serve", {"service_method": "direct", "served_at": iso(d + 1)},
                  day=d + 1.1)
     assert served["data"]["document_no"] == number and served["data"]["service_method"] == "direct"
-    # Art. 67: 15 days to pay, calendar days (art. 85 names only the law's 2, 3, 5 and 7 days).
-    assert served["data"]["payment_due"] == iso(d + 16)
+    # Art. 67: 15 days to pay, calendar days (art. 85 names only the law's 2, 3, 5 and 7 days), to the end of the
+    # last day or of the first working day after it.
+    assert served["data"]["payment_due"] == calendar_days(app, START + timedelta(days=d + 1), 15).isoformat()
     # Paid in time: no surcharge; a surcharge typed in is refused.
     assert set(refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(d + 7),
                                                             "paid_amount": 20000, "surcharge": "0"}, day=d + 7)) == {
@@ -250,17 +263,20 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
     assert decided["data"]["service_due"] == working(app, START + timedelta(days=h + 3), 7).isoformat()
     # Decided within 90 days: the watch ended, nothing is flagged even long after.
     act(inspector, case_id, "Task_serve", {"service_method": "post", "served_at": iso(h + 3)}, day=h + 4)
-    assert engine.run_due_timers(START + timedelta(days=h + 17)) == 0
+    due = calendar_days(app, START + timedelta(days=h + 3), 15)
+    assert engine.run_due_timers(due - timedelta(minutes=1)) == 0
     # Art. 67: 15 days to pay; then the inspector is told, and 3 % a day is added (art. 72).
-    assert engine.run_due_timers(START + timedelta(days=h + 18, minutes=1)) == 1
+    assert engine.run_due_timers(due + timedelta(minutes=1)) == 1
     assert any("缴款期限已届满" in t for t in notices_of(app, "keqiao_inspector", case_id))
     assert engine.run_due_timers(START + timedelta(days=h + 90)) == 0
     assert flags(app, case_id) == ["payment_overdue"]
-    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(h + 21),
-                                                         "paid_amount": 60000}, day=h + 21)
+    # Paid at noon on the third day after the due day: 3 days late.
+    p = days_to(due + timedelta(days=2, hours=12))
+    wrong = refused(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(p),
+                                                         "paid_amount": 60000}, day=p)
     assert set(wrong) == {"paid_amount"} and "65,400.00 元" in wrong["paid_amount"][0]
-    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(h + 21), "paid_amount": 65400},
-               day=h + 21)
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_at": iso(p), "paid_amount": 65400},
+               day=p)
     assert paid["data"]["days_late"] == 3 and paid["data"]["surcharge"] == 5400 and paid["data"]["total_due"] == 65400
     assert enterprise.get(f"/cases/{case_id}").json["data"]["surcharge"] == 5400
     # The penalty ledger (A8.3) lists the procedure's service, payment and surcharge.
@@ -269,29 +285,34 @@ def test_hearing_requested_no_heavier_draft_review_discussion_city_and_late_paym
     assert row["surcharge"] == 5400.0 and row["paid_amount"] == 65400.0
 
 
-def unpaid_after_reminder(api, app, engine, amount=20000) -> tuple[int, int]:
-    """A fine decided on day d (the first day after the defence period), served that day (due on day d + 15),
-    not paid: the reminder goes out on day d + 16. Returns the case and d."""
+def unpaid_after_reminder(api, app, engine, amount=20000) -> tuple[int, float, datetime]:
+    """A fine decided on day d (the first day after the defence period), served that day (due at the end of day
+    d + 15, or of the first working day after it), not paid: the reminder goes out a quarter of an hour after the
+    due instant, on the first day late. Returns the case, the reminder's day and the due instant."""
     inspector = api("keqiao_inspector")
     case_id = notified(api, app, amount=amount)
     d = after_defence(app, engine)
     decide(api, case_id, amount=amount, day=d)
     act(inspector, case_id, "Task_serve", {"service_method": "electronic", "served_at": iso(d)}, day=d)
     assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=d + 6)) == {"payment"}
-    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=d + 16)
+    due = calendar_days(app, START + timedelta(days=d), 15)
+    assert set(refused(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=days_to(due))) == {"payment"}
+    r = days_to(due + timedelta(minutes=15))
+    reminded = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, day=r)
+    assert reminded["data"]["payment_due"] == due.isoformat()
     # Administrative Compulsion Law arts. 54 and 69: the court after 10 working days.
     assert reminded["data"]["court_days"] == 10
-    assert reminded["data"]["court_from"] == working(app, START + timedelta(days=d + 16), 10).isoformat()
+    assert reminded["data"]["court_from"] == working(app, START + timedelta(days=r), 10).isoformat()
     assert "penalty_reminder" in documents_of(api("kq_bottled_admin"), case_id)
-    return case_id, d
+    return case_id, r, due
 
 
 def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, engine):
     inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
-    case_id, d = unpaid_after_reminder(api, app, engine)
+    case_id, r, _due = unpaid_after_reminder(api, app, engine)
     court = {"enforcement": "court", "court": "绍兴市柯桥区人民法院", "court_case_no": "(2026)浙0603行审12号"}
     # Not on the 10th working day after the reminder, even at its end; from the next day on.
-    ends = working(app, START + timedelta(days=d + 16), 10)
+    ends = working(app, START + timedelta(days=r), 10)
     e = math.ceil(days_to(ends))
     last = (ends - timedelta(minutes=5)).isoformat()
     assert set(refused(inspector, case_id, "Task_enforce", {**court, "applied_at": last}, day=e)) == {"applied_at"}
@@ -321,12 +342,13 @@ def test_unpaid_fine_reminder_then_court_after_ten_days_and_closing(app, api, en
 
 def test_paid_after_the_reminder_the_surcharge_never_exceeds_the_fine(app, api, engine):
     inspector = api("keqiao_inspector")
-    case_id, d = unpaid_after_reminder(api, app, engine, amount=20000)
+    case_id, _r, due = unpaid_after_reminder(api, app, engine, amount=20000)
     # Paid 40 days after the due day: 120 % by the day rate, capped at the fine itself (art. 72).
-    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(d + 55),
-                                                            "paid_amount": 44000}, day=d + 55)) == {"paid_amount"}
-    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(d + 55),
-                                                    "paid_amount": 40000}, day=d + 55)
+    p = days_to(due + timedelta(days=39, hours=12))
+    assert set(refused(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(p),
+                                                            "paid_amount": 44000}, day=p)) == {"paid_amount"}
+    paid = act(inspector, case_id, "Task_enforce", {"enforcement": "paid", "paid_at": iso(p),
+                                                    "paid_amount": 40000}, day=p)
     assert paid["data"]["days_late"] == 40 and paid["data"]["surcharge"] == 20000
     assert open_names(inspector, case_id) == ["Task_close_report"]
 
@@ -345,8 +367,10 @@ def test_ninety_days_without_extension_flag_the_city(app, api, engine):
     assert set(refused(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 0},
                        day=76)) == {"extension_days", "extension_reason"}
     act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, day=76)
-    assert engine.run_due_timers(START + timedelta(days=89)) == 0
-    assert engine.run_due_timers(START + timedelta(days=90, minutes=1)) == 1
+    # Art. 60: 90 days from filing, to the end of the 90th day or of the first working day after it.
+    limit = calendar_days(app, START, 90)
+    assert engine.run_due_timers(limit - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(limit + timedelta(minutes=1)) == 1
     assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
     assert any("逾期未作出处罚决定" in t for t in notices_of(app, "admin", case_id))
     # The case goes on: the procedure is still open.
@@ -360,9 +384,11 @@ def test_an_approved_extension_moves_the_limit(app, api, engine):
     engine.run_due_timers(START + timedelta(days=75, minutes=1))
     act(supervisor, case_id, "Task_extend", {"extension": "approve", "extension_days": 30,
                                              "extension_reason": "案情复杂，需补充鉴定"}, day=76)
-    assert engine.run_due_timers(START + timedelta(days=100)) == 0
+    # The 30 days run on from the end of the 90, counted the same way.
+    limit = calendar_days(app, calendar_days(app, START, 90), 30)
+    assert engine.run_due_timers(limit - timedelta(minutes=1)) == 0
     assert flags(app, case_id) == ["decision_due_soon"]
-    assert engine.run_due_timers(START + timedelta(days=120, minutes=1)) == 1
+    assert engine.run_due_timers(limit + timedelta(minutes=1)) == 1
     assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
 
 
@@ -383,7 +409,8 @@ def test_filing_refused_and_filing_late(app, api, engine):
     found = (START - timedelta(days=10)).isoformat()
     case_id = file_case(api, app, discovered_at=found)
     # Discovered 10 days ago with 7 days to file (penalty_periods): the filing is late as the case opens.
-    assert task_named(supervisor, case_id, "Task_file_approve")["due_at"] == (START - timedelta(days=3)).isoformat()
+    due = calendar_days(app, START - timedelta(days=10), 7)
+    assert due < START and task_named(supervisor, case_id, "Task_file_approve")["due_at"] == due.isoformat()
     assert flags(app, case_id) == ["filing_overdue"]
     assert any("逾期未立案" in t for t in notices_of(app, "keqiao_supervisor", case_id))
     assert set(refused(supervisor, case_id, "Task_file_approve", {"filing_decision": "refuse"})) == {"filing_comment"}
@@ -404,7 +431,8 @@ def test_a_case_opened_from_a_rectification_runs_the_new_procedure(app, api, eng
         case = engine.start_case("penalty", {"source": "rectification_overdue", "facts": "整改逾期 2 次"},
                                  inspector, enterprise_id=enterprise_id(app))
     data = api("keqiao_supervisor").get(f"/cases/{case}").json["data"]
-    assert data["discovered_at"] == START.isoformat() and data["filing_due"] == iso(7)
+    assert data["discovered_at"] == START.isoformat()
+    assert data["filing_due"] == calendar_days(app, START, 7).isoformat()
 
 
 INTERNAL = "同意，报市局审批。"
@@ -578,15 +606,15 @@ def test_the_reminder_states_the_surcharge_and_the_closing_report_lists_the_docu
     from test_documents import fetch, pdf_text
 
     inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
-    case_id, d = unpaid_after_reminder(api, app, engine)
+    case_id, r, _due = unpaid_after_reminder(api, app, engine)
     reminder = documents_of(inspector, case_id)["penalty_reminder"]
     text = pdf_text(fetch(api("kq_bottled_admin"), reminder["attachment_id"]), tmp_path)
-    # Due on day d + 15, reminded the next day: one day late, 3 % of 20 000 yuan; the period in working days
+    # Reminded on the first day after the due day: one day late, 3 % of 20 000 yuan; the period in working days
     # (Administrative Compulsion Law art. 69).
     for expected in ("履行行政处罚决定催告书", "已逾期1日，加处罚款人民币600.00元", "十个工作日内履行",
                      documents_of(inspector, case_id)["penalty_decision"]["number"]):
         assert expected in text, (expected, text)
-    e = math.ceil(days_to(working(app, START + timedelta(days=d + 16), 10)))
+    e = math.ceil(days_to(working(app, START + timedelta(days=r), 10)))
     act(inspector, case_id, "Task_enforce", {"enforcement": "court", "court": "柯桥区人民法院",
                                              "applied_at": iso(e + 0.5)}, day=e + 1)
     act(inspector, case_id, "Task_close_report", {"close_summary": "已申请强制执行，建议结案"}, day=e + 1)

@@ -224,6 +224,11 @@ def _weekdays_only(instant: datetime, amount, unit: str) -> datetime:
     """Periods before a calendar is installed (a bare engine): Monday to Friday work."""
     if unit == "hours":
         return instant + timedelta(hours=float(amount))
+    if unit == "days":  # calendar days, the last one moved off a weekend (as the calendar does, Civil Code art. 203)
+        day = instant + timedelta(days=int(amount))
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return day
     day, left = instant, int(amount)
     while left > 0:
         day += timedelta(days=1)

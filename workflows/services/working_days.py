@@ -15,7 +15,12 @@ API (other lifecycles use the same):
   day after the day of ``start``; ``n = 0`` is the end of ``start``'s day if that is a working day,
   else of the next working day.
 - ``WorkingCalendar.period_end(start, amount, unit)``: ``unit`` is ``hours`` (calendar hours from
-  ``start``), ``days`` (end of the n-th calendar day after) or ``working_days``.
+  ``start``), ``days`` or ``working_days``. ``days`` is a period in calendar days as Chinese law counts
+  it (Civil Code arts. 201-203, Civil Procedure Law art. 85, and the administrative procedure rules that
+  repeat them): the day of ``start`` is not counted, the period ends at 24:00 (23:59:59 Beijing time) of
+  its n-th day, and when that day is a statutory rest day or holiday, at the end of the first working day
+  after it (on this calendar, so the city's adjustments count too). ``days = 0`` is the end of
+  ``start``'s day, rolled the same way.
 - ``WorkingCalendar.working_days_between(start, end)``: working days after ``start``'s day up to
   and including ``end``'s.
 - ``covered_until()``: the last year the package knows.
@@ -83,9 +88,7 @@ class WorkingCalendar:
             raise ValueError(f"working days out of range: {days}")
         day = _aware(start).astimezone(LOCAL_TZ).date()
         if days == 0:
-            while not self.is_working_day(day):
-                day += timedelta(days=1)
-            return _end_of(day)
+            return self.rolled_end(day)
         counted = 0
         while counted < days:
             day += timedelta(days=1)
@@ -101,8 +104,15 @@ class WorkingCalendar:
         if unit == "hours":
             return start + timedelta(hours=amount)
         if unit == "days":
-            return _end_of(start.astimezone(LOCAL_TZ).date() + timedelta(days=int(amount)))
+            return self.rolled_end(start.astimezone(LOCAL_TZ).date() + timedelta(days=int(amount)))
         return self.add_working_days(start, int(amount))
+
+    def rolled_end(self, last_day: date) -> datetime:
+        """The end of a period in calendar days whose last day is ``last_day``: the end of that day, or
+        of the first working day after it when it is a rest day or holiday (Civil Code art. 203)."""
+        while not self.is_working_day(last_day):
+            last_day += timedelta(days=1)
+        return _end_of(last_day)
 
     def working_days_between(self, start, end) -> int:
         day, last = _aware(start).astimezone(LOCAL_TZ).date(), _aware(end).astimezone(LOCAL_TZ).date()
