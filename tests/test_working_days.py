@@ -119,3 +119,25 @@ def test_the_calendar_is_read_once_a_transaction_and_again_after_it(app):
         assert after is not first and not after.is_working_day(date(2026, 10, 8))
         s.rollback()
         assert working_days.load(s) is not after  # a rolled-back transaction's reads are not kept either
+
+
+def test_a_year_the_package_does_not_know_still_keeps_the_holidays_on_fixed_dates():
+    # chinese-calendar carries each year once the State Council's notice is out; for a later year the platform
+    # counted Monday to Friday, so a period could end on New Year's Day. The holidays whose dates the law fixes
+    # (1 January, 1-2 May, 1-3 October) are off whatever the notice adds.
+    cal = WorkingCalendar()
+    year = working_days.covered_until() + 1
+    fixed = [date(year, 1, 1), date(year, 5, 1), date(year, 5, 2), date(year, 10, 1), date(year, 10, 2),
+             date(year, 10, 3)]
+    assert not any(cal.is_working_day(d) for d in fixed)
+    ordinary = [d for d in (date(year, 1, 4) + timedelta(days=i) for i in range(14)) if d.weekday() < 5]
+    assert all(cal.is_working_day(d) for d in ordinary)
+    # A working-day period and a calendar-day period from 31 December both step over New Year's Day (when it
+    # falls on a weekday, as on Friday 1 January 2027).
+    if date(year, 1, 1).weekday() < 5:
+        start = datetime(year - 1, 12, 31, 2, tzinfo=UTC)  # 10:00 Beijing
+        first_after = next(d for d in (date(year, 1, 2) + timedelta(days=i) for i in range(7)) if cal.is_working_day(d))
+        assert cal.add_working_days(start, 1) == end_of(first_after)
+        assert cal.period_end(start, 1, "days") == end_of(first_after)
+    # The city admin's entries still win over the fallback (a make-up working day, a local holiday).
+    assert WorkingCalendar({date(year, 1, 1): True}).is_working_day(date(year, 1, 1))

@@ -5,7 +5,8 @@ Public holidays and the make-up working days (调休) are published each year by
 the State Council; the ``chinese-calendar`` package carries them (kept current by its maintainers,
 one release a year when the notice comes out). The city admin lays local adjustments over it
 (``calendar_adjustments``: a day declared working, or off). For a year the package does not know yet,
-Monday to Friday are working days (logged once, so an out-of-date package is seen).
+Monday to Friday are working days except the public holidays on fixed dates (1 January, 1-2 May, 1-3
+October): logged once, so an out-of-date package is seen.
 
 API (other lifecycles use the same):
 
@@ -53,15 +54,23 @@ MAX_AMOUNT = 3660  # ten years of days: a period beyond it is a mistake in a tab
 _warned_years: set[int] = set()
 
 
+# The public holidays the law fixes on calendar dates (全国年节及纪念日放假办法, 2024 revision, art. 2): New
+# Year's Day, Labour Day (1-2 May) and National Day (1-3 October). The lunar ones (Spring Festival, Qingming,
+# Dragon Boat, Mid-Autumn) and the year's make-up working days come with the State Council's notice.
+FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
+
+
 def _national_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
         if day.year not in _warned_years:
             _warned_years.add(day.year)
-            log.warning("chinese-calendar has no holidays for %s: counting Monday to Friday; update the package",
-                        day.year)
-        return day.weekday() < 5
+            log.warning("chinese-calendar has no holidays for %s: counting Monday to Friday without the fixed-date "
+                        "public holidays; update the package", day.year)
+        # A year the package does not know yet: at least the holidays whose dates the law fixes are not
+        # working days (a period would otherwise end on New Year's Day).
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
 
 
 def _aware(value) -> datetime:
@@ -124,7 +133,8 @@ class WorkingCalendar:
 
 
 def covered_until() -> int:
-    """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday)."""
+    """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday,
+    the fixed-date public holidays off)."""
     return max(day.year for day in chinese_calendar.holidays)
 
 
