@@ -172,25 +172,31 @@ class CaseEngine:
         read them by name, and a case would fail at the step that asks (a penalty at its prior notice
         when the periods table lost ``service_days``) instead of the upload being refused."""
         definition = read_dmn(content)
-        with self.sessions() as s:
+        outputs = {o["name"] for o in definition.table["outputs"]}
+
+        def keeps_the_outputs(s: Session) -> None:
             newest = newest_decision(s, definition.key)
-            kept = describe_xml(decision_xml(s, newest.id)()) if newest is not None else None
-        if kept is not None:
-            missing = {o["name"] for o in kept["outputs"]} - {o["name"] for o in definition.table["outputs"]}
+            if newest is None:
+                return
+            missing = {o["name"] for o in describe_xml(decision_xml(s, newest.id)())["outputs"]} - outputs
             if missing:
                 raise InvalidModel([f"outputs {', '.join(sorted(missing))} of version {newest.version} are missing: "
                                     "the processes read them by name; keep them (new outputs may be added)"])
         return self._store_version(DecisionModel, definition.key, definition.checksum, dict(
-            name=definition.name, dmn_xml=definition.xml, created_by_id=actor_id))
+            name=definition.name, dmn_xml=definition.xml, created_by_id=actor_id), check=keeps_the_outputs)
 
-    def _store_version(self, model_cls, key: str, checksum: str, fields: dict) -> tuple[int, bool]:
+    def _store_version(self, model_cls, key: str, checksum: str, fields: dict,
+                       check: Callable[[Session], None] | None = None) -> tuple[int, bool]:
         """Versions follow content: the same content is the same version, new content version n+1.
-        Returns (id, created)."""
+        ``check`` (raising InvalidModel) vets new content only: every start-up deploys the same files
+        again, which are found by their checksum. Returns (id, created)."""
         for _attempt in range(3):
             with self.sessions() as s:
                 found = s.scalar(select(model_cls.id).where(model_cls.key == key, model_cls.checksum == checksum))
                 if found:
                     return found, False
+                if check is not None:
+                    check(s)
                 latest = s.scalar(select(func.max(model_cls.version)).where(model_cls.key == key)) or 0
                 model = model_cls(key=key, version=latest + 1, checksum=checksum, **fields)
                 s.add(model)
