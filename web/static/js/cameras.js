@@ -46,7 +46,12 @@
     }
   }
 
-  document.querySelectorAll('.camera-play').forEach((button) => button.addEventListener('click', () => play(button)));
+  // The buttons come disabled: on a slow phone connection the page shows before hls.js has loaded, and a
+  // tap on a button nothing listens to yet would be lost without a word.
+  document.querySelectorAll('.camera-play').forEach((button) => {
+    button.addEventListener('click', () => play(button));
+    button.disabled = false;
+  });
   document.querySelectorAll('.camera-copy').forEach((button) => button.addEventListener('click', () => {
     const value = button.getAttribute('data-copy');
     const note = (message) => { button.textContent = message; };
@@ -61,4 +66,5 @@
       try { note(document.execCommand('copy') ? text.copied : text.copy_failed); } catch (e) { note(text.copy_failed); }
     }
   }));
+  document.querySelectorAll('.camera-copy').forEach((button) => { button.disabled = false; });
 })();
