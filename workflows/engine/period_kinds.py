@@ -15,6 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ProcessModel
+
 WORKING_DAYS, DAYS, HOURS = "working_days", "days", "hours"
 INSTANT = "instant"  # add_days: an exact length of time from an instant
 _UNITS = (HOURS, DAYS, WORKING_DAYS)
@@ -29,6 +35,14 @@ class PeriodKinds:
     # (start: a variable; amount: a variable or a number): its last day before it was moved off a rest day is
     # the start's day plus the amount.
     counts: Mapping[str, tuple[tuple[str, str | int | float], ...]] = field(default_factory=dict)
+
+    def unit_of(self, amount: str, date: str | None = None) -> str | None:
+        """The unit the version counts ``amount`` in; where it counts the period ``date`` ends without reading
+        ``amount`` (a number of its own in the script), the unit of that count (add_days: calendar days)."""
+        if amount in self.amounts:
+            return self.amounts[amount]
+        kind = self.dates.get(date) if date else None
+        return DAYS if kind == INSTANT else kind
 
     def of_expression(self, expression: str | None) -> str | None:
         """The kind of date a timer's or a due date's expression gives (None: not known)."""
@@ -158,18 +172,37 @@ def _common(kinds: list) -> str | None:
 
 _cache: dict[int, PeriodKinds] = {}
 _lock = Lock()
+_SCRIPT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}script"
 
 
 def of_specs(model_id: int, spec, subprocess_specs: Mapping) -> PeriodKinds:
     """The kinds of one model version (its restored spec and subprocess specs), read once."""
+    return _cached(model_id, lambda: [
+        task_spec.script for one in (spec, *subprocess_specs.values())
+        for task_spec in one.task_specs.values() if isinstance(getattr(task_spec, "script", None), str)])
+
+
+def of_model(session: Session, model_id: int | None) -> PeriodKinds:
+    """The kinds of one model version, from its stored BPMN (where no spec is at hand: pages, documents)."""
+    if model_id is None:
+        return PeriodKinds()
+
+    def scripts() -> list[str]:
+        xml = session.scalar(select(ProcessModel.bpmn_xml).where(ProcessModel.id == model_id))
+        if not xml:
+            return []
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        return [node.text or "" for node in etree.fromstring(xml.encode("utf-8"), parser).iter(_SCRIPT)]
+    return _cached(model_id, scripts)
+
+
+def _cached(model_id: int, scripts) -> PeriodKinds:
     found = _cache.get(model_id)
     if found is None:
-        scripts = [task_spec.script for one in (spec, *subprocess_specs.values())
-                   for task_spec in one.task_specs.values() if isinstance(getattr(task_spec, "script", None), str)]
-        found = read(scripts)
+        found = read(scripts())
         with _lock:
             _cache[model_id] = found
     return found
 
 
-__all__ = ["DAYS", "HOURS", "INSTANT", "WORKING_DAYS", "PeriodKinds", "of_specs", "read"]
+__all__ = ["DAYS", "HOURS", "INSTANT", "WORKING_DAYS", "PeriodKinds", "of_model", "of_specs", "read"]
