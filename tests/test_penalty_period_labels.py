@@ -7,10 +7,9 @@ import shutil
 from datetime import datetime, timedelta
 
 import pytest
+from flows import task_named
 from penalty_versions import PENALTY_2026_CALENDAR_DAYS, deploy_calendar_days_version
 from test_penalty_working_days import LOCAL, act, data_of, notified
-
-from flows import task_named
 
 MONDAY = datetime(2026, 10, 19, 10, 0, tzinfo=LOCAL)
 WORKING, CALENDAR = "陈述申辩期限（工作日）", "陈述申辩期限（日）"

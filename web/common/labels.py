@@ -326,9 +326,9 @@ def presenter(locale: str | None = None) -> presentation.Presenter:
 
 def present_periods_of(case) -> None:
     """The request presents ``case``: its periods are labelled by the unit its model version counts each in."""
-    from web.extensions import db
+    from web.extensions import case_engine, db
 
-    kinds = period_kinds.of_model(db.session, case.process_model_id)
+    kinds = period_kinds.of_engine(case_engine(), db.session, case.process_model_id)
     units = {name: kinds.unit_of(name, end) for name, end in PERIOD_ENDS.items()}
     presenter().period_units = {name: unit for name, unit in units.items() if unit is not None}
 

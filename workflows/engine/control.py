@@ -133,8 +133,7 @@ class CaseControl:
             model = self.engine.model(s, case.process_model_id)
             workflow = self.engine._load(case, model)
             if paused > timedelta(0):
-                kinds = period_kinds.of_specs(model.id, *self.engine.specs.get(
-                    model.id, lambda: s.get(ProcessModel, model.id).spec))
+                kinds = period_kinds.of_engine(self.engine, s, model.id)
                 tasks = model.meta.get("tasks", {})
                 # What the periods were counted from, as it stood when the case was suspended.
                 data = {k: v for task in workflow.get_tasks(state=_CURRENT) for k, v in task.data.items()}

@@ -8,12 +8,13 @@ or ``add_days(start, n)`` (n × 24 hours from the instant: older versions, warni
 the model takes as it is (from a form, such as an inspector's rectification deadline or a hearing's time), or
 counts with a unit it reads at run time, is of no known kind: it is an instant.
 
-Versions never change once stored, so each one is read once.
+Versions never change once stored, so each one is read once per restored spec.
 """
 import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
+from weakref import WeakKeyDictionary
 
 from lxml import etree
 from sqlalchemy import select
@@ -170,39 +171,39 @@ def _common(kinds: list) -> str | None:
     return found.pop() if found else _NONE
 
 
-_cache: dict[int, PeriodKinds] = {}
+# By restored spec: an engine keeps one per model version while it runs, and a version never changes (an id
+# alone could name another model after a restore, or in another test's database).
+_cache: "WeakKeyDictionary[object, PeriodKinds]" = WeakKeyDictionary()
 _lock = Lock()
 _SCRIPT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}script"
 
 
-def of_specs(model_id: int, spec, subprocess_specs: Mapping) -> PeriodKinds:
-    """The kinds of one model version (its restored spec and subprocess specs), read once."""
-    return _cached(model_id, lambda: [
-        task_spec.script for one in (spec, *subprocess_specs.values())
-        for task_spec in one.task_specs.values() if isinstance(getattr(task_spec, "script", None), str)])
-
-
-def of_model(session: Session, model_id: int | None) -> PeriodKinds:
-    """The kinds of one model version, from its stored BPMN (where no spec is at hand: pages, documents)."""
-    if model_id is None:
-        return PeriodKinds()
-
-    def scripts() -> list[str]:
-        xml = session.scalar(select(ProcessModel.bpmn_xml).where(ProcessModel.id == model_id))
-        if not xml:
-            return []
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        return [node.text or "" for node in etree.fromstring(xml.encode("utf-8"), parser).iter(_SCRIPT)]
-    return _cached(model_id, scripts)
-
-
-def _cached(model_id: int, scripts) -> PeriodKinds:
-    found = _cache.get(model_id)
+def of_specs(spec, subprocess_specs: Mapping) -> PeriodKinds:
+    """The kinds of one model version (its restored spec and subprocess specs), read once per spec."""
+    found = _cache.get(spec)
     if found is None:
-        found = read(scripts())
+        found = read([task_spec.script for one in (spec, *subprocess_specs.values())
+                      for task_spec in one.task_specs.values()
+                      if isinstance(getattr(task_spec, "script", None), str)])
         with _lock:
-            _cache[model_id] = found
+            _cache[spec] = found
     return found
 
 
-__all__ = ["DAYS", "HOURS", "INSTANT", "WORKING_DAYS", "PeriodKinds", "of_model", "of_specs", "read"]
+def of_engine(engine, session: Session, model_id: int) -> PeriodKinds:
+    """The kinds of one model version, through ``engine``'s cache of restored specs."""
+    model = engine.model(session, model_id)
+    return of_specs(*engine.specs.get(model.id, lambda: session.get(ProcessModel, model.id).spec))
+
+
+def of_model(session: Session, model_id: int | None) -> PeriodKinds:
+    """The kinds of one model version, read from its stored BPMN (where no engine is at hand: a document)."""
+    xml = session.scalar(select(ProcessModel.bpmn_xml).where(ProcessModel.id == model_id)) if model_id else None
+    if not xml:
+        return PeriodKinds()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return read([node.text or "" for node in etree.fromstring(xml.encode("utf-8"), parser).iter(_SCRIPT)])
+
+
+__all__ = ["DAYS", "HOURS", "INSTANT", "WORKING_DAYS", "PeriodKinds", "of_engine", "of_model", "of_specs",
+           "read"]

@@ -186,8 +186,7 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         "payment_due": chinese_instant(data.get("payment_due")),
         "decided_amount": _amount(data.get("decided_amount")) or "0.00",
         "close_summary": str(data.get("close_summary") or ""), "defence": "", "days_late": "0", "surcharge": "0.00",
-        "execution": "", "archive": "",
-        "court_period": court_period(data, period_kinds.of_model(s, case.process_model_id).amounts.get("court_days")),
+        "execution": "", "archive": "", "court_period": court_period(data),
     }
     if data.get("defended") or data.get("hearing_held"):
         out["defence"] = ("当事人在法定期限内提出了陈述、申辩意见" + ("并经听证" if data.get("hearing_held") else "")
@@ -199,6 +198,10 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
                                                             IssuedDocument.kind == "penalty_decision"))
     out["decision_number"] = decision or ""
     due = _instant(data.get("payment_due"))
+    if kind.key == "penalty_reminder":
+        # In the unit the case's version counts the court's wait in (its BPMN read here: a reminder is rare).
+        out["court_period"] = court_period(data, period_kinds.of_model(s, case.process_model_id).amounts.get(
+            "court_days"))
     if kind.key == "penalty_reminder" and due is not None:
         late = max(0, (issued_at.astimezone(LOCAL_TZ).date() - due.astimezone(LOCAL_TZ).date()).days)
         fine = float(data.get("decided_amount") or 0)
