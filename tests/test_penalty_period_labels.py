@@ -7,7 +7,6 @@ import shutil
 from datetime import datetime, timedelta
 
 import pytest
-from flows import task_named
 from penalty_versions import PENALTY_2026_CALENDAR_DAYS, deploy_calendar_days_version
 from test_penalty_working_days import LOCAL, act, data_of, notified
 
@@ -19,16 +18,15 @@ def case_page(browser, case_id) -> str:
     return browser("keqiao_inspector").client.get(f"/cases/{case_id}").get_data(as_text=True)
 
 
-def test_the_working_days_version_labels_statement_and_defence_in_working_days(app, api, browser):
+def test_statement_and_defence_is_labelled_in_working_days_or_in_days_as_the_version_counts_it(
+        app, api, browser, engine):
     case_id = notified(api, app, MONDAY)
     assert data_of(api("keqiao_inspector"), case_id)["defence_days"] == 3
     page = case_page(browser, case_id)
     # The case's data and its decision record (处罚程序期限) both.
     assert page.count(WORKING) == 2 and CALENDAR not in page
     assert "决定书送达期限（工作日）" in page and "决定书送达期限（日）" not in page
-
-
-def test_the_calendar_days_version_labels_statement_and_defence_in_days(app, api, browser, engine):
+    # A case started on the version that counted calendar days.
     deploy_calendar_days_version(engine)
     case_id = notified(api, app, MONDAY)
     data = data_of(api("keqiao_inspector"), case_id)
@@ -85,14 +83,3 @@ def test_the_reminder_of_a_calendar_days_case_states_ten_days(app, api, engine, 
     reminder = {d["kind"]: d for d in inspector.get(f"/cases/{case_id}").json["documents"]}["penalty_reminder"]
     text = pdf_text(fetch(api("kq_bottled_admin"), reminder["attachment_id"]), tmp_path)
     assert "十日内履行" in text and "工作日" not in text, text
-
-
-def test_the_task_context_labels_a_period_as_the_case_version_counts_it(app, api, engine):
-    """GET /tasks/{id} and the task page label what the task shows by the case's version: the hearing notice's
-    form on the calendar-days version keeps its 7 calendar days and says nothing of working days."""
-    deploy_calendar_days_version(engine)
-    enterprise, inspector = api("kq_bottled_admin"), api("keqiao_inspector")
-    case_id = notified(api, app, MONDAY, amount=80000)
-    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, MONDAY)
-    task = inspector.get(f"/tasks/{task_named(inspector, case_id, 'Task_hearing_notice')['id']}").json
-    assert "工作日" not in str(task["form"]) and "工作日" not in str(task["context"])
