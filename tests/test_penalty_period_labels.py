@@ -1,8 +1,8 @@
 """A period reads as its case's model version counts it: bpmn/penalty.bpmn counts statement and defence (and the
 law's short periods) in working days (Administrative Penalty Law art. 85), the version before it
-(tests/bpmn/penalty_2026_calendar_days.bpmn) in calendar days; the case page, the task context (page and API) and
-the payment reminder (催告书) say which, from the case's version's own scripts (workflows/engine/period_kinds.py),
-not one label for every version."""
+(tests/bpmn/penalty_2026_calendar_days.bpmn) in calendar days; the case page and the payment reminder (催告书) say
+which, from the case's version's own scripts (workflows/engine/period_kinds.py), not one label for every version
+(a task's context, page and API, labels a period the same way, though no shipped form shows one)."""
 import shutil
 from datetime import datetime, timedelta
 
