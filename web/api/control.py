@@ -45,8 +45,9 @@ def suspend_case(case_id):
 @bp.post("/cases/<int:case_id>/resume")
 @api_scope("cases:write")
 def resume_case(case_id):
-    """Resume a suspended case: {"reason"}. Timers and due dates move by the time it was suspended; 409 if
-    it is not suspended."""
+    """Resume a suspended case: {"reason"}. Its periods get the time they had left: working days from the day it
+    resumes, calendar days to the end of a working day, other timers and due dates by the time it was suspended;
+    409 if it is not suspended."""
     data = body()
     return _case_reply(case_engine().control.resume(case_id, me(), _reason(data)))
 

@@ -16,6 +16,7 @@ from forms import FORMS
 from forms.accident import GRADES as _GRADE_CHOICES
 from forms.fields import AttachmentsField
 from forms.inspection import RESULTS as _RESULT_CHOICES
+from workflows.engine import period_kinds
 from workflows.services import presentation
 from workflows.services.presentation import SHANGHAI as LOCAL_TZ  # noqa: F401  (kept for importers)
 
@@ -126,6 +127,24 @@ EXTRA_FIELDS = {"overdue_count": _l("Times overdue"), "send_back_count": _l("Tim
                 "period_amount": _l("Period"), "period_unit": _l("Period unit"),
                 "verify_due_at": _l("Verification due"), "verify_escalate_at": _l("Verification escalated at"),
                 "extension_requested": _l("Extension asked for")}
+# The penalty procedure's periods, by the unit the case's model version counts each in (its scripts: an earlier
+# version counted defence_days in calendar days); EXTRA_FIELDS above names each as the current version counts it.
+# PERIOD_ENDS: the date each period gives, for a version that counts it with a number of its own.
+PERIOD_ENDS = {"defence_days": "defence_due", "hearing_request_days": "hearing_request_due",
+               "service_days": "service_due", "court_days": "court_from", "filing_limit_days": "filing_due",
+               "decision_days": "decision_due", "payment_days": "payment_due"}
+PERIOD_LABELS = {
+    "defence_days": {"working_days": EXTRA_FIELDS["defence_days"], "days": _l("Days for statement and defence")},
+    "hearing_request_days": {"working_days": EXTRA_FIELDS["hearing_request_days"],
+                             "days": _l("Days to ask for a hearing")},
+    "service_days": {"working_days": EXTRA_FIELDS["service_days"], "days": _l("Days to serve the decision")},
+    "court_days": {"working_days": EXTRA_FIELDS["court_days"], "days": _l("Days from the reminder to the court")},
+    "filing_limit_days": {"days": EXTRA_FIELDS["filing_limit_days"],
+                          "working_days": _l("Working days from discovery to filing")},
+    "decision_days": {"days": EXTRA_FIELDS["decision_days"],
+                      "working_days": _l("Working days from filing to the decision")},
+    "payment_days": {"days": EXTRA_FIELDS["payment_days"], "working_days": _l("Working days from service to payment")},
+}
 # Case data that holds a choice of a form field under another name (the notified and the decided penalty).
 CHOICE_ALIASES = {"notified_type": "penalty_type", "decided_type": "penalty_type"}
 
@@ -238,6 +257,7 @@ def register(app):
     known = presentation.Labels(
         fields=labels, choices=choices, by_form=by_form, forms_of=_forms_of_processes(app.config.get("BPMN_DIR")),
         extra_fields=EXTRA_FIELDS, extra_values={**EXTRA_VALUES, "template_kind": TEMPLATE_KIND_LABELS},
+        periods=PERIOD_LABELS,
         money=presentation.MONEY_FIELDS | MONEY_FIELDS | money, files=presentation.FILE_FIELDS | files)
     app.extensions["gasflow.labels"] = known
 
@@ -302,6 +322,23 @@ def presenter(locale: str | None = None) -> presentation.Presenter:
     if locale is None:
         g.presenter = shown
     return shown
+
+
+def present_periods_of(case) -> None:
+    """The request presents ``case``: its periods are labelled by the unit its model version counts each in."""
+    from web.extensions import case_engine, db
+
+    kinds = period_kinds.of_engine(case_engine(), db.session, case.process_model_id)
+    units = {name: kinds.unit_of(name, end) for name, end in PERIOD_ENDS.items()}
+    presenter().period_units = {name: unit for name, unit in units.items() if unit is not None}
+
+
+def period_label(key: str) -> str | None:
+    """The label of a period's amount as the presented case's version counts it, if the request presents one."""
+    shown = presenter()
+    if key in shown.period_units and key in PERIOD_LABELS:
+        return shown.field_label(key)
+    return None
 
 
 def history_detail(detail, hidden=()) -> list[tuple[str, str]]:

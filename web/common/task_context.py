@@ -83,6 +83,7 @@ def viewer_of(user, case) -> service.Viewer:
 
 def context_of(task: Task, user) -> list[dict]:
     """The task's context for ``user``, each item labelled and with its text."""
+    labels.present_periods_of(task.case)  # a period it shows, labelled as the case's version counts it
     items = service.build(db.session, task.case, task, declaration(task.form_key), viewer_of(user, task.case))
     return [_present(item, task.form_key) for item in items]
 
@@ -116,6 +117,8 @@ def _label(key: str, form_key: str | None = None) -> str:
         return str(own)
     if key in LABELS:
         return str(LABELS[key])
+    if (period := labels.period_label(key)) is not None:
+        return period
     form_labels, _choices = labels.form_labels()
     found = form_labels.get(key) or labels.EXTRA_FIELDS.get(key)
     return str(found) if found is not None else str(labels.presenter().field_label(key))

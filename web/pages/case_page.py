@@ -4,7 +4,7 @@ from flask import g, render_template
 from sqlalchemy import select
 
 from models import CASE_ACTIVE, CASE_SUSPENDED, Region
-from web.common import taskflow
+from web.common import labels, taskflow
 from web.extensions import db
 from workflows import access
 from workflows.permissions import has_right
@@ -12,6 +12,7 @@ from workflows.permissions import has_right
 
 def detail_page(case, user, comment_text: str = "", control_form: dict | None = None):
     g.presenting_process = case.process_key  # the case's fields and values by its own forms' labels
+    labels.present_periods_of(case)
     # The party of a case kept internal sees no diagram of its steps and no links to other cases.
     party_view = taskflow.party_keys_of(case, user) is not None
     parent, children = (None, []) if party_view else taskflow.linked_cases(case, user)

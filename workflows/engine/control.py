@@ -8,7 +8,7 @@ of the engine does (``case_engine.py``). Migration uses SpiffWorkflow's own spec
 version; the others are refused with the step that is missing.
 """
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
@@ -33,7 +33,7 @@ from workflows.permissions import has_right, may_work
 from workflows.roles import user_plays
 from workflows.text import has_bad_text
 
-from . import clock
+from . import clock, period_kinds
 from .serialization import SERIALIZER, dump_state, load_state
 from .timer_values import parse_instant
 
@@ -116,21 +116,43 @@ class CaseControl:
             return case
 
     def resume(self, case_id: int, actor, reason, now: datetime | None = None) -> Case:
-        """The case goes on: every timer and open task's due date moves by the time it was suspended,
-        so the time that was left when it was suspended is left again."""
+        """The case goes on with the time that was left when it was suspended: a period in working days gets
+        the working days it had left, counted again from today; a period in calendar days ends as many days
+        later as the case was suspended, at the end of that day or of the first working day after it (Civil
+        Code arts. 201-203); any other timer or due date (an hour deadline such as an inspector's, a date
+        from a form) moves by the time suspended. Which is which: the model version's own scripts
+        (``period_kinds``)."""
         now = now or clock.now()
         with self.engine.sessions() as s:
             case = self._lock(s, case_id, actor, "cases.control")
             reason = reason_text(reason)
             if case.status != CASE_SUSPENDED:
                 raise Conflict("only a suspended case can be resumed", {"status": [case.status]})
-            paused = max(now - case.suspended_at, timedelta(0)) if case.suspended_at else timedelta(0)
+            suspended_at = case.suspended_at
+            paused = max(now - suspended_at, timedelta(0)) if suspended_at else timedelta(0)
             model = self.engine.model(s, case.process_model_id)
             workflow = self.engine._load(case, model)
-            shift_timers(workflow, paused)
-            for row in self._open_tasks(s, case):
-                if row.due_at is not None:
-                    row.due_at = row.due_at + paused
+            if paused > timedelta(0):
+                kinds = period_kinds.of_engine(self.engine, s, model.id)
+                tasks = model.meta.get("tasks", {})
+                # What the periods were counted from, as it stood when the case was suspended.
+                data = {k: v for task in workflow.get_tasks(state=_CURRENT) for k, v in task.data.items()}
+
+                def counts(pairs) -> list:
+                    return [(data[start], data[amount] if isinstance(amount, str) else amount)
+                            for start, amount in pairs if start in data and (not isinstance(amount, str)
+                                                                              or amount in data)]
+
+                def move(end: datetime, expression: str | None) -> datetime:
+                    return _resume_rule(s, end, kinds.of_expression(expression), suspended_at, now,
+                                        counts(kinds.counted_from(expression)))
+                shift_timers(workflow, move)
+                for row in self._open_tasks(s, case):
+                    if row.due_at is not None:
+                        row.due_at = move(_aware(row.due_at), tasks.get(row.spec_name, {}).get("due"))
+                # The periods the model computed move with them, so that what it reads of them later (the
+                # payment's days late, the limit after an extension) and the case page agree with the timers.
+                shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at)
             case.state = dump_state(workflow)
             case.status, case.suspended_at = CASE_ACTIVE, None
             self.engine._event(s, case, actor, "case_resumed", now,
@@ -387,31 +409,74 @@ def diff_spec_name(workflow, sp_id) -> str:
     return workflow.subprocesses[sp_id].spec.name
 
 
-def shift_timers(workflow, by: timedelta) -> int:
-    """Move every pending timer of ``workflow`` later by ``by``; returns how many moved."""
-    if by <= timedelta(0):
-        return 0
+def clock_shift(session, end: datetime, kind: str | None, suspended_at: datetime, resumed_at: datetime,
+                counted_from=()) -> datetime:
+    """Where a timer or due date ``end`` moves when its case resumes: by the time it was suspended. The rule of
+    a bare engine; the working-day calendar installs the law's (``set_resume_rule``)."""
+    return end + max(resumed_at - suspended_at, timedelta(0))
+
+
+# (session, end, kind, suspended_at, resumed_at, counted_from) -> the new end. ``kind``: period_kinds' kind of the
+# date, or None; ``counted_from``: the (start, amount) values a date in calendar days may have been counted from.
+_resume_rule = clock_shift
+
+
+def set_resume_rule(rule) -> None:
+    global _resume_rule
+    _resume_rule = rule
+
+
+def shift_timers(workflow, move) -> int:
+    """Move every pending timer of ``workflow`` to ``move(instant, expression)`` (the timer's expression names
+    what kind of date it is); returns how many moved."""
     moved = 0
     for task in workflow.get_tasks(state=TaskState.WAITING):
         value = task.internal_data.get("event_value")
         if value is None or task.internal_data.get("event_fired"):
             continue
-        if isinstance(value, dict) and "next" in value:  # a cycle timer
-            value = dict(value, next=_later(value["next"], by))
+        expression = getattr(getattr(task.task_spec, "event_definition", None), "expression", None)
+        if isinstance(value, dict) and "next" in value:  # a cycle timer: its next round moves with the clock
+            value = dict(value, next=_later(value["next"], move, None))
         else:
-            value = _later(value, by)
+            value = _later(value, move, expression)
         if value is not None:
             task.internal_data["event_value"] = value
             moved += 1
     return moved
 
 
-def _later(value, by: timedelta):
+def shift_periods(workflow, kinds: "period_kinds.PeriodKinds", move, since: datetime) -> int:
+    """Move the ends of the periods the model computed (``kinds.dates``) that were still running at ``since``,
+    in the data of every current task, to ``move(end, name)``; returns how many values moved."""
+    moved, done = 0, {}
+    for task in workflow.get_tasks(state=_CURRENT):
+        for name in kinds.dates:
+            value = task.data.get(name)
+            if not isinstance(value, str):
+                continue
+            if (name, value) not in done:
+                try:
+                    end = _aware(datetime.fromisoformat(value))
+                except ValueError:
+                    end = None
+                done[(name, value)] = (None if end is None or end <= since
+                                       else move(end, name).astimezone(end.tzinfo).isoformat())
+            if done[(name, value)] is not None:
+                task.data[name] = done[(name, value)]
+                moved += 1
+    return moved
+
+
+def _later(value, move, expression):
     try:
         instant = parse_instant(value)
     except (ValueError, TypeError):
         return None
-    return (instant + by).isoformat()
+    return move(instant, expression).isoformat()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _others(user_ids, actor) -> list[int]:
@@ -422,4 +487,5 @@ def _note(case: Case, reason: str) -> str:
     return f"#{case.id} {case.title}：{reason}"
 
 
-__all__ = ["CaseControl", "MigrationCheck", "reason_text", "shift_timers"]
+__all__ = ["CaseControl", "MigrationCheck", "clock_shift", "reason_text", "set_resume_rule", "shift_periods",
+           "shift_timers"]

@@ -168,6 +168,8 @@ class Labels:
     forms_of: dict[str, list[str]] = field(default_factory=dict)  # process key → its form keys
     extra_fields: dict[str, str] = field(default_factory=dict)    # what the models compute
     extra_values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → value → label
+    # A period's amount (defence_days) → its label by the unit the case's model version counts it in.
+    periods: dict[str, dict[str, str]] = field(default_factory=dict)
     money: frozenset = MONEY_FIELDS
     files: frozenset = FILE_FIELDS
 
@@ -197,6 +199,9 @@ class Presenter:
         self.locale = locale or "zh"
         self.session = session
         self.labels = labels or Labels()
+        # The units the model version of the case being presented counts its periods' amounts in
+        # (workflows/engine/period_kinds.py): a version counting defence_days in calendar days says so.
+        self.period_units: Mapping[str, str] = {}
 
     # ---- plain values ---------------------------------------------------------------------------------
     def text(self, label) -> str:
@@ -298,6 +303,10 @@ class Presenter:
 
     # ---- fields of case data ------------------------------------------------------------------------------
     def field_label(self, name: str, process: str | None = None) -> str:
+        unit = self.period_units.get(name)
+        label = self.labels.periods.get(name, {}).get(unit) if unit is not None else None
+        if label is not None:
+            return self.text(label)
         label = self.labels.field(name, process)
         if label is None:
             # An unknown field (a model the city admin uploaded): its words, not its key.

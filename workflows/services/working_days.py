@@ -24,6 +24,8 @@ API (other lifecycles use the same):
   ``start``'s day, rolled the same way.
 - ``WorkingCalendar.working_days_between(start, end)``: working days after ``start``'s day up to
   and including ``end``'s.
+- ``resumed_end(session, end, kind, suspended_at, resumed_at, counted_from)``: where a period's end moves when
+  its suspended case resumes (installed as the engine's rule for resuming).
 - ``covered_until()``: the last year the package knows.
 - ``period_end(session, start, amount, unit)`` and ``add_working_days(session, start, n)``: the same
   with the calendar loaded from ``session``.
@@ -43,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from models import CalendarAdjustment
 from workflows import transaction_memo
-from workflows.engine import restricted
+from workflows.engine import control, restricted
 from workflows.engine.case_engine import transition_session
 from workflows.errors import ModelRuntimeError
 
@@ -164,6 +166,43 @@ def _in_transition(instant, amount, unit) -> datetime:
         raise ModelRuntimeError(str(exc)) from None
 
 
+def resumed_end(session: Session | None, end: datetime, kind: str | None, suspended_at: datetime,
+                resumed_at: datetime, counted_from=()) -> datetime:
+    """Where a period's end ``end`` moves when its case, suspended at ``suspended_at``, resumes at ``resumed_at``.
+
+    ``kind`` is what the model counted it in (``workflows.engine.period_kinds``): working days get the working
+    days that were left after the day of suspension, counted again from the day of resumption (so the end is
+    again the end of a working day); calendar days end as many days later as the case was suspended, at the end
+    of that day, or of the first working day after it when it is a rest day or holiday (Civil Code arts.
+    201-203). The days are added to the period's own last day, found from the (start, amount) it was counted
+    from (``counted_from``), not to the working day it had been moved to: a period ending in a holiday gains
+    no days by the holiday. Any other date (an hour deadline, a date from a form, a period that had already run
+    out when the case was suspended) moves by the time suspended."""
+    paused = max(_aware(resumed_at) - _aware(suspended_at), timedelta(0))
+    end = _aware(end)
+    if kind not in ("days", "working_days") or end <= _aware(suspended_at):
+        return end + paused
+    calendar = load(session)
+    if kind == "working_days":
+        return calendar.add_working_days(resumed_at, calendar.working_days_between(suspended_at, end))
+    last_day = _local_day(end)
+    for start, amount in counted_from:
+        try:
+            nominal = _local_day(start) + timedelta(days=int(amount))
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if not isinstance(amount, bool) and calendar.rolled_end(nominal) == end:
+            last_day = nominal
+            break
+    return calendar.rolled_end(last_day + (_local_day(resumed_at) - _local_day(suspended_at)))
+
+
+def _local_day(value) -> date:
+    return _aware(value).astimezone(LOCAL_TZ).date()
+
+
 def install() -> None:
-    """Hand the engine this calendar for ``add_working_days`` and ``add_period`` in models."""
+    """Hand the engine this calendar for ``add_working_days`` and ``add_period`` in models, and for the periods
+    of a case that resumes."""
     restricted.set_period_provider(_in_transition)
+    control.set_resume_rule(resumed_end)

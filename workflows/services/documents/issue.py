@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from models import Attachment, Case, Enterprise, IssuedDocument, Region
 from workflows import transaction_memo
 from workflows.attachments import new_attachment, refill
+from workflows.engine import period_kinds
 from workflows.errors import ModelRuntimeError
 from workflows.services import presentation
 
@@ -197,6 +198,10 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
                                                             IssuedDocument.kind == "penalty_decision"))
     out["decision_number"] = decision or ""
     due = _instant(data.get("payment_due"))
+    if kind.key == "penalty_reminder":
+        # In the unit the case's version counts the court's wait in (its BPMN read here: a reminder is rare).
+        out["court_period"] = court_period(data, period_kinds.of_model(s, case.process_model_id).amounts.get(
+            "court_days"))
     if kind.key == "penalty_reminder" and due is not None:
         late = max(0, (issued_at.astimezone(LOCAL_TZ).date() - due.astimezone(LOCAL_TZ).date()).days)
         fine = float(data.get("decided_amount") or 0)
@@ -213,13 +218,16 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
     return out
 
 
-def court_period(data: dict) -> str:
+def court_period(data: dict, unit: str | None = "working_days") -> str:
     """The reminder's period as the 催告书 states it (Administrative Compulsion Law art. 54): the model's
-    ``court_days``, working days by art. 69 of that law; a case of a model that gave none counted 十日."""
+    ``court_days`` in the unit the case's model version counts it in (``unit``: working days by art. 69 of that
+    law); a version that counts no such period (it counted 10 days from the reminder's instant) says 十日, even
+    when the case read a ``court_days`` from a newer periods table."""
     days = data.get("court_days")
-    if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days) or not 0 < days < 100:
+    if (unit not in ("working_days", "days") or isinstance(days, bool) or not isinstance(days, int | float)
+            or days != int(days) or not 0 < days < 100):
         return "十日"
-    return f"{chinese_number(int(days))}个工作日"
+    return f"{chinese_number(int(days))}{'个工作日' if unit == 'working_days' else '日'}"
 
 
 DIGITS = "〇一二三四五六七八九"

@@ -1,0 +1,172 @@
+"""A suspended penalty case resumes with the time its periods had left, counted as the law counts them: a period
+in working days (Administrative Penalty Law art. 85) gets the working days that were left counted again from the
+day it resumes; a period in calendar days (arts. 60, 67) ends as many days later as the case was suspended, at the
+end of that day or of the first working day after it (Civil Code arts. 201-203). The hours and minutes of the
+suspension do not land a period on a Sunday or at 5 in the morning. The department's own 75-day reminder, an
+instant, moves by the time suspended, as an inspector's rectification deadline does (tests/test_case_control.py).
+Through bpmn/penalty.bpmn over the API and the case page, on the engine's clock."""
+from datetime import date, datetime, time, timedelta
+
+from flows import open_names, task_named
+from test_penalty_working_days import (
+    FILED_ON,
+    LOCAL,
+    act,
+    calendar_days,
+    data_of,
+    filed_on,
+    first_working_day_from,
+    flags,
+    instant,
+    is_working_day,
+    notified,
+    on,
+    served_on,
+    working,
+)
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), LOCAL)
+
+
+def next_timer(app, case_id) -> datetime:
+    from models import Case
+    from web.extensions import db
+
+    with app.app_context():
+        return db.session.get(Case, case_id).next_timer_at
+
+
+def control(user, case_id, action: str, when: datetime, reason: str) -> None:
+    with on(when):
+        resp = user.post(f"/cases/{case_id}/{action}", {"reason": reason})
+    assert resp.status_code == 200, resp.json
+
+
+def test_the_payment_period_resumes_to_the_end_of_a_working_day(app, api, engine):
+    """Served on Monday 2026-10-19, the 15 days (art. 67) end with Tuesday 11-03. Suspended on Tuesday 10-20 at
+    10:00 and resumed on Saturday 10-24 at 15:00: four days later is Saturday 11-07, so the period ends with
+    Monday 11-09, not at 04:59 on Sunday 11-08 (4 days 5 hours after the end)."""
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    served = datetime(2026, 10, 19, 10, 0, tzinfo=LOCAL)
+    case_id, due = served_on(api, app, engine, served)
+    assert due == end_of(date(2026, 11, 3))
+    suspended, resumed = datetime(2026, 10, 20, 10, 0, tzinfo=LOCAL), datetime(2026, 10, 24, 15, 0, tzinfo=LOCAL)
+    control(supervisor, case_id, "suspend", suspended, "当事人申请暂缓缴纳罚款，待审批")
+    control(supervisor, case_id, "resume", resumed, "暂缓缴纳申请未获批准")
+    by_the_clock = due + (resumed - suspended)
+    assert not is_working_day(app, by_the_clock.astimezone(LOCAL).date())  # where the old shift put it
+    moved = end_of(first_working_day_from(app, due.astimezone(LOCAL).date() + timedelta(days=4)))
+    assert moved == end_of(date(2026, 11, 9))
+    assert instant(task_named(inspector, case_id, "Task_payment")["due_at"]) == moved
+    assert next_timer(app, case_id) == moved
+    # What the case shows and what the payment form counts the days late from agree with the timer.
+    assert instant(data_of(inspector, case_id)["payment_due"]) == moved
+    monday_afternoon = datetime(2026, 11, 9, 15, 0, tzinfo=LOCAL)
+    reply = act(inspector, case_id, "Task_payment", {"payment": "unpaid"}, monday_afternoon, status=422)
+    assert set(reply["error"]["fields"]) == {"payment"}  # not yet run out
+    assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0 and flags(app, case_id) == []
+    assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1 and flags(app, case_id) == ["payment_overdue"]
+    paid = act(inspector, case_id, "Task_payment", {"payment": "paid", "paid_amount": 20000,
+                                                    "paid_at": monday_afternoon.isoformat()},
+               monday_afternoon + timedelta(days=1))
+    assert paid["data"]["days_late"] == 0 and paid["data"]["surcharge"] == 0
+
+
+def test_the_party_gets_the_working_days_it_had_left_resumed_on_the_case_page(app, api, browser, engine):
+    """Notified on Monday 2026-10-19, the 3 working days for statement and defence (arts. 45, 85) end with
+    Thursday 10-22. Suspended on Tuesday at 11:00, Wednesday and Thursday were left; resumed on Friday 10-23 at
+    10:00 on the case page, they are Monday and Tuesday: the period ends with Tuesday 10-27, not at 22:59 on
+    Sunday 10-25."""
+    enterprise = api("kq_bottled_admin")
+    notice = datetime(2026, 10, 19, 10, 0, tzinfo=LOCAL)
+    case_id = notified(api, app, notice)
+    due = working(app, notice, 3)
+    assert due == end_of(date(2026, 10, 22))
+    assert instant(task_named(enterprise, case_id, "Task_defence")["due_at"]) == due
+    suspended, resumed = datetime(2026, 10, 20, 11, 0, tzinfo=LOCAL), datetime(2026, 10, 23, 10, 0, tzinfo=LOCAL)
+    control(api("keqiao_supervisor"), case_id, "suspend", suspended, "当事人申请延期陈述，待核实")
+    page_path, supervisor = f"/cases/{case_id}", browser("keqiao_supervisor")
+    with on(resumed):
+        done = supervisor.form_post(f"{page_path}/control/resume",
+                                    {"reason": "核实完毕，继续办理", "confirm": "1"}, page_path)
+    assert done.status_code == 303
+    assert not is_working_day(app, (due + (resumed - suspended)).astimezone(LOCAL).date())
+    moved = working(app, resumed, 2)
+    assert moved == end_of(date(2026, 10, 27))
+    assert instant(task_named(enterprise, case_id, "Task_defence")["due_at"]) == moved
+    data = data_of(enterprise, case_id)
+    assert instant(data["defence_due"]) == moved and instant(data["party_due"]) == moved
+    assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1
+    assert "Task_defence" not in open_names(api("keqiao_inspector"), case_id)
+
+
+def test_the_decision_limit_resumes_from_its_own_last_day_to_the_end_of_a_working_day(app, api, engine):
+    """Filed on Monday 2026-07-06: the 90th day (art. 60) is 10-04, in the National Day holiday, so the limit is
+    the end of Thursday 10-08. Suspended on Friday 09-25 at 10:00 and resumed on Wednesday 09-30 at 15:00 (5 days
+    5 hours): five days after 10-04 is Friday 10-09, so the limit is the end of that day; not 04:59 on Wednesday
+    10-14 (the old shift), nor 10-13 (five days after the holiday it had been moved past). An extension refused
+    after it keeps that limit."""
+    supervisor = api("keqiao_supervisor")
+    case_id = filed_on(api, app, FILED_ON)
+    limit = calendar_days(app, FILED_ON, 90)
+    assert limit == end_of(date(2026, 10, 8))
+    assert engine.run_due_timers(FILED_ON + timedelta(days=75, minutes=1)) == 1
+    assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == limit
+    suspended, resumed = datetime(2026, 9, 25, 10, 0, tzinfo=LOCAL), datetime(2026, 9, 30, 15, 0, tzinfo=LOCAL)
+    control(supervisor, case_id, "suspend", suspended, "案件需等待鉴定结论")
+    control(supervisor, case_id, "resume", resumed, "鉴定结论已出具")
+    assert (limit + (resumed - suspended)).astimezone(LOCAL) == datetime(2026, 10, 14, 4, 59, 59, tzinfo=LOCAL)
+    ninetieth = FILED_ON.date() + timedelta(days=90)
+    moved = end_of(first_working_day_from(app, ninetieth + timedelta(days=5)))
+    assert moved == end_of(date(2026, 10, 9))
+    assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == moved
+    data = data_of(supervisor, case_id)
+    assert instant(data["decision_due"]) == moved
+    # The reminder was the department's own instant: it had passed, and is kept as it was.
+    assert instant(data["decision_remind_at"]) == FILED_ON + timedelta(days=75)
+    act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, resumed + timedelta(hours=1))
+    assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+    assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+
+
+def test_the_75_day_reminder_moves_by_the_time_suspended(app, api, engine):
+    """Not a legal period: 75 days from the instant of filing, moved by exactly the time the case was suspended,
+    while the 90 days' limit it reminds of moves to the end of a day."""
+    supervisor = api("keqiao_supervisor")
+    case_id = filed_on(api, app, FILED_ON)
+    suspended, resumed = FILED_ON + timedelta(days=3), FILED_ON + timedelta(days=5, hours=7)
+    control(supervisor, case_id, "suspend", suspended, "案件需等待鉴定结论")
+    control(supervisor, case_id, "resume", resumed, "鉴定结论已出具")
+    remind = FILED_ON + timedelta(days=75) + (resumed - suspended)
+    assert next_timer(app, case_id) == remind
+    data = data_of(supervisor, case_id)
+    assert instant(data["decision_remind_at"]) == remind
+    assert instant(data["decision_due"]) == calendar_days(app, FILED_ON + timedelta(days=2), 90)
+    assert engine.run_due_timers(remind - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(remind + timedelta(minutes=1)) == 1
+    assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == instant(data["decision_due"])
+
+
+def test_a_case_of_the_calendar_days_version_resumes_its_instants_by_the_time_suspended(app, api, engine):
+    """That version counted its periods as instants (3 × 24 hours from the notice): its case keeps that count
+    when it resumes, the time suspended added."""
+    from penalty_versions import deploy_calendar_days_version
+
+    deploy_calendar_days_version(engine)
+    enterprise = api("kq_bottled_admin")
+    notice = datetime(2026, 10, 19, 10, 0, tzinfo=LOCAL)
+    case_id = notified(api, app, notice)
+    assert instant(task_named(enterprise, case_id, "Task_defence")["due_at"]) == notice + timedelta(days=3)
+    suspended, resumed = notice + timedelta(days=1), notice + timedelta(days=4, hours=1)
+    control(api("keqiao_supervisor"), case_id, "suspend", suspended, "当事人申请延期陈述，待核实")
+    control(api("keqiao_supervisor"), case_id, "resume", resumed, "核实完毕，继续办理")
+    moved = notice + timedelta(days=6, hours=1)
+    assert instant(task_named(enterprise, case_id, "Task_defence")["due_at"]) == moved
+    assert instant(data_of(enterprise, case_id)["defence_due"]) == moved
+    assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1
