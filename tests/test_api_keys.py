@@ -101,6 +101,42 @@ def test_expired_and_revoked_keys_are_refused(app, browser):
     assert call(app, other, "GET", "/cases").status_code == 401
 
 
+def test_a_key_its_user_and_his_rights_come_in_one_read_that_leaves_the_credentials_alone(app):
+    """Every API request reads its key with the user and his rights in one statement, of the columns a
+    request uses: not the password hash, the second factor or the mobile number, and nothing read again
+    later in the request. Deactivating the user still refuses the key."""
+    from sqlalchemy import event
+
+    from web.extensions import db
+
+    raw = make_key(app, "keqiao_inspector")
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        resp = call(app, raw, "POST", "/cases", rectification(app))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert resp.status_code == 201, resp.json
+    reads = [s for s in seen if "FROM api_tokens" in s]
+    assert len(reads) == 1 and "users" in reads[0] and "user_rights" in reads[0], reads
+    columns = reads[0].split(" FROM ")[0]
+    for credential in ("password_hash", "totp_secret", "mobile", "token_hash"):
+        assert credential not in columns, columns
+    assert [s for s in seen if "user_rights" in s] == reads  # the rights the engine checks came with it
+    assert [s for s in seen if re.search(r"FROM users\b.*WHERE users\.id = ", s)] == []
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET active = false WHERE username = 'keqiao_inspector'"))
+        db.session.commit()
+    resp = call(app, raw, "GET", "/cases")
+    assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
+
+
 def test_only_the_owner_or_the_city_admin_revokes_a_key(app, browser):
     raw = make_key(app, "kq_bottled_staff")
     from web.extensions import db

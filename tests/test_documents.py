@@ -227,6 +227,85 @@ def test_a_rolled_back_or_concurrent_issue_neither_skips_nor_repeats_a_number(ap
     assert sorted(taken) == list(range(2, 22))
 
 
+def _issue_in_a_transition(bind, case_id: int, kind: str, statements: list | None = None):
+    """``kind`` issued for the case in a transaction of its own that first locks the case, as a
+    transition does; returns (serial, number, fields)."""
+    from sqlalchemy import event, update
+    from sqlalchemy.orm import Session
+
+    from models import Case
+    from workflows.services.documents.issue import issue_document
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with Session(bind) as s:
+        s.execute(update(Case).where(Case.id == case_id).values(revision=Case.revision + 1))
+        case = s.get(Case, case_id)
+        if statements is not None:
+            event.listen(bind, "before_cursor_execute", note)
+        try:
+            doc = issue_document(s, case, kind, None, datetime.now(UTC))
+        finally:
+            if statements is not None:
+                event.remove(bind, "before_cursor_execute", note)
+        found = (doc.serial, doc.number, doc.fields)
+        s.commit()
+    return found
+
+
+def test_documents_issued_at_once_by_several_transitions_get_distinct_numbers(app, api):
+    """Four transitions issuing at the same time queue on the counter: no number twice, none skipped."""
+    from models import DocumentCounter, IssuedDocument
+    from web.extensions import db
+
+    cases = [open_order(api, app, hazard=HAZARD, hours=72)["id"] for _ in range(8)]
+    with app.app_context():
+        bind = db.engine
+    taken, errors = [], []
+
+    def issuer(chunk):
+        try:
+            for case_id in chunk:
+                taken.append(_issue_in_a_transition(bind, case_id, "rectification_review")[:2])
+        except Exception as exc:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=issuer, args=(cases[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    year = this_year()
+    assert sorted(taken) == [(n, f"绍燃复〔{year}〕第{n:04d}号") for n in range(1, 9)]
+    with app.app_context():
+        assert db.session.scalar(select(DocumentCounter.last).where(DocumentCounter.kind == "rectification_review")) \
+            == 8
+        stored = db.session.execute(select(IssuedDocument.case_id, IssuedDocument.serial)
+                                    .where(IssuedDocument.kind == "rectification_review")).all()
+    assert sorted(case_id for case_id, _ in stored) == sorted(cases) and len({n for _, n in stored}) == 8
+
+
+def test_issuing_a_document_reads_once_and_writes_once(app, api):
+    """The enterprise, the issuing authority's names and the case's documents come in one read; on
+    PostgreSQL the number is taken in that statement too (SQLite allows no INSERT in a WITH clause)."""
+    from web.extensions import db
+
+    case = open_order(api, app, hazard=HAZARD, hours=72)
+    with app.app_context():
+        bind = db.engine
+    seen: list[str] = []
+    serial, number, fields = _issue_in_a_transition(bind, case["id"], "rectification_review", seen)
+    assert serial == 1 and number == f"绍燃复〔{this_year()}〕第0001号"
+    # What the ORM read in four statements before: the same names, the notice the review quotes.
+    assert fields["authority"] == "绍兴市柯桥区燃气主管部门" and fields["enterprise"] == ENTERPRISE
+    assert fields["review_body"] == "绍兴市柯桥区人民政府"
+    assert fields["notice_number"] == pdfs(case)[0]["filename"].removeprefix("整改通知书 ").removesuffix(".pdf")
+    assert len([s for s in seen if "INSERT INTO issued_documents" in s]) == 1, seen
+    assert len(seen) == (2 if bind.dialect.name == "postgresql" else 3), seen
+
+
 def test_documents_are_out_of_scope_for_other_counties_and_enterprises(app, api, browser):
     case = open_order(api, app, hazard=HAZARD, hours=72)
     att = pdfs(case)[0]["id"]
