@@ -192,5 +192,5 @@ def task_assigned(s, row: Task, now: datetime) -> None:
 
 
 def task_overdue(s, row: Task, now: datetime) -> None:
-    add(s, task_audience(s, row), TASK_OVERDUE, now, row.case_id, row.id, row.title)
+    _tell(s, *_audience(s, row, None), TASK_OVERDUE, now, row.case_id, row.id, row.title, None)
     row.overdue_notified_at = now

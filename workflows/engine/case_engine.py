@@ -340,7 +340,7 @@ class CaseEngine:
         detail = {"process": model.key, "version": model.version}
         if parent is not None:
             detail["parent"] = parent.id
-        with history.held(s):  # the case's first entries, one INSERT (a linked case's join its parent's)
+        with history.held(s):  # the case's first entries by one INSERT (a linked case's go with its parent's)
             self._event(s, case, actor, "case_started", now, detail=detail)
             self._advance(s, case, model, workflow, actor, now, _Held(open_rows=[], new=True))
         return case
@@ -668,7 +668,7 @@ class CaseEngine:
                      if isinstance(v, str) and v.strip()]
             if not names:
                 return []
-            found = s.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+            found = s.scalars(_ACTIVE_USERS_NAMED, {"names": names}).all()
             return [u for u in found if user_plays(u.role, row.role) and access.can_see_task(u, row)]
 
         assignee = users(meta.get("assignee"))
@@ -766,8 +766,8 @@ class CaseEngine:
         return by_field
 
     def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
-        # Not an ORM object: the unit of work cost more than the INSERT, and nothing in the transition
-        # holds an event. A transition holds its entries and inserts them at its end (workflows/history.py).
+        # Not an ORM object: the unit of work cost more than the INSERT, and nothing reads an entry back
+        # as one. A transition holds its entries and inserts them at its end (workflows/history.py).
         history.record(s, case.id, event, now, actor.id if actor else None, row.id if row else None,
                        row.title if row else "", detail)
 
@@ -784,6 +784,8 @@ _TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.cre
     .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
            or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
     .options(joinedload(Task.candidates)).order_by(Task.id)
+_ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
+                                          User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 
