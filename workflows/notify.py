@@ -7,7 +7,7 @@ group robot of an area whose authority people are told, so nothing is lost betwe
 """
 from datetime import datetime
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import and_, bindparam, insert, select
 
 from models import (
     AUTHORITY_ROLES,
@@ -85,53 +85,93 @@ def task_audience(s, row: Task, named: list[int] | None = None) -> list[int]:
     """The assignee; else the named candidates; else everyone who may pick the task up.
 
     ``named``: the candidates when the caller has just made them (saves reading them back)."""
+    told, params = _audience(s, row, named)
+    if told is _TOLD_BY_ID:
+        return params["ids"]
+    return list(dict.fromkeys(user_id for user_id, *_rest in s.execute(told, params)))
+
+
+def _audience(s, row: Task, named: list[int] | None) -> tuple:
+    """task_audience's people as the statement reading them with what they are told by (one of _TOLD_*),
+    and its parameters."""
     if row.assignee_id:
-        return [row.assignee_id]
+        return _TOLD_BY_ID, {"ids": [row.assignee_id]}
     if named is None:
         named = list(s.scalars(select(TaskCandidate.user_id).where(TaskCandidate.task_id == row.id)))
     if named:
-        return named
+        return _TOLD_BY_ID, {"ids": named}
     if row.role == ENTERPRISE:
-        return enterprise_users(s, row.enterprise_id)
-    where = [User.role == row.role, User.active.is_(True)]
-    if row.role != ROLE_CITY_ADMIN:
-        where.append(or_(User.county_id == row.county_id, User.county_id.is_(None)) if row.county_id is None
-                     else User.county_id == row.county_id)
-    return list(s.scalars(select(User.id).where(*where)))
+        if row.enterprise_id is None:
+            return _TOLD_BY_ID, {"ids": []}
+        return _TOLD_OF_ENTERPRISE, {"enterprise_id": row.enterprise_id}
+    if row.role == ROLE_CITY_ADMIN:
+        return _TOLD_OF_ROLE, {"role": row.role}
+    if row.county_id is None:
+        return _TOLD_OF_ROLE_WITHOUT_COUNTY, {"role": row.role}
+    return _TOLD_OF_ROLE_IN_COUNTY, {"role": row.role, "county_id": row.county_id}
 
 
 def add(s, user_ids, kind: str, now: datetime, case_id=None, task_id=None, text: str = "",
         category: str | None = None) -> None:
     ids = [u for u in dict.fromkeys(user_ids) if u is not None]
-    if not ids:
+    _tell(s, _TOLD_BY_ID, {"ids": ids}, kind, now, case_id, task_id, text, category)
+
+
+def _tell(s, told, params: dict, kind: str, now: datetime, case_id, task_id, text: str,
+          category: str | None) -> None:
+    """Notify the people ``told`` (a _TOLD_* statement) reads with ``params``, and their areas' robots."""
+    if told is _TOLD_BY_ID and not params["ids"]:
+        return
+    rows = s.execute(told, params).all()
+    if not rows:
         return
     text = (text or "")[:512]
     if category is None:
         category = category_of(kind, s.get(Case, case_id) if case_id is not None else None)
-    people = s.execute(select(User.id, User.role, User.county_id, User.mobile, User.notify_channels)
-                       .where(User.id.in_(ids))).all()
-    notes, deliveries = [], []
-    for user_id, _role, _county, mobile, choice in people:
+    notes, deliveries, robots, seen = [], [], {}, set()
+    for user_id, _role, _county, mobile, choice, robot_id, robot_channel, robot_categories in rows:
+        if robot_id is not None:
+            robots[robot_id] = (robot_channel, robot_categories)
+        if user_id in seen:  # a row per robot of the user's area
+            continue
+        seen.add(user_id)
         channels = chosen_channels(choice, category)
         notes.append({"user_id": user_id, "kind": kind, "case_id": case_id, "task_id": task_id, "text": text,
                       "created_at": now, "mail": MAIL in channels})
         if SMS in channels and mobile:
             deliveries.append(_delivery(SMS, category, case_id, task_id, text, now, user_id=user_id))
     # One message per group robot whose area has authority people among those told.
-    areas = {county for _id, role, county, _m, _c in people if role in AUTHORITY_ROLES}
-    if areas:
-        for robot in s.scalars(select(NotificationRobot).where(NotificationRobot.active.is_(True))):
-            if robot.region_id in areas and category in (robot.categories or ()):
-                deliveries.append(_delivery(robot.channel, category, case_id, task_id, text, now, robot_id=robot.id))
-    # Inserted as they are made, by Core statements (one for the notifications, one for the outbox):
-    # nothing reads them back in the transaction that writes them, and the ORM's unit of work cost
-    # more than the INSERT (the rows they name, a case and its task, are in the database by now).
+    for robot_id, (channel, categories) in sorted(robots.items()):
+        if category in (categories or ()):
+            deliveries.append(_delivery(channel, category, case_id, task_id, text, now, robot_id=robot_id))
+    # Inserted by Core statements (one for the notifications, one for the outbox): nothing reads them
+    # back in the transaction that writes them, and the ORM's unit of work cost more than the INSERT
+    # (the rows they name, a case and its task, are in the database by now).
     if notes:
         s.execute(_NOTIFICATIONS, notes)
     if deliveries:
         s.execute(_DELIVERIES, deliveries)
 
 
+def _told(*where):
+    """The people ``where`` picks (in id order), each with the active group robots of his area when he is
+    of the authority (a row per robot, none: NULLs), read by one statement instead of one for the people
+    and one for the robots. An area is a county, or none (the city's): a robot of no region is the city's."""
+    return (select(User.id, User.role, User.county_id, User.mobile, User.notify_channels,
+                   NotificationRobot.id, NotificationRobot.channel, NotificationRobot.categories)
+            .outerjoin(NotificationRobot, and_(NotificationRobot.active.is_(True), User.role.in_(AUTHORITY_ROLES),
+                                               NotificationRobot.region_id.is_not_distinct_from(User.county_id)))
+            .where(*where).order_by(User.id, NotificationRobot.id))
+
+
+# Built once (building a statement costs SQLAlchemy more than running it): by ids, and task_audience's
+# queues (an enterprise's staff; a role's people, city-wide for city admins, else of the task's county).
+_TOLD_BY_ID = _told(User.id.in_(bindparam("ids", expanding=True)))
+_TOLD_OF_ENTERPRISE = _told(User.enterprise_id == bindparam("enterprise_id"), User.active.is_(True))
+_TOLD_OF_ROLE = _told(User.role == bindparam("role"), User.active.is_(True))
+_TOLD_OF_ROLE_WITHOUT_COUNTY = _told(User.role == bindparam("role"), User.active.is_(True), User.county_id.is_(None))
+_TOLD_OF_ROLE_IN_COUNTY = _told(User.role == bindparam("role"), User.active.is_(True),
+                                User.county_id == bindparam("county_id"))
 _NOTIFICATIONS = insert(Notification.__table__)
 _DELIVERIES = insert(Delivery.__table__)
 
@@ -143,7 +183,8 @@ def _delivery(channel, category, case_id, task_id, text, now, user_id=None, robo
 
 def task_created(s, row: Task, now: datetime, named: list[int] | None = None, text: str | None = None) -> None:
     """``text``: what the notice says beyond the task's name (why it came back), else the name."""
-    add(s, task_audience(s, row, named), TASK_CREATED, now, row.case_id, row.id, text or row.title)
+    # The audience and what it is told by, read in one statement (not its ids first).
+    _tell(s, *_audience(s, row, named), TASK_CREATED, now, row.case_id, row.id, text or row.title, None)
 
 
 def task_assigned(s, row: Task, now: datetime) -> None:
@@ -151,5 +192,5 @@ def task_assigned(s, row: Task, now: datetime) -> None:
 
 
 def task_overdue(s, row: Task, now: datetime) -> None:
-    add(s, task_audience(s, row), TASK_OVERDUE, now, row.case_id, row.id, row.title)
+    _tell(s, *_audience(s, row, None), TASK_OVERDUE, now, row.case_id, row.id, row.title, None)
     row.overdue_notified_at = now

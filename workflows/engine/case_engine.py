@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -42,7 +42,7 @@ from models import (
     TaskCandidate,
     User,
 )
-from workflows import access, notify
+from workflows import access, history, notify
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
 from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
@@ -340,8 +340,9 @@ class CaseEngine:
         detail = {"process": model.key, "version": model.version}
         if parent is not None:
             detail["parent"] = parent.id
-        self._event(s, case, actor, "case_started", now, detail=detail)
-        self._advance(s, case, model, workflow, actor, now, _Held(open_rows=[], new=True))
+        with history.held(s):  # the case's first entries by one INSERT (a linked case's go with its parent's)
+            self._event(s, case, actor, "case_started", now, detail=detail)
+            self._advance(s, case, model, workflow, actor, now, _Held(open_rows=[], new=True))
         return case
 
     def complete_task(self, task_id: int, actor, data: dict, files: list[NewFile] = (),
@@ -380,11 +381,12 @@ class CaseEngine:
             row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
             if row.assignee_id is None:
                 row.assignee_id = actor.id
-            self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
-            # The case's other open tasks and its creator were read with the locked task: the mirror
-            # reads neither again.
-            self._advance(s, case, model, workflow, actor, now,
-                          _Held(open_rows=[r for r in open_rows if r is not row], creator=creator))
+            with history.held(s):
+                self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
+                # The case's other open tasks and its creator were read with the locked task: the mirror
+                # reads neither again.
+                self._advance(s, case, model, workflow, actor, now,
+                              _Held(open_rows=[r for r in open_rows if r is not row], creator=creator))
             s.commit()
             return case
 
@@ -495,8 +497,9 @@ class CaseEngine:
                     continue
                 model = self.model(s, case.process_model_id)
                 workflow = self._load(case, model)
-                self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
-                self._advance(s, case, model, workflow, None, now)
+                with history.held(s):
+                    self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
+                    self._advance(s, case, model, workflow, None, now)
                 s.commit()
                 fired += 1
         return fired
@@ -561,7 +564,13 @@ class CaseEngine:
     def _advance(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime,
                  held: "_Held | None" = None) -> None:
         """Run engine steps at ``now``, then mirror the workflow into the case and task rows (with what
-        the caller ``held`` of them, the rest read)."""
+        the caller ``held`` of them, the rest read). The history it records is inserted at the end, in one
+        statement (with the caller's, when the caller holds it too)."""
+        with history.held(s):
+            self._advance_held(s, case, model, workflow, actor, now, held)
+
+    def _advance_held(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime,
+                      held: "_Held | None") -> None:
         budget = _StepBudget()
 
         def steps():
@@ -602,6 +611,7 @@ class CaseEngine:
                 row.status, row.completed_at = TASK_CANCELLED, now
                 self._event(s, case, actor, "task_cancelled", now, row)
         task_meta = model.meta.get("tasks", {})
+        new = []
         for sid, spiff_task in ready.items():
             if sid in known:
                 continue
@@ -622,12 +632,21 @@ class CaseEngine:
                 # to the same role (an inspector verifies the order he issued).
                 assignee_id=creator.id if creator is not None and creator.role == role else None,
             )
-            s.add(row)
-            s.flush()
+            new.append((row, spiff_task, meta))
+        if not new:
+            return
+        # The new tasks are inserted together, by one flush (in the order they were made, so their ids
+        # are as before): their candidates, history and notifications need their ids.
+        s.add_all([row for row, _spiff_task, _meta in new])
+        s.flush()
+        for row, spiff_task, meta in new:
             named = self._people(s, workflow, spiff_task, row, meta)
             self._event(s, case, actor, "task_created", now, row)
             # A case opened by this transition has had no rounds: nothing came back, nothing to say why.
-            notice = self.task_notice(s, case, row) if self.task_notice is not None and not held.new else None
+            notice = None
+            if self.task_notice is not None and not held.new:
+                history.write(s)  # the notice quotes the history: what this transition recorded is in it
+                notice = self.task_notice(s, case, row)
             notify.task_created(s, row, now, named, text=notice)
 
     def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:
@@ -649,7 +668,7 @@ class CaseEngine:
                      if isinstance(v, str) and v.strip()]
             if not names:
                 return []
-            found = s.scalars(select(User).where(User.username.in_(names), User.active.is_(True))).all()
+            found = s.scalars(_ACTIVE_USERS_NAMED, {"names": names}).all()
             return [u for u in found if user_plays(u.role, row.role) and access.can_see_task(u, row)]
 
         assignee = users(meta.get("assignee"))
@@ -747,12 +766,10 @@ class CaseEngine:
         return by_field
 
     def _event(self, s, case, actor, event, now, row: Task | None = None, detail=None) -> None:
-        # Written now by a Core statement: the ORM's unit of work cost more than the INSERT, and nothing
-        # in the transition holds an event. The session's autoflush writes what was added before it (a
-        # handler's own history entries) first, so the history keeps the order things happened in.
-        s.execute(_INSERT_EVENT, {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None,
-                                  "event": event, "task_id": row.id if row else None,
-                                  "task_name": row.title if row else "", "detail": detail or {}})
+        # Not an ORM object: the unit of work cost more than the INSERT, and nothing reads an entry back
+        # as one. A transition holds its entries and inserts them at its end (workflows/history.py).
+        history.record(s, case.id, event, now, actor.id if actor else None, row.id if row else None,
+                       row.title if row else "", detail)
 
 
 # The statements of every transition, built once: building a statement costs SQLAlchemy more than
@@ -767,7 +784,8 @@ _TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.cre
     .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
            or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
     .options(joinedload(Task.candidates)).order_by(Task.id)
-_INSERT_EVENT = insert(CaseEvent.__table__)
+_ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
+                                          User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 
 

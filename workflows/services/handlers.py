@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, CaseEvent, Certificate
-from workflows import notify
+from models import CERT_EXPIRED, CERT_RENEWING, CERT_REVOKED, CERT_VALID, Certificate
+from workflows import history, notify
 from workflows.errors import InvalidInput, ModelRuntimeError
 from workflows.services.documents.issue import MESSAGE as DOCUMENT_ISSUE
 from workflows.services.documents.issue import issue_document
@@ -112,11 +112,11 @@ def notify_authority(s, case, payload, actor, now) -> None:
     users = notify.authority_users(s, audience, case.county_id, case.created_by_id)
     notify.add(s, users, notify.MESSAGE, now, case_id=case.id, text=text)
     detail = {"to": audience, "text": text, "people": len(users)}
+    # Through the transition's history (held, written with its other entries, in order), not the session.
     if payload.get("flag"):
-        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="flagged",
-                        detail={"flag": str(payload["flag"]), **detail}))
+        history.record(s, case.id, "flagged", now, detail={"flag": str(payload["flag"]), **detail})
     else:
-        s.add(CaseEvent(case_id=case.id, at=now, actor_id=None, event="authority_notified", detail=detail))
+        history.record(s, case.id, "authority_notified", now, detail=detail)
 
 
 def penalty_decided(s, case, payload, actor, now) -> None:
