@@ -173,13 +173,10 @@ def visible_attachment(att_id: int, user) -> Attachment:
 
 
 def party_attachment_ids(case: Case) -> set[int]:
-    """The files of a case its party sees (where the model keeps the rest internal): those its own people
-    uploaded, and the PDFs of the documents addressed to it."""
-    own = db.session.scalars(select(Attachment.id).join(User, User.id == Attachment.uploaded_by_id)
-                             .where(Attachment.case_id == case.id, User.enterprise_id.isnot(None)))
-    docs = db.session.execute(select(IssuedDocument.kind, IssuedDocument.attachment_id)
-                              .where(IssuedDocument.case_id == case.id, IssuedDocument.attachment_id.isnot(None)))
-    return set(own) | {a for kind, a in docs if DOCUMENT_KINDS[kind].addressed}
+    """The files of a case its party sees (where the model keeps the rest internal): the reply's list of
+    them, so a download and the list follow one rule."""
+    files, _documents = files_and_documents(case, for_party=True)
+    return {f["id"] for f in files}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -312,8 +309,7 @@ def files_and_documents(case: Case, for_party: bool = False) -> tuple[list[dict]
     """The case's files (the list, not the files: its PDFs and photos stay in the database) and its official
     documents, in one statement. A document is "pending" between the step that issued it and its PDF being
     rendered (a moment after; on a queue, as soon as a worker takes it). ``for_party``: only what its party
-    sees, as ``party_attachment_ids`` says: its own people's files, and the documents addressed to it with
-    their PDFs."""
+    sees: its own people's files, and the documents addressed to it with their PDFs."""
     # Columns, not the documents: a PDF rendered after the transition's commit (inline, in a session of
     # its own) is seen here although the transition's session still holds the document it issued, and
     # the fields the text was filled from are not decoded for a list.
