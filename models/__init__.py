@@ -100,6 +100,7 @@ from .org import (
     UserSession,
 )
 from .permissions import UserRight
+from .reference import ReferenceRevision
 from .registry import (
     CERT_EXPIRED,
     CERT_RENEWING,
@@ -191,6 +192,7 @@ __all__ = [
     "ROLE_ENTERPRISE_STAFF",
     "ROLE_INSPECTOR",
     "SITE_KINDS",
+    "ReferenceRevision",
     "Region",
     "Setting",
     "TASK_CANCELLED",

@@ -118,7 +118,14 @@ def test_the_calendar_is_read_once_a_transaction_and_again_after_it(app):
         after = working_days.load(s)
         assert after is not first and not after.is_working_day(date(2026, 10, 8))
         s.rollback()
-        assert working_days.load(s) is not after  # a rolled-back transaction's reads are not kept either
+        # Nothing changed since: the process keeps it across transactions (workflows/reference_cache.py).
+        assert working_days.load(s) is after
+        # A transaction's own change counts in it before it commits, and is not kept when it rolls back.
+        s.add(CalendarAdjustment(day=date(2026, 10, 9), working=False, note="撤回"))
+        s.flush()
+        assert not working_days.load(s).is_working_day(date(2026, 10, 9))
+        s.rollback()
+        assert working_days.load(s).is_working_day(date(2026, 10, 9))
 
 
 def test_a_year_the_package_does_not_know_still_keeps_the_holidays_on_fixed_dates():

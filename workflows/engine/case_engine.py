@@ -42,7 +42,7 @@ from models import (
     TaskCandidate,
     User,
 )
-from workflows import access, history, notify
+from workflows import access, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
 from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
@@ -239,11 +239,11 @@ class CaseEngine:
         return self.decisions.engine(model.id, decision_xml(s, model.id)), model.version
 
     def latest_model(self, s: Session, key: str) -> "ModelFacts":
-        model_id = s.scalar(select(ProcessModel.id).where(ProcessModel.key == key)
-                            .order_by(ProcessModel.version.desc()).limit(1))
-        if model_id is None:
+        found = s.execute(_LATEST_MODEL, {"key": key}).first()
+        if found is None:
             raise NotFound(f"no process '{key}'", {"process": ["unknown process"]})
-        return self.model(s, model_id)
+        reference_cache.seen(s, found.token)
+        return self.model(s, found.id)
 
     def startable_model(self, s: Session, key: str, actor) -> "ModelFacts":
         """The latest version of process ``key``, if ``actor`` may open a case of it (the start check:
@@ -532,7 +532,8 @@ class CaseEngine:
         found = next((r for r in rows if r[0].id == task_id), None)
         if found is None or not access.can_see_task(actor, found[0]):
             raise NotFound("no such task")
-        task, case, creator_role = found
+        task, case, creator_role, token = found
+        reference_cache.seen(s, token)
         creator = _Person(case.created_by_id, creator_role) if creator_role is not None else None
         return case, task, [r[0] for r in rows if r[0].status == TASK_OPEN], creator
 
@@ -779,11 +780,16 @@ _LOCK_CASE_OF_TASK = (
     .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
 # The task, and the other open tasks of its case, each with its case (the same row), its creator's role and
 # its candidates (the access check asks), joined in, not read by statements of their own.
-_TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.created_by_id).scalar_subquery()) \
+# The reference revision rides along (workflows/reference_cache.py): the transition about to run checks it.
+_TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.created_by_id).scalar_subquery(),
+                         reference_cache.TOKEN_COLUMN.label("token")) \
     .join(Case, Case.id == Task.case_id) \
     .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
            or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
     .options(joinedload(Task.candidates)).order_by(Task.id)
+# The newest version of a process, with the reference revision for the case it opens.
+_LATEST_MODEL = select(ProcessModel.id, reference_cache.TOKEN_COLUMN.label("token")) \
+    .where(ProcessModel.key == bindparam("key")).order_by(ProcessModel.version.desc()).limit(1)
 _ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
                                           User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)

@@ -14,11 +14,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import bindparam, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import DecisionModel
-from workflows import transaction_memo
+from workflows import reference_cache, transaction_memo
 from workflows.errors import InvalidModel
 
 from .bounded import expression_refused
@@ -168,15 +168,23 @@ class DecisionCache:
             self._engines = {k: v for k, v in self._engines.items() if k in keep}
 
 
-_NEWEST = select(DecisionModel.id, DecisionModel.version).where(DecisionModel.key == bindparam("key")) \
-    .order_by(DecisionModel.version.desc()).limit(1)
+_NEWEST = select(DecisionModel.key, func.max(DecisionModel.version).label("version")) \
+    .group_by(DecisionModel.key).subquery()
+_NEWEST_ALL = select(DecisionModel.key, DecisionModel.id, DecisionModel.version).join(
+    _NEWEST, (DecisionModel.key == _NEWEST.c.key) & (DecisionModel.version == _NEWEST.c.version))
+_newest = reference_cache.Kept()
 
 
 def newest_decision(s: Session, key: str):
     """(id, version) of the newest version of decision table ``key``, or None. Every business rule task
-    and every form proposing a period asks; it is read once a transaction (the table's text, the row's
-    bulk, only by ``DecisionCache.engine`` when this process has not parsed that version)."""
-    return transaction_memo.once(s, ("decision", key), lambda: s.execute(_NEWEST, {"key": key}).first())
+    and every form proposing a period asks: the newest of every table is kept by the process while the
+    reference revision stays (``workflows.reference_cache``), checked once a transaction; the table's text,
+    the row's bulk, is read only by ``DecisionCache.engine`` when this process has not parsed that version."""
+    return transaction_memo.once(s, ("decision", key), lambda: _newest.get(s, lambda: _read_newest(s)).get(key))
+
+
+def _read_newest(s: Session) -> dict:
+    return {row.key: row for row in s.execute(_NEWEST_ALL)}
 
 
 def decision_xml(s: Session, model_id: int):

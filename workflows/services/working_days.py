@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import CalendarAdjustment
-from workflows import transaction_memo
+from workflows import reference_cache, transaction_memo
 from workflows.engine import control, restricted
 from workflows.engine.case_engine import transition_session
 from workflows.errors import ModelRuntimeError
@@ -54,6 +54,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 UNITS = ("hours", "days", "working_days")
 MAX_AMOUNT = 3660  # ten years of days: a period beyond it is a mistake in a table, not a deadline
 _warned_years: set[int] = set()
+_kept = reference_cache.Kept()
 
 
 # The public holidays the law fixes on calendar dates (全国年节及纪念日放假办法, 2024 revision, art. 2): New
@@ -147,8 +148,10 @@ def load(session: Session | None) -> WorkingCalendar:
     def read() -> WorkingCalendar:
         rows = session.execute(select(CalendarAdjustment.day, CalendarAdjustment.working)).all()
         return WorkingCalendar({day: bool(working) for day, working in rows})
-    # A transition works out several periods (the deadline, its reminders, the form's check): one read.
-    return transaction_memo.once(session, WorkingCalendar, read)
+    # A transition works out several periods (the deadline, its reminders, the form's check), and every
+    # transition does: the calendar is kept by the process while the reference revision stays, checked once
+    # a transaction.
+    return transaction_memo.once(session, WorkingCalendar, lambda: _kept.get(session, read))
 
 
 def period_end(session: Session | None, start, amount, unit: str) -> datetime:
