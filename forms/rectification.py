@@ -84,7 +84,16 @@ class _CaseForm(PeriodCheck, FlaskForm):
 
     @classmethod
     def for_case(cls, data: dict):
-        return type(cls.__name__, (cls,), {"case_data": dict(data or {})})
+        # The form with the case's data on the instance, not on a class made for the request: WTForms
+        # collects a new form class's fields and builds its meta class on its first use, which cost more
+        # than binding the form did. The data is only read once the form has read its input.
+        case_data = dict(data or {})
+
+        def bound(*args, **kwargs):
+            form = cls(*args, **kwargs)
+            form.case_data = case_data
+            return form
+        return bound
 
     @property
     def graded(self) -> bool:

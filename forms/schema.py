@@ -108,6 +108,25 @@ def _of_type(value, json_type: str | None) -> bool:
     return isinstance(value, _JSON_TYPES[json_type])
 
 
+def _json_type(field) -> tuple[str | None, str | None]:
+    """The JSON type ``_field_schema`` states for ``field`` (and its items' for an array), without the rest
+    of its schema: the labels and descriptions it translates and the choices it lists cost the API's
+    form binding more than its validation did, and the type never depends on them."""
+    if hasattr(field, "json_schema"):
+        schema = field.json_schema
+        return schema.get("type"), schema.get("items", {}).get("type")
+    if isinstance(field, SelectField | RadioField | SelectMultipleField):
+        of = "integer" if getattr(field, "coerce", str) is int else "string"
+        return ("array", of) if isinstance(field, SelectMultipleField) else (of, None)
+    if isinstance(field, BooleanField):
+        return "boolean", None
+    if isinstance(field, IntegerField):
+        return "integer", None
+    if isinstance(field, DecimalField | FloatField):
+        return "number", None
+    return "string", None  # a date too: a string of its format
+
+
 def type_errors(form, data: dict) -> dict:
     """Values whose JSON type is not the one the document states for their field (a number for a text,
     a list for a single value). formdata_from_json would read them as a browser's strings and accept
@@ -117,13 +136,12 @@ def type_errors(form, data: dict) -> dict:
         value = data.get(field.name)
         if field.name in SKIP or value is None:
             continue
-        schema = _field_schema(field)
-        if schema.get("type") == "array":
-            item_type = schema.get("items", {}).get("type")
+        json_type, item_type = _json_type(field)
+        if json_type == "array":
             if not isinstance(value, list) or not all(_of_type(v, item_type) for v in value):
                 errors[field.name] = [f"Must be a list of {item_type or 'values'}s."]
-        elif not _of_type(value, schema.get("type")):
-            errors[field.name] = [f"Must be {'an' if schema['type'] == 'integer' else 'a'} {schema['type']}."]
+        elif not _of_type(value, json_type):
+            errors[field.name] = [f"Must be {'an' if json_type == 'integer' else 'a'} {json_type}."]
     return errors
 
 

@@ -145,3 +145,36 @@ def test_two_tasks_of_one_case_completed_at_once_both_succeed(app, api):
     final = inspector.get(f"/cases/{case['id']}").json
     assert final["status"] == "completed"
     assert [h["event"] for h in final["history"]].count("task_completed") == 2
+
+
+def test_a_completion_waiting_for_the_case_lock_reads_the_tasks_as_the_holder_left_them(app, api):
+    """A transition locks the case row, then reads its tasks by a statement of its own: one that waited for
+    another transaction on the case reads what that one committed. (An UPDATE … RETURNING in a WITH clause
+    joined to the tasks would lock the row first but read the tasks in the snapshot PostgreSQL took before
+    the wait: here the task would still look unassigned, and the staff member's completion would pass.)"""
+    from conftest import Api
+    from sqlalchemy import update
+
+    from models import Task, User
+    from web.extensions import db
+
+    inspector = api("keqiao_inspector")
+    case = inspector.post("/cases", {"process": "rectification", "data": issue_data(app)}).json
+    task_id = next(t["id"] for t in case["tasks"] if t["name"] == "Task_respond")
+    staff = Api(app, "kq_bottled_staff")
+    done = []
+    with app.app_context():
+        colleague = db.session.scalar(select(User.id).where(User.username == "kq_bottled_admin"))
+        with db.engine.connect() as holder:  # another transition of the case, holding its lock
+            holder.execute(update(Case).where(Case.id == case["id"]).values(revision=Case.revision + 1))
+            holder.execute(update(Task).where(Task.id == task_id).values(assignee_id=colleague))
+            worker = threading.Thread(target=lambda: done.append(
+                staff.post(f"/tasks/{task_id}/complete", {"data": {"response": "整改完毕"}})))
+            worker.start()
+            worker.join(1.5)
+            assert worker.is_alive()  # waiting for the case's lock
+            holder.commit()
+        worker.join(60)
+    assert done[0].status_code == 403, done[0].json
+    assert done[0].json["error"]["message"] == "this task is not yours to complete"
+    assert [t["name"] for t in inspector.get(f"/cases/{case['id']}").json["tasks"]] == ["Task_respond"]

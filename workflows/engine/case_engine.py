@@ -523,8 +523,14 @@ class CaseEngine:
         statement: the case's open tasks (the workflow is mirrored into them) and its creator's role
         (a new task of that role is his)."""
         # Taking the case's write lock first (through its task) serialises transitions of one case;
-        # the tasks and case are then read in one statement, after the lock, so they are current.
-        locked = s.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
+        # the tasks and case are then read in one statement, after the lock, so they are current. Two
+        # statements on PostgreSQL too: an UPDATE in a WITH clause would lock the case row first, but the
+        # tasks joined to it would be read in the snapshot the statement took before it waited for the
+        # lock (READ COMMITTED), missing what the transaction it waited for did to them.
+        # The UPDATE runs on the session's connection (flushed first, as Session.execute would): it
+        # touches no object the session holds, and the ORM's bulk-UPDATE path cost more than the statement.
+        s.flush()
+        locked = s.connection().execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
         rows = s.execute(_TASKS_AND_CASE, {"task_id": task_id},
@@ -775,9 +781,11 @@ class CaseEngine:
 
 # The statements of every transition, built once: building a statement costs SQLAlchemy more than
 # running it does on SQLite (`python -m bench engine`, profiled), and its compiled form is cached anyway.
+_CASES, _TASKS = Case.__table__, Task.__table__
 _LOCK_CASE_OF_TASK = (
-    update(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
-    .values(revision=Case.revision + 1).execution_options(synchronize_session=False))
+    update(_CASES).where(_CASES.c.id == select(_TASKS.c.case_id).where(_TASKS.c.id == bindparam("task_id"))
+                         .scalar_subquery())
+    .values(revision=_CASES.c.revision + 1))
 # The task, and the other open tasks of its case, each with its case (the same row), its creator's role and
 # its candidates (the access check asks), joined in, not read by statements of their own.
 # The reference revision rides along (workflows/reference_cache.py): the transition about to run checks it.
