@@ -2,7 +2,7 @@
 migrated with the project's Alembic migrations, and the app driven through HTTP."""
 import os
 import re
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -389,6 +389,26 @@ def api(app):
 # (measured: 40 page loads, 3.6 s against 2.8 s); what a page does and shows is the same either way.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                  "--disable-features=RenderDocument"]
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app's engine runs inside the block, whitespace folded: what a request costs
+    in round trips, and which tables it touches."""
+    from web.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 def keep_screenshot(page, name: str, full_page: bool = True):

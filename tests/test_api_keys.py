@@ -5,7 +5,7 @@ import re
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
-from conftest import csrf_of, enterprise_id, future
+from conftest import csrf_of, enterprise_id, future, statements
 from sqlalchemy import select, text
 
 from models import ApiToken, User
@@ -105,23 +105,11 @@ def test_a_key_its_user_and_his_rights_come_in_one_read_that_leaves_the_credenti
     """Every API request reads its key with the user and his rights in one statement, of the columns a
     request uses: not the password hash, the second factor or the mobile number, and nothing read again
     later in the request. Deactivating the user still refuses the key."""
-    from sqlalchemy import event
-
     from web.extensions import db
 
     raw = make_key(app, "keqiao_inspector")
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements(app) as seen:
         resp = call(app, raw, "POST", "/cases", rectification(app))
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert resp.status_code == 201, resp.json
     reads = [s for s in seen if "FROM api_tokens" in s]
     assert len(reads) == 1 and "users" in reads[0] and "user_rights" in reads[0], reads

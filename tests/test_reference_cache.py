@@ -6,8 +6,9 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from conftest import statements
 from flows import complete, open_order, task_named
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -81,23 +82,12 @@ def test_a_change_committed_by_another_process_counts_from_the_next_transition(a
 
 
 def test_a_transition_reads_neither_the_calendar_nor_the_decision_tables(app, api):
-    from web.extensions import db
-
     staff = api("kq_bottled_staff")
     open_order(api, app, hazard_class="II", deadline_at=None)  # the process keeps them from here on
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements(app) as seen:
         case = open_order(api, app, hazard_class="II", deadline_at=None)
         opened = len(seen)
         complete(staff, case["id"], "Task_respond", {"response": "已整改"})
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert case["data"]["deadline_at"] and verify_due(api, case["id"])
     for part in (seen[:opened], seen[opened:]):
         assert not [s for s in part if "FROM calendar_adjustments" in s or "FROM decision_models" in s], part

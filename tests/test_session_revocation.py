@@ -5,8 +5,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Browser, csrf_of, enterprise_id, future, sign_in_form
-from sqlalchemy import event, func, select
+from conftest import Browser, csrf_of, enterprise_id, future, sign_in_form, statements
+from sqlalchemy import func, select
 
 from models import User
 from web.demo.seed import DEMO_PASSWORD
@@ -203,18 +203,8 @@ def test_a_session_costs_one_indexed_read_per_request(app, browser):
     written on an ordinary request."""
     staff = browser("kq_bottled_staff")
     staff.client.get("/cases")
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements(app) as seen:
         assert staff.client.get("/notifications").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     about_sessions = [s for s in seen if "user_sessions" in s]
     assert len(about_sessions) == 1, about_sessions
     assert "users" in about_sessions[0] and about_sessions[0].lstrip().upper().startswith("SELECT")

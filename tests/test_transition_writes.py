@@ -1,27 +1,7 @@
 """What a transition writes, and by how many statements: its history by one INSERT, in the order things
 happened; the people a new task's notice reaches with their areas' group robots by one SELECT."""
-from contextlib import contextmanager
-
+from conftest import statements
 from flows import ACCEPT, open_order, task_named
-from sqlalchemy import event
-
-
-@contextmanager
-def statements(app):
-    from web.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def history_inserts(seen):
