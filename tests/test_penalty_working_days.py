@@ -187,6 +187,14 @@ def flags(app, case_id) -> list[str]:
             CaseEvent.case_id == case_id, CaseEvent.event == "flagged").order_by(CaseEvent.id))]
 
 
+def flagged_only_after(app, engine, case_id, limit: datetime) -> None:
+    """The decision limit ``limit`` (its extension refused) is flagged overdue once it has passed, not before."""
+    assert engine.run_due_timers(limit - timedelta(minutes=1)) == 0
+    assert flags(app, case_id) == ["decision_due_soon"]
+    assert engine.run_due_timers(limit + timedelta(minutes=1)) == 1
+    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+
+
 def served_on(api, app, engine, served: datetime, decided: datetime = FRIDAY) -> tuple[int, datetime]:
     """A fine of 20 000 yuan decided on ``decided``, served at ``served``: the case and its payment's end as the
     platform's calendar counts 15 days (art. 67): the end of the 15th day, or of the first working day after it."""
@@ -314,10 +322,7 @@ def test_the_decision_limit_ending_in_the_holiday_runs_to_the_first_working_day_
     assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == limit
     act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, FILED_ON + timedelta(days=76))
     # Not flagged on the 90th day nor during the holiday; flagged once the first working day after it has ended.
-    assert engine.run_due_timers(limit - timedelta(minutes=1)) == 0
-    assert flags(app, case_id) == ["decision_due_soon"]
-    assert engine.run_due_timers(limit + timedelta(minutes=1)) == 1
-    assert flags(app, case_id) == ["decision_due_soon", "decision_overdue"]
+    flagged_only_after(app, engine, case_id, limit)
 
 
 def test_an_extension_of_the_decision_limit_ends_on_a_working_day(app, api, engine):
