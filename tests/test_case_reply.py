@@ -5,8 +5,8 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-from conftest import enterprise_id
-from flows import task_named
+from conftest import enterprise_id, statements
+from flows import open_order, task_named
 from sqlalchemy import select, update
 
 from models import Attachment, Case, CaseEvent, IssuedDocument, Task, TaskCandidate, User
@@ -191,3 +191,43 @@ def test_the_case_reply_as_the_authority_and_as_the_party(app, api):
                                  {"statement": "请求从轻处罚", "request_hearing": False}))
     assert after == expected(app, case_id, party=True) and after["tasks"] == []
     assert inspector.get(f"/cases/{case_id}").json == expected(app, case_id, party=False)
+
+
+def reply_reads(seen) -> list[str]:
+    """The statements that read a case's reply: its row, its history, files or documents (a transition
+    reads none of them; its tasks it does)."""
+    return [s for s in seen if s.startswith("SELECT") and (
+        s.startswith("SELECT cases.") or any(t in s for t in ("case_events", "attachments", "issued_documents")))]
+
+
+def test_a_reply_reads_the_case_by_one_statement(app, api):
+    """The history, open tasks (with their people), files and documents of a reply in one statement; the
+    GET's case row in it too, where the caller's scope is checked, so a caller who may not see the case
+    is answered 404 by the same one statement."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    case = open_order(api, app)
+    # A comment with a file: its entry names the file, read with the case's files, not by a statement of
+    # its own.
+    assert inspector.post(f"/cases/{case['id']}/comments", data={
+        "text": "现场照片", "files": [(io.BytesIO(PNG), "现场.png", "image/png")]},
+        content_type="multipart/form-data").status_code == 201
+    for user in (inspector, staff, api("admin")):
+        with statements(app) as seen:
+            resp = user.get(f"/cases/{case['id']}")
+        assert resp.status_code == 200, resp.json
+        assert len(reply_reads(seen)) == 1, "\n".join(s[:150] for s in seen)
+        assert all(t in reply_reads(seen)[0] for t in ("case_events", "task_candidates", "attachments",
+                                                        "issued_documents")), seen
+    assert [h["attachments"][0]["filename"] for h in resp.json["history"] if h["event"] == "comment"] == ["现场.png"]
+    for user in (api("yuecheng_inspector"), api("yc_pipeline_staff")):  # another county, another enterprise
+        with statements(app) as seen:
+            resp = user.get(f"/cases/{case['id']}")
+        assert resp.status_code == 404 and "tasks" not in resp.json and len(reply_reads(seen)) == 1, seen
+    assert inspector.get("/cases/999999").status_code == 404
+
+    respond = task_named(staff, case["id"], "Task_respond")
+    with statements(app) as seen:
+        done = staff.post(f"/tasks/{respond['id']}/complete", {"data": {"response": "已整改"}})
+    assert done.status_code == 200, done.json
+    assert len(reply_reads(seen)) == 1, seen
+    assert done.get_data() == staff.get(f"/cases/{case['id']}").get_data()

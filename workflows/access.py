@@ -5,7 +5,7 @@ users see their own enterprise's cases and the tasks addressed to enterprises.
 Everything a caller may not see is reported as not found, never as forbidden,
 so ids of other tenants' cases leak nothing.
 """
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import Boolean, Integer, and_, bindparam, exists, false, or_, select, true
 
 from models import ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
 
@@ -85,6 +85,22 @@ def can_see_case(user, case) -> bool:
     if is_enterprise_user(user):
         return case.enterprise_id == user.enterprise_id
     return user.county_id is not None and case.county_id == user.county_id
+
+
+# ``can_see_case`` as a clause of parameters (``visible_case_params`` gives their values), for a statement
+# built once: ``case_scope`` writes the user's values into a statement built per request. A NULL value
+# matches nothing.
+VISIBLE_CASE = or_(bindparam("see_all", type_=Boolean()),
+                   Case.enterprise_id == bindparam("see_enterprise", type_=Integer()),
+                   Case.county_id == bindparam("see_county", type_=Integer()))
+
+
+def visible_case_params(user) -> dict:
+    if user.role == ROLE_CITY_ADMIN:
+        return {"see_all": True, "see_enterprise": None, "see_county": None}
+    if is_enterprise_user(user):
+        return {"see_all": False, "see_enterprise": user.enterprise_id, "see_county": None}
+    return {"see_all": False, "see_enterprise": None, "see_county": user.county_id}
 
 
 def can_see_task(user, task) -> bool:

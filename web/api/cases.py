@@ -223,7 +223,7 @@ def list_cases():
 def get_case(case_id):
     """The case: its data, open tasks, history, linked cases, attachments, and its official documents
     (kind, number, status "pending" until the PDF is rendered, then "ready" with its attachment_id)."""
-    return jsonify(taskflow.case_dict(taskflow.visible_case(case_id, me()), me()))
+    return jsonify(taskflow.visible_case_dict(case_id, me()))
 
 
 @bp.post("/cases/<int:case_id>/comments")

@@ -2,10 +2,11 @@
 querying the task queues, and presenting cases and tasks. One path, so both validate and act alike."""
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, null, or_, select, type_coerce, union_all
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from forms import FORMS
@@ -25,6 +26,7 @@ from models import (
     TaskCandidate,
     User,
 )
+from models.json_rows import JsonRows
 from web.extensions import case_engine, db
 from workflows import access, attachments, comments, party
 from workflows.attachments import NewFile
@@ -212,11 +214,11 @@ def _task_fields(task, assignee: str | None, candidates: list[str], delegated_by
     }
 
 
-def open_task_dicts(case: Case, user) -> list[dict]:
-    """``task_dict`` of each open task of the case ``user`` sees, in one statement: the tasks' columns with
-    the names of their assignee, delegator and candidates (a row per candidate)."""
+def open_task_dicts(case: Case, user, lists: "CaseLists | None" = None) -> list[dict]:
+    """``task_dict`` of each open task of the case ``user`` sees: from the tasks' columns with the names of
+    their assignee, delegator and candidates (a row per candidate), read with the case's other lists."""
     shown = {}
-    for row in _rows(_OPEN_TASKS_OF_CASE, case):
+    for row in (case_lists(case) if lists is None else lists).tasks:
         if row.id not in shown and access.can_see_task(user, row):  # access.task_scope, on the row
             shown[row.id] = _task_fields(row, row.assignee, [], row.delegated_by)
         if row.candidate is not None and row.id in shown:
@@ -226,25 +228,20 @@ def open_task_dicts(case: Case, user) -> list[dict]:
     return list(shown.values())
 
 
-def history(case: Case, for_party: bool = False) -> list[dict]:
-    """The case's history; ``for_party``: only what its party sees (``workflows.party``)."""
-    # Who acted, in the same statement as what happened.
-    # Columns, not entities: the history is read on every reply, and only read.
-    if for_party:  # with the role of each event's task: the party sees the events of its own tasks
-        events = [ev for ev in _rows(_PARTY_HISTORY_OF_CASE, case)
-                  if party.sees_event(ev.event, ev.detail, ev.role, ev.enterprise_id is not None)]
-    else:
-        events = _rows(_HISTORY_OF_CASE, case).all()
-    # Comment files by id, read without their content: the history only links to them.
-    att_ids = [i for ev in events if ev.event == "comment" for i in (ev.detail or {}).get("attachments") or []
-               if isinstance(i, int)]
+def history(case: Case, for_party: bool = False, lists: "CaseLists | None" = None) -> list[dict]:
+    """The case's history; ``for_party``: only what its party sees (``workflows.party``). ``lists``: the
+    case's lists as the caller read them (``case_lists``)."""
+    lists = case_lists(case) if lists is None else lists
+    # Each event came with who acted and the role of its task: the party sees the events of its own tasks.
+    events = lists.history
+    if for_party:
+        events = [ev for ev in events if party.sees_event(ev.event, ev.detail, ev.role, ev.enterprise_id is not None)]
+    # A comment's files are among the case's files, read with the history (without their content: the
+    # history only links to them).
     files = {}
-    if att_ids:
-        rows = db.session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type,
-                                         Attachment.size).where(Attachment.id.in_(att_ids),
-                                                                Attachment.case_id == case.id))
+    if any(ev.event == "comment" for ev in events):
         files = {r.id: {"id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size}
-                 for r in rows}
+                 for r in lists.files}
     out = []
     for ev in events:
         actor = ev if ev.actor_id else None  # the actor's name and display name came with the event
@@ -274,9 +271,11 @@ def party_keys_of(case: Case, user):
     return party.party_keys(user, case_engine().model(db.session, case.process_model_id).meta)
 
 
-def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -> dict:
-    """The case as the API and the pages show it to ``user``. ``links``: its (parent, children) as the
-    caller already looked them up (``linked_cases``), so they are not looked up again."""
+def case_dict(case: Case, user, full: bool = True, links: tuple | None = None,
+              lists: "CaseLists | None" = None) -> dict:
+    """The case (or a row of its columns) as the API and the pages show it to ``user``. ``links``: its
+    (parent, children) as the caller already looked them up (``linked_cases``), so they are not looked up
+    again; ``lists``: its lists, likewise (``case_lists``)."""
     # The version from the engine's per-process facts: the model's row (its XML and spec) stays unread.
     model = case_engine().model(db.session, case.process_model_id)
     out = {
@@ -286,7 +285,8 @@ def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -
     }
     if full:
         keys = party_keys_of(case, user)
-        shown_history = history(case, for_party=keys is not None)
+        lists = case_lists(case) if lists is None else lists
+        shown_history = history(case, for_party=keys is not None, lists=lists)
         if keys is not None:  # the party of a case kept internal: no links to the cases around it
             parent, children = None, []
         elif links is not None:
@@ -299,67 +299,100 @@ def case_dict(case: Case, user, full: bool = True, links: tuple | None = None) -
         out["children"] = [link_dict(c) for c in children]
         out["data"] = case.data if keys is None else {k: v for k, v in (case.data or {}).items() if k in keys}
         out["path"] = (case.path or []) if keys is None else []  # the elements passed, for the diagram
-        out["tasks"] = open_task_dicts(case, user)
+        out["tasks"] = open_task_dicts(case, user, lists)
         out["history"] = shown_history
-        out["attachments"], out["documents"] = files_and_documents(case, for_party=keys is not None)
+        out["attachments"], out["documents"] = files_and_documents(case, for_party=keys is not None, lists=lists)
     return out
 
 
-def files_and_documents(case: Case, for_party: bool = False) -> tuple[list[dict], list[dict]]:
+def visible_case_dict(case_id: int, user) -> dict:
+    """``case_dict`` of the case ``case_id`` if ``user`` may see it (``visible_case``), read with its lists in
+    one statement: the case's columns (not its workflow state) where ``access.VISIBLE_CASE`` holds, so for
+    a caller who may not see it the statement returns nothing, not even whether it exists."""
+    db.session.flush()
+    row = db.session.connection().execute(_VISIBLE_CASE_WITH_LISTS,
+                                          {"case_id": case_id, **access.visible_case_params(user)}).first()
+    if row is None:
+        raise NotFound("no such case")
+    return case_dict(row, user, lists=_lists_of(row))
+
+
+def files_and_documents(case: Case, for_party: bool = False,
+                        lists: "CaseLists | None" = None) -> tuple[list[dict], list[dict]]:
     """The case's files (the list, not the files: its PDFs and photos stay in the database) and its official
-    documents, in one statement. A document is "pending" between the step that issued it and its PDF being
-    rendered (a moment after; on a queue, as soon as a worker takes it). ``for_party``: only what its party
-    sees: its own people's files, and the documents addressed to it with their PDFs."""
+    documents, read with its other lists (``lists``, else read here). A document is "pending" between the
+    step that issued it and its PDF being rendered (a moment after; on a queue, as soon as a worker takes
+    it). ``for_party``: only what its party sees: its own people's files, and the documents addressed to it
+    with their PDFs."""
     # Columns, not the documents: a PDF rendered after the transition's commit (inline, in a session of
     # its own) is seen here although the transition's session still holds the document it issued, and
     # the fields the text was filled from are not decoded for a list.
-    rows = sorted(_rows(_FILES_AND_DOCUMENTS_OF_CASE, case), key=lambda r: r.id)
-    docs = [d for d in rows if d.kind is not None and (not for_party or DOCUMENT_KINDS[d.kind].addressed)]
+    lists = case_lists(case) if lists is None else lists
+    docs = [d for d in lists.documents if not for_party or DOCUMENT_KINDS[d.kind].addressed]
     pdfs = {d.attachment_id for d in docs}
     files = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
-              "task_id": a.task_id} for a in rows
-             if a.kind is None and (not for_party or a.uploader_enterprise is not None or a.id in pdfs)]
+              "task_id": a.task_id} for a in lists.files
+             if not for_party or a.uploader_enterprise is not None or a.id in pdfs]
     return files, [{"kind": d.kind, "title": DOCUMENT_KINDS[d.kind].title, "number": d.number,
                     "issued_at": iso(d.issued_at), "status": "ready" if d.rendered_at else "pending",
                     "attachment_id": d.attachment_id} for d in docs]
 
 
-def _rows(statement, case: Case):
-    """The rows of one of the reply's reads of ``case`` below, on the session's connection: columns, no
-    entities, so the ORM's result layer (a third of a small read's CPU) is skipped. Flushed first, as
+class CaseLists(NamedTuple):
+    """What a case's reply lists, as rows of columns: its history, open tasks, files and documents."""
+    history: list
+    tasks: list
+    files: list
+    documents: list
+
+
+def case_lists(case: Case) -> CaseLists:
+    """The lists of ``case``'s reply in one statement, on the session's connection: columns, no entities,
+    so the ORM's result layer (a third of a small read's CPU) is skipped. Flushed first, as
     ``db.session.execute`` would."""
     db.session.flush()
-    return db.session.connection().execute(statement, {"case_id": case.id})
+    return _lists_of(db.session.connection().execute(_LISTS_OF_CASE, {"case_id": case.id}).one())
 
 
-# The reply's fixed reads, built once (building a statement costs SQLAlchemy about what running it does).
-# A file's row (``kind`` null: no document) and a document's row, in one shape; sorted by id in Python.
-_DOCUMENT_COLUMNS = (IssuedDocument.kind, IssuedDocument.number, IssuedDocument.issued_at,
-                     IssuedDocument.rendered_at, IssuedDocument.attachment_id)
-_FILE_COLUMNS = (Attachment.filename, Attachment.content_type, Attachment.size, Attachment.task_id,
-                 User.enterprise_id.label("uploader_enterprise"))
-_FILES_AND_DOCUMENTS_OF_CASE = union_all(
-    select(Attachment.id, *_FILE_COLUMNS, *(type_coerce(null(), c.type).label(c.key) for c in _DOCUMENT_COLUMNS))
-    .outerjoin(User, User.id == Attachment.uploaded_by_id).where(Attachment.case_id == bindparam("case_id")),
-    select(IssuedDocument.id, *(null() for _ in _FILE_COLUMNS), *_DOCUMENT_COLUMNS)
-    .where(IssuedDocument.case_id == bindparam("case_id")))
-_ASSIGNEE, _DELEGATOR, _CANDIDATE = aliased(User), aliased(User), aliased(User)
-_OPEN_TASKS_OF_CASE = select(Task.id, Task.case_id, Task.spec_name, Task.title, Task.role, Task.county_id,
-                             Task.enterprise_id, Task.due_at, Task.created_at, Task.status, Task.form_key,
-                             Task.follow_up_at, _ASSIGNEE.username.label("assignee"),
-                             _DELEGATOR.username.label("delegated_by"), _CANDIDATE.username.label("candidate")) \
-    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Task.assignee_id) \
-    .outerjoin(_DELEGATOR, _DELEGATOR.id == Task.delegated_by_id) \
-    .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id) \
-    .outerjoin(_CANDIDATE, _CANDIDATE.id == TaskCandidate.user_id) \
-    .where(Task.case_id == bindparam("case_id"), Task.status == "open").order_by(Task.id)
-_HISTORY_OF_CASE = select(CaseEvent.id, CaseEvent.at, CaseEvent.actor_id, CaseEvent.event, CaseEvent.task_id,
-                          CaseEvent.task_name, CaseEvent.detail, User.username, User.display_name,
-                          User.enterprise_id) \
-    .outerjoin(User, User.id == CaseEvent.actor_id).where(CaseEvent.case_id == bindparam("case_id")) \
-    .order_by(CaseEvent.id)
-_PARTY_HISTORY_OF_CASE = _HISTORY_OF_CASE.add_columns(Task.role) \
+def _lists_of(row) -> CaseLists:
+    return CaseLists(*(rows.rows(getattr(row, rows.name)) for rows in _LISTS))
+
+
+# The reply's reads, built once (building a statement costs SQLAlchemy about what running it does): each list
+# one JSON column (models/json_rows.py) of one statement, correlated to the case's row.
+# Who acted, and the role of the event's task (the party sees the events of its own tasks).
+_HISTORY = JsonRows("history", select(
+    CaseEvent.id, CaseEvent.at, CaseEvent.actor_id, CaseEvent.event, CaseEvent.task_id, CaseEvent.task_name,
+    CaseEvent.detail, User.username, User.display_name, User.enterprise_id, Task.role)
+    .outerjoin(User, User.id == CaseEvent.actor_id)
     .outerjoin(Task, (Task.id == CaseEvent.task_id) & (Task.case_id == CaseEvent.case_id))
+    .where(CaseEvent.case_id == Case.id))
+# A row per candidate; the assignee's and the delegator's names joined in.
+_ASSIGNEE, _DELEGATOR, _CANDIDATE = aliased(User), aliased(User), aliased(User)
+_OPEN_TASKS = JsonRows("tasks", select(
+    Task.id, Task.case_id, Task.spec_name, Task.title, Task.role, Task.county_id, Task.enterprise_id,
+    Task.due_at, Task.created_at, Task.status, Task.form_key, Task.follow_up_at,
+    _ASSIGNEE.username.label("assignee"), _DELEGATOR.username.label("delegated_by"),
+    _CANDIDATE.username.label("candidate"))
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Task.assignee_id)
+    .outerjoin(_DELEGATOR, _DELEGATOR.id == Task.delegated_by_id)
+    .outerjoin(TaskCandidate, TaskCandidate.task_id == Task.id)
+    .outerjoin(_CANDIDATE, _CANDIDATE.id == TaskCandidate.user_id)
+    .where(Task.case_id == Case.id, Task.status == "open"))
+_FILES = JsonRows("files", select(
+    Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size, Attachment.task_id,
+    User.enterprise_id.label("uploader_enterprise"))
+    .outerjoin(User, User.id == Attachment.uploaded_by_id).where(Attachment.case_id == Case.id))
+_DOCUMENTS = JsonRows("documents", select(
+    IssuedDocument.id, IssuedDocument.kind, IssuedDocument.number, IssuedDocument.issued_at,
+    IssuedDocument.rendered_at, IssuedDocument.attachment_id).where(IssuedDocument.case_id == Case.id))
+_LISTS = (_HISTORY, _OPEN_TASKS, _FILES, _DOCUMENTS)  # in CaseLists' order
+_LISTS_OF_CASE = select(*(rows.column for rows in _LISTS)).where(Case.id == bindparam("case_id"))
+# What case_dict reads of the case itself (its state, the largest column, stays in the database).
+_VISIBLE_CASE_WITH_LISTS = select(
+    Case.id, Case.process_model_id, Case.process_key, Case.status, Case.title, Case.county_id,
+    Case.enterprise_id, Case.data, Case.path, Case.created_at, Case.completed_at, Case.parent_id,
+    *(rows.column for rows in _LISTS)).where(Case.id == bindparam("case_id"), access.VISIBLE_CASE)
 
 
 def active_elements(case: Case) -> list[str]:
