@@ -698,14 +698,15 @@ class CaseEngine:
         s.flush()  # whatever the transition added before (a completion's files) goes first
         connection = s.connection()
         rows = [row for row, _named in new]
-        ids = connection.execute(_INSERT_TASKS, [{c: getattr(row, c) for c in _TASK_COLUMNS} for row in rows]) \
-            .scalars().all()
+        params = [{c: getattr(row, c) for c in _TASK_COLUMNS} for row in rows]
+        # One row alone by a plain INSERT (several take insertmanyvalues' ordered form, like the ORM's flush).
+        ids = connection.execute(_INSERT_TASKS, params[0] if len(params) == 1 else params).scalars().all()
         for row, row_id in zip(rows, ids, strict=True):
             row.id = row_id
             _persisted(s, Task, row)
         candidates = [{"task_id": row.id, "user_id": user_id} for row, named in new for user_id in named]
         if candidates:
-            connection.execute(_INSERT_CANDIDATES, candidates)
+            _execute(s, _INSERT_CANDIDATES, candidates)
 
     def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
         """A message the model threw that nothing in it catches: open linked cases, or a handler."""
@@ -984,9 +985,15 @@ def _persisted(s: Session, cls, entity_or_values):
 def _write_ended(s: Session, rows: list) -> None:
     """The tasks a transition ends (completed, cancelled), as their objects now hold them: one statement."""
     if rows:
-        s.connection().execute(_END_TASKS, [
-            {"status": r.status, "completed_at": r.completed_at, "completed_by_id": r.completed_by_id,
-             "assignee_id": r.assignee_id, "task_id_": r.id} for r in rows])
+        _execute(s, _END_TASKS, [{"status": r.status, "completed_at": r.completed_at,
+                                  "completed_by_id": r.completed_by_id, "assignee_id": r.assignee_id,
+                                  "task_id_": r.id} for r in rows])
+
+
+def _execute(s: Session, statement, params: list) -> None:
+    """Run a statement without RETURNING for each parameter set; one set alone is a plain execute, which
+    costs psycopg less than its executemany (a pipeline entered and synced)."""
+    s.connection().execute(statement, params[0] if len(params) == 1 else params)
 
 
 def _json_safe(value):
