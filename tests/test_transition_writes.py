@@ -3,12 +3,14 @@ happened; the people a new task's notice reaches with their areas' group robots 
 and task rows by statements of their own, the case by one UPDATE."""
 from contextlib import contextmanager
 
-from conftest import statements
+import pytest
+from conftest import enterprise_id, future, statements
 from flows import ACCEPT, open_order, task_named
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from models import Case, Task
+from models import Case, Task, User
+from workflows.errors import ModelRuntimeError
 
 
 def history_inserts(seen):
@@ -103,3 +105,24 @@ def test_a_transition_writes_its_case_and_tasks_by_statements_of_its_own(app, ap
         assert [(t.spec_name, t.status, t.completed_by_id) for t in tasks] == [
             ("Task_respond", "completed", staff.user_id), ("Task_verify", "completed", inspector.user_id),
             ("Task_respond", "completed", staff.user_id), ("Task_verify", "completed", inspector.user_id)]
+
+
+def test_a_refused_transition_leaves_no_row_behind_in_the_session(app, engine):
+    """The rows a refused start inserted go with its rollback, from the database and from the session;
+    SQLite hands their ids out again, and the next start in the same request's session gets them cleanly."""
+    from web.extensions import db
+
+    ent = enterprise_id(app)
+    with app.test_request_context():  # a request's units of work share its session
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        order = {"hazard_description": "报警器失效", "hazard_class": "II", "deadline_at": future()}
+        # Refused: the notice needs an enterprise to go to. The error is kept, as an error page keeps it
+        # while it answers, and with it (its traceback) the refused case's object.
+        with pytest.raises(ModelRuntimeError, match="has none") as refused:
+            engine.start_case("rectification", order, inspector)
+        case_id = engine.start_case("rectification", order, inspector, enterprise_id=ent)
+        assert refused.value is not None
+        case = db.session.get(Case, case_id)
+        assert (case.status, case.data["enterprise_id"]) == ("active", ent)
+        tasks = db.session.scalars(select(Task).where(Task.case_id == case_id)).all()
+        assert [(t.spec_name, t.status) for t in tasks] == [("Task_respond", "open")]
