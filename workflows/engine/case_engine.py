@@ -21,9 +21,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     CASE_ACTIVE,
@@ -98,6 +99,7 @@ class _Held:
     open_rows: list | None = None
     creator: object = _UNREAD
     new: bool = False
+    done: "Task | None" = None  # the task the transition completed: written with the tasks it ends
 
 
 # A handler for a message a model throws: (session, case, payload, actor, now) → None.
@@ -325,12 +327,16 @@ class CaseEngine:
             county_id = parent.county_id
         spec, subs = self.specs.get(model.id, lambda: model.spec)
         workflow = new_workflow(spec, subs)
-        case = Case(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
-                    title=(title or stored_name(model.name))[:256], county_id=county_id, enterprise_id=enterprise_id,
-                    created_by_id=creator_id, created_at=now, data={}, state={},
-                    parent_id=parent.id if parent is not None else None)
-        s.add(case)
-        s.flush()
+        # Inserted now (its id is data, and the tasks' and history's), with its data and state written by
+        # the transition's one UPDATE of it at the end.
+        values = dict(process_model_id=model.id, process_key=model.key, status=CASE_ACTIVE,
+                      title=(title or stored_name(model.name))[:256], county_id=county_id, enterprise_id=enterprise_id,
+                      created_by_id=creator_id, created_at=now, data={}, state={}, revision=0, next_timer_at=None,
+                      completed_at=None, parent_id=parent.id if parent is not None else None, suspended_at=None,
+                      path=None)
+        s.flush()  # whatever the caller added goes first, as the unit of work would have ordered it
+        values["id"] = s.connection().execute(_INSERT_CASE, values).scalar_one()
+        case = _persisted(s, Case, values)
         # The case's own id and enterprise are data too: models quote them in what they send on.
         data = {**data, "case_id": case.id}
         if enterprise_id is not None:
@@ -378,15 +384,15 @@ class CaseEngine:
                 data = submission.place_files(data)
             spiff_task.set_data(**data)
             self._run(s, model, spiff_task.run, now)
-            row.status, row.completed_at, row.completed_by_id = TASK_COMPLETED, now, actor.id
-            if row.assignee_id is None:
-                row.assignee_id = actor.id
+            # Written by the mirror, with any task the step cancels, by a statement of its own.
+            _set_committed(row, status=TASK_COMPLETED, completed_at=now, completed_by_id=actor.id,
+                           assignee_id=actor.id if row.assignee_id is None else row.assignee_id)
             with history.held(s):
                 self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
                 # The case's other open tasks and its creator were read with the locked task: the mirror
                 # reads neither again.
                 self._advance(s, case, model, workflow, actor, now,
-                              _Held(open_rows=[r for r in open_rows if r is not row], creator=creator))
+                              _Held(open_rows=[r for r in open_rows if r is not row], creator=creator, done=row))
             s.commit()
             return case
 
@@ -586,25 +592,25 @@ class CaseEngine:
             workflow.do_engine_steps(did_complete_task=budget)
         self._run(s, model, steps, now)
         self._sync_tasks(s, case, model, workflow, actor, now, held or _Held())
-        # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
-        case.data = _json_safe(_current_data(workflow, model.meta.get("watch")))
+        # Handlers read the case as this step leaves it (a document quotes the deadline just set): its new
+        # values are on the object before they run, and written after them by one UPDATE.
+        changes = {"data": _json_safe(_current_data(workflow, model.meta.get("watch")))}
         events = workflow.get_events()
-        # The state is stored before the handlers run: the flush a handler makes (a document's number)
-        # then writes the case's data and state in one UPDATE, not the data now and the state after.
-        record_path(case, workflow)
+        passed = _Path(case.path)  # the path taken, kept off the case: an ORM change would need a flush
+        record_path(passed, workflow)
         prune(workflow)
-        case.state = dump_state(workflow)
-        case.next_timer_at = _next_timer(workflow)
-        # A case that ends is marked so before the handlers run too: their flush then writes it with
-        # the data and state, one UPDATE. Its history says so after what they recorded.
+        changes.update(path=passed.path, state=dump_state(workflow), next_timer_at=_next_timer(workflow))
+        # A case that ends is marked so before the handlers run too. Its history says so after what they recorded.
         completed = workflow.is_completed()
         if completed:
-            case.status, case.completed_at, case.next_timer_at = CASE_COMPLETED, now, None
+            changes.update(status=CASE_COMPLETED, completed_at=now, next_timer_at=None)
+        _set_committed(case, **changes)
         for event in events:
             self._deliver(s, case, event, actor, now)
         if completed:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(workflow))
+        s.connection().execute(_UPDATE_CASE, {**changes, "case_id_": case.id})
 
     def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held") -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
@@ -613,10 +619,13 @@ class CaseEngine:
             open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
                                   execution_options={"populate_existing": True}).all()
         known = {row.spiff_id for row in open_rows}
+        ended = [held.done] if held.done is not None else []
         for row in open_rows:
             if row.spiff_id not in ready:
-                row.status, row.completed_at = TASK_CANCELLED, now
+                _set_committed(row, status=TASK_CANCELLED, completed_at=now)
+                ended.append(row)
                 self._event(s, case, actor, "task_cancelled", now, row)
+        _write_ended(s, ended)
         task_meta = model.meta.get("tasks", {})
         new = []
         for sid, spiff_task in ready.items():
@@ -638,16 +647,15 @@ class CaseEngine:
                 # The authority user who opened the case follows it up when the model hands it back
                 # to the same role (an inspector verifies the order he issued).
                 assignee_id=creator.id if creator is not None and creator.role == role else None,
+                follow_up_at=None, overdue_notified_at=None, completed_at=None, completed_by_id=None,
+                delegated_by_id=None,
             )
-            new.append((row, spiff_task, meta))
+            named = self._people(s, workflow, spiff_task, row, meta)  # who may take it is in its row
+            new.append((row, named))
         if not new:
             return
-        # The new tasks are inserted together, by one flush (in the order they were made, so their ids
-        # are as before): their candidates, history and notifications need their ids.
-        s.add_all([row for row, _spiff_task, _meta in new])
-        s.flush()
-        for row, spiff_task, meta in new:
-            named = self._people(s, workflow, spiff_task, row, meta)
+        self._insert_tasks(s, new)
+        for row, named in new:
             self._event(s, case, actor, "task_created", now, row)
             # A case opened by this transition has had no rounds: nothing came back, nothing to say why.
             notice = None
@@ -681,10 +689,24 @@ class CaseEngine:
         assignee = users(meta.get("assignee"))
         if assignee:
             row.assignee_id = assignee[0].id
-        named = [user.id for user in users(meta.get("candidates"))]
-        for user_id in named:
-            s.add(TaskCandidate(task_id=row.id, user_id=user_id))
-        return named
+        return [user.id for user in users(meta.get("candidates"))]
+
+    def _insert_tasks(self, s: Session, new: list) -> None:
+        """Insert the new task rows (``(row, named candidates)``, rows not yet in the session) by one
+        statement, in the order they were made, so their ids are in that order: their candidates, history
+        and notifications need them. The rows then stand in the session as loaded."""
+        s.flush()  # whatever the transition added before (a completion's files) goes first
+        connection = s.connection()
+        rows = [row for row, _named in new]
+        params = [{c: getattr(row, c) for c in _TASK_COLUMNS} for row in rows]
+        # One row alone by a plain INSERT (several take insertmanyvalues' ordered form, like the ORM's flush).
+        ids = connection.execute(_INSERT_TASKS, params[0] if len(params) == 1 else params).scalars().all()
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id = row_id
+            _persisted(s, Task, row)
+        candidates = [{"task_id": row.id, "user_id": user_id} for row, named in new for user_id in named]
+        if candidates:
+            _execute(s, _INSERT_CANDIDATES, candidates)
 
     def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
         """A message the model threw that nothing in it catches: open linked cases, or a handler."""
@@ -801,6 +823,16 @@ _LATEST_MODEL = select(ProcessModel.id, reference_cache.TOKEN_COLUMN.label("toke
 _ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
                                           User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
+# A transition writes its case and task rows by these, not through the ORM's unit of work (flushing them
+# was a sixth of the web side's CPU per API completion: `prof_api.py` under py-spy). The objects are kept
+# in step by ``_set_committed`` and ``_persisted``, so what reads them after sees what was written.
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+# The case's one UPDATE a transition: SET names the columns the parameters give (status when it ends).
+_UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_id_"))
+_TASK_COLUMNS = tuple(c.key for c in _TASKS.c if c.key != "id")
+_INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
+_END_TASKS = update(_TASKS).where(_TASKS.c.id == bindparam("task_id_"))
+_INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
 @dataclass(frozen=True)
@@ -921,6 +953,47 @@ def _next_timer(workflow) -> datetime | None:
             except (ValueError, TypeError):
                 continue
     return min(instants) if instants else None
+
+
+class _Path:
+    """The case's path, for ``record_path`` to extend apart from the case."""
+
+    def __init__(self, path):
+        self.path = path
+
+
+def _set_committed(entity, **values) -> None:
+    """Set what a Core statement writes (or is about to) as the entity's loaded values: readers see them,
+    and the unit of work has nothing to flush."""
+    for key, value in values.items():
+        set_committed_value(entity, key, value)
+
+
+def _persisted(s: Session, cls, entity_or_values):
+    """The entity of a row a Core INSERT wrote (id included), in the session as if loaded from it: an
+    ``s.get`` finds it, the unit of work does not write it again. Every column must be set (one left
+    out would be read back)."""
+    entity = entity_or_values if isinstance(entity_or_values, cls) else cls(**entity_or_values)
+    make_transient_to_detached(entity)
+    stale = s.identity_map.get(inspect(entity).key)
+    if stale is not None:  # a row of a rolled-back transaction whose id SQLite gave again
+        s.expunge(stale)
+    s.add(entity)
+    return entity
+
+
+def _write_ended(s: Session, rows: list) -> None:
+    """The tasks a transition ends (completed, cancelled), as their objects now hold them: one statement."""
+    if rows:
+        _execute(s, _END_TASKS, [{"status": r.status, "completed_at": r.completed_at,
+                                  "completed_by_id": r.completed_by_id, "assignee_id": r.assignee_id,
+                                  "task_id_": r.id} for r in rows])
+
+
+def _execute(s: Session, statement, params: list) -> None:
+    """Run a statement without RETURNING for each parameter set; one set alone is a plain execute, which
+    costs psycopg less than its executemany (a pipeline entered and synced)."""
+    s.connection().execute(statement, params[0] if len(params) == 1 else params)
 
 
 def _json_safe(value):

@@ -46,7 +46,9 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     if case.enterprise_id is None:
         raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
     year = document_year(now)
-    s.flush()  # what the transition changed goes first, as the ORM's autoflush wrote it before
+    # Whatever the ORM holds goes first, as its autoflush would order it (nothing, after an engine step:
+    # the engine writes its case and task rows itself, the case after its handlers).
+    s.flush()
     postgresql = s.get_bind().dialect.name == "postgresql"
     rows = s.execute(_ISSUE_READ[postgresql], {"enterprise": case.enterprise_id, "county": case.county_id,
                                                "case": case.id, "kind": kind.key, "year": year}).all()
