@@ -5,7 +5,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from forms import FORMS
-from web.common import hostile_input, http_errors, static_versions, task_context, unit_of_work
+from web.common import cookie_session, hostile_input, http_errors, static_versions, task_context, unit_of_work
 from web.common.params import IdConverter
 from web.reference.checklists import load_checklists
 from web.reference.regions import load_regions
@@ -37,6 +37,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.url_map.converters["int"] = IdConverter  # ids beyond any row are 404, not a database overflow
     app.config.update(load_config(overrides))
+    app.session_interface = cookie_session.SessionInterface()
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     restricted.configure(app.config["SCRIPT_CPU_SECONDS"], app.config["SCRIPT_MEMORY_MB"])
 

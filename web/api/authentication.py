@@ -25,7 +25,9 @@ def _identify():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _sep, raw = header.partition(" ")
-        token = token_for(db.session, raw.strip(), request.remote_addr) if scheme.lower() == "bearer" else None
+        writes = request.method not in rights.READ_METHODS  # a read checks no right, as a rule
+        token = token_for(db.session, raw.strip(), request.remote_addr, rights=writes) \
+            if scheme.lower() == "bearer" else None
         if token is None:
             return json_error(401, "unauthorized", "invalid or expired token")
         g.api_user, g.api_token = token.user, token

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from workflows import text
 from workflows.errors import InvalidInput
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
 
 def bad_text_message() -> str:
     return _("Contains a character that is not allowed (NUL or an unpaired surrogate).")
@@ -44,12 +46,17 @@ def _refuse_bad_text():
         if request.path.startswith("/api/") and named:
             refuse(named[0])
         abort(400, _("The address contains a character that is not allowed."))
-    if request.mimetype == "application/x-www-form-urlencoded":
+    mimetype = request.mimetype
+    if mimetype == "application/x-www-form-urlencoded":
         # Kept before the form is parsed: a view may want the raw body (`curl --data-binary` of a model).
         request.get_data()
     for name, value in request.args.items(multi=True):
         if text.has_bad_text(name) or text.has_bad_text(value):
             refuse(text.clean_text(name) or "query")
+    if mimetype not in FORM_TYPES:
+        # Werkzeug parses fields and files from these two bodies only; any other (the API's JSON) has
+        # none, and asking for them cost the request a form parser and a wrapped input stream.
+        return
     for name, upload in request.files.items(multi=True):
         if text.has_bad_text(upload.filename):
             refuse(text.clean_text(name or "") or "file")

@@ -37,14 +37,16 @@ from workflows.services.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.text import has_bad_text
 
 from .dataflow import visible_record
-from .params import range_message, small_int, whole_number
+from .params import json_id, range_message, small_int, whole_number
 
 
-def bind_form(form_key: str, user, json: dict | None = None, task: Task | None = None):
+def bind_form(form_key: str, user, json: dict | None = None, task: Task | None = None, only_given: bool = False):
     """The form for ``form_key``, with the caller's choices; from a browser post or a JSON object.
 
     Some forms grow fields from the case (a checklist's items, a data batch's rows): ``for_case``.
     Forms that offer records as choices fill them in ``load_choices`` for the caller's scope.
+    ``only_given``: the form is bound to validate what the API was sent, never shown nor described, so
+    the enterprise it names is the only choice worth reading (``given_enterprise``).
     """
     cls = FORMS.get(form_key)
     if cls is None:
@@ -61,10 +63,11 @@ def bind_form(form_key: str, user, json: dict | None = None, task: Task | None =
     else:
         form = cls()  # Flask-WTF takes the posted form and files of the current request
     if hasattr(form, "enterprise_id"):
-        rows = db.session.execute(select(Enterprise.id, Enterprise.name)
-                                  .where(access.enterprise_scope(user), Enterprise.active.is_(True))
-                                  .order_by(Enterprise.name)).all()
-        form.enterprise_id.choices = [(r.id, r.name) for r in rows]
+        if only_given:
+            form.given_enterprise = given_enterprise(form.enterprise_id.data, user)
+            form.enterprise_id.choices = [(e.id, e.name) for e in filter(None, [form.given_enterprise])]
+        else:
+            form.enterprise_id.choices = enterprise_choices(user)
     if hasattr(form, "load_choices"):
         form.load_choices(user, db.session)
     if json is not None:  # after the choices: a field's documented type comes with them
@@ -73,6 +76,26 @@ def bind_form(form_key: str, user, json: dict | None = None, task: Task | None =
         form.validate()
         raise InvalidInput("invalid data", {**form.errors, **errors})
     return form
+
+
+def enterprise_choices(user) -> list[tuple[int, str]]:
+    """The open enterprises of the caller's scope, by name: a start form's select."""
+    rows = db.session.execute(select(Enterprise.id, Enterprise.name)
+                              .where(access.enterprise_scope(user), Enterprise.active.is_(True))
+                              .order_by(Enterprise.name)).all()
+    return [(r.id, r.name) for r in rows]
+
+
+def given_enterprise(given, user) -> Enterprise | None:
+    """The enterprise of id ``given`` if it is among ``enterprise_choices(user)``, else None: the form's
+    only choice, so it refuses any other id as it refuses any value outside its choices. Read whole, by
+    its key: the engine, which reads it for the case's county and documents, then finds it in the
+    session instead of the database (``opening`` holds it for that)."""
+    given = json_id(given)  # a larger number would overflow the column: no row has it anyway
+    enterprise = db.session.get(Enterprise, given) if given is not None else None
+    if enterprise is None or not enterprise.active or not access.can_see_enterprise(user, enterprise):
+        return None
+    return enterprise
 
 
 def submission(form) -> Submission:
@@ -93,7 +116,8 @@ def opening(form) -> Opening:
     data = task_data(form)
     qualifiers = (data["hazard_class"],) if data.get("hazard_class") else ()
     typed = str(data.get("title") or "").strip()
-    return Opening(data, data.get("enterprise_id"), title=typed or None, qualifiers=qualifiers)
+    return Opening(data, data.get("enterprise_id"), title=typed or None, qualifiers=qualifiers,
+                   enterprise=getattr(form, "given_enterprise", None))
 
 
 def start_case(process_key: str, user, form) -> int:
@@ -108,7 +132,7 @@ def open_case(process_key: str, user, json: dict) -> Case:
         form_key = model.meta.get("start_form")
         if not form_key:
             raise Forbidden(f"'{process_key}' cases are opened by the platform, not by hand")
-        form = bind_form(form_key, user, json=json)
+        form = bind_form(form_key, user, json=json, only_given=True)
         if not form.validate():
             raise InvalidInput("invalid data", form.errors)
         return opening(form)

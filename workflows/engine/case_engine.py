@@ -127,6 +127,10 @@ class Opening:
     enterprise_id: int | None = None
     title: str | None = ""
     qualifiers: tuple[str, ...] = ()
+    # The enterprise, if the caller read it already in the session it starts the case in: held here so
+    # that the engine's read of it by id finds it there (a session holds what it loaded only as long as
+    # something else does), not used in its place.
+    enterprise: object = None
 
 
 class CaseEngine:

@@ -92,6 +92,11 @@ def _note_actor():
     # the code step ends (or clears) the half-signed-in state, yet a wrong code is that account's.
     if request.method in SAFE_METHODS:
         return
+    if request.headers.get("Authorization") and request.path.startswith("/api/"):
+        # The API's caller is the header's (its authentication notes the token's user); a session it
+        # also carries cannot change under an API view. Flask-Login's load, which hashes the client's
+        # address and agent even for nobody, is left to the entry, which seldom needs it.
+        return
     if current_user.is_authenticated:
         g.audit_user = (current_user.id, current_user.username)
     elif request.endpoint in CODE_STEPS:
