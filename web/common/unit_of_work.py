@@ -168,7 +168,8 @@ def _settle(s: Session, response: Response | None) -> None:
             done = step(s, response)
             if done is not None:
                 after.append(done)
-        s.commit()
+        if s.in_transaction():  # nothing begun: a read nobody records, whose reads were ended above
+            s.commit()
     except Exception:
         s.rollback()
         for done in after:
