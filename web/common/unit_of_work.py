@@ -119,15 +119,17 @@ def _own_commit() -> None:
 
 
 def _end(response: Response) -> Response:
+    if g.get(_ENDED):  # once: a failing after-request hook makes Flask run them again for its 500
+        return response
     g.setdefault(_ENDED, True)
     s = db.session()
     left = bool(s.info.get(_LEFT))
-    if left and response.status_code >= 500:
-        s.rollback()  # a server error keeps nothing (the error handler has usually rolled back already)
-        left = False
-    if not left and s.in_transaction():
-        s.rollback()  # what the view read (or left uncommitted) is not the request's to keep
     try:
+        if left and response.status_code >= 500:
+            left = False
+            s.rollback()  # a server error keeps nothing (the error handler has usually rolled back already)
+        if not left and s.in_transaction():
+            s.rollback()  # what the view read (or left uncommitted) is not the request's to keep
         _settle(s, response)
         return response
     except Exception as exc:
