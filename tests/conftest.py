@@ -392,9 +392,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-g
 
 
 @contextmanager
-def statements(app):
+def statements(app, transactions: bool = False):
     """The SQL statements the app's engine runs inside the block, whitespace folded: what a request costs
-    in round trips, and which tables it touches."""
+    in round trips, and which tables it touches. ``transactions``: with "BEGIN", "COMMIT" and "ROLLBACK"
+    where SQLAlchemy begins and ends a transaction (on PostgreSQL each is a round trip of its own)."""
     from web.extensions import db
 
     with app.app_context():
@@ -404,11 +405,17 @@ def statements(app):
     def note(_conn, _cursor, statement, *_args):
         seen.append(" ".join(statement.split()))
 
+    marks = {name: (lambda word: lambda _conn: seen.append(word))(name.upper())
+             for name in (("begin", "commit", "rollback") if transactions else ())}
     event.listen(engine, "before_cursor_execute", note)
+    for name, mark in marks.items():
+        event.listen(engine, name, mark)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
+        for name, mark in marks.items():
+            event.remove(engine, name, mark)
 
 
 def keep_screenshot(page, name: str, full_page: bool = True):

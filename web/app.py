@@ -151,6 +151,7 @@ def create_app(overrides: dict | None = None, migrate: bool = True) -> Flask:
     from web.pages.admin import audit
 
     audit.register(app)
+    unit_of_work.register(app)  # last: the request's one commit runs before every other after-request hook
     return app
 
 

@@ -25,16 +25,17 @@ def engine_options(url: str) -> dict:
     # No JIT: it pays off for long analytical queries, not for the platform's short ones. At a million
     # cases the planner's estimate for the queue counts crossed jit_above_cost and compiling took
     # 0.7 s of a 1.3 s request (bench/results/plans, `python -m bench queue`).
-    # pool_use_lifo: a request's units of work (its transaction, then the audit entry after it) get back
-    # the connection they just returned, and idle connections beyond the busiest moment can expire.
+    # pool_use_lifo: a request's transactions (an Idempotency-Key's claim, then its work with its audit
+    # entry; or its reads, then a refused request's entry) get back the connection they just returned, and
+    # idle connections beyond the busiest moment can expire.
     return {"pool_use_lifo": True, "pool_size": 10, "max_overflow": 20, "pool_timeout": 10,
             "connect_args": {"connect_timeout": 5, "options": "-c jit=off"}}
 
 
 # A connection given back to the pool this recently (seconds) is taken out again without a ping. A
-# writing request takes one out up to four times in a row (its transaction, the reply's reads, the
-# audit entry, the alert rules), each time from the previous one (pool_use_lifo): pool_pre_ping cost a
-# round trip each time for a connection that had just answered. One idle for longer is pinged first.
+# request may take one out several times in a row (a key's claim, its transaction with its audit entry,
+# the alert rules), each time from the previous one (pool_use_lifo): pool_pre_ping cost a round trip
+# each time for a connection that had just answered. One idle for longer is pinged first.
 PING_AFTER_IDLE_S = 1.0
 _IDLE_SINCE = "gasflow.idle_since"
 

@@ -14,7 +14,7 @@ def configure_documents(app) -> None:
     with app.app_context():
         bind = db.engine
     if mode == "inline":
-        dispatch_with(bind, lambda ids: render_documents_now(app, ids))
+        dispatch_with(bind, lambda ids: render_documents_now(app, ids), in_process=True)
         return
     if mode == "sweep":
         # Nothing renders after the commit: the periodic round does (web processes that must not spend

@@ -4,7 +4,8 @@ submission token in the web forms that create or complete something.
 A double click, a client retrying after a timeout, or two processes racing with the same key get
 the first request's answer instead of a second case with the next official number. The store and
 its race-proof claim are in ``workflows.services.idempotency_store``; here the key is read from the request, the
-answer is kept after the response is made, and a repeat is answered from it.
+answer is kept once the response is made, in the request's one commit with its work and its audit entry,
+and a repeat is answered from it.
 
 API: the key is optional (RFC draft "The Idempotency-Key HTTP Header Field"); a repeat gets the same
 status and body with ``Idempotent-Replayed: true``; the key with another body is refused with 422;
@@ -25,11 +26,10 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, Conflict
 
-from web.extensions import db
 from workflows.services import idempotency_store as store
 
 from .http_errors import json_error
-from .unit_of_work import factory
+from .unit_of_work import at_request_end, factory
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
@@ -45,8 +45,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 def register(app) -> None:
     app.extensions[SESSIONS] = factory(app)  # the platform's unit of work, not a session factory of its own
     app.before_request(_web_form)
-    app.after_request(_keep)
-    app.teardown_request(_settle)
+    at_request_end(app, _settle)  # the answer rides in the request's last transaction, before the audit entry
     app.add_template_global(submission_field)
 
 
@@ -146,20 +145,19 @@ def _claim(user_id: int, key: str, fingerprint: str) -> store.Claim:
         pause = min(pause * 2, 0.25)
 
 
-def _keep(response):
-    """Note the answer worth keeping: an API success, or where a web form's success sent the browser.
-    Anything else changed nothing, and the key is given back."""
-    claimed = g.get("idempotency")
-    if claimed is None or response.is_streamed:
-        return response
+def _answer(claimed, response) -> tuple | None:
+    """The answer worth keeping: an API success, or where a web form's success sent the browser.
+    Anything else changed nothing (None: the key is given back)."""
+    if response is None or response.is_streamed:
+        return None
     status, location = response.status_code, response.headers.get("Location")
     if claimed[1] == "api" and 200 <= status < 300:
-        g.idempotency_answer = (status, response.content_type, location, response.get_data())
-    elif claimed[1] == "web" and 300 <= status < 400 and location and _flashed_success():
-        g.idempotency_answer = (status, None, location, b"")
-    elif claimed[1] == "web" and 200 <= status < 300:  # a result page (data reporting) rather than a redirect
-        g.idempotency_answer = (status, response.content_type, None, response.get_data())
-    return response
+        return status, response.content_type, location, response.get_data()
+    if claimed[1] == "web" and 300 <= status < 400 and location and _flashed_success():
+        return status, None, location, b""
+    if claimed[1] == "web" and 200 <= status < 300:  # a result page (data reporting) rather than a redirect
+        return status, response.content_type, None, response.get_data()
+    return None
 
 
 def _flashed_success() -> bool:
@@ -168,27 +166,26 @@ def _flashed_success() -> bool:
     return any(category == "success" for category, _message in session.get("_flashes", ()))
 
 
-def _settle(_exc):
-    """Keep the answer, or give the key back, once the request is over. Written at teardown in a
-    transaction of its own on the request's session, after the request's transaction is rolled back,
-    so that no lock the request still holds (SQLite: the write lock of a failed transaction) makes
-    the write wait for itself."""
+def _settle(s, response):
+    """Keep the answer, or give the key back, in the request's last transaction (web/common/unit_of_work.py):
+    committed with the request's work, or not at all. A request whose commit failed is answered with an
+    error, with which this is called again: the key is then given back, since nothing was done."""
     claimed = g.pop("idempotency", None)
     if claimed is None:
-        return
-    answer = g.pop("idempotency_answer", None)
-    sessions = current_app.extensions[SESSIONS]
-    try:
-        if db.session().in_transaction():
-            db.session.rollback()
-        if answer is None:
-            store.release(sessions, claimed[0])
-        else:
-            store.finish(sessions, claimed[0], *answer, now=datetime.now(UTC))
-    except Exception:
-        # The key stays claimed: later requests with it are refused (409) until it expires, which is
-        # safer than letting them act a second time.
-        log.exception("the answer of an idempotent request could not be kept")
+        return None
+    answer = _answer(claimed, response)
+    if answer is None:
+        store.release_in(s, claimed[0])
+    else:
+        store.finish_in(s, claimed[0], *answer, now=datetime.now(UTC))
+
+    def done(kept: bool) -> None:
+        if not kept:
+            # The key stays claimed unless a later try gives it back: requests with it are refused (409)
+            # until it expires, which is safer than letting them act a second time.
+            g.idempotency = claimed
+            log.error("the answer of an idempotent request could not be kept")
+    return done
 
 
 def prune_expired(app) -> int:

@@ -1,28 +1,66 @@
 """The one unit of work: every database session of the platform is Flask-SQLAlchemy's ``db.session``.
 
 In a request it is the request's session: the view's reads, the engine's transition, the document
-numbers it issues and, after it, the audit entry and the idempotency answer all go through it, one
-pooled connection at a time. Outside a request (an RQ job, a CLI command, the in-process ticker) each
-unit of work gets a session of its own, in an app context pushed for it and popped (closing the
-session) when it ends, so a long-lived worker never serves one transition from another's identity map.
+numbers it issues, the reply, the idempotency answer and the audit entry all go through it, one pooled
+connection at a time. Outside a request (an RQ job, a CLI command, the in-process ticker) each unit of
+work gets a session of its own, in an app context pushed for it and popped (closing the session) when it
+ends, so a long-lived worker never serves one transition from another's identity map.
 
-Who commits: the engine's public operations commit the session they are given (and a refused one is
-rolled back here); a view that writes without the engine commits ``db.session`` itself. See
-docs/engine.md, "Units of work".
+Who commits (docs/engine.md, "Units of work"):
+
+- Outside a request the engine's operations commit as they end (``workflows.commits``).
+- In a request the request owns the commit. The engine's operations only flush; the reply is read in
+  the same transaction; at the request's end (the first after-request hook, when the response and its
+  status are known) the steps registered with ``at_request_end`` write into that transaction (the
+  idempotency answer, then the audit entry, whose append locks the chain's head and so comes last) and
+  the request commits once. The head is locked from the append to that commit only.
+- A unit of work that fails is rolled back (the engine refused: a 4xx), and the steps then write the
+  request's entry in a transaction of their own, as for a request that wrote nothing or wrote and
+  committed by itself (a view that writes without the engine commits ``db.session`` itself; what it
+  left uncommitted is rolled back, as before). A server error (5xx) rolls the request's work back too.
+- If the steps or the commit fail, the request's work is rolled back with them: nothing is committed
+  without its audit entry, and the response becomes the error (503 when the database is unavailable,
+  else 500), which the steps then record in a transaction of their own. The client is never told 2xx
+  for work that was not kept.
+- Exceptions: an engine operation whose documents render in this process at commit (inline, the
+  embedded default) commits at once, so its reply lists the PDFs rendered, as documented; and a second
+  unit of work in the same request first commits what the one before left, so that its failure never
+  undoes the other's work.
 """
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, has_request_context
+from flask import Flask, Response, current_app, g, got_request_exception, has_request_context, session
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import InternalServerError
 
 from web.extensions import db
+from workflows import commits
+from workflows.services.documents import dispatch
+
+log = logging.getLogger(__name__)
+_OWNED = "gasflow_request_owns_commit"  # g: set before the view runs, for a request that is dispatched
+_ENDED = "gasflow_request_ended"  # g: its last transaction is settled
+_LEFT = "gasflow.left_for_the_request"  # session.info: a unit of work's writes wait for the request's commit
+_STEPS = "gasflow.request_end"  # app.extensions: the steps of the request's last transaction
+
+# A step writes into the request's last transaction, given the session and the response (None: an
+# exception no handler answered, a 500). It returns what to do once that transaction is over (called with
+# whether it committed), or None.
+Step = Callable[[Session, Response | None], Callable[[bool], None] | None]
 
 
 @contextmanager
 def unit_of_work(app: Flask) -> Iterator[Session]:
     if has_request_context():
-        yield from _within(db.session())
+        s = db.session()
+        if g.get(_OWNED):
+            if s.info.get(_LEFT):
+                s.commit()  # what an earlier unit of work left stays, whatever becomes of this one
+            commits.commit_with(s, _left_for_the_request)
+        yield from _within(s)
         return
     with app.app_context():
         yield from _within(db.session())
@@ -38,6 +76,119 @@ def _within(s: Session) -> Iterator[Session]:
         raise
 
 
+def _left_for_the_request(s: Session) -> None:
+    """The engine's commit in a request: flushed (errors surface inside the unit of work, which rolls
+    back), committed at the request's end with its audit entry."""
+    if dispatch.renders_at_commit(s):
+        # Inline PDFs render right after the commit; the reply lists them rendered only if it is read
+        # after it (docs/engine.md, "Official documents"). Queued or swept ones wait for the request.
+        s.commit()
+        return
+    s.flush()
+    s.info[_LEFT] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(s: Session, transaction) -> None:
+    if transaction.parent is None:  # committed or rolled back, by whoever: nothing is left waiting
+        s.info.pop(_LEFT, None)
+
+
 def factory(app: Flask):
     """``unit_of_work`` bound to ``app``: what the engine, the audit trail and the idempotency store are given."""
     return lambda: unit_of_work(app)
+
+
+# ---- the request's end ------------------------------------------------------------------------------
+def at_request_end(app: Flask, step: Step) -> None:
+    """Have ``step`` write into every request's last transaction, after the steps registered before it."""
+    app.extensions.setdefault(_STEPS, []).append(step)
+
+
+def register(app: Flask) -> None:
+    """Called last by the app factory: the request's end runs before every other after-request hook
+    (Flask runs them in reverse order), so they see the response the commit leaves (an error, if it failed)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _own_commit)
+    app.after_request(_end)
+    app.teardown_request(_teardown)
+
+
+def _own_commit() -> None:
+    # Only a dispatched request ends in ``_end``: a bare test_request_context leaves commits to the engine.
+    g.setdefault(_OWNED, True)
+
+
+def _end(response: Response) -> Response:
+    if g.get(_ENDED):  # once: a failing after-request hook makes Flask run them again for its 500
+        return response
+    g.setdefault(_ENDED, True)
+    s = db.session()
+    left = bool(s.info.get(_LEFT))
+    try:
+        if left and response.status_code >= 500:
+            left = False
+            s.rollback()  # a server error keeps nothing (the error handler has usually rolled back already)
+        if not left and s.in_transaction():
+            s.rollback()  # what the view read (or left uncommitted) is not the request's to keep
+        _settle(s, response)
+        return response
+    except Exception as exc:
+        if not left:
+            log.exception("the request's audit entry or idempotency answer could not be written")
+            return response
+        log.exception("the request's work was rolled back: its last transaction failed")
+        failed = _failure(exc)
+    try:
+        _settle(s, failed)
+    except Exception:
+        log.exception("the failed request's audit entry could not be written either")
+    return failed
+
+
+def _teardown(exc) -> None:
+    """The request that ended without a response (an exception no handler answered, when exceptions
+    propagate): its work is rolled back and its entry written in a transaction of its own."""
+    owned, ended = g.pop(_OWNED, False), g.pop(_ENDED, False)
+    if not db.session.registry.has():
+        return
+    s = db.session()
+    if owned and not ended:
+        try:
+            s.rollback()
+            _settle(s, None)
+        except Exception:
+            log.exception("the failed request's audit entry could not be written")
+    commits.commit_with(s, None)  # the session may outlive the request (a test's app context)
+    s.info.pop(_LEFT, None)
+
+
+def _settle(s: Session, response: Response | None) -> None:
+    """The steps' writes and one commit; each step is told afterwards whether it was kept."""
+    after = []
+    try:
+        for step in current_app.extensions.get(_STEPS, ()):
+            done = step(s, response)
+            if done is not None:
+                after.append(done)
+        if s.in_transaction():  # nothing begun: a read nobody records, whose reads were ended above
+            s.commit()
+    except Exception:
+        s.rollback()
+        for done in after:
+            done(False)
+        raise
+    for done in after:
+        done(True)
+
+
+def _failure(exc: Exception) -> Response:
+    """The error that replaces a response whose work was rolled back: what the error handlers answer for
+    ``exc`` (503 for a database that is unavailable), else a 500."""
+    session.pop("_flashes", None)  # a page's "done" must not greet the next page
+    app = current_app._get_current_object()
+    got_request_exception.send(app, exception=exc)  # as for any exception no handler answered (the audit notes it)
+    try:
+        answer = app.handle_user_exception(exc)
+    except Exception:
+        answer = app.handle_http_exception(InternalServerError(original_exception=exc))
+    return app.make_response(answer)

@@ -43,7 +43,7 @@ from models import (
     TaskCandidate,
     User,
 )
-from workflows import access, history, notify, reference_cache
+from workflows import access, commits, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
 from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
@@ -138,7 +138,8 @@ class CaseEngine:
                  handlers: dict[str, MessageHandler] | None = None):
         # A unit of work is a context manager giving the Session to work in: the web request's
         # session, or one a job opens (a plain sessionmaker will do). Every public operation below
-        # that writes commits that session before it returns.
+        # that writes ends with ``commits.commit``: it commits that session before it returns, unless
+        # the unit of work made the commit its owner's (a web request commits once, at its end).
         self.sessions = unit_of_work
         self.known_forms = set(known_forms)
         self.handlers = dict(handlers or {})
@@ -281,7 +282,8 @@ class CaseEngine:
         """Open a case of ``process_key`` with what ``submit`` reads for it. ``submit`` is called once the
         actor is known to be allowed to start it, with the model version the case will run (its start
         form is ``meta["start_form"]``): nobody learns a form's rules for a case he could never open.
-        It raises InvalidInput for a form that does not validate. Returns the case, committed."""
+        It raises InvalidInput for a form that does not validate. Returns the case, committed (or, in a
+        web request, flushed for the request's one commit: ``commits.commit``)."""
         now = now or clock.now()
         with self.sessions() as s:
             model = self.startable_model(s, process_key, actor)
@@ -304,7 +306,7 @@ class CaseEngine:
                 title = " · ".join([stored_name(model.name), *([enterprise.name] if opening.enterprise_id else []),
                                     *opening.qualifiers])
             case = self._open(s, model, opening.data, actor, actor.id, enterprise_id, title, now, parent=None)
-            s.commit()
+            commits.commit(s)
             return case
 
     def open_system_case(self, s: Session, process_key: str, data: dict, enterprise_id: int | None,
@@ -367,7 +369,8 @@ class CaseEngine:
         once; ``submit`` is called with them once the task is known to be visible to the actor and, if
         still open, his to work (so nobody learns a form's rules for a task he may not work, and the
         form is read against the task as it stands). It raises InvalidInput for a form that does not
-        validate; a task no longer open is then a Conflict. Returns the case, committed."""
+        validate; a task no longer open is then a Conflict. Returns the case, committed (or flushed for the
+        request's commit, as ``start``)."""
         now = now or clock.now()
         with self.sessions() as s:
             case, row, open_rows, creator = self._lock_task_of_case(s, task_id, actor)
@@ -397,7 +400,7 @@ class CaseEngine:
                 # reads neither again.
                 self._advance(s, case, model, workflow, actor, now,
                               _Held(open_rows=[r for r in open_rows if r is not row], creator=creator, done=row))
-            s.commit()
+            commits.commit(s)
             return case
 
     def claim(self, task_id: int, actor) -> None:
@@ -409,7 +412,7 @@ class CaseEngine:
             if row.assignee_id != actor.id:
                 row.assignee_id = actor.id
                 self._event(s, case, actor, "task_claimed", clock.now(), row)
-            s.commit()
+            commits.commit(s)
 
     def unclaim(self, task_id: int, actor) -> None:
         with self.sessions() as s:
@@ -418,7 +421,7 @@ class CaseEngine:
                 raise Forbidden("only the assignee or a supervisor may release a task")
             row.assignee_id = None
             self._event(s, case, actor, "task_unclaimed", clock.now(), row)
-            s.commit()
+            commits.commit(s)
 
     def assign(self, task_id: int, actor, username: str) -> None:
         with self.sessions() as s:
@@ -434,7 +437,7 @@ class CaseEngine:
             self._event(s, case, actor, "task_assigned", clock.now(), row, detail={"user": target.username})
             if target.id != actor.id:
                 notify.task_assigned(s, row, clock.now())
-            s.commit()
+            commits.commit(s)
 
     def set_follow_up(self, task_id: int, actor, when: datetime | None) -> None:
         """The follow-up date: when the assignee (or a supervisor) means to look at the task again."""
@@ -445,7 +448,7 @@ class CaseEngine:
             row.follow_up_at = when
             self._event(s, case, actor, "follow_up_set", clock.now(), row,
                         detail={"follow_up_at": when.isoformat() if when else None})
-            s.commit()
+            commits.commit(s)
 
     def add_comment(self, case_id: int, actor, text: str, files: list[NewFile] = (),
                     now: datetime | None = None, visible_to_party: bool = False) -> int:
@@ -474,7 +477,7 @@ class CaseEngine:
             s.add(ev)
             s.flush()
             event_id = ev.id
-            s.commit()
+            commits.commit(s)
             return event_id
 
     def notify_overdue(self, now: datetime | None = None, limit: int = 1000) -> int:

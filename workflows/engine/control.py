@@ -27,7 +27,7 @@ from models import (
     Task,
     User,
 )
-from workflows import access, notify
+from workflows import access, commits, notify
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflows.permissions import has_right, may_work
 from workflows.roles import user_plays
@@ -97,7 +97,7 @@ class CaseControl:
             case.status, case.completed_at, case.next_timer_at, case.suspended_at = CASE_CANCELLED, now, None, None
             self.engine._event(s, case, actor, "case_cancelled", now, detail={"reason": reason})
             notify.add(s, _others(audience, actor), CASE_CANCELLED_NOTE, now, case.id, text=_note(case, reason))
-            s.commit()
+            commits.commit(s)
             return case
 
     def suspend(self, case_id: int, actor, reason, now: datetime | None = None) -> Case:
@@ -112,7 +112,7 @@ class CaseControl:
             self.engine._event(s, case, actor, "case_suspended", now, detail={"reason": reason})
             notify.add(s, _others(self._concerned(s, case), actor), CASE_SUSPENDED_NOTE, now, case.id,
                        text=_note(case, reason))
-            s.commit()
+            commits.commit(s)
             return case
 
     def resume(self, case_id: int, actor, reason, now: datetime | None = None) -> Case:
@@ -161,7 +161,7 @@ class CaseControl:
             self.engine._advance(s, case, model, workflow, actor, now)
             notify.add(s, _others(self._concerned(s, case), actor), CASE_RESUMED_NOTE, now, case.id,
                        text=_note(case, reason))
-            s.commit()
+            commits.commit(s)
             return case
 
     # ---- delegate ------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class CaseControl:
             self.engine._event(s, case, actor, "task_delegated", now, row,
                                detail={"reason": reason, "delegate": target.display_name})
             notify.add(s, [target.id], TASK_DELEGATED_NOTE, now, case.id, row.id, text=f"{row.title}：{reason}")
-            s.commit()
+            commits.commit(s)
             return row
 
     # ---- transfer --------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class CaseControl:
             audience = told + [uid for row in self._open_tasks(s, case)
                                for uid in notify.task_audience(s, row)]
             notify.add(s, _others(audience, actor), CASE_TRANSFERRED_NOTE, now, case.id, text=_note(case, reason))
-            s.commit()
+            commits.commit(s)
             return case
 
     # ---- migrate ---------------------------------------------------------------------------------
@@ -275,7 +275,7 @@ class CaseControl:
                 self.engine._advance(s, case, model, workflow, actor, now)
             notify.add(s, _others(self._concerned(s, case), actor), CASE_MIGRATED_NOTE, now, case.id,
                        text=_note(case, reason))
-            s.commit()
+            commits.commit(s)
             return case
 
     def migrate_all(self, actor, process_key: str, reason, to_version: int | None = None,

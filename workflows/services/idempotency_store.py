@@ -68,18 +68,29 @@ def claim(sessions, user_id: int, method: str, path: str, key: str, fingerprint:
 
 def finish(sessions, row_id: int, status: int, content_type: str | None, location: str | None, body: bytes,
            now: datetime) -> None:
-    """Keep the answer of the request that claimed the row."""
+    """Keep the answer of the request that claimed the row, in a transaction of its own."""
     with sessions() as s:
-        s.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
-            status=status, content_type=content_type, location=location, body=body, completed_at=now))
+        finish_in(s, row_id, status, content_type, location, body, now)
         s.commit()
+
+
+def finish_in(s, row_id: int, status: int, content_type: str | None, location: str | None, body: bytes,
+              now: datetime) -> None:
+    """``finish`` in ``s``'s transaction: the answer is kept with the work it answers for. The caller commits."""
+    s.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
+        status=status, content_type=content_type, location=location, body=body, completed_at=now))
 
 
 def release(sessions, row_id: int) -> None:
     """Give the key back: the request that claimed it changed nothing."""
     with sessions() as s:
-        s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.status.is_(None)))
+        release_in(s, row_id)
         s.commit()
+
+
+def release_in(s, row_id: int) -> None:
+    """``release`` in ``s``'s transaction. The caller commits."""
+    s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.status.is_(None)))
 
 
 def prune(session, now: datetime) -> int:

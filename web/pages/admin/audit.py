@@ -2,15 +2,18 @@
 export and refused request (no blueprint needs to change), and the city admin's pages to search it,
 export it and edit the abnormal-operation rules.
 
-The entry is written at teardown in a short transaction of its own, after the request's (committed
-by then, or rolled back), on the request's session (web/common/unit_of_work.py): the connection the request
-used, not a second one. The chain's head is locked for the append alone; the alert rules run after its
-commit. A failure is logged and counted (``gasflow_audit_write_failures_total``) and never breaks the
-response.
+The entry is the last statement of the request's last transaction (web/common/unit_of_work.py): a request
+whose engine operation left its work for the request's commit commits that work, its reply's reads, its
+idempotency answer and its entry at once; any other (refused, read-only, or one whose view committed by
+itself) writes its entry in a short transaction of its own after its own was rolled back. The chain's head
+is locked from the append to that commit only; the alert rules run after it. A failed entry is logged and
+counted (``gasflow_audit_write_failures_total``); the work it would have recorded is rolled back with it
+and the response is the error, so nothing is kept unrecorded.
 """
 import io
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -18,7 +21,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     g,
     got_request_exception,
@@ -38,7 +40,7 @@ from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
 from models import AuditAlert, AuditEntry, User
 from web import health
 from web.common.params import page_number, page_of
-from web.common.unit_of_work import unit_of_work
+from web.common.unit_of_work import at_request_end
 from web.common.xlsx import cell as xlsx_cell
 from web.extensions import db
 from web.pages import notifications
@@ -66,8 +68,7 @@ def register(app) -> None:
     user_logged_in.connect(_logged_in, app)
     got_request_exception.connect(_failed, app)
     app.before_request(_note_actor)
-    app.after_request(_after)
-    app.teardown_request(_teardown)
+    at_request_end(app, _entry)  # after the idempotency answer: the head's lock is held until the commit
     app.register_blueprint(bp)
     notifications.KINDS.setdefault(audit_rules.ALERT, _l("Audit alert"))
 
@@ -101,28 +102,6 @@ def _note_actor():
         g.audit_user = (current_user.id, current_user.username)
     elif request.endpoint in CODE_STEPS:
         g.audit_pending = (session.get("pending") or {}).get("uid")
-
-
-def _after(response):
-    g.audit_response = (response.status_code, response.headers.get("Content-Disposition", ""))
-    return response
-
-
-def _teardown(exc):
-    """Written at teardown, after every after-request hook has committed what it meant to: the
-    request's own session is then rolled back (teardown would discard it a moment later anyway), so
-    no lock it still holds can make the audit write wait for its own request."""
-    if g.get("audit_done"):
-        return
-    g.audit_done = True
-    # No response means an exception nobody turned into one (only when exceptions propagate).
-    status, disposition = g.get("audit_response", (500, ""))
-    try:
-        if db.session().in_transaction():
-            db.session.rollback()
-    except Exception:
-        log.exception("the request's session could not be rolled back before the audit write")
-    _record(status, disposition)
 
 
 def _kind(status: int, disposition: str) -> tuple[str, str] | None:
@@ -162,52 +141,73 @@ def _who() -> tuple[int | None, str, int | None]:
     return None, "", None
 
 
-def _record(status: int, disposition: str) -> None:
+def _entry(s, response) -> Callable[[bool], None] | None:
+    """Append the request's entry in ``s``'s transaction, last (the caller commits at once); returns what
+    follows the commit: the alert rules, or the count of an entry lost with its transaction."""
+    # No response: an exception nobody turned into one (only when exceptions propagate).
+    status = response.status_code if response is not None else 500
+    disposition = response.headers.get("Content-Disposition", "") if response is not None else ""
     try:
-        what = _kind(status, disposition)
-        if what is None:
-            return
-        kind, outcome = what
-        detail = {}
-        if request.endpoint == "auth.login" and request.method == "POST":
-            detail["step"] = "password"
-            detail["username_tried"] = (request.form.get("username") or "").strip()[:64]
-        elif request.endpoint in CODE_STEPS and request.method == "POST":
-            detail["step"] = CODE_STEPS[request.endpoint]
-        if kind == "export":
-            detail["disposition"] = disposition[:200]
-        if request.query_string:
-            detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
-        if g.get("audit_exception"):
-            detail["exception"] = g.audit_exception
-        detail.update(g.get("audit_detail") or {})  # what a view adds, such as a control action's reason
-        with unit_of_work(current_app) as s:
-            user_id, username, token_id = _who()
-            if kind in ("login_failure", "login_locked"):
-                pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None
-                if pending is not None:  # the password was right: the account is known, not signed in
-                    user_id, username = pending.id, pending.username
-                    if 300 <= status < 400 and login.lockout(pending.username, login.client_address(), s) is not None:
-                        kind, outcome = "login_locked", "locked"
-                username = username or detail.get("username_tried", "")
-            _note_lock(s, kind, username, detail)
-            entry, head = audit_chain.append(
-                s, at=clock.now(), kind=kind, user_id=user_id, username=username, token_id=token_id,
-                address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
-                path=request.path, object_ids=dict(request.view_args or {}), status=status, outcome=outcome,
-                detail=detail)
-            # Committed before the rules run: every writing request of every process waits for the
-            # chain's head, so it is held for the append alone; and a faulty rule cannot cost the entry.
-            s.commit()
-            try:
-                audit_rules.evaluate(s, entry, head.rules)
-                s.commit()
-            except Exception:
-                s.rollback()
-                log.exception("audit rules could not be evaluated for entry %s", entry.id)
+        appended = _append(s, status, disposition)
     except Exception:
-        health.AUDIT_FAILURES.inc()
-        log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
+        _not_written(status)
+        raise
+    if appended is None:
+        return None
+    entry, head = appended
+
+    def done(kept: bool) -> None:
+        if not kept:
+            _not_written(status)
+            return
+        # After the commit: every writing request of every process waits for the chain's head, so it is
+        # held for the append alone; and a faulty rule cannot cost the entry.
+        try:
+            audit_rules.evaluate(s, entry, head.rules)
+            s.commit()
+        except Exception:
+            s.rollback()
+            log.exception("audit rules could not be evaluated for entry %s", entry.id)
+    return done
+
+
+def _not_written(status: int) -> None:
+    health.AUDIT_FAILURES.inc()
+    log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
+
+
+def _append(s, status: int, disposition: str):
+    what = _kind(status, disposition)
+    if what is None:
+        return None
+    kind, outcome = what
+    detail = {}
+    if request.endpoint == "auth.login" and request.method == "POST":
+        detail["step"] = "password"
+        detail["username_tried"] = (request.form.get("username") or "").strip()[:64]
+    elif request.endpoint in CODE_STEPS and request.method == "POST":
+        detail["step"] = CODE_STEPS[request.endpoint]
+    if kind == "export":
+        detail["disposition"] = disposition[:200]
+    if request.query_string:
+        detail["query"] = request.query_string.decode("utf-8", "replace")[:300]
+    if g.get("audit_exception"):
+        detail["exception"] = g.audit_exception
+    detail.update(g.get("audit_detail") or {})  # what a view adds, such as a control action's reason
+    user_id, username, token_id = _who()
+    if kind in ("login_failure", "login_locked"):
+        pending = s.get(User, g.audit_pending) if g.get("audit_pending") else None
+        if pending is not None:  # the password was right: the account is known, not signed in
+            user_id, username = pending.id, pending.username
+            if 300 <= status < 400 and login.lockout(pending.username, login.client_address(), s) is not None:
+                kind, outcome = "login_locked", "locked"
+        username = username or detail.get("username_tried", "")
+    _note_lock(s, kind, username, detail)
+    return audit_chain.append(
+        s, at=clock.now(), kind=kind, user_id=user_id, username=username, token_id=token_id,
+        address=request.remote_addr or "", method=request.method, endpoint=request.endpoint or "",
+        path=request.path, object_ids=dict(request.view_args or {}), status=status, outcome=outcome,
+        detail=detail)
 
 
 def _note_lock(s, kind: str, username: str, detail: dict) -> None:

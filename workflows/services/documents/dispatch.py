@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 _PENDING = "gasflow.documents_to_render"
 Dispatcher = Callable[[list[int]], None]
 _dispatchers: "weakref.WeakKeyDictionary[Engine, Dispatcher]" = weakref.WeakKeyDictionary()
+# The engines whose dispatcher renders in the committing process, right after the commit (inline).
+_in_process: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def to_render(s: Session, doc_id: int) -> None:
@@ -28,12 +30,27 @@ def to_render(s: Session, doc_id: int) -> None:
     s.info.setdefault(_PENDING, []).append(doc_id)
 
 
-def dispatch_with(bind: Engine, dispatcher: Dispatcher | None) -> None:
-    """Hand the documents committed on ``bind`` to ``dispatcher`` (None: render in this process)."""
+def dispatch_with(bind: Engine, dispatcher: Dispatcher | None, in_process: bool = False) -> None:
+    """Hand the documents committed on ``bind`` to ``dispatcher`` (None: render in this process);
+    ``in_process``: the dispatcher renders them itself, before the commit returns."""
     if dispatcher is None:
         _dispatchers.pop(bind, None)
     else:
         _dispatchers[bind] = dispatcher
+    if in_process:
+        _in_process.add(bind)
+    else:
+        _in_process.discard(bind)
+
+
+def renders_at_commit(s: Session) -> bool:
+    """Whether ``s`` holds documents whose PDFs its commit renders before it returns (inline): what is
+    read after that commit lists them rendered, what is read before it, pending."""
+    if not s.info.get(_PENDING):
+        return False
+    bind = s.get_bind()
+    bind = bind.engine if isinstance(bind, Connection) else bind
+    return bind not in _dispatchers or bind in _in_process
 
 
 # What renders in the committing process: issue.render_pending, which registers itself on import

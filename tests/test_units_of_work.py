@@ -1,0 +1,188 @@
+"""One transaction per writing request (issue 17 item 2; web/common/unit_of_work.py, docs/engine.md "Units of
+work"): the engine's transition, the reply's reads, the idempotency answer and the audit entry are committed
+by one COMMIT, the chain's head locked from the append to that commit only; and what cannot be recorded is
+not kept: an audit append that fails takes the request's work with it and the answer is the error."""
+import pytest
+from conftest import enterprise_id, future, statements
+from flask import Blueprint
+from sqlalchemy import create_engine, func, select, text
+
+from models import AuditEntry, Case, CaseEvent, Notification, Task
+from web.extensions import case_engine, csrf, db
+
+KEY = "Idempotency-Key"
+MARKS = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def rectification(app) -> dict:
+    return {"process": "rectification", "data": {"enterprise_id": enterprise_id(app), "hazard_description": "软管老化",
+                                                  "hazard_class": "II", "deadline_at": future()}}
+
+
+def post(user, path, body, key=None):
+    return user.client.post("/api/v1" + path, json=body, headers={**user.headers, **({KEY: key} if key else {})})
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def audit_rows(app, path):
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.path == path).order_by(AuditEntry.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def raw_sql(database_url, *statements_):
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        for stmt in statements_:
+            conn.execute(text(stmt))
+    engine.dispose()
+
+
+def first(seen, fragment, after=0) -> int:
+    return next(i for i in range(after, len(seen)) if fragment in seen[i])
+
+
+def assert_one_transaction(seen, work: str, key: str | None):
+    """The request's transactions: the key's claim (committed alone, before acting, so that a repeat
+    waits for it), then one that holds the work, the reply's reads, the kept answer and the audit entry,
+    whose head lock comes last but for the append itself, then its one COMMIT."""
+    marks = [s for s in seen if s in MARKS]
+    assert marks == ["BEGIN", "COMMIT"] * (2 if key else 1), marks
+    last = seen[len(seen) - 1 - seen[::-1].index("BEGIN"):]
+    assert last[-1] == "COMMIT"
+    done = first(last, work)
+    reply = first(last, "FROM case_events", done)  # the reply's history, read after the transition
+    answer = first(last, "UPDATE idempotency_keys", reply) if key else reply
+    head = first(last, "UPDATE audit_chain_head", answer)
+    entry = first(last, "audit_entries", head)
+    # The head is locked by the append's first statement and the commit follows its last: the entry and
+    # the head's move (one statement on PostgreSQL, two on SQLite).
+    assert len(last) - 1 - head <= 3 and entry > head, last[head:]
+
+
+@pytest.mark.parametrize("key", [None, "one-commit"])
+def test_a_writing_api_request_commits_its_work_reply_and_audit_entry_at_once(app, api, key):
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    body = rectification(app)
+    for user in (inspector, staff):  # a token's first use is noted (then once a minute), in a commit of its own
+        assert user.get("/notifications").status_code == 200
+    with statements(app, transactions=True) as seen:
+        opened = post(inspector, "/cases", body, key)
+    assert opened.status_code == 201, opened.json
+    assert_one_transaction(seen, "INSERT INTO cases", key)
+    [respond] = [t["id"] for t in opened.json["tasks"] if t["name"] == "Task_respond"]
+
+    with statements(app, transactions=True) as seen:
+        done = post(staff, f"/tasks/{respond}/complete", {"data": {"response": "已整改"}}, key)
+    assert done.status_code == 200, done.json
+    assert_one_transaction(seen, "UPDATE tasks", key)
+    # What the reply showed is what was committed, and each request's entry with it.
+    assert done.get_data() == staff.get(f"/cases/{opened.json['id']}").get_data()
+    assert [(e.status, e.outcome) for e in audit_rows(app, "/api/v1/cases")] == [(201, "success")]
+    assert [(e.status, e.outcome) for e in audit_rows(app, f"/api/v1/tasks/{respond}/complete")] == [
+        (200, "success")]
+
+
+@pytest.fixture
+def completions_unrecordable(app, database_url):
+    """The database refuses the audit entry of a successful API completion (and only that one): a fault
+    of the trail itself, met in the request's one transaction. Gives what mends it."""
+    if database_url.startswith("postgresql"):
+        raw_sql(database_url, "ALTER TABLE audit_entries ADD CONSTRAINT test_refused CHECK "
+                              "(NOT (status = 200 AND endpoint = 'api.complete')) NOT VALID")
+        mend = "ALTER TABLE audit_entries DROP CONSTRAINT test_refused"
+    else:
+        raw_sql(database_url, "CREATE TRIGGER test_refused BEFORE INSERT ON audit_entries "
+                              "WHEN NEW.status = 200 AND NEW.endpoint = 'api.complete' "
+                              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        mend = "DROP TRIGGER test_refused"
+    mended = []
+
+    def mended_now():
+        raw_sql(database_url, mend)
+        mended.append(True)
+
+    yield mended_now
+    if not mended:
+        mended_now()
+
+
+def test_a_completion_whose_audit_entry_fails_keeps_nothing_and_says_so(app, api, caplog, request):
+    from web import health
+    from workflows.services import audit_chain
+
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    opened = post(inspector, "/cases", rectification(app))
+    case_id = opened.json["id"]
+    [respond] = [t["id"] for t in opened.json["tasks"] if t["name"] == "Task_respond"]
+    before = {model: count(app, model) for model in (Task, CaseEvent, Notification)}
+    with app.app_context():
+        state = db.session.execute(select(Case.revision, Case.state).where(Case.id == case_id)).one()
+    failures = health.AUDIT_FAILURES._value.get()
+
+    mend = request.getfixturevalue("completions_unrecordable")
+    refused = post(staff, f"/tasks/{respond}/complete", {"data": {"response": "已整改"}}, "retry-me")
+    # Not a 200 for work that was not kept: the error, and nothing of the transition is left.
+    assert refused.status_code == 500 and refused.json["error"]["code"] == "internal_server_error"
+    assert {model: count(app, model) for model in before} == before
+    assert count(app, Task, Task.id == respond, Task.status == "open") == 1
+    with app.app_context():  # the lock's bump and the workflow's state too
+        assert db.session.execute(select(Case.revision, Case.state).where(Case.id == case_id)).one() == state
+    # The failed request is on record (its entry written in a transaction of its own), and counted.
+    [entry] = audit_rows(app, f"/api/v1/tasks/{respond}/complete")
+    assert (entry.kind, entry.status, entry.outcome, entry.detail.get("exception")) == (
+        "write", 500, "error", "IntegrityError")
+    assert health.AUDIT_FAILURES._value.get() == failures + 1
+    assert f"AUDIT ENTRY NOT WRITTEN: POST /api/v1/tasks/{respond}/complete" in caplog.text
+    with app.app_context():
+        assert audit_chain.verify(db.session).ok
+
+    # The trail mended, the same key acts (it was given back, not kept as an answer), once.
+    mend()
+    done = post(staff, f"/tasks/{respond}/complete", {"data": {"response": "已整改"}}, "retry-me")
+    assert done.status_code == 200, done.json
+    assert count(app, Task, Task.id == respond, Task.status == "completed") == 1
+    assert count(app, Task, Task.case_id == case_id) == 2  # and the verification it opened, once
+
+
+@pytest.fixture
+def failing_after_the_engine(own_app):
+    """A route that opens a case through the engine and then fails as a bug would, answered as in
+    production (a 500, not an exception raised into the test)."""
+    app = own_app()
+    bp = Blueprint("failing_after", __name__)
+
+    @bp.post("/test-only/open-then-fail")
+    def open_then_fail():
+        from flask_login import current_user
+
+        case_engine().start_case("rectification", {"hazard_description": "未保存", "hazard_class": "II",
+                                                   "deadline_at": future()}, current_user._get_current_object(),
+                                 enterprise_id=enterprise_id(app))
+        raise RuntimeError("a bug after the transition")
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def test_a_server_error_after_the_transition_keeps_nothing_but_its_entry(failing_after_the_engine):
+    from conftest import Browser
+
+    from web.demo.seed import DEMO_PASSWORD
+
+    app = failing_after_the_engine
+    inspector = Browser(app, "keqiao_inspector", DEMO_PASSWORD)
+    cases = count(app, Case)
+    resp = inspector.client.post("/test-only/open-then-fail")
+    assert resp.status_code == 500
+    assert count(app, Case) == cases  # the transition went with the request it belonged to
+    [entry] = audit_rows(app, "/test-only/open-then-fail")
+    assert (entry.kind, entry.status, entry.outcome, entry.detail["exception"]) == (
+        "write", 500, "error", "RuntimeError")
