@@ -60,6 +60,7 @@ from .pruning import prune
 from .sandbox import SandboxError
 from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
+from .steps import run_engine_steps
 from .timer_values import parse_instant
 
 log = logging.getLogger(__name__)
@@ -581,11 +582,7 @@ class CaseEngine:
                       held: "_Held | None") -> None:
         budget = _StepBudget()
 
-        def steps():
-            workflow.do_engine_steps(did_complete_task=budget)
-            workflow.refresh_waiting_tasks()
-            workflow.do_engine_steps(did_complete_task=budget)
-        self._run(s, model, steps, now)
+        self._run(s, model, lambda: run_engine_steps(workflow, budget), now)
         census = TaskCensus(workflow)  # what the mirror below asks of the tree, by one walk of it
         self._sync_tasks(s, case, model, workflow, actor, now, held or _Held(), census)
         # Handlers read the case's data as this step leaves it (a document quotes the deadline just set).
