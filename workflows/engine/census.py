@@ -84,3 +84,53 @@ def _walk(workflow):
                 stack.append((child, below, depth + 1))
     return ready, waiting, completed
 
+
+# ---- SpiffWorkflow's own walks ---------------------------------------------------------------------
+# The engine steps ask ``get_tasks(state=READY)`` once a round, and every task that completes has the
+# WAITING tasks updated (``update_waiting_tasks``): two more walks through the same iterator. A workflow
+# the engine loads or makes walks its tree by task ids instead (``speed_up``), with the iterator's rules.
+
+_FAST_FILTERS = frozenset({"state", "manual", "spec_name"})
+
+
+def speed_up(workflow):
+    """Give ``workflow`` (top level) the walks below in place of SpiffWorkflow's iterator, for itself
+    only (its class and stored state are untouched). Returns it."""
+    get_tasks = workflow.get_tasks
+
+    def fast_get_tasks(first_task=None, **kwargs):
+        if first_task is not None or workflow.subprocesses or not _FAST_FILTERS.issuperset(kwargs):
+            return get_tasks(first_task, **kwargs)  # a subtree, call activities, other filters: Spiff's
+        return list(_tasks(workflow, **kwargs))
+
+    def fast_update_waiting_tasks():
+        # SpiffWorkflow's Workflow.update_waiting_tasks: its plain TaskIterator never enters call
+        # activities, and it updates each task as it reaches it (so the walk is lazy here too).
+        for task in _tasks(workflow, _WAITING):
+            task.task_spec._update(task)
+
+    workflow.get_tasks = fast_get_tasks
+    workflow.update_waiting_tasks = fast_update_waiting_tasks
+    return workflow
+
+
+def _tasks(workflow, state=TaskState.ANY_MASK, manual=None, spec_name=None):
+    """SpiffWorkflow's TaskIterator from the root, depth first: it expands a task when it has children,
+    its state is at least the lowest the filter may match and it is less than 1000 levels deep, and reads
+    a task's children when it reaches the task; it yields the tasks that match the filter."""
+    if state & TaskState.PREDICTED_MASK:
+        lowest = TaskState.MAYBE
+    elif state & TaskState.DEFINITE_MASK:
+        lowest = TaskState.FUTURE
+    else:
+        lowest = TaskState.COMPLETED
+    tasks = workflow.tasks
+    stack = [(workflow.task_tree, 0)]
+    while stack:
+        task, depth = stack.pop()
+        children = task._children
+        if children and task._state >= lowest and depth < _MAX_DEPTH:
+            stack.extend([(tasks.get(child_id), depth + 1) for child_id in reversed(children)])
+        if task._state & state and (manual is None or task.task_spec.manual == manual) \
+                and (spec_name is None or task.task_spec.name == spec_name):
+            yield task
