@@ -53,6 +53,7 @@ from workflows.text import has_bad_text
 from workflows.titles import case_title, stored_name
 
 from . import clock
+from .census import TaskCensus
 from .control import CaseControl, record_path, refuse_if_suspended
 from .decisions import DecisionCache, bind_latest, decision_xml, describe_xml, is_dmn, newest_decision, read_dmn
 from .loader import START_PREFIX, read_bpmn
@@ -60,6 +61,7 @@ from .pruning import prune
 from .sandbox import SandboxError
 from .scripting import ScriptLimitExceeded
 from .serialization import SpecCache, dump_state, load_state, new_workflow
+from .steps import run_engine_steps
 from .timer_values import parse_instant
 
 log = logging.getLogger(__name__)
@@ -593,20 +595,17 @@ class CaseEngine:
                       held: "_Held | None") -> None:
         budget = _StepBudget()
 
-        def steps():
-            workflow.do_engine_steps(did_complete_task=budget)
-            workflow.refresh_waiting_tasks()
-            workflow.do_engine_steps(did_complete_task=budget)
-        self._run(s, model, steps, now)
-        self._sync_tasks(s, case, model, workflow, actor, now, held or _Held())
+        self._run(s, model, lambda: run_engine_steps(workflow, budget), now)
+        census = TaskCensus(workflow)  # what the mirror below asks of the tree, by one walk of it
+        self._sync_tasks(s, case, model, workflow, actor, now, held or _Held(), census)
         # Handlers read the case as this step leaves it (a document quotes the deadline just set): its new
         # values are on the object before they run, and written after them by one UPDATE.
-        changes = {"data": _json_safe(_current_data(workflow, model.meta.get("watch")))}
+        changes = {"data": _json_safe(_current_data(workflow, model.meta.get("watch"), census))}
         events = workflow.get_events()
         passed = _Path(case.path)  # the path taken, kept off the case: an ORM change would need a flush
-        record_path(passed, workflow)
+        record_path(passed, census.completed())
         prune(workflow)
-        changes.update(path=passed.path, state=dump_state(workflow), next_timer_at=_next_timer(workflow))
+        changes.update(path=passed.path, state=dump_state(workflow), next_timer_at=_next_timer(workflow, census))
         # A case that ends is marked so before the handlers run too. Its history says so after what they recorded.
         completed = workflow.is_completed()
         if completed:
@@ -616,11 +615,11 @@ class CaseEngine:
             self._deliver(s, case, event, actor, now)
         if completed:
             self._event(s, case, actor, "case_completed", now,
-                        detail=_end_detail(workflow))
+                        detail=_end_detail(census))
         s.connection().execute(_UPDATE_CASE, {**changes, "case_id_": case.id})
 
-    def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held") -> None:
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held", census: TaskCensus) -> None:
+        ready = {str(t.id): t for t in census.ready_manual()}
         open_rows, creator = held.open_rows, held.creator
         if open_rows is None:
             open_rows = s.scalars(_OPEN_TASKS_OF_CASE, {"case_id": case.id},
@@ -904,7 +903,7 @@ def _reraise_limit(exc: Exception, task) -> None:
         raise ModelRuntimeError(f"the process model failed at {_element(task)}: {cause}") from None
 
 
-def _current_data(workflow, watching=None) -> dict:
+def _current_data(workflow, watching, census: TaskCensus) -> dict:
     """The case's data as it stands: what the waiting user tasks received, else what the last task left.
     Tasks of a watching branch (``watching``: the model's ``gasflow.watch``) hold a copy made when the
     branch split off; they count only when no other task waits.
@@ -915,11 +914,11 @@ def _current_data(workflow, watching=None) -> dict:
     own joining gateways count: the process's implicit end join collects branches that have ended (the
     penalty's watch branch, done once the decision is made) with the data they copied when they split,
     which would undo what the main path settled since (the hearing held, the defence)."""
-    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    ready = census.ready_manual()
     if watching:
         ready = [t for t in ready if t.task_spec.bpmn_id not in watching] or ready
     if ready:
-        joined = [t.parent for t in workflow.get_tasks(state=TaskState.WAITING)
+        joined = [t.parent for t in census.waiting()
                   if isinstance(t.task_spec, Join) and t.task_spec.bpmn_id and t.parent is not None
                   and t.parent.task_spec.bpmn_id not in (watching or ())]
         merged: dict = {}
@@ -930,16 +929,16 @@ def _current_data(workflow, watching=None) -> dict:
     return dict(last.data) if last is not None else {}
 
 
-def _end_detail(workflow) -> dict:
+def _end_detail(census: TaskCensus) -> dict:
     """Which end event the case reached (the last completed BPMN element that has an id)."""
-    for task in sorted(workflow.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change,
+    for task in sorted(census.completed_kept(), key=lambda t: t.last_state_change,
                        reverse=True):
         if task.task_spec.bpmn_id:
             return {"end": task.task_spec.bpmn_id, "end_name": task.task_spec.bpmn_name}
     return {}
 
 
-def _next_timer(workflow) -> datetime | None:
+def _next_timer(workflow, census: TaskCensus) -> datetime | None:
     """The earliest pending timer, so the periodic job only loads cases that are due."""
     instants = []
     for event in workflow.waiting_events():
@@ -951,7 +950,7 @@ def _next_timer(workflow) -> datetime | None:
             continue
     # An event-based gateway waits for its events as one (SpiffWorkflow's MultipleEventDefinition, whose
     # pending event has no value): a timer among them keeps its instant in the gateway task's data.
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in census.waiting():
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, MultipleEventDefinition) and isinstance(task.internal_data.get("event_value"), str) \
                 and any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):

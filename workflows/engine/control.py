@@ -391,12 +391,12 @@ def refuse_if_suspended(case: Case) -> None:
                        {"status": [CASE_SUSPENDED]})
 
 
-def record_path(case: Case, workflow) -> None:
-    """Add the BPMN elements completed so far to ``case.path`` (before the task tree is pruned), for
-    the diagram to show the path taken."""
+def record_path(case: Case, completed: list) -> None:
+    """Add the BPMN elements of ``completed`` (the workflow's completed tasks, before the task tree is
+    pruned: ``census.TaskCensus.completed``) to ``case.path``, for the diagram to show the path taken."""
     path = list(case.path or [])
     known = set(path)
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+    for task in completed:
         element = task.task_spec.bpmn_id
         if element and element not in known:
             known.add(element)

@@ -11,21 +11,23 @@ joins, boundary events and timers see exactly what they saw before.
 from SpiffWorkflow.util.task import TaskState
 
 
-def _path(task) -> list:
+def _path(task, tasks) -> list:
+    # Parents and children are looked up in the task map ``tasks`` directly: ``Task.parent`` and
+    # ``Task.children`` make the same lookups through properties, a few hundred calls a transition.
     out = []
     while task is not None:
         out.append(task)
-        task = task.parent
+        task = tasks.get(task._parent)
     out.reverse()
     return out
 
 
-def _subtree(task) -> list:
+def _subtree(task, tasks) -> list:
     out, stack = [], [task]
     while stack:
         node = stack.pop()
         out.append(node)
-        stack.extend(node.children)
+        stack.extend([tasks.get(child_id) for child_id in node._children])
     return out
 
 
@@ -33,12 +35,13 @@ def prune(workflow) -> int:
     """Drop the finished past of the task tree; returns the number of tasks removed."""
     if workflow.subprocesses:
         return 0  # call activities keep their own trees keyed by task id; left alone
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    tasks = workflow.tasks
+    unfinished = [t for t in tasks.values() if not t._state & TaskState.FINISHED_MASK]
     if not unfinished:
         return 0  # a completed case is not loaded for work again
-    common = _path(unfinished[0])
+    common = _path(unfinished[0], tasks)
     for task in unfinished[1:]:
-        other, n = _path(task), 0
+        other, n = _path(task, tasks), 0
         while n < len(common) and n < len(other) and common[n] is other[n]:
             n += 1
         common = common[:n]
@@ -46,8 +49,8 @@ def prune(workflow) -> int:
     if len(common) <= 2 or common[0] is not root:
         return 0  # the common ancestor already hangs under the root: nothing in between
     lca = common[-1]
-    keep = {id(t) for t in _subtree(lca)}
-    removed = [t for t in _subtree(root) if t is not root and id(t) not in keep]
+    keep = {id(t) for t in _subtree(lca, tasks)}
+    removed = [t for t in _subtree(root, tasks) if t is not root and id(t) not in keep]
     for task in removed:
         workflow.tasks.pop(task.id, None)
     root.children = [lca]

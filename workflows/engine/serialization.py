@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from .census import speed_up
 from .scripting import restricted_script_engine
 
 
@@ -72,7 +73,7 @@ class SpecCache:
 
 
 def new_workflow(spec, subprocess_specs) -> BpmnWorkflow:
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=restricted_script_engine())
+    return speed_up(BpmnWorkflow(spec, subprocess_specs, script_engine=restricted_script_engine()))
 
 
 def dump_state(workflow: BpmnWorkflow) -> dict:
@@ -82,4 +83,4 @@ def dump_state(workflow: BpmnWorkflow) -> dict:
 def load_state(state: dict, spec, subprocess_specs) -> BpmnWorkflow:
     workflow = SERIALIZER.from_dict(state, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = restricted_script_engine()
-    return workflow
+    return speed_up(workflow)

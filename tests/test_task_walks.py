@@ -1,0 +1,106 @@
+"""A transition's walks of the task tree (workflows/engine/census.py, steps.py): found by task ids, once, and
+always what SpiffWorkflow's own iterator would have found."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import future
+from flows import ACCEPT, children, complete, end_of, open_order
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util import task as spiff_task
+from SpiffWorkflow.util.task import TaskState
+
+import workflows.engine.case_engine as case_engine
+import workflows.engine.census as census
+import workflows.engine.serialization as serialization
+
+
+@pytest.fixture
+def spiff_walks(monkeypatch):
+    """How many times SpiffWorkflow's iterator is set walking (its subclasses included)."""
+    made = []
+    init = spiff_task.TaskIterator.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(1)
+        init(self, *args, **kwargs)
+    monkeypatch.setattr(spiff_task.TaskIterator, "__init__", counted)
+    return made
+
+
+def test_a_rectification_walks_its_tree_through_spiffworkflow_only_where_it_must(app, api, spiff_walks):
+    # Opening the order and answering it took 25 and 26 walks of SpiffWorkflow's iterator: one per round
+    # of engine steps and per completed task (the waiting tasks' update), six after the steps for what the
+    # case mirrors, a second round of steps with nothing to do. Three are left of each (an event's or a
+    # join's own search, whether the workflow has ended).
+    staff = api("kq_bottled_staff")
+    case = open_order(api, app)
+    assert len(spiff_walks) <= 3, len(spiff_walks)
+    spiff_walks.clear()
+    complete(staff, case["id"], "Task_respond", {"response": "已更换报警器"})
+    assert len(spiff_walks) <= 3, len(spiff_walks)
+
+
+@pytest.fixture
+def checked_walks(monkeypatch):
+    """Every list the engine's own walks give, checked against SpiffWorkflow's iterator on the same tree at
+    the same moment; and after the engine steps, none left to run (what leaving out a round relies on)."""
+    seen = {"census": 0, "get_tasks": 0, "waiting updates": 0}
+
+    class CheckedCensus(census.TaskCensus):
+        def __init__(self, workflow):
+            super().__init__(workflow)
+            seen["census"] += 1
+            assert self.ready_manual() == BpmnWorkflow.get_tasks(workflow, state=TaskState.READY, manual=True)
+            assert self.waiting() == BpmnWorkflow.get_tasks(workflow, state=TaskState.WAITING)
+            assert self.completed() == BpmnWorkflow.get_tasks(workflow, state=TaskState.COMPLETED)
+            assert BpmnWorkflow.get_tasks(workflow, state=TaskState.READY, manual=False) == []
+
+    def checked_speed_up(workflow):
+        census.speed_up(workflow)
+        fast_get_tasks = workflow.get_tasks
+
+        def get_tasks(first_task=None, **kwargs):
+            found = fast_get_tasks(first_task, **kwargs)
+            assert found == BpmnWorkflow.get_tasks(workflow, first_task, **kwargs), kwargs
+            seen["get_tasks"] += 1
+            return found
+
+        def update_waiting_tasks():
+            # Lazily, in step with SpiffWorkflow's iterator over the tree as each update leaves it.
+            ours = census._tasks(workflow, TaskState.WAITING)
+            theirs = spiff_task.TaskIterator(workflow.task_tree, state=TaskState.WAITING)
+            while (task := next(ours, None)) is next(theirs, None) and task is not None:
+                seen["waiting updates"] += 1
+                task.task_spec._update(task)
+            assert task is None, "the walks parted"
+        workflow.get_tasks, workflow.update_waiting_tasks = get_tasks, update_waiting_tasks
+        return workflow
+    monkeypatch.setattr(case_engine, "TaskCensus", CheckedCensus)
+    monkeypatch.setattr(serialization, "speed_up", checked_speed_up)
+    return seen
+
+
+def test_the_walks_find_what_spiffworkflow_finds_through_a_rectification(app, api, engine, checked_walks):
+    # Late (a timer that fires: the county extends the deadline), late again: the order goes to a penalty
+    # case, which opens with its own watches and joins.
+    inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
+    case = open_order(api, app, hours=2)
+    assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=3)) == 1
+    complete(supervisor, case["id"], "Task_escalate",
+             {"action": "extend", "deadline_at": future(hours=72), "comment": "延期三天"})
+    assert engine.run_due_timers(datetime.now(UTC) + timedelta(hours=80)) == 1
+    closed = inspector.get(f"/cases/{case['id']}").json
+    assert closed["status"] == "completed" and end_of(closed) == "End_penalty"
+    assert children(inspector, case["id"], "penalty")
+    assert checked_walks["census"] >= 4 and checked_walks["get_tasks"] and checked_walks["waiting updates"]
+
+
+def test_the_walks_find_what_spiffworkflow_finds_when_an_order_is_sent_back_and_accepted(app, api, checked_walks):
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    case = open_order(api, app)
+    complete(staff, case["id"], "Task_respond", {"response": "已更换报警器"})
+    complete(inspector, case["id"], "Task_verify", {"decision": "send_back", "comment": "照片不清晰"})
+    complete(staff, case["id"], "Task_respond", {"response": "补充照片"})
+    done = complete(inspector, case["id"], "Task_verify", ACCEPT)
+    assert done["status"] == "completed" and end_of(done) == "End_closed"
+    assert checked_walks["census"] == 5
