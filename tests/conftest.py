@@ -418,6 +418,15 @@ def statements(app, transactions: bool = False):
             event.remove(engine, name, mark)
 
 
+def raw_sql(database_url, *statements_):
+    """Statements run straight on the database, as someone with database access would (or a fault would)."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        for stmt in statements_:
+            conn.execute(text(stmt))
+    engine.dispose()
+
+
 def keep_screenshot(page, name: str, full_page: bool = True):
     """A screenshot kept in $GASFLOW_SCREENSHOTS/<name>.jpg, where .ci/run keeps them for a person to look
     at; none is taken when it is not set (a developer's run: nobody would look, and they cost)."""

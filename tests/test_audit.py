@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import PG_URL, csrf_of, enterprise_id, future, sign_in_form, totp_code
+from conftest import PG_URL, csrf_of, enterprise_id, future, raw_sql, sign_in_form, totp_code
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from web.demo.seed import DEMO_PASSWORD
 
@@ -36,15 +36,6 @@ def password_step(client, username, password):
     """Only the first step of signing in (the second factor is left pending)."""
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.data)})
-
-
-def raw_sql(database_url, *statements):
-    """Statements run straight on the database, as someone with database access would."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        for stmt in statements:
-            conn.execute(text(stmt))
-    engine.dispose()
 
 
 def cli(database_url, monkeypatch, *args):

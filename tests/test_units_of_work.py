@@ -3,9 +3,9 @@ work"): the engine's transition, the reply's reads, the idempotency answer and t
 by one COMMIT, the chain's head locked from the append to that commit only; and what cannot be recorded is
 not kept: an audit append that fails takes the request's work with it and the answer is the error."""
 import pytest
-from conftest import enterprise_id, future, statements
+from conftest import enterprise_id, future, raw_sql, statements
 from flask import Blueprint
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from models import AuditEntry, Case, CaseEvent, Notification, Task
 from web.extensions import case_engine, csrf, db
@@ -33,14 +33,6 @@ def audit_rows(app, path):
         rows = db.session.scalars(select(AuditEntry).where(AuditEntry.path == path).order_by(AuditEntry.id)).all()
         db.session.expunge_all()
         return rows
-
-
-def raw_sql(database_url, *statements_):
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        for stmt in statements_:
-            conn.execute(text(stmt))
-    engine.dispose()
 
 
 def first(seen, fragment, after=0) -> int:
