@@ -3,7 +3,9 @@
 Every entry carries the SHA-256 of a canonical serialisation of its fields plus the previous entry's
 hash, so changing, removing or inserting a row breaks the chain from that row on. Appends take the
 chain head's lock first (an UPDATE of its one row: a row lock on PostgreSQL, the write lock on
-SQLite), so appends from any number of processes get consecutive ids and link in order.
+SQLite), so appends from any number of processes get consecutive ids and link in order. On PostgreSQL
+the lock, the entry (hashed by the database over the same canonical bytes) and the head's move are one
+statement; ``verify`` recomputes every hash in Python either way.
 """
 import hashlib
 import json
