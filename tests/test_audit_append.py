@@ -96,3 +96,36 @@ def test_a_rule_changed_in_another_process_counts_from_the_next_entry(app, api, 
     with clock.frozen_at(saturday_10 + timedelta(hours=5)):  # after a quiet gap: would be a new episode
         inspector.post("/cases", {"process": "rectification", "data": {}})
     assert len(alerts(app, "off_hours")) == 1
+
+
+def test_an_append_that_waited_for_the_head_links_to_the_entry_it_waited_for(app, api, database_url):
+    """The lock is taken by the statement that appends: one that waits for another's commit must hash and
+    link the head as that commit left it, not as its snapshot saw it."""
+    import threading
+    from datetime import UTC, datetime
+
+    from web.extensions import db
+    from workflows.services import audit_chain
+
+    api("keqiao_inspector").get("/notifications")  # the chain has its head
+    other = create_engine(database_url, poolclass=NullPool)
+    at = datetime.now(UTC)
+    first, second = Session(other), Session(other)
+    try:
+        held, _head = audit_chain.append(first, at=at, kind="write", username="first", path="/first")
+        done = {}
+        waiting = threading.Thread(target=lambda: done.setdefault("entry", audit_chain.append(
+            second, at=at, kind="write", username="second", path="/second")[0]))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() or not database_url.startswith("postgresql")  # waits for the head's lock
+        first.commit()
+        waiting.join(30)
+        second.commit()
+        assert done["entry"].id == held.id + 1 and done["entry"].prev_hash == held.hash
+    finally:
+        first.close()
+        second.close()
+        other.dispose()
+    with app.app_context():
+        assert audit_chain.verify(db.session).ok
