@@ -18,11 +18,12 @@ from typing import TypeVar
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from models import CalendarAdjustment, DecisionModel, ReferenceRevision
+from models import AuditRule, CalendarAdjustment, DecisionModel, ReferenceRevision
 from workflows import transaction_memo
 
 T = TypeVar("T")
-WATCHED = (CalendarAdjustment, DecisionModel)
+# The audit's alert rules too: every writing request's entry checks them (workflows/services/audit_rules.py).
+WATCHED = (CalendarAdjustment, DecisionModel, AuditRule)
 _WATCHED_TABLES = frozenset(m.__table__ for m in WATCHED)
 _TOKEN = select(ReferenceRevision.token).where(ReferenceRevision.id == 1)
 _MEMO = "reference revision"

@@ -3,16 +3,19 @@
 Every entry carries the SHA-256 of a canonical serialisation of its fields plus the previous entry's
 hash, so changing, removing or inserting a row breaks the chain from that row on. Appends take the
 chain head's lock first (an UPDATE of its one row: a row lock on PostgreSQL, the write lock on
-SQLite), so appends from any number of processes get consecutive ids and link in order.
+SQLite), so appends from any number of processes get consecutive ids and link in order. On PostgreSQL
+the lock, the entry (hashed by the database over the same canonical bytes) and the head's move are one
+statement; ``verify`` recomputes every hash in Python either way.
 """
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import LargeBinary, Text, bindparam, cast, delete, func, insert, literal_column, select, text, update
 
 from models import GENESIS_HASH, AuditAnchor, AuditChainHead, AuditEntry
+from workflows import reference_cache
 from workflows.text import clean_json, clean_text
 from workflows.upsert import insert_for
 
@@ -32,89 +35,167 @@ class PurgeRefused(ValueError):
 def plain_json(value) -> dict:
     """``value`` as it reads back from a JSON column (str/int/bool/None/lists/dicts), so the hash
     computed before the insert equals the one computed from the stored row."""
-    return json.loads(json.dumps(value or {}, default=str, ensure_ascii=False))
+    if not value:
+        return {}
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(fields: dict, prev_hash: str) -> bytes:
     at = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")
     body = {name: fields[name] for name in HASHED_FIELDS} | {"at": at, "prev_hash": prev_hash}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _dumps(body).encode()
+
+
+# The canonical serialisation around the two values only the head's lock knows, the id and the previous
+# hash (keys sorted: ... endpoint, id, kind ... path, prev_hash, status ...): the parts PostgreSQL joins
+# to them to hash the entry in the statement that locks the head (``canonical_parts``).
+_BEFORE_ID = tuple(k for k in sorted(HASHED_FIELDS) if k < "id")
+_BETWEEN = tuple(k for k in sorted(HASHED_FIELDS) if "id" < k < "prev_hash")
+_AFTER = tuple(k for k in sorted(HASHED_FIELDS) if k > "prev_hash")
+
+
+def canonical_parts(fields: dict) -> tuple[bytes, bytes, bytes]:
+    """``canonical(fields, prev)`` is ``a + str(fields["id"]) + b + prev + c``: json.dumps writes a dict with
+    sorted keys as its items in order, each key and value as dumped alone (``tests/test_chain.py`` checks)."""
+    at = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    values = fields | {"at": at}
+    before, between, after = ({k: values[k] for k in keys} for keys in (_BEFORE_ID, _BETWEEN, _AFTER))
+    return (f'{_dumps(before)[:-1]},"id":'.encode(), f',{_dumps(between)[1:-1]},"prev_hash":"'.encode(),
+            f'",{_dumps(after)[1:]}'.encode())
 
 
 def entry_hash(fields: dict, prev_hash: str) -> str:
     return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
 
 
-def fields_of(entry: AuditEntry) -> dict:
+def fields_of(entry) -> dict:
     return {name: getattr(entry, name) for name in HASHED_FIELDS}
+
+
+@dataclass(slots=True)
+class Entry:
+    """An entry as appended: what the alert rules read (``audit_rules.evaluate``), without an ORM object's
+    instrumentation (every writing request makes one)."""
+
+    id: int
+    at: datetime
+    kind: str
+    user_id: int | None
+    username: str
+    token_id: int | None
+    address: str
+    method: str
+    endpoint: str
+    path: str
+    object_ids: dict
+    status: int | None
+    outcome: str
+    detail: dict
+    prev_hash: str
+    hash: str
 
 
 @dataclass(frozen=True)
 class Head:
-    """The chain head as its lock read it, and the alert rules stored at that moment (rows for
-    ``audit_rules.from_stored``)."""
+    """The chain head as its lock read it (after the append, when it was the append's statement), and the
+    alert rules current at that moment (``audit_rules.current``)."""
 
     last_id: int
     last_hash: str
-    rules: list
+    rules: dict
 
 
 # Core statements on the tables, not the ORM's unit of work: every writing request appends, and the
 # head row is never held as an object (what the lock returns is the head as it stands).
 _HEAD = AuditChainHead.__table__
+_ENTRIES = AuditEntry.__table__
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID) \
     .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
-_INSERT_ENTRY = insert(AuditEntry.__table__)
-# On PostgreSQL the entry is written and the head moved by one statement (the INSERT in a WITH clause of
-# the head's UPDATE): one round trip fewer for every writing request. SQLite has no INSERT in WITH.
-_INSERT_AND_MOVE = _MOVE_HEAD.add_cte(
-    insert(AuditEntry.__table__).values({c.name: bindparam(f"e_{c.name}") for c in AuditEntry.__table__.c})
-    .cte("entry"))
-_TOUCH_HEAD: dict = {}  # by dialect: the rules are read as JSON, whose functions differ
+_INSERT_ENTRY = insert(_ENTRIES)
+# The rules' token (workflows/reference_cache.py) rides along with the lock: the rules are kept by the
+# process, and read again only when the token changed.
+_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_id=_HEAD.c.last_id) \
+    .returning(_HEAD.c.last_id, _HEAD.c.last_hash, reference_cache.TOKEN_COLUMN)
 
 
-def _touch_head(dialect: str):
-    if dialect not in _TOUCH_HEAD:
-        _TOUCH_HEAD[dialect] = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(last_id=_HEAD.c.last_id) \
-            .returning(_HEAD.c.last_id, _HEAD.c.last_hash, audit_rules.stored_json(dialect))
-    return _TOUCH_HEAD[dialect]
+def _lock_and_append():
+    """PostgreSQL: one statement locks the head (FOR UPDATE, which returns the head as the last commit
+    left it, after waiting), inserts the entry it hashes (sha256 over the canonical parts joined to the
+    id and the previous hash), and moves the head: one round trip for the whole append, the last
+    statement before the commit, as the lock was."""
+    old = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update().cte("old")
+    new_id = old.c.last_id + 1
+    text_bytes = lambda value: func.convert_to(cast(value, Text), literal_column("'UTF8'"))  # noqa: E731
+    joined = bindparam("part_a", type_=LargeBinary).op("||")(text_bytes(new_id)) \
+        .op("||")(bindparam("part_b", type_=LargeBinary)).op("||")(text_bytes(old.c.last_hash)) \
+        .op("||")(bindparam("part_c", type_=LargeBinary))
+    given = [c for c in _ENTRIES.c if c.name not in ("id", "prev_hash", "hash")]
+    rows = select(new_id, *(bindparam(f"e_{c.name}", type_=c.type) for c in given), old.c.last_hash,
+                  func.encode(func.sha256(joined), literal_column("'hex'")))
+    entry = insert(_ENTRIES).from_select(["id", *(c.name for c in given), "prev_hash", "hash"], rows) \
+        .returning(_ENTRIES.c.id, _ENTRIES.c.prev_hash, _ENTRIES.c.hash).cte("entry")
+    # The head moved by scalar subqueries on the entry, not a join: a condition on the head's columns would
+    # be tested on the row as the statement's snapshot saw it, before "old" waited for the newest.
+    moved = lambda column: select(column).scalar_subquery()  # noqa: E731
+    return update(_HEAD).where(_HEAD.c.id == HEAD_ID) \
+        .values(last_id=moved(entry.c.id), last_hash=moved(entry.c.hash)) \
+        .returning(_HEAD.c.last_id, moved(entry.c.prev_hash), _HEAD.c.last_hash, reference_cache.TOKEN_COLUMN)
+
+
+_LOCK_AND_APPEND = _lock_and_append()
+
+
+def _make_head(s) -> None:
+    s.execute(insert_for(s)(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
+              .on_conflict_do_nothing())
 
 
 def lock_head(s) -> Head:
     """The chain head, locked for this transaction (made if the table is empty), read by the statement
-    that locks it, with the alert rules as stored."""
-    dialect = s.get_bind().dialect.name
-    row = s.execute(_touch_head(dialect)).one_or_none()
+    that locks it, with the alert rules current then."""
+    row = s.execute(_TOUCH_HEAD).one_or_none()
     if row is None:
-        s.execute(insert_for(s)(AuditChainHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS_HASH)
-                  .on_conflict_do_nothing())
-        row = s.execute(_touch_head(dialect)).one()
-    return Head(row[0], row[1], audit_rules.decode_stored(row[2]))
+        _make_head(s)
+        row = s.execute(_TOUCH_HEAD).one()
+    return Head(row[0], row[1], audit_rules.current(s, row[2]))
 
 
 def append(s, *, at: datetime, kind: str, user_id=None, username="", token_id=None, address="", method="",
-           endpoint="", path="", object_ids=None, status=None, outcome="", detail=None) -> tuple[AuditEntry, Head]:
+           endpoint="", path="", object_ids=None, status=None, outcome="", detail=None) -> tuple[Entry, Head]:
     """Add the next entry of the chain in ``s``'s transaction; the caller commits (and should do so
-    soon: the head stays locked until then). Returns the entry as written (an object the session does
-    not hold) and the chain head as the append locked it (with the alert rules as stored)."""
+    soon: the head stays locked until then). Returns the entry as written and the chain head as the
+    append left it (with the alert rules current at the lock)."""
     values = {"kind": kind, "username": username or "", "address": address or "", "method": method or "",
               "endpoint": endpoint or "", "path": path or ""}
     # What a refused request carried is recorded as it can be stored and hashed: NUL dropped, lone
     # surrogates replaced (the entry of an attack must not be lost to the attack's characters).
     values = {k: clean_text(str(v))[:LIMITS[k]] for k, v in values.items()}
-    head = lock_head(s)
-    fields = {"id": head.last_id + 1, "at": at.astimezone(UTC), "user_id": user_id, "token_id": token_id,
+    fields = {"at": at.astimezone(UTC), "user_id": user_id, "token_id": token_id,
               "object_ids": plain_json(clean_json(object_ids)), "status": status,
               "outcome": (outcome or "")[:16], "detail": plain_json(clean_json(detail)), **values}
-    fields["prev_hash"] = head.last_hash
-    fields["hash"] = entry_hash(fields, head.last_hash)
-    move = {"new_id": fields["id"], "new_hash": fields["hash"]}
     if s.get_bind().dialect.name == "postgresql":
-        s.execute(_INSERT_AND_MOVE, {f"e_{k}": v for k, v in fields.items()} | move)
-    else:
-        s.execute(_INSERT_ENTRY, fields)
-        s.execute(_MOVE_HEAD, move)
-    return AuditEntry(**fields), head
+        return _append_in_one(s, fields)
+    head = lock_head(s)
+    fields["id"], fields["prev_hash"] = head.last_id + 1, head.last_hash
+    fields["hash"] = entry_hash(fields, head.last_hash)
+    s.execute(_INSERT_ENTRY, fields)
+    s.execute(_MOVE_HEAD, {"new_id": fields["id"], "new_hash": fields["hash"]})
+    return Entry(**fields), Head(fields["id"], fields["hash"], head.rules)
+
+
+def _append_in_one(s, fields: dict) -> tuple[Entry, Head]:
+    part_a, part_b, part_c = canonical_parts(fields)
+    params = {f"e_{k}": v for k, v in fields.items()} | {"part_a": part_a, "part_b": part_b, "part_c": part_c}
+    row = s.execute(_LOCK_AND_APPEND, params).one_or_none()
+    if row is None:  # no head yet
+        _make_head(s)
+        row = s.execute(_LOCK_AND_APPEND, params).one()
+    fields["id"], fields["prev_hash"], fields["hash"] = row[0], row[1], row[2]
+    return Entry(**fields), Head(row[0], row[2], audit_rules.current(s, row[3]))
 
 
 @dataclass

@@ -3,10 +3,10 @@ bursts of refused requests, mass deletions, an account locked by failed sign-ins
 alert to the city admins once per episode: while matches for the same rule and subject keep coming
 within the rule's window, the open alert is extended instead of raising another.
 
-Evaluated in the transaction that appends the entry, under the chain head's lock, so two processes
-never open the same episode twice.
+Evaluated after the commit of the transaction that appends the entry (the chain head's lock is held
+for the append alone), with the rules current at that lock: each process keeps them under the
+reference revision's token (workflows/reference_cache.py), which the lock's statement reads.
 """
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -85,23 +85,21 @@ def from_stored(rows) -> dict[str, Rule]:
     return out
 
 
-def stored_json(dialect: str):
-    """The stored rows as one JSON array of [key, enabled, threshold, window_minutes, params], a scalar
-    subquery: the chain head's lock reads them in its own statement (``audit_chain.lock_head``), so the
-    rules cost every writing request no statement of their own, and are as current as a read of the table."""
-    t = AuditRule.__table__
-    if dialect == "postgresql":
-        row = func.json_build_array(t.c.key, t.c.enabled, t.c.threshold, t.c.window_minutes, t.c.params)
-        return select(func.json_agg(row)).scalar_subquery()
-    row = func.json_array(t.c.key, t.c.enabled, t.c.threshold, t.c.window_minutes, func.json(t.c.params))
-    return select(func.json_group_array(row)).scalar_subquery()
+_kept: tuple[str, dict[str, Rule]] | None = None  # (token, rules): swapped as one reference, never changed
 
 
-def decode_stored(value) -> list:
-    """What ``stored_json`` read: PostgreSQL's driver decodes it (NULL for no rows), SQLite's gives text."""
-    if value is None:
-        return []
-    return json.loads(value) if isinstance(value, str) else value
+def current(s, token: str | None) -> dict[str, Rule]:
+    """The rules under ``token``, the reference revision (workflows/reference_cache.py) as the chain head's
+    lock read it: kept by the process, read again (in the locking transaction, so at least as new as the
+    token) only when a rule changed since, in any process. No token (a database without its row): read."""
+    global _kept
+    kept = _kept
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    value = rules(s)
+    if token is not None:
+        _kept = (token, value)
+    return value
 
 
 def save(s, rule: Rule, actor_id: int | None, now: datetime) -> None:
@@ -121,34 +119,36 @@ def outside_hours(rule: Rule, at: datetime) -> bool:
     return local.isoweekday() not in rule.params.get("weekdays", []) or not start <= local.hour < end
 
 
-def evaluate(s, entry: AuditEntry, stored: list | None = None) -> list[AuditAlert]:
-    """Check the rules the entry can trigger; returns the alerts newly raised. ``stored``: the stored
-    rows as the entry's append read them (``audit_chain.Head.rules``); else they are read here."""
-    active = {k: r for k, r in (from_stored(stored) if stored is not None else rules(s)).items() if r.enabled}
-    by_user = (AuditEntry.user_id == entry.user_id) if entry.user_id is not None else None
-    found = []
-    if BULK_EXPORT in active and entry.kind == "export" and by_user is not None:
-        found.append((active[BULK_EXPORT], _subject(entry), [by_user, AuditEntry.kind == "export"]))
+def evaluate(s, entry, current_rules: dict[str, Rule] | None = None) -> list[AuditAlert]:
+    """Check the rules the entry can trigger; returns the alerts newly raised. ``current_rules``: as the
+    entry's append found them (``audit_chain.Head.rules``); else they are read here. Each rule is decided
+    on the entry first: most entries match none, and cost no statement and no SQL expression."""
+    active = {k: r for k, r in (rules(s) if current_rules is None else current_rules).items() if r.enabled}
+    user = entry.user_id
+    counted = []  # (rule, subject, condition builder): a count over the rule's window decides
+    if BULK_EXPORT in active and entry.kind == "export" and user is not None:
+        counted.append((active[BULK_EXPORT], _subject(entry),
+                        lambda: [AuditEntry.user_id == user, AuditEntry.kind == "export"]))
     if DENIED_BURST in active and entry.status in DENIED_STATUSES:
-        denied = AuditEntry.status.in_(DENIED_STATUSES)
-        if by_user is not None:
-            found.append((active[DENIED_BURST], _subject(entry), [by_user, denied]))
+        if user is not None:
+            counted.append((active[DENIED_BURST], _subject(entry),
+                            lambda: [AuditEntry.user_id == user, AuditEntry.status.in_(DENIED_STATUSES)]))
         if entry.address:
-            found.append((active[DENIED_BURST], f"address:{entry.address}",
-                          [AuditEntry.address == entry.address, denied]))
-    if MASS_DELETE in active and entry.kind == "write" and by_user is not None and (entry.status or 500) < 400 \
+            counted.append((active[DENIED_BURST], f"address:{entry.address}",
+                            lambda: [AuditEntry.address == entry.address, AuditEntry.status.in_(DENIED_STATUSES)]))
+    if MASS_DELETE in active and entry.kind == "write" and user is not None and (entry.status or 500) < 400 \
             and is_deletion(entry.method, entry.path):
-        marks = or_(AuditEntry.method == "DELETE", *(AuditEntry.path.contains(m, autoescape=True)
-                                                     for m in DELETION_MARKS))
-        found.append((active[MASS_DELETE], _subject(entry),
-                      [by_user, AuditEntry.kind == "write", AuditEntry.status < 400, marks]))
+        counted.append((active[MASS_DELETE], _subject(entry), lambda: [
+            AuditEntry.user_id == user, AuditEntry.kind == "write", AuditEntry.status < 400,
+            or_(AuditEntry.method == "DELETE",
+                *(AuditEntry.path.contains(m, autoescape=True) for m in DELETION_MARKS))]))
     raised = []
-    for rule, subject, where in found:
-        count = s.scalar(select(func.count()).where(*where, AuditEntry.at > entry.at - rule.window,
+    for rule, subject, where in counted:
+        count = s.scalar(select(func.count()).where(*where(), AuditEntry.at > entry.at - rule.window,
                                                     AuditEntry.at <= entry.at))
         if count >= rule.threshold:
             raised.append(_episode(s, rule, subject, entry, count=count))
-    if OFF_HOURS in active and entry.kind in ACCESS_KINDS and entry.user_id is not None \
+    if OFF_HOURS in active and entry.kind in ACCESS_KINDS and user is not None \
             and outside_hours(active[OFF_HOURS], entry.at):
         local = entry.at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
         raised.append(_episode(s, active[OFF_HOURS], _subject(entry), entry, local=local))
@@ -169,11 +169,11 @@ _EXTEND_EPISODE = update(_ALERTS).where(_ALERTS.c.id == select(_ALERTS.c.id).whe
     matches=_ALERTS.c.matches + 1).returning(_ALERTS.c.id)
 
 
-def _subject(entry: AuditEntry) -> str:
+def _subject(entry) -> str:
     return f"user:{entry.user_id}"
 
 
-def _episode(s, rule: Rule, subject: str, entry: AuditEntry, **facts) -> AuditAlert | None:
+def _episode(s, rule: Rule, subject: str, entry, **facts) -> AuditAlert | None:
     """Extend the subject's open episode of this rule, or raise a new alert and notify the city admins."""
     extended = s.execute(_EXTEND_EPISODE, {"p_rule": rule.key, "p_subject": subject,
                                            "p_since": entry.at - rule.window, "p_at": entry.at}).first()

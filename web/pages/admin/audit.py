@@ -164,7 +164,8 @@ def _entry(s, response) -> Callable[[bool], None] | None:
         # held for the append alone; and a faulty rule cannot cost the entry.
         try:
             audit_rules.evaluate(s, entry, head.rules)
-            s.commit()
+            if s.in_transaction():  # most entries match no rule, and begin nothing to commit
+                s.commit()
         except Exception:
             s.rollback()
             log.exception("audit rules could not be evaluated for entry %s", entry.id)
