@@ -358,7 +358,7 @@ def test_the_openapi_document_names_each_operations_scope(app, api):
 
 
 def test_a_read_reads_its_key_and_user_without_his_rights_which_a_right_checked_reads_then(app, api):
-    """A read checks no right as a rule: its key and user come without the rights' joined collection. A
+    """A read checks no right as a rule: its key and user come without the rights' column. A
     read that does check one (personal data shown unmasked) reads them then, in its own session: a grant
     or a revocation holds from the next request on (tests/test_rights.py)."""
     raw = make_key(app, "kq_bottled_staff")
