@@ -125,6 +125,77 @@ def test_a_key_its_user_and_his_rights_come_in_one_read_that_leaves_the_credenti
     assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
 
 
+def test_a_key_is_read_as_one_row_of_the_columns_a_request_reads_however_many_rights_its_user_has(app):
+    """The key's read is one row whatever the number of the user's grants and revocations (a joined
+    collection made one per right, each repeating the key and the user), of the columns a request reads:
+    a revoked key and a deactivated user are refused by the statement, not by columns read to decide it.
+    The rights it reads are the ones checked: a revoked right refuses the request that needs it."""
+    from sqlalchemy import event
+
+    from models import UserRight
+    from web.extensions import db
+
+    raw = make_key(app, "keqiao_inspector")
+    with app.app_context():
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        for right, granted in (("cases.start", False), ("cases.transfer", True), ("data.personal", True)):
+            db.session.add(UserRight(user_id=inspector.id, right=right, granted=granted))
+        db.session.commit()
+        engine = db.engine
+    reads = []
+
+    def note(_conn, _cursor, statement, parameters, *_args):
+        if "FROM api_tokens" in statement:
+            reads.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with statements(app) as seen:
+            resp = call(app, raw, "POST", "/cases", rectification(app))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert resp.status_code == 403 and resp.json["error"]["code"] == "forbidden", resp.json
+    assert len(reads) == 1 and [s for s in seen if "user_rights" in s] == [s for s in seen if "FROM api_tokens" in s]
+    with engine.connect() as connection:  # the same statement again, to see what it returns
+        result = connection.exec_driver_sql(*reads[0])
+        columns, rows = list(result.keys()), result.fetchall()
+    assert len(rows) == 1, rows
+    assert "revoked_at" not in columns and "active" not in columns and len(columns) <= 12, columns
+
+
+def test_the_keys_user_is_the_sessions_user_with_his_other_columns_loading_when_read(app):
+    """The user a key names is an entity of the request's session like one a query loaded: ``get`` finds
+    it without a statement, a column not read with the key loads when read, his rights come with a
+    writing request's key and load when checked after a read's."""
+    from models import UserRight
+    from web.common.security import token_for
+    from web.extensions import db
+
+    raw = make_key(app, "keqiao_inspector")
+    with app.app_context():
+        inspector = db.session.scalar(select(User).where(User.username == "keqiao_inspector"))
+        db.session.add(UserRight(user_id=inspector.id, right="cases.transfer", granted=True))
+        expected = (inspector.id, inspector.email, inspector.password_hash, inspector.created_at)
+        db.session.commit()
+    for rights in (True, False):
+        with app.app_context():
+            with statements(app) as seen:
+                bearer = token_for(db.session, raw, "127.0.0.1", rights=rights)
+                user = bearer.user
+                assert db.session.get(User, expected[0]) is user and bearer.id and "read" in bearer.scope_list
+                assert (user.username, user.role, user.active) == ("keqiao_inspector", "inspector", True)
+            assert len([s for s in seen if s.startswith("SELECT")]) == 1, seen  # (and the last use noted)
+            with statements(app) as seen:
+                assert {(o.right, o.granted) for o in user.right_overrides} == {("cases.transfer", True)}
+            assert len(seen) == (0 if rights else 1), seen
+            with statements(app) as seen:
+                assert (user.id, user.email, user.password_hash, user.created_at) == expected
+                assert user.enterprise is None and user.county.id == user.county_id
+            assert [s for s in seen if re.search(r"FROM users\b.*WHERE users\.id = ", s)], seen
+            assert user not in db.session.dirty and not db.session.new
+            db.session.rollback()
+
+
 def test_only_the_owner_or_the_city_admin_revokes_a_key(app, browser):
     raw = make_key(app, "kq_bottled_staff")
     from web.extensions import db
@@ -287,7 +358,7 @@ def test_the_openapi_document_names_each_operations_scope(app, api):
 
 
 def test_a_read_reads_its_key_and_user_without_his_rights_which_a_right_checked_reads_then(app, api):
-    """A read checks no right as a rule: its key and user come without the rights' joined collection. A
+    """A read checks no right as a rule: its key and user come without the rights' column. A
     read that does check one (personal data shown unmasked) reads them then, in its own session: a grant
     or a revocation holds from the next request on (tests/test_rights.py)."""
     raw = make_key(app, "kq_bottled_staff")
