@@ -54,7 +54,7 @@ from workflows.titles import case_title, stored_name
 
 from . import clock
 from .census import TaskCensus
-from .control import CaseControl, record_path, refuse_if_suspended
+from .control import CaseControl, path_with, refuse_if_suspended
 from .decisions import DecisionCache, bind_latest, decision_xml, describe_xml, is_dmn, newest_decision, read_dmn
 from .loader import START_PREFIX, read_bpmn
 from .pruning import prune
@@ -602,10 +602,9 @@ class CaseEngine:
         # values are on the object before they run, and written after them by one UPDATE.
         changes = {"data": _json_safe(_current_data(workflow, model.meta.get("watch"), census))}
         events = workflow.get_events()
-        passed = _Path(case.path)  # the path taken, kept off the case: an ORM change would need a flush
-        record_path(passed, census.completed())
+        passed = path_with(case.path, census.completed())  # before pruning cuts the finished past
         prune(workflow)
-        changes.update(path=passed.path, state=dump_state(workflow), next_timer_at=_next_timer(workflow, census))
+        changes.update(path=passed, state=dump_state(workflow), next_timer_at=_next_timer(workflow, census))
         # A case that ends is marked so before the handlers run too. Its history says so after what they recorded.
         completed = workflow.is_completed()
         if completed:
@@ -959,13 +958,6 @@ def _next_timer(workflow, census: TaskCensus) -> datetime | None:
             except (ValueError, TypeError):
                 continue
     return min(instants) if instants else None
-
-
-class _Path:
-    """The case's path, for ``record_path`` to extend apart from the case."""
-
-    def __init__(self, path):
-        self.path = path
 
 
 def _set_committed(entity, **values) -> None:

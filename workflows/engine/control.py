@@ -391,18 +391,17 @@ def refuse_if_suspended(case: Case) -> None:
                        {"status": [CASE_SUSPENDED]})
 
 
-def record_path(case: Case, completed: list) -> None:
-    """Add the BPMN elements of ``completed`` (the workflow's completed tasks, before the task tree is
-    pruned: ``census.TaskCensus.completed``) to ``case.path``, for the diagram to show the path taken."""
-    path = list(case.path or [])
+def path_with(path: list | None, completed: list) -> list:
+    """``path`` (a case's, the BPMN elements passed) with those of ``completed`` (the workflow's completed
+    tasks, before the task tree is pruned: ``census.TaskCensus.completed``) added, for the diagram."""
+    path = list(path or [])
     known = set(path)
     for task in completed:
         element = task.task_spec.bpmn_id
         if element and element not in known:
             known.add(element)
             path.append(element)
-    if len(path) != len(case.path or []):
-        case.path = path
+    return path
 
 
 def diff_spec_name(workflow, sp_id) -> str:
