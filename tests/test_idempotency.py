@@ -157,8 +157,12 @@ def test_a_repeat_waits_for_the_first_answer_then_is_refused_with_409(app, api):
     # The first request answers while a repeat waits: the repeat gets that answer.
     app.config["IDEMPOTENCY_WAIT_SECONDS"] = 10
     answer = json.dumps({"id": 99}).encode()
-    timer = threading.Timer(0.3, store.finish, (sessions, claim.row_id, 201, "application/json", None, answer,
-                                                datetime.now(UTC)))
+
+    def finish_elsewhere():
+        with sessions() as s:
+            store.finish_in(s, claim.row_id, 201, "application/json", None, answer, datetime.now(UTC))
+            s.commit()
+    timer = threading.Timer(0.3, finish_elsewhere)
     timer.start()
     waited = keyed(inspector, "/cases", body, "slow")
     timer.join()

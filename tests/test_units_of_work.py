@@ -87,30 +87,35 @@ def test_a_writing_api_request_commits_its_work_reply_and_audit_entry_at_once(ap
 
 
 @pytest.fixture
-def completions_unrecordable(app, database_url):
-    """The database refuses the audit entry of a successful API completion (and only that one): a fault
-    of the trail itself, met in the request's one transaction. Gives what mends it."""
-    if database_url.startswith("postgresql"):
-        raw_sql(database_url, "ALTER TABLE audit_entries ADD CONSTRAINT test_refused CHECK "
-                              "(NOT (status = 200 AND endpoint = 'api.complete')) NOT VALID")
-        mend = "ALTER TABLE audit_entries DROP CONSTRAINT test_refused"
-    else:
-        raw_sql(database_url, "CREATE TRIGGER test_refused BEFORE INSERT ON audit_entries "
-                              "WHEN NEW.status = 200 AND NEW.endpoint = 'api.complete' "
-                              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-        mend = "DROP TRIGGER test_refused"
-    mended = []
+def unrecordable(database_url):
+    """``unrecordable(status)``: the database refuses the audit entry of an API completion answered ``status``
+    (and only that one), a fault of the trail itself, met in the request's last transaction. Gives what mends it."""
+    mends = []
 
-    def mended_now():
+    def refuse(status: int):
+        name = f"test_refused_{status}"
+        if database_url.startswith("postgresql"):
+            raw_sql(database_url, f"ALTER TABLE audit_entries ADD CONSTRAINT {name} CHECK "
+                                  f"(NOT (status = {status} AND endpoint = 'api.complete')) NOT VALID")
+            mend = f"ALTER TABLE audit_entries DROP CONSTRAINT {name}"
+        else:
+            raw_sql(database_url, f"CREATE TRIGGER {name} BEFORE INSERT ON audit_entries "
+                                  f"WHEN NEW.status = {status} AND NEW.endpoint = 'api.complete' "
+                                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+            mend = f"DROP TRIGGER {name}"
+        mends.append(mend)
+
+        def mended_now():
+            raw_sql(database_url, mend)
+            mends.remove(mend)
+        return mended_now
+
+    yield refuse
+    for mend in mends:
         raw_sql(database_url, mend)
-        mended.append(True)
-
-    yield mended_now
-    if not mended:
-        mended_now()
 
 
-def test_a_completion_whose_audit_entry_fails_keeps_nothing_and_says_so(app, api, caplog, request):
+def test_a_completion_whose_audit_entry_fails_keeps_nothing_and_says_so(app, api, caplog, unrecordable):
     from web import health
     from workflows.services import audit_chain
 
@@ -123,7 +128,7 @@ def test_a_completion_whose_audit_entry_fails_keeps_nothing_and_says_so(app, api
         state = db.session.execute(select(Case.revision, Case.state).where(Case.id == case_id)).one()
     failures = health.AUDIT_FAILURES._value.get()
 
-    mend = request.getfixturevalue("completions_unrecordable")
+    mend = unrecordable(200)
     refused = post(staff, f"/tasks/{respond}/complete", {"data": {"response": "已整改"}}, "retry-me")
     # Not a 200 for work that was not kept: the error, and nothing of the transition is left.
     assert refused.status_code == 500 and refused.json["error"]["code"] == "internal_server_error"
@@ -146,6 +151,22 @@ def test_a_completion_whose_audit_entry_fails_keeps_nothing_and_says_so(app, api
     assert done.status_code == 200, done.json
     assert count(app, Task, Task.id == respond, Task.status == "completed") == 1
     assert count(app, Task, Task.case_id == case_id) == 2  # and the verification it opened, once
+
+
+def test_a_refusal_whose_audit_entry_fails_still_gives_its_key_back(app, api, caplog, unrecordable):
+    """A refused completion keeps nothing of its own, so its entry failing costs only the entry: the key
+    it claimed is still given back, and the same request with it is answered again, not held as in progress."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    opened = post(inspector, "/cases", rectification(app))
+    [respond] = [t["id"] for t in opened.json["tasks"] if t["name"] == "Task_respond"]
+    unrecordable(422)
+    invalid = {"data": {"response": ""}}  # the answer is required
+    refused = post(staff, f"/tasks/{respond}/complete", invalid, "refused-twice")
+    assert refused.status_code == 422 and "response" in refused.json["error"]["fields"]
+    assert "AUDIT ENTRY NOT WRITTEN" in caplog.text
+    again = post(staff, f"/tasks/{respond}/complete", invalid, "refused-twice")
+    assert again.status_code == 422 and "response" in again.json["error"]["fields"]
+    assert count(app, Task, Task.id == respond, Task.status == "open") == 1
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def _settle(s, response):
     """Keep the answer, or give the key back, in the request's last transaction (web/common/unit_of_work.py):
     committed with the request's work, or not at all. A request whose commit failed is answered with an
     error, with which this is called again: the key is then given back, since nothing was done."""
-    claimed = g.pop("idempotency", None)
+    claimed = g.get("idempotency")
     if claimed is None:
         return None
     answer = _answer(claimed, response)
@@ -178,6 +178,7 @@ def _settle(s, response):
         store.release_in(s, claimed[0])
     else:
         store.finish_in(s, claimed[0], *answer, now=datetime.now(UTC))
+    del g.idempotency  # written: a write that raised leaves the claim for the request's end to settle again
 
     def done(kept: bool) -> None:
         if not kept:

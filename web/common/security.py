@@ -170,11 +170,6 @@ _BEARER_WITH_RIGHTS = _BEARER.add_columns(_RIGHTS.column)
 _NOTE_USE = update(_TOKENS).where(_TOKENS.c.id == bindparam("id_"))
 
 
-def user_for_token(session, raw: str, address: str | None = None) -> User | None:
-    token = token_for(session, raw, address)
-    return token.user if token is not None else None
-
-
 def revoke_token(session, token: ApiToken, actor: User) -> bool:
     """Revoke ``token``; False when it already was. The caller commits."""
     if token.revoked_at is not None:

@@ -45,6 +45,7 @@ _OWNED = "gasflow_request_owns_commit"  # g: set before the view runs, for a req
 _ENDED = "gasflow_request_ended"  # g: its last transaction is settled
 _LEFT = "gasflow.left_for_the_request"  # session.info: a unit of work's writes wait for the request's commit
 _STEPS = "gasflow.request_end"  # app.extensions: the steps of the request's last transaction
+_FAILED_STEP = "gasflow_failed_step"  # on the exception _settle raises: the step it came from (None: the commit)
 
 # A step writes into the request's last transaction, given the session and the response (None: an
 # exception no handler answered, a 500). It returns what to do once that transaction is over (called with
@@ -134,14 +135,14 @@ def _end(response: Response) -> Response:
         return response
     except Exception as exc:
         if not left:
+            # Nothing of the request's own was lost: the steps the failure did not come from settle alone
+            # (the key of a refused request is given back though its entry could not be written).
             log.exception("the request's audit entry or idempotency answer could not be written")
+            _settle_each(s, response, skip=getattr(exc, _FAILED_STEP, None))
             return response
         log.exception("the request's work was rolled back: its last transaction failed")
         failed = _failure(exc)
-    try:
-        _settle(s, failed)
-    except Exception:
-        log.exception("the failed request's audit entry could not be written either")
+    _settle_each(s, failed)
     return failed
 
 
@@ -153,32 +154,44 @@ def _teardown(exc) -> None:
         return
     s = db.session()
     if owned and not ended:
-        try:
-            s.rollback()
-            _settle(s, None)
-        except Exception:
-            log.exception("the failed request's audit entry could not be written")
+        s.rollback()
+        _settle_each(s, None)
     commits.commit_with(s, None)  # the session may outlive the request (a test's app context)
     s.info.pop(_LEFT, None)
 
 
-def _settle(s: Session, response: Response | None) -> None:
-    """The steps' writes and one commit; each step is told afterwards whether it was kept."""
-    after = []
+def _settle(s: Session, response: Response | None, steps: list[Step] | None = None) -> None:
+    """The steps' writes (``steps``: else every registered one) and one commit; each step is told afterwards
+    whether it was kept. A step that raises is named on the exception (``_FAILED_STEP``; None: the commit)."""
+    after, step = [], None
     try:
-        for step in current_app.extensions.get(_STEPS, ()):
+        for step in current_app.extensions.get(_STEPS, ()) if steps is None else steps:
             done = step(s, response)
             if done is not None:
                 after.append(done)
+        step = None
         if s.in_transaction():  # nothing begun: a read nobody records, whose reads were ended above
             s.commit()
-    except Exception:
+    except Exception as exc:
+        setattr(exc, _FAILED_STEP, step)
         s.rollback()
         for done in after:
             done(False)
         raise
     for done in after:
         done(True)
+
+
+def _settle_each(s: Session, response: Response | None, skip: Step | None = None) -> None:
+    """After a failure, the steps (but ``skip``, the one that failed) each in a transaction of its own, so
+    that one failing again (the audit trail still refusing) costs the others nothing."""
+    for step in current_app.extensions.get(_STEPS, ()):
+        if step is skip:
+            continue
+        try:
+            _settle(s, response, [step])
+        except Exception:
+            log.exception("the request's end could not write %s", getattr(step, "__qualname__", step))
 
 
 def _failure(exc: Exception) -> Response:

@@ -25,7 +25,7 @@ CLAIMED, REPLAY, BUSY, MISMATCH = "claimed", "replay", "busy", "mismatch"
 
 @dataclass(frozen=True)
 class Claim:
-    state: str  # CLAIMED: act, then finish() or release(); REPLAY: send ``row``'s answer; BUSY; MISMATCH
+    state: str  # CLAIMED: act, then finish_in() or release_in(); REPLAY: send ``row``'s answer; BUSY; MISMATCH
     row_id: int | None = None
     row: IdempotencyKey | None = None
 
@@ -66,30 +66,17 @@ def claim(sessions, user_id: int, method: str, path: str, key: str, fingerprint:
     return Claim(BUSY)
 
 
-def finish(sessions, row_id: int, status: int, content_type: str | None, location: str | None, body: bytes,
-           now: datetime) -> None:
-    """Keep the answer of the request that claimed the row, in a transaction of its own."""
-    with sessions() as s:
-        finish_in(s, row_id, status, content_type, location, body, now)
-        s.commit()
-
-
 def finish_in(s, row_id: int, status: int, content_type: str | None, location: str | None, body: bytes,
               now: datetime) -> None:
-    """``finish`` in ``s``'s transaction: the answer is kept with the work it answers for. The caller commits."""
+    """Keep the answer of the request that claimed the row, in ``s``'s transaction: with the work it answers
+    for. The caller commits."""
     s.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
         status=status, content_type=content_type, location=location, body=body, completed_at=now))
 
 
-def release(sessions, row_id: int) -> None:
-    """Give the key back: the request that claimed it changed nothing."""
-    with sessions() as s:
-        release_in(s, row_id)
-        s.commit()
-
-
 def release_in(s, row_id: int) -> None:
-    """``release`` in ``s``'s transaction. The caller commits."""
+    """Give the key back (the request that claimed it changed nothing), in ``s``'s transaction. The caller
+    commits."""
     s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row_id, IdempotencyKey.status.is_(None)))
 
 
