@@ -276,7 +276,8 @@ def history(case: Case, for_party: bool = False, lists: "CaseLists | None" = Non
                  "actor_name": actor.display_name if actor else None, "event": ev.event,
                  "task": ev.task_name or None, "task_id": ev.task_id, "detail": detail}
         if ev.event == "comment":
-            entry["attachments"] = [files[i] for i in (ev.detail or {}).get("attachments") or [] if i in files]
+            entry["attachments"] = [files[i] for i in (ev.detail or {}).get("attachments") or []
+                                    if isinstance(i, int) and i in files]
         out.append(entry)
     return out
 
