@@ -8,7 +8,7 @@ from collections import namedtuple
 from datetime import datetime
 from operator import itemgetter
 
-from sqlalchemy import JSON, func
+from sqlalchemy import JSON, Boolean, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ClauseList, Label
 from sqlalchemy.sql.functions import FunctionElement
@@ -54,6 +54,8 @@ class JsonRows:
         self.row = namedtuple(f"{name}_row", [c.key for c in columns])
         # Datetimes arrive as ISO text: PostgreSQL writes the offset, SQLite stores naive UTC.
         self._instants = [i for i, c in enumerate(columns) if isinstance(c.type, UTCDateTime)]
+        # Booleans arrive as 0/1 from SQLite, which has no JSON true/false for a column's value.
+        self._flags = [i for i, c in enumerate(columns) if isinstance(c.type, Boolean)]
         self.column = stmt.with_only_columns(_json_rows(*columns)).order_by(None).scalar_subquery().label(name)
 
     def rows(self, value: list | None) -> list:
@@ -62,5 +64,8 @@ class JsonRows:
             for i in self._instants:
                 if values[i] is not None:
                     values[i] = as_utc(datetime.fromisoformat(values[i]))
+            for i in self._flags:
+                if values[i] is not None:
+                    values[i] = bool(values[i])
             out.append(self.row._make(values))
         return out

@@ -54,7 +54,10 @@ class Kept:
         self._kept: tuple[str, object] | None = None
 
     def get(self, s: Session, read: Callable[[], T]) -> T:
-        current = token(s)
+        return self.under(token(s), read)
+
+    def under(self, current: str | None, read: Callable[[], T]) -> T:
+        """The value kept under ``current``, a token read in the transaction ``read`` reads in; else read."""
         kept = self._kept
         if current is not None and kept is not None and kept[0] == current:
             return kept[1]

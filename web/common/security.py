@@ -148,7 +148,7 @@ def _override(session, user_id: int, right) -> UserRight:
     known = session.identity_map.get(identity_key(UserRight, (user_id, right.right)))
     if known is not None:
         return known
-    override = UserRight(user_id=user_id, right=right.right, granted=bool(right.granted))  # SQLite's JSON: 0/1
+    override = UserRight(user_id=user_id, right=right.right, granted=right.granted)
     make_transient_to_detached(override)
     return override
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, case, func, or_, select, update
 
 from models import ROLE_CITY_ADMIN, AuditAlert, AuditEntry, AuditRule, User
-from workflows import notify
+from workflows import notify, reference_cache
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ALERT = "audit_alert"
@@ -85,21 +85,14 @@ def from_stored(rows) -> dict[str, Rule]:
     return out
 
 
-_kept: tuple[str, dict[str, Rule]] | None = None  # (token, rules): swapped as one reference, never changed
+_kept = reference_cache.Kept()
 
 
 def current(s, token: str | None) -> dict[str, Rule]:
     """The rules under ``token``, the reference revision (workflows/reference_cache.py) as the chain head's
     lock read it: kept by the process, read again (in the locking transaction, so at least as new as the
     token) only when a rule changed since, in any process. No token (a database without its row): read."""
-    global _kept
-    kept = _kept
-    if token is not None and kept is not None and kept[0] == token:
-        return kept[1]
-    value = rules(s)
-    if token is not None:
-        _kept = (token, value)
-    return value
+    return _kept.under(token, lambda: rules(s))
 
 
 def save(s, rule: Rule, actor_id: int | None, now: datetime) -> None:
