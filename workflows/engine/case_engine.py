@@ -129,9 +129,8 @@ class Opening:
     enterprise_id: int | None = None
     title: str | None = ""
     qualifiers: tuple[str, ...] = ()
-    # The enterprise, if the caller read it already in the session it starts the case in: held here so
-    # that the engine's read of it by id finds it there (a session holds what it loaded only as long as
-    # something else does), not used in its place.
+    # The enterprise, if the caller read it already in the session it starts the case in: the engine takes
+    # it instead of reading it again (and checks it all the same).
     enterprise: object = None
 
 
@@ -297,7 +296,9 @@ class CaseEngine:
             # document it issues read it from the session instead of the database.
             enterprise = None
             if enterprise_id is not None:
-                enterprise = s.get(Enterprise, enterprise_id)
+                enterprise = opening.enterprise
+                if enterprise is None or enterprise.id != enterprise_id:
+                    enterprise = s.get(Enterprise, enterprise_id)
                 if enterprise is None or not access.can_see_enterprise(actor, enterprise):
                     raise InvalidInput("enterprise not found", {"enterprise_id": ["unknown enterprise"]})
             title = opening.title
@@ -660,13 +661,14 @@ class CaseEngine:
         if not new:
             return
         self._insert_tasks(s, new)
-        for row, named in new:
+        # A case opened by this transition has had no rounds: nothing came back, nothing to say why.
+        noticed = self.task_notice is not None and not held.new
+        for row, _named in new:
             self._event(s, case, actor, "task_created", now, row)
-            # A case opened by this transition has had no rounds: nothing came back, nothing to say why.
-            notice = None
-            if self.task_notice is not None and not held.new:
-                history.write(s)  # the notice quotes the history: what this transition recorded is in it
-                notice = self.task_notice(s, case, row)
+        if noticed:
+            history.write(s)  # the notices quote the history: what this transition recorded is in it, by one INSERT
+        for row, named in new:
+            notice = self.task_notice(s, case, row) if noticed else None
             notify.task_created(s, row, now, named, text=notice)
 
     def _people(self, s, workflow, spiff_task, row: Task, meta: dict) -> list[int]:

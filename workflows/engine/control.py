@@ -153,8 +153,7 @@ class CaseControl:
                 # The periods the model computed move with them, so that what it reads of them later (the
                 # payment's days late, the limit after an extension) and the case page agree with the timers.
                 shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at)
-            case.state = dump_state(workflow)
-            case.status, case.suspended_at = CASE_ACTIVE, None
+            case.status, case.suspended_at = CASE_ACTIVE, None  # the state is stored by the advance below
             self.engine._event(s, case, actor, "case_resumed", now,
                                detail={"reason": reason, "paused_hours": round(paused.total_seconds() / 3600, 1)})
             # Timers, if any fell due exactly now, fire here; otherwise the mirrors are refreshed.
