@@ -20,8 +20,10 @@ Who commits (docs/engine.md, "Units of work"):
   left uncommitted is rolled back, as before). A server error (5xx) rolls the request's work back too.
 - If the steps or the commit fail, the request's work is rolled back with them: nothing is committed
   without its audit entry, and the response becomes the error (503 when the database is unavailable,
-  else 500), which the steps then record in a transaction of their own. The client is never told 2xx
-  for work that was not kept.
+  else 500), which the steps then record, each in a transaction of its own (so the key is given back
+  even if the entry fails again). The client is never told 2xx for work that was not kept. Where no work
+  waited (a refusal, a read, a view that committed by itself), a failed step costs only itself: the others
+  settle alone.
 - Exceptions: an engine operation whose documents render in this process at commit (inline, the
   embedded default) commits at once, so its reply lists the PDFs rendered, as documented; and a second
   unit of work in the same request first commits what the one before left, so that its failure never
@@ -120,7 +122,9 @@ def _own_commit() -> None:
 
 
 def _end(response: Response) -> Response:
-    if g.get(_ENDED):  # once: a failing after-request hook makes Flask run them again for its 500
+    # Once: a later after-request hook that fails makes Flask run them all again for its 500, after this
+    # one has committed (the entry then records the status answered before that hook failed).
+    if g.get(_ENDED):
         return response
     g.setdefault(_ENDED, True)
     s = db.session()

@@ -7,8 +7,10 @@ whose engine operation left its work for the request's commit commits that work,
 idempotency answer and its entry at once; any other (refused, read-only, or one whose view committed by
 itself) writes its entry in a short transaction of its own after its own was rolled back. The chain's head
 is locked from the append to that commit only; the alert rules run after it. A failed entry is logged and
-counted (``gasflow_audit_write_failures_total``); the work it would have recorded is rolled back with it
-and the response is the error, so nothing is kept unrecorded.
+counted (``gasflow_audit_write_failures_total``); work an engine operation left for the request's commit
+is rolled back with it and the response is the error. A view that committed by itself has kept its work
+by then: its entry failing is logged and counted only (the views that still commit themselves, such as
+the admin's user and key pages, are not yet under the request's commit).
 """
 import io
 import logging
