@@ -201,7 +201,10 @@ def visible_attachment(att_id: int, user) -> Attachment:
 def party_attachment_ids(case: Case) -> set[int]:
     """The files of a case its party sees (where the model keeps the rest internal): the reply's list of
     them, so a download and the list follow one rule."""
-    files, _documents = files_and_documents(case, for_party=True)
+    db.session.flush()
+    row = db.session.connection().execute(_FILES_OF_CASE, {"case_id": case.id}).one()
+    lists = CaseLists([], [], _FILES.rows(row.files), _DOCUMENTS.rows(row.documents))  # a download asks no more
+    files, _documents = files_and_documents(case, for_party=True, lists=lists)
     return {f["id"] for f in files}
 
 
@@ -413,6 +416,7 @@ _DOCUMENTS = JsonRows("documents", select(
     IssuedDocument.rendered_at, IssuedDocument.attachment_id).where(IssuedDocument.case_id == Case.id))
 _LISTS = (_HISTORY, _OPEN_TASKS, _FILES, _DOCUMENTS)  # in CaseLists' order
 _LISTS_OF_CASE = select(*(rows.column for rows in _LISTS)).where(Case.id == bindparam("case_id"))
+_FILES_OF_CASE = select(_FILES.column, _DOCUMENTS.column).where(Case.id == bindparam("case_id"))
 # What case_dict reads of the case itself (its state, the largest column, stays in the database).
 _VISIBLE_CASE_WITH_LISTS = select(
     Case.id, Case.process_model_id, Case.process_key, Case.status, Case.title, Case.county_id,
