@@ -14,7 +14,16 @@ from workflows.errors import ModelRuntimeError
 
 
 def history_inserts(seen):
-    return [s for s in seen if s.startswith("INSERT INTO case_events")]
+    """The statements inserting history: an INSERT of its own, or (PostgreSQL) the case's UPDATE carrying it."""
+    return [s for s in seen if s.startswith(("INSERT INTO case_events", "WITH written_case_events AS"))]
+
+
+def carried(statement: str) -> str:
+    """What a statement does once the rows it carries in its WITH clause are set aside: the case's UPDATE
+    that carries a transition's history and notices on PostgreSQL is the UPDATE (workflows/held_rows.py)."""
+    if statement.startswith("WITH written_"):
+        return statement[statement.index(" UPDATE ") + 1:]
+    return statement
 
 
 def test_each_transition_writes_its_history_in_one_statement_in_order(app, api):
@@ -67,7 +76,8 @@ def flushed_rows():
 
 def case_writes(seen):
     """The UPDATEs of the case other than the lock's (which bumps the revision alone)."""
-    return [s for s in seen if s.startswith("UPDATE cases SET") and not s.startswith("UPDATE cases SET revision=")]
+    return [s for s in map(carried, seen)
+            if s.startswith("UPDATE cases SET") and not s.startswith("UPDATE cases SET revision=")]
 
 
 def test_a_transition_writes_its_case_and_tasks_by_statements_of_its_own(app, api):
@@ -126,3 +136,37 @@ def test_a_refused_transition_leaves_no_row_behind_in_the_session(app, engine):
         assert (case.status, case.data["enterprise_id"]) == ("active", ent)
         tasks = db.session.scalars(select(Task).where(Task.case_id == case_id)).all()
         assert [(t.spec_name, t.status) for t in tasks] == [("Task_respond", "open")]
+
+
+def test_history_and_notices_are_written_with_the_case_whatever_their_text(app, api):
+    """A transition's history and notifications are held and written at its end (on PostgreSQL by the
+    case's UPDATE, as JSON records): what was recorded arrives whole, text with quotes, backslashes, a
+    JSON-looking string and CJK alike, in the order it happened, on both databases."""
+    from models import CaseEvent, Notification
+    from web.extensions import db
+
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    case = open_order(api, app)
+    odd = '已整改 "引号" \\反斜杠\\ {"a": [1, 2]} \' ; -- 🙂'
+    task = task_named(staff, case["id"], "Task_respond")
+    with statements(app) as seen:
+        done = staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": odd}})
+    assert done.status_code == 200, done.json
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    own = [s for s in seen if s.startswith(("INSERT INTO case_events", "INSERT INTO notifications"))]
+    # PostgreSQL: no statement of their own, both ride the case's one UPDATE; SQLite: one INSERT each.
+    assert len(own) == (0 if postgresql else 2), seen
+    if postgresql:
+        update = next(s for s in seen if carried(s) != s)
+        assert "written_case_events" in update and "written_notifications" in update, update
+    with app.app_context():
+        events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case["id"])
+                                    .order_by(CaseEvent.id)).all()
+        completed = next(e for e in events if e.event == "task_completed")
+        assert completed.detail["response"] == odd and completed.at.tzinfo is not None
+        assert [e.event for e in events][-2:] == ["task_completed", "task_created"]
+        told = db.session.scalars(select(Notification).where(Notification.case_id == case["id"],
+                                                             Notification.user_id == inspector.user_id)).all()
+        verify = next(e for e in events if e.event == "task_created" and e.task_name == "核查整改情况")
+        assert [(n.kind, n.task_id, n.read_at, n.mail) for n in told] == [("task_created", verify.task_id, None, True)]
+        assert told[0].created_at == completed.at

@@ -17,13 +17,13 @@ from models import (
     ROLE_INSPECTOR,
     Case,
     Delivery,
-    Notification,
     NotificationRobot,
     Task,
     TaskCandidate,
     User,
 )
 
+from . import held_rows
 from .roles import ENTERPRISE
 
 TASK_CREATED, TASK_ASSIGNED, TASK_OVERDUE, MESSAGE = "task_created", "task_assigned", "task_overdue", "message"
@@ -144,11 +144,12 @@ def _tell(s, told, params: dict, kind: str, now: datetime, case_id, task_id, tex
     for robot_id, (channel, categories) in sorted(robots.items()):
         if category in (categories or ()):
             deliveries.append(_delivery(channel, category, case_id, task_id, text, now, robot_id=robot_id))
-    # Inserted by Core statements (one for the notifications, one for the outbox): nothing reads them
-    # back in the transaction that writes them, and the ORM's unit of work cost more than the INSERT
-    # (the rows they name, a case and its task, are in the database by now).
-    if notes:
-        s.execute(_NOTIFICATIONS, notes)
+    # Inserted by Core statements (the notifications, the outbox): nothing reads them back in the
+    # transaction that writes them, and the ORM's unit of work cost more than the INSERT (the rows they
+    # name, a case and its task, are in the database by now). A transition holds the notifications for
+    # its end, with its history (workflows/held_rows.py).
+    if notes and not held_rows.hold(s, "notifications", notes):
+        held_rows.insert_now(s, "notifications", notes)
     if deliveries:
         s.execute(_DELIVERIES, deliveries)
 
@@ -172,7 +173,6 @@ _TOLD_OF_ROLE = _told(User.role == bindparam("role"), User.active.is_(True))
 _TOLD_OF_ROLE_WITHOUT_COUNTY = _told(User.role == bindparam("role"), User.active.is_(True), User.county_id.is_(None))
 _TOLD_OF_ROLE_IN_COUNTY = _told(User.role == bindparam("role"), User.active.is_(True),
                                 User.county_id == bindparam("county_id"))
-_NOTIFICATIONS = insert(Notification.__table__)
 _DELIVERIES = insert(Delivery.__table__)
 
 

@@ -43,7 +43,7 @@ from models import (
     TaskCandidate,
     User,
 )
-from workflows import access, commits, history, notify, reference_cache
+from workflows import access, commits, held_rows, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
 from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
@@ -616,7 +616,9 @@ class CaseEngine:
         if completed:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(census))
-        s.connection().execute(_UPDATE_CASE, {**changes, "case_id_": case.id})
+        # On PostgreSQL the history and notices held so far ride in it (workflows/held_rows.py).
+        rows = held_rows.take(s)
+        s.connection().execute(held_rows.carried(_UPDATE_CASE, rows), {**changes, "case_id_": case.id, **rows})
 
     def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held", census: TaskCensus) -> None:
         ready = {str(t.id): t for t in census.ready_manual()}
@@ -665,8 +667,6 @@ class CaseEngine:
         noticed = self.task_notice is not None and not held.new
         for row, _named in new:
             self._event(s, case, actor, "task_created", now, row)
-        if noticed:
-            history.write(s)  # the notices quote the history: what this transition recorded is in it, by one INSERT
         for row, named in new:
             notice = self.task_notice(s, case, row) if noticed else None
             notify.task_created(s, row, now, named, text=notice)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from models import Attachment, CaseEvent, DataRecord, Enterprise, IssuedDocument, Task, User
+from workflows import history
 
 from . import data_files
 
@@ -239,6 +240,7 @@ def _completions(s, case_id: int, task) -> list[tuple]:
             .where(CaseEvent.case_id == case_id, CaseEvent.event == "task_completed"))
     if task is not None and task.id is not None:
         stmt = stmt.where(CaseEvent.task_id != task.id)
+    history.write(s)  # a transition's entries held so far first (a new task's notice quotes them)
     return [tuple(r) for r in s.execute(stmt.order_by(CaseEvent.id)).all()]
 
 
