@@ -1,7 +1,8 @@
 """Reference data a transition reads every time and people change rarely, kept by each process.
 
 Every transition works out periods on the working calendar (the city's ``calendar_adjustments``) and asks
-for the newest version of its decision tables (``decision_models``). Other processes (the web's workers,
+for the newest version of its decision tables (``decision_models``); every start, for the newest version
+of its process (``process_models``). Other processes (the web's workers,
 the job runners) may change either at any time: the city admin edits the calendar or uploads a table. So
 a process keeps what it read under the token of ``reference_revision``, a row whose token is new in the
 same transaction as any write to those tables (``changed``, called by the listeners below for every ORM
@@ -18,19 +19,20 @@ from typing import TypeVar
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from models import AuditRule, CalendarAdjustment, DecisionModel, ReferenceRevision
+from models import AuditRule, CalendarAdjustment, DecisionModel, ProcessModel, ReferenceRevision
 from workflows import transaction_memo
 
 T = TypeVar("T")
-# The audit's alert rules too: every writing request's entry checks them (workflows/services/audit_rules.py).
-WATCHED = (CalendarAdjustment, DecisionModel, AuditRule)
+# The audit's alert rules too: every writing request's entry checks them (workflows/services/audit_rules.py);
+# and the process models, whose newest version every start opens.
+WATCHED = (CalendarAdjustment, DecisionModel, AuditRule, ProcessModel)
 _WATCHED_TABLES = frozenset(m.__table__ for m in WATCHED)
 _TOKEN = select(ReferenceRevision.token).where(ReferenceRevision.id == 1)
 _MEMO = "reference revision"
 
 
-# For a statement the transaction runs anyway (the case's tasks a completion locks, the process a start
-# opens): its rows carry the token, and ``seen`` saves the transaction the statement of its own.
+# For a statement the transaction runs anyway (the case's tasks a completion locks, the API key a request
+# comes with): its rows carry the token, and ``seen`` saves the transaction the statement of its own.
 TOKEN_COLUMN = _TOKEN.scalar_subquery()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 
 from models import ApiToken, User, UserRight
 from models.json_rows import JsonRows
-from workflows import permissions
+from workflows import permissions, reference_cache
 
 # argon2-cffi's default (RFC 9106's low-memory profile). "cheapest" exists for the test suite only, where
 # hundreds of sign-ins would otherwise spend most of its time hashing; a hash carries its own parameters,
@@ -115,6 +115,9 @@ def token_for(session, raw: str, address: str | None = None, rights: bool = True
     now = datetime.now(UTC)
     if expires_at and expires_at <= now:
         return None
+    # The reference revision rides along (workflows/reference_cache.py): the request's transaction knows
+    # it, so a start or a transition after this reads no statement of its own to check its caches.
+    reference_cache.seen(session, row.reference_token)
     user = _user(session, row, rights)
     address = (address or "")[:64] or None
     # Last use at minute resolution (and on a new address): enough to see a key is alive, and from
@@ -163,7 +166,8 @@ _RIGHTS = JsonRows("rights", select(_USER_RIGHTS.c.right, _USER_RIGHTS.c.granted
                    .where(_USER_RIGHTS.c.user_id == _USERS.c.id))
 _BEARER = select(_TOKENS.c.id, _TOKENS.c.user_id, _TOKENS.c.expires_at, _TOKENS.c.last_used_at,
                  _TOKENS.c.last_used_address, _TOKENS.c.scopes, _USERS.c.username, _USERS.c.display_name,
-                 _USERS.c.role, _USERS.c.county_id, _USERS.c.enterprise_id).join_from(
+                 _USERS.c.role, _USERS.c.county_id, _USERS.c.enterprise_id,
+                 reference_cache.TOKEN_COLUMN.label("reference_token")).join_from(
     _TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id).where(
     _TOKENS.c.token_hash == bindparam("digest"), _TOKENS.c.revoked_at.is_(None), _USERS.c.active.is_(True))
 _BEARER_WITH_RIGHTS = _BEARER.add_columns(_RIGHTS.column)

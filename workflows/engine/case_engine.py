@@ -146,6 +146,7 @@ class CaseEngine:
         self.handlers = dict(handlers or {})
         self.specs = SpecCache()
         self._model_facts: dict[int, ModelFacts] = {}
+        self._latest_models = reference_cache.Kept()  # {process key: id of its newest version}
         self.decisions = DecisionCache()
         # The text of a new task's notification, when there is more to say than its name (why it came
         # back): ``task_notice(session, case, task_row) -> str | None``, set by the application.
@@ -156,6 +157,7 @@ class CaseEngine:
         """Drop what is cached of models other than ``keep_*`` (ids). Only for a database that was
         replaced under a running engine (a restore, a test's fresh copy): its ids may name other models."""
         self._model_facts = {k: v for k, v in self._model_facts.items() if k in keep_processes}
+        self._latest_models = reference_cache.Kept()
         self.specs.forget(keep_processes)
         self.decisions.forget(keep_decisions)
 
@@ -247,11 +249,12 @@ class CaseEngine:
         return self.decisions.engine(model.id, decision_xml(s, model.id)), model.version
 
     def latest_model(self, s: Session, key: str) -> "ModelFacts":
-        found = s.execute(_LATEST_MODEL, {"key": key}).first()
-        if found is None:
+        # The newest version of every process, kept under the reference revision (a deployment makes a
+        # new one): a start whose transaction knows the revision (an API request's key read it) reads none.
+        model_id = self._latest_models.get(s, lambda: dict(s.execute(_LATEST_MODELS).all())).get(key)
+        if model_id is None:
             raise NotFound(f"no process '{key}'", {"process": ["unknown process"]})
-        reference_cache.seen(s, found.token)
-        return self.model(s, found.id)
+        return self.model(s, model_id)
 
     def startable_model(self, s: Session, key: str, actor) -> "ModelFacts":
         """The latest version of process ``key``, if ``actor`` may open a case of it (the start check:
@@ -824,9 +827,11 @@ _TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.cre
     .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
            or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
     .options(joinedload(Task.candidates)).order_by(Task.id)
-# The newest version of a process, with the reference revision for the case it opens.
-_LATEST_MODEL = select(ProcessModel.id, reference_cache.TOKEN_COLUMN.label("token")) \
-    .where(ProcessModel.key == bindparam("key")).order_by(ProcessModel.version.desc()).limit(1)
+# The newest version of each process: {key: id}.
+_NEWEST = select(ProcessModel.key, func.max(ProcessModel.version).label("version")) \
+    .group_by(ProcessModel.key).subquery()
+_LATEST_MODELS = select(ProcessModel.key, ProcessModel.id).join(
+    _NEWEST, (ProcessModel.key == _NEWEST.c.key) & (ProcessModel.version == _NEWEST.c.version))
 _ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
                                           User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
