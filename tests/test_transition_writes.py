@@ -15,14 +15,15 @@ from workflows.errors import ModelRuntimeError
 
 def history_inserts(seen):
     """The statements inserting history: an INSERT of its own, or (PostgreSQL) the case's UPDATE carrying it."""
-    return [s for s in seen if s.startswith(("INSERT INTO case_events", "WITH written_case_events AS"))]
+    return [s for s in seen if s.startswith("INSERT INTO case_events")
+            or (s.startswith("WITH written_") and "written_case_events AS" in s)]
 
 
 def carried(statement: str) -> str:
     """What a statement does once the rows it carries in its WITH clause are set aside: the case's UPDATE
     that carries a transition's history and notices on PostgreSQL is the UPDATE (workflows/held_rows.py)."""
     if statement.startswith("WITH written_"):
-        return statement[statement.index(" UPDATE ") + 1:]
+        return statement[statement.rindex(" UPDATE cases SET ") + 1:]
     return statement
 
 
@@ -153,12 +154,13 @@ def test_history_and_notices_are_written_with_the_case_whatever_their_text(app, 
         done = staff.post(f"/tasks/{task['id']}/complete", {"data": {"response": odd}})
     assert done.status_code == 200, done.json
     postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-    own = [s for s in seen if s.startswith(("INSERT INTO case_events", "INSERT INTO notifications"))]
-    # PostgreSQL: no statement of their own, both ride the case's one UPDATE; SQLite: one INSERT each.
-    assert len(own) == (0 if postgresql else 2), seen
+    own = [s for s in seen if s.startswith(("INSERT INTO case_events", "INSERT INTO notifications", "UPDATE tasks"))]
+    # PostgreSQL: no statement of their own, the task ended, the history and the notice ride the case's one
+    # UPDATE; SQLite: a statement each.
+    assert len(own) == (0 if postgresql else 3), seen
     if postgresql:
         update = next(s for s in seen if carried(s) != s)
-        assert "written_case_events" in update and "written_notifications" in update, update
+        assert all(f"written_{kind} AS" in update for kind in ("ended_tasks", "case_events", "notifications")), update
     with app.app_context():
         events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case["id"])
                                     .order_by(CaseEvent.id)).all()
@@ -170,3 +172,5 @@ def test_history_and_notices_are_written_with_the_case_whatever_their_text(app, 
         verify = next(e for e in events if e.event == "task_created" and e.task_name == "核查整改情况")
         assert [(n.kind, n.task_id, n.read_at, n.mail) for n in told] == [("task_created", verify.task_id, None, True)]
         assert told[0].created_at == completed.at
+        ended = db.session.get(Task, task["id"])
+        assert (ended.status, ended.completed_by_id, ended.completed_at) == ("completed", staff.user_id, completed.at)

@@ -1,53 +1,88 @@
-"""Rows a transition adds that nothing in it reads back: its history (``case_events``) and the
-notifications it sends. Held while it runs, in the order they were made, then inserted at its end.
+"""What a transition writes that nothing in it reads back from the database: the tasks it ends, its
+history (``case_events``) and the notifications it sends. Held while it runs, in the order they were
+made, then written at its end.
 
-Inserted one statement a table, each was a round trip of its own, and a psycopg executemany (a pipeline
+Written one statement a table, each was a round trip of its own, and a psycopg executemany (a pipeline
 entered and synced) for several rows. On PostgreSQL the case's UPDATE, the last statement of every
-transition, carries them instead: each table's rows go as one JSON parameter to an INSERT in a WITH
-clause of that UPDATE (``carried``), so a transition's history and notices cost no statement of their
-own. Rows are inserted in the order held (their ids, which order the history, follow it). SQLite has no
-INSERT in a WITH clause: there, and for whatever is held after the UPDATE, ``held``'s end inserts them.
+transition, carries them instead: each kind's rows go as one JSON parameter to an INSERT or UPDATE in a
+WITH clause of that UPDATE (``carried``), so they cost no statement of their own. Rows are inserted in
+the order held (their ids, which order the history, follow it). SQLite has no INSERT or UPDATE in a WITH
+clause: there, and for whatever is held after the UPDATE, ``held``'s end writes them.
 
 Whatever reads a held table inside the transition (a task's notice quotes why it came back) calls
-``write(s)`` first.
+``write(s)`` first. The engine's objects hold what is written (``set_committed_value``), so what the
+transition reads of them is current.
 """
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import JSON, String, bindparam, cast, column, func, insert, literal_column, select
+from sqlalchemy import JSON, String, Table, bindparam, cast, column, func, insert, literal_column, select, update
 
-from models import CaseEvent, Notification
+from models import CaseEvent, Notification, Task
 
-_HELD = "gasflow_rows_held"  # the key of the rows held, {table name: [row, ...]}, in Session.info
-# The tables whose rows are held, with the columns every row gives, in the order ``write`` inserts them.
-# The rest are NULL (none is left to a Python default), so a plain INSERT and the JSON one write the same row.
-_COLUMNS = {"case_events": ("case_id", "at", "actor_id", "event", "task_id", "task_name", "detail"),
-            "notifications": ("user_id", "kind", "case_id", "task_id", "text", "created_at", "mail")}
-_TABLES = {t.name: t for t in (CaseEvent.__table__, Notification.__table__)}
-_INSERTS = {name: insert(table) for name, table in _TABLES.items()}  # built once: building costs more than running
+_HELD = "gasflow_rows_held"  # the key of the rows held, {kind: [row, ...]}, in Session.info
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What is held of a table: rows to insert, or (``key``) the new values of rows by their key. ``columns``
+    are those every row gives; the rest are NULL or left as they are, none to a Python default, so the
+    statement of its own and the JSON records write the same."""
+    table: Table
+    columns: tuple[str, ...]
+    key: str | None = None
+
+    def statement(self):
+        if self.key is None:
+            return insert(self.table)
+        return update(self.table).where(self.table.c[self.key] == bindparam(f"{self.key}_")) \
+            .values({c: bindparam(c) for c in self.columns})
+
+    def params(self, row: dict) -> dict:
+        return row if self.key is None else {**row, f"{self.key}_": row[self.key]}
+
+
+# In the order ``write`` writes them.
+_KINDS = {
+    "ended_tasks": _Kind(Task.__table__, ("status", "completed_at", "completed_by_id", "assignee_id"), key="id"),
+    "case_events": _Kind(CaseEvent.__table__, ("case_id", "at", "actor_id", "event", "task_id", "task_name", "detail")),
+    "notifications": _Kind(Notification.__table__, ("user_id", "kind", "case_id", "task_id", "text", "created_at",
+                                                     "mail")),
+}
+_STATEMENTS = {name: kind.statement() for name, kind in _KINDS.items()}  # built once: building costs more than running
 
 
 def holding(s) -> bool:
     return _HELD in s.info
 
 
-def hold(s, table: str, rows: list[dict]) -> bool:
-    """Hold ``rows`` of ``table`` for the end of the transition; False (nothing held) outside one."""
+def hold(s, kind: str, rows: list[dict]) -> bool:
+    """Hold ``rows`` of ``kind`` (one of ``_KINDS``) for the end of the transition; False (nothing held)
+    outside one."""
     pending = s.info.get(_HELD)
     if pending is None:
         return False
-    columns = _COLUMNS[table]
-    pending.setdefault(table, []).extend({c: row[c] for c in columns} for row in rows)
+    spec = _KINDS[kind]
+    columns = spec.columns if spec.key is None else (spec.key, *spec.columns)
+    pending.setdefault(kind, []).extend({c: row[c] for c in columns} for row in rows)
     return True
 
 
-def insert_now(s, table: str, rows: list[dict]) -> None:
-    """Insert ``rows`` of ``table`` by one statement (an executemany for several)."""
+def write_now(s, kind: str, rows: list[dict]) -> None:
+    """Write ``rows`` of ``kind`` by one statement (an executemany for several)."""
     if rows:
-        s.connection().execute(_INSERTS[table], rows[0] if len(rows) == 1 else rows)
+        spec = _KINDS[kind]
+        params = [spec.params(row) for row in rows]
+        s.connection().execute(_STATEMENTS[kind], params[0] if len(params) == 1 else params)
+
+
+def held_or_written(s, kind: str, rows: list[dict]) -> None:
+    if rows and not hold(s, kind, rows):
+        write_now(s, kind, rows)
 
 
 def write(s) -> None:
@@ -55,8 +90,8 @@ def write(s) -> None:
     pending = s.info.get(_HELD)
     if not pending:
         return
-    for table in _COLUMNS:
-        insert_now(s, table, pending.pop(table, ()))
+    for kind in _KINDS:
+        write_now(s, kind, pending.pop(kind, ()))
 
 
 def take(s) -> dict[str, str]:
@@ -65,14 +100,14 @@ def take(s) -> dict[str, str]:
     pending = s.info.get(_HELD)
     if not pending or s.get_bind().dialect.name != "postgresql":
         return {}
-    return {_param(table): json.dumps(pending.pop(table), default=_json_value)
-            for table in list(pending) if pending[table]}
+    return {_param(kind): json.dumps(pending.pop(kind), default=_json_value)
+            for kind in list(pending) if pending[kind]}
 
 
 def carried(statement, params: dict):
-    """``statement`` (an UPDATE) with the INSERTs of the rows ``take`` gave in ``params`` in its WITH clause."""
-    tables = tuple(t for t in _COLUMNS if _param(t) in params)
-    return _carrying(statement, tables) if tables else statement
+    """``statement`` (an UPDATE) with the writes of the rows ``take`` gave in ``params`` in its WITH clause."""
+    kinds = tuple(k for k in _KINDS if _param(k) in params)
+    return _carrying(statement, kinds) if kinds else statement
 
 
 @contextmanager
@@ -91,22 +126,28 @@ def held(s) -> Iterator[None]:
         del s.info[_HELD]
 
 
-def _param(table: str) -> str:
-    return f"held_{table}"
+def _param(kind: str) -> str:
+    return f"held_{kind}"
 
 
 @cache
-def _carrying(statement, tables: tuple[str, ...]):
-    for table in tables:
-        columns = _COLUMNS[table]
-        # The rows as records of the table's row type, in the order given (WITH ORDINALITY): the INSERT
+def _carrying(statement, kinds: tuple[str, ...]):
+    for kind in kinds:
+        spec = _KINDS[kind]
+        table = spec.table
+        columns = spec.columns if spec.key is None else (spec.key, *spec.columns)
+        # The rows as records of the table's row type, in the order given (WITH ORDINALITY): an INSERT
         # takes its ids in that order, as the ORM's ordered insertmanyvalues does.
-        rows = func.json_populate_recordset(literal_column(f"NULL::{table}"),
-                                            cast(bindparam(_param(table), type_=String), JSON)) \
-            .table_valued(*[column(c) for c in columns], with_ordinality="ordinality").alias(f"held_{table}_rows")
-        written = insert(_TABLES[table]).from_select(
-            columns, select(*[rows.c[c] for c in columns]).order_by(rows.c.ordinality))
-        statement = statement.add_cte(written.cte(f"written_{table}"))
+        rows = func.json_populate_recordset(literal_column(f"NULL::{table.name}"),
+                                            cast(bindparam(_param(kind), type_=String), JSON)) \
+            .table_valued(*[column(c) for c in columns], with_ordinality="ordinality").alias(f"held_{kind}")
+        if spec.key is None:
+            written = insert(table).from_select(
+                columns, select(*[rows.c[c] for c in columns]).order_by(rows.c.ordinality))
+        else:
+            written = update(table).where(table.c[spec.key] == rows.c[spec.key]) \
+                .values({c: rows.c[c] for c in spec.columns})
+        statement = statement.add_cte(written.cte(f"written_{kind}"))
     return statement
 
 

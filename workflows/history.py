@@ -23,8 +23,7 @@ def record(s, case_id: int, event: str, at: datetime, actor_id: int | None = Non
     """An entry of the case's history: held when a transition holds them, else written now."""
     entry = {"case_id": case_id, "at": at, "actor_id": actor_id, "event": event, "task_id": task_id,
              "task_name": task_name, "detail": detail or {}}
-    if not held_rows.hold(s, _TABLE, [entry]):
-        held_rows.insert_now(s, _TABLE, [entry])
+    held_rows.held_or_written(s, _TABLE, [entry])
 
 
 # A transition holds its entries with the rest of what it adds (workflows/held_rows.py).

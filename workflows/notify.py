@@ -148,8 +148,7 @@ def _tell(s, told, params: dict, kind: str, now: datetime, case_id, task_id, tex
     # transaction that writes them, and the ORM's unit of work cost more than the INSERT (the rows they
     # name, a case and its task, are in the database by now). A transition holds the notifications for
     # its end, with its history (workflows/held_rows.py).
-    if notes and not held_rows.hold(s, "notifications", notes):
-        held_rows.insert_now(s, "notifications", notes)
+    held_rows.held_or_written(s, "notifications", notes)
     if deliveries:
         s.execute(_DELIVERIES, deliveries)
 

@@ -843,7 +843,6 @@ _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_id_"))
 _TASK_COLUMNS = tuple(c.key for c in _TASKS.c if c.key != "id")
 _INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
-_END_TASKS = update(_TASKS).where(_TASKS.c.id == bindparam("task_id_"))
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 
 
@@ -988,11 +987,11 @@ def _persisted(s: Session, cls, entity_or_values):
 
 
 def _write_ended(s: Session, rows: list) -> None:
-    """The tasks a transition ends (completed, cancelled), as their objects now hold them: one statement."""
-    if rows:
-        _execute(s, _END_TASKS, [{"status": r.status, "completed_at": r.completed_at,
-                                  "completed_by_id": r.completed_by_id, "assignee_id": r.assignee_id,
-                                  "task_id_": r.id} for r in rows])
+    """The tasks a transition ends (completed, cancelled), as their objects now hold them: held for its
+    end (workflows/held_rows.py), or written now outside a transition."""
+    held_rows.held_or_written(s, "ended_tasks", [{"id": r.id, "status": r.status, "completed_at": r.completed_at,
+                                                   "completed_by_id": r.completed_by_id,
+                                                   "assignee_id": r.assignee_id} for r in rows])
 
 
 def _execute(s: Session, statement, params: list) -> None:
