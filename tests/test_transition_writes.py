@@ -174,3 +174,28 @@ def test_history_and_notices_are_written_with_the_case_whatever_their_text(app, 
         assert told[0].created_at == completed.at
         ended = db.session.get(Task, task["id"])
         assert (ended.status, ended.completed_by_id, ended.completed_at) == ("completed", staff.user_id, completed.at)
+
+
+def test_a_document_a_transition_issues_is_written_with_its_case(app, api):
+    """The notice an order issues is written with the case (on PostgreSQL by the case's UPDATE, its id taken
+    with its number) and is in the reply, pending its PDF; the next order's notice gets the next number."""
+    from models import IssuedDocument
+    from web.extensions import db
+
+    with statements(app) as seen:
+        case = open_order(api, app)
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    own = [s for s in seen if s.startswith("INSERT INTO issued_documents")]
+    assert len(own) == (0 if postgresql else 1), seen
+    if postgresql:
+        assert any(s.startswith("WITH written_") and "written_issued_documents AS" in s for s in seen), seen
+    second = open_order(api, app)
+    with app.app_context():
+        docs = db.session.scalars(select(IssuedDocument).where(IssuedDocument.case_id.in_([case["id"], second["id"]]))
+                                  .order_by(IssuedDocument.id)).all()
+        assert [(d.case_id, d.kind, d.rendered_at) for d in docs] == [
+            (case["id"], "rectification_notice", None), (second["id"], "rectification_notice", None)]
+        assert docs[1].serial == docs[0].serial + 1 and docs[0].fields["enterprise"]
+    # The reply, read after the transition in its transaction, lists it, pending its PDF.
+    assert [(d["number"], d["status"], d["attachment_id"]) for d in case["documents"]] == [
+        (docs[0].number, "pending", None)], case["documents"]

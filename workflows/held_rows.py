@@ -1,6 +1,6 @@
-"""What a transition writes that nothing in it reads back from the database: the tasks it ends, its
-history (``case_events``) and the notifications it sends. Held while it runs, in the order they were
-made, then written at its end.
+"""What a transition writes that nothing in it reads back from the database: the tasks it ends, the
+documents it issues, its history (``case_events``) and the notifications it sends. Held while it runs,
+in the order they were made, then written at its end.
 
 Written one statement a table, each was a round trip of its own, and a psycopg executemany (a pipeline
 entered and synced) for several rows. On PostgreSQL the case's UPDATE, the last statement of every
@@ -22,7 +22,7 @@ from functools import cache
 
 from sqlalchemy import JSON, String, Table, bindparam, cast, column, func, insert, literal_column, select, update
 
-from models import CaseEvent, Notification, Task
+from models import CaseEvent, IssuedDocument, Notification, Task
 
 _HELD = "gasflow_rows_held"  # the key of the rows held, {kind: [row, ...]}, in Session.info
 
@@ -46,8 +46,10 @@ class _Kind:
         return row if self.key is None else {**row, f"{self.key}_": row[self.key]}
 
 
-# In the order ``write`` writes them.
+# In the order ``write`` writes them. A document comes with its id (taken from its sequence with its number).
 _KINDS = {
+    "issued_documents": _Kind(IssuedDocument.__table__, ("id", "case_id", "kind", "year", "serial", "number",
+                                                           "attachment_id", "issued_at", "fields", "rendered_at")),
     "ended_tasks": _Kind(Task.__table__, ("status", "completed_at", "completed_by_id", "assignee_id"), key="id"),
     "case_events": _Kind(CaseEvent.__table__, ("case_id", "at", "actor_id", "event", "task_id", "task_name", "detail")),
     "notifications": _Kind(Notification.__table__, ("user_id", "kind", "case_id", "task_id", "text", "created_at",
@@ -85,12 +87,12 @@ def held_or_written(s, kind: str, rows: list[dict]) -> None:
         write_now(s, kind, rows)
 
 
-def write(s) -> None:
-    """Insert the rows held so far (before something reads them)."""
+def write(s, kinds: tuple[str, ...] | None = None) -> None:
+    """Write the rows held so far (of ``kinds``, else all), before something reads them."""
     pending = s.info.get(_HELD)
     if not pending:
         return
-    for kind in _KINDS:
+    for kind in kinds or _KINDS:
         write_now(s, kind, pending.pop(kind, ()))
 
 

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Integer, String, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
 from models import Attachment, Case, DocumentCounter, Enterprise, IssuedDocument, Region
-from workflows import transaction_memo
+from workflows import held_rows, transaction_memo
 from workflows.attachments import new_attachment, refill
 from workflows.engine import period_kinds
 from workflows.errors import ModelRuntimeError
@@ -49,6 +49,7 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     # Whatever the ORM holds goes first, as its autoflush would order it (nothing, after an engine step:
     # the engine writes its case and task rows itself, the case after its handlers).
     s.flush()
+    held_rows.write(s, ("issued_documents",))  # one this transition issued before: the read below sees it
     postgresql = s.get_bind().dialect.name == "postgresql"
     rows = s.execute(_ISSUE_READ[postgresql], {"enterprise": case.enterprise_id, "county": case.county_id,
                                                "case": case.id, "kind": kind.key, "year": year}).all()
@@ -73,8 +74,13 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
                          attachment_id=None, rendered_at=None)
     doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)
     # A Core INSERT: the unit of work cost more than the statement (`prof_api.py`, profiled). The
-    # caller still gets the row as the session's object, loaded as inserted.
-    doc.id = s.execute(_INSERT_DOCUMENT, {c: getattr(doc, c) for c in _DOCUMENT_COLUMNS}).scalar_one()
+    # caller still gets the row as the session's object, loaded as inserted. On PostgreSQL its id came
+    # with its number, and the row is written with the transition's other rows, by the case's UPDATE.
+    if postgresql:
+        doc.id = enterprise.document_id
+        held_rows.held_or_written(s, "issued_documents", [{c: getattr(doc, c) for c in ("id", *_DOCUMENT_COLUMNS)}])
+    else:
+        doc.id = s.execute(_INSERT_DOCUMENT, {c: getattr(doc, c) for c in _DOCUMENT_COLUMNS}).scalar_one()
     make_transient_to_detached(doc)
     s.add(doc)
     to_render(s, doc.id)
@@ -114,7 +120,11 @@ def _issue_read(postgresql: bool):
             .on_conflict_do_update(index_elements=[_COUNTERS.c.kind, _COUNTERS.c.year],
                                    set_={"last": _COUNTERS.c.last + 1})
             .returning(_COUNTERS.c.last).cte("bumped"))
-    return query.add_columns(select(bump.c.last).scalar_subquery().label("serial"))
+    # The new document's id with its number (none when no number was taken): its row can then wait for
+    # the transition's end (workflows/held_rows.py). An uncorrelated subquery: run once, whatever the rows.
+    document_id = select(func.nextval(func.pg_get_serial_sequence(_DOCS.name, "id"))).select_from(bump)
+    return query.add_columns(select(bump.c.last).scalar_subquery().label("serial"),
+                             document_id.scalar_subquery().label("document_id"))
 
 
 _ISSUE_READ = {False: _issue_read(False), True: _issue_read(True)}
