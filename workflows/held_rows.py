@@ -7,7 +7,8 @@ entered and synced) for several rows. On PostgreSQL the case's UPDATE, the last 
 transition, carries them instead: each kind's rows go as one JSON parameter to an INSERT or UPDATE in a
 WITH clause of that UPDATE (``carried``), so they cost no statement of their own. Rows are inserted in
 the order held (their ids, which order the history, follow it). SQLite has no INSERT or UPDATE in a WITH
-clause: there, and for whatever is held after the UPDATE, ``held``'s end writes them.
+clause: there the engine writes them right after that UPDATE, by a statement a kind; so on both, what a
+step held is in the database when the step ends. ``held``'s end writes whatever is held after it.
 
 Whatever reads a held table inside the transition (a task's notice quotes why it came back) calls
 ``write(s)`` first. The engine's objects hold what is written (``set_committed_value``), so what the

@@ -619,9 +619,12 @@ class CaseEngine:
         if completed:
             self._event(s, case, actor, "case_completed", now,
                         detail=_end_detail(census))
-        # On PostgreSQL the history and notices held so far ride in it (workflows/held_rows.py).
+        # What the transition held (the tasks it ended, its documents, history and notices) rides in it on
+        # PostgreSQL, and is written right after it elsewhere: either way it is in the database when the
+        # step ends, for whatever runs next in the transaction (workflows/held_rows.py).
         rows = held_rows.take(s)
         s.connection().execute(held_rows.carried(_UPDATE_CASE, rows), {**changes, "case_id_": case.id, **rows})
+        held_rows.write(s)
 
     def _sync_tasks(self, s, case, model, workflow, actor, now, held: "_Held", census: TaskCensus) -> None:
         ready = {str(t.id): t for t in census.ready_manual()}
