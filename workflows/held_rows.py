@@ -59,10 +59,6 @@ _KINDS = {
 _STATEMENTS = {name: kind.statement() for name, kind in _KINDS.items()}  # built once: building costs more than running
 
 
-def holding(s) -> bool:
-    return _HELD in s.info
-
-
 def hold(s, kind: str, rows: list[dict]) -> bool:
     """Hold ``rows`` of ``kind`` (one of ``_KINDS``) for the end of the transition; False (nothing held)
     outside one."""

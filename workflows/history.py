@@ -26,5 +26,10 @@ def record(s, case_id: int, event: str, at: datetime, actor_id: int | None = Non
     held_rows.held_or_written(s, _TABLE, [entry])
 
 
-# A transition holds its entries with the rest of what it adds (workflows/held_rows.py).
-held, write = held_rows.held, held_rows.write
+def write(s) -> None:
+    """Insert the entries held so far, before something reads the history."""
+    held_rows.write(s, (_TABLE,))
+
+
+# A transition holds its entries with the rest of what it writes (workflows/held_rows.py).
+held = held_rows.held
