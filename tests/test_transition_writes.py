@@ -199,3 +199,38 @@ def test_a_document_a_transition_issues_is_written_with_its_case(app, api):
     # The reply, read after the transition in its transaction, lists it, pending its PDF.
     assert [(d["number"], d["status"], d["attachment_id"]) for d in case["documents"]] == [
         (docs[0].number, "pending", None)], case["documents"]
+
+
+def test_the_lock_reads_the_task_and_its_case_as_they_stand_over_what_the_session_held(app, api, engine):
+    """A completion reads the task, its case and their candidates after taking the case's lock, over what the
+    request's session read before (another transaction may have changed them meanwhile): the session's own
+    objects then hold the rows as they stand, and the transition works from them."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from web.extensions import db
+
+    staff = api("kq_bottled_staff")
+    case = open_order(api, app)
+    task = task_named(staff, case["id"], "Task_respond")
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    with app.test_request_context():  # the engine works in the request's session
+        user = db.session.scalar(select(User).where(User.username == "kq_bottled_staff"))
+        held_case, held_task = db.session.get(Case, case["id"]), db.session.get(Task, task["id"])
+        assert held_task.assignee_id is None and held_task.candidates == []
+        try:
+            with other.begin() as conn:  # meanwhile, elsewhere
+                conn.execute(text("UPDATE cases SET title = :t WHERE id = :id"),
+                             {"t": "另一处改过的标题", "id": case["id"]})
+                conn.execute(text("UPDATE tasks SET assignee_id = :u WHERE id = :id"), {"u": user.id, "id": task["id"]})
+                conn.execute(text("INSERT INTO task_candidates (task_id, user_id) VALUES (:t, :u)"),
+                             {"t": task["id"], "u": user.id})
+        finally:
+            other.dispose()
+        engine.complete_task(task["id"], user, {"response": "已整改"})
+        assert db.session.get(Case, case["id"]) is held_case and held_case.title == "另一处改过的标题"
+        assert (held_task.status, held_task.assignee_id, held_task.completed_by_id) == ("completed", user.id, user.id)
+        assert [c.user_id for c in held_task.candidates] == [user.id]
+        db.session.commit()
+    again = api("keqiao_inspector").get(f"/cases/{case['id']}").json
+    assert again["title"] == "另一处改过的标题" and [t["name"] for t in again["tasks"]] == ["Task_verify"]

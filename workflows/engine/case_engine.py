@@ -23,8 +23,9 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from models import (
     CASE_ACTIVE,
@@ -43,6 +44,7 @@ from models import (
     TaskCandidate,
     User,
 )
+from models.json_rows import JsonRows
 from workflows import access, commits, held_rows, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
@@ -552,15 +554,27 @@ class CaseEngine:
         locked = s.connection().execute(_LOCK_CASE_OF_TASK, {"task_id": task_id})
         if locked.rowcount == 0:
             raise NotFound("no such task")
-        rows = s.execute(_TASKS_AND_CASE, {"task_id": task_id},
-                         execution_options={"populate_existing": True}).unique().all()
-        found = next((r for r in rows if r[0].id == task_id), None)
-        if found is None or not access.can_see_task(actor, found[0]):
+        rows = [row._mapping for row in s.connection().execute(_TASKS_AND_CASE, {"task_id": task_id})]
+        if not rows:
             raise NotFound("no such task")
-        task, case, creator_role, token = found
-        reference_cache.seen(s, token)
-        creator = _Person(case.created_by_id, creator_role) if creator_role is not None else None
-        return case, task, [r[0] for r in rows if r[0].status == TASK_OPEN], creator
+        first = rows[0]
+        # Entities of the session as if a query had loaded them (over any it holds: they are read after the
+        # lock), built from the Core rows: the ORM's loading of the joined rows cost more than the statement.
+        case = _loaded(s, Case, {key: first[label] for key, label in _CASE_LABELS})
+        tasks = []
+        for row in rows:
+            task = _loaded(s, Task, {key: row[key] for key in _TASK_KEYS})
+            set_committed_value(task, "candidates", [
+                _loaded(s, TaskCandidate, {"task_id": task.id, "user_id": c.user_id})
+                for c in _CANDIDATES.rows(row["candidates"])])
+            tasks.append(task)
+        task = next((t for t in tasks if t.id == task_id), None)
+        if task is None or not access.can_see_task(actor, task):
+            raise NotFound("no such task")
+        reference_cache.seen(s, first["token"])
+        role = first["creator_role"]
+        creator = _Person(case.created_by_id, role) if role is not None else None
+        return case, task, [t for t in tasks if t.status == TASK_OPEN], creator
 
     def _lock_open_task(self, s: Session, task_id: int, actor) -> tuple[Case, Task]:
         case, row = self._lock_task(s, task_id, actor)
@@ -824,12 +838,19 @@ _LOCK_CASE_OF_TASK = (
 # The task, and the other open tasks of its case, each with its case (the same row), its creator's role and
 # its candidates (the access check asks), joined in, not read by statements of their own.
 # The reference revision rides along (workflows/reference_cache.py): the transition about to run checks it.
-_TASKS_AND_CASE = select(Task, Case, select(User.role).where(User.id == Case.created_by_id).scalar_subquery(),
-                         reference_cache.TOKEN_COLUMN.label("token")) \
-    .join(Case, Case.id == Task.case_id) \
-    .where(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
-           or_(Task.id == bindparam("task_id"), Task.status == TASK_OPEN)) \
-    .options(joinedload(Task.candidates)).order_by(Task.id)
+# Read by Core (``_loaded`` makes the entities): the task's and the case's columns, the case's labelled.
+_CANDIDATES = JsonRows("candidates", select(TaskCandidate.__table__.c.user_id)
+                       .where(TaskCandidate.__table__.c.task_id == _TASKS.c.id))
+_TASK_KEYS = tuple(c.key for c in _TASKS.c)
+_CASE_LABELS = tuple((c.key, f"case__{c.key}") for c in _CASES.c)
+_TASKS_AND_CASE = select(
+    *_TASKS.c, *[c.label(label) for c, (_key, label) in zip(_CASES.c, _CASE_LABELS, strict=True)],
+    select(User.role).where(User.id == _CASES.c.created_by_id).scalar_subquery().label("creator_role"),
+    reference_cache.TOKEN_COLUMN.label("token"), _CANDIDATES.column) \
+    .join_from(_TASKS, _CASES, _CASES.c.id == _TASKS.c.case_id) \
+    .where(_TASKS.c.case_id == select(_TASKS.c.case_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery(),
+           or_(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status == TASK_OPEN)) \
+    .order_by(_TASKS.c.id)
 # The newest version of each process: {key: id}.
 _NEWEST = select(ProcessModel.key, func.max(ProcessModel.version).label("version")) \
     .group_by(ProcessModel.key).subquery()
@@ -987,6 +1008,17 @@ def _persisted(s: Session, cls, entity_or_values):
         s.expunge(stale)
     s.add(entity)
     return entity
+
+
+def _loaded(s: Session, cls, values: dict):
+    """The entity of ``values`` (every column of a row just read) as a query with populate_existing would
+    leave it: the session's own, its columns set to what was read, else a new one in the session as loaded."""
+    known = s.identity_map.get(identity_key(cls, tuple(values[c.key] for c in inspect(cls).primary_key)))
+    if known is None:
+        return _persisted(s, cls, values)
+    for key, value in values.items():
+        set_committed_value(known, key, value)
+    return known
 
 
 def _write_ended(s: Session, rows: list) -> None:
