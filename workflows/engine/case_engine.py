@@ -21,11 +21,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from models import (
     CASE_ACTIVE,
@@ -45,6 +44,7 @@ from models import (
     User,
 )
 from models.json_rows import JsonRows
+from models.loaded import loaded, persisted
 from workflows import access, commits, held_rows, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
@@ -350,7 +350,7 @@ class CaseEngine:
                       path=None)
         s.flush()  # whatever the caller added goes first, as the unit of work would have ordered it
         values["id"] = s.connection().execute(_INSERT_CASE, values).scalar_one()
-        case = _persisted(s, Case, values)
+        case = persisted(s, Case, values)
         # The case's own id and enterprise are data too: models quote them in what they send on.
         data = {**data, "case_id": case.id}
         if enterprise_id is not None:
@@ -560,12 +560,12 @@ class CaseEngine:
         first = rows[0]
         # Entities of the session as if a query had loaded them (over any it holds: they are read after the
         # lock), built from the Core rows: the ORM's loading of the joined rows cost more than the statement.
-        case = _loaded(s, Case, {key: first[label] for key, label in _CASE_LABELS})
+        case = loaded(s, Case, {key: first[label] for key, label in _CASE_LABELS})
         tasks = []
         for row in rows:
-            task = _loaded(s, Task, {key: row[key] for key in _TASK_KEYS})
+            task = loaded(s, Task, {key: row[key] for key in _TASK_KEYS})
             set_committed_value(task, "candidates", [
-                _loaded(s, TaskCandidate, {"task_id": task.id, "user_id": c.user_id})
+                loaded(s, TaskCandidate, {"task_id": task.id, "user_id": c.user_id})
                 for c in _CANDIDATES.rows(row["candidates"])])
             tasks.append(task)
         task = next((t for t in tasks if t.id == task_id), None)
@@ -730,7 +730,7 @@ class CaseEngine:
         ids = connection.execute(_INSERT_TASKS, params[0] if len(params) == 1 else params).scalars().all()
         for row, row_id in zip(rows, ids, strict=True):
             row.id = row_id
-            _persisted(s, Task, row)
+            persisted(s, Task, row)
         candidates = [{"task_id": row.id, "user_id": user_id} for row, named in new for user_id in named]
         if candidates:
             _execute(s, _INSERT_CANDIDATES, candidates)
@@ -838,7 +838,7 @@ _LOCK_CASE_OF_TASK = (
 # The task, and the other open tasks of its case, each with its case (the same row), its creator's role and
 # its candidates (the access check asks), joined in, not read by statements of their own.
 # The reference revision rides along (workflows/reference_cache.py): the transition about to run checks it.
-# Read by Core (``_loaded`` makes the entities): the task's and the case's columns, the case's labelled.
+# Read by Core (``models.loaded`` makes the entities): the task's and the case's columns, the case's labelled.
 _CANDIDATES = JsonRows("candidates", select(TaskCandidate.__table__.c.user_id)
                        .where(TaskCandidate.__table__.c.task_id == _TASKS.c.id))
 _TASK_KEYS = tuple(c.key for c in _TASKS.c)
@@ -995,30 +995,6 @@ def _set_committed(entity, **values) -> None:
     and the unit of work has nothing to flush."""
     for key, value in values.items():
         set_committed_value(entity, key, value)
-
-
-def _persisted(s: Session, cls, entity_or_values):
-    """The entity of a row a Core INSERT wrote (id included), in the session as if loaded from it: an
-    ``s.get`` finds it, the unit of work does not write it again. Every column must be set (one left
-    out would be read back)."""
-    entity = entity_or_values if isinstance(entity_or_values, cls) else cls(**entity_or_values)
-    make_transient_to_detached(entity)
-    stale = s.identity_map.get(inspect(entity).key)
-    if stale is not None:  # a row of a rolled-back transaction whose id SQLite gave again
-        s.expunge(stale)
-    s.add(entity)
-    return entity
-
-
-def _loaded(s: Session, cls, values: dict):
-    """The entity of ``values`` (every column of a row just read) as a query with populate_existing would
-    leave it: the session's own, its columns set to what was read, else a new one in the session as loaded."""
-    known = s.identity_map.get(identity_key(cls, tuple(values[c.key] for c in inspect(cls).primary_key)))
-    if known is None:
-        return _persisted(s, cls, values)
-    for key, value in values.items():
-        set_committed_value(known, key, value)
-    return known
 
 
 def _write_ended(s: Session, rows: list) -> None:

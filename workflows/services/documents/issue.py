@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Integer, String, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.orm import Session, aliased, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, DocumentCounter, Enterprise, IssuedDocument, Region
+from models.loaded import persisted
 from workflows import held_rows, transaction_memo
 from workflows.attachments import new_attachment, refill
 from workflows.engine import period_kinds
@@ -81,8 +82,7 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         held_rows.held_or_written(s, "issued_documents", [{c: getattr(doc, c) for c in ("id", *_DOCUMENT_COLUMNS)}])
     else:
         doc.id = s.execute(_INSERT_DOCUMENT, {c: getattr(doc, c) for c in _DOCUMENT_COLUMNS}).scalar_one()
-    make_transient_to_detached(doc)
-    s.add(doc)
+    persisted(s, IssuedDocument, doc)
     to_render(s, doc.id)
     return doc
 
