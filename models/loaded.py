@@ -29,6 +29,12 @@ def loaded(s: Session, cls, values: dict):
     known = s.identity_map.get(identity_key(cls, tuple(values[c.key] for c in inspect(cls).primary_key)))
     if known is None:
         return persisted(s, cls, values)
-    for key, value in values.items():
-        set_committed_value(known, key, value)
+    set_committed(known, **values)
     return known
+
+
+def set_committed(entity, **values) -> None:
+    """Set what a Core statement read or writes (or is about to) as the entity's loaded values: readers see
+    them, and the unit of work has nothing to flush."""
+    for key, value in values.items():
+        set_committed_value(entity, key, value)

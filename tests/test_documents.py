@@ -405,3 +405,28 @@ def test_a_document_that_cannot_be_rendered_holds_up_no_other(app, api, tmp_path
     after = inspector.get(f"/cases/{good['id']}").json
     assert after["documents"][0]["status"] == "ready"
     assert HAZARD in pdf_text(fetch(inspector, pdfs(after)[0]["id"]), tmp_path)
+
+
+def test_documents_of_a_rolled_back_transaction_are_not_sent_to_be_rendered(app):
+    """A request's work rolled back (a 5xx, an audit entry refused) takes its documents with it: the session's
+    next commit (the refused request's own entry) sends only what that commit kept to the renderer."""
+    from sqlalchemy import text
+
+    from web.background.queueing import configure_documents
+    from web.extensions import db
+    from workflows.services.documents.dispatch import dispatch_with, to_render
+
+    sent: list[int] = []
+    with app.app_context():
+        dispatch_with(db.engine, sent.extend)
+        try:
+            s = db.session()
+            s.execute(text("SELECT 1"))
+            to_render(s, 12345)
+            s.rollback()
+            s.execute(text("SELECT 1"))
+            to_render(s, 67890)
+            s.commit()
+        finally:
+            configure_documents(app)
+    assert sent == [67890]

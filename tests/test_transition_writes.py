@@ -222,14 +222,17 @@ def test_the_lock_reads_the_task_and_its_case_as_they_stand_over_what_the_sessio
             with other.begin() as conn:  # meanwhile, elsewhere
                 conn.execute(text("UPDATE cases SET title = :t WHERE id = :id"),
                              {"t": "另一处改过的标题", "id": case["id"]})
-                conn.execute(text("UPDATE tasks SET assignee_id = :u WHERE id = :id"), {"u": user.id, "id": task["id"]})
+                conn.execute(text("UPDATE tasks SET title = :t WHERE id = :id"),
+                             {"t": "另一处改过的任务", "id": task["id"]})
                 conn.execute(text("INSERT INTO task_candidates (task_id, user_id) VALUES (:t, :u)"),
                              {"t": task["id"], "u": user.id})
         finally:
             other.dispose()
         engine.complete_task(task["id"], user, {"response": "已整改"})
         assert db.session.get(Case, case["id"]) is held_case and held_case.title == "另一处改过的标题"
-        assert (held_task.status, held_task.assignee_id, held_task.completed_by_id) == ("completed", user.id, user.id)
+        # Columns the completion does not write show the other transaction's values; those it writes, its own.
+        assert (held_task.title, held_task.status, held_task.completed_by_id) == (
+            "另一处改过的任务", "completed", user.id)
         assert [c.user_id for c in held_task.candidates] == [user.id]
         db.session.commit()
     again = api("keqiao_inspector").get(f"/cases/{case['id']}").json

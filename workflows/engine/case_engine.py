@@ -44,7 +44,7 @@ from models import (
     User,
 )
 from models.json_rows import JsonRows
-from models.loaded import loaded, persisted
+from models.loaded import loaded, persisted, set_committed
 from workflows import access, commits, held_rows, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
@@ -400,7 +400,7 @@ class CaseEngine:
             spiff_task.set_data(**data)
             self._run(s, model, spiff_task.run, now)
             # Written by the mirror, with any task the step cancels, by a statement of its own.
-            _set_committed(row, status=TASK_COMPLETED, completed_at=now, completed_by_id=actor.id,
+            set_committed(row, status=TASK_COMPLETED, completed_at=now, completed_by_id=actor.id,
                            assignee_id=actor.id if row.assignee_id is None else row.assignee_id)
             with history.held(s):
                 self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
@@ -627,7 +627,7 @@ class CaseEngine:
         completed = workflow.is_completed()
         if completed:
             changes.update(status=CASE_COMPLETED, completed_at=now, next_timer_at=None)
-        _set_committed(case, **changes)
+        set_committed(case, **changes)
         for event in events:
             self._deliver(s, case, event, actor, now)
         if completed:
@@ -650,7 +650,7 @@ class CaseEngine:
         ended = [held.done] if held.done is not None else []
         for row in open_rows:
             if row.spiff_id not in ready:
-                _set_committed(row, status=TASK_CANCELLED, completed_at=now)
+                set_committed(row, status=TASK_CANCELLED, completed_at=now)
                 ended.append(row)
                 self._event(s, case, actor, "task_cancelled", now, row)
         _write_ended(s, ended)
@@ -860,8 +860,8 @@ _ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", ex
                                           User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
 # A transition writes its case and task rows by these, not through the ORM's unit of work (flushing them
-# was a sixth of the web side's CPU per API completion: `prof_api.py` under py-spy). The objects are kept
-# in step by ``_set_committed`` and ``_persisted``, so what reads them after sees what was written.
+# was a sixth of the web side's CPU per API completion: `prof_api.py` under py-spy). The objects are kept in
+# step by ``set_committed`` and ``persisted`` (models/loaded.py), so what reads them after sees what was written.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 # The case's one UPDATE a transition: SET names the columns the parameters give (status when it ends).
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_id_"))
@@ -988,13 +988,6 @@ def _next_timer(workflow, census: TaskCensus) -> datetime | None:
             except (ValueError, TypeError):
                 continue
     return min(instants) if instants else None
-
-
-def _set_committed(entity, **values) -> None:
-    """Set what a Core statement writes (or is about to) as the entity's loaded values: readers see them,
-    and the unit of work has nothing to flush."""
-    for key, value in values.items():
-        set_committed_value(entity, key, value)
 
 
 def _write_ended(s: Session, rows: list) -> None:

@@ -176,7 +176,9 @@ def _entry(s, response) -> Callable[[bool], None] | None:
 
 def _not_written(status: int) -> None:
     health.AUDIT_FAILURES.inc()
-    log.exception("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
+    # Not log.exception: a commit that failed is reported here outside its except clause (its traceback is
+    # logged where the request's end caught it).
+    log.error("AUDIT ENTRY NOT WRITTEN: %s %s -> %s", request.method, request.path, status)
 
 
 def _append(s, status: int, disposition: str):

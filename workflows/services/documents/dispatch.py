@@ -25,8 +25,7 @@ _in_process: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def to_render(s: Session, doc_id: int) -> None:
-    """Have the document's PDF rendered once ``s`` commits. Rolled-back ids are harmless: the
-    renderer finds nothing pending under them."""
+    """Have the document's PDF rendered once ``s`` commits; a rollback forgets it (``_after_rollback``)."""
     s.info.setdefault(_PENDING, []).append(doc_id)
 
 
@@ -83,3 +82,10 @@ def _after_commit(s: Session) -> None:
             dispatcher(list(ids))
     except Exception:  # the transition has committed; the sweep renders what is left pending
         log.exception("documents %s were not rendered after the commit; the periodic sweep will", ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(s: Session) -> None:
+    # The documents went with the transaction: the session's next commit (a refused request's audit entry)
+    # must not send them to be rendered.
+    s.info.pop(_PENDING, None)
