@@ -34,6 +34,7 @@ Models use ``add_working_days(instant, n)`` and ``add_period(instant, amount, un
 expressions: ``install()`` (called where the engine is built) hands the engine this calendar, read in
 the running transition's session.
 """
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -63,6 +64,10 @@ _kept = reference_cache.Kept()
 FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
 
+# Kept per day: the package finds its first and last year by scanning all its holidays on every call,
+# and a transition asks about a day several times (the deadline, its reminders, the form's check). A day's
+# answer only changes with the package, that is with a new process.
+@functools.lru_cache(maxsize=8192)
 def _national_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
