@@ -95,19 +95,20 @@ def test_a_writing_api_request_commits_its_work_reply_and_audit_entry_at_once(ap
 
 @pytest.fixture
 def unrecordable(database_url):
-    """``unrecordable(status)``: the database refuses the audit entry of an API completion answered ``status``
-    (and only that one), a fault of the trail itself, met in the request's last transaction. Gives what mends it."""
+    """``unrecordable(status, endpoint)``: the database refuses the audit entry of a request to ``endpoint`` (an
+    API completion unless told) answered ``status`` (and only that one), a fault of the trail itself, met in the
+    request's last transaction. Gives what mends it."""
     mends = []
 
-    def refuse(status: int):
-        name = f"test_refused_{status}"
+    def refuse(status: int, endpoint: str = "api.complete"):
+        name = f"test_refused_{status}_{endpoint.replace('.', '_')}"
         if database_url.startswith("postgresql"):
             raw_sql(database_url, f"ALTER TABLE audit_entries ADD CONSTRAINT {name} CHECK "
-                                  f"(NOT (status = {status} AND endpoint = 'api.complete')) NOT VALID")
+                                  f"(NOT (status = {status} AND endpoint = '{endpoint}')) NOT VALID")
             mend = f"ALTER TABLE audit_entries DROP CONSTRAINT {name}"
         else:
             raw_sql(database_url, f"CREATE TRIGGER {name} BEFORE INSERT ON audit_entries "
-                                  f"WHEN NEW.status = {status} AND NEW.endpoint = 'api.complete' "
+                                  f"WHEN NEW.status = {status} AND NEW.endpoint = '{endpoint}' "
                                   "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
             mend = f"DROP TRIGGER {name}"
         mends.append(mend)
@@ -212,3 +213,54 @@ def test_a_server_error_after_the_transition_keeps_nothing_but_its_entry(failing
     [entry] = audit_rows(app, "/test-only/open-then-fail")
     assert (entry.kind, entry.status, entry.outcome, entry.detail["exception"]) == (
         "write", 500, "error", "RuntimeError")
+
+
+def test_a_page_write_is_committed_with_its_audit_entry_or_not_at_all(app, browser, unrecordable):
+    """A view that writes without the engine (the city admin's working calendar) ends its writes with
+    ``writes_done()``: the change and its entry are one transaction, and an entry the trail refuses takes
+    the change with it. The answer is then the error, not the page's success."""
+    from models import CalendarAdjustment
+
+    admin = browser("admin")
+    change = {"day": "2027-01-04", "working": "off", "note": "城市停气检修"}
+    mend = unrecordable(302, "working_calendar.index")
+    refused = admin.form_post("/admin/calendar", change)
+    assert refused.status_code == 500
+    assert count(app, CalendarAdjustment) == 0
+    [entry] = audit_rows(app, "/admin/calendar")
+    assert (entry.kind, entry.status, entry.outcome) == ("write", 500, "error")
+
+    mend()
+    with statements(app, transactions=True) as seen:
+        done = admin.form_post("/admin/calendar", change)
+    assert done.status_code == 302
+    assert count(app, CalendarAdjustment, CalendarAdjustment.note == "城市停气检修") == 1
+    # The page's read (a GET, its own transaction, rolled back) and then the post: one BEGIN … COMMIT
+    # holding the adjustment and, after it, the entry.
+    post = seen[len(seen) - 1 - seen[::-1].index("BEGIN"):]
+    assert post[-1] == "COMMIT" and "ROLLBACK" not in post and post.count("BEGIN") == 1, post
+    assert first(post, "INSERT INTO audit_entries", first(post, "INSERT INTO calendar_adjustments")) > 0
+    assert [(e.status, e.outcome) for e in audit_rows(app, "/admin/calendar")] == [(500, "error"), (302, "success")]
+
+
+def test_an_api_write_without_the_engine_is_not_kept_without_its_entry(app, api, unrecordable):
+    """The same for the API's own writes (an enterprise registered over the API): nothing is kept, and the
+    client is told the error, when the trail refuses the entry; the request, sent again, registers it once."""
+    from models import Enterprise, Region
+    from models.uscc import make_uscc
+
+    admin = api("admin")
+    with app.app_context():
+        county = db.session.scalar(select(Region.id).where(Region.name == "柯桥区"))
+    body = {"name": "柯桥新奥燃气九号站", "uscc": make_uscc("91330603MB0000098"), "kind": "pipeline",
+            "county_id": county, "address": "柯桥区笛扬路 9 号", "lon": 120.5, "lat": 30.05}
+    mend = unrecordable(201, "register_api.create_enterprise")
+    refused = admin.post("/enterprises", body)
+    assert refused.status_code == 500 and refused.json["error"]["code"] == "internal_server_error"
+    assert count(app, Enterprise, Enterprise.uscc == body["uscc"]) == 0
+    mend()
+    made = admin.post("/enterprises", body)
+    assert made.status_code == 201, made.json
+    assert count(app, Enterprise, Enterprise.uscc == body["uscc"]) == 1
+    assert [(e.status, e.outcome) for e in audit_rows(app, "/api/v1/enterprises")] == [(500, "error"),
+                                                                                       (201, "success")]

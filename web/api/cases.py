@@ -13,6 +13,7 @@ from web.common import task_context, taskflow
 from web.common.http_errors import json_error
 from web.common.params import MAX_ID, json_id
 from web.common.rights import api_scope, check_right
+from web.common.unit_of_work import writes_done
 from web.extensions import case_engine, db
 from web.pages import notifications
 from web.pages.admin import process_models
@@ -349,7 +350,7 @@ def upload_attachment():
     att = attachments.new_attachment(display_filename(upload.filename), upload.mimetype, content,
                                      uploaded_by_id=me().id, enterprise_id=me().enterprise_id)
     db.session.add(att)
-    db.session.commit()
+    writes_done()
     return jsonify({"id": att.id, "filename": att.filename, "size": att.size,
                     "url": url_for("api.download_attachment", att_id=att.id)}), 201
 

@@ -12,6 +12,7 @@ from web.api import area
 from web.common import dataflow
 from web.common.http_errors import json_error
 from web.common.rights import api_scope
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.services import data_files
@@ -135,5 +136,5 @@ def add_record_files(kind_key, record_id):
             raise InvalidInput(f"{name}: {problem}", {"file": [f"{name}: {problem}"]})
         files.append(new_file(upload, file_kind, content))
     data_files.attach(db.session, record, files, user.id)
-    db.session.commit()
+    writes_done()
     return jsonify(dataflow.file_dicts(data_files.files_of(db.session, [record])[record.id])), 201

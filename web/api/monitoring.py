@@ -25,6 +25,7 @@ from web.common import taskflow
 from web.common.http_errors import json_error
 from web.common.params import MAX_ID, json_id, range_message, whole_number
 from web.common.rights import api_scope, check_right
+from web.common.unit_of_work import writes_done
 from web.extensions import case_engine, db
 from workflows import access
 from workflows.engine import clock
@@ -173,8 +174,8 @@ def post_readings():
     monitoring.lock_enterprise(s, enterprise_id)
     monitoring.store_readings(s, enterprise_id, accepted, now)
     opened = monitoring.evaluate(s, enterprise_id, accepted, now, engine=case_engine())
-    opened = [warning_dict(w) for w in opened]  # before the commit expires them (one SELECT each after)
-    s.commit()
+    opened = [warning_dict(w) for w in opened]
+    writes_done()
     return jsonify({"accepted": len(accepted), "rejected": rejected, "warnings_opened": opened}), 202
 
 
@@ -422,5 +423,5 @@ def put_threshold_rules():
     if errors:
         raise InvalidInput("invalid threshold rules", errors)
     save_rules(clean, me().id)
-    db.session.commit()
+    writes_done()
     return jsonify({"items": rules_list()})

@@ -9,6 +9,7 @@ from models import ENTERPRISE_KINDS, Enterprise
 from web import api
 from web.api import area
 from web.common.rights import api_scope, check_right
+from web.common.unit_of_work import writes_done
 from web.common.xlsx import local
 from web.extensions import db
 from workflows import access
@@ -109,7 +110,7 @@ def create_enterprise():
         enterprise = register.create(db.session, me, values, clock.now(), source="api")
     except InvalidInput as exc:
         raise _worded(exc) from None
-    db.session.commit()
+    writes_done()
     return jsonify(as_dict(enterprise, history=True)), 201
 
 
@@ -138,7 +139,7 @@ def patch_enterprise(enterprise_id):
             register.set_active(db.session, me, enterprise, data["active"], clock.now())
     except InvalidInput as exc:
         raise _worded(exc) from None
-    db.session.commit()
+    writes_done()
     return jsonify(as_dict(enterprise, history=True))
 
 

@@ -14,6 +14,7 @@ from models import (
     Enterprise,
 )
 from models.crypto import FieldCipher
+from web.common.unit_of_work import writes_done
 from web.extensions import case_engine, db
 from workflows import access
 from workflows.errors import Forbidden, InvalidInput, NotFound
@@ -83,7 +84,7 @@ def submit(kind, user, records: list, source: str, validated: list | None = None
         valid.append((index, data))
     result = datadock.submit(db.session, case_engine(), cipher(), kind, enterprise, user, source, records,
                              valid, rejected, uploads=uploads)
-    db.session.commit()
+    writes_done()
     return result
 
 

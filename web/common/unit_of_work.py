@@ -9,25 +9,27 @@ ends, so a long-lived worker never serves one transition from another's identity
 Who commits (docs/engine.md, "Units of work"):
 
 - Outside a request the engine's operations commit as they end (``workflows.commits``).
-- In a request the request owns the commit. The engine's operations only flush; the reply is read in
+- In a request the request owns the commit. The engine's operations, and a view's ``writes_done()``, only
+  flush (every ``commits.commit`` of the request's session does); the reply is read in
   the same transaction; at the request's end (the first after-request hook, when the response and its
   status are known) the steps registered with ``at_request_end`` write into that transaction (the
   idempotency answer, then the audit entry, whose append locks the chain's head and so comes last) and
   the request commits once. The head is locked from the append to that commit only.
 - A unit of work that fails is rolled back (the engine refused: a 4xx), and the steps then write the
-  request's entry in a transaction of their own, as for a request that wrote nothing or wrote and
-  committed by itself (a view that writes without the engine commits ``db.session`` itself; what it
-  left uncommitted is rolled back, as before). A server error (5xx) rolls the request's work back too.
+  request's entry in a transaction of their own, as for a request that wrote nothing (what a view left
+  without ``writes_done()`` is rolled back). A server error (5xx) rolls the request's work back too.
 - If the steps or the commit fail, the request's work is rolled back with them: nothing is committed
   without its audit entry, and the response becomes the error (503 when the database is unavailable,
   else 500), which the steps then record, each in a transaction of its own (so the key is given back
   even if the entry fails again). The client is never told 2xx for work that was not kept. Where no work
-  waited (a refusal, a read, a view that committed by itself), a failed step costs only itself: the others
-  settle alone.
+  waited (a refusal, a read, a step of signing in), a failed step costs only itself: the others settle
+  alone.
 - Exceptions: an engine operation whose documents render in this process at commit (inline, the
   embedded default) commits at once, so its reply lists the PDFs rendered, as documented; and a second
   unit of work in the same request first commits what the one before left, so that its failure never
-  undoes the other's work.
+  undoes the other's work. The steps of signing in and out (failed attempts, sign-in records), the API
+  key's last use and an idempotency key's claim commit as they happen: they must stand whatever the
+  request then does.
 """
 import logging
 from collections.abc import Callable, Iterator
@@ -119,6 +121,17 @@ def register(app: Flask) -> None:
 def _own_commit() -> None:
     # Only a dispatched request ends in ``_end``: a bare test_request_context leaves commits to the engine.
     g.setdefault(_OWNED, True)
+    # Every ``commits.commit`` of the request (a view's ``writes_done``, a service's) leaves its writes for
+    # the request's end, as the engine's do.
+    commits.commit_with(db.session(), _left_for_the_request)
+
+
+def writes_done() -> None:
+    """A view's writes are complete. In a request they are flushed now (a constraint they break is raised
+    here, in the view, which may answer it) and committed at the request's end, in one transaction with
+    its audit entry: nothing a request changes is kept without its entry, and an entry that cannot be
+    written takes the change with it. Outside a request (a command, a job) they are committed now."""
+    commits.commit(db.session())
 
 
 def _end(response: Response) -> Response:

@@ -10,6 +10,7 @@ from forms.certificate import KINDS
 from forms.certificate_register import ACTION_LABELS, STATUS_LABELS, CertificateFilterForm, RevokeForm
 from models import Region
 from web.common import xlsx
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.engine import clock
 from workflows.errors import InvalidInput
@@ -82,6 +83,6 @@ def revoke(certificate_id):
     except InvalidInput:
         form.reason.errors = [_("Say why the certificate is revoked.")]
         return _detail(cert, form, 422)
-    db.session.commit()
+    writes_done()
     flash(_("Certificate %(number)s is revoked.", number=cert.number), "success")
     return redirect(url_for(".detail", certificate_id=cert.id), 303)

@@ -10,6 +10,7 @@ from forms import FORMS
 from forms.drafts import DraftRefused, check
 from web.common import taskflow
 from web.common.http_errors import json_error
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows import access
 from workflows.engine import clock
@@ -83,7 +84,7 @@ def save(task_id):
         draft = task_drafts.save(db.session, task, user, data, clock.now())
     except Conflict:  # completed while this save was on its way (the page autosaves as it is sent)
         return _no_longer_open()
-    db.session.commit()
+    writes_done()
     return jsonify(_saved(draft))
 
 
@@ -94,7 +95,7 @@ def discard(task_id):
     if refused:
         return refused
     task_drafts.discard(db.session, task.id, current_user)
-    db.session.commit()
+    writes_done()
     return "", 204
 
 
@@ -114,4 +115,4 @@ def restore(form, task, user):
 def completed(task):
     """The task is done: its drafts go (everyone's)."""
     task_drafts.discard(db.session, task.id)
-    db.session.commit()
+    writes_done()

@@ -14,6 +14,7 @@ from web.common import taskflow, xlsx
 from web.common.http_errors import json_error
 from web.common.labels import AUDIENCES
 from web.common.params import small_int
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows import access
 from workflows.errors import InvalidInput
@@ -119,7 +120,7 @@ def rules():
                           "level": entry.level.data, "active": bool(entry.active.data)})
         if not bad:
             monitoring.save_rules(clean, current_user.id)
-            db.session.commit()
+            writes_done()
             flash(_("Threshold rules saved. The next readings are checked against them."), "success")
             return redirect(url_for("warnings.rules"))
     flash(_("The rules were not saved: see the messages below."), "error")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from models import TASK_OPEN, Notification, Task
 from web.common import taskflow
 from web.common.params import small_int
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows import access
 
@@ -43,7 +44,7 @@ def mark_read(user, ids=None) -> int:
             return 0
         stmt = stmt.where(Notification.id.in_(ids))
     result = db.session.execute(stmt.values(read_at=datetime.now(UTC)).execution_options(synchronize_session=False))
-    db.session.commit()
+    writes_done()
     return result.rowcount
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from forms.auth import ChangePasswordForm, ResetPasswordForm, SignOutOthersForm
 from models import User
 from web.common.security import hash_password, verify_hash, verify_password
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.engine import clock
 from workflows.services import password_rules, sign_ins, totp
@@ -57,7 +58,7 @@ def change_password():
                 # of this one's cookie taken before now, ends.
                 password_rules.set_password(db.session, user, form.new.data, hash_password, clock.now(),
                                        keep_session=rekey_sign_in())
-                db.session.commit()
+                writes_done()
                 flash(_("Your password has been changed."), "info")
                 return redirect(url_for("queue.index"))
     status = 422 if form.errors else 200
@@ -83,7 +84,7 @@ def reset_password(user_id):
         password_rules.set_password(db.session, target, temporary, hash_password, clock.now(), must_change=True)
         if form.reset_totp.data:
             totp.reset(db.session, target)
-        db.session.commit()
+        writes_done()
         # Shown once, on this page only: it is stored as its hash like any password.
         return render_template("account_reset_done.html", target=target, temporary=temporary,
                                totp_reset=bool(form.reset_totp.data))
@@ -124,6 +125,6 @@ def sign_out_others():
     if not form.validate_on_submit():
         return _sessions_page(form, 422)
     ended = sign_ins.end_all(db.session, current_user.id, keep=current_sign_in())
-    db.session.commit()
+    writes_done()
     flash(_("Signed out of %(n)d other sessions.", n=ended), "success")
     return redirect(url_for("account.sessions"), 303)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from forms.channels import CATEGORY_LABELS, CHANNEL_LABELS, ChannelChoiceForm, field_name
 from models.crypto import mask
 from web.common.dataflow import cipher
-from web.extensions import db
+from web.common.unit_of_work import writes_done
 from workflows.notify import CATEGORIES, MAIL, SMS, chosen_channels
 
 bp = Blueprint("notification_channels", __name__)
@@ -38,7 +38,7 @@ def choices():
             form.mobile.errors = [_("SMS needs a mobile number.")]
             return _page(form, 422)
         user.notify_channels = choice
-        db.session.commit()
+        writes_done()
         flash(_("Your notification choices are saved."), "success")
         return redirect(url_for(".choices"))
     for c in CATEGORIES:

@@ -12,6 +12,7 @@ from forms.enterprises import StaffAccountForm
 from models import ROLE_ENTERPRISE_STAFF, User
 from web.common.rights import check_right
 from web.common.security import hash_password
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.services import password_rules, sign_ins
 
@@ -55,7 +56,7 @@ def create():
     db.session.flush()
     password = password_rules.temporary_password()
     password_rules.set_password(db.session, account, password, hash_password, datetime.now(UTC), must_change=True)
-    db.session.commit()
+    writes_done()
     # The one-time password is in this answer only; the person changes it at the first sign-in.
     return _page(StaffAccountForm(formdata=None), 201, password=password, created=account)
 
@@ -71,7 +72,7 @@ def set_active(user_id):
     person.active = wanted == "1"
     if not person.active:
         sign_ins.end_all(db.session, person.id)
-    db.session.commit()
+    writes_done()
     flash(_("%(name)s can sign in again.", name=person.display_name) if person.active
           else _("%(name)s is deactivated: no sign-in, no API key.", name=person.display_name), "success")
     return redirect(url_for(".index"), 303)

@@ -11,6 +11,7 @@ from forms.users import ApiKeyForm
 from models import ApiToken
 from web.common.rights import SCOPE_LABELS
 from web.common.security import TokenError, new_token, revoke_token
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.permissions import allowed_scopes, has_right
 
@@ -55,7 +56,7 @@ def create():
         field = {"expires_at": "days"}.get(exc.field, exc.field)
         form[field].errors = [exc.message]
         return _page(form, status=422)
-    db.session.commit()
+    writes_done()
     # The secret is in this one answer only: it is not stored, and reloading the page does not show it.
     return _page(_form(), secret=raw, status=201)
 
@@ -67,7 +68,7 @@ def revoke(token_id):
     if token is None or (token.user_id != current_user.id and not managing):
         abort(404)
     if revoke_token(db.session, token, current_user):
-        db.session.commit()
+        writes_done()
         flash(_("API key %(prefix)s… revoked.", prefix=token.prefix), "success")
     back = request.form.get("next", "")
     if managing and back.startswith("/admin/users"):

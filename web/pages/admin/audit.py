@@ -3,14 +3,12 @@ export and refused request (no blueprint needs to change), and the city admin's 
 export it and edit the abnormal-operation rules.
 
 The entry is the last statement of the request's last transaction (web/common/unit_of_work.py): a request
-whose engine operation left its work for the request's commit commits that work, its reply's reads, its
-idempotency answer and its entry at once; any other (refused, read-only, or one whose view committed by
-itself) writes its entry in a short transaction of its own after its own was rolled back. The chain's head
-is locked from the append to that commit only; the alert rules run after it. A failed entry is logged and
-counted (``gasflow_audit_write_failures_total``); work an engine operation left for the request's commit
-is rolled back with it and the response is the error. A view that committed by itself has kept its work
-by then: its entry failing is logged and counted only (the views that still commit themselves, such as
-the admin's user and key pages, are not yet under the request's commit).
+that left work for the request's commit (an engine operation, a view's ``writes_done()``) commits that work,
+its reply's reads, its idempotency answer and its entry at once; any other (refused, read-only, or a step of
+signing in, which commits as it happens) writes its entry in a short transaction of its own after its own
+was rolled back. The chain's head is locked from the append to that commit only; the alert rules run after
+it. A failed entry is logged and counted (``gasflow_audit_write_failures_total``); work left for the
+request's commit is rolled back with it and the response is the error.
 """
 import io
 import logging
@@ -42,7 +40,7 @@ from forms.audit import KIND_LABELS, AuditFilterForm, AuditRulesForm
 from models import AuditAlert, AuditEntry, User
 from web import health
 from web.common.params import page_number, page_of
-from web.common.unit_of_work import at_request_end
+from web.common.unit_of_work import at_request_end, writes_done
 from web.common.xlsx import cell as xlsx_cell
 from web.extensions import db
 from web.pages import notifications
@@ -401,7 +399,7 @@ def rules():
                                                  "weekdays": sorted(form.off_hours_weekdays.data or [])}
         for rule in current.values():
             audit_rules.save(db.session, rule, current_user.id, now)
-        db.session.commit()
+        writes_done()
         flash(_("Audit rules saved."), "success")
         return redirect(url_for("audit.rules"), 303)
     status = 422 if form.errors else 200

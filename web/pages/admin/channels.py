@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from forms.channels import CATEGORY_LABELS, CHANNEL_LABELS, RobotForm, RobotSwitchForm
 from models import DELIVERY_FAILED, DELIVERY_PENDING, Delivery, NotificationRobot, Region
 from web.common.dataflow import cipher
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.engine import clock
 from workflows.errors import Forbidden
@@ -61,7 +62,7 @@ def add_robot():
         name=form.name.data.strip(), channel=form.channel.data, region_id=form.region_id.data or None,
         url=box.encrypt(form.url.data.strip()), secret=box.encrypt(form.secret.data) if form.secret.data else None,
         categories=list(form.categories.data), active=True, created_at=clock.now()))
-    db.session.commit()
+    writes_done()
     flash(_("The group robot is added."), "success")
     return redirect(url_for(".index"))
 
@@ -75,7 +76,7 @@ def switch_robot(robot_id):
     if not form.validate():
         abort(400)
     robot.active = bool(form.active.data)
-    db.session.commit()
+    writes_done()
     flash(_("The group robot is switched on.") if robot.active else _("The group robot is switched off."), "success")
     return redirect(url_for(".index"))
 
@@ -86,6 +87,6 @@ def retry():
     if not ids:
         ids = list(db.session.scalars(select(Delivery.id).where(Delivery.status == DELIVERY_FAILED).limit(500)))
     count = send_again(db.session, ids, clock.now())
-    db.session.commit()
+    writes_done()
     flash(_("%(n)d messages will be sent again.", n=count), "success")
     return redirect(url_for(".index"))

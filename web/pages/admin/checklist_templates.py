@@ -23,6 +23,7 @@ from forms.checklist_file import (
 from models import TEMPLATE_KINDS, ChecklistTemplate
 from web.common.labels import TEMPLATE_KIND_LABELS
 from web.common.params import small_int
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
@@ -67,7 +68,7 @@ def store(kind: str, name: str | None, items: list[dict]) -> tuple[ChecklistTemp
             db.session.execute(update(ChecklistTemplate).where(ChecklistTemplate.kind == kind,
                                                                ChecklistTemplate.id != template.id)
                                .values(active=False))
-            db.session.commit()
+            writes_done()
             return template, True
         except IntegrityError:
             # Another admin stored this version number a moment ago: read the new latest and compare again.

@@ -18,6 +18,7 @@ from forms.enterprises import (
 from models import Enterprise, Region
 from web.common import xlsx
 from web.common.rights import check_right
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows import access
 from workflows.engine import clock
@@ -77,7 +78,7 @@ def new():
             except InvalidInput as exc:
                 _apply_errors(form, exc)
             else:
-                db.session.commit()
+                writes_done()
                 flash(_("%(name)s is registered.", name=enterprise.name), "success")
                 return redirect(url_for(".detail", enterprise_id=enterprise.id), 303)
         return render_template("admin/enterprise_form.html", form=form, enterprise=None), 422
@@ -115,7 +116,7 @@ def detail(enterprise_id):
         except InvalidInput as exc:
             _apply_errors(form, exc)
         else:
-            db.session.commit()
+            writes_done()
             flash(_("Saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for(".detail", enterprise_id=enterprise.id), 303)
     db.session.rollback()
@@ -130,7 +131,7 @@ def set_active(enterprise_id):
     if wanted not in ("0", "1"):
         abort(400)
     off = register.set_active(db.session, _me(), enterprise, wanted == "1", clock.now())
-    db.session.commit()
+    writes_done()
     flash(_("%(name)s is active again; reactivate its accounts one by one.", name=enterprise.name) if wanted == "1"
           else _("%(name)s is deactivated, with its %(n)d accounts.", name=enterprise.name, n=off), "success")
     return redirect(url_for(".detail", enterprise_id=enterprise.id), 303)
@@ -182,7 +183,7 @@ def excel_import():
                        dict(sorted(problems.items())))
     if not created:
         return refused([_("The file holds no enterprise.")])
-    db.session.commit()
+    writes_done()
     flash(_("%(n)d enterprises are registered.", n=created), "success")
     return redirect(url_for(".index"), 303)
 
@@ -200,7 +201,7 @@ def regions():
             except InvalidInput as exc:
                 _apply_errors(form, exc)
             else:
-                db.session.commit()
+                writes_done()
                 flash(_("%(name)s is added.", name=region.name), "success")
                 return redirect(url_for(".regions"), 303)
         status = 422

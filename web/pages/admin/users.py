@@ -14,6 +14,7 @@ from models import ApiToken, Enterprise, Region, User, UserRight
 from web.common.params import small_int
 from web.common.rights import label
 from web.common.security import hash_password
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.errors import Forbidden
 from workflows.permissions import grantable, has_right, overrides, role_default
@@ -75,7 +76,7 @@ def new():
                     email=(form.email.data or "").strip(), password_hash=hash_password(form.password.data),
                     active=True)
         db.session.add(user)
-        db.session.commit()
+        writes_done()
         flash(_("Account %(name)s created.", name=username), "success")
         return redirect(url_for("users_admin.detail", user_id=user.id), 303)
     return render_template("admin/users_new.html", form=form), 422
@@ -130,7 +131,7 @@ def save_rights(user_id):
                                                   changed_at=now))
         elif row.granted != granted:
             row.granted, row.changed_by_id, row.changed_at = granted, current_user.id, now
-    db.session.commit()
+    writes_done()
     flash(_("Rights of %(name)s saved.", name=user.username), "success")
     return redirect(url_for("users_admin.detail", user_id=user.id), 303)
 
@@ -148,7 +149,7 @@ def set_active(user_id):
     user.active = wanted == "1"
     if not user.active:  # reactivating later must not bring back what was signed in before
         sign_ins.end_all(db.session, user.id)
-    db.session.commit()
+    writes_done()
     flash(_("%(name)s can sign in again.", name=user.username) if user.active
           else _("%(name)s is deactivated: no sign-in, no API key.", name=user.username), "success")
     return redirect(url_for("users_admin.detail", user_id=user.id), 303)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from forms.calendar import CalendarAdjustmentForm
 from models import CalendarAdjustment
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.engine import clock
 from workflows.errors import Forbidden
@@ -49,7 +50,7 @@ def index():
                 db.session.add(row)
             row.working = form.working.data == "working"
             row.note = (form.note.data or "").strip()
-            db.session.commit()
+            writes_done()
             flash(_("The calendar was changed."))
             return redirect(url_for(".index"))
         status = 422
@@ -65,6 +66,6 @@ def delete(adjustment_id: int):
     row = db.session.get(CalendarAdjustment, adjustment_id)
     if row is not None:  # already removed (a second click): the same answer
         db.session.delete(row)
-        db.session.commit()
+        writes_done()
     flash(_("The calendar was changed."))
     return redirect(url_for(".index"))

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from forms.info import ACCEPT, CATEGORIES, STATUSES, InfoItemForm, InfoSearchForm
 from models import INFO_CATEGORIES, INFO_STATUSES, ROLE_CITY_ADMIN, InfoItem, Region
 from web.common.params import page_number, page_of
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows.errors import Conflict
 from workflows.permissions import has_right
@@ -64,7 +65,7 @@ def index():
 def detail(item_id):
     item = service.published_item(db.session, item_id)
     service.count_view(db.session, item)
-    db.session.commit()
+    writes_done()
     db.session.refresh(item)
     return render_template("info/detail.html", item=item, labels=labels(), editor=False)
 
@@ -135,7 +136,7 @@ def new():
             return _form_page(form, None, 422)
         item = service.create_item(db.session, user, form.item_fields(),
                                    [service.NewFile(*f) for f in form.new_files()])
-        db.session.commit()
+        writes_done()
         flash(_("Draft saved. Publish it when it is ready."), "success")
         return redirect(url_for("info.preview", item_id=item.id))
     return _form_page(form, None)
@@ -164,7 +165,7 @@ def edit(item_id):
         remove = form.remove_files.data or [] if "remove_files" in form else []
         service.update_item(db.session, user, item, form.item_fields(),
                             [service.NewFile(*f) for f in form.new_files()], remove)
-        db.session.commit()
+        writes_done()
         flash(_("Draft saved."), "success")
         return redirect(url_for("info.preview", item_id=item.id))
     return _form_page(form, item)
@@ -182,7 +183,7 @@ def act(item_id, action):
             db.session.rollback()
             flash(_("Only a draft that was never published can be deleted; withdraw it instead."), "error")
             return render_template("info/detail.html", item=item, labels=labels(), editor=True), 409
-        db.session.commit()
+        writes_done()
         flash(_("Draft deleted."), "success")
         return redirect(url_for("info.manage"))
     if action not in service.TRANSITIONS:
@@ -193,7 +194,7 @@ def act(item_id, action):
         db.session.rollback()
         flash(CONFLICTS[action](), "error")
         return render_template("info/detail.html", item=item, labels=labels(), editor=True), 409
-    db.session.commit()
+    writes_done()
     flash({"publish": _("Published: the item is on the public site."),
            "withdraw": _("Withdrawn: the item left the public site and is kept here."),
            "revise": _("The item is a draft again; edit it and publish it anew.")}[action], "success")

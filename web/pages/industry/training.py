@@ -17,6 +17,7 @@ from models import AUTHORITY_ROLES, PublicityActivity, TrainingSession
 from web.common import xlsx
 from web.common.http_errors import json_error
 from web.common.params import page_number, page_of
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from workflows import access
 from workflows.services import training_records as service
@@ -79,7 +80,7 @@ def new_session():
             flash(_("The session was not saved: see the messages below."), "error")
             return render_template("training/new.html", form=form, title=_("Record a training session")), 422
         session = service.record_session(db.session, user, form.session_fields(), form.trainees)
-        db.session.commit()
+        writes_done()
         flash(_("Training session recorded: %(n)s trainees, %(q)s qualified.", n=session.trainee_count,
                 q=session.qualified_count), "success")
         return redirect(url_for("training.session", session_id=session.id))
@@ -102,7 +103,7 @@ def new_publicity():
             flash(_("The activity was not saved: see the messages below."), "error")
             return render_template("training/new.html", form=form, title=_("Record a publicity activity")), 422
         activity = service.record_publicity(db.session, user, form.activity_fields())
-        db.session.commit()
+        writes_done()
         flash(_("Publicity activity recorded."), "success")
         return redirect(url_for("training.activity", activity_id=activity.id))
     return render_template("training/new.html", form=form, title=_("Record a publicity activity"))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from forms.data_kinds import PERIODIC
 from models import Region
 from web.common import xlsx
+from web.common.unit_of_work import writes_done
 from web.extensions import db
 from web.pages.map import KIND_LABELS
 from web.pages.portal.dashboard import authority_user
@@ -139,7 +140,7 @@ def publish(quarter):
         abort(404)
     except NotFound:
         abort(404)
-    db.session.commit()
+    writes_done()
     flash(_("%(n)s credit grades published.", n=n))
     return redirect(url_for("measures.index", quarter=quarter))
 
@@ -160,7 +161,7 @@ def draft(quarter):
         flash(_("A quarter's grades are drafted once it has ended."))
         return redirect(url_for("measures.index", quarter=name))
     n = safety_scores.compute_grades(db.session, name, today(), clock.now())
-    db.session.commit()
+    writes_done()
     flash(_("%(n)s credit grades drafted.", n=n))
     return redirect(url_for("measures.index", quarter=name))
 
