@@ -5,6 +5,8 @@ users see their own enterprise's cases and the tasks addressed to enterprises.
 Everything a caller may not see is reported as not found, never as forbidden,
 so ids of other tenants' cases leak nothing.
 """
+from dataclasses import dataclass
+
 from sqlalchemy import Boolean, Integer, and_, bindparam, exists, false, or_, select, true
 
 from models import ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
@@ -17,37 +19,54 @@ def is_enterprise_user(user) -> bool:
     return user.enterprise_id is not None and user.role in ("enterprise_admin", "enterprise_staff")
 
 
-def _area(user, model):
-    """Rows that carry their enterprise and county: the city admin sees all, a county its own, an
-    enterprise its own."""
+@dataclass(frozen=True)
+class Area:
+    """What a user sees, the one rule every scope below applies: the city admin everything, an enterprise's
+    people their enterprise, the authority's people their county; anyone else (no county) nothing."""
+    everything: bool = False
+    enterprise_id: int | None = None
+    county_id: int | None = None
+
+    def holds(self, enterprise_id, county_id) -> bool:
+        """Whether a row of ``enterprise_id`` in ``county_id`` is in the area."""
+        return self.everything or (self.enterprise_id is not None and enterprise_id == self.enterprise_id) \
+            or (self.county_id is not None and county_id == self.county_id)
+
+    def clause(self, enterprise_column, county_column):
+        """``holds`` as a WHERE clause over the two columns."""
+        if self.everything:
+            return true()
+        if self.enterprise_id is not None:
+            return enterprise_column == self.enterprise_id
+        if self.county_id is not None:
+            return county_column == self.county_id
+        return false()
+
+
+def area_of(user) -> Area:
     if user.role == ROLE_CITY_ADMIN:
-        return true()
+        return Area(everything=True)
     if is_enterprise_user(user):
-        return model.enterprise_id == user.enterprise_id
-    if user.county_id is not None:
-        return model.county_id == user.county_id
-    return false()
+        return Area(enterprise_id=user.enterprise_id)
+    return Area(county_id=user.county_id)
 
 
 def case_scope(user):
     """A WHERE clause selecting the cases ``user`` may see."""
-    return _area(user, Case)
+    return area_of(user).clause(Case.enterprise_id, Case.county_id)
 
 
 def warning_scope(user):
     """A WHERE clause selecting the early warnings ``user`` may see (the same rule as cases)."""
-    return _area(user, EarlyWarning)
+    return area_of(user).clause(EarlyWarning.enterprise_id, EarlyWarning.county_id)
 
 
 def task_scope(user):
-    """A WHERE clause selecting the tasks ``user`` may see in queues."""
-    if user.role == ROLE_CITY_ADMIN:
-        return true()
-    if is_enterprise_user(user):
-        return and_(Task.enterprise_id == user.enterprise_id, Task.role == ENTERPRISE)
-    if user.county_id is not None:
-        return Task.county_id == user.county_id
-    return false()
+    """A WHERE clause selecting the tasks ``user`` may see in queues: an enterprise's people only the tasks
+    addressed to enterprises."""
+    area = area_of(user)
+    clause = area.clause(Task.enterprise_id, Task.county_id)
+    return and_(clause, Task.role == ENTERPRISE) if area.enterprise_id is not None else clause
 
 
 def group_queue(user):
@@ -61,30 +80,17 @@ def group_queue(user):
 
 
 def enterprise_scope(user):
-    if user.role == ROLE_CITY_ADMIN:
-        return Enterprise.id.isnot(None)
-    if is_enterprise_user(user):
-        return Enterprise.id == user.enterprise_id
-    if user.county_id is not None:
-        return Enterprise.county_id == user.county_id
-    return false()
+    area = area_of(user)
+    return Enterprise.id.isnot(None) if area.everything else area.clause(Enterprise.id, Enterprise.county_id)
 
 
 def can_see_enterprise(user, enterprise) -> bool:
     """``enterprise_scope`` for one enterprise in hand."""
-    if user.role == ROLE_CITY_ADMIN:
-        return True
-    if is_enterprise_user(user):
-        return enterprise.id == user.enterprise_id
-    return user.county_id is not None and enterprise.county_id == user.county_id
+    return area_of(user).holds(enterprise.id, enterprise.county_id)
 
 
 def can_see_case(user, case) -> bool:
-    if user.role == ROLE_CITY_ADMIN:
-        return True
-    if is_enterprise_user(user):
-        return case.enterprise_id == user.enterprise_id
-    return user.county_id is not None and case.county_id == user.county_id
+    return area_of(user).holds(case.enterprise_id, case.county_id)
 
 
 # ``can_see_case`` as a clause of parameters (``visible_case_params`` gives their values), for a statement
@@ -96,19 +102,13 @@ VISIBLE_CASE = or_(bindparam("see_all", type_=Boolean()),
 
 
 def visible_case_params(user) -> dict:
-    if user.role == ROLE_CITY_ADMIN:
-        return {"see_all": True, "see_enterprise": None, "see_county": None}
-    if is_enterprise_user(user):
-        return {"see_all": False, "see_enterprise": user.enterprise_id, "see_county": None}
-    return {"see_all": False, "see_enterprise": None, "see_county": user.county_id}
+    area = area_of(user)
+    return {"see_all": area.everything, "see_enterprise": area.enterprise_id, "see_county": area.county_id}
 
 
 def can_see_task(user, task) -> bool:
-    if user.role == ROLE_CITY_ADMIN:
-        return True
-    if is_enterprise_user(user):
-        return task.enterprise_id == user.enterprise_id and task.role == ENTERPRISE
-    return user.county_id is not None and task.county_id == user.county_id
+    area = area_of(user)
+    return area.holds(task.enterprise_id, task.county_id) and (area.enterprise_id is None or task.role == ENTERPRISE)
 
 
 def can_work_task(user, task) -> bool:

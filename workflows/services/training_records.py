@@ -8,10 +8,9 @@ people listed.
 """
 from datetime import date
 
-from sqlalchemy import extract, false, func, select
+from sqlalchemy import extract, func, select
 
 from models import (
-    ROLE_CITY_ADMIN,
     TRAINEE_QUALIFIED,
     Enterprise,
     PublicityActivity,
@@ -19,7 +18,7 @@ from models import (
     Trainee,
     TrainingSession,
 )
-from workflows.access import is_enterprise_user
+from workflows.access import area_of, is_enterprise_user
 from workflows.errors import Forbidden, NotFound
 
 GROUPS = ("enterprise", "county", "month")
@@ -27,13 +26,7 @@ GROUPS = ("enterprise", "county", "month")
 
 def scope(user, model):
     """Rows of ``model`` (sessions or activities) ``user`` may read: the same rule as cases."""
-    if user.role == ROLE_CITY_ADMIN:
-        return model.id.isnot(None)
-    if is_enterprise_user(user):
-        return model.enterprise_id == user.enterprise_id
-    if user.county_id is not None:
-        return model.county_id == user.county_id
-    return false()
+    return area_of(user).clause(model.enterprise_id, model.county_id)
 
 
 def reporting_enterprise(s, user) -> Enterprise:
