@@ -254,3 +254,45 @@ def test_only_the_city_admin_edits_the_rules(app, browser, username):
 
     with app.app_context():
         assert audit_rules.rules(db.session)["bulk_export"].threshold == 20
+
+
+@pytest.mark.postgresql  # SQLite writes one transaction at a time: the race is PostgreSQL's
+def test_two_processes_evaluating_one_burst_at_once_raise_one_alert(app):
+    """Two workers' entries of one burst evaluated at the same moment: the second waits for the first's
+    episode and extends it, instead of finding none open and raising it a second time."""
+    import threading
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import Session
+
+    from models import AuditAlert
+    from web.extensions import db
+    from workflows.services import audit_rules
+
+    with app.app_context():
+        engine = db.engine
+    at = datetime.now(UTC)
+    entry = SimpleNamespace(id=None, at=at, username="", address="198.51.100.9", user_id=None)
+    subject = f"address:{entry.address}"
+    with Session(engine) as first:
+        rule = audit_rules.rules(first)[audit_rules.DENIED_BURST]
+        raised = audit_rules._episode(first, rule, subject, entry, count=20)
+        first.flush()
+        assert raised is not None
+        second_raised = []
+
+        def second_worker():
+            with Session(engine) as second:
+                second_raised.append(audit_rules._episode(second, rule, subject, entry, count=21))
+                second.commit()
+
+        worker = threading.Thread(target=second_worker)
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waits for the first's transaction, which holds the episode
+        first.commit()
+    worker.join(10)
+    assert not worker.is_alive() and second_raised == [None]  # it extended the episode
+    [alert] = alerts(app, audit_rules.DENIED_BURST)
+    assert (alert.subject, alert.matches) == (subject, 2)
+    assert isinstance(alert, AuditAlert)

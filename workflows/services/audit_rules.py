@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, text, update
 
 from models import ROLE_CITY_ADMIN, AuditAlert, AuditEntry, AuditRule, User
 from workflows import notify, reference_cache
@@ -162,12 +162,20 @@ _EXTEND_EPISODE = update(_ALERTS).where(_ALERTS.c.id == select(_ALERTS.c.id).whe
     matches=_ALERTS.c.matches + 1).returning(_ALERTS.c.id)
 
 
+_EPISODE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 def _subject(entry) -> str:
     return f"user:{entry.user_id}"
 
 
 def _episode(s, rule: Rule, subject: str, entry, **facts) -> AuditAlert | None:
     """Extend the subject's open episode of this rule, or raise a new alert and notify the city admins."""
+    if s.get_bind().dialect.name == "postgresql":
+        # One episode at a time per rule and subject, to this transaction's end: two processes evaluating
+        # entries of one burst at once would each find no open episode and raise it twice. The second waits,
+        # then its extend (a new snapshot, read committed) finds the first's alert. SQLite writes one at a time.
+        s.execute(_EPISODE_LOCK, {"key": f"audit_alert:{rule.key}:{subject}"})
     extended = s.execute(_EXTEND_EPISODE, {"p_rule": rule.key, "p_subject": subject,
                                            "p_since": entry.at - rule.window, "p_at": entry.at}).first()
     if extended is not None:
