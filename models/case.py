@@ -23,6 +23,7 @@ from .types import UTCDateTime
 
 CASE_ACTIVE, CASE_COMPLETED, CASE_CANCELLED = "active", "completed", "cancelled"
 CASE_SUSPENDED = "suspended"  # paused by a supervisor: timers stopped, tasks not to be completed
+CASE_OPEN_STATUSES = (CASE_ACTIVE, CASE_SUSPENDED)  # not yet closed: a suspended case is still work in hand
 TASK_OPEN, TASK_COMPLETED, TASK_CANCELLED = "open", "completed", "cancelled"
 
 

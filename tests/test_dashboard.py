@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import CHROMIUM_ARGS, enterprise_id, future, keep_screenshot, sign_in_form, sign_in_page
-from flows import ACCEPT, children, complete
+from flows import ACCEPT, children, complete, open_order
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -183,6 +183,42 @@ def test_dashboard_export_is_in_chinese_and_in_scope(app, api, browser):
 
 
 
+def test_a_suspended_case_is_still_open_and_never_late(app, api, browser):
+    """A case a supervisor suspended is work in hand, not closed: the dashboard, its export, the map and the
+    metrics still count it, as suspended; its deadline passing while it waits makes it no overdue case."""
+    from workflows.engine import clock
+
+    supervisor = browser("keqiao_supervisor").client
+    before = figures(supervisor)
+    order = open_order(api, app, deadline=future(0.25))
+    paused = api("keqiao_supervisor").post(f"/cases/{order['id']}/suspend", {"reason": "企业申请停业检修，暂停办理"})
+    assert paused.status_code == 200, paused.json
+
+    def counted(figs):
+        rows = [r for r in figs["open_cases"] if r["process"] == "rectification" and r["county"] == "柯桥区"]
+        return [(r["open"], r["suspended"], r["overdue"]) for r in rows]
+
+    [(was_open, was_suspended, was_late)] = counted(before) or [(0, 0, 0)]
+    # Its deadline passed twenty minutes later (within the supervisor's idle limit: still signed in).
+    with clock.frozen_at(datetime.now(UTC) + timedelta(minutes=20)):
+        after = figures(supervisor)
+        county = next(c for c in after["counties"] if c["name"] == "柯桥区")
+        features = supervisor.get("/api/v1/map/features?layers=cases").json["features"]
+        book = load_workbook(io.BytesIO(supervisor.get("/portal/dashboard.xlsx").data))
+    assert counted(after) == [(was_open + 1, was_suspended + 1, was_late)]
+    assert county["open_cases"] == next(c for c in before["counties"] if c["name"] == "柯桥区")["open_cases"] + 1
+    [shown] = [f["properties"] for f in features if f["properties"]["id"] == order["id"]]
+    assert shown["suspended"] is True
+    sheet = list(book["在办案件"].iter_rows(values_only=True))
+    assert sheet[0] == ("业务流程", "区县", "在办数", "其中暂停", "逾期数")
+    assert [row[2:] for row in sheet[1:] if row[1] == "柯桥区" and row[0] == "整改"] == [
+        (was_open + 1, was_suspended + 1, was_late)]
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'gasflow_open_cases{process="rectification"}' in metrics
+    page = supervisor.get("/portal/").data.decode()
+    assert "<th>已暂停</th>" in page
+
+
 @pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
                     reason="Debian's chromium is not installed")
 @pytest.mark.browser
@@ -204,6 +240,12 @@ def test_charts_and_map_draw_in_a_browser(app, demo_cases, live_server, tmp_path
         page.wait_for_selector("#chart-inspections canvas")
         page.wait_for_selector("#dash-map .leaflet-interactive")  # the open cases' markers
         keep_screenshot(page, "dashboard/dashboard")
+        page.set_viewport_size({"width": 390, "height": 844})  # a supervisor's phone: nothing wider than it
+        page.reload()
+        page.wait_for_selector("#chart-cases canvas")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        keep_screenshot(page, "dashboard/dashboard-phone")
+        page.set_viewport_size({"width": 1400, "height": 1000})
         page.goto(f"{live_server}/statistics/volumes?period=month")
         page.wait_for_selector("#stats-chart canvas")
         assert page.locator("#table-volumes tbody tr").count() >= 2  # the demo's 40 days span two months

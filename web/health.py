@@ -21,7 +21,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
-from models import CASE_ACTIVE, TASK_OPEN, Case, Task
+from models import CASE_OPEN_STATUSES, TASK_OPEN, Case, Task
 
 from .extensions import db
 
@@ -93,9 +93,10 @@ class _StateCollector:
 
     def collect(self):
         with self.app.app_context():
-            cases = GaugeMetricFamily("gasflow_open_cases", "Cases not yet completed", labels=["process"])
+            cases = GaugeMetricFamily("gasflow_open_cases", "Cases not yet closed (running or suspended)",
+                                      labels=["process"])
             for key, n in db.session.execute(select(Case.process_key, func.count()).where(
-                    Case.status == CASE_ACTIVE).group_by(Case.process_key)):
+                    Case.status.in_(CASE_OPEN_STATUSES)).group_by(Case.process_key)):
                 cases.add_metric([key], n)
             yield cases
             tasks = GaugeMetricFamily("gasflow_open_tasks", "Open tasks", labels=["role"])

@@ -11,6 +11,8 @@ from sqlalchemy import and_, case, func, select
 from models import (
     CASE_ACTIVE,
     CASE_COMPLETED,
+    CASE_OPEN_STATUSES,
+    CASE_SUSPENDED,
     ENTERPRISE_KINDS,
     ROLE_CITY_ADMIN,
     Case,
@@ -30,9 +32,12 @@ def _count_if(condition):
 
 
 def open_cases(session, user, now: datetime) -> list[dict]:
-    """Open cases by process and county, with how many of them have a task past its due time."""
-    where = (access.case_scope(user), Case.status == CASE_ACTIVE)
-    counts = session.execute(select(Case.process_key, Case.county_id, func.count(Case.id))
+    """Open cases by process and county: every case not yet closed, the suspended ones among them (paused by a
+    supervisor: still open, their periods stopped), and how many of the running ones have a task past its due
+    time (a suspended case's tasks are not late: their due dates move when it resumes)."""
+    where = (access.case_scope(user), Case.status.in_(CASE_OPEN_STATUSES))
+    counts = session.execute(select(Case.process_key, Case.county_id, func.count(Case.id),
+                                    _count_if(Case.status == CASE_SUSPENDED))
                              .where(*where).group_by(Case.process_key, Case.county_id)).all()
     # Late cases counted from their open tasks, joined to the case by its key: a plain join whatever the
     # planner's statistics say (an EXISTS or DISTINCT subquery per case took seconds on a freshly
@@ -40,11 +45,12 @@ def open_cases(session, user, now: datetime) -> list[dict]:
     late = dict(((p, c), n) for p, c, n in session.execute(
         select(Case.process_key, Case.county_id, func.count(func.distinct(Case.id)))
         .join(Task, Task.case_id == Case.id)
-        .where(*where, Task.status == "open", Task.due_at.isnot(None), Task.due_at < now)
+        .where(access.case_scope(user), Case.status == CASE_ACTIVE, Task.status == "open",
+               Task.due_at.isnot(None), Task.due_at < now)
         .group_by(Case.process_key, Case.county_id)))
     names = dict(session.execute(select(Region.id, Region.name).where(Region.level == "county")).all())
-    rows = [{"process": p, "county_id": c, "county": names.get(c, ""), "open": int(n),
-             "overdue": int(late.get((p, c), 0))} for p, c, n in counts]
+    rows = [{"process": p, "county_id": c, "county": names.get(c, ""), "open": int(n), "suspended": int(paused),
+             "overdue": int(late.get((p, c), 0))} for p, c, n, paused in counts]
     return sorted(rows, key=lambda r: (r["process"], r["county_id"] or 0))
 
 
@@ -121,7 +127,7 @@ def by_county(session, user) -> list[dict]:
     counties = session.execute(select(Region.id, Region.code, Region.name).where(Region.level == "county")
                                .order_by(Region.code)).all()
     cases = dict(session.execute(select(Case.county_id, func.count(Case.id))
-                                 .where(access.case_scope(user), Case.status == CASE_ACTIVE)
+                                 .where(access.case_scope(user), Case.status.in_(CASE_OPEN_STATUSES))
                                  .group_by(Case.county_id)).all())
     warnings = dict(session.execute(select(EarlyWarning.county_id, func.count(EarlyWarning.id))
                                     .where(access.warning_scope(user), EarlyWarning.status == WARNING_OPEN)

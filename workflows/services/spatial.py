@@ -15,7 +15,8 @@ from geoalchemy2 import Geography
 from sqlalchemy import and_, cast, false, func, literal_column, or_, select
 
 from models import (
-    CASE_ACTIVE,
+    CASE_OPEN_STATUSES,
+    CASE_SUSPENDED,
     ENTERPRISE_KINDS,
     REC_OFFICIAL,
     ROLE_CITY_ADMIN,
@@ -276,12 +277,12 @@ def warning_features(session, user, filters: Filters) -> list[dict]:
 
 def case_features(session, user, filters: Filters) -> list[dict]:
     case_lon, case_lat = _case_lon_lat()
-    stmt = (select(Case.id, Case.title, Case.process_key, Case.county_id, Case.created_at,
+    stmt = (select(Case.id, Case.title, Case.process_key, Case.status, Case.county_id, Case.created_at,
                    case_lon.label("case_lon"), case_lat.label("case_lat"),
                    Enterprise.id.label("enterprise_id"), Enterprise.name.label("enterprise"),
                    Enterprise.lon, Enterprise.lat)
             .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
-            .where(Case.status == CASE_ACTIVE, access.case_scope(user),
+            .where(Case.status.in_(CASE_OPEN_STATUSES), access.case_scope(user),
                    or_(and_(case_lon.isnot(None), case_lat.isnot(None)),
                        and_(Enterprise.lon.isnot(None), Enterprise.lat.isnot(None)))))
     rows = session.execute(_filtered(stmt, filters, Case.county_id).order_by(Case.id)).all()
@@ -290,7 +291,8 @@ def case_features(session, user, filters: Filters) -> list[dict]:
         own = r.case_lon is not None and r.case_lat is not None
         lon, lat = (r.case_lon, r.case_lat) if own else (r.lon, r.lat)
         features.append(_feature(lon, lat, {
-            "layer": "cases", "id": r.id, "title": r.title, "process": r.process_key, "county_id": r.county_id,
+            "layer": "cases", "id": r.id, "title": r.title, "process": r.process_key,
+            "suspended": r.status == CASE_SUSPENDED, "county_id": r.county_id,
             "enterprise_id": r.enterprise_id, "enterprise": r.enterprise, "located": "case" if own else "enterprise",
             "created_at": r.created_at.isoformat() if r.created_at else None}))
     return features

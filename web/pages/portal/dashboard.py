@@ -59,7 +59,8 @@ def index():
 
     return render_template("portal/dashboard.html", figures=data, labels=_labels(), measures=summary(user),
                            ledger_links=[(k, str(v)) for k, v in LEDGER_LABELS.items()],
-                           text={"open": str(_l("Open")), "overdue": str(_l("Overdue")),
+                           text={"open": str(_l("Open")), "suspended": str(_l("Suspended")),
+                                 "overdue": str(_l("Overdue")),
                                  "count": str(_l("Cases")), "amount": str(_l("Amount (yuan)")),
                                  "enterprises": str(_l("Enterprises")), "qualified": str(_l("Qualified")),
                                  "open_cases": str(_l("Open cases")), "warnings": str(_l("Open warnings")),
@@ -82,8 +83,9 @@ def export():
     d = figures.dashboard(db.session, user, clock.now())
     names, kinds = process_names("zh"), KIND_LABELS
     sheets = [
-        ("在办案件", ["业务流程", "区县", "在办数", "逾期数"],
-         [[names.get(r["process"], r["process"]), r["county"], r["open"], r["overdue"]] for r in d["open_cases"]]),
+        ("在办案件", ["业务流程", "区县", "在办数", "其中暂停", "逾期数"],
+         [[names.get(r["process"], r["process"]), r["county"], r["open"], r["suspended"], r["overdue"]]
+          for r in d["open_cases"]]),
         ("预警", ["预警级别", "未关闭预警数"],
          [[xlsx.zh(LEVEL_LABELS.get(level, level)), n] for level, n in d["warnings"].items()]),
         ("区县", ["区县", "行政区划代码", "在办案件", "未关闭预警"],

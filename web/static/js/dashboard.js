@@ -15,9 +15,14 @@
   }
 
   function bars(id, categories, series) {
+    // Every category named under its bars, on as many lines as it needs within its share of the width
+    // (six processes side by side ran into each other at a third of a wide screen, and on a phone).
+    const holder = document.getElementById(id);
+    const share = holder ? Math.max(24, (holder.clientWidth - 64) / Math.max(1, categories.length) - 4) : 80;
     chart(id, {
-      legend: { top: 0 },
-      xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, overflow: 'truncate', width: 80 } },
+      legend: { top: 0, type: 'scroll' },  // one line, paged, however many series: never over the bars
+      grid: { left: 48, right: 16, top: 32, bottom: 56 },
+      xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, overflow: 'break', width: share } },
       yAxis: { type: 'value', minInterval: 1 },
       series: series.map((s) => Object.assign({ type: 'bar' }, s)),
     });
@@ -43,13 +48,15 @@
     d.open_cases.forEach((r) => {
       // Process names read "整改 Rectification": the chart's axis has room for the first word only.
       const k = (L.processes[r.process] || r.process).split(' ')[0];
-      byProcess[k] = byProcess[k] || { open: 0, overdue: 0 };
+      byProcess[k] = byProcess[k] || { open: 0, suspended: 0, overdue: 0 };
       byProcess[k].open += r.open;
+      byProcess[k].suspended += r.suspended;
       byProcess[k].overdue += r.overdue;
     });
     const names = Object.keys(byProcess);
     bars('chart-cases', names, [
       { name: text.open, data: names.map((n) => byProcess[n].open) },
+      { name: text.suspended, data: names.map((n) => byProcess[n].suspended), itemStyle: { color: '#8a8f98' } },
       { name: text.overdue, data: names.map((n) => byProcess[n].overdue), itemStyle: { color: '#b42318' } },
     ]);
     pie('chart-warnings', Object.entries(d.warnings).map(([lvl, n]) => [L.levels[lvl] || lvl, n]));

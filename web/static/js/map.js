@@ -151,6 +151,7 @@
       }
     } else {
       head.textContent = text.case + ' · ' + (text.process[p.process] || p.process);
+      if (p.suspended) line2.push(text.suspended);
       if (p.enterprise) line2.push(p.enterprise);
       if (p.located === 'enterprise') line2.push(text.at_enterprise);
     }
