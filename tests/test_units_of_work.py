@@ -264,3 +264,48 @@ def test_an_api_write_without_the_engine_is_not_kept_without_its_entry(app, api,
     assert count(app, Enterprise, Enterprise.uscc == body["uscc"]) == 1
     assert [(e.status, e.outcome) for e in audit_rows(app, "/api/v1/enterprises")] == [(500, "error"),
                                                                                        (201, "success")]
+
+
+def test_a_model_version_uploaded_is_kept_with_its_entry_or_not_at_all(app, browser, unrecordable):
+    """A new version of a process model is among the writes a regulator must be able to trace: when the trail
+    refuses its entry the version is not stored, and the upload, sent again, creates it once."""
+    import io
+
+    from test_admin_models import changed_bpmn
+
+    from models import ProcessModel
+
+    admin = browser("admin")
+    versions = count(app, ProcessModel, ProcessModel.key == "rectification")
+
+    def upload():
+        return admin.form_post("/admin/models/upload", {"file": (io.BytesIO(changed_bpmn(2)), "rectification.bpmn")},
+                               page_path="/admin/models")
+
+    mend = unrecordable(303, "admin.upload")
+    assert upload().status_code == 500
+    assert count(app, ProcessModel, ProcessModel.key == "rectification") == versions
+    mend()
+    assert upload().status_code == 303
+    assert count(app, ProcessModel, ProcessModel.key == "rectification") == versions + 1
+
+
+def test_a_password_change_whose_entry_fails_keeps_the_old_password_and_the_browser_signed_in(app, browser,
+                                                                                              unrecordable):
+    """Rolled back with its entry, the change leaves the browser as it was: still signed in (not under a new
+    sign-in key that was never stored), with no "changed" message waiting, and the old password still works."""
+    from conftest import csrf_of, sign_in_form
+
+    from web.demo.seed import DEMO_PASSWORD
+
+    staff = browser("kq_bottled_staff")
+    page = staff.client.get("/account/password")
+    mend = unrecordable(302, "account.change_password")
+    refused = staff.client.post("/account/password", data={
+        "current": DEMO_PASSWORD, "new": "Harbour-lights-01", "confirm": "Harbour-lights-01",
+        "csrf_token": csrf_of(page.data)})
+    assert refused.status_code == 500
+    mend()
+    still = staff.client.get("/account/password")
+    assert still.status_code == 200 and "密码已修改" not in still.data.decode()
+    assert sign_in_form(app.test_client(), "kq_bottled_staff", DEMO_PASSWORD).status_code == 302

@@ -68,8 +68,9 @@ def validate(kind, record, json_types: bool = False) -> tuple[dict | None, dict]
 
 def submit(kind, user, records: list, source: str, validated: list | None = None,
            uploads: dict | None = None) -> dict:
-    """Validate (unless done) and store a batch; commits. Returns the batch answer. ``uploads``: index →
-    ``datadock.Upload``, the files checked already, stored with the record in the same transaction."""
+    """Validate (unless done) and store a batch, kept with the request (``writes_done``). Returns the batch
+    answer. ``uploads``: index → ``datadock.Upload``, the files checked already, stored with the record in the
+    same transaction."""
     enterprise = reporting_enterprise(user, kind)
     valid, rejected, seen = [], [], set()
     for index, record in enumerate(records):

@@ -28,9 +28,10 @@ Who commits (docs/engine.md, "Units of work"):
   embedded default) commits at once, so its reply lists the PDFs rendered, as documented; and a second
   unit of work in the same request first commits what the one before left, so that its failure never
   undoes the other's work. The steps of signing in and out (failed attempts, sign-in records), the API
-  key's last use and an idempotency key's claim commit as they happen: they must stand whatever the
-  request then does.
+  key's last use, an idempotency key's claim and a public page's view count commit as they happen: they
+  must stand whatever the request then does (the count: a read's, never audited, not held while rendering).
 """
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ _OWNED = "gasflow_request_owns_commit"  # g: set before the view runs, for a req
 _ENDED = "gasflow_request_ended"  # g: its last transaction is settled
 _LEFT = "gasflow.left_for_the_request"  # session.info: a unit of work's writes wait for the request's commit
 _STEPS = "gasflow.request_end"  # app.extensions: the steps of the request's last transaction
+_SESSION_BEFORE = "gasflow_session_before"  # g: the browser's session when the request began
 _FAILED_STEP = "gasflow_failed_step"  # on the exception _settle raises: the step it came from (None: the commit)
 
 # A step writes into the request's last transaction, given the session and the response (None: an
@@ -121,6 +123,9 @@ def register(app: Flask) -> None:
 def _own_commit() -> None:
     # Only a dispatched request ends in ``_end``: a bare test_request_context leaves commits to the engine.
     g.setdefault(_OWNED, True)
+    # The browser's session as the request found it: if its work is rolled back, so is what it told the
+    # browser (a password change's new sign-in key would name a record that was never kept).
+    g.setdefault(_SESSION_BEFORE, copy.deepcopy(dict(session)))
     # Every ``commits.commit`` of the request (a view's ``writes_done``, a service's) leaves its writes for
     # the request's end, as the engine's do.
     commits.commit_with(db.session(), _left_for_the_request)
@@ -211,10 +216,19 @@ def _settle_each(s: Session, response: Response | None, skip: Step | None = None
             log.exception("the request's end could not write %s", getattr(step, "__qualname__", step))
 
 
+def _forget_session_changes() -> None:
+    before = g.get(_SESSION_BEFORE)
+    if before is None:
+        session.pop("_flashes", None)
+        return
+    session.clear()
+    session.update(before)
+
+
 def _failure(exc: Exception) -> Response:
     """The error that replaces a response whose work was rolled back: what the error handlers answer for
     ``exc`` (503 for a database that is unavailable), else a 500."""
-    session.pop("_flashes", None)  # a page's "done" must not greet the next page
+    _forget_session_changes()  # a page's "done" must not greet the next page, nor its new keys stand
     app = current_app._get_current_object()
     got_request_exception.send(app, exception=exc)  # as for any exception no handler answered (the audit notes it)
     try:

@@ -213,7 +213,9 @@ class CaseEngine:
                 model = model_cls(key=key, version=latest + 1, checksum=checksum, **fields)
                 s.add(model)
                 try:
-                    s.commit()
+                    # A new version uploaded in a request is kept with the request's audit entry, or not at
+                    # all; a clash with another process's version is raised by the flush all the same.
+                    commits.commit(s)
                 except IntegrityError:
                     s.rollback()  # another process stored a version concurrently; look again
                     continue

@@ -65,7 +65,9 @@ def index():
 def detail(item_id):
     item = service.published_item(db.session, item_id)
     service.count_view(db.session, item)
-    writes_done()
+    # Committed at once: a reader's count, which no audit entry records (a read), and whose row must not
+    # stay locked while the page renders for every reader after it.
+    db.session.commit()
     db.session.refresh(item)
     return render_template("info/detail.html", item=item, labels=labels(), editor=False)
 
