@@ -131,7 +131,12 @@ class ApiToken(Base):
 
     @property
     def scope_list(self) -> list[str]:
-        return self.scopes.split() if self.scopes else []
+        return scope_list(self.scopes)
+
+
+def scope_list(scopes: str | None) -> list[str]:
+    """A key's scopes column as its list (the stored text, or a row read by Core)."""
+    return scopes.split() if scopes else []
 
 
 class Setting(Base):

@@ -392,18 +392,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-g
 
 
 @contextmanager
-def statements(app, transactions: bool = False):
+def statements(app, transactions: bool = False, parameters: bool = False):
     """The SQL statements the app's engine runs inside the block, whitespace folded: what a request costs
     in round trips, and which tables it touches. ``transactions``: with "BEGIN", "COMMIT" and "ROLLBACK"
-    where SQLAlchemy begins and ends a transaction (on PostgreSQL each is a round trip of its own)."""
+    where SQLAlchemy begins and ends a transaction (on PostgreSQL each is a round trip of its own).
+    ``parameters``: each statement as (text, its parameters), to be run again and its result seen."""
     from web.extensions import db
 
     with app.app_context():
         engine = db.engine
-    seen: list[str] = []
+    seen: list = []
 
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
+    def note(_conn, _cursor, statement, given, *_args):
+        folded = " ".join(statement.split())
+        seen.append((folded, given) if parameters else folded)
 
     marks = {name: (lambda word: lambda _conn: seen.append(word))(name.upper())
              for name in (("begin", "commit", "rollback") if transactions else ())}

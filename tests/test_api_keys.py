@@ -130,8 +130,6 @@ def test_a_key_is_read_as_one_row_of_the_columns_a_request_reads_however_many_ri
     collection made one per right, each repeating the key and the user), of the columns a request reads:
     a revoked key and a deactivated user are refused by the statement, not by columns read to decide it.
     The rights it reads are the ones checked: a revoked right refuses the request that needs it."""
-    from sqlalchemy import event
-
     from models import UserRight
     from web.extensions import db
 
@@ -142,20 +140,11 @@ def test_a_key_is_read_as_one_row_of_the_columns_a_request_reads_however_many_ri
             db.session.add(UserRight(user_id=inspector.id, right=right, granted=granted))
         db.session.commit()
         engine = db.engine
-    reads = []
-
-    def note(_conn, _cursor, statement, parameters, *_args):
-        if "FROM api_tokens" in statement:
-            reads.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        with statements(app) as seen:
-            resp = call(app, raw, "POST", "/cases", rectification(app))
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    with statements(app, parameters=True) as seen:
+        resp = call(app, raw, "POST", "/cases", rectification(app))
     assert resp.status_code == 403 and resp.json["error"]["code"] == "forbidden", resp.json
-    assert len(reads) == 1 and [s for s in seen if "user_rights" in s] == [s for s in seen if "FROM api_tokens" in s]
+    reads = [(text, given) for text, given in seen if "FROM api_tokens" in text]
+    assert len(reads) == 1 and [text for text, _given in seen if "user_rights" in text] == [reads[0][0]]
     with engine.connect() as connection:  # the same statement again, to see what it returns
         result = connection.exec_driver_sql(*reads[0])
         columns, rows = list(result.keys()), result.fetchall()

@@ -14,6 +14,7 @@ from sqlalchemy.orm.util import identity_key
 
 from models import ApiToken, User, UserRight
 from models.json_rows import JsonRows
+from models.org import scope_list
 from workflows import permissions, reference_cache
 
 # argon2-cffi's default (RFC 9106's low-memory profile). "cheapest" exists for the test suite only, where
@@ -125,7 +126,7 @@ def token_for(session, raw: str, address: str | None = None, rights: bool = True
     if last_used_at is None or (now - last_used_at).total_seconds() > 60 or last_used_address != address:
         session.connection().execute(_NOTE_USE, {"id_": token_id, "last_used_at": now, "last_used_address": address})
         session.commit()
-    return Bearer(token_id, user, scopes.split() if scopes else [])
+    return Bearer(token_id, user, scope_list(scopes))
 
 
 def _user(session, row, rights: bool) -> User:

@@ -201,9 +201,7 @@ def visible_attachment(att_id: int, user) -> Attachment:
 def party_attachment_ids(case: Case) -> set[int]:
     """The files of a case its party sees (where the model keeps the rest internal): the reply's list of
     them, so a download and the list follow one rule."""
-    db.session.flush()
-    row = db.session.connection().execute(_FILES_OF_CASE, {"case_id": case.id}).one()
-    lists = CaseLists([], [], _FILES.rows(row.files), _DOCUMENTS.rows(row.documents))  # a download asks no more
+    lists = case_lists(case, _FILES_AND_DOCUMENTS)  # a download asks no more
     files, _documents = files_and_documents(case, for_party=True, lists=lists)
     return {f["id"] for f in files}
 
@@ -374,16 +372,18 @@ class CaseLists(NamedTuple):
     documents: list
 
 
-def case_lists(case: Case) -> CaseLists:
-    """The lists of ``case``'s reply in one statement, on the session's connection: columns, no entities,
-    so the ORM's result layer (a third of a small read's CPU) is skipped. Flushed first, as
-    ``db.session.execute`` would."""
+def case_lists(case: Case, which: tuple | None = None) -> CaseLists:
+    """The lists of ``case``'s reply (``which`` of them, the others left empty: every one unless told) in one
+    statement, on the session's connection: columns, no entities, so the ORM's result layer (a third of a
+    small read's CPU) is skipped. Flushed first, as ``db.session.execute`` would."""
+    which = which or _LISTS
     db.session.flush()
-    return _lists_of(db.session.connection().execute(_LISTS_OF_CASE, {"case_id": case.id}).one())
+    return _lists_of(db.session.connection().execute(_LISTS_STATEMENTS[which], {"case_id": case.id}).one(), which)
 
 
-def _lists_of(row) -> CaseLists:
-    return CaseLists(*(rows.rows(getattr(row, rows.name)) for rows in _LISTS))
+def _lists_of(row, which: tuple | None = None) -> CaseLists:
+    which = which or _LISTS
+    return CaseLists(*(rows.rows(getattr(row, rows.name)) if rows in which else [] for rows in _LISTS))
 
 
 # The reply's reads, built once (building a statement costs SQLAlchemy about what running it does): each list
@@ -415,8 +415,9 @@ _DOCUMENTS = JsonRows("documents", select(
     IssuedDocument.id, IssuedDocument.kind, IssuedDocument.number, IssuedDocument.issued_at,
     IssuedDocument.rendered_at, IssuedDocument.attachment_id).where(IssuedDocument.case_id == Case.id))
 _LISTS = (_HISTORY, _OPEN_TASKS, _FILES, _DOCUMENTS)  # in CaseLists' order
-_LISTS_OF_CASE = select(*(rows.column for rows in _LISTS)).where(Case.id == bindparam("case_id"))
-_FILES_OF_CASE = select(_FILES.column, _DOCUMENTS.column).where(Case.id == bindparam("case_id"))
+_FILES_AND_DOCUMENTS = (_FILES, _DOCUMENTS)  # what a party's download is checked against
+_LISTS_STATEMENTS = {which: select(*(rows.column for rows in which)).where(Case.id == bindparam("case_id"))
+                     for which in (_LISTS, _FILES_AND_DOCUMENTS)}
 # What case_dict reads of the case itself (its state, the largest column, stays in the database).
 _VISIBLE_CASE_WITH_LISTS = select(
     Case.id, Case.process_model_id, Case.process_key, Case.status, Case.title, Case.county_id,
