@@ -22,6 +22,24 @@ def counts(app):
         return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Case, Task, Attachment))
 
 
+def test_an_enterprise_account_that_names_no_enterprise_sees_nothing_of_its_county(app, api):
+    """An enterprise's account whose enterprise is gone from its record (a register change) still carries a
+    county: it sees no case, task or warning of that county, as if it were the county's authority."""
+    from models import User
+    from web.extensions import db
+
+    case = open_case(app, api)
+    staff = api("kq_bottled_staff")
+    assert staff.get(f"/cases/{case['id']}").status_code == 200  # its enterprise's order, seen while it names it
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "kq_bottled_staff"))
+        assert user.county_id is not None
+        user.enterprise_id = None
+        db.session.commit()
+    assert staff.get(f"/cases/{case['id']}").status_code == 404
+    assert staff.get("/cases").json["items"] == [] and staff.get("/tasks").json["items"] == []
+
+
 def test_each_caller_sees_only_its_area(app, api):
     case = open_case(app, api)
     task_id = next(t["id"] for t in api("kq_bottled_staff").get("/tasks").json["items"])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Integer, and_, bindparam, exists, false, or_, select, true
 
-from models import ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
+from models import ENTERPRISE_ROLES, ROLE_CITY_ADMIN, Case, EarlyWarning, Enterprise, Task, TaskCandidate
 
 from .permissions import has_right, may_work
 from .roles import ENTERPRISE, user_plays
@@ -46,7 +46,9 @@ class Area:
 def area_of(user) -> Area:
     if user.role == ROLE_CITY_ADMIN:
         return Area(everything=True)
-    if is_enterprise_user(user):
+    if user.role in ENTERPRISE_ROLES:
+        # An enterprise's account is of its enterprise only: one that names none (left so by a change of the
+        # register) sees nothing, not the county its record may still carry.
         return Area(enterprise_id=user.enterprise_id)
     return Area(county_id=user.county_id)
 
