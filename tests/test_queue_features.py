@@ -241,3 +241,22 @@ def test_follow_up_and_overdue_on_the_task_page(app, api, browser, orders):
     assert resp.status_code == 302
     assert api("keqiao_supervisor").get(f"/tasks/{task_id}").json["follow_up_at"] is None
     assert inspector.client.post(f"/tasks/{task_id}/follow-up", data={"follow_up_at": ""}).status_code == 400
+
+
+def test_a_suspended_cases_task_is_not_overdue_in_any_queue(app, api, orders):
+    """Suspended, its periods stop: its task past its due time is not late in the filter, the counts, the
+    task's own flag, the case's reply or the sign-in notice, as the overdue notices and the dashboard hold."""
+    inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
+    paused = api("keqiao_supervisor").post(f"/cases/{orders['late']}/suspend", {"reason": "企业停业检修，暂停办理"})
+    assert paused.status_code == 200, paused.json
+    assert ids(inspector.get("/tasks?scope=all&due=overdue")) == []
+    assert inspector.get("/tasks?scope=all").json["counts"]["overdue"] == 0
+    assert staff.get("/tasks").json["counts"]["overdue"] == 0
+    listed = next(t for t in inspector.get("/tasks?scope=all").json["items"] if t["case_id"] == orders["late"])
+    assert listed["overdue"] is False
+    [shown] = [t for t in inspector.get(f"/cases/{orders['late']}").json["tasks"]]
+    assert shown["overdue"] is False
+    resumed = api("keqiao_supervisor").post(f"/cases/{orders['late']}/resume", {"reason": "检修结束"})
+    assert resumed.status_code == 200, resumed.json
+    # It was late already when it was suspended: resumed, it is late again.
+    assert ids(inspector.get("/tasks?scope=all&due=overdue")) == [orders["late"]]

@@ -124,8 +124,9 @@ def _own_commit() -> None:
     # Only a dispatched request ends in ``_end``: a bare test_request_context leaves commits to the engine.
     g.setdefault(_OWNED, True)
     # The browser's session as the request found it: if its work is rolled back, so is what it told the
-    # browser (a password change's new sign-in key would name a record that was never kept).
-    g.setdefault(_SESSION_BEFORE, copy.deepcopy(dict(session)))
+    # browser (a password change's new sign-in key would name a record that was never kept). Set for each
+    # request, never kept from another (a test's app context serves several).
+    setattr(g, _SESSION_BEFORE, copy.deepcopy(dict(session)))
     # Every ``commits.commit`` of the request (a view's ``writes_done``, a service's) leaves its writes for
     # the request's end, as the engine's do.
     commits.commit_with(db.session(), _left_for_the_request)
@@ -147,6 +148,10 @@ def _end(response: Response) -> Response:
     g.setdefault(_ENDED, True)
     s = db.session()
     left = bool(s.info.get(_LEFT))
+    if response.status_code >= 500:
+        # A server error keeps no work of the request (rolled back here, or by the error handler already):
+        # nor what the request told the browser along with it.
+        _forget_session_changes()
     try:
         if left and response.status_code >= 500:
             left = False
@@ -172,6 +177,7 @@ def _teardown(exc) -> None:
     """The request that ended without a response (an exception no handler answered, when exceptions
     propagate): its work is rolled back and its entry written in a transaction of its own."""
     owned, ended = g.pop(_OWNED, False), g.pop(_ENDED, False)
+    g.pop(_SESSION_BEFORE, None)
     if not db.session.registry.has():
         return
     s = db.session()
@@ -217,6 +223,7 @@ def _settle_each(s: Session, response: Response | None, skip: Step | None = None
 
 
 def _forget_session_changes() -> None:
+    g.pop("csrf_token", None)  # Flask-WTF's copy of a token the request may have added to the session
     before = g.get(_SESSION_BEFORE)
     if before is None:
         session.pop("_flashes", None)
