@@ -59,15 +59,20 @@ _KINDS = {
 _STATEMENTS = {name: kind.statement() for name, kind in _KINDS.items()}  # built once: building costs more than running
 
 
+def columns(kind: str) -> tuple:
+    """The columns a row of ``kind`` is held and written with (its key first, for an update)."""
+    spec = _KINDS[kind]
+    return spec.columns if spec.key is None else (spec.key, *spec.columns)
+
+
 def hold(s, kind: str, rows: list[dict]) -> bool:
     """Hold ``rows`` of ``kind`` (one of ``_KINDS``) for the end of the transition; False (nothing held)
     outside one."""
     pending = s.info.get(_HELD)
     if pending is None:
         return False
-    spec = _KINDS[kind]
-    columns = spec.columns if spec.key is None else (spec.key, *spec.columns)
-    pending.setdefault(kind, []).extend({c: row[c] for c in columns} for row in rows)
+    kept = columns(kind)
+    pending.setdefault(kind, []).extend({c: row[c] for c in kept} for row in rows)
     return True
 
 

@@ -30,6 +30,3 @@ def write(s) -> None:
     """Insert the entries held so far, before something reads the history."""
     held_rows.write(s, (_TABLE,))
 
-
-# A transition holds its entries with the rest of what it writes (workflows/held_rows.py).
-held = held_rows.held

@@ -362,7 +362,7 @@ class CaseEngine:
         detail = {"process": model.key, "version": model.version}
         if parent is not None:
             detail["parent"] = parent.id
-        with history.held(s):  # the case's first entries by one INSERT (a linked case's go with its parent's)
+        with held_rows.held(s):  # the case's first entries by one INSERT (a linked case's go with its parent's)
             self._event(s, case, actor, "case_started", now, detail=detail)
             self._advance(s, case, model, workflow, actor, now, _Held(open_rows=[], new=True))
         return case
@@ -404,7 +404,7 @@ class CaseEngine:
             # Written by the mirror, with any task the step cancels, by a statement of its own.
             set_committed(row, status=TASK_COMPLETED, completed_at=now, completed_by_id=actor.id,
                            assignee_id=actor.id if row.assignee_id is None else row.assignee_id)
-            with history.held(s):
+            with held_rows.held(s):
                 self._event(s, case, actor, "task_completed", now, row, detail=_summary(data))
                 # The case's other open tasks and its creator were read with the locked task: the mirror
                 # reads neither again.
@@ -520,7 +520,7 @@ class CaseEngine:
                     continue
                 model = self.model(s, case.process_model_id)
                 workflow = self._load(case, model)
-                with history.held(s):
+                with held_rows.held(s):
                     self._event(s, case, None, "timer_fired", now, detail={"due": case.next_timer_at.isoformat()})
                     self._advance(s, case, model, workflow, None, now)
                 s.commit()
@@ -608,7 +608,7 @@ class CaseEngine:
         """Run engine steps at ``now``, then mirror the workflow into the case and task rows (with what
         the caller ``held`` of them, the rest read). The history it records is inserted at the end, in one
         statement (with the caller's, when the caller holds it too)."""
-        with history.held(s):
+        with held_rows.held(s):
             self._advance_held(s, case, model, workflow, actor, now, held)
 
     def _advance_held(self, s: Session, case: Case, model: "ModelFacts", workflow, actor, now: datetime,

@@ -95,8 +95,9 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
 # re-issue or a refused one takes none. The row lock queues concurrent issuers as next_serial's does.
 _DOCS, _ENTERPRISES, _COUNTERS = IssuedDocument.__table__, Enterprise.__table__, DocumentCounter.__table__
 _COUNTY_ROW, _PARENT_ROW = Region.__table__.alias("county"), Region.__table__.alias("county_parent")
-_DOCUMENT_COLUMNS = ("case_id", "kind", "year", "serial", "number", "attachment_id", "issued_at", "fields",
-                     "rendered_at")
+# The columns a held document is written with (workflows/held_rows.py), but its id: one list, so that a column
+# added there is written on both databases.
+_DOCUMENT_COLUMNS = tuple(c for c in held_rows.columns("issued_documents") if c != "id")
 _INSERT_DOCUMENT = insert(_DOCS).returning(_DOCS.c.id)
 
 
