@@ -4,10 +4,15 @@ day it resumes; a period in calendar days (arts. 60, 67) ends as many days later
 end of that day or of the first working day after it (Civil Code arts. 201-203). The hours and minutes of the
 suspension do not land a period on a Sunday or at 5 in the morning. The department's own 75-day reminder, an
 instant, moves by the time suspended, as an inspector's rectification deadline does (tests/test_case_control.py).
-Through bpmn/penalty.bpmn over the API and the case page, on the engine's clock."""
+Through bpmn/penalty.bpmn over the API and the case page, on the engine's clock.
+
+A rectification order counts its periods in the unit its decision table gives at run time (bpmn/rectification.bpmn:
+``add_period(now(), period_amount, period_unit)``): the engine notes the unit as the script counts, so its
+deadline and its verification periods resume in working days as well. A second suspension counts a period in
+calendar days on from the day the first moved it to."""
 from datetime import date, datetime, time, timedelta
 
-from flows import open_names, task_named
+from flows import complete, open_names, open_order, task_named
 from test_penalty_working_days import (
     FILED_ON,
     LOCAL,
@@ -168,3 +173,90 @@ def test_a_case_of_the_calendar_days_version_resumes_its_instants_by_the_time_su
     assert instant(data_of(enterprise, case_id)["defence_due"]) == moved
     assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0
     assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1
+
+
+def test_a_second_suspension_counts_calendar_days_on_from_the_day_the_first_moved_the_limit_to(app, api, engine):
+    """Filed on Monday 2026-07-06, the 90th day is 10-04 (the holiday): the limit is the end of Thursday 10-08.
+    Suspended 13 days (09-25 to 10-08), the 90 days end on Saturday 10-17, so the limit is the end of Monday
+    10-19. Suspended a day more (10-12 to 10-13), they end on Sunday 10-18: the limit stays at the end of Monday
+    10-19, and is not a day added to that Monday (10-20), the day the first resume had rolled it to."""
+    supervisor = api("keqiao_supervisor")
+    case_id = filed_on(api, app, FILED_ON)
+    assert engine.run_due_timers(FILED_ON + timedelta(days=75, minutes=1)) == 1  # the reminder: Task_extend
+    ninetieth = FILED_ON.date() + timedelta(days=90)
+    control(supervisor, case_id, "suspend", datetime(2026, 9, 25, 10, 0, tzinfo=LOCAL), "案件需等待鉴定结论")
+    control(supervisor, case_id, "resume", datetime(2026, 10, 8, 15, 0, tzinfo=LOCAL), "鉴定结论已出具")
+    first = first_working_day_from(app, ninetieth + timedelta(days=13))
+    assert first == date(2026, 10, 19) and first != ninetieth + timedelta(days=13)  # rolled off the weekend
+    assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == end_of(first)
+
+    control(supervisor, case_id, "suspend", datetime(2026, 10, 12, 10, 0, tzinfo=LOCAL), "补充鉴定")
+    control(supervisor, case_id, "resume", datetime(2026, 10, 13, 15, 0, tzinfo=LOCAL), "补充鉴定完毕")
+    moved = end_of(first_working_day_from(app, ninetieth + timedelta(days=14)))
+    assert moved == end_of(date(2026, 10, 19))
+    assert end_of(first_working_day_from(app, first + timedelta(days=1))) != moved  # where it went before
+    assert instant(task_named(supervisor, case_id, "Task_extend")["due_at"]) == moved
+    assert instant(data_of(supervisor, case_id)["decision_due"]) == moved
+    act(supervisor, case_id, "Task_extend", {"extension": "refuse"}, datetime(2026, 10, 14, 9, 0, tzinfo=LOCAL))
+    flagged_only_after(app, engine, case_id, moved)
+
+
+# ---- rectification: periods whose unit the decision table gives ------------------------------------------------
+MONDAY = datetime(2026, 10, 19, 10, 0, tzinfo=LOCAL)
+
+
+def test_a_rectification_deadline_from_the_class_period_resumes_with_the_working_days_it_had_left(app, api, engine):
+    """Ordered on Monday 2026-10-19 with no date of the inspector's, a class II hazard has 3 working days: to the
+    end of Thursday 10-22. Suspended on Tuesday at 11:00, Wednesday and Thursday were left; resumed on Friday
+    10-23 at 10:00, they are Monday and Tuesday: the order runs out at the end of Tuesday 10-27, not at 22:59 on
+    Sunday 10-25."""
+    staff, inspector, supervisor = api("kq_bottled_staff"), api("keqiao_inspector"), api("keqiao_supervisor")
+    with on(MONDAY):
+        case_id = open_order(api, app, hazard_class="II", deadline_at=None)["id"]
+    due = end_of(date(2026, 10, 22))
+    assert instant(task_named(staff, case_id, "Task_respond")["due_at"]) == due == working(app, MONDAY, 3)
+    suspended, resumed = datetime(2026, 10, 20, 11, 0, tzinfo=LOCAL), datetime(2026, 10, 23, 10, 0, tzinfo=LOCAL)
+    control(supervisor, case_id, "suspend", suspended, "企业申请停产检修，暂停办理")
+    control(supervisor, case_id, "resume", resumed, "检修结束，继续办理")
+    assert not is_working_day(app, (due + (resumed - suspended)).astimezone(LOCAL).date())  # the old shift
+    moved = working(app, resumed, 2)
+    assert moved == end_of(date(2026, 10, 27))
+    assert instant(task_named(staff, case_id, "Task_respond")["due_at"]) == moved
+    assert instant(data_of(inspector, case_id)["deadline_at"]) == moved
+    assert next_timer(app, case_id) == moved
+    assert engine.run_due_timers(moved - timedelta(minutes=1)) == 0
+    assert open_names(staff, case_id) == ["Task_respond"]
+    assert engine.run_due_timers(moved + timedelta(minutes=1)) == 1
+    assert open_names(inspector, case_id) == ["Task_escalate"]
+
+
+def test_the_verification_periods_resume_in_working_days(app, api, engine):
+    """Answered on Monday 2026-10-19 at 11:00: verification within 2 working days (the end of Wednesday 10-21),
+    the supervisor a working day after (Thursday 10-22). Suspended on Tuesday at 10:00 and resumed on Friday
+    10-23 at 10:00: Wednesday was left for the verification and Thursday for the supervisor, so they are Monday
+    10-26 and Tuesday 10-27, each to the end of the day; the clock would have put both on the weekend."""
+    staff, inspector, supervisor = api("kq_bottled_staff"), api("keqiao_inspector"), api("keqiao_supervisor")
+    with on(MONDAY):
+        case_id = open_order(api, app, hazard_class="II", deadline_at=None)["id"]
+    with on(MONDAY + timedelta(hours=1)):
+        answered = complete(staff, case_id, "Task_respond", {"response": "已更换报警器"})
+    verify_due, escalate_at = end_of(date(2026, 10, 21)), end_of(date(2026, 10, 22))
+    assert instant(answered["data"]["verify_due_at"]) == verify_due
+    assert instant(answered["data"]["verify_escalate_at"]) == escalate_at
+    suspended, resumed = datetime(2026, 10, 20, 10, 0, tzinfo=LOCAL), datetime(2026, 10, 23, 10, 0, tzinfo=LOCAL)
+    control(supervisor, case_id, "suspend", suspended, "企业申请停产检修，暂停办理")
+    control(supervisor, case_id, "resume", resumed, "检修结束，继续办理")
+    for old in (verify_due, escalate_at):
+        assert not is_working_day(app, (old + (resumed - suspended)).astimezone(LOCAL).date())
+    verify_moved, escalate_moved = end_of(date(2026, 10, 26)), end_of(date(2026, 10, 27))
+    assert (verify_moved, escalate_moved) == (working(app, resumed, 1), working(app, resumed, 2))
+    assert instant(task_named(inspector, case_id, "Task_verify")["due_at"]) == verify_moved
+    data = data_of(inspector, case_id)
+    assert (instant(data["verify_due_at"]), instant(data["verify_escalate_at"])) == (verify_moved, escalate_moved)
+    assert next_timer(app, case_id) == verify_moved
+    assert engine.run_due_timers(verify_moved - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(verify_moved + timedelta(minutes=1)) == 1  # the reminder; the task stays
+    assert open_names(inspector, case_id) == ["Task_verify"]
+    assert engine.run_due_timers(escalate_moved - timedelta(minutes=1)) == 0
+    assert engine.run_due_timers(escalate_moved + timedelta(minutes=1)) == 1
+    assert open_names(supervisor, case_id) == ["Task_verify_escalated"]

@@ -33,7 +33,7 @@ from workflows.permissions import has_right, may_work
 from workflows.roles import user_plays
 from workflows.text import has_bad_text
 
-from . import clock, period_kinds
+from . import clock, period_kinds, period_notes
 from .serialization import SERIALIZER, dump_state, load_state
 from .timer_values import parse_instant
 
@@ -143,16 +143,27 @@ class CaseControl:
                             for start, amount in pairs if start in data and (not isinstance(amount, str)
                                                                               or amount in data)]
 
+                # What the scripts noted as they counted (a unit read at run time among them) goes before
+                # what their text shows.
+                notes, moved = period_notes.notes_of(workflow), {}
+
                 def move(end: datetime, expression: str | None) -> datetime:
-                    return _resume_rule(s, end, kinds.of_expression(expression), suspended_at, now,
-                                        counts(kinds.counted_from(expression)))
+                    note = period_notes.holding(notes, expression, end)
+                    if note is None:
+                        return _resume_rule(s, end, kinds.of_expression(expression), suspended_at, now,
+                                            counts(kinds.counted_from(expression)))
+                    moved[note.name] = (note, _resume_rule(s, end, note.unit, suspended_at, now,
+                                                           [(note.start, note.amount)]))
+                    return moved[note.name][1]
                 shift_timers(workflow, move)
                 for row in self._open_tasks(s, case):
                     if row.due_at is not None:
                         row.due_at = move(_aware(row.due_at), tasks.get(row.spec_name, {}).get("due"))
                 # The periods the model computed move with them, so that what it reads of them later (the
                 # payment's days late, the limit after an extension) and the case page agree with the timers.
-                shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at)
+                shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at, notes)
+                for note, end in moved.values():
+                    period_notes.renote(workflow, note, end, _restart_rule(note.start, note.unit, suspended_at, now))
             case.status, case.suspended_at = CASE_ACTIVE, None  # the state is stored by the advance below
             self.engine._event(s, case, actor, "case_resumed", now,
                                detail={"reason": reason, "paused_hours": round(paused.total_seconds() / 3600, 1)})
@@ -414,14 +425,22 @@ def clock_shift(session, end: datetime, kind: str | None, suspended_at: datetime
     return end + max(resumed_at - suspended_at, timedelta(0))
 
 
+def clock_restart(start: str, unit: str, suspended_at: datetime, resumed_at: datetime) -> str:
+    """Where the start a period was counted from moves when its case resumes, so that the period counted again
+    from it ends where its end was moved to (a second suspension counts on from there): by the time suspended."""
+    return (_aware(parse_instant(start)) + max(resumed_at - suspended_at, timedelta(0))).isoformat()
+
+
 # (session, end, kind, suspended_at, resumed_at, counted_from) -> the new end. ``kind``: period_kinds' kind of the
 # date, or None; ``counted_from``: the (start, amount) values a date in calendar days may have been counted from.
 _resume_rule = clock_shift
+# (start, unit, suspended_at, resumed_at) -> the start, moved to match.
+_restart_rule = clock_restart
 
 
-def set_resume_rule(rule) -> None:
-    global _resume_rule
-    _resume_rule = rule
+def set_resume_rule(rule, restart=clock_restart) -> None:
+    global _resume_rule, _restart_rule
+    _resume_rule, _restart_rule = rule, restart
 
 
 def shift_timers(workflow, move) -> int:
@@ -443,12 +462,14 @@ def shift_timers(workflow, move) -> int:
     return moved
 
 
-def shift_periods(workflow, kinds: "period_kinds.PeriodKinds", move, since: datetime) -> int:
-    """Move the ends of the periods the model computed (``kinds.dates``) that were still running at ``since``,
-    in the data of every current task, to ``move(end, name)``; returns how many values moved."""
+def shift_periods(workflow, kinds: "period_kinds.PeriodKinds", move, since: datetime, noted=()) -> int:
+    """Move the ends of the periods the model computed (``kinds.dates``, and the variables ``noted`` as set to
+    one) that were still running at ``since``, in the data of every current task, to ``move(end, name)``;
+    returns how many values moved."""
     moved, done = 0, {}
+    names = list(dict.fromkeys([*kinds.dates, *noted]))
     for task in workflow.get_tasks(state=_CURRENT):
-        for name in kinds.dates:
+        for name in names:
             value = task.data.get(name)
             if not isinstance(value, str):
                 continue

@@ -6,7 +6,8 @@ A model counts a period with ``add_working_days(start, n)`` (working days), ``ad
 (``days``: calendar days ending at 24:00 of the last day, rolled off rest days; ``hours``; ``working_days``),
 or ``add_days(start, n)`` (n × 24 hours from the instant: older versions, warnings' minutes and hours). A date
 the model takes as it is (from a form, such as an inspector's rectification deadline or a hearing's time), or
-counts with a unit it reads at run time, is of no known kind: it is an instant.
+counts with a unit it reads at run time, is of no known kind here: it is an instant, unless the engine noted the
+unit as the script counted it (``period_notes``).
 
 Versions never change once stored, so each one is read once per restored spec.
 """

@@ -16,6 +16,9 @@ import ast
 import builtins
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -246,12 +249,41 @@ def set_period_provider(provider) -> None:
     _period_provider = provider
 
 
+@dataclass(frozen=True, slots=True)
+class CountedPeriod:
+    """One ``add_period`` a script ran: its end (as the script got it), its unit, start and amount."""
+
+    end: str
+    unit: str
+    start: str
+    amount: object
+
+
+# The periods the script running in this thread counted (None: nobody is noting them).
+_counted: ContextVar[list[CountedPeriod] | None] = ContextVar("gasflow_counted_periods", default=None)
+
+
+@contextmanager
+def periods_counted() -> Iterator[list[CountedPeriod]]:
+    """The periods the code run inside counts with ``add_period`` (and ``add_working_days``), in order."""
+    found: list[CountedPeriod] = []
+    token = _counted.set(found)
+    try:
+        yield found
+    finally:
+        _counted.reset(token)
+
+
 def add_period(instant, amount, unit) -> str:
     """``instant`` moved by a period (``unit``: hours, days, working_days), as ISO text."""
     value = instant if isinstance(instant, datetime) else datetime.fromisoformat(str(instant))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return _period_provider(value, amount, str(unit)).isoformat()
+    end = _period_provider(value, amount, str(unit)).isoformat()
+    counted = _counted.get()
+    if counted is not None:
+        counted.append(CountedPeriod(end, str(unit), value.isoformat(), amount))
+    return end
 
 
 def add_working_days(instant, days) -> str:

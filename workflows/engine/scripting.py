@@ -11,9 +11,16 @@ from functools import lru_cache
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from . import clock, sandbox
+from . import clock, period_notes, sandbox
 from .bounded import expression_unbounded, script_unbounded
-from .restricted import ScriptLimitExceeded, ScriptRejected, base_globals, compile_expression, compile_script
+from .restricted import (
+    ScriptLimitExceeded,
+    ScriptRejected,
+    base_globals,
+    compile_expression,
+    compile_script,
+    periods_counted,
+)
 
 __all__ = ["ScriptLimitExceeded", "ScriptRejected", "compile_expression", "compile_script",
            "restricted_script_engine"]
@@ -64,6 +71,16 @@ def _syntax_error(expression: str) -> tuple | None:
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
+    def execute(self, task, script, external_context=None):
+        # What each date the script counts is counted in, noted beside the case's state (period_notes). A
+        # script run in the sandbox counts in another process: its dates are of the kind its text shows.
+        before = dict(task.data)
+        with periods_counted() as counted:
+            done = super().execute(task, script, external_context)
+        if counted:
+            period_notes.note_script(task.workflow, task.data, before, counted)
+        return done
+
     def validate(self, expression):
         # SpiffWorkflow's DMN engine asks this of every rule's input and entry on every decision (and
         # tells "a" from "< 3" by the SyntaxError of the first): parsed once per process, not each time.

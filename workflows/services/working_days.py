@@ -25,7 +25,8 @@ API (other lifecycles use the same):
 - ``WorkingCalendar.working_days_between(start, end)``: working days after ``start``'s day up to
   and including ``end``'s.
 - ``resumed_end(session, end, kind, suspended_at, resumed_at, counted_from)``: where a period's end moves when
-  its suspended case resumes (installed as the engine's rule for resuming).
+  its suspended case resumes (installed as the engine's rule for resuming), and ``resumed_start(start, unit,
+  suspended_at, resumed_at)``, where the start that period was counted from moves with it.
 - ``covered_until()``: the last year the package knows.
 - ``period_end(session, start, amount, unit)`` and ``add_working_days(session, start, n)``: the same
   with the calendar loaded from ``session``.
@@ -205,6 +206,16 @@ def resumed_end(session: Session | None, end: datetime, kind: str | None, suspen
     return calendar.rolled_end(last_day + (_local_day(resumed_at) - _local_day(suspended_at)))
 
 
+def resumed_start(start: str, unit: str, suspended_at: datetime, resumed_at: datetime) -> str:
+    """Where the start of a period counted in ``unit`` moves when its case resumes, so that a second suspension
+    counts on from the period's own last day as ``resumed_end`` moved it: a period in calendar days starts as
+    many days later as the case was suspended (its last day, before it is moved off a rest day, with it); the
+    others are counted again from the day of resumption, whatever their start."""
+    if unit != "days":
+        return start
+    return (_aware(start) + (_local_day(resumed_at) - _local_day(suspended_at))).isoformat()
+
+
 def _local_day(value) -> date:
     return _aware(value).astimezone(LOCAL_TZ).date()
 
@@ -213,4 +224,4 @@ def install() -> None:
     """Hand the engine this calendar for ``add_working_days`` and ``add_period`` in models, and for the periods
     of a case that resumes."""
     restricted.set_period_provider(_in_transition)
-    control.set_resume_rule(resumed_end)
+    control.set_resume_rule(resumed_end, resumed_start)
