@@ -11,9 +11,11 @@ in calendar days counted again after a second suspension counts from the day it 
 A note holds while its variable holds the date it was made for; a variable a form or another script sets
 later is of whatever kind ``period_kinds`` finds.
 """
+import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from .restricted import CountedPeriod
 
@@ -24,38 +26,51 @@ KEY = "gasflow.periods"  # in the top workflow's data; a script cannot name it (
 class Note:
     name: str
     unit: str
+    end: datetime  # the date the variable was set to (or moved to on a resume)
     start: str  # what it was counted from (ISO text)
     amount: object
-    end: datetime  # the date the variable was set to (or moved to on a resume)
+
+
+@lru_cache(maxsize=4096)
+def assigned(script: str) -> tuple[str, ...]:
+    """The variables a script assigns, if it counts a period at all (else none: nothing to note)."""
+    if "add_period" not in script and "add_working_days" not in script:
+        return ()
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return ()
+    names = (target.id for node in ast.walk(tree) if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
+             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+             if isinstance(target, ast.Name))
+    return tuple(dict.fromkeys(names))
 
 
 def note_script(workflow, data: Mapping, before: Mapping, counted: Iterable[CountedPeriod]) -> None:
-    """Note the variables a script set (``data`` after it, ``before`` it) to the end of a period it counted."""
-    ends: dict[str, CountedPeriod] = {}
-    for period in counted:
-        # One end reached twice (the inspector's own date, taken as it is, equal to the period's end): the
-        # period counted, not the date taken as it is.
-        if period.end not in ends or _as_given(ends[period.end]):
-            ends[period.end] = period
+    """Note the variables of ``before`` (their values before the script) that the script set to the end of a
+    period it counted (``data``: after it). A date taken as it is (zero hours, the inspector's own deadline) is
+    no period: it is not noted, and an end reached both ways is the period's."""
+    ends = {period.end: period for period in counted if period.unit != "hours" or period.amount}
+    if not ends:
+        return
     notes = None
-    for name, value in data.items():
-        if isinstance(value, str) and value in ends and before.get(name) != value:
+    for name, old in before.items():
+        value = data.get(name)
+        if isinstance(value, str) and value != old and value in ends:
             if notes is None:
                 notes = workflow.top_workflow.data.setdefault(KEY, {})
             period = ends[value]
-            notes[name] = {"unit": period.unit, "start": period.start, "amount": period.amount, "end": value}
-
-
-def _as_given(period: CountedPeriod) -> bool:
-    return period.unit == "hours" and not period.amount
+            # A list, not a dict: the state's serializer walks every container of it on every transition.
+            notes[name] = [period.unit, value, period.start, period.amount]
 
 
 def notes_of(workflow) -> dict[str, Note]:
     out = {}
     for name, note in (workflow.top_workflow.data.get(KEY) or {}).items():
         try:
-            out[name] = Note(name, str(note["unit"]), str(note["start"]), note["amount"], _instant(note["end"]))
-        except (KeyError, TypeError, ValueError):
+            unit, end, start, amount = note
+            out[name] = Note(name, str(unit), _instant(end), str(start), amount)
+        except (TypeError, ValueError):
             continue  # not one this module wrote
     return out
 
@@ -70,9 +85,9 @@ def holding(notes: Mapping[str, Note], expression: str | None, end: datetime) ->
 
 def renote(workflow, note: Note, end: datetime, start: str) -> None:
     """``note``'s variable moved to ``end`` (a resume), its period now counted from ``start``."""
-    stored = workflow.top_workflow.data.get(KEY, {}).get(note.name)
-    if stored is not None:
-        stored.update(end=end.isoformat(), start=start)
+    notes = workflow.top_workflow.data.get(KEY, {})
+    if note.name in notes:
+        notes[note.name] = [note.unit, end.isoformat(), start, note.amount]
 
 
 def _instant(value) -> datetime:
@@ -83,4 +98,4 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__ = ["KEY", "Note", "holding", "note_script", "notes_of", "renote"]
+__all__ = ["KEY", "Note", "assigned", "holding", "note_script", "notes_of", "renote"]

@@ -74,7 +74,10 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         # What each date the script counts is counted in, noted beside the case's state (period_notes). A
         # script run in the sandbox counts in another process: its dates are of the kind its text shows.
-        before = dict(task.data)
+        names = period_notes.assigned(script)
+        if not names:
+            return super().execute(task, script, external_context)
+        before = {name: task.data.get(name) for name in names}
         with periods_counted() as counted:
             done = super().execute(task, script, external_context)
         if counted:
