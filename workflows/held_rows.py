@@ -80,8 +80,13 @@ def write_now(s, kind: str, rows: list[dict]) -> None:
     """Write ``rows`` of ``kind`` by one statement (an executemany for several)."""
     if rows:
         spec = _KINDS[kind]
-        params = [spec.params(row) for row in rows]
-        s.connection().execute(_STATEMENTS[kind], params[0] if len(params) == 1 else params)
+        execute_rows(s, _STATEMENTS[kind], [spec.params(row) for row in rows])
+
+
+def execute_rows(s, statement, params: list[dict]) -> None:
+    """Run ``statement`` (no RETURNING) for each parameter set: one set alone is a plain execute, which costs
+    psycopg less than its executemany (a pipeline entered and synced)."""
+    s.connection().execute(statement, params[0] if len(params) == 1 else params)
 
 
 def held_or_written(s, kind: str, rows: list[dict]) -> None:

@@ -28,6 +28,7 @@ from models import (
     User,
 )
 from models.json_rows import JsonRows
+from models.versions import newest_versions
 from web.extensions import case_engine, db
 from workflows import access, attachments, comments, party
 from workflows.attachments import NewFile
@@ -732,10 +733,8 @@ def queue_page(user, query: QueueQuery, now: datetime | None = None) -> QueuePag
 
 def queue_choices(user) -> dict:
     """What the queue's filter form offers: processes, enterprises in scope, counties for the city admin."""
-    latest = select(ProcessModel.key, func.max(ProcessModel.version).label("v")).group_by(ProcessModel.key).subquery()
-    processes = db.session.execute(select(ProcessModel.key, ProcessModel.name).join(
-        latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.v))
-        .order_by(ProcessModel.key)).all()
+    processes = db.session.execute(newest_versions(ProcessModel, ProcessModel.key, ProcessModel.name)
+                                   .order_by(ProcessModel.key)).all()
     enterprises = db.session.execute(select(Enterprise.id, Enterprise.name).where(access.enterprise_scope(user))
                                      .order_by(Enterprise.name)).all()
     counties = []

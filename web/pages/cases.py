@@ -4,10 +4,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import Case, ProcessModel
+from models.versions import newest_versions
 from web.common import taskflow, xlsx
 from web.common.http_errors import refusal
 from web.common.labels import STATUSES
@@ -24,10 +25,7 @@ EXPORT_LIMIT = 50000
 
 
 def startable_processes(user) -> list[ProcessModel]:
-    latest = select(ProcessModel.key, func.max(ProcessModel.version).label("v")).group_by(ProcessModel.key)
-    latest = latest.subquery()
-    models = db.session.scalars(select(ProcessModel).join(
-        latest, (ProcessModel.key == latest.c.key) & (ProcessModel.version == latest.c.v))).all()
+    models = db.session.scalars(newest_versions(ProcessModel)).all()
     # A process without a start form is opened by the platform itself (a warning from monitoring).
     return [m for m in models if may_start(user, m.meta) and m.meta.get("start_form")]
 

@@ -45,6 +45,7 @@ from models import (
 )
 from models.json_rows import JsonRows
 from models.loaded import loaded, persisted, set_committed
+from models.versions import newest_versions
 from workflows import access, commits, held_rows, history, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
@@ -238,10 +239,7 @@ class CaseEngine:
         return done
 
     def _latest_decisions(self, s: Session) -> list[DecisionModel]:
-        newest = select(DecisionModel.key, func.max(DecisionModel.version).label("v")) \
-            .group_by(DecisionModel.key).subquery()
-        return s.scalars(select(DecisionModel).join(
-            newest, (DecisionModel.key == newest.c.key) & (DecisionModel.version == newest.c.v))).all()
+        return s.scalars(newest_versions(DecisionModel)).all()
 
     def _resolve_decision(self, key: str):
         s = _transition_session.get()
@@ -735,7 +733,7 @@ class CaseEngine:
             persisted(s, Task, row)
         candidates = [{"task_id": row.id, "user_id": user_id} for row, named in new for user_id in named]
         if candidates:
-            _execute(s, _INSERT_CANDIDATES, candidates)
+            held_rows.execute_rows(s, _INSERT_CANDIDATES, candidates)
 
     def _deliver(self, s: Session, case: Case, event, actor, now: datetime) -> None:
         """A message the model threw that nothing in it catches: open linked cases, or a handler."""
@@ -854,10 +852,7 @@ _TASKS_AND_CASE = select(
            or_(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status == TASK_OPEN)) \
     .order_by(_TASKS.c.id)
 # The newest version of each process: {key: id}.
-_NEWEST = select(ProcessModel.key, func.max(ProcessModel.version).label("version")) \
-    .group_by(ProcessModel.key).subquery()
-_LATEST_MODELS = select(ProcessModel.key, ProcessModel.id).join(
-    _NEWEST, (ProcessModel.key == _NEWEST.c.key) & (ProcessModel.version == _NEWEST.c.version))
+_LATEST_MODELS = newest_versions(ProcessModel, ProcessModel.key, ProcessModel.id)
 _ACTIVE_USERS_NAMED = select(User).where(User.username.in_(bindparam("names", expanding=True)),
                                           User.active.is_(True))
 _OPEN_TASKS_OF_CASE = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TASK_OPEN)
@@ -998,12 +993,6 @@ def _write_ended(s: Session, rows: list) -> None:
     held_rows.held_or_written(s, "ended_tasks", [{"id": r.id, "status": r.status, "completed_at": r.completed_at,
                                                    "completed_by_id": r.completed_by_id,
                                                    "assignee_id": r.assignee_id} for r in rows])
-
-
-def _execute(s: Session, statement, params: list) -> None:
-    """Run a statement without RETURNING for each parameter set; one set alone is a plain execute, which
-    costs psycopg less than its executemany (a pipeline entered and synced)."""
-    s.connection().execute(statement, params[0] if len(params) == 1 else params)
 
 
 def _json_safe(value):

@@ -14,10 +14,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import DecisionModel
+from models.versions import newest_versions
 from workflows import reference_cache, transaction_memo
 from workflows.errors import InvalidModel
 
@@ -168,10 +169,7 @@ class DecisionCache:
             self._engines = {k: v for k, v in self._engines.items() if k in keep}
 
 
-_NEWEST = select(DecisionModel.key, func.max(DecisionModel.version).label("version")) \
-    .group_by(DecisionModel.key).subquery()
-_NEWEST_ALL = select(DecisionModel.key, DecisionModel.id, DecisionModel.version).join(
-    _NEWEST, (DecisionModel.key == _NEWEST.c.key) & (DecisionModel.version == _NEWEST.c.version))
+_NEWEST_ALL = newest_versions(DecisionModel, DecisionModel.key, DecisionModel.id, DecisionModel.version)
 _newest = reference_cache.Kept()
 
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from forms.checklist_file import (
@@ -21,6 +21,7 @@ from forms.checklist_file import (
     to_xlsx,
 )
 from models import TEMPLATE_KINDS, ChecklistTemplate
+from models.versions import newest_versions
 from web.common.labels import TEMPLATE_KIND_LABELS
 from web.common.params import small_int
 from web.common.unit_of_work import writes_done
@@ -42,10 +43,7 @@ def versions_of(kind: str) -> list[ChecklistTemplate]:
 
 def latest_per_kind() -> dict[str, ChecklistTemplate]:
     """The newest version of every kind, in one query."""
-    newest = (select(ChecklistTemplate.kind, func.max(ChecklistTemplate.version).label("version"))
-              .group_by(ChecklistTemplate.kind).subquery())
-    rows = db.session.scalars(select(ChecklistTemplate).join(
-        newest, (newest.c.kind == ChecklistTemplate.kind) & (newest.c.version == ChecklistTemplate.version))).all()
+    rows = db.session.scalars(newest_versions(ChecklistTemplate, key="kind")).all()
     return {t.kind: t for t in rows}
 
 
