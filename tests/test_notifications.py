@@ -3,7 +3,7 @@ API, and mailed by the periodic job through a real (local) SMTP server."""
 import os
 import re
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -140,6 +140,19 @@ def test_read_notifications_are_not_mailed(app, api, smtp):
     assert send_pending_mail(app) == 0 and smtp.messages == []
 
 
+def calendar_entered(app):
+    """The holidays of this year and the next entered (a day of each): no reminder to enter them in the round,
+    whatever the date the suite runs on (the reminder: tests/test_working_days.py)."""
+    from models import CalendarAdjustment
+    from web.extensions import db
+
+    with app.app_context():
+        year = datetime.now(SHANGHAI).year
+        db.session.add_all([CalendarAdjustment(day=date(y, 1, 1), working=False, note="元旦")
+                            for y in (year, year + 1)])
+        db.session.commit()
+
+
 def overdue_case(app, api):
     assert api("admin").post("/processes", data=(BPMN_DIR / "due_answer.bpmn").read_bytes(),
                              content_type="application/xml").status_code == 201
@@ -151,12 +164,13 @@ def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, ap
     from workflows.engine import clock
 
     set_email(app, "kq_bottled_staff", "zhanghua@bottled.example.cn")
+    calendar_entered(app)
     case = overdue_case(app, api)
     # (the daily data checks run in the first round only, and find no reported data here)
     assert periodic(app) == {"timers": 0, "overdue": 0, "mailed": 1, "data_checks": 0, "documents": 0,
                              "idempotency_keys": 0, "delivered": 0,
                              "warning_digest": 0, "safety_scores": 12,  # the new task; the twelve enterprises' scores
-                             "data_timeliness": 0}
+                             "data_timeliness": 0, "calendar_reminder": 0}
     now = datetime.now(UTC)
     later = now + timedelta(hours=2)
     # After 22:00 Shanghai time, two hours on is a new day: the daily scores are stored again for it.
@@ -164,10 +178,12 @@ def test_an_overdue_task_is_notified_once_and_mailed_by_the_periodic_job(app, ap
     with clock.frozen_at(later):
         assert periodic(app) == {"timers": 0, "overdue": 1, "mailed": 1, "data_checks": 0, "documents": 0,
                                  "idempotency_keys": 0, "delivered": 0,
-                                 "warning_digest": 0, "safety_scores": 12 if new_day else 0, "data_timeliness": 0}
+                                 "warning_digest": 0, "safety_scores": 12 if new_day else 0, "data_timeliness": 0,
+                                 "calendar_reminder": 0}
         assert periodic(app) == {"timers": 0, "overdue": 0, "mailed": 0, "data_checks": 0, "documents": 0,
                                  "idempotency_keys": 0, "delivered": 0,
-                                 "warning_digest": 0, "safety_scores": 0, "data_timeliness": 0}
+                                 "warning_digest": 0, "safety_scores": 0, "data_timeliness": 0,
+                                 "calendar_reminder": 0}
     with clock.frozen_at(later + timedelta(hours=5)):
         assert periodic(app)["overdue"] == 0
 

@@ -24,7 +24,7 @@ def test_the_embedded_scheduler_runs_each_job_when_its_interval_is_up(app, api, 
     scheduler = InProcessScheduler(app, clock=lambda: now[0])
     first = scheduler.run_due()
     assert set(first) == {"timers", "overdue", "mailed", "data_checks", "documents", "idempotency_keys",
-                          "delivered", "warning_digest", "safety_scores", "data_timeliness"}
+                          "delivered", "warning_digest", "safety_scores", "data_timeliness", "calendar_reminder"}
     now[0] += 1
     assert scheduler.run_due() == {}  # nothing is due a second later
     now[0] += app.config["TIMER_INTERVAL_SECONDS"]

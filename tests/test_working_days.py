@@ -1,10 +1,18 @@
 """The working-day calendar (workflows/services/working_days.py): China's holidays and make-up
 working days from chinese-calendar, with the city's own adjustments laid over them."""
+import os
+import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from conftest import CHROMIUM_ARGS, keep_screenshot, sign_in_page
 
 from workflows.engine import restricted
 from workflows.services import working_days
 from workflows.services.working_days import WorkingCalendar
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 def test_national_day_2026_holidays_and_make_up_working_days():
@@ -148,3 +156,159 @@ def test_a_year_the_package_does_not_know_still_keeps_the_holidays_on_fixed_date
         assert cal.period_end(start, 1, "days") == end_of(first_after)
     # The city admin's entries still win over the fallback (a make-up working day, a local holiday).
     assert WorkingCalendar({date(year, 1, 1): True}).is_working_day(date(year, 1, 1))
+
+
+# ---- the years to enter: the calendar page, a run of days, the city admins' weekly reminder -------------------
+def _calendar_rows(app):
+    from sqlalchemy import select
+
+    from models import CalendarAdjustment
+    from web.extensions import db
+
+    with app.app_context():
+        return [(r.day, r.working, r.note) for r in db.session.scalars(
+            select(CalendarAdjustment).order_by(CalendarAdjustment.day))]
+
+
+def _city_admin_reminders(app) -> list[str]:
+    from sqlalchemy import select
+
+    from models import Notification, User
+    from web.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Notification.text).join(User, User.id == Notification.user_id)
+                                       .where(User.username == "admin", Notification.text.contains("工作日历"))
+                                       .order_by(Notification.id)))
+
+
+def test_from_november_the_next_years_holidays_are_to_be_entered_until_a_day_of_it_is(app):
+    from models import CalendarAdjustment
+    from web.extensions import db
+
+    known = working_days.covered_until()
+    with app.app_context():
+        s = db.session()
+        assert working_days.years_to_enter(s, date(known, 10, 31)) == []
+        assert working_days.years_to_enter(s, date(known, 11, 1)) == [known + 1]
+        # A year the package does not know, once it has begun: that year, and from November the next as well.
+        assert working_days.years_to_enter(s, date(known + 1, 3, 1)) == [known + 1]
+        assert working_days.years_to_enter(s, date(known + 1, 11, 1)) == [known + 1, known + 2]
+        s.add(CalendarAdjustment(day=date(known + 1, 2, 6), working=False, note="春节"))
+        s.commit()
+        assert working_days.years_to_enter(s, date(known, 11, 1)) == []
+        assert working_days.years_to_enter(s, date(known + 1, 11, 1)) == [known + 2]
+
+
+def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(app, browser):
+    from workflows.engine import clock
+
+    admin = browser("admin")
+    year = working_days.covered_until() + 1
+    november = datetime(year - 1, 11, 2, 2, tzinfo=UTC)
+    with clock.frozen_at(november):
+        page = admin.client.get("/admin/calendar").get_data(as_text=True)
+        assert 'id="to-enter"' in page and f"{year} 年的法定节假日尚未录入" in page
+        first, last = date(year, 2, 6), date(year, 2, 13)
+        done = admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
+                                                   "working": "off", "note": "春节"})
+        assert done.status_code == 302
+        rows = _calendar_rows(app)
+        assert rows == [(first + timedelta(days=n), False, "春节") for n in range(8)]
+        # The same run sent twice (a double submit) is the same eight days; a make-up day is one day.
+        assert admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
+                                                   "working": "off", "note": "春节"}).status_code == 302
+        assert admin.form_post("/admin/calendar", {"day": date(year, 2, 20).isoformat(), "working": "working",
+                                                   "note": "春节调休上班"}).status_code == 302
+        assert len(_calendar_rows(app)) == 9
+        page = admin.client.get("/admin/calendar").get_data(as_text=True)
+        assert 'id="to-enter"' not in page
+        # Listed as the notice gives them: the run on one line, removed at once; the make-up day stays.
+        assert f"{first.isoformat()} 至 {last.isoformat()}（8 天）" in page and 'data-days="8"' in page
+        run_id = re.search(rf'data-day="{first.isoformat()}" data-days="8">.*?/admin/calendar/(\d+)/delete', page,
+                           re.S).group(1)
+        removed = admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": last.isoformat()},
+                                  page_path="/admin/calendar")
+        assert removed.status_code == 302
+        assert _calendar_rows(app) == [(date(year, 2, 20), True, "春节调休上班")]
+        assert admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
+                                                   "working": "off", "note": "春节"}).status_code == 302
+    with app.app_context():
+        from web.extensions import db
+
+        cal = working_days.load(db.session)
+        assert not cal.is_working_day(date(year, 2, 8)) and cal.is_working_day(date(year, 2, 20))
+
+
+def test_a_run_of_days_that_is_not_one_is_refused_on_the_form(app, browser):
+    admin = browser("admin")
+    for bad, message in (({"day": "2027-02-13", "last_day": "2027-02-06"}, "不能早于"),
+                         ({"day": "2027-01-01", "last_day": "2027-03-01"}, "31"),
+                         ({"day": "2027-02-06", "last_day": "2027-02-31"}, ""),
+                         ({"day": "2027-02-06", "last_day": "2027-02-08\x00"}, "")):
+        refused = admin.form_post("/admin/calendar", {**bad, "working": "off", "note": "春节"})
+        assert refused.status_code in (400, 422), bad
+        body = refused.get_data(as_text=True)
+        assert message in body
+        if refused.status_code == 422:
+            assert 'id="field-last_day"' in body and "errors" in body.split('id="field-last_day"')[1][:2000]
+    assert _calendar_rows(app) == []
+
+
+def test_the_city_admins_are_reminded_once_a_week_until_the_year_is_entered(app, browser):
+    from web.background.schedule import JOBS
+    from workflows.engine import clock
+
+    year = working_days.covered_until() + 1
+    monday = datetime(year - 1, 11, 2, 2, tzinfo=UTC)
+    while monday.weekday() != 0:
+        monday += timedelta(days=1)
+    job, admin = JOBS["calendar_reminder"], browser("admin")
+    with clock.frozen_at(monday - timedelta(days=14)):  # October: nothing to enter yet
+        assert job.run(app) == 0
+    with clock.frozen_at(monday):
+        assert job.run(app) >= 1
+        assert job.run(app) == 0  # once a week
+    with clock.frozen_at(monday + timedelta(days=3)):
+        assert job.run(app) == 0
+    [told] = _city_admin_reminders(app)
+    assert f"{year}年的法定节假日尚未录入工作日历" in told and "调休上班日" in told
+    with clock.frozen_at(monday + timedelta(days=7)):
+        assert job.run(app) >= 1
+        assert admin.form_post("/admin/calendar", {"day": f"{year}-02-06", "last_day": f"{year}-02-13",
+                                                   "working": "off", "note": "春节"}).status_code == 302
+    with clock.frozen_at(monday + timedelta(days=14)):
+        assert job.run(app) == 0
+    assert len(_city_admin_reminders(app)) == 2
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.environ.get("GASFLOW_REQUIRE_BROWSER"),
+                    reason="Debian's chromium is not installed")
+@pytest.mark.browser
+def test_a_holiday_entered_in_the_browser_on_a_wide_screen_and_a_phone(app, live_server):
+    from playwright.sync_api import sync_playwright
+
+    year = working_days.covered_until() + 1
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 1000}).new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in_page(page, live_server, "admin")
+        page.goto(f"{live_server}/admin/calendar")
+        keep_screenshot(page, "calendar/calendar")
+        page.fill("#day", f"{year}-02-06")
+        page.fill("#last_day", f"{year}-02-13")
+        page.check("input[name=working][value=off]")
+        page.fill("#note", "春节")
+        page.click("#submit")
+        page.wait_for_selector("#adjustments")
+        assert page.locator("#adjustments li").count() == 1  # one run of eight days
+        assert page.locator("#adjustments li").get_attribute("data-days") == "8"
+        assert page.locator("#to-enter").count() == 0
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        keep_screenshot(page, "calendar/calendar-phone")
+        browser.close()
+    assert errors == []

@@ -158,6 +158,24 @@ def daily_data_timeliness(app) -> int:
         return found
 
 
+def weekly_calendar_reminder(app) -> int:
+    """The first round of each week (Beijing time): the city admins told of the years whose holidays the
+    working-day calendar does not know yet, until they are entered. Returns the admins told, 0 if not run."""
+    from web.extensions import case_engine
+    from workflows.engine import clock
+    from workflows.services import working_days
+    from workflows.services.shanghai_time import day_of
+
+    now = clock.now()
+    year, week, _day = day_of(now).isocalendar()
+    with case_engine(app).sessions() as s:
+        if not _claim_day(s, "calendar_reminder_week", f"{year}-W{week:02d}"):
+            return 0
+        told = working_days.remind_to_enter(s, now)
+        s.commit()
+        return told
+
+
 def _prune_idempotency_keys(app) -> int:
     from web.common.idempotency import prune_expired
 
@@ -185,8 +203,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("warning_digest", weekly_warning_digest, every=600, timeout=600),
     # The periodic reports missing or late at their limit (§7.1.2), once a day; it claims the day itself.
     PeriodicJob("data_timeliness", daily_data_timeliness, every=600, timeout=1800),
-
-
+    # The years whose holidays are still to be entered, to the city admins once a week; it claims the week itself.
+    PeriodicJob("calendar_reminder", weekly_calendar_reminder, every=600, timeout=600),
     # Yesterday's safety scores (and a quarter's draft credit grades), once a day; it claims the day itself.
     PeriodicJob("safety_scores", daily_safety_scores, every=600, timeout=1800),
     # What no process rendered after its commit (a queue that was down, a worker that died).

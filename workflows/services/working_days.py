@@ -46,7 +46,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import CalendarAdjustment
-from workflows import reference_cache, transaction_memo
+from workflows import notify, reference_cache, transaction_memo
 from workflows.engine import control, restricted
 from workflows.engine.case_engine import transition_session
 from workflows.errors import ModelRuntimeError
@@ -145,6 +145,36 @@ def covered_until() -> int:
     """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday,
     the fixed-date public holidays off)."""
     return max(day.year for day in chinese_calendar.holidays)
+
+
+# The State Council publishes a year's holidays in the autumn before it (late October to mid-November in
+# recent years); from this month on, periods counted now reach into a year that must be entered.
+NOTICE_MONTH = 11
+
+
+def years_to_enter(session: Session, today: date) -> list[int]:
+    """The years periods counted ``today`` may reach whose holidays are not known: neither the installed package
+    knows them nor has the city admin entered any day of them. This year; from November, next year too."""
+    last = today.year + (today.month >= NOTICE_MONTH)
+    unknown = list(range(max(today.year, covered_until() + 1), last + 1))
+    if not unknown:
+        return []
+    entered = set(session.scalars(select(CalendarAdjustment.day).where(
+        CalendarAdjustment.day >= date(unknown[0], 1, 1), CalendarAdjustment.day <= date(unknown[-1], 12, 31))))
+    return [year for year in unknown if not any(day.year == year for day in entered)]
+
+
+def remind_to_enter(session: Session, now: datetime) -> int:
+    """Tell the city admins which years' holidays are still to be entered (the caller runs it once a week and
+    commits). Returns the admins told."""
+    years = years_to_enter(session, now.astimezone(LOCAL_TZ).date())
+    admins = notify.authority_users(session, "city", None) if years else []
+    if admins:
+        notify.add(session, admins, notify.MESSAGE, now,
+                   text=f"{'、'.join(map(str, years))}年的法定节假日尚未录入工作日历。录入之前，按工作日计算的期限"
+                        f"只把周末和元旦、劳动节、国庆节的固定假日算作休息日。请在“流程模型 › 工作日历”中"
+                        f"按国务院办公厅的放假通知录入放假日期和调休上班日。")
+    return len(admins)
 
 
 def load(session: Session | None) -> WorkingCalendar:
