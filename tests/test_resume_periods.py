@@ -260,3 +260,21 @@ def test_the_verification_periods_resume_in_working_days(app, api, engine):
     assert engine.run_due_timers(escalate_moved - timedelta(minutes=1)) == 0
     assert engine.run_due_timers(escalate_moved + timedelta(minutes=1)) == 1
     assert open_names(supervisor, case_id) == ["Task_verify_escalated"]
+
+
+def test_a_hearing_keeps_the_time_the_party_was_told_when_the_case_resumes(app, api, engine):
+    """The hearing is an appointment (art. 64: the party is told its time and place), not a period: a suspension
+    before it does not move it by the time suspended. The task of recording it is due at the hearing still, as
+    its notice and the case page say."""
+    inspector, enterprise, supervisor = api("keqiao_inspector"), api("kq_bottled_admin"), api("keqiao_supervisor")
+    case_id = notified(api, app, MONDAY, amount=80000)  # a large fine: the right to a hearing
+    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, MONDAY)
+    hearing_at = working(app, MONDAY, 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": hearing_at.isoformat(), "presiding": "王法制",
+                                                    "hearing_place": "柯桥区住建局三楼会议室"}, MONDAY)
+    assert instant(task_named(inspector, case_id, "Task_hearing_record")["due_at"]) == hearing_at
+    suspended, resumed = MONDAY + timedelta(days=1), MONDAY + timedelta(days=3, hours=5)
+    control(supervisor, case_id, "suspend", suspended, "当事人申请暂缓听证，待核实")
+    control(supervisor, case_id, "resume", resumed, "核实完毕，继续办理")
+    assert instant(task_named(inspector, case_id, "Task_hearing_record")["due_at"]) == hearing_at
+    assert instant(data_of(inspector, case_id)["hearing_at"]) == hearing_at

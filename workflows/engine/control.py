@@ -119,9 +119,10 @@ class CaseControl:
         """The case goes on with the time that was left when it was suspended: a period in working days gets
         the working days it had left, counted again from today; a period in calendar days ends as many days
         later as the case was suspended, at the end of that day or of the first working day after it (Civil
-        Code arts. 201-203); any other timer or due date (an hour deadline such as an inspector's, a date
-        from a form) moves by the time suspended. Which is which: the model version's own scripts
-        (``period_kinds``)."""
+        Code arts. 201-203); an appointment the model declares (``gasflow.appointments``: a hearing's time)
+        stays; any other timer or due date (an hour deadline such as an inspector's, a date from a form) moves
+        by the time suspended. Which is which: the model version's own scripts (``period_kinds``), and what
+        they noted as they counted (``period_notes``)."""
         now = now or clock.now()
         with self.engine.sessions() as s:
             case = self._lock(s, case_id, actor, "cases.control")
@@ -147,7 +148,13 @@ class CaseControl:
                 # what their text shows.
                 notes, moved = period_notes.notes_of(workflow), {}
 
+                # A hearing's time, told to the party, is not a period: it stays, and the task of it is late
+                # at resume if it passed while the case was suspended.
+                appointments = set(model.meta.get("appointments", ()))
+
                 def move(end: datetime, expression: str | None) -> datetime:
+                    if isinstance(expression, str) and expression.strip() in appointments:
+                        return end
                     note = period_notes.holding(notes, expression, end)
                     if note is None:
                         return _resume_rule(s, end, kinds.of_expression(expression), suspended_at, now,

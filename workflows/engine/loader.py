@@ -156,7 +156,9 @@ def _hidden(process, name: str = "gasflow.hidden") -> list[str]:
 
     The same form names the other lists a process may declare: ``gasflow.party``, the case data the
     party (the case's enterprise) may see, where the model keeps the rest internal; ``gasflow.watch``,
-    user tasks of a watching branch (a time limit's extension), whose data is not the case's."""
+    user tasks of a watching branch (a time limit's extension), whose data is not the case's;
+    ``gasflow.appointments``, the dates of an event set for a time the party was told (a hearing), which
+    stay where they are when the case resumes."""
     names = []
     ext = process.find("bpmn:extensionElements", NS)
     if ext is not None:
@@ -179,10 +181,10 @@ def _title(process) -> str | None:
 
 
 def _declared(process) -> dict:
-    """``party`` and ``watch`` (see ``_hidden``), in the meta only where the model declares them, so the
-    meta of the models that do not stays as it was."""
+    """``party``, ``watch`` and ``appointments`` (see ``_hidden``), in the meta only where the model declares
+    them, so the meta of the models that do not stays as it was."""
     out = {}
-    for key in ("party", "watch"):
+    for key in ("party", "watch", "appointments"):
         if process.find(f"bpmn:extensionElements/camunda:properties/camunda:property[@name='gasflow.{key}']",
                         NS) is not None:
             out[key] = _hidden(process, f"gasflow.{key}")
