@@ -3,7 +3,7 @@ API, and mailed by the periodic job through a real (local) SMTP server."""
 import os
 import re
 import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -141,15 +141,15 @@ def test_read_notifications_are_not_mailed(app, api, smtp):
 
 
 def calendar_entered(app):
-    """The holidays of this year and the next entered (a day of each): no reminder to enter them in the round,
-    whatever the date the suite runs on (the reminder: tests/test_working_days.py)."""
-    from models import CalendarAdjustment
+    """The holidays of this year and the next entered: no reminder to enter them in the round, whatever the date
+    the suite runs on (the reminder: tests/test_working_days.py)."""
     from web.extensions import db
+    from workflows.services import working_days
 
     with app.app_context():
         year = datetime.now(SHANGHAI).year
-        db.session.add_all([CalendarAdjustment(day=date(y, 1, 1), working=False, note="元旦")
-                            for y in (year, year + 1)])
+        working_days.confirm_entered(db.session, year)
+        working_days.confirm_entered(db.session, year + 1)
         db.session.commit()
 
 

@@ -265,7 +265,7 @@ def test_the_verification_periods_resume_in_working_days(app, api, engine):
 def test_a_hearing_keeps_the_time_the_party_was_told_when_the_case_resumes(app, api, engine):
     """The hearing is an appointment (art. 64: the party is told its time and place), not a period: a suspension
     before it does not move it by the time suspended. The task of recording it is due at the hearing still, as
-    its notice and the case page say."""
+    its notice and the case page say; one over it leaves that task late."""
     inspector, enterprise, supervisor = api("keqiao_inspector"), api("kq_bottled_admin"), api("keqiao_supervisor")
     case_id = notified(api, app, MONDAY, amount=80000)  # a large fine: the right to a hearing
     act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, MONDAY)
@@ -277,4 +277,32 @@ def test_a_hearing_keeps_the_time_the_party_was_told_when_the_case_resumes(app, 
     control(supervisor, case_id, "suspend", suspended, "当事人申请暂缓听证，待核实")
     control(supervisor, case_id, "resume", resumed, "核实完毕，继续办理")
     assert instant(task_named(inspector, case_id, "Task_hearing_record")["due_at"]) == hearing_at
-    assert instant(data_of(inspector, case_id)["hearing_at"]) == hearing_at
+    # Suspended again over the hearing's time: the case resumes with its hearing late, for the organiser to act
+    # on (hold it and record when it was held), not with a time nobody was told of.
+    control(supervisor, case_id, "suspend", hearing_at - timedelta(days=1), "当事人因故无法到场")
+    later = hearing_at + timedelta(days=2)
+    control(supervisor, case_id, "resume", later, "继续办理")
+    with on(later):
+        record = task_named(inspector, case_id, "Task_hearing_record")
+    assert instant(record["due_at"]) == hearing_at and record["overdue"] is True
+
+
+def test_two_periods_ending_on_one_instant_each_resume_in_their_own_unit(app, api, engine):
+    """From Monday 2026-10-19, 3 working days and 3 days both end with Thursday 10-22: one script counts both
+    (tests/bpmn/two_periods.bpmn). Suspended on Tuesday at 11:00 and resumed on Friday 10-23 at 10:00, the
+    working days left (Wednesday, Thursday) end with Tuesday 10-27, and the 3 days, 3 days later, on Sunday 10-25,
+    so with Monday 10-26: neither takes the other's unit for sharing its end."""
+    from conftest import BPMN_DIR
+
+    assert api("admin").post("/processes", data=(BPMN_DIR / "two_periods.bpmn").read_bytes(),
+                             content_type="application/xml").status_code == 201
+    staff, supervisor = api("kq_bottled_staff"), api("keqiao_supervisor")
+    with on(MONDAY):
+        case_id = open_order(api, app, process="two_periods", deadline_at=None)["id"]
+    thursday = end_of(date(2026, 10, 22))
+    assert instant(task_named(staff, case_id, "Answer_working")["due_at"]) == thursday
+    assert instant(task_named(staff, case_id, "Answer_days")["due_at"]) == thursday
+    control(supervisor, case_id, "suspend", datetime(2026, 10, 20, 11, 0, tzinfo=LOCAL), "企业申请停产检修")
+    control(supervisor, case_id, "resume", datetime(2026, 10, 23, 10, 0, tzinfo=LOCAL), "检修结束")
+    assert instant(task_named(staff, case_id, "Answer_working")["due_at"]) == end_of(date(2026, 10, 27))
+    assert instant(task_named(staff, case_id, "Answer_days")["due_at"]) == end_of(date(2026, 10, 26))

@@ -182,7 +182,7 @@ def _city_admin_reminders(app) -> list[str]:
                                        .order_by(Notification.id)))
 
 
-def test_from_november_the_next_years_holidays_are_to_be_entered_until_a_day_of_it_is(app):
+def test_from_november_the_next_years_holidays_are_to_be_entered_until_the_admin_confirms_them(app):
     from models import CalendarAdjustment
     from web.extensions import db
 
@@ -194,10 +194,27 @@ def test_from_november_the_next_years_holidays_are_to_be_entered_until_a_day_of_
         # A year the package does not know, once it has begun: that year, and from November the next as well.
         assert working_days.years_to_enter(s, date(known + 1, 3, 1)) == [known + 1]
         assert working_days.years_to_enter(s, date(known + 1, 11, 1)) == [known + 1, known + 2]
-        s.add(CalendarAdjustment(day=date(known + 1, 2, 6), working=False, note="春节"))
+        # A day entered is not the notice entered (a local day off says nothing of the Spring Festival) ...
+        s.add(CalendarAdjustment(day=date(known + 1, 12, 31), working=False, note="台风停工"))
+        s.commit()
+        assert working_days.years_to_enter(s, date(known, 11, 1)) == [known + 1]
+        # ... the admin's confirmation is.
+        working_days.confirm_entered(s, known + 1)
         s.commit()
         assert working_days.years_to_enter(s, date(known, 11, 1)) == []
         assert working_days.years_to_enter(s, date(known + 1, 11, 1)) == [known + 2]
+        assert working_days.years_entered(s) == [known + 1]
+
+
+def _page(admin) -> str:
+    return admin.client.get("/admin/calendar").get_data(as_text=True)
+
+
+def _run_id(page: str, first: date, days: int) -> str:
+    found = re.search(rf'data-day="{first.isoformat()}" data-days="{days}">.*?/admin/calendar/(\d+)/delete', page,
+                      re.S)
+    assert found, (first, days)
+    return found.group(1)
 
 
 def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(app, browser):
@@ -206,52 +223,79 @@ def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(ap
     admin = browser("admin")
     year = working_days.covered_until() + 1
     november = datetime(year - 1, 11, 2, 2, tzinfo=UTC)
+    first, last = date(year, 2, 6), date(year, 2, 13)
+    spring = {"day": first.isoformat(), "last_day": last.isoformat(), "working": "off", "note": "春节"}
     with clock.frozen_at(november):
-        page = admin.client.get("/admin/calendar").get_data(as_text=True)
+        page = _page(admin)
         assert 'id="to-enter"' in page and f"{year} 年的法定节假日尚未录入" in page
-        first, last = date(year, 2, 6), date(year, 2, 13)
-        done = admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
-                                                   "working": "off", "note": "春节"})
-        assert done.status_code == 302
-        rows = _calendar_rows(app)
-        assert rows == [(first + timedelta(days=n), False, "春节") for n in range(8)]
+        assert admin.form_post("/admin/calendar", spring).status_code == 302
+        assert _calendar_rows(app) == [(first + timedelta(days=n), False, "春节") for n in range(8)]
         # The same run sent twice (a double submit) is the same eight days; a make-up day is one day.
-        assert admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
-                                                   "working": "off", "note": "春节"}).status_code == 302
+        assert admin.form_post("/admin/calendar", spring).status_code == 302
         assert admin.form_post("/admin/calendar", {"day": date(year, 2, 20).isoformat(), "working": "working",
                                                    "note": "春节调休上班"}).status_code == 302
         assert len(_calendar_rows(app)) == 9
-        page = admin.client.get("/admin/calendar").get_data(as_text=True)
-        assert 'id="to-enter"' not in page
-        # Listed as the notice gives them: the run on one line, removed at once; the make-up day stays.
-        assert f"{first.isoformat()} 至 {last.isoformat()}（8 天）" in page and 'data-days="8"' in page
-        run_id = re.search(rf'data-day="{first.isoformat()}" data-days="8">.*?/admin/calendar/(\d+)/delete', page,
-                           re.S).group(1)
-        removed = admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": last.isoformat()},
+        # Listed as the notice gives them: the run on one line.
+        page = _page(admin)
+        assert f"{first.isoformat()} 至 {last.isoformat()}（8 天）" in page
+        # Still to be entered until the admin says the notice is in.
+        assert 'id="to-enter"' in page
+        done = admin.form_post("/admin/calendar/entered", {"year": str(year)}, page_path="/admin/calendar")
+        assert done.status_code == 302
+        page = _page(admin)
+        assert 'id="to-enter"' not in page and f"已按国务院办公厅通知录入：{year}" in page
+        # Removed as one run; the make-up day stays.
+        removed = admin.form_post(f"/admin/calendar/{_run_id(page, first, 8)}/delete", {"last_day": last.isoformat()},
                                   page_path="/admin/calendar")
         assert removed.status_code == 302
         assert _calendar_rows(app) == [(date(year, 2, 20), True, "春节调休上班")]
-        assert admin.form_post("/admin/calendar", {"day": first.isoformat(), "last_day": last.isoformat(),
-                                                   "working": "off", "note": "春节"}).status_code == 302
     with app.app_context():
         from web.extensions import db
 
         cal = working_days.load(db.session)
-        assert not cal.is_working_day(date(year, 2, 8)) and cal.is_working_day(date(year, 2, 20))
+        assert cal.is_working_day(date(year, 2, 8)) == (date(year, 2, 8).weekday() < 5)
+        assert cal.is_working_day(date(year, 2, 20))
+
+
+def test_removing_a_run_removes_its_days_only(app, browser):
+    """What a removal takes is read on the server: the days alike one after another from the first, up to the
+    last day sent; not a day across a gap or of another kind, whatever the form says."""
+    admin = browser("admin")
+    year = working_days.covered_until() + 1
+    for day, last, working, note in ((f"{year}-05-01", f"{year}-05-02", "off", "调休"),
+                                     (f"{year}-05-03", None, "off", "劳动节"),
+                                     (f"{year}-05-05", f"{year}-05-06", "off", "调休")):
+        assert admin.form_post("/admin/calendar", {"day": day, "last_day": last or "", "working": working,
+                                                   "note": note}).status_code == 302
+    page = _page(admin)
+    run_id = _run_id(page, date(year, 5, 1), 2)
+    for hostile in (f"{year}-05-06", "9999-12-31", f"{year}-05-31\x00", f"{year}-02-31", "x" * 5000):
+        # A last day past the run (over the gap and the other kind): only the run's own days would go; sent
+        # with the run's own id every time, the first removal takes the run and the others find nothing.
+        assert admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": hostile},
+                               page_path="/admin/calendar").status_code in (302, 400)
+    assert [r[0] for r in _calendar_rows(app)] == [date(year, 5, 3), date(year, 5, 5), date(year, 5, 6)]
+    assert admin.form_post("/admin/calendar/999999999/delete", {}, page_path="/admin/calendar").status_code == 302
 
 
 def test_a_run_of_days_that_is_not_one_is_refused_on_the_form(app, browser):
     admin = browser("admin")
-    for bad, message in (({"day": "2027-02-13", "last_day": "2027-02-06"}, "不能早于"),
-                         ({"day": "2027-01-01", "last_day": "2027-03-01"}, "31"),
-                         ({"day": "2027-02-06", "last_day": "2027-02-31"}, ""),
-                         ({"day": "2027-02-06", "last_day": "2027-02-08\x00"}, "")):
+    for bad, message in (({"day": "2027-02-13", "last_day": "2027-02-06"}, "结束日期不能早于开始日期"),
+                         ({"day": "2027-01-01", "last_day": "2027-03-01"}, "一次最多录入 31 天"),
+                         ({"day": "2100-12-25", "last_day": "2101-01-02"}, "不是日历可记录的日期"),
+                         ({"day": "2027-02-06", "last_day": "2027-02-31"}, None),
+                         ({"day": "2027-02-06", "last_day": "2027-02-08\x00"}, None)):
         refused = admin.form_post("/admin/calendar", {**bad, "working": "off", "note": "春节"})
         assert refused.status_code in (400, 422), bad
-        body = refused.get_data(as_text=True)
-        assert message in body
-        if refused.status_code == 422:
-            assert 'id="field-last_day"' in body and "errors" in body.split('id="field-last_day"')[1][:2000]
+        if refused.status_code == 422:  # the form again, with the field's message
+            field = refused.get_data(as_text=True).split('id="field-last_day"')[1].split("</div>")[0]
+            assert 'class="errors"' in field and (message is None or message in field), (bad, field)
+    for bad in ({"year": "1999"}, {"year": "二〇二七"}, {}):
+        assert admin.form_post("/admin/calendar/entered", bad, page_path="/admin/calendar").status_code == 302
+    with app.app_context():
+        from web.extensions import db
+
+        assert working_days.years_entered(db.session) == []
     assert _calendar_rows(app) == []
 
 
@@ -272,11 +316,13 @@ def test_the_city_admins_are_reminded_once_a_week_until_the_year_is_entered(app,
     with clock.frozen_at(monday + timedelta(days=3)):
         assert job.run(app) == 0
     [told] = _city_admin_reminders(app)
-    assert f"{year}年的法定节假日尚未录入工作日历" in told and "调休上班日" in told
+    assert f"{year}年的法定节假日尚未录入工作日历" in told and "录入后在该页确认" in told
     with clock.frozen_at(monday + timedelta(days=7)):
-        assert job.run(app) >= 1
         assert admin.form_post("/admin/calendar", {"day": f"{year}-02-06", "last_day": f"{year}-02-13",
                                                    "working": "off", "note": "春节"}).status_code == 302
+        assert job.run(app) >= 1  # days entered, the notice not confirmed: still asked
+        assert admin.form_post("/admin/calendar/entered", {"year": str(year)},
+                               page_path="/admin/calendar").status_code == 302
     with clock.frozen_at(monday + timedelta(days=14)):
         assert job.run(app) == 0
     assert len(_city_admin_reminders(app)) == 2
@@ -302,6 +348,8 @@ def test_a_holiday_entered_in_the_browser_on_a_wide_screen_and_a_phone(app, live
         page.check("input[name=working][value=off]")
         page.fill("#note", "春节")
         page.click("#submit")
+        page.wait_for_selector("#adjustments")
+        page.click(f"#entered-{year} button")
         page.wait_for_selector("#adjustments")
         assert page.locator("#adjustments li").count() == 1  # one run of eight days
         assert page.locator("#adjustments li").get_attribute("data-days") == "8"

@@ -144,8 +144,8 @@ class CaseControl:
                             for start, amount in pairs if start in data and (not isinstance(amount, str)
                                                                               or amount in data)]
 
-                # What the scripts noted as they counted (a unit read at run time among them) goes before
-                # what their text shows.
+                # A date counted in a unit the script read at run time has no kind in the script's text; the
+                # note made as it was counted has, and it is what was counted, so it is asked first.
                 notes, moved = period_notes.notes_of(workflow), {}
 
                 # A hearing's time, told to the party, is not a period: it stays, and the task of it is late
@@ -159,9 +159,11 @@ class CaseControl:
                     if note is None:
                         return _resume_rule(s, end, kinds.of_expression(expression), suspended_at, now,
                                             counts(kinds.counted_from(expression)))
-                    moved[note.name] = (note, _resume_rule(s, end, note.unit, suspended_at, now,
-                                                           [(note.start, note.amount)]))
-                    return moved[note.name][1]
+                    key = (note.name, note.end)
+                    if key not in moved:  # a timer, a due date and the data may name one date
+                        moved[key] = (note, _resume_rule(s, end, note.unit, suspended_at, now,
+                                                         [(note.start, note.amount)]))
+                    return moved[key][1]
                 shift_timers(workflow, move)
                 for row in self._open_tasks(s, case):
                     if row.due_at is not None:

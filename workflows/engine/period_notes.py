@@ -8,8 +8,9 @@ with the variable it set, in the workflow's own data (stored with its state): a 
 the working days or the calendar days it had left, as it does a date whose unit the script names, and a date
 in calendar days counted again after a second suspension counts from the day it was moved to.
 
-A note holds while its variable holds the date it was made for; a variable a form or another script sets
-later is of whatever kind ``period_kinds`` finds.
+A note holds for the date it was made for: a variable a form or another script sets to another date later is of
+whatever kind ``period_kinds`` finds. One variable may hold several dates at once (parallel branches, the
+instances of a multi-instance task): each has its note.
 """
 import ast
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from functools import lru_cache
 from .restricted import CountedPeriod
 
 KEY = "gasflow.periods"  # in the top workflow's data; a script cannot name it (no dots in a name)
+PER_NAME = 8  # the dates kept for one variable: the newest, enough for the branches of a model
 
 
 @dataclass(frozen=True)
@@ -47,47 +49,70 @@ def assigned(script: str) -> tuple[str, ...]:
 
 
 def note_script(workflow, data: Mapping, before: Mapping, counted: Iterable[CountedPeriod]) -> None:
-    """Note the variables of ``before`` (their values before the script) that the script set to the end of a
-    period it counted (``data``: after it). A date taken as it is (zero hours, the inspector's own deadline) is
-    no period: it is not noted, and an end reached both ways is the period's."""
-    ends = {period.end: period for period in counted if period.unit != "hours" or period.amount}
-    if not ends:
-        return
-    notes = None
+    """Note the variables of ``before`` (the ones the script assigns, with their values before it) that the
+    script set to the end of a period it counted (``data``: after it). A date taken as it is (zero hours, the
+    inspector's own deadline) is no period. An end two periods of different units reach (3 working days and 3
+    days from a Monday) is not noted: which of them a variable holds is for ``period_kinds`` to tell."""
+    ends: dict[str, list[CountedPeriod]] = {}
+    for period in counted:
+        if period.unit != "hours" or period.amount:
+            ends.setdefault(period.end, []).append(period)
+    notes = workflow.top_workflow.data.get(KEY)
     for name, old in before.items():
         value = data.get(name)
-        if isinstance(value, str) and value != old and value in ends:
+        periods = ends.get(value) if isinstance(value, str) else None
+        if periods and len({p.unit for p in periods}) == 1:
             if notes is None:
                 notes = workflow.top_workflow.data.setdefault(KEY, {})
-            period = ends[value]
-            # A list, not a dict: the state's serializer walks every container of it on every transition.
-            notes[name] = [period.unit, value, period.start, period.amount]
+            _put(notes, name, [periods[0].unit, value, periods[0].start, periods[0].amount])
+        elif notes and name in notes and value != old:
+            # Set to a date no period of the script reaches: a note of the same instant is no longer true.
+            kept = [entry for entry in notes[name] if not _same_instant(entry[1], value)]
+            if kept:
+                notes[name] = kept
+            else:
+                del notes[name]
 
 
-def notes_of(workflow) -> dict[str, Note]:
-    out = {}
-    for name, note in (workflow.top_workflow.data.get(KEY) or {}).items():
-        try:
-            unit, end, start, amount = note
-            out[name] = Note(name, str(unit), _instant(end), str(start), amount)
-        except (TypeError, ValueError):
-            continue  # not one this module wrote
+def _put(notes: dict, name: str, entry: list) -> None:
+    kept = [old for old in notes.get(name, ()) if not _same_instant(old[1], entry[1])]
+    # Lists, not dicts: the state's serializer walks every container of it on every transition.
+    notes[name] = [*kept, entry][-PER_NAME:]
+
+
+def notes_of(workflow) -> dict[str, list[Note]]:
+    out: dict[str, list[Note]] = {}
+    for name, entries in (workflow.top_workflow.data.get(KEY) or {}).items():
+        for entry in entries if isinstance(entries, list) else ():
+            try:
+                unit, end, start, amount = entry
+                out.setdefault(name, []).append(Note(name, str(unit), _instant(end), str(start), amount))
+            except (TypeError, ValueError):
+                continue  # not one this module wrote
     return out
 
 
-def holding(notes: Mapping[str, Note], expression: str | None, end: datetime) -> Note | None:
-    """The note of the variable ``expression`` names, if it still holds the date ``end`` it was made for."""
+def holding(notes: Mapping[str, list[Note]], expression: str | None, end: datetime) -> Note | None:
+    """The note of the date ``end`` held by the variable ``expression`` names, if there is one."""
     if not isinstance(expression, str):
         return None
-    note = notes.get(expression.strip())
-    return note if note is not None and note.end == _aware(end) else None
+    end = _aware(end)
+    return next((note for note in notes.get(expression.strip(), ()) if note.end == end), None)
 
 
 def renote(workflow, note: Note, end: datetime, start: str) -> None:
-    """``note``'s variable moved to ``end`` (a resume), its period now counted from ``start``."""
+    """``note``'s date moved to ``end`` (a resume), its period now counted from ``start``."""
     notes = workflow.top_workflow.data.get(KEY, {})
-    if note.name in notes:
-        notes[note.name] = [note.unit, end.isoformat(), start, note.amount]
+    for entry in notes.get(note.name, ()):
+        if _same_instant(entry[1], note.end):
+            entry[1], entry[2] = end.isoformat(), start
+
+
+def _same_instant(text, other) -> bool:
+    try:
+        return _instant(text) == (_aware(other) if isinstance(other, datetime) else _instant(other))
+    except (TypeError, ValueError):
+        return False
 
 
 def _instant(value) -> datetime:
@@ -98,4 +123,4 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__ = ["KEY", "Note", "assigned", "holding", "note_script", "notes_of", "renote"]
+__all__ = ["KEY", "PER_NAME", "Note", "assigned", "holding", "note_script", "notes_of", "renote"]

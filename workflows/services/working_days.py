@@ -45,7 +45,7 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import CalendarAdjustment
+from models import CalendarAdjustment, Setting
 from workflows import notify, reference_cache, transaction_memo
 from workflows.engine import control, restricted
 from workflows.engine.case_engine import transition_session
@@ -153,15 +153,35 @@ NOTICE_MONTH = 11
 
 
 def years_to_enter(session: Session, today: date) -> list[int]:
-    """The years periods counted ``today`` may reach whose holidays are not known: neither the installed package
-    knows them nor has the city admin entered any day of them. This year; from November, next year too."""
+    """The years periods counted ``today`` may reach whose holidays are not known: the installed package does not
+    know them and the city admin has not confirmed entering their notice. This year; from November, next year
+    too."""
     last = today.year + (today.month >= NOTICE_MONTH)
-    unknown = list(range(max(today.year, covered_until() + 1), last + 1))
+    unknown = range(max(today.year, covered_until() + 1), last + 1)
     if not unknown:
         return []
-    entered = set(session.scalars(select(CalendarAdjustment.day).where(
-        CalendarAdjustment.day >= date(unknown[0], 1, 1), CalendarAdjustment.day <= date(unknown[-1], 12, 31))))
-    return [year for year in unknown if not any(day.year == year for day in entered)]
+    entered = years_entered(session)
+    return [year for year in unknown if year not in entered]
+
+
+# The years whose notice the city admin confirmed entering: a Setting, "2027,2028". Entering days is not
+# enough to tell: a local day off in December would say nothing of the Spring Festival.
+_ENTERED = "calendar_years_entered"
+
+
+def years_entered(session: Session) -> list[int]:
+    value = session.scalar(select(Setting.value).where(Setting.key == _ENTERED)) or ""
+    return sorted({int(part) for part in value.split(",") if part.strip().isdigit()})
+
+
+def confirm_entered(session: Session, year: int) -> None:
+    """The city admin has entered ``year``'s notice (the caller commits)."""
+    years = sorted({*years_entered(session), int(year)})
+    row = session.get(Setting, _ENTERED)
+    if row is None:
+        session.add(Setting(key=_ENTERED, value=",".join(map(str, years))))
+    else:
+        row.value = ",".join(map(str, years))
 
 
 def remind_to_enter(session: Session, now: datetime) -> int:
@@ -173,7 +193,7 @@ def remind_to_enter(session: Session, now: datetime) -> int:
         notify.add(session, admins, notify.MESSAGE, now,
                    text=f"{'、'.join(map(str, years))}年的法定节假日尚未录入工作日历。录入之前，按工作日计算的期限"
                         f"只把周末和元旦、劳动节、国庆节的固定假日算作休息日。请在“流程模型 › 工作日历”中"
-                        f"按国务院办公厅的放假通知录入放假日期和调休上班日。")
+                        f"按国务院办公厅的放假通知录入放假日期和调休上班日，录入后在该页确认。")
     return len(admins)
 
 

@@ -1,14 +1,16 @@
 """The working-day calendar (city admin): China's official holidays and make-up working days come
-from the chinese-calendar package; the city adds its own adjustments here. Periods the models count
-in working days (rectification, verification) use both: workflows/services/working_days.py."""
+from the chinese-calendar package; the city adds its own adjustments here, and enters a year's notice
+(once a year, from November) where the package does not know it yet. Periods the models count in working
+days (rectification, verification) use both: workflows/services/working_days.py."""
 from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from forms.calendar import MAX_RUN_DAYS, CalendarAdjustmentForm
+from forms.calendar import MAX_RUN_DAYS, CalendarAdjustmentForm, CalendarYearForm
 from models import CalendarAdjustment
 from web.common.unit_of_work import writes_done
 from web.extensions import db
@@ -27,16 +29,21 @@ def city_admin_only():
         raise Forbidden(_("Only the city admin manages the working-day calendar."))
 
 
+def _alike(row, other) -> bool:
+    return (row.working, row.note) == (other.working, other.note)
+
+
 def _runs(rows) -> list[dict]:
     """The adjustments as the notice gives them: consecutive days alike (off or working, the same reason) as one
-    run, newest first."""
+    run of at most MAX_RUN_DAYS (what one removal takes), newest first."""
     runs: list[dict] = []
     for row in sorted(rows, key=lambda r: r.day):
         last = runs[-1] if runs else None
-        if last and row.day == last["last"] + timedelta(days=1) and (row.working, row.note) == last["kind"]:
+        if last and row.day == last["last"] + timedelta(days=1) and _alike(row, last["row"]) \
+                and last["days"] < MAX_RUN_DAYS:
             last["last"], last["days"] = row.day, last["days"] + 1
         else:
-            runs.append({"id": row.id, "first": row.day, "last": row.day, "days": 1, "kind": (row.working, row.note),
+            runs.append({"row": row, "id": row.id, "first": row.day, "last": row.day, "days": 1,
                          "working": row.working, "note": row.note})
     return runs[::-1]
 
@@ -52,23 +59,36 @@ def _upcoming(cal: working_days.WorkingCalendar, today: date, days: int = 60) ->
     return out
 
 
+def _put(form: CalendarAdjustmentForm) -> None:
+    """Every day of the form's run set as it says. Two submissions of one run at once (a double click) both
+    find a day new: the second's insert then fails on the day's key, and it sets the days again as they now are."""
+    days = form.days()
+    for attempt in range(2):
+        kept = {row.day: row for row in db.session.scalars(
+            select(CalendarAdjustment).where(CalendarAdjustment.day.in_(days)))}
+        for day in days:
+            row = kept.get(day)
+            if row is None:
+                row = CalendarAdjustment(day=day, created_by_id=current_user.id, created_at=clock.now())
+                db.session.add(row)
+            row.working = form.working.data == "working"
+            row.note = (form.note.data or "").strip()
+        try:
+            writes_done()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            if attempt:
+                raise
+
+
 @bp.route("", methods=["GET", "POST"])
 def index():
     form = CalendarAdjustmentForm()
     status = 200
     if form.is_submitted():
         if form.validate():
-            days = form.days()
-            kept = {row.day: row for row in db.session.scalars(
-                select(CalendarAdjustment).where(CalendarAdjustment.day.in_(days)))}
-            for day in days:
-                row = kept.get(day)
-                if row is None:
-                    row = CalendarAdjustment(day=day, created_by_id=current_user.id, created_at=clock.now())
-                    db.session.add(row)
-                row.working = form.working.data == "working"
-                row.note = (form.note.data or "").strip()
-            writes_done()
+            _put(form)
             flash(_("The calendar was changed."))
             return redirect(url_for(".index"))
         status = 422
@@ -77,7 +97,21 @@ def index():
     upcoming = _upcoming(working_days.load(db.session), today)
     return render_template("admin/working_calendar.html", form=form, runs=_runs(rows), upcoming=upcoming,
                            covered_until=working_days.covered_until(),
-                           to_enter=working_days.years_to_enter(db.session, today)), status
+                           to_enter=working_days.years_to_enter(db.session, today),
+                           entered=working_days.years_entered(db.session)), status
+
+
+@bp.post("/entered")
+def entered():
+    """The city admin has entered a year's notice: the page and the weekly reminder stop asking for it."""
+    form = CalendarYearForm()
+    if not form.validate():
+        flash(_("Not a year the calendar keeps."), "error")
+        return redirect(url_for(".index"))
+    working_days.confirm_entered(db.session, form.year.data)
+    writes_done()
+    flash(_("The holidays of %(year)s are entered.", year=form.year.data))
+    return redirect(url_for(".index"))
 
 
 def _day(text) -> date | None:
@@ -91,13 +125,17 @@ def _day(text) -> date | None:
 def delete(adjustment_id: int):
     row = db.session.get(CalendarAdjustment, adjustment_id)
     if row is not None:  # already removed (a second click): the same answer
-        # A run's first day and, in ``last_day``, its last: the days between alike (off or working, the same
-        # reason) go with it, as the page showed them. Anything else removes the one day.
+        # A run as the page showed it: from this day, the days after it alike (off or working, the same reason),
+        # one after another, up to ``last_day``. Read here, not taken from the form: a page another admin has
+        # changed since, or a date sent by hand, removes no day that is not in the run.
         last = _day(request.form.get("last_day"))
-        doomed = [row] if last is None or not row.day < last < row.day + timedelta(days=MAX_RUN_DAYS) else \
-            db.session.scalars(select(CalendarAdjustment).where(
-                CalendarAdjustment.day.between(row.day, last), CalendarAdjustment.working == row.working,
-                CalendarAdjustment.note == row.note)).all()
+        doomed = [row]
+        if last is not None and row.day < last < row.day + timedelta(days=MAX_RUN_DAYS):
+            for other in db.session.scalars(select(CalendarAdjustment).where(
+                    CalendarAdjustment.day > row.day, CalendarAdjustment.day <= last).order_by(CalendarAdjustment.day)):
+                if other.day != doomed[-1].day + timedelta(days=1) or not _alike(other, row):
+                    break
+                doomed.append(other)
         for one in doomed:
             db.session.delete(one)
         writes_done()
