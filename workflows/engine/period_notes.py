@@ -13,6 +13,7 @@ whatever kind ``period_kinds`` finds. One variable may hold several dates at onc
 instances of a multi-instance task): each has its note.
 """
 import ast
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,33 +58,53 @@ def note_script(workflow, data: Mapping, before: Mapping, counted: Iterable[Coun
     for period in counted:
         if period.unit != "hours" or period.amount:
             ends.setdefault(period.end, []).append(period)
-    notes = workflow.top_workflow.data.get(KEY)
+    notes, changed = None, False
     for name, old in before.items():
         value = data.get(name)
         periods = ends.get(value) if isinstance(value, str) else None
         if periods and len({p.unit for p in periods}) == 1:
-            if notes is None:
-                notes = workflow.top_workflow.data.setdefault(KEY, {})
+            notes = _stored(workflow) if notes is None else notes
             _put(notes, name, [periods[0].unit, value, periods[0].start, periods[0].amount])
-        elif notes and name in notes and value != old:
+            changed = True
+        elif value != old and name in (notes := _stored(workflow) if notes is None else notes):
             # Set to a date no period of the script reaches: a note of the same instant is no longer true.
             kept = [entry for entry in notes[name] if not _same_instant(entry[1], value)]
             if kept:
                 notes[name] = kept
             else:
                 del notes[name]
+            changed = True
+    if changed:
+        _store(workflow, notes)
+
+
+def _stored(workflow) -> dict[str, list[list]]:
+    """The notes as stored, each a [unit, end, start, amount]; anything else is left out."""
+    try:
+        notes = json.loads(workflow.top_workflow.data.get(KEY) or "{}")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(notes, dict):
+        return {}
+    return {name: kept for name, entries in notes.items()
+            if isinstance(entries, list) and (kept := [e for e in entries if isinstance(e, list) and len(e) == 4])}
+
+
+def _store(workflow, notes: dict) -> None:
+    # One JSON text, not nested lists: the state's serializer walks every container of the workflow's data on
+    # every transition, and passes a string as it is.
+    workflow.top_workflow.data[KEY] = json.dumps(notes, separators=(",", ":"), default=str)
 
 
 def _put(notes: dict, name: str, entry: list) -> None:
     kept = [old for old in notes.get(name, ()) if not _same_instant(old[1], entry[1])]
-    # Lists, not dicts: the state's serializer walks every container of it on every transition.
     notes[name] = [*kept, entry][-PER_NAME:]
 
 
 def notes_of(workflow) -> dict[str, list[Note]]:
     out: dict[str, list[Note]] = {}
-    for name, entries in (workflow.top_workflow.data.get(KEY) or {}).items():
-        for entry in entries if isinstance(entries, list) else ():
+    for name, entries in _stored(workflow).items():
+        for entry in entries:
             try:
                 unit, end, start, amount = entry
                 out.setdefault(name, []).append(Note(name, str(unit), _instant(end), str(start), amount))
@@ -102,10 +123,11 @@ def holding(notes: Mapping[str, list[Note]], expression: str | None, end: dateti
 
 def renote(workflow, note: Note, end: datetime, start: str) -> None:
     """``note``'s date moved to ``end`` (a resume), its period now counted from ``start``."""
-    notes = workflow.top_workflow.data.get(KEY, {})
+    notes = _stored(workflow)
     for entry in notes.get(note.name, ()):
         if _same_instant(entry[1], note.end):
             entry[1], entry[2] = end.isoformat(), start
+    _store(workflow, notes)
 
 
 def _same_instant(text, other) -> bool:
