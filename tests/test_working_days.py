@@ -227,7 +227,7 @@ def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(ap
     spring = {"day": first.isoformat(), "last_day": last.isoformat(), "working": "off", "note": "春节"}
     with clock.frozen_at(november):
         page = _page(admin)
-        assert 'id="to-enter"' in page and f"{year} 年的法定节假日尚未录入" in page
+        assert 'id="to-enter"' in page and f"{year}年的法定节假日尚未录入" in page
         assert admin.form_post("/admin/calendar", spring).status_code == 302
         assert _calendar_rows(app) == [(first + timedelta(days=n), False, "春节") for n in range(8)]
         # The same run sent twice (a double submit) is the same eight days; a make-up day is one day.
@@ -237,7 +237,7 @@ def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(ap
         assert len(_calendar_rows(app)) == 9
         # Listed as the notice gives them: the run on one line.
         page = _page(admin)
-        assert f"{first.isoformat()} 至 {last.isoformat()}（8 天）" in page
+        assert f"{first.isoformat()} 至 {last.isoformat()}（8天）" in page
         # Still to be entered until the admin says the notice is in.
         assert 'id="to-enter"' in page
         done = admin.form_post("/admin/calendar/entered", {"year": str(year)}, page_path="/admin/calendar")
@@ -281,7 +281,7 @@ def test_removing_a_run_removes_its_days_only(app, browser):
 def test_a_run_of_days_that_is_not_one_is_refused_on_the_form(app, browser):
     admin = browser("admin")
     for bad, message in (({"day": "2027-02-13", "last_day": "2027-02-06"}, "结束日期不能早于开始日期"),
-                         ({"day": "2027-01-01", "last_day": "2027-03-01"}, "一次最多录入 31 天"),
+                         ({"day": "2027-01-01", "last_day": "2027-03-01"}, "一次最多录入31天"),
                          ({"day": "2100-12-25", "last_day": "2101-01-02"}, "不是日历可记录的日期"),
                          ({"day": "2027-02-06", "last_day": "2027-02-31"}, None),
                          ({"day": "2027-02-06", "last_day": "2027-02-08\x00"}, None)):
