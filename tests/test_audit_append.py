@@ -4,6 +4,7 @@ rules are kept by each process under the reference revision's token, so no reque
 changed in any process counts from the next entry. The chain is the one Python verifies."""
 from datetime import timedelta
 
+import pytest
 from conftest import statements
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,8 @@ from sqlalchemy.pool import NullPool
 from test_audit_rules import MONDAY_10, alerts
 
 from workflows.engine import clock
+
+pytestmark = pytest.mark.usefixtures("working_hours")  # the off-hours rule as shipped, which these tests read
 
 # What an attacker's request may carry into the entry, unencoded: quotes, a backslash, characters beyond
 # ASCII, a line separator that JSON leaves raw, an emoji.
