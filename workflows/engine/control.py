@@ -171,8 +171,9 @@ class CaseControl:
                 # The periods the model computed move with them, so that what it reads of them later (the
                 # payment's days late, the limit after an extension) and the case page agree with the timers.
                 shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at, notes)
-                for note, end in moved.values():
-                    period_notes.renote(workflow, note, end, _restart_rule(note.start, note.unit, suspended_at, now))
+                if moved:
+                    period_notes.renote(workflow, [(note, end, _restart_rule(note.start, note.unit, suspended_at, now))
+                                                   for note, end in moved.values()])
             case.status, case.suspended_at = CASE_ACTIVE, None  # the state is stored by the advance below
             self.engine._event(s, case, actor, "case_resumed", now,
                                detail={"reason": reason, "paused_hours": round(paused.total_seconds() / 3600, 1)})

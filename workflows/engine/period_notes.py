@@ -58,15 +58,14 @@ def note_script(workflow, data: Mapping, before: Mapping, counted: Iterable[Coun
     for period in counted:
         if period.unit != "hours" or period.amount:
             ends.setdefault(period.end, []).append(period)
-    notes, changed = None, False
+    notes, changed = _stored(workflow), False
     for name, old in before.items():
         value = data.get(name)
         periods = ends.get(value) if isinstance(value, str) else None
         if periods and len({p.unit for p in periods}) == 1:
-            notes = _stored(workflow) if notes is None else notes
             _put(notes, name, [periods[0].unit, value, periods[0].start, periods[0].amount])
             changed = True
-        elif value != old and name in (notes := _stored(workflow) if notes is None else notes):
+        elif value != old and name in notes:
             # Set to a date no period of the script reaches: a note of the same instant is no longer true.
             kept = [entry for entry in notes[name] if not _same_instant(entry[1], value)]
             if kept:
@@ -121,12 +120,14 @@ def holding(notes: Mapping[str, list[Note]], expression: str | None, end: dateti
     return next((note for note in notes.get(expression.strip(), ()) if note.end == end), None)
 
 
-def renote(workflow, note: Note, end: datetime, start: str) -> None:
-    """``note``'s date moved to ``end`` (a resume), its period now counted from ``start``."""
+def renote(workflow, moves: Iterable[tuple[Note, datetime, str]]) -> None:
+    """The notes' dates moved (a resume): each ``(note, end, start)``, its date now ``end``, its period counted
+    from ``start``."""
     notes = _stored(workflow)
-    for entry in notes.get(note.name, ()):
-        if _same_instant(entry[1], note.end):
-            entry[1], entry[2] = end.isoformat(), start
+    for note, end, start in moves:
+        for entry in notes.get(note.name, ()):
+            if _same_instant(entry[1], note.end):
+                entry[1], entry[2] = end.isoformat(), start
     _store(workflow, notes)
 
 

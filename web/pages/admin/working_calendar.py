@@ -29,23 +29,19 @@ def city_admin_only():
         raise Forbidden(_("Only the city admin manages the working-day calendar."))
 
 
-def _alike(row, other) -> bool:
-    return (row.working, row.note) == (other.working, other.note)
-
-
-def _runs(rows) -> list[dict]:
-    """The adjustments as the notice gives them: consecutive days alike (off or working, the same reason) as one
-    run of at most MAX_RUN_DAYS (what one removal takes), newest first."""
-    runs: list[dict] = []
+def _runs(rows) -> list[list[CalendarAdjustment]]:
+    """The adjustments as the notice gives them, oldest first: consecutive days alike (off or working, the same
+    reason) as one run of at most MAX_RUN_DAYS, what one removal takes. The page lists these runs and a removal
+    takes the first of them from its day: one rule for both."""
+    runs: list[list[CalendarAdjustment]] = []
     for row in sorted(rows, key=lambda r: r.day):
-        last = runs[-1] if runs else None
-        if last and row.day == last["last"] + timedelta(days=1) and _alike(row, last["row"]) \
-                and last["days"] < MAX_RUN_DAYS:
-            last["last"], last["days"] = row.day, last["days"] + 1
+        run = runs[-1] if runs else None
+        if run and row.day == run[-1].day + timedelta(days=1) and (row.working, row.note) == (
+                run[0].working, run[0].note) and len(run) < MAX_RUN_DAYS:
+            run.append(row)
         else:
-            runs.append({"row": row, "id": row.id, "first": row.day, "last": row.day, "days": 1,
-                         "working": row.working, "note": row.note})
-    return runs[::-1]
+            runs.append([row])
+    return runs
 
 
 def _upcoming(cal: working_days.WorkingCalendar, today: date, days: int = 60) -> list[dict]:
@@ -59,20 +55,11 @@ def _upcoming(cal: working_days.WorkingCalendar, today: date, days: int = 60) ->
     return out
 
 
-def _put(form: CalendarAdjustmentForm) -> None:
-    """Every day of the form's run set as it says. Two submissions of one run at once (a double click) both
-    find a day new: the second's insert then fails on the day's key, and it sets the days again as they now are."""
-    days = form.days()
+def _written(write) -> None:
+    """``write()`` done and flushed. Two submissions at once (a double click) may both find a row new: the
+    second's insert then fails on the row's key, and it writes again on the rows as they now are."""
     for attempt in range(2):
-        kept = {row.day: row for row in db.session.scalars(
-            select(CalendarAdjustment).where(CalendarAdjustment.day.in_(days)))}
-        for day in days:
-            row = kept.get(day)
-            if row is None:
-                row = CalendarAdjustment(day=day, created_by_id=current_user.id, created_at=clock.now())
-                db.session.add(row)
-            row.working = form.working.data == "working"
-            row.note = (form.note.data or "").strip()
+        write()
         try:
             writes_done()
             return
@@ -82,20 +69,34 @@ def _put(form: CalendarAdjustmentForm) -> None:
                 raise
 
 
+def _put(form: CalendarAdjustmentForm) -> None:
+    """Every day of the form's run set as it says."""
+    days = form.days()
+    kept = {row.day: row for row in db.session.scalars(
+        select(CalendarAdjustment).where(CalendarAdjustment.day.in_(days)))}
+    for day in days:
+        row = kept.get(day)
+        if row is None:
+            row = CalendarAdjustment(day=day, created_by_id=current_user.id, created_at=clock.now())
+            db.session.add(row)
+        row.working = form.working.data == "working"
+        row.note = (form.note.data or "").strip()
+
+
 @bp.route("", methods=["GET", "POST"])
 def index():
     form = CalendarAdjustmentForm()
     status = 200
     if form.is_submitted():
         if form.validate():
-            _put(form)
+            _written(lambda: _put(form))
             flash(_("The calendar was changed."))
             return redirect(url_for(".index"))
         status = 422
     rows = db.session.scalars(select(CalendarAdjustment).order_by(CalendarAdjustment.day.desc())).all()
     today = clock.now().astimezone(working_days.LOCAL_TZ).date()
     upcoming = _upcoming(working_days.load(db.session), today)
-    return render_template("admin/working_calendar.html", form=form, runs=_runs(rows), upcoming=upcoming,
+    return render_template("admin/working_calendar.html", form=form, runs=_runs(rows)[::-1], upcoming=upcoming,
                            covered_until=working_days.covered_until(),
                            to_enter=working_days.years_to_enter(db.session, today),
                            entered=working_days.years_entered(db.session)), status
@@ -108,8 +109,7 @@ def entered():
     if not form.validate():
         flash(_("Not a year the calendar keeps."), "error")
         return redirect(url_for(".index"))
-    working_days.confirm_entered(db.session, form.year.data)
-    writes_done()
+    _written(lambda: working_days.confirm_entered(db.session, form.year.data))
     flash(_("The holidays of %(year)s are entered.", year=form.year.data))
     return redirect(url_for(".index"))
 
@@ -131,11 +131,8 @@ def delete(adjustment_id: int):
         last = _day(request.form.get("last_day"))
         doomed = [row]
         if last is not None and row.day < last < row.day + timedelta(days=MAX_RUN_DAYS):
-            for other in db.session.scalars(select(CalendarAdjustment).where(
-                    CalendarAdjustment.day > row.day, CalendarAdjustment.day <= last).order_by(CalendarAdjustment.day)):
-                if other.day != doomed[-1].day + timedelta(days=1) or not _alike(other, row):
-                    break
-                doomed.append(other)
+            doomed = _runs(db.session.scalars(select(CalendarAdjustment).where(
+                CalendarAdjustment.day.between(row.day, last))))[0]
         for one in doomed:
             db.session.delete(one)
         writes_done()
