@@ -234,11 +234,14 @@ def task_dict(task: Task) -> dict:
         candidates = sorted(db.session.scalars(select(User.username).where(User.id.in_(task.candidate_ids))))
     delegated_by = db.session.scalar(select(User.username).where(User.id == task.delegated_by_id)) \
         if task.delegated_by_id else None
-    return _task_fields(task, task.assignee.username if task.assignee else None, candidates, delegated_by, task.case)
+    # No case: ``is_overdue`` reads it only for a task past due (the case row, state and all, is a read of its own).
+    return _task_fields(task, task.assignee.username if task.assignee else None, candidates, delegated_by, None)
 
 
-def _task_fields(task, assignee: str | None, candidates: list[str], delegated_by: str | None, case: Case) -> dict:
-    """``task_dict`` of a task, or of a row with its columns, the users' names already looked up."""
+def _task_fields(task, assignee: str | None, candidates: list[str], delegated_by: str | None,
+                 case: Case | None) -> dict:
+    """``task_dict`` of a task, or of a row with its columns (then with its ``case``), the users' names already
+    looked up."""
     return {
         "id": task.id, "case_id": task.case_id, "name": task.spec_name, "title": task.title,
         "role": task.role, "county": task.county_id, "enterprise": task.enterprise_id,

@@ -3,7 +3,7 @@ action re-shown with its errors (web/pages/case_control.py)."""
 from flask import g, render_template
 from sqlalchemy import select
 
-from models import CASE_ACTIVE, CASE_SUSPENDED, Region
+from models import CASE_ACTIVE, CASE_OPEN_STATUSES, Region
 from web.common import labels, taskflow
 from web.extensions import db
 from workflows import access
@@ -28,7 +28,7 @@ def detail_page(case, user, comment_text: str = "", control_form: dict | None = 
 
 def case_actions(case, user) -> dict:
     """What the case page offers this user: the actions his rights and the case's state allow."""
-    if access.is_enterprise_user(user) or case.status not in (CASE_ACTIVE, CASE_SUSPENDED):
+    if access.is_enterprise_user(user) or case.status not in CASE_OPEN_STATUSES:
         return {}
     offered = {}
     if has_right(user, "cases.control"):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models import (
     CASE_ACTIVE,
     CASE_CANCELLED,
+    CASE_OPEN_STATUSES,
     CASE_SUSPENDED,
     TASK_CANCELLED,
     TASK_OPEN,
@@ -38,7 +39,7 @@ from .serialization import SERIALIZER, dump_state, load_state
 from .timer_values import parse_instant
 
 MAX_REASON = 1000
-RUNNING = (CASE_ACTIVE, CASE_SUSPENDED)
+RUNNING = CASE_OPEN_STATUSES  # suspended: still running
 # Notification kinds (the web layer labels them).
 CASE_CANCELLED_NOTE, CASE_SUSPENDED_NOTE, CASE_RESUMED_NOTE = "case_cancelled", "case_suspended", "case_resumed"
 CASE_TRANSFERRED_NOTE, CASE_MIGRATED_NOTE, TASK_DELEGATED_NOTE = "case_transferred", "case_migrated", "task_delegated"

@@ -8,7 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
-from models import CASE_ACTIVE, CASE_COMPLETED, CASE_SUSPENDED, Case, DecisionModel, ProcessModel, User
+from models import (
+    CASE_COMPLETED,
+    CASE_OPEN_STATUSES,
+    Case,
+    DecisionModel,
+    ProcessModel,
+    User,
+)
 from web.common.http_errors import refusal
 from web.extensions import case_engine, db
 from workflows.engine.decisions import describe_xml
@@ -22,7 +29,7 @@ UPLOAD_KINDS = {".bpmn": "process", ".dmn": "decision"}
 
 def version_rows(key: str | None = None) -> list[dict]:
     """Every process version with its running and completed case counts, in one grouped query."""
-    running = func.count(case((Case.status.in_((CASE_ACTIVE, CASE_SUSPENDED)), Case.id)))  # suspended: still running
+    running = func.count(case((Case.status.in_(CASE_OPEN_STATUSES), Case.id)))  # suspended: still running
     completed = func.count(case((Case.status == CASE_COMPLETED, Case.id)))
     cols = (ProcessModel.id, ProcessModel.key, ProcessModel.version, ProcessModel.name, ProcessModel.created_at,
             User.display_name)
