@@ -12,20 +12,23 @@
     const c = window.echarts.init(holder);
     c.setOption(Object.assign({ tooltip: { trigger: 'axis' }, grid: { left: 48, right: 16, top: 32, bottom: 40 } }, option));
     window.addEventListener('resize', () => c.resize());
+    return c;
   }
 
   function bars(id, categories, series) {
     // Every category named under its bars, on as many lines as it needs within its share of the width
     // (six processes side by side ran into each other at a third of a wide screen, and on a phone).
+    // Worked out again when the window changes (a phone turned): the labels wrap at the width they now have.
     const holder = document.getElementById(id);
-    const share = holder ? Math.max(24, (holder.clientWidth - 64) / Math.max(1, categories.length) - 4) : 80;
-    chart(id, {
+    const share = () => (holder ? Math.max(24, (holder.clientWidth - 64) / Math.max(1, categories.length) - 4) : 80);
+    const c = chart(id, {
       legend: { top: 0, type: 'scroll' },  // one line, paged, however many series: never over the bars
       grid: { left: 48, right: 16, top: 32, bottom: 56 },
-      xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, overflow: 'break', width: share } },
+      xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, overflow: 'break', width: share() } },
       yAxis: { type: 'value', minInterval: 1 },
       series: series.map((s) => Object.assign({ type: 'bar' }, s)),
     });
+    if (c) window.addEventListener('resize', () => c.setOption({ xAxis: { axisLabel: { width: share() } } }));
   }
 
   function pie(id, entries) {
