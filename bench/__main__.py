@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=20, help="queue: requests per page and role")
     p.add_argument("--clients", type=int, default=8, help="api/readings: concurrent client threads")
     p.add_argument("--workers", type=int, default=4, help="api/readings: gunicorn worker processes")
+    p.add_argument("--off-hours", action="store_true",
+                   help="api: every write outside working hours (the off-hours audit rule extends an alert on each); "
+                        "default: every hour a working hour, whatever the clock says")
     p.add_argument("--batches", type=int, default=40, help="readings: batches posted")
     p.add_argument("--batch-size", type=int, default=1000, help="readings: readings per batch (at most 10,000)")
     return p
@@ -72,7 +75,8 @@ def run(args) -> dict:
                                             ("postgresql", "sqlite") if b in details["state"]), None)
     if which in ("all", "api"):
         n = args.cases or (FULL["api_cases"] if full else 100)
-        details["api"] = _merge(details, "api", {b: _safe(api_load.run, b, n, args.clients, args.workers)
+        details["api"] = _merge(details, "api", {b: _safe(api_load.run, b, n, args.clients, args.workers,
+                                                        "off" if args.off_hours else "working")
                                                  for b in _backends(args, "both" if full else "postgresql")})
         _show("api", details["api"])
         main = _primary(details["api"])
