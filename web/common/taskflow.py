@@ -6,7 +6,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from forms import FORMS
@@ -14,7 +14,6 @@ from forms.base import BAD_TEXT
 from forms.fields import attachment_type_problem, content_problem
 from forms.schema import formdata_from_json, task_data, type_errors, unknown_fields
 from models import (
-    CASE_SUSPENDED,
     ROLE_CITY_ADMIN,
     Attachment,
     Case,
@@ -30,11 +29,12 @@ from models import (
 from models.json_rows import JsonRows
 from models.versions import newest_versions
 from web.extensions import case_engine, db
-from workflows import access, attachments, comments, party
+from workflows import access, attachments, comments, lateness, party
 from workflows.attachments import NewFile
 from workflows.engine import clock
 from workflows.engine.case_engine import Opening, Submission
 from workflows.errors import Forbidden, InvalidInput, NotFound
+from workflows.lateness import is_late
 from workflows.services.documents.templates import KINDS as DOCUMENT_KINDS
 from workflows.text import has_bad_text
 
@@ -212,18 +212,6 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
 
 
-def is_overdue(task: Task, now: datetime | None = None, case: Case | None = None) -> bool:
-    """An open task past its due time, of a case that runs: a suspended case's tasks are not late (their due
-    dates move when it resumes), as ``late`` counts them. ``case``: the task's, when ``task`` is a row."""
-    return task.status == "open" and task.due_at is not None and task.due_at < (now or clock.now()) \
-        and (case or task.case).status != CASE_SUSPENDED
-
-
-def late(now: datetime):
-    """``is_overdue`` as a WHERE clause over open tasks (the queues' filter and counts, the sign-in notice)."""
-    return and_(Task.due_at < now, Task.case_id.not_in(select(Case.id).where(Case.status == CASE_SUSPENDED)))
-
-
 def follow_up_reached(task: Task, now: datetime | None = None) -> bool:
     return task.status == "open" and task.follow_up_at is not None and task.follow_up_at <= (now or clock.now())
 
@@ -234,7 +222,7 @@ def task_dict(task: Task) -> dict:
         candidates = sorted(db.session.scalars(select(User.username).where(User.id.in_(task.candidate_ids))))
     delegated_by = db.session.scalar(select(User.username).where(User.id == task.delegated_by_id)) \
         if task.delegated_by_id else None
-    # No case: ``is_overdue`` reads it only for a task past due (the case row, state and all, is a read of its own).
+    # No case: ``is_late`` reads it only for a task past due (the case row, state and all, is a read of its own).
     return _task_fields(task, task.assignee.username if task.assignee else None, candidates, delegated_by, None)
 
 
@@ -246,7 +234,7 @@ def _task_fields(task, assignee: str | None, candidates: list[str], delegated_by
         "id": task.id, "case_id": task.case_id, "name": task.spec_name, "title": task.title,
         "role": task.role, "county": task.county_id, "enterprise": task.enterprise_id,
         "assignee": assignee, "due_at": iso(task.due_at),
-        "created_at": iso(task.created_at), "status": task.status, "overdue": is_overdue(task, case=case),
+        "created_at": iso(task.created_at), "status": task.status, "overdue": is_late(task, case=case),
         "form_key": task.form_key, "follow_up_at": iso(task.follow_up_at),
         "follow_up_reached": follow_up_reached(task), "candidates": candidates, "delegated_by": delegated_by,
     }
@@ -654,7 +642,7 @@ def filtered_stmt(user, query: QueueQuery, now: datetime):
     if query.county is not None:
         stmt = stmt.where(Task.county_id == query.county)
     if query.due == "overdue":
-        stmt = stmt.where(late(now))
+        stmt = stmt.where(lateness.late(now))
     elif query.due == "soon":
         stmt = stmt.where(Task.due_at >= now, Task.due_at < now + DUE_SOON)
     elif query.due == "none":
@@ -699,7 +687,7 @@ def queue_counts(user, now: datetime | None = None) -> dict:
     row = db.session.execute(
         select(func.count().filter(Task.assignee_id == user.id).label("mine"),
                func.count().filter(access.group_queue(user)).label("group"),
-               func.count().label("all"), func.count().filter(late(now)).label("overdue"),
+               func.count().label("all"), func.count().filter(lateness.late(now)).label("overdue"),
                func.count().filter(Task.delegated_by_id == user.id).label("delegated"))
         .where(access.task_scope(user), Task.status == "open")).one()
     return {"mine": row.mine, "group": row.group, "all": row.all, "overdue": row.overdue,

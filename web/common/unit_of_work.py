@@ -63,10 +63,10 @@ Step = Callable[[Session, Response | None], Callable[[bool], None] | None]
 def unit_of_work(app: Flask) -> Iterator[Session]:
     if has_request_context():
         s = db.session()
-        if g.get(_OWNED):
-            if s.info.get(_LEFT):
-                s.commit()  # what an earlier unit of work left stays, whatever becomes of this one
-            commits.commit_with(s, _left_for_the_request)
+        # The request's commit rule is the session's already (``_own_commit``): what an earlier unit of work
+        # left for the request's end stays, whatever becomes of this one.
+        if g.get(_OWNED) and s.info.get(_LEFT):
+            s.commit()
         yield from _within(s)
         return
     with app.app_context():

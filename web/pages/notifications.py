@@ -13,7 +13,7 @@ from web.common import taskflow
 from web.common.params import small_int
 from web.common.unit_of_work import writes_done
 from web.extensions import db
-from workflows import access
+from workflows import access, lateness
 from workflows.engine import clock
 
 bp = Blueprint("notifications", __name__)
@@ -64,7 +64,7 @@ def login_summary(user) -> None:
                Notification.kind.in_(TASK_KINDS), Task.status == TASK_OPEN)) or 0
     overdue = db.session.scalar(
         select(func.count()).select_from(Task)
-        .where(access.group_queue(user), Task.status == TASK_OPEN, taskflow.late(clock.now()))) or 0
+        .where(access.group_queue(user), Task.status == TASK_OPEN, lateness.late(clock.now()))) or 0
     if not new_tasks and not overdue:
         return
     parts = []

@@ -12,6 +12,7 @@ from web.extensions import case_engine, db
 from web.pages import case_control, drafts
 from workflows import access
 from workflows.errors import Conflict, Forbidden, InvalidInput
+from workflows.lateness import is_late
 from workflows.roles import user_plays
 
 bp = Blueprint("queue", __name__)
@@ -40,7 +41,7 @@ def index():
                                     counts=taskflow.queue_counts(user))
     return render_template("queue.html", query=query, result=result, tasks=result.items, scope=query.scope,
                            counts=result.counts, overdue_count=result.counts["overdue"], error=error,
-                           choices=taskflow.queue_choices(user), is_overdue=taskflow.is_overdue,
+                           choices=taskflow.queue_choices(user), is_late=is_late,
                            follow_up_reached=taskflow.follow_up_reached), status
 
 
@@ -88,7 +89,7 @@ def _task_page(task, form, can_work):
     return render_template("task.html", task=task, form=form, can_work=can_work, assignees=_assignees(task),
                            context=context,
                            case=taskflow.case_dict(task.case, user, full=False),
-                           overdue=taskflow.is_overdue(task), follow_up_reached=taskflow.follow_up_reached(task),
+                           overdue=is_late(task), follow_up_reached=taskflow.follow_up_reached(task),
                            can_follow_up=taskflow.may_set_follow_up(task, user),
                            delegates=case_control.delegates(task, user))
 

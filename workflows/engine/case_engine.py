@@ -46,7 +46,7 @@ from models import (
 from models.json_rows import JsonRows
 from models.loaded import loaded, persisted, set_committed
 from models.versions import newest_versions
-from workflows import access, commits, held_rows, history, notify, reference_cache
+from workflows import access, commits, held_rows, history, lateness, notify, reference_cache
 from workflows.attachments import NewFile, new_attachment
 from workflows.comments import comment_text
 from workflows.errors import Conflict, Forbidden, InvalidInput, InvalidModel, ModelRuntimeError, NotFound
@@ -492,11 +492,8 @@ class CaseEngine:
         """Tell people once about each open task past its due date. The periodic job calls this."""
         now = now or clock.now()
         with self.sessions() as s:
-            # A suspended case's tasks are not late: their due dates move when it is resumed.
-            rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, Task.due_at < now,
-                                                Task.overdue_notified_at.is_(None),
-                                                Task.case_id.in_(select(Case.id).where(Case.status == CASE_ACTIVE)))
-                             .limit(limit)).all()
+            rows = s.scalars(select(Task).where(Task.status == TASK_OPEN, lateness.late(now),
+                                                Task.overdue_notified_at.is_(None)).limit(limit)).all()
             for row in rows:
                 notify.task_overdue(s, row, now)
             s.commit()

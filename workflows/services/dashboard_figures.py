@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 
 from models import (
-    CASE_ACTIVE,
     CASE_COMPLETED,
     CASE_OPEN_STATUSES,
     CASE_SUSPENDED,
     ENTERPRISE_KINDS,
     ROLE_CITY_ADMIN,
+    TASK_OPEN,
     Case,
     EarlyWarning,
     Enterprise,
@@ -22,7 +22,7 @@ from models import (
     Task,
 )
 from models.monitoring import WARNING_OPEN
-from workflows import access
+from workflows import access, lateness
 
 PROBLEM_CLASSES = ("I", "II", "III")
 
@@ -45,8 +45,7 @@ def open_cases(session, user, now: datetime) -> list[dict]:
     late = dict(((p, c), n) for p, c, n in session.execute(
         select(Case.process_key, Case.county_id, func.count(func.distinct(Case.id)))
         .join(Task, Task.case_id == Case.id)
-        .where(access.case_scope(user), Case.status == CASE_ACTIVE, Task.status == "open",
-               Task.due_at.isnot(None), Task.due_at < now)
+        .where(access.case_scope(user), Task.status == TASK_OPEN, lateness.late_joined(now))
         .group_by(Case.process_key, Case.county_id)))
     names = dict(session.execute(select(Region.id, Region.name).where(Region.level == "county")).all())
     rows = [{"process": p, "county_id": c, "county": names.get(c, ""), "open": int(n), "suspended": int(paused),
