@@ -123,11 +123,18 @@ def holding(notes: Mapping[str, list[Note]], expression: str | None, end: dateti
 def renote(workflow, moves: Iterable[tuple[Note, datetime, str]]) -> None:
     """The notes' dates moved (a resume): each ``(note, end, start)``, its date now ``end``, its period counted
     from ``start``."""
+    # Each stored entry is matched against the ends as they were before any move, in one pass: a date moved to
+    # where another of the same variable was must not be taken for that one and moved again.
+    to = {(note.name, note.end): (end.isoformat(), start) for note, end, start in moves}
     notes = _stored(workflow)
-    for note, end, start in moves:
-        for entry in notes.get(note.name, ()):
-            if _same_instant(entry[1], note.end):
-                entry[1], entry[2] = end.isoformat(), start
+    for name, entries in notes.items():
+        for entry in entries:
+            try:
+                moved = to.get((name, _instant(entry[1])))
+            except (TypeError, ValueError):
+                continue
+            if moved is not None:
+                entry[1], entry[2] = moved
     _store(workflow, notes)
 
 
