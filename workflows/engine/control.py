@@ -171,7 +171,7 @@ class CaseControl:
                         row.due_at = move(_aware(row.due_at), tasks.get(row.spec_name, {}).get("due"))
                 # The periods the model computed move with them, so that what it reads of them later (the
                 # payment's days late, the limit after an extension) and the case page agree with the timers.
-                shift_periods(workflow, kinds, lambda end, name: move(end, name), suspended_at, notes)
+                shift_periods(workflow, kinds, move, suspended_at, notes)
                 if moved:
                     period_notes.renote(workflow, [(note, end, _restart_rule(note.start, note.unit, suspended_at, now))
                                                    for note, end in moved.values()])

@@ -72,8 +72,8 @@ def _syntax_error(expression: str) -> tuple | None:
 
 class RestrictedScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
-        # What each date the script counts is counted in, noted beside the case's state (period_notes). A
-        # script run in the sandbox counts in another process: its dates are of the kind its text shows.
+        # What each date the script counts is counted in, noted beside the case's state (period_notes). Only
+        # scripts run here count periods: one that would in the sandbox is refused at upload.
         names = period_notes.assigned(script)
         if not names:
             return super().execute(task, script, external_context)

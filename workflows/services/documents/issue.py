@@ -79,7 +79,8 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     # with its number, and the row is written with the transition's other rows, by the case's UPDATE.
     if postgresql:
         doc.id = enterprise.document_id
-        held_rows.held_or_written(s, "issued_documents", [{c: getattr(doc, c) for c in ("id", *_DOCUMENT_COLUMNS)}])
+        held_rows.held_or_written(s, "issued_documents",
+                                  [{c: getattr(doc, c) for c in held_rows.columns("issued_documents")}])
     else:
         doc.id = s.execute(_INSERT_DOCUMENT, {c: getattr(doc, c) for c in _DOCUMENT_COLUMNS}).scalar_one()
     persisted(s, IssuedDocument, doc)
