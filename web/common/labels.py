@@ -344,3 +344,15 @@ def period_label(key: str) -> str | None:
 def history_detail(detail, hidden=()) -> list[tuple[str, str]]:
     """A history entry's details as (label, text), for the page's process (the presentation layer's)."""
     return presenter().history(detail, hidden, g.get("presenting_process"))
+
+
+def process_names(locale: str | None = None) -> dict[str, str]:
+    """Each process's name as its newest version gives it, in the reader's language ("整改" in Chinese,
+    "Rectification" in English, never both), by key."""
+    from models import ProcessModel
+    from models.versions import newest_versions
+    from web.extensions import db
+
+    shown = presenter(locale)
+    rows = db.session.execute(newest_versions(ProcessModel, ProcessModel.key, ProcessModel.name))
+    return {key: shown.process_name(name) for key, name in rows}

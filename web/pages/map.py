@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, make_response, render_template, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from models import ENTERPRISE_KINDS, ROLE_CITY_ADMIN, ProcessModel
-from web.common.labels import presenter
+from models import ENTERPRISE_KINDS, ROLE_CITY_ADMIN
+from web.common.labels import process_names
 from web.extensions import db
 from workflows.permissions import has_right
 from workflows.services import spatial
@@ -20,13 +19,6 @@ bp = Blueprint("map_pages", __name__)
 BOUNDARIES = Path(__file__).resolve().parent.parent / "static" / "vendor" / "shaoxing" / "shaoxing.geojson"
 KIND_LABELS = {"bottled": _l("Bottled gas"), "pipeline": _l("Pipeline gas"), "vehicle": _l("Vehicle refuelling")}
 LEVEL_LABELS = {1: _l("Level 1 warning"), 2: _l("Level 2 warning"), 3: _l("Level 3 warning")}
-
-
-def _process_names() -> dict[str, str]:
-    # Ordered by version so the newest name of each process wins.
-    rows = db.session.execute(select(ProcessModel.key, ProcessModel.name).order_by(ProcessModel.version))
-    shown = presenter()  # "整改" in Chinese, "Rectification" in English, never both
-    return {key: shown.process_name(name) for key, name in rows}
 
 
 def _tile_origin(url: str) -> str | None:
@@ -54,7 +46,7 @@ def index():
     response = make_response(render_template(
         "map.html", counties=counties, kinds=ENTERPRISE_KINDS, pick_county=user.role == ROLE_CITY_ADMIN,
         enterprise_kind_labels={k: str(v) for k, v in KIND_LABELS.items()},
-        warning_level_labels={k: str(v) for k, v in LEVEL_LABELS.items()}, process_labels=_process_names(),
+        warning_level_labels={k: str(v) for k, v in LEVEL_LABELS.items()}, process_labels=process_names(),
         tile_url=tile_url if origin else "", tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
         boundaries_url=url_for("map_pages.boundaries")))
     if origin:

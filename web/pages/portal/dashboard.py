@@ -4,12 +4,10 @@ draws its charts from /portal/dashboard.json (CSP allows no inline script)."""
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from forms.penalty import PENALTY_TYPES
-from models import ProcessModel
 from web.common import xlsx
-from web.common.labels import LEDGER_LABELS, presenter
+from web.common.labels import LEDGER_LABELS, process_names
 from web.extensions import db
 from web.pages.map import KIND_LABELS, LEVEL_LABELS
 from workflows.engine import clock
@@ -34,13 +32,6 @@ def authority_user(right: str = "reports.view"):
     if not has_right(user, "reports.view") or not has_right(user, right):
         abort(403)
     return user
-
-
-def process_names(locale: str | None = None) -> dict[str, str]:
-    # Ordered by version so the newest name of each process wins.
-    rows = db.session.execute(select(ProcessModel.key, ProcessModel.name).order_by(ProcessModel.version))
-    shown = presenter(locale)  # "整改" in Chinese, "Rectification" in English, never both
-    return {key: shown.process_name(name) for key, name in rows}
 
 
 def _labels() -> dict:
