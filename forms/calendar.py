@@ -44,3 +44,9 @@ class CalendarYearForm(FlaskForm):
     """A year's holidays entered as the State Council's notice gives them: the reminders stop."""
 
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=FIRST_YEAR, max=LAST_YEAR)])
+
+
+class CalendarRemovalForm(FlaskForm):
+    """The removal of a run of days as the page listed it: its last day (none: the one day)."""
+
+    last_day = DateField(_l("To (for several days)"), validators=[Optional()])

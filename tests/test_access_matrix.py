@@ -568,6 +568,7 @@ EXPECT = {
     "working_calendar.index": _admin_only("/admin/calendar"),
     "working_calendar.delete": _admin_only("/admin/calendar/1/delete", "POST", PASS),
     "working_calendar.entered": _admin_only("/admin/calendar/entered", "POST", PASS, data={"year": "2099"}),
+    "working_calendar.withdraw": _admin_only("/admin/calendar/entered/2099/withdraw", "POST", PASS),
     "admin.upload": _admin_only("/admin/models/upload", "POST", PASS),
     "admin.process": _admin_only("/admin/models/processes/rectification/1"),
     "admin.process_xml": _admin_only("/admin/models/processes/rectification/1/diagram.bpmn"),

@@ -148,8 +148,8 @@ def calendar_entered(app):
 
     with app.app_context():
         year = datetime.now(SHANGHAI).year
-        working_days.confirm_entered(db.session, year)
-        working_days.confirm_entered(db.session, year + 1)
+        working_days.confirm_entered(db.session, year, datetime.now(UTC))
+        working_days.confirm_entered(db.session, year + 1, datetime.now(UTC))
         db.session.commit()
 
 

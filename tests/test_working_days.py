@@ -183,7 +183,7 @@ def _city_admin_reminders(app) -> list[str]:
 
 
 def test_from_november_the_next_years_holidays_are_to_be_entered_until_the_admin_confirms_them(app):
-    from models import CalendarAdjustment
+    from models import CalendarAdjustment, Setting
     from web.extensions import db
 
     known = working_days.covered_until()
@@ -199,11 +199,22 @@ def test_from_november_the_next_years_holidays_are_to_be_entered_until_the_admin
         s.commit()
         assert working_days.years_to_enter(s, date(known, 11, 1)) == [known + 1]
         # ... the admin's confirmation is.
-        working_days.confirm_entered(s, known + 1)
+        confirmed_at = datetime(known, 11, 3, 2, tzinfo=UTC)
+        working_days.confirm_entered(s, known + 1, confirmed_at)
         s.commit()
         assert working_days.years_to_enter(s, date(known, 11, 1)) == []
         assert working_days.years_to_enter(s, date(known + 1, 11, 1)) == [known + 2]
-        assert working_days.years_entered(s) == [known + 1]
+        # Confirmed again (a second click): still the one confirmation, of its first time.
+        working_days.confirm_entered(s, known + 1, confirmed_at + timedelta(days=1))
+        working_days.confirm_entered(s, known + 2, confirmed_at)
+        s.commit()
+        assert working_days.years_entered(s) == [known + 1, known + 2]
+        assert s.get(Setting, f"{working_days.ENTERED_PREFIX}{known + 1}").value == confirmed_at.isoformat()
+        # Taken back: asked for again.
+        working_days.withdraw_entered(s, known + 1)
+        s.commit()
+        assert working_days.years_entered(s) == [known + 2]
+        assert working_days.years_to_enter(s, date(known, 11, 1)) == [known + 1]
 
 
 def _page(admin) -> str:
@@ -243,7 +254,16 @@ def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(ap
         done = admin.form_post("/admin/calendar/entered", {"year": str(year)}, page_path="/admin/calendar")
         assert done.status_code == 302
         page = _page(admin)
-        assert 'id="to-enter"' not in page and f"已按国务院办公厅通知录入：{year}" in page
+        assert 'id="to-enter"' not in page and f'id="withdraw-{year}"' in page
+        # A confirmation given by mistake is taken back, and the page asks for the year again.
+        assert admin.form_post(f"/admin/calendar/entered/{year}/withdraw", {},
+                               page_path="/admin/calendar").status_code == 302
+        page = _page(admin)
+        assert 'id="to-enter"' in page and f'id="withdraw-{year}"' not in page
+        assert admin.form_post("/admin/calendar/entered", {"year": str(year)},
+                               page_path="/admin/calendar").status_code == 302
+        page = _page(admin)
+        assert 'id="to-enter"' not in page
         # Removed as one run; the make-up day stays.
         removed = admin.form_post(f"/admin/calendar/{_run_id(page, first, 8)}/delete", {"last_day": last.isoformat()},
                                   page_path="/admin/calendar")
@@ -269,13 +289,27 @@ def test_removing_a_run_removes_its_days_only(app, browser):
                                                    "note": note}).status_code == 302
     page = _page(admin)
     run_id = _run_id(page, date(year, 5, 1), 2)
-    for hostile in (f"{year}-05-06", "9999-12-31", f"{year}-05-31\x00", f"{year}-02-31", "x" * 5000):
-        # A last day past the run (over the gap and the other kind): only the run's own days would go; sent
-        # with the run's own id every time, the first removal takes the run and the others find nothing.
-        assert admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": hostile},
-                               page_path="/admin/calendar").status_code in (302, 400)
+    every = [date(year, 5, d) for d in (1, 2, 3, 5, 6)]
+    for hostile in (f"{year}-02-31", "x" * 5000, f"{year}-W19-5", f"{year}-05-31\x00"):
+        # No day: nothing is removed, and the admin is told.
+        refused = admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": hostile},
+                                  page_path="/admin/calendar")
+        assert refused.status_code == 302, hostile
+        assert "无法读取要删除的日期" in _page(admin), hostile
+        assert [r[0] for r in _calendar_rows(app)] == every, hostile
+    # A last day past the run (over the gap and the other kind): only the run's own days go.
+    assert admin.form_post(f"/admin/calendar/{run_id}/delete", {"last_day": f"{year}-05-06"},
+                           page_path="/admin/calendar").status_code == 302
     assert [r[0] for r in _calendar_rows(app)] == [date(year, 5, 3), date(year, 5, 5), date(year, 5, 6)]
-    assert admin.form_post("/admin/calendar/999999999/delete", {}, page_path="/admin/calendar").status_code == 302
+    # A last day far off: the one day the removal names, no other.
+    other = _run_id(_page(admin), date(year, 5, 5), 2)
+    assert admin.form_post(f"/admin/calendar/{other}/delete", {"last_day": "9999-12-31"},
+                           page_path="/admin/calendar").status_code == 302
+    assert [r[0] for r in _calendar_rows(app)] == [date(year, 5, 3), date(year, 5, 6)]
+    # Removed already (a second click) or never there: the same answer, nothing else removed.
+    for gone in (other, "999999999"):
+        assert admin.form_post(f"/admin/calendar/{gone}/delete", {}, page_path="/admin/calendar").status_code == 302
+    assert [r[0] for r in _calendar_rows(app)] == [date(year, 5, 3), date(year, 5, 6)]
 
 
 def test_a_run_of_days_that_is_not_one_is_refused_on_the_form(app, browser):
@@ -286,12 +320,14 @@ def test_a_run_of_days_that_is_not_one_is_refused_on_the_form(app, browser):
                          ({"day": "2027-02-06", "last_day": "2027-02-31"}, None),
                          ({"day": "2027-02-06", "last_day": "2027-02-08\x00"}, None)):
         refused = admin.form_post("/admin/calendar", {**bad, "working": "off", "note": "春节"})
-        assert refused.status_code in (400, 422), bad
-        if refused.status_code == 422:  # the form again, with the field's message
-            field = refused.get_data(as_text=True).split('id="field-last_day"')[1].split("</div>")[0]
-            assert 'class="errors"' in field and (message is None or message in field), (bad, field)
-    for bad in ({"year": "1999"}, {"year": "二〇二七"}, {}):
+        assert refused.status_code == 422, bad  # the form again, with the field's message
+        field = refused.get_data(as_text=True).split('id="field-last_day"')[1].split("</div>")[0]
+        assert 'class="errors"' in field and (message is None or message in field), (bad, field)
+    known = working_days.covered_until()
+    # Not a year, not one the calendar keeps, or not one the page asks for (the package knows it; too far off).
+    for bad in ({"year": "1999"}, {"year": "二〇二七"}, {}, {"year": str(known)}, {"year": "2090"}):
         assert admin.form_post("/admin/calendar/entered", bad, page_path="/admin/calendar").status_code == 302
+        assert "只能确认尚待录入放假安排的年份" in _page(admin), bad
     with app.app_context():
         from web.extensions import db
 
@@ -360,3 +396,30 @@ def test_a_holiday_entered_in_the_browser_on_a_wide_screen_and_a_phone(app, live
         keep_screenshot(page, "calendar/calendar-phone")
         browser.close()
     assert errors == []
+
+
+def test_the_years_entered_in_one_row_become_a_row_a_year_on_upgrade(tmp_path):
+    """Migration 0033: the list the last release kept ("2027,2028" in one row) becomes a confirmation a year,
+    and back on a downgrade."""
+    from alembic import command
+    from casemix import new_database
+    from sqlalchemy import create_engine, text
+
+    from web.database import alembic_config, upgrade
+
+    with new_database(tmp_path) as url:
+        upgrade(url, "0032")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO settings (key, value) VALUES ('calendar_years_entered', '2027, 2028,x')"))
+        upgrade(url)
+
+        def rows():
+            with engine.connect() as conn:
+                return sorted(tuple(r) for r in conn.execute(text(
+                    "SELECT key, value FROM settings WHERE key LIKE 'calendar_year%'")))
+
+        assert [key for key, _value in rows()] == ["calendar_year_entered:2027", "calendar_year_entered:2028"]
+        command.downgrade(alembic_config(url), "0032")
+        assert rows() == [("calendar_years_entered", "2027,2028")]
+        engine.dispose()

@@ -35,9 +35,11 @@ import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, got_request_exception, has_request_context, session
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import InternalServerError
 
@@ -57,6 +59,7 @@ _FAILED_STEP = "gasflow_failed_step"  # on the exception _settle raises: the ste
 # exception no handler answered, a 500). It returns what to do once that transaction is over (called with
 # whether it committed), or None.
 Step = Callable[[Session, Response | None], Callable[[bool], None] | None]
+T = TypeVar("T")
 
 
 @contextmanager
@@ -138,6 +141,22 @@ def writes_done() -> None:
     its audit entry: nothing a request changes is kept without its entry, and an entry that cannot be
     written takes the change with it. Outside a request (a command, a job) they are committed now."""
     commits.commit(db.session())
+
+
+def written_again_on_conflict(write: Callable[[], T], attempts: int = 2) -> T:
+    """``write()`` done and ``writes_done``. Two submissions at once (a double click, two admins) may both find
+    a row new, or a number free: the second's write then breaks the row's key, and it is written again from
+    the rows as they now are (``write`` reads them itself), up to ``attempts`` times in all."""
+    for attempt in range(attempts):
+        try:
+            done = write()
+            writes_done()
+            return done
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("attempts must be at least 1")
 
 
 def _end(response: Response) -> Response:

@@ -141,6 +141,7 @@ class WorkingCalendar:
         return count
 
 
+@functools.cache  # the installed package's, fixed for the process
 def covered_until() -> int:
     """The last year whose holidays the installed chinese-calendar knows (later years: Monday to Friday,
     the fixed-date public holidays off)."""
@@ -152,36 +153,40 @@ def covered_until() -> int:
 NOTICE_MONTH = 11
 
 
-def years_to_enter(session: Session, today: date) -> list[int]:
+def years_to_enter(session: Session, today: date, entered: list[int] | None = None) -> list[int]:
     """The years periods counted ``today`` may reach whose holidays are not known: the installed package does not
     know them and the city admin has not confirmed entering their notice. This year; from November, next year
-    too."""
+    too. ``entered``: ``years_entered``, if the caller has read it."""
     last = today.year + (today.month >= NOTICE_MONTH)
     unknown = range(max(today.year, covered_until() + 1), last + 1)
     if not unknown:
         return []
-    entered = years_entered(session)
+    entered = years_entered(session) if entered is None else entered
     return [year for year in unknown if year not in entered]
 
 
-# The years whose notice the city admin confirmed entering: a Setting, "2027,2028". Entering days is not
-# enough to tell: a local day off in December would say nothing of the Spring Festival.
-_ENTERED = "calendar_years_entered"
+# The years whose notice the city admin confirmed entering: a Setting a year, "calendar_year_entered:2027", its
+# value when (so two admins confirming two years at once each add a row; one list in one row lost one of them).
+# Entering days is not enough to tell: a local day off in December would say nothing of the Spring Festival.
+ENTERED_PREFIX = "calendar_year_entered:"
 
 
 def years_entered(session: Session) -> list[int]:
-    value = session.scalar(select(Setting.value).where(Setting.key == _ENTERED)) or ""
-    return sorted({int(part) for part in value.split(",") if part.strip().isdigit()})
+    keys = session.scalars(select(Setting.key).where(Setting.key.startswith(ENTERED_PREFIX, autoescape=True)))
+    return sorted(int(year) for key in keys if (year := key[len(ENTERED_PREFIX):]).isdigit())
 
 
-def confirm_entered(session: Session, year: int) -> None:
-    """The city admin has entered ``year``'s notice (the caller commits)."""
-    years = sorted({*years_entered(session), int(year)})
-    row = session.get(Setting, _ENTERED)
-    if row is None:
-        session.add(Setting(key=_ENTERED, value=",".join(map(str, years))))
-    else:
-        row.value = ",".join(map(str, years))
+def confirm_entered(session: Session, year: int, now: datetime) -> None:
+    """The city admin has entered ``year``'s notice (the caller commits). Again: nothing changes."""
+    if session.get(Setting, f"{ENTERED_PREFIX}{int(year)}") is None:
+        session.add(Setting(key=f"{ENTERED_PREFIX}{int(year)}", value=now.isoformat()))
+
+
+def withdraw_entered(session: Session, year: int) -> None:
+    """``year``'s confirmation taken back (given by mistake): the page and the reminder ask for it again."""
+    row = session.get(Setting, f"{ENTERED_PREFIX}{int(year)}")
+    if row is not None:
+        session.delete(row)
 
 
 def remind_to_enter(session: Session, now: datetime) -> int:

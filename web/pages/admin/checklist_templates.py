@@ -8,7 +8,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from forms.checklist_file import (
     MAX_FILE_BYTES,
@@ -24,7 +23,7 @@ from models import TEMPLATE_KINDS, ChecklistTemplate
 from models.versions import newest_versions
 from web.common.labels import TEMPLATE_KIND_LABELS
 from web.common.params import small_int
-from web.common.unit_of_work import writes_done
+from web.common.unit_of_work import written_again_on_conflict
 from web.extensions import db
 from workflows.errors import Forbidden
 from workflows.permissions import has_right
@@ -50,7 +49,8 @@ def latest_per_kind() -> dict[str, ChecklistTemplate]:
 def store(kind: str, name: str | None, items: list[dict]) -> tuple[ChecklistTemplate, bool]:
     """Store the next version of a kind, or return the latest when name and items are the same.
     Raises ChecklistFileError when no name is given and the kind has none yet."""
-    for attempt in range(3):
+    def write() -> tuple[ChecklistTemplate, bool]:
+        # Read again on each attempt: another admin may have stored this version number a moment ago.
         latest = db.session.scalar(select(ChecklistTemplate).where(ChecklistTemplate.kind == kind)
                                    .order_by(ChecklistTemplate.version.desc()).limit(1))
         chosen = name or (latest.name if latest else None)
@@ -61,19 +61,12 @@ def store(kind: str, name: str | None, items: list[dict]) -> tuple[ChecklistTemp
         template = ChecklistTemplate(kind=kind, version=(latest.version if latest else 0) + 1, name=chosen,
                                      items=items, active=True)
         db.session.add(template)
-        try:
-            db.session.flush()
-            db.session.execute(update(ChecklistTemplate).where(ChecklistTemplate.kind == kind,
-                                                               ChecklistTemplate.id != template.id)
-                               .values(active=False))
-            writes_done()
-            return template, True
-        except IntegrityError:
-            # Another admin stored this version number a moment ago: read the new latest and compare again.
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+        db.session.flush()
+        db.session.execute(update(ChecklistTemplate).where(ChecklistTemplate.kind == kind,
+                                                           ChecklistTemplate.id != template.id).values(active=False))
+        return template, True
+
+    return written_again_on_conflict(write, attempts=3)
 
 
 def summary(t: ChecklistTemplate) -> dict:

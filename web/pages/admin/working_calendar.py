@@ -4,15 +4,14 @@ from the chinese-calendar package; the city adds its own adjustments here, and e
 days (rectification, verification) use both: workflows/services/working_days.py."""
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from forms.calendar import MAX_RUN_DAYS, CalendarAdjustmentForm, CalendarYearForm
+from forms.calendar import MAX_RUN_DAYS, CalendarAdjustmentForm, CalendarRemovalForm, CalendarYearForm
 from models import CalendarAdjustment
-from web.common.unit_of_work import writes_done
+from web.common.unit_of_work import writes_done, written_again_on_conflict
 from web.extensions import db
 from workflows.engine import clock
 from workflows.errors import Forbidden
@@ -30,11 +29,11 @@ def city_admin_only():
 
 
 def _runs(rows) -> list[list[CalendarAdjustment]]:
-    """The adjustments as the notice gives them, oldest first: consecutive days alike (off or working, the same
+    """The adjustments (in day order) as the notice gives them: consecutive days alike (off or working, the same
     reason) as one run of at most MAX_RUN_DAYS, what one removal takes. The page lists these runs and a removal
     takes the first of them from its day: one rule for both."""
     runs: list[list[CalendarAdjustment]] = []
-    for row in sorted(rows, key=lambda r: r.day):
+    for row in rows:
         run = runs[-1] if runs else None
         if run and row.day == run[-1].day + timedelta(days=1) and (row.working, row.note) == (
                 run[0].working, run[0].note) and len(run) < MAX_RUN_DAYS:
@@ -53,20 +52,6 @@ def _upcoming(cal: working_days.WorkingCalendar, today: date, days: int = 60) ->
         if working != (day.weekday() < 5):
             out.append({"day": day, "working": working, "local": day in cal.adjustments})
     return out
-
-
-def _written(write) -> None:
-    """``write()`` done and flushed. Two submissions at once (a double click) may both find a row new: the
-    second's insert then fails on the row's key, and it writes again on the rows as they now are."""
-    for attempt in range(2):
-        write()
-        try:
-            writes_done()
-            return
-        except IntegrityError:
-            db.session.rollback()
-            if attempt:
-                raise
 
 
 def _put(form: CalendarAdjustmentForm) -> None:
@@ -89,50 +74,63 @@ def index():
     status = 200
     if form.is_submitted():
         if form.validate():
-            _written(lambda: _put(form))
+            written_again_on_conflict(lambda: _put(form))
             flash(_("The calendar was changed."))
             return redirect(url_for(".index"))
         status = 422
-    rows = db.session.scalars(select(CalendarAdjustment).order_by(CalendarAdjustment.day.desc())).all()
-    today = clock.now().astimezone(working_days.LOCAL_TZ).date()
+    rows = db.session.scalars(select(CalendarAdjustment).order_by(CalendarAdjustment.day)).all()
+    today = _today()
     upcoming = _upcoming(working_days.load(db.session), today)
+    entered = working_days.years_entered(db.session)
     return render_template("admin/working_calendar.html", form=form, runs=_runs(rows)[::-1], upcoming=upcoming,
                            covered_until=working_days.covered_until(),
-                           to_enter=working_days.years_to_enter(db.session, today),
-                           entered=working_days.years_entered(db.session)), status
+                           to_enter=working_days.years_to_enter(db.session, today, entered), entered=entered), status
+
+
+def _today() -> date:
+    return clock.now().astimezone(working_days.LOCAL_TZ).date()
 
 
 @bp.post("/entered")
 def entered():
-    """The city admin has entered a year's notice: the page and the weekly reminder stop asking for it."""
+    """The city admin has entered a year's notice: the page and the weekly reminder stop asking for it. Only a
+    year the page asks for (or one confirmed already: a second click) is taken."""
     form = CalendarYearForm()
-    if not form.validate():
-        flash(_("Not a year the calendar keeps."), "error")
+    known = working_days.years_entered(db.session)
+    if not form.validate() or form.year.data not in {*working_days.years_to_enter(db.session, _today(), known),
+                                                      *known}:
+        flash(_("Only a year whose holidays are still to be entered can be confirmed."), "error")
         return redirect(url_for(".index"))
-    _written(lambda: working_days.confirm_entered(db.session, form.year.data))
+    written_again_on_conflict(lambda: working_days.confirm_entered(db.session, form.year.data, clock.now()))
     flash(_("The holidays of %(year)s are entered.", year=form.year.data))
     return redirect(url_for(".index"))
 
 
-def _day(text) -> date | None:
-    try:
-        return date.fromisoformat(text) if isinstance(text, str) and len(text) == 10 else None
-    except ValueError:
-        return None
+@bp.post("/entered/<int:year>/withdraw")
+def withdraw(year: int):
+    """A confirmation given by mistake taken back: the page and the weekly reminder ask for the year again."""
+    working_days.withdraw_entered(db.session, year)
+    writes_done()
+    flash(_("The confirmation for %(year)s is withdrawn: its holidays are asked for again.", year=year))
+    return redirect(url_for(".index"))
 
 
 @bp.post("/<int:adjustment_id>/delete")
 def delete(adjustment_id: int):
+    form = CalendarRemovalForm()
+    if not form.validate():
+        flash(_("The days to remove could not be read: nothing was removed."), "error")
+        return redirect(url_for(".index"))
     row = db.session.get(CalendarAdjustment, adjustment_id)
     if row is not None:  # already removed (a second click): the same answer
         # A run as the page showed it: from this day, the days after it alike (off or working, the same reason),
         # one after another, up to ``last_day``. Read here, not taken from the form: a page another admin has
         # changed since, or a date sent by hand, removes no day that is not in the run.
-        last = _day(request.form.get("last_day"))
+        last = form.last_day.data
         doomed = [row]
         if last is not None and row.day < last < row.day + timedelta(days=MAX_RUN_DAYS):
             doomed = _runs(db.session.scalars(select(CalendarAdjustment).where(
-                CalendarAdjustment.day.between(row.day, last))))[0]
+                CalendarAdjustment.day.between(row.day, last)).order_by(CalendarAdjustment.day)))[0]
         for one in doomed:
             db.session.delete(one)
         writes_done()
