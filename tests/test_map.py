@@ -345,6 +345,22 @@ needs_chromium = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.enviro
                                     reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
+# Every label of the grid is centred within the map's box (labels drawn for a size the map no longer has, narrowed
+# and Leaflet not told, fall beyond its edge), and none is under a control.
+LABELS_INSIDE_THE_MAP = """(() => {
+  const map = document.getElementById('map').getBoundingClientRect();
+  const labels = [...document.querySelectorAll('.gf-graticule-label span')].map((s) => s.getBoundingClientRect());
+  const inside = (r) => {
+    const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+    return x >= map.left && x <= map.right && y >= map.top && y <= map.bottom;
+  };
+  // ... and none lies under a control (the zoom buttons, the attribution), where it could not be read.
+  const controls = [...document.querySelectorAll('#map .leaflet-control')].map((c) => c.getBoundingClientRect());
+  const free = (r) => controls.every((c) => r.right <= c.left || r.left >= c.right
+                                            || r.bottom <= c.top || r.top >= c.bottom);
+  return labels.length >= 4 && labels.every(inside) && labels.every(free);
+})()"""
+
 
 @needs_chromium
 @pytest.mark.browser
@@ -392,6 +408,8 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.click(".leaflet-popup .gf-nearby")
         page.wait_for_selector("#nearby[data-state='done']")
         assert page.locator("#nearby-list li strong").all_inner_texts() == ["近站", "次近站"]
+        # The map, narrowed by the list beside it, was measured again: its grid's labels lie inside it.
+        assert page.evaluate(LABELS_INSIDE_THE_MAP)
         keep_screenshot(page, "map/map-nearby")
         # 300 m by haversine; PostGIS measures on the spheroid and may say 301.
         assert re.search(r" · (299|300|301) ", page.inner_text("#nearby-list li:first-child"))
@@ -402,5 +420,18 @@ def test_map_draws_markers_offline_and_lists_stations_near_an_accident(app, api,
         page.wait_for_selector("#map[data-rendered='true'][data-count='0']")
         assert page.locator(".gf-marker").count() == 0
         keep_screenshot(page, "map/map")
+        # On a phone: the page no wider than the screen, the grid's labels drawn inside the map.
+        page.check("input[name=layer][value=enterprises]")
+        page.select_option("#map-kind", "")
+        page.wait_for_selector("#map[data-rendered='true'][data-count='8']")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # The list of stations goes under the map, which keeps the screen's width.
+        assert page.evaluate("document.getElementById('map').getBoundingClientRect().width") >= 340
+        assert page.evaluate(LABELS_INSIDE_THE_MAP)
+        top = "document.getElementById('%s').getBoundingClientRect().top"
+        assert page.evaluate(top % "nearby") > page.evaluate(top % "map")
+        keep_screenshot(page, "map/map-390")
         chromium.close()
     assert elsewhere == [] and errors == []

@@ -29,7 +29,21 @@
     const step = STEPS.find((s) => span / s >= 4) || STEPS[STEPS.length - 1];
     const digits = Math.max(0, -Math.floor(Math.log10(step)));
     const line = { color: '#9aa5b1', weight: 1, opacity: 0.6, interactive: false, className: 'gf-graticule' };
+    // A label under the zoom buttons or the attribution could not be read: it is left out. Boxes in the map's
+    // own pixels, a label's estimated from its anchor (a longitude's above its point, a latitude's to the right).
+    const box = holder.getBoundingClientRect();
+    const covered = [...holder.querySelectorAll('.leaflet-control')].map((c) => {
+      const r = c.getBoundingClientRect();
+      return { left: r.left - box.left - 4, right: r.right - box.left + 4, top: r.top - box.top - 4, bottom: r.bottom - box.top + 4 };
+    });
+    function hidden(lat, lng, cls) {
+      const p = map.latLngToContainerPoint([lat, lng]);
+      const r = cls === 'gf-lon' ? { left: p.x - 28, right: p.x + 28, top: p.y - 22, bottom: p.y }
+        : { left: p.x, right: p.x + 56, top: p.y - 8, bottom: p.y + 8 };
+      return covered.some((c) => r.left < c.right && r.right > c.left && r.top < c.bottom && r.bottom > c.top);
+    }
     function label(lat, lng, value, cls) {
+      if (hidden(lat, lng, cls)) return;
       const span = document.createElement('span');
       span.textContent = value.toFixed(digits) + '°';
       L.marker([lat, lng], {
@@ -249,6 +263,9 @@
   const circle = L.layerGroup().addTo(map);
   function showNearby(p) {
     aside.hidden = false;
+    // The list takes room beside the map (under it on a phone): Leaflet must measure its box again, or it
+    // keeps drawing the grid and answering taps for the size it had.
+    map.invalidateSize();
     aside.dataset.state = 'loading';
     document.getElementById('nearby-of').textContent = '#' + p.id + ' ' + (p.title || '');
     list.replaceChildren(el('li', { class: 'muted' }, text.loading));
