@@ -36,8 +36,8 @@ EVIDENCE_LISTED = (Fact("evidence_list"),)
 NOTIFIED = (Fact("notified_type", "enum"), Fact("notified_amount", "money"), Fact("notified_basis", "longtext"),
             Fact("notified_at", "datetime"), Fact("hearing_right", "bool"))
 HEARD = (Fact("defended", "bool"), Fact("statement", "longtext"), Fact("hearing_requested", "bool"),
-         Fact("hearing_held", "bool"), Fact("hearing_record", "longtext"), Files("record_files"),
-         Fact("defence_response", "longtext"))
+         Fact("hearing_outcome", "enum"), Fact("hearing_held", "bool"), Fact("hearing_record", "longtext"),
+         Files("record_files"), Fact("defence_response", "longtext"))
 # The opinions so far: the filing approval, the investigator's findings and proposals, the party's defence
 # and hearing, the legal review and the collective discussion, every approver's decision and comment.
 # Steps of both model versions: a case shows those its version went through, in the order they happened.
@@ -51,6 +51,10 @@ OPINIONS = Rounds((Step("penalty_file_approve", facts=(Fact("filing_decision", "
                    Step("penalty_defence", facts=(Fact("statement", "longtext"), Fact("hearing_requested", "bool"))),
                    Step("penalty_hearing_record", facts=(Fact("held_at", "datetime"),
                                                          Fact("hearing_record", "longtext")), files=("record_files",)),
+                   Step("penalty_hearing", facts=(Fact("hearing_outcome", "enum"), Fact("held_at", "datetime"),
+                                                  Fact("hearing_record", "longtext"),
+                                                  Fact("postponement_reason", "longtext"),
+                                                  Fact("hearing_at", "datetime")), files=("record_files",)),
                    Step("penalty_redraft", facts=(*_DRAFT, Fact("defence_response", "longtext"))),
                    Step("penalty_legal_review", facts=(Fact("review_decision", "enum"),
                                                        Fact("review_opinion", "longtext")), internal=True),

@@ -166,6 +166,35 @@ class PenaltyDefenceForm(CaseForm):
                 "hearing_requested": bool(data.get("request_hearing"))}
 
 
+def earliest_hearing(session, case: dict) -> datetime | None:
+    """The end of the first day a hearing noticed now may be on: ``hearing_notice_days`` working days from now
+    (arts. 64 and 85), or None for a case whose model gave no such period (it counts 7 calendar days)."""
+    days = case.get("hearing_notice_days")
+    if days is None or session is None:
+        return None
+    return working_days.add_working_days(session, clock.now(), int(days))
+
+
+def check_hearing_time(when: datetime, earliest: datetime | None, days) -> None:
+    """Refuse a hearing earlier than its notice allows (art. 64): on ``earliest``'s day at the soonest, or 7
+    calendar days from now for a case counting calendar days."""
+    if earliest is None:
+        if when < clock.now() + timedelta(days=7):
+            raise ValidationError(_l("The hearing must be at least 7 days after the notice (art. 64)."))
+    elif when.astimezone(LOCAL_TZ).date() < earliest.astimezone(LOCAL_TZ).date():
+        raise ValidationError(_l("The hearing can be on %(day)s at the earliest: the notice goes out at least "
+                                 "%(days)s working days before it (arts. 64 and 85).", day=local_day(earliest),
+                                 days=days))
+
+
+def hearing_time_hint(earliest: datetime | None, days) -> str:
+    """What a hearing's time field says beside it: the first day it may be on (none for calendar days)."""
+    if earliest is None:
+        return ""
+    return _("On %(day)s or later: the notice goes out at least %(days)s working days before the hearing "
+             "(arts. 64 and 85).", day=local_day(earliest), days=days)
+
+
 class PenaltyHearingNoticeForm(CaseForm):
     """听证通知: the notice goes out at least 7 days before the hearing (art. 64), working days (art. 85):
     the hearing is on the ``hearing_notice_days``-th working day after today or later. A case whose model
@@ -181,30 +210,15 @@ class PenaltyHearingNoticeForm(CaseForm):
 
     def load_choices(self, user, session):
         self.session = session
-        earliest = self.earliest()
-        if earliest is not None:
-            self.hearing_at.description = _("On %(day)s or later: the notice goes out at least %(days)s working "
-                                            "days before the hearing (arts. 64 and 85).", day=local_day(earliest),
-                                            days=self.case["hearing_notice_days"])
+        self.hearing_at.description = hearing_time_hint(self.earliest(), self.case.get("hearing_notice_days"))
 
     def earliest(self) -> datetime | None:
         """The end of the first day the hearing may be on, or None for a case counting calendar days."""
-        days = self.case.get("hearing_notice_days")
-        if days is None or self.session is None:
-            return None
-        return working_days.add_working_days(self.session, clock.now(), int(days))
+        return earliest_hearing(self.session, self.case)
 
     def validate_hearing_at(self, field):
-        if field.data is None:
-            return
-        earliest = self.earliest()
-        if earliest is None:
-            if field.data < clock.now() + timedelta(days=7):
-                raise ValidationError(_l("The hearing must be at least 7 days after the notice (art. 64)."))
-        elif field.data.astimezone(LOCAL_TZ).date() < earliest.astimezone(LOCAL_TZ).date():
-            raise ValidationError(_l("The hearing can be on %(day)s at the earliest: the notice goes out at least "
-                                     "%(days)s working days before it (arts. 64 and 85).", day=local_day(earliest),
-                                     days=self.case["hearing_notice_days"]))
+        if field.data is not None:
+            check_hearing_time(field.data, self.earliest(), self.case.get("hearing_notice_days"))
 
 
 class PenaltyHearingRecordForm(FlaskForm):
@@ -221,6 +235,78 @@ class PenaltyHearingRecordForm(FlaskForm):
 
     def shape_data(self, data: dict) -> dict:
         return {**data, "hearing_held": True}
+
+
+HELD, POSTPONED, ENDED = "held", "postponed", "ended"
+
+
+def _required_when(*outcomes, message=None):
+    """The field is required when the hearing's outcome is one of ``outcomes``."""
+    def check(form, field):
+        if form.hearing_outcome.data in outcomes and (field.data is None or not str(field.data).strip()):
+            raise ValidationError(message or _l("This field is required."))
+    return check
+
+
+class PenaltyHearingForm(CaseForm):
+    """听证 (the model's version that records how the hearing went): held, with its record; postponed
+    (延期举行), with the reason and the new time, place and presiding officer, of which the party is told as
+    of a hearing (art. 64: at least ``hearing_notice_days`` working days ahead, a notice of its own); or ended
+    because the party did not come or left without leave (art. 64 (8): it is taken to have waived its right).
+    Without an outcome a completion records a hearing held, as the earlier version's step did."""
+
+    context = (Fact("hearing_at", "datetime"), Fact("hearing_place"), Fact("presiding"),
+               Fact("postponed_from", "datetime"), Fact("postponement_reason", "longtext"), *FILED, *NOTIFIED,
+               *HEARD, Document("hearing_notice"), Document("hearing_postponement"), OPINIONS)
+
+    KEYS = ("hearing_notice_days", "hearing_at", "hearing_place", "presiding")
+    # The page shows the fields of the outcome chosen (web/templates/_form.html).
+    shown_when = {**{name: ("hearing_outcome", (HELD, ENDED))
+                     for name in ("held_at", "hearing_record", "record_files")},
+                  **{name: ("hearing_outcome", (POSTPONED,))
+                     for name in ("postponement_reason", "new_hearing_at", "new_hearing_place", "new_presiding")}}
+    hearing_outcome = RadioField(_l("Outcome of the hearing"), default=HELD, choices=[
+        (HELD, _l("Held")), (POSTPONED, _l("Postponed")),
+        (ENDED, _l("Ended: the party did not attend or left without leave (art. 64)"))])
+    # No Optional() after these: it clears the errors of the validators before it.
+    held_at = InstantField(_l("Held at"), validators=[_required_when(HELD, ENDED)])
+    hearing_record = TextAreaField(_l("Hearing record"), validators=[
+        _required_when(HELD, ENDED, message=_l("Write the record of the hearing.")), Length(max=8000)])
+    record_files = AttachmentsField(_l("Signed record"))
+    postponement_reason = TextAreaField(_l("Reason for the postponement"), validators=[
+        _required_when(POSTPONED, message=_l("Say why the hearing is postponed.")), Length(max=2000)])
+    new_hearing_at = InstantField(_l("Postponed to"), validators=[_required_when(POSTPONED)])
+    new_hearing_place = StringField(_l("Place of the postponed hearing"), validators=[Length(max=200)])
+    new_presiding = StringField(_l("Presided by (postponed hearing)"), validators=[Length(max=64)])
+    session = None
+
+    def load_choices(self, user, session):
+        self.session = session
+        self.new_hearing_at.description = hearing_time_hint(earliest_hearing(session, self.case),
+                                                            self.case.get("hearing_notice_days"))
+        self.new_hearing_place.description = _("Left empty: %(place)s.", place=self.case.get("hearing_place") or "—")
+        self.new_presiding.description = _("Left empty: %(name)s.", name=self.case.get("presiding") or "—")
+
+    def validate_held_at(self, field):
+        if field.data is not None and field.data > clock.now():
+            raise ValidationError(_l("Cannot be in the future."))
+
+    def validate_new_hearing_at(self, field):
+        if field.data is not None and self.hearing_outcome.data == POSTPONED:
+            check_hearing_time(field.data, earliest_hearing(self.session, self.case),
+                               self.case.get("hearing_notice_days"))
+
+    def shape_data(self, data: dict) -> dict:
+        outcome = data.get("hearing_outcome") or HELD
+        if outcome == POSTPONED:
+            return {"hearing_outcome": POSTPONED, "postponed_from": self.case.get("hearing_at"),
+                    "postponement_reason": data["postponement_reason"].strip(), "hearing_at": data["new_hearing_at"],
+                    "hearing_place": (data.get("new_hearing_place") or "").strip() or self.case.get("hearing_place"),
+                    "presiding": (data.get("new_presiding") or "").strip() or self.case.get("presiding"),
+                    "hearing_held": False}
+        return {"hearing_outcome": outcome, "held_at": data.get("held_at"),
+                "hearing_record": data.get("hearing_record"), "record_files": data.get("record_files") or [],
+                "hearing_held": outcome == HELD}
 
 
 class PenaltyRedraftForm(CaseForm):
@@ -530,6 +616,7 @@ FORMS = {
     "penalty_defence": PenaltyDefenceForm,
     "penalty_hearing_notice": PenaltyHearingNoticeForm,
     "penalty_hearing_record": PenaltyHearingRecordForm,
+    "penalty_hearing": PenaltyHearingForm,
     "penalty_redraft": PenaltyRedraftForm,
     "penalty_legal_review": PenaltyLegalReviewForm,
     "penalty_collective": PenaltyCollectiveForm,

@@ -20,12 +20,13 @@ class DocumentCounter(Base):
 
 class IssuedDocument(Base):
     """A document of a case: its number, the wording fixed when it was issued, and the attachment
-    holding the PDF. One per case and kind, so issuing it again renders the same number. The PDF is
-    rendered after the issuing transaction commits; until then ``rendered_at`` is empty."""
+    holding the PDF. One per case and kind, so issuing it again renders the same number; a repeatable kind
+    (templates.DocumentKind) is a new document each time, ``occurrence`` 1, 2, ... The PDF is rendered after
+    the issuing transaction commits; until then ``rendered_at`` is empty."""
 
     __tablename__ = "issued_documents"
     __table_args__ = (
-        UniqueConstraint("case_id", "kind", name="uq_issued_documents_case_kind"),
+        UniqueConstraint("case_id", "kind", "occurrence", name="uq_issued_documents_case_kind_occurrence"),
         UniqueConstraint("kind", "year", "serial", name="uq_issued_documents_number"),
         Index("ix_issued_documents_pending", "id", sqlite_where=text("rendered_at IS NULL"),
               postgresql_where=text("rendered_at IS NULL")),
@@ -33,6 +34,8 @@ class IssuedDocument(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # 0: the case's one document of its kind; 1, 2, ...: the nth of a repeatable kind.
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     year: Mapped[int] = mapped_column(Integer)
     serial: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(64))

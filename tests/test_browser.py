@@ -55,3 +55,46 @@ def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page,
     keep_screenshot(page, "enterprise-answers/case")
     # The re-shown invalid form answers 422 on purpose; Chromium logs that status as a console error.
     assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, live_server, page):
+    """The hearing's task page offers held, postponed and ended in Chinese, fits a phone, and a postponement entered
+    there moves the hearing (and the task's due time) to the new time."""
+    from test_penalty_procedure import LOCAL, START, act, notified, working
+
+    from workflows.engine import clock
+
+    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
+    case_id = notified(api, app, amount=80000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, day=1)
+    first = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(), "presiding": "王法制",
+                                                    "hearing_place": "柯桥区住建局三楼会议室"}, day=2)
+    task = next(t for t in inspector.get(f"/cases/{case_id}").json["tasks"] if t["name"] == "Task_hearing_record")
+    sign_in_page(page, live_server, "keqiao_inspector")
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server}/tasks/{task['id']}")
+        text = page.inner_text("main")
+        for words in ("举行听证", "听证结果", "已举行", "延期举行", "视为放弃听证权利", "听证笔录"):
+            assert words in text, words
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        keep_screenshot(page, f"penalty/hearing-{width}")
+    second = working(app, clock.now(), 7).astimezone(LOCAL).replace(hour=14, minute=0, second=0)
+    # Each outcome's own fields: the record for a hearing held, the new time for a postponed one.
+    assert page.is_visible("#held_at") and not page.is_visible("#new_hearing_at")
+    page.check("input[name=hearing_outcome][value=postponed]")
+    assert page.is_visible("#new_hearing_at") and not page.is_visible("#hearing_record")
+    shown = page.inner_text("main")
+    assert "延期理由" in shown and "不填则仍为：柯桥区住建局三楼会议室" in shown
+    keep_screenshot(page, "penalty/hearing-postponed-390")
+    page.fill("#postponement_reason", "当事人法定代表人因病住院")
+    page.fill("#new_hearing_at", second.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/cases/{case_id}")
+    data = inspector.get(f"/cases/{case_id}").json["data"]
+    assert datetime.fromisoformat(data["hearing_at"]) == second and data["hearing_outcome"] == "postponed"
+    again = next(t for t in inspector.get(f"/cases/{case_id}").json["tasks"] if t["name"] == "Task_hearing_record")
+    assert datetime.fromisoformat(again["due_at"]) == second and again["id"] != task["id"]
+    assert "当事人法定代表人因病住院" in page.inner_text("#history") or "延期举行" in page.inner_text("#history")
+    assert page.console_errors == []

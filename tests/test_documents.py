@@ -430,3 +430,51 @@ def test_documents_of_a_rolled_back_transaction_are_not_sent_to_be_rendered(app)
         finally:
             configure_documents(app)
     assert sent == [67890]
+
+
+def test_the_documents_of_a_case_are_told_apart_by_occurrence_after_migration_0034(tmp_path):
+    """Migration 0034: a case's document keeps its row (occurrence 0), a repeatable kind may then hold several per
+    case, and a downgrade refuses to drop any of them (a served notice is not thrown away)."""
+    from alembic import command
+    from casemix import new_database
+    from sqlalchemy import create_engine, exc, text
+
+    from web.database import alembic_config, upgrade
+
+    with new_database(tmp_path) as url:
+        upgrade(url, "0033")
+        engine = create_engine(url)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO process_models (id, key, version, name, checksum, bpmn_xml, spec, meta, "
+                              "created_at) VALUES (1, 'penalty', 1, 'p', 'c', '', '{}', '{}', :now)"), {"now": now})
+            conn.execute(text("INSERT INTO cases (id, process_model_id, process_key, status, title, data, state, "
+                              "revision, created_at) VALUES (1, 1, 'penalty', 'active', 't', '{}', '{}', 0, :now)"),
+                         {"now": now})
+            conn.execute(text("INSERT INTO issued_documents (case_id, kind, year, serial, number, issued_at) "
+                              "VALUES (1, 'hearing_notice', 2026, 1, 'n1', :now)"), {"now": now})
+        upgrade(url)
+
+        def insert(conn, serial, occurrence):
+            conn.execute(text("INSERT INTO issued_documents (case_id, kind, occurrence, year, serial, number, "
+                              "issued_at) VALUES (1, 'hearing_postponement', :o, 2026, :s, :n, :now)"),
+                         {"o": occurrence, "s": serial, "n": f"p{serial}", "now": now})
+
+        with engine.begin() as conn:
+            assert conn.scalar(text("SELECT occurrence FROM issued_documents WHERE kind = 'hearing_notice'")) == 0
+            insert(conn, 1, 1)
+            insert(conn, 2, 2)
+        with pytest.raises(exc.IntegrityError), engine.begin() as conn:  # the same occurrence twice: still one
+            insert(conn, 3, 2)
+        with pytest.raises(RuntimeError, match="cannot go below revision 0034"):
+            command.downgrade(alembic_config(url), "0033")
+        with engine.begin() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM issued_documents")) == 3  # nothing lost
+            conn.execute(text("DELETE FROM issued_documents WHERE occurrence = 2"))
+        command.downgrade(alembic_config(url), "0033")
+        with engine.begin() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM issued_documents")) == 2
+        with pytest.raises(exc.IntegrityError), engine.begin() as conn:  # one per case and kind again
+            conn.execute(text("INSERT INTO issued_documents (case_id, kind, year, serial, number, issued_at) "
+                              "VALUES (1, 'hearing_notice', 2026, 9, 'n9', :now)"), {"now": now})
+        engine.dispose()

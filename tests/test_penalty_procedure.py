@@ -703,3 +703,79 @@ def test_notify_authority_refuses_an_audience_it_does_not_know(app):
         notify_authority(None, None, {"to": "everyone", "text": "x"}, None, START)
     with pytest.raises(ModelRuntimeError, match="notify.authority needs"):
         notify_authority(None, None, {"role": "enterprise_admin", "text": "x"}, None, START)
+
+
+@pytest.mark.documents
+def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_stays_away(app, api, engine, tmp_path):
+    """Art. 64: a postponed hearing is noticed again, at least 7 working days ahead (art. 85), each time by a notice of
+    its own; a party that does not come is taken to have waived the hearing (art. 64 (8)): no hearing was held."""
+    from test_documents import fetch, pdf_text
+
+    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
+    case_id = notified(api, app, amount=80000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, day=1)
+    first = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(), "presiding": "王法制",
+                                                    "hearing_place": "柯桥区住建局三楼会议室"}, day=2)
+    # The day before, the party's representative falls ill: the hearing is postponed.
+    d = math.floor(days_to(first)) - 1
+    earliest = working(app, START + timedelta(days=d), 7).astimezone(LOCAL)
+    second = earliest.replace(hour=14, minute=0, second=0)
+    postpone = {"hearing_outcome": "postponed", "postponement_reason": "当事人法定代表人因病住院",
+                "new_hearing_at": second.isoformat()}
+    assert set(refused(inspector, case_id, "Task_hearing_record", {**postpone, "postponement_reason": " "},
+                       day=d)) == {"postponement_reason"}
+    too_early = refused(inspector, case_id, "Task_hearing_record",
+                        {**postpone, "new_hearing_at": (second - timedelta(days=1)).isoformat()}, day=d)
+    assert set(too_early) == {"new_hearing_at"}
+    assert f"{earliest.month}月{earliest.day}日" in too_early["new_hearing_at"][0]
+    assert set(refused(inspector, case_id, "Task_hearing_record", {"hearing_outcome": "postponed",
+                                                                   "postponement_reason": "因故"}, day=d)) \
+        == {"new_hearing_at"}
+    # Nothing held yet: a held hearing needs its time and record.
+    assert set(refused(inspector, case_id, "Task_hearing_record", {"hearing_outcome": "held"}, day=d)) \
+        == {"held_at", "hearing_record"}
+    data = act(inspector, case_id, "Task_hearing_record", postpone, day=d)["data"]
+    assert datetime.fromisoformat(data["hearing_at"]) == second
+    assert datetime.fromisoformat(data["postponed_from"]) == first
+    assert data["hearing_place"] == "柯桥区住建局三楼会议室" and data["presiding"] == "王法制"  # left empty: kept
+    assert data["hearing_outcome"] == "postponed" and data["hearing_held"] is False
+    with at(d):
+        again = task_named(inspector, case_id, "Task_hearing_record")
+        assert datetime.fromisoformat(again["due_at"]) == second
+        context = {c["key"]: c for c in inspector.get(f"/tasks/{again['id']}").json["context"]}
+    assert context["postponement_reason"]["value"] == "当事人法定代表人因病住院"
+    rounds = context["rounds"]["value"]
+    assert rounds[-1]["form"] == "penalty_hearing"
+    assert {i["key"]: i for i in rounds[-1]["items"]}["postponement_reason"]["value"] == "当事人法定代表人因病住院"
+
+    # Postponed once more, to another room: a second notice, with a number of its own; the first ones stay.
+    d2 = math.floor(days_to(second)) - 1
+    third = working(app, START + timedelta(days=d2), 7).astimezone(LOCAL).replace(hour=9, minute=0, second=0)
+    act(inspector, case_id, "Task_hearing_record", {
+        "hearing_outcome": "postponed", "postponement_reason": "主持人申请回避，重新指定主持人",
+        "new_hearing_at": third.isoformat(), "new_hearing_place": "柯桥区住建局一楼听证室", "new_presiding": "李法制"},
+        day=d2)
+    docs = enterprise.get(f"/cases/{case_id}").json["documents"]
+    kinds = [doc["kind"] for doc in docs]
+    assert kinds.count("hearing_notice") == 1 and kinds.count("hearing_postponement") == 2
+    numbers = [doc["number"] for doc in docs if doc["kind"] == "hearing_postponement"]
+    year = datetime.now(LOCAL).year
+    assert sorted(numbers) == [f"绍燃延听〔{year}〕第0001号", f"绍燃延听〔{year}〕第0002号"]
+    newest = max((doc for doc in docs if doc["kind"] == "hearing_postponement"), key=lambda doc: doc["number"])
+    text = pdf_text(fetch(enterprise, newest["attachment_id"]), tmp_path)
+    for expected in ("延期举行听证通知书", "主持人申请回避，重新指定主持人", "决定延期举行", "柯桥区住建局一楼听证室",
+                     "李法制", f"{third.year}年{third.month}月{third.day}日", f"{second.month}月{second.day}日"):
+        assert expected in text, (expected, text)
+
+    # The party stays away: the hearing ends, taken as waived; the case goes on to the redraft without a hearing.
+    h = math.ceil(days_to(third))
+    data = act(inspector, case_id, "Task_hearing_record", {
+        "hearing_outcome": "ended", "held_at": third.isoformat(),
+        "hearing_record": "当事人经合法通知，无正当理由未到场"}, day=h)["data"]
+    assert data["hearing_outcome"] == "ended" and data["hearing_held"] is False
+    assert open_names(inspector, case_id) == ["Task_redraft"]
+    with at(h):
+        redraft = task_named(inspector, case_id, "Task_redraft")
+        shown = {c["key"]: c for c in inspector.get(f"/tasks/{redraft['id']}").json["context"]}
+    assert shown["hearing_outcome"]["value"] == "ended" and "视为放弃听证权利" in shown["hearing_outcome"]["text"]

@@ -49,8 +49,9 @@ class _Kind:
 
 # In the order ``write`` writes them. A document comes with its id (taken from its sequence with its number).
 _KINDS = {
-    "issued_documents": _Kind(IssuedDocument.__table__, ("id", "case_id", "kind", "year", "serial", "number",
-                                                           "attachment_id", "issued_at", "fields", "rendered_at")),
+    "issued_documents": _Kind(IssuedDocument.__table__, ("id", "case_id", "kind", "occurrence", "year", "serial",
+                                                           "number", "attachment_id", "issued_at", "fields",
+                                                           "rendered_at")),
     "ended_tasks": _Kind(Task.__table__, ("status", "completed_at", "completed_by_id", "assignee_id"), key="id"),
     "case_events": _Kind(CaseEvent.__table__, ("case_id", "at", "actor_id", "event", "task_id", "task_name", "detail")),
     "notifications": _Kind(Notification.__table__, ("user_id", "kind", "case_id", "task_id", "text", "created_at",

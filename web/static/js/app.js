@@ -42,6 +42,21 @@
         box.removeAttribute("open");
       });
     }
+    // A field that matters for some choices only (data-shown-when="the choice's field", data-shown-values):
+    // hidden while another is chosen; without JavaScript every field shows.
+    document.querySelectorAll("[data-shown-when]").forEach(function (wrap) {
+      var form = wrap.closest("form");
+      var name = wrap.getAttribute("data-shown-when");
+      var values = wrap.getAttribute("data-shown-values").split(" ");
+      function update() {
+        var chosen = form.querySelector("[name='" + name + "']:checked") || form.querySelector("select[name='" + name + "']");
+        wrap.hidden = !chosen || values.indexOf(chosen.value) < 0;
+      }
+      form.addEventListener("change", function (event) {
+        if (event.target.name === name) update();
+      });
+      update();
+    });
     // A failed submit: the summary of errors at the top of the form is where the eye and the focus go.
     var summary = document.querySelector(".error-summary");
     if (summary) summary.focus();

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import Boolean, Integer, String, bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session, aliased
 
@@ -53,7 +53,8 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     held_rows.write(s, ("issued_documents",))  # one this transition issued before: the read below sees it
     postgresql = s.get_bind().dialect.name == "postgresql"
     rows = s.execute(_ISSUE_READ[postgresql], {"enterprise": case.enterprise_id, "county": case.county_id,
-                                               "case": case.id, "kind": kind.key, "year": year}).all()
+                                               "case": case.id, "kind": kind.key, "year": year,
+                                               "repeat": kind.repeatable}).all()
     if not rows:  # the counter was not bumped either: the bump reads the enterprise too
         raise ModelRuntimeError(f"{MESSAGE}: a {kind.key} is addressed to an enterprise; this case has none")
     enterprise = rows[0]
@@ -61,7 +62,7 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         named = (enterprise.county_name, enterprise.parent_name) if enterprise.county_name is not None else None
         transaction_memo.once(s, ("region_and_parent", case.county_id), lambda: named)
     issued = {r.kind: r for r in rows if r.kind is not None}
-    known = issued.get(kind.key)
+    known = None if kind.repeatable else issued.get(kind.key)
     if known is not None:  # issued before: keeps its number and date, the wording is fixed again
         doc = s.get(IssuedDocument, known.id)
         doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)
@@ -70,7 +71,9 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         to_render(s, doc.id)
         return doc
     serial = enterprise.serial if postgresql else next_serial(s, kind.key, year)
-    doc = IssuedDocument(case_id=case.id, kind=kind.key, year=year, serial=serial,
+    # The nth of a repeatable kind (the case is locked by its transition: no other issues one meanwhile).
+    occurrence = sum(1 for r in rows if r.kind == kind.key) + 1 if kind.repeatable else 0
+    doc = IssuedDocument(case_id=case.id, kind=kind.key, occurrence=occurrence, year=year, serial=serial,
                          number=format_number(kind.prefix, year, serial), issued_at=now,
                          attachment_id=None, rendered_at=None)
     doc.fields = fields(s, kind, case, enterprise, doc, actor, issued)
@@ -115,9 +118,11 @@ def _issue_read(postgresql: bool):
     if not postgresql:
         return query
     kind, year = bindparam("kind", type_=String), bindparam("year", type_=Integer)
+    # A repeatable kind takes a number every time; any other only for the case's first document of the kind.
     first = select(kind, year, literal(1, Integer)).where(
         _ENTERPRISES.c.id == bindparam("enterprise", type_=Integer),
-        ~exists().where(_DOCS.c.case_id == bindparam("case", type_=Integer), _DOCS.c.kind == kind))
+        or_(bindparam("repeat", type_=Boolean),
+            ~exists().where(_DOCS.c.case_id == bindparam("case", type_=Integer), _DOCS.c.kind == kind)))
     bump = (postgresql_insert(_COUNTERS).from_select(["kind", "year", "last"], first)
             .on_conflict_do_update(index_elements=[_COUNTERS.c.kind, _COUNTERS.c.year],
                                    set_={"last": _COUNTERS.c.last + 1})
@@ -248,6 +253,8 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
                           f"要求听证的，应当在{chinese_instant(data.get('hearing_request_due'))}前通过燃气管理平台提出。"
                           if data.get("hearing_right") else ""),
         "hearing_at": chinese_instant(data.get("hearing_at")),
+        "postponed_from": chinese_instant(data.get("postponed_from")),
+        "postponement_reason": str(data.get("postponement_reason") or "").rstrip("。"),
         "hearing_place": str(data.get("hearing_place") or ""),
         "presiding": str(data.get("presiding") or ""),
         "decided": chinese_instant(data.get("decided_at")),
@@ -257,7 +264,12 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         "close_summary": str(data.get("close_summary") or ""), "defence": "", "days_late": "0", "surcharge": "0.00",
         "execution": "", "archive": "", "court_period": court_period(data),
     }
-    if data.get("defended") or data.get("hearing_held"):
+    if data.get("hearing_outcome") == "ended":
+        # Art. 64 (8): the party that stayed away or left without leave waived its hearing.
+        out["defence"] = (("当事人在法定期限内提出了陈述、申辩意见，" if data.get("defended") else "")
+                          + "当事人申请听证后无正当理由拒不出席或者未经许可中途退出听证，视为放弃听证权利，"
+                          + "本机关经复核认为：" + str(data.get("defence_response") or ""))
+    elif data.get("defended") or data.get("hearing_held"):
         out["defence"] = ("当事人在法定期限内提出了陈述、申辩意见" + ("并经听证" if data.get("hearing_held") else "")
                           + "，本机关经复核认为：" + str(data.get("defence_response") or ""))
     elif data.get("notified_at"):

@@ -12,6 +12,7 @@ PENALTY_DECISION = "penalty_decision"
 PENALTY_FILING = "penalty_filing"
 PENALTY_NOTICE = "penalty_notice"
 HEARING_NOTICE = "hearing_notice"
+HEARING_POSTPONEMENT = "hearing_postponement"
 PENALTY_REMINDER = "penalty_reminder"
 PENALTY_CLOSING = "penalty_closing"
 RECTIFICATION_REVIEW = "rectification_review"
@@ -30,6 +31,9 @@ class DocumentKind:
     # Addressed to the party (served on the enterprise), or the authority's own record (an approval
     # form, a closing report), which the enterprise never sees.
     addressed: bool = True
+    # A case has one document of a kind, issued again (a send-back) under its number; a repeatable kind is a
+    # new document, with a number of its own, each time (a hearing postponed twice: two notices, both served).
+    repeatable: bool = False
 
 
 KINDS = {
@@ -158,6 +162,24 @@ KINDS = {
             ("addressee", "{enterprise}："),
             ("para", "根据你单位的申请，依据《中华人民共和国行政处罚法》第六十四条的规定，本机关定于{hearing_at}在"
                      "{hearing_place}就拟对你单位作出的行政处罚（{notified_penalty}）举行听证，听证主持人：{presiding}。"),
+            ("para", "请你单位法定代表人或者委托代理人（持授权委托书）按时参加。"
+                     "你单位认为主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证或者未经许可中途退出听证的，视为放弃听证权利。"),
+            ("para", "案卷编号：{case_id}"),
+            ("space", ""),
+            ("signature", "{authority}"),
+            ("signature", "{date}"),
+        )),
+    HEARING_POSTPONEMENT: DocumentKind(
+        key=HEARING_POSTPONEMENT, title="延期举行听证通知书", prefix="绍燃延听", repeatable=True,
+        blocks=(
+            ("title", "{authority}"),
+            ("title", "延期举行听证通知书"),
+            ("number", "{number}"),
+            ("addressee", "{enterprise}："),
+            ("para", "本机关原定于{postponed_from}就拟对你单位作出的行政处罚（{notified_penalty}）举行的听证，"
+                     "因{postponement_reason}，决定延期举行。"),
+            ("para", "依据《中华人民共和国行政处罚法》第六十四条的规定，现定于{hearing_at}在{hearing_place}举行听证，"
+                     "听证主持人：{presiding}。"),
             ("para", "请你单位法定代表人或者委托代理人（持授权委托书）按时参加。"
                      "你单位认为主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证或者未经许可中途退出听证的，视为放弃听证权利。"),
             ("para", "案卷编号：{case_id}"),
