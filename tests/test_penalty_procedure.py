@@ -779,3 +779,19 @@ def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_
         redraft = task_named(inspector, case_id, "Task_redraft")
         shown = {c["key"]: c for c in inspector.get(f"/tasks/{redraft['id']}").json["context"]}
     assert shown["hearing_outcome"]["value"] == "ended" and "视为放弃听证权利" in shown["hearing_outcome"]["text"]
+    # The decision says the hearing was waived, not held (art. 64 (8)).
+    supervisor, city = api("keqiao_supervisor"), api("admin")
+    act(inspector, case_id, "Task_redraft", {"penalty_type": "fine", "amount": 60000, "legal_basis": "第四十五条",
+                                             "defence_response": "当事人未到场，维持原处罚意见"}, day=h + 1)
+    for name, user, answer in (
+            ("Task_legal_review", supervisor, {"review_decision": "approve", "review_opinion": "通过"}),
+            ("Task_collective", supervisor, {"discussed_at": iso(h + 1), "participants": "局班子",
+                                             "collective_decision": "approve", "minutes": "同意"}),
+            ("Task_county", supervisor, {"decision": "approve"}), ("Task_city", city, {"decision": "approve"})):
+        with at(h + 1):
+            waiting = name in open_names(user, case_id)
+        if waiting:
+            act(user, case_id, name, answer, day=h + 1)
+    decision = pdf_text(fetch(enterprise, documents_of(enterprise, case_id)["penalty_decision"]["attachment_id"]),
+                        tmp_path)
+    assert "视为放弃听证权利" in decision and "并经听证" not in decision, decision
