@@ -196,11 +196,24 @@ def test_keys_expire_after_a_day_and_the_periodic_job_prunes_them(app, api):
 @pytest.fixture
 def server(app):
     srv = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    stop = threading.Event()
+
+    def serve():
+        # The loop, then the shutdown, in this one thread: sockets closed from another thread while this one's
+        # select() waited on them failed it now and then (EBADF), and a worker thread finishing after its trigger
+        # was closed failed its pull. So the loop stops first, the workers are joined, and only then is every
+        # socket of the server's map closed.
+        while not stop.is_set():
+            srv.asyncore.loop(timeout=0.05, map=srv._map, count=1)
+        srv.task_dispatcher.shutdown()
+        srv.asyncore.close_all(srv._map)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    stop.set()
     thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def http_post(url, token, body, key):
