@@ -60,16 +60,12 @@ def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page,
 def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, live_server, page):
     """The hearing's task page offers held, postponed and ended in Chinese, fits a phone, and a postponement entered
     there moves the hearing (and the task's due time) to the new time."""
-    from test_penalty_procedure import LOCAL, START, act, notified, working
+    from test_penalty_procedure import LOCAL, hearing_noticed, working
 
     from workflows.engine import clock
 
-    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
-    case_id = notified(api, app, amount=80000)
-    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, day=1)
-    first = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
-    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(), "presiding": "王法制",
-                                                    "hearing_place": "柯桥区住建局三楼会议室"}, day=2)
+    inspector = api("keqiao_inspector")
+    case_id, _first = hearing_noticed(api, app)
     task = next(t for t in inspector.get(f"/cases/{case_id}").json["tasks"] if t["name"] == "Task_hearing_record")
     sign_in_page(page, live_server, "keqiao_inspector")
     for width in (1440, 390):

@@ -121,6 +121,18 @@ def decide(api, case_id, penalty_type="fine", amount=20000, day=1, response=""):
     return act(supervisor, case_id, "Task_county", {"decision": "approve", "comment": "同意。"}, day=day)
 
 
+def hearing_noticed(api, app) -> tuple[int, datetime]:
+    """A fine of 80 000 yuan notified on day 0, a hearing asked for on day 1 and noticed on day 2, for 09:30 of the
+    first day the notice period allows; the case and the hearing's time."""
+    inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
+    case_id = notified(api, app, amount=80000)
+    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, day=1)
+    first = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
+    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(), "presiding": "王法制",
+                                                    "hearing_place": "柯桥区住建局三楼会议室"}, day=2)
+    return case_id, first
+
+
 def documents_of(user, case_id) -> dict:
     return {d["kind"]: d for d in user.get(f"/cases/{case_id}").json["documents"]}
 
@@ -712,11 +724,7 @@ def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_
     from test_documents import fetch, pdf_text
 
     inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
-    case_id = notified(api, app, amount=80000)
-    act(enterprise, case_id, "Task_defence", {"statement": "请求听证", "request_hearing": True}, day=1)
-    first = working(app, START + timedelta(days=2), 7).astimezone(LOCAL).replace(hour=9, minute=30, second=0)
-    act(inspector, case_id, "Task_hearing_notice", {"hearing_at": first.isoformat(), "presiding": "王法制",
-                                                    "hearing_place": "柯桥区住建局三楼会议室"}, day=2)
+    case_id, first = hearing_noticed(api, app)
     # The day before, the party's representative falls ill: the hearing is postponed.
     d = math.floor(days_to(first)) - 1
     earliest = working(app, START + timedelta(days=d), 7).astimezone(LOCAL)

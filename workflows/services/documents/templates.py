@@ -36,6 +36,14 @@ class DocumentKind:
     repeatable: bool = False
 
 
+# How every document ends: the case's number, the issuing authority and the date.
+_SIGNED = (("para", "案卷编号：{case_id}"), ("space", ""), ("signature", "{authority}"), ("signature", "{date}"))
+# What a notice of a hearing tells the party (art. 64): who attends, the right to challenge the presiding officer,
+# and that staying away waives the hearing.
+_ATTEND_THE_HEARING = ("para", "请你单位法定代表人或者委托代理人（持授权委托书）按时参加。"
+                               "你单位认为主持人与本案有直接利害关系的，有权申请回避。"
+                               "无正当理由拒不出席听证或者未经许可中途退出听证的，视为放弃听证权利。")
+
 KINDS = {
     RECTIFICATION_NOTICE: DocumentKind(
         key=RECTIFICATION_NOTICE, title="整改通知书", prefix="绍燃整",
@@ -55,10 +63,7 @@ KINDS = {
             ("para", "请你单位于{deadline}前整改完毕，整改期间应采取必要的安全防范措施，并通过燃气管理平台"
                      "提交整改情况及佐证材料（照片、记录等）。"),
             ("para", "逾期未整改或者整改不合格的，本机关将依法立案查处。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     RECTIFICATION_REVIEW: DocumentKind(
         key=RECTIFICATION_REVIEW, title="整改复查意见书", prefix="绍燃复",
@@ -78,10 +83,7 @@ KINDS = {
             ("heading", "二、复查意见"),
             ("para", "经复查，你单位已按要求完成整改，该隐患予以销号。你单位应当巩固整改成果，"
                      "落实日常安全管理，防止同类隐患再次发生。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     PENALTY_DECISION: DocumentKind(
         key=PENALTY_DECISION, title="行政处罚决定书", prefix="绍燃罚",
@@ -106,10 +108,7 @@ KINDS = {
             ("para", "如不服本处罚决定，可以在收到本决定书之日起六十日内向{review_body}申请行政复议，"
                      "也可以在六个月内依法向人民法院提起行政诉讼。行政复议或者行政诉讼期间，本处罚决定不停止执行，"
                      "法律另有规定的除外。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     PENALTY_FILING: DocumentKind(
         key=PENALTY_FILING, title="立案审批表", prefix="绍燃立", addressed=False,
@@ -127,10 +126,7 @@ KINDS = {
             ("para", "依据《中华人民共和国行政处罚法》第五十四条，拟立案调查。立案期限：{filing_due}前。"),
             ("heading", "三、负责人审批意见"),
             ("para", "（在燃气管理平台审批，意见及时间记入案卷。）"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     PENALTY_NOTICE: DocumentKind(
         key=PENALTY_NOTICE, title="行政处罚事先告知书", prefix="绍燃告",
@@ -148,10 +144,7 @@ KINDS = {
                      "请于{defence_due}前通过燃气管理平台提出陈述、申辩意见；逾期未提出的，视为放弃上述权利。"
                      "本机关不因你单位的陈述、申辩而给予更重的处罚。"),
             ("para", "{hearing_right}"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     HEARING_NOTICE: DocumentKind(
         key=HEARING_NOTICE, title="行政处罚听证通知书", prefix="绍燃听",
@@ -162,12 +155,8 @@ KINDS = {
             ("addressee", "{enterprise}："),
             ("para", "根据你单位的申请，依据《中华人民共和国行政处罚法》第六十四条的规定，本机关定于{hearing_at}在"
                      "{hearing_place}就拟对你单位作出的行政处罚（{notified_penalty}）举行听证，听证主持人：{presiding}。"),
-            ("para", "请你单位法定代表人或者委托代理人（持授权委托书）按时参加。"
-                     "你单位认为主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证或者未经许可中途退出听证的，视为放弃听证权利。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            _ATTEND_THE_HEARING,
+            *_SIGNED,
         )),
     HEARING_POSTPONEMENT: DocumentKind(
         key=HEARING_POSTPONEMENT, title="延期举行听证通知书", prefix="绍燃延听", repeatable=True,
@@ -180,12 +169,8 @@ KINDS = {
                      "因{postponement_reason}，决定延期举行。"),
             ("para", "依据《中华人民共和国行政处罚法》第六十四条的规定，现定于{hearing_at}在{hearing_place}举行听证，"
                      "听证主持人：{presiding}。"),
-            ("para", "请你单位法定代表人或者委托代理人（持授权委托书）按时参加。"
-                     "你单位认为主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证或者未经许可中途退出听证的，视为放弃听证权利。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            _ATTEND_THE_HEARING,
+            *_SIGNED,
         )),
     PENALTY_REMINDER: DocumentKind(
         key=PENALTY_REMINDER, title="催告书", prefix="绍燃催",
@@ -200,10 +185,7 @@ KINDS = {
                      "不超出罚款的数额。截至本催告书作出之日，已逾期{days_late}日，加处罚款人民币{surcharge}元。"),
             ("para", "依据《中华人民共和国行政强制法》第五十四条，现催告你单位于收到本催告书之日起{court_period}内"
                      "履行上述义务。你单位有权进行陈述和申辩。逾期仍不履行的，本机关将依法申请人民法院强制执行。"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
     PENALTY_CLOSING: DocumentKind(
         key=PENALTY_CLOSING, title="结案报告", prefix="绍燃结", addressed=False,
@@ -219,10 +201,7 @@ KINDS = {
             ("para", "{close_summary}"),
             ("heading", "二、卷内文书目录"),
             ("para", "{archive}"),
-            ("para", "案卷编号：{case_id}"),
-            ("space", ""),
-            ("signature", "{authority}"),
-            ("signature", "{date}"),
+            *_SIGNED,
         )),
 }
 
