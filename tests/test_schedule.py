@@ -69,3 +69,33 @@ def test_a_periodic_job_runs_as_an_rq_job_of_its_own(app, redis, database_url, m
     job = queue.enqueue(schedule.run_periodic_job, name)
     worker_classes()[1]([queue], connection=redis).work(burst=True)
     assert job.get_status() == "finished" and job.return_value() == 0
+
+
+def test_a_daily_job_that_fails_gives_its_day_back_for_the_retry(app, monkeypatch):
+    """The day is claimed before the day's work; if the work fails the claim is given back, so the job's retry (or
+    the next round) does the day instead of finding it taken. A second round after a success finds it taken."""
+    from sqlalchemy import select
+
+    from models import Setting
+    from web.background.schedule import daily_data_checks
+    from web.extensions import db
+    from workflows.services import data_checks
+
+    def day():
+        with app.app_context():
+            return db.session.scalar(select(Setting.value).where(Setting.key == "data_checks_day"))
+
+    with app.app_context():
+        db.session.merge(Setting(key="data_checks_day", value="2000-01-01"))
+        db.session.commit()
+    real = data_checks.check_all
+    monkeypatch.setattr(data_checks, "check_all", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        daily_data_checks(app)
+    assert day() == "2000-01-01"  # given back
+    ran = []
+    monkeypatch.setattr(data_checks, "check_all", lambda *a, **k: ran.append(1) or real(*a, **k))
+    daily_data_checks(app)
+    assert ran == [1] and day() != "2000-01-01"
+    daily_data_checks(app)
+    assert ran == [1]  # the day is taken now

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -55,20 +56,36 @@ def _deliver(app) -> int:
         return deliver_pending(s, app.config, cipher().decrypt, clock.now())
 
 
-def _claim_day(s, key: str, today: str) -> bool:
-    """Whether this round has the day of ``key`` (a Setting holding the last day run). The UPDATE is the claim:
-    with several workers, only the one whose UPDATE changed the row runs the day's work."""
+@contextmanager
+def _day_claimed(s, key: str, today: str):
+    """Whether this round has the day of ``key`` (a Setting holding the last day run), for the block's work. The
+    UPDATE is the claim: with several workers, only the one whose UPDATE changed the row does the day's work. If the
+    work fails, the claim is given back (the row's earlier value), so the job's retry or the next round does the
+    day instead of finding it taken and the day's work lost."""
     from sqlalchemy import update
 
     from models import Setting
 
-    if s.get(Setting, key) is None:
+    row = s.get(Setting, key)
+    if row is None:
         s.add(Setting(key=key, value=""))
         s.commit()
+        previous = ""
+    else:
+        previous = row.value
     claimed = s.execute(update(Setting).where(Setting.key == key, Setting.value != today)
                         .values(value=today)).rowcount
     s.commit()
-    return bool(claimed)
+    if not claimed:
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        s.rollback()
+        s.execute(update(Setting).where(Setting.key == key, Setting.value == today).values(value=previous))
+        s.commit()
+        raise
 
 
 def daily_data_checks(app) -> int:
@@ -84,15 +101,16 @@ def daily_data_checks(app) -> int:
     today = day_of(now).isoformat()
     engine = case_engine(app)
     with engine.sessions() as s:
-        if not _claim_day(s, "data_checks_day", today):
-            return 0
-        from workflows.services.certificate_register import daily as certificates_daily
-        from workflows.services.cylinder_notices import send_due_notices
+        with _day_claimed(s, "data_checks_day", today) as ours:
+            if not ours:
+                return 0
+            from workflows.services.certificate_register import daily as certificates_daily
+            from workflows.services.cylinder_notices import send_due_notices
 
-        done = check_all(s, now, engine) + certificates_daily(s, now, engine)
-        done += send_due_notices(s, now)  # cylinders whose inspection falls due within 30 days
-        s.commit()
-        return done
+            done = check_all(s, now, engine) + certificates_daily(s, now, engine)
+            done += send_due_notices(s, now)  # cylinders whose inspection falls due within 30 days
+            s.commit()
+            return done
 
 
 def weekly_warning_digest(app) -> int:
@@ -123,14 +141,15 @@ def daily_safety_scores(app) -> int:
     now = clock.now()
     today = day_of(now)
     with case_engine(app).sessions() as s:
-        if not _claim_day(s, "safety_scores_day", today.isoformat()):
-            return 0
-        yesterday = today - timedelta(days=1)
-        stored = safety_scores.store_day(s, PERIODIC, yesterday, now)
-        if today.month in (1, 4, 7, 10) and today.day == 1:
-            safety_scores.compute_grades(s, None, today, now)  # the quarter that just ended
-        s.commit()
-        return stored
+        with _day_claimed(s, "safety_scores_day", today.isoformat()) as ours:
+            if not ours:
+                return 0
+            yesterday = today - timedelta(days=1)
+            stored = safety_scores.store_day(s, PERIODIC, yesterday, now)
+            if today.month in (1, 4, 7, 10) and today.day == 1:
+                safety_scores.compute_grades(s, None, today, now)  # the quarter that just ended
+            s.commit()
+            return stored
 
 
 def daily_data_timeliness(app) -> int:
@@ -149,13 +168,14 @@ def daily_data_timeliness(app) -> int:
     today = day_of(now).isoformat()
     engine = case_engine(app)
     with app.app_context(), engine.sessions() as s:
-        if not _claim_day(s, "data_timeliness_day", today):
-            return 0
-        with force_locale("zh"):  # the warning and the notice are stored text, read in Chinese
-            names = {k.key: str(k.label) for k in PERIODIC}
-        found = data_timeliness.check(s, PERIODIC, names, now, engine)
-        s.commit()
-        return found
+        with _day_claimed(s, "data_timeliness_day", today) as ours:
+            if not ours:
+                return 0
+            with force_locale("zh"):  # the warning and the notice are stored text, read in Chinese
+                names = {k.key: str(k.label) for k in PERIODIC}
+            found = data_timeliness.check(s, PERIODIC, names, now, engine)
+            s.commit()
+            return found
 
 
 def weekly_calendar_reminder(app) -> int:
@@ -169,11 +189,12 @@ def weekly_calendar_reminder(app) -> int:
     now = clock.now()
     year, week, _day = day_of(now).isocalendar()
     with case_engine(app).sessions() as s:
-        if not _claim_day(s, "calendar_reminder_week", f"{year}-W{week:02d}"):
-            return 0
-        told = working_days.remind_to_enter(s, now)
-        s.commit()
-        return told
+        with _day_claimed(s, "calendar_reminder_week", f"{year}-W{week:02d}") as ours:
+            if not ours:
+                return 0
+            told = working_days.remind_to_enter(s, now)
+            s.commit()
+            return told
 
 
 def _prune_idempotency_keys(app) -> int:
