@@ -33,6 +33,10 @@ def attachment_type_problem(mimetype: str | None) -> str | None:
     return None
 
 
+# The years an instant a person enters may fall in (a discovery long past, a hearing or a deadline ahead).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
 class InstantField(Field):
     """A point in time: ISO 8601 with offset from the API, ``YYYY-MM-DDTHH:MM`` (Shanghai) from the browser."""
 
@@ -50,10 +54,15 @@ class InstantField(Field):
             return
         try:
             value = datetime.fromisoformat(str(valuelist[0]).strip().replace("Z", "+00:00"))
-        except ValueError:
+            value = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+            # An instant at the calendar's edge (year 1 or 9999 with an offset) cannot be moved to another zone:
+            # refused with the rest, as are years no case of the platform's can be about.
+            if not EARLIEST_YEAR <= value.astimezone(LOCAL_TZ).year <= LATEST_YEAR:
+                raise ValueError
+        except (ValueError, OverflowError):
             self.data = None
             raise ValueError(_("Not a valid date and time.")) from None
-        self.data = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+        self.data = value
 
 
 class InFuture:

@@ -287,14 +287,36 @@ class PenaltyHearingForm(CaseForm):
         self.new_hearing_place.description = _("Left empty: %(place)s.", place=self.case.get("hearing_place") or "—")
         self.new_presiding.description = _("Left empty: %(name)s.", name=self.case.get("presiding") or "—")
 
+    def validate(self, extra_validators=None):
+        # A field of another outcome than the one chosen is ignored (the page hides it): a value left in it, or
+        # sent with it, does not refuse the form.
+        outcome = self.hearing_outcome.data
+        for name, (_choice, outcomes) in self.shown_when.items():
+            if outcome not in outcomes:
+                field = self[name]
+                field.data, field.raw_data = ([] if name == "record_files" else None), []
+        return super().validate(extra_validators)
+
     def validate_held_at(self, field):
-        if field.data is not None and field.data > clock.now():
+        if field.data is None:
+            return
+        if field.data > clock.now():
             raise ValidationError(_l("Cannot be in the future."))
+        # Held, or ended for the party's absence, at the time it was noticed for: not before (art. 64 (8) applies
+        # only to a hearing the party was told of and stayed away from).
+        noticed = _instant(self.case.get("hearing_at"))
+        if noticed is not None and field.data.astimezone(LOCAL_TZ).date() < noticed.astimezone(LOCAL_TZ).date():
+            raise ValidationError(_l("The hearing was noticed for %(day)s: it cannot have been held, or ended, "
+                                     "before that day.", day=local_day(noticed)))
 
     def validate_new_hearing_at(self, field):
-        if field.data is not None and self.hearing_outcome.data == POSTPONED:
-            check_hearing_time(field.data, earliest_hearing(self.session, self.case),
-                               self.case.get("hearing_notice_days"))
+        if field.data is None or self.hearing_outcome.data != POSTPONED:
+            return
+        noticed = _instant(self.case.get("hearing_at"))
+        if noticed is not None and field.data <= noticed:
+            raise ValidationError(_l("A postponed hearing comes after the one noticed (%(day)s).",
+                                     day=local_day(noticed)))
+        check_hearing_time(field.data, earliest_hearing(self.session, self.case), self.case.get("hearing_notice_days"))
 
     def shape_data(self, data: dict) -> dict:
         outcome = data.get("hearing_outcome") or HELD

@@ -65,7 +65,7 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
     from workflows.engine import clock
 
     inspector = api("keqiao_inspector")
-    case_id, _first = hearing_noticed(api, app)
+    case_id, first = hearing_noticed(api, app)
     task = next(t for t in inspector.get(f"/cases/{case_id}").json["tasks"] if t["name"] == "Task_hearing_record")
     sign_in_page(page, live_server, "keqiao_inspector")
     for width in (1440, 390):
@@ -76,7 +76,9 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
             assert words in text, words
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         keep_screenshot(page, f"penalty/hearing-{width}")
-    second = working(app, clock.now(), 7).astimezone(LOCAL).replace(hour=14, minute=0, second=0)
+    # Later than the hearing noticed, and the notice period ahead of now.
+    second = max(first + timedelta(days=1), working(app, clock.now(), 7)).astimezone(LOCAL).replace(
+        hour=14, minute=0, second=0)
     # Each outcome's own fields: the record for a hearing held, the new time for a postponed one.
     assert page.is_visible("#held_at") and not page.is_visible("#new_hearing_at")
     page.check("input[name=hearing_outcome][value=postponed]")
@@ -92,5 +94,9 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
     assert datetime.fromisoformat(data["hearing_at"]) == second and data["hearing_outcome"] == "postponed"
     again = next(t for t in inspector.get(f"/cases/{case_id}").json["tasks"] if t["name"] == "Task_hearing_record")
     assert datetime.fromisoformat(again["due_at"]) == second and again["id"] != task["id"]
-    assert "当事人法定代表人因病住院" in page.inner_text("#history") or "延期举行" in page.inner_text("#history")
+    # The task again, after the postponement: its notice named in words, the reason among the facts.
+    page.goto(f"{live_server}/tasks/{again['id']}")
+    facts = page.inner_text("[data-task-context]")
+    assert "延期举行听证通知书" in facts and "当事人法定代表人因病住院" in facts
+    keep_screenshot(page, "penalty/hearing-again-390")
     assert page.console_errors == []

@@ -37,7 +37,8 @@ LABELS = {
     "template_version": _l("Template version"),
     # The penalty procedure's documents and the closing rounds; the accident's reports so far.
     "penalty_filing": _l("Penalty filing form"), "penalty_notice": _l("Prior notice of penalty"),
-    "hearing_notice": _l("Hearing notice"), "penalty_reminder": _l("Payment reminder"),
+    "hearing_notice": _l("Hearing notice"), "hearing_postponement": _l("Notice of the hearing's postponement"),
+    "penalty_reminder": _l("Payment reminder"),
     "closing_rounds": _l("Closing approvals"), "reports": _l("Reports so far"),
 }
 # Money reads "80,000.00 元": its label needs no "(yuan)" of its form field.

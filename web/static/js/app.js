@@ -50,7 +50,8 @@
       var values = wrap.getAttribute("data-shown-values").split(" ");
       function update() {
         var chosen = form.querySelector("[name='" + name + "']:checked") || form.querySelector("select[name='" + name + "']");
-        wrap.hidden = !chosen || values.indexOf(chosen.value) < 0;
+        // A field the server refused stays in sight, whatever is chosen, so its message can be read.
+        wrap.hidden = (!chosen || values.indexOf(chosen.value) < 0) && !wrap.querySelector(".errors");
       }
       form.addEventListener("change", function (event) {
         if (event.target.name === name) update();

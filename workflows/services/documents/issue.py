@@ -254,7 +254,7 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
                           if data.get("hearing_right") else ""),
         "hearing_at": chinese_instant(data.get("hearing_at")),
         "postponed_from": chinese_instant(data.get("postponed_from")),
-        "postponement_reason": str(data.get("postponement_reason") or "").rstrip("。"),
+        "postponement_reason": _cause(data.get("postponement_reason")),
         "hearing_place": str(data.get("hearing_place") or ""),
         "presiding": str(data.get("presiding") or ""),
         "decided": chinese_instant(data.get("decided_at")),
@@ -297,6 +297,16 @@ def _procedure_fields(s: Session, kind: DocumentKind, case: Case, data: dict, is
         names.append(f"{KINDS['penalty_closing'].title}（本文书）")
         out["archive"] = "\n".join(f"{i}. {name}" for i, name in enumerate(names, 1))
     return out
+
+
+def _cause(reason) -> str:
+    """A reason as the postponement notice's "因……，决定延期举行" holds it: without a 因 or 由于 of its own, nor a
+    full stop."""
+    text = str(reason or "").strip().rstrip("。；;.")
+    for word in ("因为", "由于", "因"):
+        if text.startswith(word):
+            return text[len(word):].lstrip("，, ")
+    return text
 
 
 def court_period(data: dict, unit: str | None = "working_days") -> str:
