@@ -295,6 +295,7 @@ class PenaltyHearingForm(CaseForm):
             if outcome not in outcomes:
                 field = self[name]
                 field.data, field.raw_data = ([] if name == "record_files" else None), []
+                field.process_errors = []  # a malformed or hostile value there is not read either
         return super().validate(extra_validators)
 
     def validate_held_at(self, field):

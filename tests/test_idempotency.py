@@ -203,10 +203,12 @@ def server(app):
         # select() waited on them failed it now and then (EBADF), and a worker thread finishing after its trigger
         # was closed failed its pull. So the loop stops first, the workers are joined, and only then is every
         # socket of the server's map closed.
-        while not stop.is_set():
-            srv.asyncore.loop(timeout=0.05, map=srv._map, count=1)
-        srv.task_dispatcher.shutdown()
-        srv.asyncore.close_all(srv._map)
+        try:
+            while not stop.is_set():
+                srv.asyncore.loop(timeout=0.05, map=srv._map, count=1)
+        finally:
+            srv.task_dispatcher.shutdown()
+            srv.asyncore.close_all(srv._map)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -2,6 +2,7 @@
 keep): every path of its diagram, and the DMN table that decides whether the city approves. The procedure of
 the Administrative Penalty Law that new cases follow is tested in test_penalty_procedure.py."""
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,8 @@ def test_county_returns_the_proposal_and_revocation_needs_the_city(app, api):
     complete(api("admin"), case_id, "Task_city", {"decision": "approve"})
     refused = api("keqiao_inspector")
     task = task_named(refused, case_id, "Task_serve")
-    resp = refused.post(f"/tasks/{task['id']}/complete",
-                        {"data": {"document_no": "X", "served_at": "2999-01-01T00:00:00+08:00"}})
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # a real instant, only not yet
+    resp = refused.post(f"/tasks/{task['id']}/complete", {"data": {"document_no": "X", "served_at": tomorrow}})
     assert resp.status_code == 422 and "served_at" in resp.json["error"]["fields"]
     complete(refused, case_id, "Task_serve", {"document_no": "绍燃罚〔2026〕2号", "served_at": SERVED})
     no_reason = refused.post(f"/tasks/{task_named(refused, case_id, 'Task_execute')['id']}/complete",

@@ -99,3 +99,19 @@ def test_a_daily_job_that_fails_gives_its_day_back_for_the_retry(app, monkeypatc
     assert ran == [1] and day() != "2000-01-01"
     daily_data_checks(app)
     assert ran == [1]  # the day is taken now
+
+
+def test_a_round_whose_day_is_behind_does_not_take_back_a_later_one(app):
+    """Just after midnight a round still on yesterday's date finds the row at today: it neither runs nor moves it."""
+    from sqlalchemy import select
+
+    from models import Setting
+    from web.background.schedule import daily_data_checks
+    from web.extensions import db
+
+    with app.app_context():
+        db.session.merge(Setting(key="data_checks_day", value="2999-01-01"))
+        db.session.commit()
+    assert daily_data_checks(app) == 0
+    with app.app_context():
+        assert db.session.scalar(select(Setting.value).where(Setting.key == "data_checks_day")) == "2999-01-01"

@@ -73,7 +73,9 @@ def _day_claimed(s, key: str, today: str):
         previous = ""
     else:
         previous = row.value
-    claimed = s.execute(update(Setting).where(Setting.key == key, Setting.value != today)
+    # Only a later day takes the row (days and ISO weeks sort as text): a round whose "today" is already
+    # yesterday's, just after midnight, does not take back a day another round has moved on from.
+    claimed = s.execute(update(Setting).where(Setting.key == key, Setting.value < today)
                         .values(value=today)).rowcount
     s.commit()
     if not claimed:
@@ -83,7 +85,10 @@ def _day_claimed(s, key: str, today: str):
         yield True
     except BaseException:
         s.rollback()
-        s.execute(update(Setting).where(Setting.key == key, Setting.value == today).values(value=previous))
+        # ``previous`` was read before the claim: if it was today already (another round had it, failed and gave
+        # it back meanwhile), giving back "today" would keep the day taken.
+        back = previous if previous < today else ""
+        s.execute(update(Setting).where(Setting.key == key, Setting.value == today).values(value=back))
         s.commit()
         raise
 
