@@ -115,3 +115,38 @@ def test_a_round_whose_day_is_behind_does_not_take_back_a_later_one(app):
     assert daily_data_checks(app) == 0
     with app.app_context():
         assert db.session.scalar(select(Setting.value).where(Setting.key == "data_checks_day")) == "2999-01-01"
+
+
+def test_a_day_whose_round_died_in_the_work_is_taken_over_after_its_lease(app):
+    """A round killed in the day's work leaves the day marked as being done: another round leaves it while the
+    lease runs, and does the day once it has run out."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from models import Setting
+    from web.background.schedule import LEASE_SECONDS, daily_data_checks
+    from web.extensions import db
+    from workflows.engine import clock
+    from workflows.services.shanghai_time import day_of
+
+    now = datetime(2027, 3, 2, 4, 0, tzinfo=UTC)
+    today = day_of(now).isoformat()
+
+    def mark(value=None):
+        with app.app_context():
+            if value is not None:
+                db.session.merge(Setting(key="data_checks_day", value=value))
+                db.session.commit()
+            return db.session.scalar(select(Setting.value).where(Setting.key == "data_checks_day"))
+
+    began = int(now.timestamp()) - LEASE_SECONDS + 60  # a minute of the lease left
+    mark(f"{today}~{began:012d}")
+    with clock.frozen_at(now):
+        assert daily_data_checks(app) == 0
+    assert mark() == f"{today}~{began:012d}"
+    with clock.frozen_at(now + timedelta(minutes=2)):  # run out
+        daily_data_checks(app)
+    assert mark() == today  # done by this round
+    with clock.frozen_at(now + timedelta(hours=3)):
+        assert daily_data_checks(app) == 0  # and not again that day

@@ -56,15 +56,22 @@ def _deliver(app) -> int:
         return deliver_pending(s, app.config, cipher().decrypt, clock.now())
 
 
+# While a round does a day's work the row reads "<day>~<when it began, epoch seconds>", and "<day>" once done. A
+# round that died in the work (killed, its machine lost) leaves the first: after this long another round takes the
+# day over, as RQ runs an abandoned job again. Longer than any job's timeout.
+LEASE_SECONDS = 3600
+
+
 @contextmanager
 def _day_claimed(s, key: str, today: str):
     """Whether this round has the day of ``key`` (a Setting holding the last day run), for the block's work. The
     UPDATE is the claim: with several workers, only the one whose UPDATE changed the row does the day's work. If the
     work fails, the claim is given back (the row's earlier value), so the job's retry or the next round does the
-    day instead of finding it taken and the day's work lost."""
-    from sqlalchemy import update
+    day instead of finding it taken and the day's work lost; if the round dies in it, its lease runs out."""
+    from sqlalchemy import or_, update
 
     from models import Setting
+    from workflows.engine import clock
 
     row = s.get(Setting, key)
     if row is None:
@@ -73,10 +80,16 @@ def _day_claimed(s, key: str, today: str):
         previous = ""
     else:
         previous = row.value
-    # Only a later day takes the row (days and ISO weeks sort as text): a round whose "today" is already
-    # yesterday's, just after midnight, does not take back a day another round has moved on from.
-    claimed = s.execute(update(Setting).where(Setting.key == key, Setting.value < today)
-                        .values(value=today)).rowcount
+    began = int(clock.now().timestamp())
+    running = f"{today}~{began:012d}"
+    # Days and ISO weeks sort as text, and "<day>~…" after "<day>". Only an earlier day takes the row, so a round
+    # whose "today" is already yesterday's, just after midnight, does not take back a day others moved on from;
+    # or this day's lease, run out.
+    claimed = s.execute(update(Setting).where(
+        Setting.key == key,
+        or_(Setting.value < today,
+            (Setting.value > f"{today}~") & (Setting.value < f"{today}~{began - LEASE_SECONDS:012d}")),
+    ).values(value=running)).rowcount
     s.commit()
     if not claimed:
         yield False
@@ -85,12 +98,14 @@ def _day_claimed(s, key: str, today: str):
         yield True
     except BaseException:
         s.rollback()
-        # ``previous`` was read before the claim: if it was today already (another round had it, failed and gave
-        # it back meanwhile), giving back "today" would keep the day taken.
+        # ``previous`` was read before the claim: if it was today's (another round had it, and failed or died
+        # meanwhile), giving it back would keep the day taken.
         back = previous if previous < today else ""
-        s.execute(update(Setting).where(Setting.key == key, Setting.value == today).values(value=back))
+        s.execute(update(Setting).where(Setting.key == key, Setting.value == running).values(value=back))
         s.commit()
         raise
+    s.execute(update(Setting).where(Setting.key == key, Setting.value == running).values(value=today))
+    s.commit()
 
 
 def daily_data_checks(app) -> int:
