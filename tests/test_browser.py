@@ -60,6 +60,7 @@ def test_enterprise_answers_an_order_in_the_browser(app, api, live_server, page,
 def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, live_server, page):
     """The hearing's task page offers held, postponed and ended in Chinese, fits a phone, and a postponement entered
     there moves the hearing (and the task's due time) to the new time."""
+    from leaks import page_leaks
     from test_penalty_procedure import LOCAL, hearing_noticed, working
 
     from workflows.engine import clock
@@ -75,6 +76,7 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
         for words in ("举行听证", "听证结果", "已举行", "延期举行", "视为放弃听证权利", "听证笔录"):
             assert words in text, words
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page_leaks(page.content()) == []  # no key, id or English word on the Chinese page
         keep_screenshot(page, f"penalty/hearing-{width}")
     # Later than the hearing noticed, and the notice period ahead of now.
     second = max(first + timedelta(days=1), working(app, clock.now(), 7)).astimezone(LOCAL).replace(
@@ -98,5 +100,6 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
     page.goto(f"{live_server}/tasks/{again['id']}")
     facts = page.inner_text("[data-task-context]")
     assert "延期举行听证通知书" in facts and "当事人法定代表人因病住院" in facts
+    assert page_leaks(page.content()) == []
     keep_screenshot(page, "penalty/hearing-again-390")
     assert page.console_errors == []
