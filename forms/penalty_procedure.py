@@ -265,6 +265,7 @@ class PenaltyHearingForm(CaseForm):
                      for name in ("held_at", "hearing_record", "record_files")},
                   **{name: ("hearing_outcome", (POSTPONED,))
                      for name in ("postponement_reason", "new_hearing_at", "new_hearing_place", "new_presiding")}}
+    required_when_shown = ("held_at", "hearing_record", "postponement_reason", "new_hearing_at")
     hearing_outcome = RadioField(_l("Outcome of the hearing"), default=HELD, choices=[
         (HELD, _l("Held")), (POSTPONED, _l("Postponed")),
         (ENDED, _l("Ended: the party did not attend or left without leave (art. 64)"))])
@@ -282,8 +283,15 @@ class PenaltyHearingForm(CaseForm):
 
     def load_choices(self, user, session):
         self.session = session
-        self.new_hearing_at.description = hearing_time_hint(earliest_hearing(session, self.case),
-                                                            self.case.get("hearing_notice_days"))
+        earliest, noticed = earliest_hearing(session, self.case), _instant(self.case.get("hearing_at"))
+        if noticed is not None and (earliest is None or noticed.astimezone(LOCAL_TZ).date()
+                                    >= earliest.astimezone(LOCAL_TZ).date()):
+            # The notice period is no bound here: the hearing noticed is later than it allows already.
+            at = noticed.astimezone(LOCAL_TZ)
+            self.new_hearing_at.description = _("Later than the hearing noticed for %(day)s %(time)s.",
+                                                day=local_day(at), time=at.strftime("%H:%M"))
+        else:
+            self.new_hearing_at.description = hearing_time_hint(earliest, self.case.get("hearing_notice_days"))
         self.new_hearing_place.description = _("Left empty: %(place)s.", place=self.case.get("hearing_place") or "—")
         self.new_presiding.description = _("Left empty: %(name)s.", name=self.case.get("presiding") or "—")
 

@@ -83,10 +83,15 @@ def test_a_hearing_is_postponed_on_a_phone_with_its_outcome_in_words(app, api, l
         hour=14, minute=0, second=0)
     # Each outcome's own fields: the record for a hearing held, the new time for a postponed one.
     assert page.is_visible("#held_at") and not page.is_visible("#new_hearing_at")
+    # Marked required as each outcome needs them (the API's form leaves them optional: they depend on the outcome).
+    assert page.get_attribute("#field-held_at", "class").split() == ["field", "required"]
+    assert "required" not in page.get_attribute("#field-new_hearing_place", "class").split()
     page.check("input[name=hearing_outcome][value=postponed]")
     assert page.is_visible("#new_hearing_at") and not page.is_visible("#hearing_record")
     shown = page.inner_text("main")
     assert "延期理由" in shown and "不填则仍为：柯桥区住建局三楼会议室" in shown
+    noticed = first.astimezone(LOCAL)
+    assert f"晚于原定的听证时间{noticed.year}年{noticed.month}月{noticed.day}日 09:30" in shown
     keep_screenshot(page, "penalty/hearing-postponed-390")
     page.fill("#postponement_reason", "当事人法定代表人因病住院")
     page.fill("#new_hearing_at", second.strftime("%Y-%m-%dT%H:%M"))
