@@ -422,6 +422,8 @@ def test_dashboard_county_map_draws_at_desktop_and_phone_widths(app, live_server
             page.goto(f"{live_server}/portal/")
             page.wait_for_selector("#chart-counties[data-rendered=true] canvas")
             assert page.evaluate("document.documentElement.scrollWidth") <= max(width, 390)
+            # No open case: no empty chart over the table that says so.
+            assert page.is_hidden("#chart-cases") and "暂无办理中的案卷" in page.inner_text("#table-cases")
             keep_screenshot(page, f"field-work/dashboard-{width}")
         browser.close()
     assert errors == []

@@ -20,6 +20,10 @@
     // (six processes side by side ran into each other at a third of a wide screen, and on a phone).
     // Worked out again when the window changes (a phone turned): the labels wrap at the width they now have.
     const holder = document.getElementById(id);
+    if (!categories.length) {  // empty axes would stand over the table's "none" as if they showed something
+      if (holder) holder.hidden = true;
+      return;
+    }
     const share = () => (holder ? Math.max(24, (holder.clientWidth - 64) / Math.max(1, categories.length) - 4) : 80);
     const c = chart(id, {
       legend: { top: 0, type: 'scroll' },  // one line, paged, however many series: never over the bars
@@ -41,7 +45,9 @@
     entries = shown;
     chart(id, {
       tooltip: { trigger: 'item' },
-      series: [{ type: 'pie', radius: ['35%', '65%'], data: entries.map(([name, value]) => ({ name, value })) }],
+      // A name wraps beside its slice rather than losing its end ("车用…" on a phone).
+      series: [{ type: 'pie', radius: ['35%', '65%'], label: { width: 56, overflow: 'break' },
+                 data: entries.map(([name, value]) => ({ name, value })) }],
     });
   }
 
