@@ -284,9 +284,14 @@ class PenaltyHearingForm(CaseForm):
     def load_choices(self, user, session):
         self.session = session
         earliest, noticed = earliest_hearing(session, self.case), _instant(self.case.get("hearing_at"))
-        if noticed is not None and (earliest is None or noticed.astimezone(LOCAL_TZ).date()
-                                    >= earliest.astimezone(LOCAL_TZ).date()):
-            # The notice period is no bound here: the hearing noticed is later than it allows already.
+        # The later of the two bounds is the one to name: the notice period (working days, or 7 calendar days for
+        # a case counting those), or the hearing noticed, which a postponement comes after.
+        if earliest is None:
+            after_notice = noticed is not None and noticed >= clock.now() + timedelta(days=7)
+        else:
+            after_notice = noticed is not None and (noticed.astimezone(LOCAL_TZ).date()
+                                                    >= earliest.astimezone(LOCAL_TZ).date())
+        if after_notice:
             at = noticed.astimezone(LOCAL_TZ)
             self.new_hearing_at.description = _("Later than the hearing noticed for %(day)s %(time)s.",
                                                 day=local_day(at), time=at.strftime("%H:%M"))

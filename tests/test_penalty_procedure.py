@@ -818,3 +818,25 @@ def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_
     decision = pdf_text(fetch(enterprise, documents_of(enterprise, case_id)["penalty_decision"]["attachment_id"]),
                         tmp_path)
     assert "视为放弃听证权利" in decision and "并经听证" not in decision, decision
+
+
+def test_the_postponed_time_hint_names_the_bound_the_form_applies(app):
+    """The hint beside the new time names the later bound: the hearing noticed, when the notice period allows it
+    already; otherwise the period (a case counting 7 calendar days gets no day named, as its notice form does)."""
+    from werkzeug.datastructures import MultiDict
+
+    from forms.penalty_procedure import PenaltyHearingForm
+    from web.extensions import db
+
+    def hint(case: dict) -> str:
+        with app.test_request_context(headers={"Accept-Language": "zh"}):
+            form = PenaltyHearingForm.for_case(case)(formdata=MultiDict(), meta={"csrf": False})
+            form.load_choices(None, db.session)
+            return str(form.new_hearing_at.description)
+
+    soon, later = (START + timedelta(days=days) for days in (3, 30))
+    with at(0):
+        assert hint({"hearing_at": soon.isoformat()}) == ""  # calendar days: 7 from now is the bound, not named
+        assert hint({"hearing_at": later.isoformat()}).startswith("晚于原定的听证时间")
+        assert "个工作日前送达" in hint({"hearing_at": soon.isoformat(), "hearing_notice_days": 7})
+        assert hint({"hearing_at": later.isoformat(), "hearing_notice_days": 7}).startswith("晚于原定的听证时间")
