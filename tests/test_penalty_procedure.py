@@ -726,6 +726,14 @@ def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_
 
     inspector, enterprise = api("keqiao_inspector"), api("kq_bottled_admin")
     case_id, first = hearing_noticed(api, app)
+
+    def told() -> list[str]:
+        return [n["text"] for n in enterprise.get("/notifications").json["items"] if n["case_id"] == case_id]
+
+    # The party is told the hearing's time and place on the platform the day it is noticed (it has no step of its
+    # own then), in words: the day, the place, the notice's number.
+    assert any(t.startswith(f"听证通知：本机关定于{first.year}年{first.month}月{first.day}日")
+               and "柯桥区住建局三楼会议室" in t and "绍燃听〔" in t for t in told()), told()
     # The day before, the party's representative falls ill: the hearing is postponed.
     d = math.floor(days_to(first)) - 1
     earliest = working(app, START + timedelta(days=d), 7).astimezone(LOCAL)
@@ -781,6 +789,8 @@ def test_a_hearing_postponed_twice_with_a_notice_each_then_ended_when_the_party_
         "hearing_outcome": "postponed", "postponement_reason": "因主持人申请回避，重新指定主持人。",
         "new_hearing_at": third.isoformat(), "new_hearing_place": "柯桥区住建局一楼听证室", "new_presiding": "李法制"},
         day=d2)
+    changes = [t for t in told() if t.startswith("听证延期举行：改于")]  # newest first
+    assert len(changes) == 2 and "柯桥区住建局一楼听证室" in changes[0] and "李法制" in changes[0], changes
     docs = enterprise.get(f"/cases/{case_id}").json["documents"]
     kinds = [doc["kind"] for doc in docs]
     assert kinds.count("hearing_notice") == 1 and kinds.count("hearing_postponement") == 2

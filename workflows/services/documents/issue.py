@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import Attachment, Case, DocumentCounter, Enterprise, IssuedDocument, Region
 from models.loaded import persisted
-from workflows import held_rows, transaction_memo
+from workflows import held_rows, notify, transaction_memo
 from workflows.attachments import new_attachment, refill
 from workflows.engine import period_kinds
 from workflows.errors import ModelRuntimeError
@@ -69,6 +69,7 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         doc.rendered_at = None
         s.flush()
         to_render(s, doc.id)
+        _tell_party(s, kind, case, doc, now)
         return doc
     serial = enterprise.serial if postgresql else next_serial(s, kind.key, year)
     # The nth of a repeatable kind (the case is locked by its transition: no other issues one meanwhile).
@@ -88,7 +89,21 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
         doc.id = s.execute(_INSERT_DOCUMENT, {c: getattr(doc, c) for c in _DOCUMENT_COLUMNS}).scalar_one()
     persisted(s, IssuedDocument, doc)
     to_render(s, doc.id)
+    _tell_party(s, kind, case, doc, now)
     return doc
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return ""
+
+
+def _tell_party(s: Session, kind: DocumentKind, case: Case, doc: IssuedDocument, now: datetime) -> None:
+    """The party's people told on the platform of a document that needs no step of theirs (a hearing's time and
+    place), with what it says: they learn of it the day it is issued, not only when it is served."""
+    if kind.tell_party and kind.addressed:
+        notify.add(s, notify.enterprise_users(s, case.enterprise_id), notify.MESSAGE, now, case_id=case.id,
+                   text=kind.tell_party.format_map(_Blank(doc.fields or {})))
 
 
 # The one read of an issue (built once, Core: the ORM's part was most of its cost): the enterprise

@@ -34,6 +34,9 @@ class DocumentKind:
     # A case has one document of a kind, issued again (a send-back) under its number; a repeatable kind is a
     # new document, with a number of its own, each time (a hearing postponed twice: two notices, both served).
     repeatable: bool = False
+    # What the party's people are told on the platform when it is issued, in the document's placeholders; none for a
+    # document whose step gives them a task of their own (the prior notice: its defence) or that is served otherwise.
+    tell_party: str = ""
 
 
 # How every document ends: the case's number, the issuing authority and the date.
@@ -148,6 +151,8 @@ KINDS = {
         )),
     HEARING_NOTICE: DocumentKind(
         key=HEARING_NOTICE, title="行政处罚听证通知书", prefix="绍燃听",
+        tell_party="听证通知：本机关定于{hearing_at}在{hearing_place}举行听证，听证主持人：{presiding}。"
+                   "详见《行政处罚听证通知书》（{number}）。",
         blocks=(
             ("title", "{authority}"),
             ("title", "行政处罚听证通知书"),
@@ -160,6 +165,8 @@ KINDS = {
         )),
     HEARING_POSTPONEMENT: DocumentKind(
         key=HEARING_POSTPONEMENT, title="延期举行听证通知书", prefix="绍燃延听", repeatable=True,
+        tell_party="听证延期举行：改于{hearing_at}在{hearing_place}举行，听证主持人：{presiding}。"
+                   "详见《延期举行听证通知书》（{number}）。",
         blocks=(
             ("title", "{authority}"),
             ("title", "延期举行听证通知书"),
