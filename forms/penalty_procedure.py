@@ -240,12 +240,15 @@ class PenaltyHearingRecordForm(FlaskForm):
 HELD, POSTPONED, ENDED = "held", "postponed", "ended"
 
 
-def _required_when(*outcomes, message=None):
-    """The field is required when the hearing's outcome is one of ``outcomes``."""
-    def check(form, field):
-        if form.hearing_outcome.data in outcomes and (field.data is None or not str(field.data).strip()):
-            raise ValidationError(message or _l("This field is required."))
-    return check
+class _RequiredWhen:
+    """The field is required when the hearing's outcome is one of ``outcomes`` (the page marks it so)."""
+
+    def __init__(self, *outcomes, message=None):
+        self.outcomes, self.message = outcomes, message
+
+    def __call__(self, form, field):
+        if form.hearing_outcome.data in self.outcomes and (field.data is None or not str(field.data).strip()):
+            raise ValidationError(self.message or _l("This field is required."))
 
 
 class PenaltyHearingForm(CaseForm):
@@ -265,21 +268,25 @@ class PenaltyHearingForm(CaseForm):
                      for name in ("held_at", "hearing_record", "record_files")},
                   **{name: ("hearing_outcome", (POSTPONED,))
                      for name in ("postponement_reason", "new_hearing_at", "new_hearing_place", "new_presiding")}}
-    required_when_shown = ("held_at", "hearing_record", "postponement_reason", "new_hearing_at")
     hearing_outcome = RadioField(_l("Outcome of the hearing"), default=HELD, choices=[
         (HELD, _l("Held")), (POSTPONED, _l("Postponed")),
         (ENDED, _l("Ended: the party did not attend or left without leave (art. 64)"))])
     # No Optional() after these: it clears the errors of the validators before it.
-    held_at = InstantField(_l("Held at"), validators=[_required_when(HELD, ENDED)])
+    held_at = InstantField(_l("Held at"), validators=[_RequiredWhen(HELD, ENDED)])
     hearing_record = TextAreaField(_l("Hearing record"), validators=[
-        _required_when(HELD, ENDED, message=_l("Write the record of the hearing.")), Length(max=8000)])
+        _RequiredWhen(HELD, ENDED, message=_l("Write the record of the hearing.")), Length(max=8000)])
     record_files = AttachmentsField(_l("Signed record"))
     postponement_reason = TextAreaField(_l("Reason for the postponement"), validators=[
-        _required_when(POSTPONED, message=_l("Say why the hearing is postponed.")), Length(max=2000)])
-    new_hearing_at = InstantField(_l("Postponed to"), validators=[_required_when(POSTPONED)])
+        _RequiredWhen(POSTPONED, message=_l("Say why the hearing is postponed.")), Length(max=2000)])
+    new_hearing_at = InstantField(_l("Postponed to"), validators=[_RequiredWhen(POSTPONED)])
     new_hearing_place = StringField(_l("Place of the postponed hearing"), validators=[Length(max=200)])
     new_presiding = StringField(_l("Presided by (postponed hearing)"), validators=[Length(max=64)])
     session = None
+
+    @property
+    def required_when_shown(self) -> set[str]:
+        """The fields the page marks required: those each outcome that shows them needs."""
+        return {f.name for f in self if any(isinstance(v, _RequiredWhen) for v in f.validators)}
 
     def load_choices(self, user, session):
         self.session = session

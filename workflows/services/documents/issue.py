@@ -93,17 +93,12 @@ def issue_document(s: Session, case: Case, payload, actor, now: datetime) -> Iss
     return doc
 
 
-class _Blank(dict):
-    def __missing__(self, key):
-        return ""
-
-
 def _tell_party(s: Session, kind: DocumentKind, case: Case, doc: IssuedDocument, now: datetime) -> None:
     """The party's people told on the platform of a document that needs no step of theirs (a hearing's time and
     place), with what it says: they learn of it the day it is issued, not only when it is served."""
     if kind.tell_party and kind.addressed:
         notify.add(s, notify.enterprise_users(s, case.enterprise_id), notify.MESSAGE, now, case_id=case.id,
-                   text=kind.tell_party.format_map(_Blank(doc.fields or {})))
+                   text=kind.tell_party.format_map(doc.fields))  # the placeholders the PDF is rendered with
 
 
 # The one read of an issue (built once, Core: the ORM's part was most of its cost): the enterprise
