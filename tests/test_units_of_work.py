@@ -341,3 +341,20 @@ def test_a_password_change_that_fails_in_the_view_keeps_the_browser_signed_in(ap
     assert refused.status_code >= 500
     assert staff.client.get("/account/password").status_code == 200  # still signed in
     assert sign_in_form(app.test_client(), "kq_bottled_staff", DEMO_PASSWORD).status_code == 302
+
+
+def test_a_write_retried_on_a_key_conflict_must_be_the_views_only_write(app):
+    """written_again_on_conflict rolls the transaction back on a conflict: with a change already pending it would
+    undo that too, so it refuses to start (and refuses a number of attempts that would write nothing)."""
+    from models import Setting
+    from web.common.unit_of_work import written_again_on_conflict
+
+    with app.app_context():
+        db.session.add(Setting(key="pending", value="x"))
+        with pytest.raises(RuntimeError, match="only write"):
+            written_again_on_conflict(lambda: None)
+        db.session.rollback()
+        with pytest.raises(ValueError):
+            written_again_on_conflict(lambda: None, attempts=0)
+        assert written_again_on_conflict(lambda: db.session.add(Setting(key="written", value="y")) or 7) == 7
+        assert db.session.get(Setting, "written").value == "y"

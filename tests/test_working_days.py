@@ -211,7 +211,8 @@ def test_from_november_the_next_years_holidays_are_to_be_entered_until_the_admin
         assert working_days.years_entered(s) == [known + 1, known + 2]
         assert s.get(Setting, f"{working_days.ENTERED_PREFIX}{known + 1}").value == confirmed_at.isoformat()
         # Taken back: asked for again.
-        working_days.withdraw_entered(s, known + 1)
+        assert working_days.withdraw_entered(s, known + 1) is True
+        assert working_days.withdraw_entered(s, known + 1) is False  # nothing left to take back
         s.commit()
         assert working_days.years_entered(s) == [known + 2]
         assert working_days.years_to_enter(s, date(known, 11, 1)) == [known + 1]
@@ -260,6 +261,11 @@ def test_the_city_admin_enters_a_holiday_as_the_notice_gives_it_a_run_of_days(ap
                                page_path="/admin/calendar").status_code == 302
         page = _page(admin)
         assert 'id="to-enter"' in page and f'id="withdraw-{year}"' not in page
+        # Withdrawn again, or a year never confirmed: said so, not reported as done.
+        assert admin.form_post(f"/admin/calendar/entered/{year}/withdraw", {},
+                               page_path="/admin/calendar").status_code == 302
+        page = _page(admin)
+        assert f"{year}年尚未确认，无可撤回" in page and "已撤销" not in page
         assert admin.form_post("/admin/calendar/entered", {"year": str(year)},
                                page_path="/admin/calendar").status_code == 302
         page = _page(admin)

@@ -146,17 +146,26 @@ def writes_done() -> None:
 def written_again_on_conflict(write: Callable[[], T], attempts: int = 2) -> T:
     """``write()`` done and ``writes_done``. Two submissions at once (a double click, two admins) may both find
     a row new, or a number free: the second's write then breaks the row's key, and it is written again from
-    the rows as they now are (``write`` reads them itself), up to ``attempts`` times in all."""
+    the rows as they now are (``write`` reads them itself), up to ``attempts`` times in all.
+
+    It must be the view's only write: a conflict rolls the request's transaction back (SQLite has no savepoint
+    that leaves the request one transaction), and any change made before it would go with it. Changes still
+    pending in the session are refused for that reason."""
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("written_again_on_conflict must be the view's only write: a conflict would undo the rest")
     for attempt in range(attempts):
         try:
             done = write()
             writes_done()
             return done
         except IntegrityError:
-            db.session.rollback()
+            session.rollback()
             if attempt == attempts - 1:
                 raise
-    raise AssertionError("attempts must be at least 1")
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _end(response: Response) -> Response:

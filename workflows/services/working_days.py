@@ -182,11 +182,14 @@ def confirm_entered(session: Session, year: int, now: datetime) -> None:
         session.add(Setting(key=f"{ENTERED_PREFIX}{int(year)}", value=now.isoformat()))
 
 
-def withdraw_entered(session: Session, year: int) -> None:
-    """``year``'s confirmation taken back (given by mistake): the page and the reminder ask for it again."""
+def withdraw_entered(session: Session, year: int) -> bool:
+    """``year``'s confirmation taken back (given by mistake): the page and the reminder ask for it again. False
+    when the year was not confirmed (nothing to take back)."""
     row = session.get(Setting, f"{ENTERED_PREFIX}{int(year)}")
-    if row is not None:
-        session.delete(row)
+    if row is None or row in session.deleted:  # none, or taken back already in this unit of work
+        return False
+    session.delete(row)
+    return True
 
 
 def remind_to_enter(session: Session, now: datetime) -> int:

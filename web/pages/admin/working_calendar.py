@@ -109,7 +109,9 @@ def entered():
 @bp.post("/entered/<int:year>/withdraw")
 def withdraw(year: int):
     """A confirmation given by mistake taken back: the page and the weekly reminder ask for the year again."""
-    working_days.withdraw_entered(db.session, year)
+    if not working_days.withdraw_entered(db.session, year):
+        flash(_("%(year)s was not confirmed: there is nothing to withdraw.", year=year), "error")
+        return redirect(url_for(".index"))
     writes_done()
     flash(_("The confirmation for %(year)s is withdrawn: its holidays are asked for again.", year=year))
     return redirect(url_for(".index"))
