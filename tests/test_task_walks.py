@@ -104,3 +104,22 @@ def test_the_walks_find_what_spiffworkflow_finds_when_an_order_is_sent_back_and_
     done = complete(inspector, case["id"], "Task_verify", ACCEPT)
     assert done["status"] == "completed" and end_of(done) == "End_closed"
     assert checked_walks["census"] == 5
+
+
+def test_spiffworkflows_log_is_written_as_before_when_its_loggers_are_on(app, api, caplog):
+    """workflows/engine/quiet_logging.py builds SpiffWorkflow's messages only for a logger that writes them:
+    with its loggers on, a step logs each change of state with its details, as SpiffWorkflow does; off, none
+    are built, and the case goes on all the same."""
+    import logging
+
+    case = open_order(api, app)
+    with caplog.at_level(logging.INFO, logger="spiff"):
+        complete(api("kq_bottled_staff"), case["id"], "Task_respond", {"response": "已更换报警器"})
+    changes = [r for r in caplog.records if r.name == "spiff.task" and r.getMessage() == "State changed to COMPLETED"]
+    assert {r.task_spec for r in changes} >= {"Task_respond"}
+    assert all(r.workflow_spec and r.elapsed >= 0 and r.state == "COMPLETED" for r in changes)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="spiff"):
+        complete(api("keqiao_inspector"), case["id"], "Task_verify", ACCEPT)
+    assert not [r for r in caplog.records if r.name.startswith("spiff")]
+    assert api("keqiao_inspector").get(f"/cases/{case['id']}").json["status"] == "completed"

@@ -13,8 +13,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from . import quiet_logging
 from .census import speed_up
 from .scripting import restricted_script_engine
+
+quiet_logging.install()
 
 
 class StatelessSpecWorkflowConverter(BpmnWorkflowConverter):
