@@ -368,6 +368,38 @@ def test_on_a_queue_the_step_commits_at_once_and_a_worker_renders_the_pdf(app, a
     assert number in text and HAZARD in text
 
 
+@pytest.mark.slow
+def test_commits_waiting_for_a_worker_share_one_rendering_job_and_the_next_commit_queues_the_next(
+        app, api, database_url, redis, tmp_path):
+    from conftest import REDIS_URL
+    from rq import Queue
+    from test_faults import kill, start_worker
+
+    queue = queue_rendering(app, REDIS_URL)
+    waiting = Queue(queue, connection=redis)
+
+    def work_off():
+        worker = start_worker(database_url, tmp_path / "worker.log", "--burst", queue=queue)
+        try:
+            assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+        finally:
+            kill(worker)
+
+    try:
+        first, second = (open_order(api, app, hazard=HAZARD, hours=72) for _ in range(2))
+        assert waiting.count == 1  # the second commit found a job already waiting
+        work_off()
+        inspector = api("keqiao_inspector")
+        for case in (first, second):
+            assert [d["status"] for d in inspector.get(f"/cases/{case['id']}").json["documents"]] == ["ready"]
+        third = open_order(api, app, hazard=HAZARD, hours=72)
+        assert waiting.count == 1  # the job that ran cleared its mark: this commit queued the next
+        work_off()
+        assert [d["status"] for d in inspector.get(f"/cases/{third['id']}").json["documents"]] == ["ready"]
+    finally:
+        waiting.delete(delete_jobs=True)
+
+
 def test_a_queue_that_is_down_loses_no_document_the_periodic_round_renders_it(app, api, browser, tmp_path):
     from web.background.schedule import run_all as periodic
 

@@ -25,8 +25,46 @@ def configure_documents(app) -> None:
     from rq import Queue
 
     queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
-    # By name: the entry point builds the worker's app, which imports this module.
-    dispatch_with(bind, lambda ids: enqueue(queue, "web.background.jobs.render_documents_job", ids, job_timeout=120))
+    dispatch_with(bind, lambda ids: ask_to_render(queue, ids))
+
+
+# The documents committed for rendering wait in a Redis list of the queue's, and one job at a time is queued
+# to render what the list holds, not a job per commit: queueing an RQ job (its hash, the queue's list, the
+# registry of queues, the retry policy) cost about 3 % of an API request's CPU; adding to the list, one
+# round trip. The mark says a job is queued and has not yet started: a commit that finds it set queues
+# none. A job clears the mark before it takes the first ids, so a commit after that queues the next job.
+# Whatever a job took and did not render (a failure, a worker that died) stays pending in the database,
+# and the periodic round renders it; the mark lapses after RENDER_MARK_S should its job be lost.
+RENDER_MARK_S = 120
+_LIST_KEPT_S = 24 * 3600  # ids older than that were rendered by the periodic round long since
+_BATCH = 200
+
+
+def _render_keys(queue_name: str) -> tuple[str, str]:
+    return f"gasflow:{queue_name}:documents-to-render", f"gasflow:{queue_name}:documents-render-queued"
+
+
+def ask_to_render(queue, ids: list[int]) -> None:
+    """After the commit that issued documents ``ids``: have the queue's workers render them."""
+    waiting, mark = _render_keys(queue.name)
+    pipe = queue.connection.pipeline(transaction=False)
+    pipe.rpush(waiting, *ids)
+    pipe.expire(waiting, _LIST_KEPT_S)
+    pipe.set(mark, 1, nx=True, ex=RENDER_MARK_S)
+    _, _, marked = pipe.execute()
+    if marked:
+        # By name: the entry point builds the worker's app, which imports this module.
+        enqueue(queue, "web.background.jobs.render_waiting_documents_job", queue.name, job_timeout=600)
+
+
+def render_waiting(app, connection, queue_name: str) -> int:
+    """The documents in ``queue_name``'s list, rendered (the RQ job ``ask_to_render`` queues)."""
+    waiting, mark = _render_keys(queue_name)
+    connection.delete(mark)
+    done = 0
+    while ids := connection.lpop(waiting, _BATCH):
+        done += render_documents(app, [int(i) for i in ids])
+    return done
 
 
 def render_documents_now(app, ids) -> int:
