@@ -88,13 +88,18 @@ def enterprise_choices(user) -> list[tuple[int, str]]:
     return [(r.id, r.name) for r in rows]
 
 
+_ENTERPRISE = select(Enterprise).where(Enterprise.id == bindparam("id"))
+
+
 def given_enterprise(given, user) -> Enterprise | None:
     """The enterprise of id ``given`` if it is among ``enterprise_choices(user)``, else None: the form's
     only choice, so it refuses any other id as it refuses any value outside its choices. Read whole, by
     its key: the engine, which reads it for the case's county and documents, then finds it in the
     session instead of the database (``opening`` holds it for that)."""
     given = json_id(given)  # a larger number would overflow the column: no row has it anyway
-    enterprise = db.session.get(Enterprise, given) if given is not None else None
+    # By a statement built once, not s.get's own: building and keying a new statement each time cost as
+    # much again as loading the row (the session's own entity is kept, as s.get would find it).
+    enterprise = db.session.scalars(_ENTERPRISE, {"id": given}).one_or_none() if given is not None else None
     if enterprise is None or not enterprise.active or not access.can_see_enterprise(user, enterprise):
         return None
     return enterprise
