@@ -25,16 +25,17 @@ def configure_documents(app) -> None:
     from rq import Queue
 
     queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
-    dispatch_with(bind, lambda ids: ask_to_render(queue, ids))
+    mark_and_list = queue.connection.register_script(_ADD_AND_MARK)
+    dispatch_with(bind, lambda ids: ask_to_render(queue, ids, mark_and_list))
 
 
 # The documents committed for rendering wait in a Redis list of the queue's, and one job at a time is queued
 # to render what the list holds, not a job per commit: queueing an RQ job (its hash, the queue's list, the
-# registry of queues, the retry policy) cost about 3 % of an API request's CPU; adding to the list, one
-# round trip. The mark says a job is queued and has not yet started: a commit that finds it set queues
-# none. A job clears the mark before it takes the first ids, so a commit after that queues the next job.
-# Whatever a job took and did not render (a failure, a worker that died) stays pending in the database,
-# and the periodic round renders it; the mark lapses after RENDER_MARK_S should its job be lost.
+# registry of queues, the retry policy) cost about 3 % of an API request's CPU; adding to the list (with the
+# mark's check), one command. The mark says a job is queued and has not yet started: a commit that finds it
+# set queues none. A job clears the mark before it takes the first ids, so a commit after that queues the
+# next job. Whatever a job took and did not render (a failure, a worker that died) stays pending in the
+# database, and the periodic round renders it; the mark lapses after RENDER_MARK_S should its job be lost.
 RENDER_MARK_S = 120
 _LIST_KEPT_S = 24 * 3600  # ids older than that were rendered by the periodic round long since
 _BATCH = 200
@@ -44,15 +45,20 @@ def _render_keys(queue_name: str) -> tuple[str, str]:
     return f"gasflow:{queue_name}:documents-to-render", f"gasflow:{queue_name}:documents-render-queued"
 
 
-def ask_to_render(queue, ids: list[int]) -> None:
-    """After the commit that issued documents ``ids``: have the queue's workers render them."""
-    waiting, mark = _render_keys(queue.name)
-    pipe = queue.connection.pipeline(transaction=False)
-    pipe.rpush(waiting, *ids)
-    pipe.expire(waiting, _LIST_KEPT_S)
-    pipe.set(mark, 1, nx=True, ex=RENDER_MARK_S)
-    _, _, marked = pipe.execute()
-    if marked:
+# The ids added to the list (kept a day from the last addition) and the mark set if it was not: one command,
+# whose answer says whether this commit set the mark.
+_ADD_AND_MARK = """
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+
+
+def ask_to_render(queue, ids: list[int], add_and_mark) -> None:
+    """After the commit that issued documents ``ids``: have the queue's workers render them
+    (``add_and_mark``: _ADD_AND_MARK as registered on the queue's connection)."""
+    if add_and_mark(keys=_render_keys(queue.name), args=[_LIST_KEPT_S, RENDER_MARK_S, *ids]):
         # By name: the entry point builds the worker's app, which imports this module.
         enqueue(queue, "web.background.jobs.render_waiting_documents_job", queue.name, job_timeout=600)
 
