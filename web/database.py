@@ -47,7 +47,7 @@ class StatementCache(LRUCache):
     an API request's CPU. A statement built once (a module's constant) keeps its key object (SQLAlchemy
     memoizes it on the statement), so the same object is the same key: found by ``id`` and an ``is``
     check, it needs no hash. Any other statement is looked up as before, and its key remembered the
-    same way; they are forgotten all at once when there are too many."""
+    same way; they are forgotten all at once when there are as many as the cache holds."""
 
     __slots__ = ("_by_identity",)
 
@@ -79,7 +79,7 @@ class StatementCache(LRUCache):
         return id(key[1]), key[0], key[2:]
 
     def _remember(self, key, value) -> None:
-        if len(self._by_identity) >= 2 * self.capacity:
+        if len(self._by_identity) >= self.capacity:  # it may hold compiled statements the LRU has dropped
             self._by_identity.clear()
         # The key object is held with it: its id cannot be reused while the entry exists.
         self._by_identity[self._short(key)] = (key[1], value)
