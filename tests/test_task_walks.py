@@ -1,11 +1,17 @@
 """A transition's walks of the task tree (workflows/engine/census.py, steps.py): found by task ids, once, and
-always what SpiffWorkflow's own iterator would have found."""
+always what SpiffWorkflow's own iterator would have found. And the tree as a transition stores and restores
+it (workflows/engine/serialization.py): always what SpiffWorkflow's own converter would have written and read."""
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 from conftest import future
 from flows import ACCEPT, children, complete, end_of, open_order
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util import task as spiff_task
 from SpiffWorkflow.util.task import TaskState
 
@@ -80,7 +86,59 @@ def checked_walks(monkeypatch):
     return seen
 
 
-def test_the_walks_find_what_spiffworkflow_finds_through_a_rectification(app, api, engine, checked_walks):
+class _SpiffsOwn(serialization.StatelessSpecWorkflowConverter):
+    """The engine's converter with SpiffWorkflow's own conversion of the task tree (as before the fast one)."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        dct = dict(dct)
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
+        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        return workflow
+
+
+_config = deepcopy(CAMUNDA_CONFIG)
+_config[BpmnWorkflow] = _SpiffsOwn
+SPIFFS_OWN = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+
+
+@pytest.fixture
+def checked_states(monkeypatch):
+    """Every state a transition writes, checked against what SpiffWorkflow's converter writes of the same
+    tree; every state it reads, against the tree SpiffWorkflow's converter restores from it."""
+    seen = {"written": 0, "read": 0}
+    dump, load = serialization.dump_state, serialization.load_state
+
+    def checked_dump(workflow):
+        ours = dump(workflow)
+        assert ours == SPIFFS_OWN.to_dict(workflow)
+        seen["written"] += 1
+        return ours
+
+    def checked_load(state, spec, subprocess_specs):
+        ours = load(state, spec, subprocess_specs)
+        theirs = SPIFFS_OWN.from_dict(state, spec=spec, subprocess_specs=subprocess_specs)
+        assert SPIFFS_OWN.to_dict(ours) == SPIFFS_OWN.to_dict(theirs)
+        assert [(t.id, t.parent and t.parent.id, t.state, t.data) for t in ours.get_tasks()] == \
+            [(t.id, t.parent and t.parent.id, t.state, t.data) for t in theirs.get_tasks()]
+        seen["read"] += 1
+        return ours
+    monkeypatch.setattr(case_engine, "dump_state", checked_dump)
+    monkeypatch.setattr(case_engine, "load_state", checked_load)
+    return seen
+
+
+def test_the_walks_find_what_spiffworkflow_finds_through_a_rectification(app, api, engine, checked_walks,
+                                                                          checked_states):
     # Late (a timer that fires: the county extends the deadline), late again: the order goes to a penalty
     # case, which opens with its own watches and joins.
     inspector, supervisor = api("keqiao_inspector"), api("keqiao_supervisor")
@@ -93,9 +151,11 @@ def test_the_walks_find_what_spiffworkflow_finds_through_a_rectification(app, ap
     assert closed["status"] == "completed" and end_of(closed) == "End_penalty"
     assert children(inspector, case["id"], "penalty")
     assert checked_walks["census"] >= 4 and checked_walks["get_tasks"] and checked_walks["waiting updates"]
+    assert checked_states["written"] >= 4 and checked_states["read"] >= 3
 
 
-def test_the_walks_find_what_spiffworkflow_finds_when_an_order_is_sent_back_and_accepted(app, api, checked_walks):
+def test_the_walks_find_what_spiffworkflow_finds_when_an_order_is_sent_back_and_accepted(app, api, checked_walks,
+                                                                                        checked_states):
     inspector, staff = api("keqiao_inspector"), api("kq_bottled_staff")
     case = open_order(api, app)
     complete(staff, case["id"], "Task_respond", {"response": "已更换报警器"})
@@ -104,6 +164,7 @@ def test_the_walks_find_what_spiffworkflow_finds_when_an_order_is_sent_back_and_
     done = complete(inspector, case["id"], "Task_verify", ACCEPT)
     assert done["status"] == "completed" and end_of(done) == "End_closed"
     assert checked_walks["census"] == 5
+    assert checked_states == {"written": 5, "read": 4}
 
 
 def test_spiffworkflows_log_is_written_as_before_when_its_loggers_are_on(app, api, caplog):
