@@ -25,8 +25,8 @@ def configure_documents(app) -> None:
     from rq import Queue
 
     queue = Queue(app.config["QUEUE_NAME"], connection=Redis.from_url(app.config["REDIS_URL"]))
-    mark_and_list = queue.connection.register_script(_ADD_AND_MARK)
-    dispatch_with(bind, lambda ids: ask_to_render(queue, ids, mark_and_list))
+    add_and_mark = queue.connection.register_script(_ADD_AND_MARK)
+    dispatch_with(bind, lambda ids: ask_to_render(queue, ids, add_and_mark))
 
 
 # The documents committed for rendering wait in a Redis list of the queue's, and one job at a time is queued
